@@ -1,0 +1,424 @@
+"""The simulated Windows host: a directory holding an SQLite database and a file tree.
+
+Layout of a machine directory::
+
+    machine.db        SQLite (WAL): stores, accounts, security descriptors, IIS, events...
+    secrets/          the DPAPI stand-in's machine secret (never key material)
+    fs/c/...          the simulated C: drive; components are stored lower-cased because
+                      Windows paths are case-insensitive. Users only ever see and type
+                      Windows paths; :meth:`Machine.host_path` is the one mapping.
+
+The facade acts on the *current* machine and identity (:func:`use_machine`,
+:func:`run_as`), kept in context variables so threads and asyncio tasks each see their
+own. Internals take the machine they act on as an argument.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import hashlib
+import os
+import re
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path, PureWindowsPath
+
+from .errors import (
+    ERROR_FILE_EXISTS,
+    ERROR_INVALID_NAME,
+    ERROR_PATH_NOT_FOUND,
+    E_INVALIDARG,
+    WinError,
+)
+from .osversions import OSVersion, os_version
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+-- Certificate store elements, one serialized element each (the Windows "Blob" value),
+-- keyed as Windows keys them: upper-case hex SHA-1 within a store.
+CREATE TABLE IF NOT EXISTS certs (
+    location TEXT NOT NULL,          -- 'LocalMachine' or 'CurrentUser:<SID>'
+    store    TEXT NOT NULL,          -- canonical store name, e.g. 'My'
+    sha1     TEXT NOT NULL,          -- upper-case hex
+    seq      INTEGER NOT NULL,       -- insertion order (enumeration order)
+    blob     BLOB NOT NULL,
+    PRIMARY KEY (location, store, sha1)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS certs_by_seq ON certs (location, store, seq);
+-- Names of system-registry stores that exist per location (the predefined ones are
+-- implicit; others are created by CertOpenStore without OPEN_EXISTING).
+CREATE TABLE IF NOT EXISTS stores (
+    location TEXT NOT NULL,
+    store    TEXT NOT NULL,          -- as created (display case)
+    PRIMARY KEY (location, store COLLATE NOCASE)
+);
+-- Local accounts (users and groups) with their relative identifiers.
+CREATE TABLE IF NOT EXISTS accounts (
+    name     TEXT PRIMARY KEY COLLATE NOCASE,
+    sid      TEXT NOT NULL UNIQUE,
+    kind     TEXT NOT NULL,          -- 'user' | 'group'
+    groups   TEXT NOT NULL DEFAULT '' -- comma-separated SIDs of local groups it belongs to
+);
+-- Security descriptors of simulated file-system objects, by normalized Windows path.
+CREATE TABLE IF NOT EXISTS path_sd (
+    path TEXT PRIMARY KEY,           -- lower-cased normalized Windows path
+    sddl TEXT NOT NULL
+) WITHOUT ROWID;
+-- IIS: application pools, sites and bindings (applicationHost.config).
+CREATE TABLE IF NOT EXISTS iis_app_pools (
+    name          TEXT PRIMARY KEY COLLATE NOCASE,
+    identity_type TEXT NOT NULL,     -- ApplicationPoolIdentity | NetworkService | LocalSystem | LocalService | SpecificUser
+    username      TEXT,
+    state         TEXT NOT NULL DEFAULT 'Started'
+);
+CREATE TABLE IF NOT EXISTS iis_sites (
+    id            INTEGER PRIMARY KEY,
+    name          TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    app_pool      TEXT NOT NULL,
+    physical_path TEXT NOT NULL,
+    state         TEXT NOT NULL DEFAULT 'Started'
+);
+CREATE TABLE IF NOT EXISTS iis_bindings (
+    site_id       INTEGER NOT NULL REFERENCES iis_sites(id) ON DELETE CASCADE,
+    protocol      TEXT NOT NULL,
+    binding_info  TEXT NOT NULL,     -- '*:443:' (ip:port:host)
+    cert_hash     TEXT,
+    cert_store    TEXT,
+    ssl_flags     INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (site_id, protocol, binding_info)
+);
+-- The event log.
+CREATE TABLE IF NOT EXISTS events (
+    record_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    log       TEXT NOT NULL,
+    source    TEXT NOT NULL,
+    event_id  INTEGER NOT NULL,
+    level     INTEGER NOT NULL,      -- 1 critical, 2 error, 3 warning, 4 information
+    time      TEXT NOT NULL,         -- ISO 8601 UTC
+    user_sid  TEXT,
+    computer  TEXT NOT NULL,
+    message   TEXT NOT NULL,
+    data      TEXT NOT NULL DEFAULT '{}'
+);
+-- Key providers registered at run time (PKCS#11 tokens...).
+CREATE TABLE IF NOT EXISTS providers (
+    name   TEXT PRIMARY KEY COLLATE NOCASE,
+    kind   TEXT NOT NULL,            -- 'csp' | 'ksp'
+    config TEXT NOT NULL             -- JSON
+);
+"""
+
+_DRIVE_RE = re.compile(r"^([A-Za-z]):$")
+_BAD_CHARS = set('<>:"|?*') | {chr(c) for c in range(32)}
+
+
+def normalize_winpath(winpath: str) -> PureWindowsPath:
+    """Normalize an absolute Windows path ('C:\\a\\..\\b' -> 'C:\\b'); reject others.
+
+    Raises ERROR_INVALID_NAME for relative paths, UNC paths, illegal characters, and
+    ERROR_PATH_NOT_FOUND for a '..' that would climb above the drive root.
+    """
+    if not isinstance(winpath, str) or not winpath or "\x00" in winpath:
+        raise WinError(ERROR_INVALID_NAME, detail=repr(winpath))
+    p = PureWindowsPath(winpath)
+    if not p.drive or not _DRIVE_RE.match(p.drive) or not p.root:
+        raise WinError(ERROR_INVALID_NAME, detail=winpath)
+    parts: list[str] = []
+    for part in p.parts[1:]:
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                raise WinError(ERROR_PATH_NOT_FOUND, detail=winpath)
+            parts.pop()
+            continue
+        if set(part) & _BAD_CHARS or part.endswith((" ", ".")):
+            raise WinError(ERROR_INVALID_NAME, detail=winpath)
+        parts.append(part)
+    return PureWindowsPath(p.drive.upper() + "\\", *parts)
+
+
+def path_key(winpath: str | PureWindowsPath) -> str:
+    """The case-insensitive key of a Windows path, as stored in ``path_sd``."""
+    return str(normalize_winpath(str(winpath))).lower()
+
+
+def _machine_sid_from_guid(guid: str) -> str:
+    digest = hashlib.sha256(guid.encode("ascii")).digest()
+    a, b, c = (int.from_bytes(digest[i : i + 4], "little") for i in (0, 4, 8))
+    return f"S-1-5-21-{a}-{b}-{c}"
+
+
+class Machine:
+    """A simulated Windows host rooted at a directory."""
+
+    DB_NAME = "machine.db"
+
+    def __init__(self, path: Path, *, _meta: dict[str, str]):
+        self.path = Path(path)
+        self.computer_name: str = _meta["computer_name"]
+        self.machine_guid: str = _meta["machine_guid"]
+        self.machine_sid: str = _meta["machine_sid"]
+        self.os: OSVersion = os_version(_meta["os_version"])
+        self._local = threading.local()
+        self._schema_done: set[str] = set()
+        self._schema_lock = threading.Lock()
+
+    # -- construction -----------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike,
+        *,
+        computer_name: str = "WEBSERVER",
+        os_version: str = "2019",  # noqa: A002 - the contract's parameter name
+        machine_guid: str | None = None,
+    ) -> Machine:
+        """Create a new machine in ``path`` (which must not hold one already)."""
+        from .osversions import os_version as _osv
+
+        osv = _osv(os_version)
+        if not re.fullmatch(r"[A-Za-z0-9-]{1,15}", computer_name or ""):
+            raise WinError(E_INVALIDARG, detail=f"computer name {computer_name!r}")
+        guid = str(uuid.UUID(machine_guid)) if machine_guid else str(uuid.uuid4())
+        root = Path(path)
+        if (root / cls.DB_NAME).exists():
+            raise WinError(ERROR_FILE_EXISTS, detail=str(root))
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "fs").mkdir(exist_ok=True)
+        secrets = root / "secrets"
+        secrets.mkdir(exist_ok=True)
+        os.chmod(secrets, 0o700)
+        meta = {
+            "schema_version": str(SCHEMA_VERSION),
+            "computer_name": computer_name.upper(),
+            "os_version": osv.key,
+            "machine_guid": guid.lower(),
+            "machine_sid": _machine_sid_from_guid(guid.lower()),
+        }
+        machine = cls(root, _meta=meta)
+        with machine.transaction() as db:
+            db.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", meta.items())
+            from . import provisioning
+
+            provisioning.provision(machine, db)
+        return machine
+
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> Machine:
+        """Open the machine in ``path``; ERROR_PATH_NOT_FOUND when there is none."""
+        root = Path(path)
+        dbfile = root / cls.DB_NAME
+        if not dbfile.is_file():
+            raise WinError(ERROR_PATH_NOT_FOUND, detail=f"no machine in {root}")
+        conn = sqlite3.connect(dbfile, timeout=30)
+        try:
+            meta = dict(conn.execute("SELECT key, value FROM meta"))
+        except sqlite3.DatabaseError as exc:
+            raise WinError(ERROR_PATH_NOT_FOUND, detail=f"not a machine database: {exc}") from exc
+        finally:
+            conn.close()
+        return cls(root, _meta=meta)
+
+    @classmethod
+    def open_or_create(cls, path: str | os.PathLike, **kwargs) -> Machine:
+        root = Path(path)
+        if (root / cls.DB_NAME).is_file():
+            return cls.open(root)
+        try:
+            return cls.create(root, **kwargs)
+        except WinError as exc:
+            if exc.winerror == ERROR_FILE_EXISTS:  # another process won the race
+                return cls.open(root)
+            raise
+
+    # -- database ----------------------------------------------------------------------
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """This thread's connection (sqlite3 connections are not shared across threads)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None or getattr(self._local, "pid", None) != os.getpid():
+            conn = sqlite3.connect(self.path / self.DB_NAME, timeout=60, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=60000")
+            conn.executescript(_SCHEMA)
+            self._local.conn = conn
+            self._local.pid = os.getpid()
+            self._local.depth = 0
+        return conn
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (BEGIN IMMEDIATE), re-entrant within one thread."""
+        db = self.db
+        if self._local.depth:
+            self._local.depth += 1
+            try:
+                yield db
+            finally:
+                self._local.depth -= 1
+            return
+        db.execute("BEGIN IMMEDIATE")
+        self._local.depth = 1
+        try:
+            yield db
+        except BaseException:
+            self._local.depth = 0
+            db.execute("ROLLBACK")
+            raise
+        else:
+            self._local.depth = 0
+            db.execute("COMMIT")
+
+    def ensure_schema(self, key: str, sql: str) -> None:
+        """Run a component's CREATE ... IF NOT EXISTS script once per process."""
+        if key in self._schema_done:
+            return
+        with self._schema_lock:
+            if key not in self._schema_done:
+                self.db.executescript(sql)
+                self._schema_done.add(key)
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # -- the simulated file system --------------------------------------------------------
+
+    def host_path(self, winpath: str | PureWindowsPath) -> Path:
+        """The real file behind a Windows path of this machine. Never outside ``fs/``."""
+        norm = normalize_winpath(str(winpath))
+        drive = norm.drive[0].lower()
+        parts = [p.lower() for p in norm.parts[1:]]
+        host = self.path / "fs" / drive
+        for part in parts:
+            host = host / part
+        return host
+
+    @property
+    def program_data(self) -> str:
+        return self.os.program_data
+
+    @property
+    def machine_keys_dir(self) -> str:
+        r"""CAPI RSA machine keys: ...\Microsoft\Crypto\RSA\MachineKeys."""
+        return self.os.program_data + r"\Microsoft\Crypto\RSA\MachineKeys"
+
+    @property
+    def cng_machine_keys_dir(self) -> str:
+        r"""CNG machine keys: ...\Microsoft\Crypto\Keys."""
+        return self.os.program_data + r"\Microsoft\Crypto\Keys"
+
+    def roaming_appdata(self, profile_dir: str) -> str:
+        """A profile's roaming application-data folder on this Windows version."""
+        if self.os.key == "2003":
+            return profile_dir + r"\Application Data"
+        return profile_dir + r"\AppData\Roaming"
+
+    def user_rsa_dir(self, profile_dir: str, sid: str) -> str:
+        return self.roaming_appdata(profile_dir) + rf"\Microsoft\Crypto\RSA\{sid}"
+
+    def user_cng_dir(self, profile_dir: str) -> str:
+        return self.roaming_appdata(profile_dir) + r"\Microsoft\Crypto\Keys"
+
+    def __repr__(self) -> str:
+        return (
+            f"<Machine {self.computer_name} ({self.os.product}) guid={self.machine_guid} "
+            f"at {self.path}>"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Machine) and self.path.resolve() == other.path.resolve()
+
+    def __hash__(self) -> int:
+        return hash(str(self.path.resolve()))
+
+
+# ---------------------------------------------------------------------------------------
+# The current machine and identity (facade only)
+# ---------------------------------------------------------------------------------------
+
+_current_machine: contextvars.ContextVar[Machine | None] = contextvars.ContextVar(
+    "winpki_machine", default=None
+)
+_current_identity: contextvars.ContextVar[object | None] = contextvars.ContextVar(
+    "winpki_identity", default=None
+)
+_default_lock = threading.Lock()
+_default_machines: dict[str, Machine] = {}
+
+
+def default_machine_path() -> Path:
+    env = os.environ.get("WINPKI_MACHINE")
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("winpki")) / "machine"
+
+
+def current_machine() -> Machine:
+    """The machine the facade acts on: use_machine(), else WINPKI_MACHINE, else default."""
+    m = _current_machine.get()
+    if m is not None:
+        return m
+    path = default_machine_path()
+    key = str(path.resolve()) if path.exists() else str(path.absolute())
+    with _default_lock:
+        m = _default_machines.get(key)
+        if m is None:
+            m = Machine.open_or_create(path)
+            _default_machines[key] = m
+    return m
+
+
+@contextlib.contextmanager
+def use_machine(machine: Machine | str | os.PathLike) -> Iterator[Machine]:
+    """Make ``machine`` (or the machine at a path) current in this thread/task."""
+    if not isinstance(machine, Machine):
+        machine = Machine.open(machine)
+    token = _current_machine.set(machine)
+    try:
+        yield machine
+    finally:
+        _current_machine.reset(token)
+
+
+@contextlib.contextmanager
+def run_as(account) -> Iterator[object]:
+    """Act as ``account`` (a name Windows accepts, a SID string, or a Token).
+
+    The token is resolved against the current machine when the identity is used, so
+    ``run_as`` may be entered before or inside ``use_machine``.
+    """
+    from .identity import resolve_token
+
+    # Validate early, against the current machine, so a bad name fails at the `with`.
+    resolve_token(current_machine(), account)
+    token = _current_identity.set(account)
+    try:
+        yield account
+    finally:
+        _current_identity.reset(token)
+
+
+def current_token(machine: Machine | None = None):
+    """The access token of the current identity on ``machine`` (default: current one)."""
+    from .identity import resolve_token
+
+    machine = machine or current_machine()
+    return resolve_token(machine, _current_identity.get())

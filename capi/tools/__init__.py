@@ -1,0 +1,63 @@
+"""``winpki <tool> <arguments as on Windows>``: one entry point for every Windows tool.
+
+Each tool is ``run(args: list[str], out: TextIO, err: TextIO) -> int`` in its module;
+this table maps the tool name (case-insensitive) to that module. Tools that belong to
+``schannel`` live there and are listed here by module path, imported only when used.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+TOOLS: dict[str, tuple[str, str]] = {
+    # name: (module, one-line description)
+    "certutil": ("capi.tools.certutil", "certificate and key store utility"),
+    "icacls": ("capi.tools.icacls", "display or change ACLs of simulated files"),
+    "machine": ("capi.tools.machinecmd", "create or describe the simulated machine"),
+}
+
+USAGE = """usage: winpki <tool> [arguments as on Windows]
+
+The simulated machine is the one named by WINPKI_MACHINE, else the default machine in
+your data directory (created on first use).
+
+tools:
+"""
+
+
+def _usage(out: TextIO) -> None:
+    out.write(USAGE)
+    for name, (_, desc) in sorted(TOOLS.items()):
+        out.write(f"  {name:<16}{desc}\n")
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None,
+         err: TextIO | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    out = out or sys.stdout
+    err = err or sys.stderr
+    if not args or args[0].lower().lstrip("-/") in ("h", "help", "?"):
+        _usage(out)
+        return 0 if args else 1
+    name = args[0].lower()
+    if name.endswith(".exe"):
+        name = name[:-4]
+    entry = TOOLS.get(name)
+    if entry is None:
+        err.write(f"'{args[0]}' is not recognized as an internal or external command,\n"
+                  "operable program or batch file.\n")
+        return 9009  # cmd.exe's exit code for an unknown command
+    module = importlib.import_module(entry[0])
+    try:
+        return module.run(args[1:], out, err)
+    except KeyboardInterrupt:
+        return 0xC000013A & 0xFFFFFFFF
+    except BrokenPipeError:
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
