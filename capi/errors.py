@@ -176,6 +176,7 @@ _TABLE: list[tuple[int, str, str, str]] = [
     (W(120), "ERROR_CALL_NOT_IMPLEMENTED", "This function is not supported on this system.", "NotImplementedCall"),
     (W(122), "ERROR_INSUFFICIENT_BUFFER", "The data area passed to a system call is too small.", "InvalidArgument"),
     (W(123), "ERROR_INVALID_NAME", "The filename, directory name, or volume label syntax is incorrect.", "InvalidArgument"),
+    (W(160), "ERROR_BAD_ARGUMENTS", "One or more arguments are not correct.", "InvalidArgument"),
     (W(183), "ERROR_ALREADY_EXISTS", "Cannot create a file when that file already exists.", "AlreadyExists"),
     (W(234), "ERROR_MORE_DATA", "More data is available.", "InvalidArgument"),
     (W(259), "ERROR_NO_MORE_ITEMS", "No more data is available.", "NotFound"),
