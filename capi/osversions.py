@@ -32,6 +32,9 @@ class OSVersion:
     # DefaultAppPool's identity: NetworkService on IIS 6 and 7.0; ApplicationPoolIdentity
     # (IIS APPPOOL\DefaultAppPool) from IIS 7.5 (2008 R2) on.
     default_app_pool_identity: str
+    # certutil prints hashes with a space between bytes up to 2012 R2 ("32 b5 39 ..."; seed
+    # 002 quotes both forms) and as one lower-case hex string from Windows 10 / 2016 on.
+    certutil_spaced_hashes: bool = False
 
     @property
     def major_minor(self) -> tuple[int, int]:
@@ -47,11 +50,11 @@ _USERS = r"C:\Users"
 OS_VERSIONS: dict[str, OSVersion] = {
     v.key: v
     for v in (
-        OSVersion("2003", "Windows Server 2003 R2", "5.2.3790", _XP_PD, _XP_USERS, True, "ssl", MS_STRONG_PROV, "6.0", "NetworkService"),
-        OSVersion("2008", "Windows Server 2008", "6.0.6002", _PD, _USERS, True, "ssl", MS_STRONG_PROV, "7.0", "NetworkService"),
-        OSVersion("2008R2", "Windows Server 2008 R2", "6.1.7601", _PD, _USERS, True, "ssl", MS_STRONG_PROV, "7.5", "ApplicationPoolIdentity"),
-        OSVersion("2012", "Windows Server 2012", "6.2.9200", _PD, _USERS, False, "ssl", MS_KEY_STORAGE_PROVIDER, "8.0", "ApplicationPoolIdentity"),
-        OSVersion("2012R2", "Windows Server 2012 R2", "6.3.9600", _PD, _USERS, False, "ssl", MS_KEY_STORAGE_PROVIDER, "8.5", "ApplicationPoolIdentity"),
+        OSVersion("2003", "Windows Server 2003 R2", "5.2.3790", _XP_PD, _XP_USERS, True, "ssl", MS_STRONG_PROV, "6.0", "NetworkService", True),
+        OSVersion("2008", "Windows Server 2008", "6.0.6002", _PD, _USERS, True, "ssl", MS_STRONG_PROV, "7.0", "NetworkService", True),
+        OSVersion("2008R2", "Windows Server 2008 R2", "6.1.7601", _PD, _USERS, True, "ssl", MS_STRONG_PROV, "7.5", "ApplicationPoolIdentity", True),
+        OSVersion("2012", "Windows Server 2012", "6.2.9200", _PD, _USERS, False, "ssl", MS_KEY_STORAGE_PROVIDER, "8.0", "ApplicationPoolIdentity", True),
+        OSVersion("2012R2", "Windows Server 2012 R2", "6.3.9600", _PD, _USERS, False, "ssl", MS_KEY_STORAGE_PROVIDER, "8.5", "ApplicationPoolIdentity", True),
         OSVersion("2016", "Windows Server 2016", "10.0.14393", _PD, _USERS, False, "tls", MS_KEY_STORAGE_PROVIDER, "10.0", "ApplicationPoolIdentity"),
         OSVersion("2019", "Windows Server 2019", "10.0.17763", _PD, _USERS, False, "tls", MS_KEY_STORAGE_PROVIDER, "10.0", "ApplicationPoolIdentity"),
         OSVersion("2022", "Windows Server 2022", "10.0.20348", _PD, _USERS, False, "tls", MS_KEY_STORAGE_PROVIDER, "10.0", "ApplicationPoolIdentity"),

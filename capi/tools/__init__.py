@@ -49,7 +49,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None,
     if entry is None:
         err.write(f"'{args[0]}' is not recognized as an internal or external command,\n"
                   "operable program or batch file.\n")
-        return 9009  # cmd.exe's exit code for an unknown command
+        return 1
     module = importlib.import_module(entry[0])
     try:
         return module.run(args[1:], out, err)
