@@ -5,30 +5,30 @@ model behind the facade (Machine, stores, contexts, providers, security descript
 public too, for code that is not a port.
 """
 
-from .constants import *  # noqa: F403
-from .errors import *  # noqa: F403
-from .errors import __all__ as _errors_all
-from .machine import Machine, current_machine, current_token, run_as, use_machine
-from .osversions import OS_VERSIONS, OSVersion
-from .identity import *  # noqa: F403
-from .identity import __all__ as _identity_all
-from .security import *  # noqa: F403
-from .security import __all__ as _security_all
+from . import constants as _constants
 from .certs import *  # noqa: F403
 from .certs import __all__ as _certs_all
-from .serialization import *  # noqa: F403
-from .serialization import __all__ as _serialization_all
-from .names import *  # noqa: F403
-from .names import __all__ as _names_all
-from .stores import *  # noqa: F403
-from .stores import __all__ as _stores_all
-from .dpapi import *  # noqa: F403
-from .dpapi import __all__ as _dpapi_all
+from .constants import *  # noqa: F403
 from .cryptoapi import *  # noqa: F403
 from .cryptoapi import __all__ as _cryptoapi_all
+from .dpapi import *  # noqa: F403
+from .dpapi import __all__ as _dpapi_all
+from .errors import *  # noqa: F403
+from .errors import __all__ as _errors_all
+from .identity import *  # noqa: F403
+from .identity import __all__ as _identity_all
+from .machine import Machine, current_machine, current_token, run_as, use_machine
+from .names import *  # noqa: F403
+from .names import __all__ as _names_all
 from .ncrypt import *  # noqa: F403
 from .ncrypt import __all__ as _ncrypt_all
-from . import constants as _constants
+from .osversions import OS_VERSIONS, OSVersion
+from .security import *  # noqa: F403
+from .security import __all__ as _security_all
+from .serialization import *  # noqa: F403
+from .serialization import __all__ as _serialization_all
+from .stores import *  # noqa: F403
+from .stores import __all__ as _stores_all
 
 __all__ = [
     "Machine", "current_machine", "current_token", "run_as", "use_machine", "OS_VERSIONS",

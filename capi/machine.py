@@ -27,10 +27,10 @@ from collections.abc import Iterator
 from pathlib import Path, PureWindowsPath
 
 from .errors import (
+    E_INVALIDARG,
     ERROR_FILE_EXISTS,
     ERROR_INVALID_NAME,
     ERROR_PATH_NOT_FOUND,
-    E_INVALIDARG,
     WinError,
 )
 from .osversions import OSVersion, os_version
