@@ -554,3 +554,20 @@ CERT_CHAIN_POLICY_BASE = 1
 CERT_CHAIN_POLICY_AUTHENTICODE = 2
 CERT_CHAIN_POLICY_SSL = 4
 CERT_CHAIN_POLICY_BASIC_CONSTRAINTS = 5
+
+# --- identities and security descriptors (capi.identity / capi.security) -----------------
+# SID_NAME_USE (winnt.h)
+SidTypeUser = 1
+SidTypeGroup = 2
+SidTypeDomain = 3
+SidTypeAlias = 4
+SidTypeWellKnownGroup = 5
+SidTypeDeletedAccount = 6
+SidTypeInvalid = 7
+SidTypeUnknown = 8
+SidTypeComputer = 9
+SidTypeLabel = 10
+SidTypeLogonSession = 11
+# sddl.h
+SDDL_REVISION_1 = 1
+SDDL_REVISION = SDDL_REVISION_1

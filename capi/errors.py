@@ -191,6 +191,11 @@ _TABLE: list[tuple[int, str, str, str]] = [
     (W(1804), "ERROR_INVALID_DATATYPE", "The specified datatype is invalid.", "InvalidArgument"),
     (W(1747), "RPC_S_UNKNOWN_AUTHN_SERVICE", "The authentication service is unknown.", "SystemFailure"),
     (W(1780), "RPC_X_NULL_REF_POINTER", "A null reference pointer was passed to the stub.", "InvalidArgument"),
+    # --- identities / security descriptors (capi.identity, capi.security) ---
+    (W(1305), "ERROR_UNKNOWN_REVISION", "The revision level is unknown.", "InvalidArgument"),
+    (W(1326), "ERROR_LOGON_FAILURE", "The user name or password is incorrect.", "AccessDenied"),
+    (W(1722), "RPC_S_SERVER_UNAVAILABLE", "The RPC server is unavailable.", "SystemFailure"),
+    (W(2224), "NERR_UserExists", "The account already exists.", "AlreadyExists"),
     # --- generic HRESULTs ---
     (0x80004001, "E_NOTIMPL", "Not implemented", "NotImplementedCall"),
     (0x80004005, "E_FAIL", "Unspecified error", "SystemFailure"),
