@@ -196,6 +196,9 @@ _TABLE: list[tuple[int, str, str, str]] = [
     (W(1326), "ERROR_LOGON_FAILURE", "The user name or password is incorrect.", "AccessDenied"),
     (W(1722), "RPC_S_SERVER_UNAVAILABLE", "The RPC server is unavailable.", "SystemFailure"),
     (W(2224), "NERR_UserExists", "The account already exists.", "AlreadyExists"),
+    # --- event log (winerror.h ERROR_EVT_*) ---
+    (W(15001), "ERROR_EVT_INVALID_QUERY", "The specified query is invalid.", "InvalidArgument"),
+    (W(15007), "ERROR_EVT_CHANNEL_NOT_FOUND", "The specified channel could not be found.", "NotFound"),
     # --- generic HRESULTs ---
     (0x80004001, "E_NOTIMPL", "Not implemented", "NotImplementedCall"),
     (0x80004005, "E_FAIL", "Unspecified error", "SystemFailure"),

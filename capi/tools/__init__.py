@@ -17,6 +17,7 @@ TOOLS: dict[str, tuple[str, str]] = {
     "certutil": ("capi.tools.certutil", "certificate and key store utility"),
     "icacls": ("capi.tools.icacls", "display or change ACLs of simulated files"),
     "machine": ("capi.tools.machinecmd", "create or describe the simulated machine"),
+    "wevtutil": ("schannel.tools.wevtutil", "query the event logs"),
 }
 
 USAGE = """usage: winpki <tool> [arguments as on Windows]
