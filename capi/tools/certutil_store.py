@@ -485,7 +485,7 @@ PROP_NAMES = {
 def property_lines(ctx) -> list[str]:
     """certutil -v's property dump (KEY_PROV_INFO is printed by the key section)."""
     from ..certs import CRYPT_KEY_PROV_INFO
-    from ..stores import CertEnumCertificateContextProperties, CertGetCertificateContextProperty
+    from ..certs import CertEnumCertificateContextProperties, CertGetCertificateContextProperty
 
     lines = []
     prop = CertEnumCertificateContextProperties(ctx, 0)

@@ -104,7 +104,7 @@ def _test_cng_key(info, report: KeyReport) -> None:
 def inspect(ctx) -> KeyReport:
     """Open and test the private key named by ``ctx``'s CERT_KEY_PROV_INFO_PROP_ID."""
     from .. import cryptoapi as api
-    from ..stores import CertGetCertificateContextProperty
+    from ..certs import CertGetCertificateContextProperty
 
     report = KeyReport()
     try:
