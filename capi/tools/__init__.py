@@ -18,6 +18,7 @@ TOOLS: dict[str, tuple[str, str]] = {
     "icacls": ("capi.tools.icacls", "display or change ACLs of simulated files"),
     "machine": ("capi.tools.machinecmd", "create or describe the simulated machine"),
     "wevtutil": ("schannel.tools.wevtutil", "query the event logs"),
+    "netsh": ("schannel.tools.netsh", "http.sys SSL certificate bindings (netsh http ... sslcert)"),
 }
 
 USAGE = """usage: winpki <tool> [arguments as on Windows]

@@ -1,0 +1,224 @@
+"""Schannel's server credentials: AcquireCredentialsHandle for a certificate.
+
+Schannel runs inside lsass as ``NT AUTHORITY\\SYSTEM`` (PID 4). To build a server
+credential it opens the certificate's private key *as SYSTEM*, through the provider the
+certificate's key information names. What makes it fail is decided by the machine's real
+state, never by a flag:
+
+- no CERT_KEY_PROV_INFO_PROP_ID (and no in-memory key)   -> SEC_E_NO_CREDENTIALS
+- the key cannot be opened by SYSTEM: container missing, key file unreadable for SYSTEM
+  (its ACL), broken or undecryptable key file             -> SEC_E_UNKNOWN_CREDENTIALS
+- a CAPI key whose KeySpec is AT_SIGNATURE, on the Windows versions whose Schannel demands
+  AT_KEYEXCHANGE (the OS table's ``schannel_rejects_at_signature``) -> SEC_E_UNKNOWN_CREDENTIALS
+- the key does not belong to the certificate             -> SEC_E_UNKNOWN_CREDENTIALS
+
+Each key failure writes System event 36870 with the version's text (OS table).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from capi import constants as C
+from capi.errors import (
+    NTE_BAD_PUBLIC_KEY,
+    SEC_E_NO_CREDENTIALS,
+    SEC_E_SECPKG_NOT_FOUND,
+    SEC_E_UNKNOWN_CREDENTIALS,
+    WinError,
+)
+from capi.machine import Machine, current_machine, run_as
+
+from . import eventlog
+
+SECPKG_CRED_INBOUND = 0x1
+SECPKG_CRED_OUTBOUND = 0x2
+SECPKG_CRED_BOTH = 0x3
+UNISP_NAME = "Microsoft Unified Security Protocol Provider"
+SCHANNEL_NAME = "Schannel"
+SCHANNEL_CRED_VERSION = 4
+SCH_CREDENTIALS_VERSION = 5
+SP_PROT_TLS1_2_SERVER = 0x00000400
+SP_PROT_TLS1_3_SERVER = 0x00001000
+
+LSASS_PID = 4
+SYSTEM = "NT AUTHORITY\\SYSTEM"
+SYSTEM_SID = "S-1-5-18"
+# The "internal error state" Schannel reports when the key cannot be acquired.
+INTERNAL_STATE_KEY_ACCESS = 10001
+
+
+@dataclass
+class SCHANNEL_CRED:
+    """SCHANNEL_CRED: the server certificate(s) and protocol choices."""
+
+    dwVersion: int = SCHANNEL_CRED_VERSION
+    paCred: list = field(default_factory=list)
+    grbitEnabledProtocols: int = 0
+    dwFlags: int = 0
+
+    @property
+    def cCreds(self) -> int:
+        return len(self.paCred)
+
+
+@dataclass
+class ServerCredential:
+    """What an acquired credential holds: the certificate and how to reach its key."""
+
+    certificate: object  # CertContext
+    prov_info: object  # CRYPT_KEY_PROV_INFO
+    key_spec: int  # AT_KEYEXCHANGE / AT_SIGNATURE / CERT_NCRYPT_KEY_SPEC
+    machine: Machine
+
+
+@dataclass
+class CredHandle:
+    credential: ServerCredential | None
+    use: int
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        FreeCredentialsHandle(self)
+
+
+def event_36870_text(machine: Machine, error_code: int) -> str:
+    """Event 36870's message in the wording of the machine's Windows version."""
+    if machine.os.schannel_event_style == "ssl":
+        return ("A fatal error occurred when attempting to access the SSL server credential "
+                "private key. The error code returned from the cryptographic module is "
+                f"0x{error_code:08x}. The internal error state is {INTERNAL_STATE_KEY_ACCESS}.")
+    return ("A fatal error occurred when attempting to access the TLS server credential "
+            "private key. The error code returned from the cryptographic module is "
+            f"0x{error_code:08X}. The internal error state is {INTERNAL_STATE_KEY_ACCESS}. "
+            f"The SSPI client process is SYSTEM (PID: {LSASS_PID}).")
+
+
+def _log_36870(machine: Machine, error_code: int) -> None:
+    data = {"Type": "server", "ErrorCode": f"0x{error_code:x}",
+            "ErrorStatus": str(INTERNAL_STATE_KEY_ACCESS)}
+    if machine.os.schannel_event_style == "tls":
+        data = {"CallerProcessId": str(LSASS_PID), "CallerProcessImageName": "SYSTEM", **data}
+    eventlog.write_event(machine, source="Schannel", event_id=36870,
+                         level=eventlog.LEVEL_ERROR, message=event_36870_text(machine, error_code),
+                         user_sid=SYSTEM_SID, data=data)
+
+
+def _public_numbers(public_key):
+    return public_key.public_numbers()
+
+
+def _open_capi_key_as_system(info, cert) -> None:
+    """Open the CAPI key as SYSTEM and check it belongs to ``cert``; raise on failure."""
+    from capi import cryptoapi as api
+    from csp.blobs import parse_capi_blob
+
+    flags = C.CRYPT_SILENT | (info.dwFlags & C.CRYPT_MACHINE_KEYSET)
+    prov = api.CryptAcquireContext(info.pwszContainerName, info.pwszProvName, info.dwProvType,
+                                   flags)
+    try:
+        key = api.CryptGetUserKey(prov, info.dwKeySpec)
+        try:
+            blob = api.CryptExportKey(key, None, C.PUBLICKEYBLOB, 0)
+        finally:
+            api.CryptDestroyKey(key)
+    finally:
+        api.CryptReleaseContext(prov, 0)
+    _, _, public = parse_capi_blob(blob)
+    if _public_numbers(public) != _public_numbers(cert.x509.public_key()):
+        raise WinError(NTE_BAD_PUBLIC_KEY)
+
+
+def _open_cng_key_as_system(info, cert) -> None:
+    from capi import ncrypt as api
+
+    flags = C.NCRYPT_SILENT_FLAG
+    if info.dwFlags & C.CRYPT_MACHINE_KEYSET:
+        flags |= C.NCRYPT_MACHINE_KEY_FLAG
+    with api.NCryptOpenStorageProvider(info.pwszProvName, 0) as prov:
+        key = api.NCryptOpenKey(prov, info.pwszContainerName, 0, flags)
+        try:
+            algorithm = api.NCryptGetProperty(key, C.NCRYPT_ALGORITHM_GROUP_PROPERTY, 0)
+            blob_type = C.BCRYPT_RSAPUBLIC_BLOB if algorithm == "RSA" else C.BCRYPT_ECCPUBLIC_BLOB
+            blob = api.NCryptExportKey(key, None, blob_type, None, 0)
+        finally:
+            api.NCryptFreeObject(key)
+    from csp import blobs
+
+    if algorithm == "RSA":
+        public = blobs.parse_bcrypt_rsa_blob(blob, (C.BCRYPT_RSAPUBLIC_MAGIC,))
+    else:
+        public = blobs.parse_bcrypt_ecc_blob(blob, False)[1]
+    if _public_numbers(public) != _public_numbers(cert.x509.public_key()):
+        raise WinError(NTE_BAD_PUBLIC_KEY)
+
+
+def acquire_server_credential(machine: Machine, cert) -> ServerCredential:
+    """Build a server credential for ``cert`` as lsass would; raise SEC_E_* on failure."""
+    from capi.certs import CertGetCertificateContextProperty
+
+    try:
+        cert.x509.public_key()
+    except Exception as exc:  # a certificate without a usable public key
+        raise WinError(SEC_E_UNKNOWN_CREDENTIALS, detail=str(exc)) from exc
+    try:
+        info = CertGetCertificateContextProperty(cert, C.CERT_KEY_PROV_INFO_PROP_ID)
+    except WinError as exc:
+        raise WinError(SEC_E_NO_CREDENTIALS, detail="certificate has no private key") from exc
+    cng = info.dwProvType == 0
+    if (not cng and info.dwKeySpec == C.AT_SIGNATURE
+            and machine.os.schannel_rejects_at_signature):
+        # Windows 2008/2008 R2 Schannel uses only AT_KEYEXCHANGE keys (seed 002, scenario 3).
+        _log_36870(machine, SEC_E_UNKNOWN_CREDENTIALS)
+        raise WinError(SEC_E_UNKNOWN_CREDENTIALS, detail="KeySpec = 2 -- AT_SIGNATURE")
+    try:
+        with run_as(SYSTEM):
+            if cng:
+                _open_cng_key_as_system(info, cert)
+            else:
+                _open_capi_key_as_system(info, cert)
+    except WinError as exc:
+        _log_36870(machine, SEC_E_UNKNOWN_CREDENTIALS)
+        raise WinError(SEC_E_UNKNOWN_CREDENTIALS,
+                       detail=f"private key not usable by SYSTEM: {exc.name}") from exc
+    spec = C.CERT_NCRYPT_KEY_SPEC if cng else info.dwKeySpec
+    return ServerCredential(cert, info, spec, machine)
+
+
+def AcquireCredentialsHandle(pszPrincipal, pszPackage, fCredentialUse, pvLogonId=None,
+                             pAuthData=None):
+    """AcquireCredentialsHandle (Schannel) -> (CredHandle, expiry).
+
+    Raises SEC_E_SECPKG_NOT_FOUND (unknown package), SEC_E_NO_CREDENTIALS (inbound without a
+    certificate, or a certificate without a private key), SEC_E_UNKNOWN_CREDENTIALS (bad
+    SCHANNEL_CRED version, more than one certificate, key not usable by SYSTEM, AT_SIGNATURE
+    where the OS rejects it).
+    """
+    if pszPackage not in (UNISP_NAME, SCHANNEL_NAME):
+        raise WinError(SEC_E_SECPKG_NOT_FOUND, detail=repr(pszPackage))
+    use = int(fCredentialUse) & 0xFFFFFFFF
+    cred = pAuthData
+    if cred is None or cred.cCreds == 0:
+        if cred is not None and cred.dwVersion not in (SCHANNEL_CRED_VERSION,
+                                                       SCH_CREDENTIALS_VERSION):
+            raise WinError(SEC_E_UNKNOWN_CREDENTIALS)
+        if use & SECPKG_CRED_INBOUND or use == 0:
+            # Windows (Wine schannel.c testAcquireSecurityContext): inbound without a
+            # certificate has no credentials; version 4 with cCreds=0 succeeds.
+            if cred is None:
+                raise WinError(SEC_E_NO_CREDENTIALS)
+        return CredHandle(None, use), None
+    if cred.dwVersion not in (SCHANNEL_CRED_VERSION, SCH_CREDENTIALS_VERSION):
+        raise WinError(SEC_E_UNKNOWN_CREDENTIALS, detail=f"dwVersion {cred.dwVersion}")
+    if cred.cCreds != 1:
+        raise WinError(SEC_E_UNKNOWN_CREDENTIALS, detail="Schannel takes exactly one certificate")
+    machine = current_machine()
+    return CredHandle(acquire_server_credential(machine, cred.paCred[0]), use), None
+
+
+def FreeCredentialsHandle(phCredential) -> None:
+    """FreeCredentialsHandle."""
+    if phCredential is not None:
+        phCredential.credential = None

@@ -1,0 +1,164 @@
+"""http.sys SSL bindings (HttpSetServiceConfiguration / HttpQueryServiceConfiguration).
+
+A binding names a certificate by hash in a LocalMachine store. Adding one makes http.sys
+build a Schannel server credential for it — as SYSTEM, through the certificate's private
+key — and any failure there comes back from the HTTP API as ERROR_NO_SUCH_LOGON_SESSION
+(1312), the error netsh and IIS Manager show.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import uuid
+from dataclasses import dataclass
+
+from capi import constants as C
+from capi.errors import (
+    ERROR_ACCESS_DENIED,
+    ERROR_ALREADY_EXISTS,
+    ERROR_FILE_NOT_FOUND,
+    ERROR_INVALID_PARAMETER,
+    ERROR_NO_SUCH_LOGON_SESSION,
+    WinError,
+)
+from capi.machine import Machine, current_token
+
+from .credentials import ServerCredential, acquire_server_credential
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS http_sslcert (
+    endpoint   TEXT PRIMARY KEY,     -- '0.0.0.0:443' or 'www.contoso.com:443' (lower-case)
+    kind       TEXT NOT NULL,        -- 'ipport' | 'hostnameport'
+    cert_hash  TEXT NOT NULL,        -- lower-case hex SHA-1
+    app_id     TEXT NOT NULL,        -- '{guid}'
+    store_name TEXT NOT NULL,
+    client_cert_negotiation INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+
+@dataclass(frozen=True)
+class SslBinding:
+    endpoint: str
+    kind: str
+    cert_hash: str
+    app_id: str
+    store_name: str
+    client_cert_negotiation: bool = False
+
+
+def _schema(machine: Machine) -> None:
+    machine.ensure_schema("httpsys", _SCHEMA)
+
+
+def parse_ipport(text: str) -> str:
+    """'0.0.0.0:443', '[::]:443' -> canonical form; ERROR_INVALID_PARAMETER otherwise."""
+    m = re.fullmatch(r"\[?([0-9A-Fa-f:.]+?)\]?:(\d{1,5})", (text or "").strip())
+    if not m:
+        raise WinError(ERROR_INVALID_PARAMETER, detail=f"ipport={text}")
+    try:
+        ip = ipaddress.ip_address(m.group(1))
+    except ValueError as exc:
+        raise WinError(ERROR_INVALID_PARAMETER, detail=f"ipport={text}") from exc
+    port = int(m.group(2))
+    if not 0 < port < 65536:
+        raise WinError(ERROR_INVALID_PARAMETER, detail=f"ipport={text}")
+    return f"[{ip}]:{port}" if ip.version == 6 else f"{ip}:{port}"
+
+
+def parse_hostnameport(text: str) -> str:
+    m = re.fullmatch(r"([A-Za-z0-9*][A-Za-z0-9.\-*]*):(\d{1,5})", (text or "").strip())
+    if not m or not 0 < int(m.group(2)) < 65536:
+        raise WinError(ERROR_INVALID_PARAMETER, detail=f"hostnameport={text}")
+    return f"{m.group(1).lower()}:{int(m.group(2))}"
+
+
+def parse_appid(text: str) -> str:
+    """netsh wants the GUID in braces; a bare or mangled GUID is 'The parameter is incorrect.'"""
+    t = (text or "").strip().strip("'\"")
+    if not (t.startswith("{") and t.endswith("}")):
+        raise WinError(ERROR_INVALID_PARAMETER, detail=f"appid={text}")
+    try:
+        return "{" + str(uuid.UUID(t[1:-1])) + "}"
+    except ValueError as exc:
+        raise WinError(ERROR_INVALID_PARAMETER, detail=f"appid={text}") from exc
+
+
+def parse_certhash(text: str) -> str:
+    t = (text or "").strip()
+    if not re.fullmatch(r"[0-9A-Fa-f]{40}", t):
+        raise WinError(ERROR_INVALID_PARAMETER, detail=f"certhash={text}")
+    return t.lower()
+
+
+def find_certificate(machine: Machine, store_name: str, cert_hash: str):
+    """The certificate http.sys would use, from LocalMachine\\<store_name>, or None."""
+    from capi.stores import CertFindCertificateInStore, CertOpenStore
+
+    flags = (C.CERT_SYSTEM_STORE_LOCAL_MACHINE | C.CERT_STORE_OPEN_EXISTING_FLAG
+             | C.CERT_STORE_READONLY_FLAG)
+    try:
+        store = CertOpenStore(C.CERT_STORE_PROV_SYSTEM, 0, None, flags, store_name)
+    except WinError:
+        return None
+    with store:
+        return CertFindCertificateInStore(store, C.X509_ASN_ENCODING, 0, C.CERT_FIND_SHA1_HASH,
+                                          bytes.fromhex(cert_hash), None)
+
+
+def credential_for(machine: Machine, binding: SslBinding) -> ServerCredential:
+    """Acquire the binding's server credential (as lsass does); 1312 when it cannot."""
+    cert = find_certificate(machine, binding.store_name, binding.cert_hash)
+    if cert is None:
+        raise WinError(ERROR_NO_SUCH_LOGON_SESSION, detail="certificate not found in "
+                       f"LocalMachine\\{binding.store_name}")
+    try:
+        return acquire_server_credential(machine, cert)
+    except WinError as exc:
+        raise WinError(ERROR_NO_SUCH_LOGON_SESSION, detail=f"{exc.name}: {exc.detail}") from exc
+
+
+def add_binding(machine: Machine, binding: SslBinding) -> SslBinding:
+    """HttpSetServiceConfiguration(HttpServiceConfigSSLCertInfo / SslSniCertInfo)."""
+    _schema(machine)
+    if not current_token(machine).is_admin:
+        raise WinError(ERROR_ACCESS_DENIED)
+    if get_binding(machine, binding.endpoint) is not None:
+        raise WinError(ERROR_ALREADY_EXISTS, detail=binding.endpoint)
+    credential_for(machine, binding)
+    with machine.transaction() as db:
+        if db.execute("SELECT 1 FROM http_sslcert WHERE endpoint = ?",
+                      (binding.endpoint,)).fetchone():
+            raise WinError(ERROR_ALREADY_EXISTS, detail=binding.endpoint)
+        db.execute("INSERT INTO http_sslcert(endpoint, kind, cert_hash, app_id, store_name, "
+                   "client_cert_negotiation) VALUES (?, ?, ?, ?, ?, ?)",
+                   (binding.endpoint, binding.kind, binding.cert_hash, binding.app_id,
+                    binding.store_name, int(binding.client_cert_negotiation)))
+    return binding
+
+
+def get_binding(machine: Machine, endpoint: str) -> SslBinding | None:
+    _schema(machine)
+    row = machine.db.execute(
+        "SELECT endpoint, kind, cert_hash, app_id, store_name, client_cert_negotiation "
+        "FROM http_sslcert WHERE endpoint = ?", (endpoint,)).fetchone()
+    return SslBinding(*row[:5], bool(row[5])) if row else None
+
+
+def list_bindings(machine: Machine) -> list[SslBinding]:
+    _schema(machine)
+    rows = machine.db.execute(
+        "SELECT endpoint, kind, cert_hash, app_id, store_name, client_cert_negotiation "
+        "FROM http_sslcert ORDER BY kind, endpoint").fetchall()
+    return [SslBinding(*r[:5], bool(r[5])) for r in rows]
+
+
+def delete_binding(machine: Machine, endpoint: str) -> None:
+    _schema(machine)
+    if not current_token(machine).is_admin:
+        raise WinError(ERROR_ACCESS_DENIED)
+    with machine.transaction() as db:
+        cur = db.execute("DELETE FROM http_sslcert WHERE endpoint = ?", (endpoint,))
+        if cur.rowcount == 0:
+            raise WinError(ERROR_FILE_NOT_FOUND, detail=endpoint)
