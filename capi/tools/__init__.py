@@ -18,6 +18,8 @@ TOOLS: dict[str, tuple[str, str]] = {
     "icacls": ("capi.tools.icacls", "display or change ACLs of simulated files"),
     "machine": ("capi.tools.machinecmd", "create or describe the simulated machine"),
     "wevtutil": ("schannel.tools.wevtutil", "query the event logs"),
+    "appcmd": ("schannel.tools.appcmd", "IIS sites and application pools (appcmd syntax)"),
+    "iis": ("schannel.tools.iismgr", "IIS Manager / WebAdministration actions (HTTPS bindings)"),
     "netsh": ("schannel.tools.netsh", "http.sys SSL certificate bindings (netsh http ... sslcert)"),
 }
 

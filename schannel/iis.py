@@ -1,0 +1,240 @@
+"""IIS: sites, bindings and application pools (applicationHost.config) in machine state.
+
+An HTTPS binding with a certificate is two things on Windows: the site binding in
+applicationHost.config, and the http.sys SSL binding (0.0.0.0:443, or hostname:443 with
+SNI) registered with IIS's application ID. IIS Manager and WebAdministration's
+``AddSslCertificate`` register the http.sys part first; when http.sys cannot build the
+credential the whole operation fails with the texts users see:
+
+    There was an error while performing this operation.
+    Details:
+    A specified logon session does not exist. It may already have been terminated.
+    (Exception from HRESULT: 0x80070520)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from capi.errors import (
+    ERROR_ALREADY_EXISTS,
+    ERROR_INVALID_PARAMETER,
+    ERROR_NOT_FOUND,
+    WinError,
+)
+from capi.machine import Machine
+
+from . import httpsys
+
+# The application ID IIS registers its http.sys SSL bindings with.
+IIS_APP_ID = "{4dc3e181-e14b-4a21-b022-59fc669b0914}"
+
+IDENTITY_TYPES = {
+    "applicationpoolidentity": "ApplicationPoolIdentity",
+    "networkservice": "NetworkService",
+    "localsystem": "LocalSystem",
+    "localservice": "LocalService",
+    "specificuser": "SpecificUser",
+}
+_ACCOUNTS = {
+    "NetworkService": "NT AUTHORITY\\NETWORK SERVICE",
+    "LocalSystem": "NT AUTHORITY\\SYSTEM",
+    "LocalService": "NT AUTHORITY\\LOCAL SERVICE",
+}
+
+IIS_MANAGER_ERROR = "There was an error while performing this operation."
+
+
+@dataclass(frozen=True)
+class Binding:
+    protocol: str
+    binding_info: str  # "ip:port:host"
+    cert_hash: str | None = None
+    cert_store: str | None = None
+    ssl_flags: int = 0
+
+    @property
+    def port(self) -> int:
+        return int(self.binding_info.split(":")[1])
+
+    @property
+    def host(self) -> str:
+        return self.binding_info.split(":", 2)[2]
+
+    @property
+    def ip(self) -> str:
+        return self.binding_info.split(":")[0]
+
+
+@dataclass(frozen=True)
+class Site:
+    id: int
+    name: str
+    app_pool: str
+    physical_path: str
+    state: str
+    bindings: tuple[Binding, ...]
+
+
+@dataclass(frozen=True)
+class AppPool:
+    name: str
+    identity_type: str
+    username: str | None
+    state: str
+
+    @property
+    def account(self) -> str:
+        """The Windows account the pool's worker process (w3wp.exe) runs as."""
+        if self.identity_type == "ApplicationPoolIdentity":
+            return f"IIS APPPOOL\\{self.name}"
+        if self.identity_type == "SpecificUser":
+            return self.username or ""
+        return _ACCOUNTS[self.identity_type]
+
+
+def hresult_text(exc: WinError) -> str:
+    """How .NET renders a Win32 failure: '<message> (Exception from HRESULT: 0x80070520)'."""
+    return f"{exc.strerror} (Exception from HRESULT: 0x{exc.hresult:08X})"
+
+
+def iis_manager_error(exc: WinError) -> str:
+    """The IIS Manager error dialog's text for a failed operation."""
+    return f"{IIS_MANAGER_ERROR}\n\nDetails:\n\n{hresult_text(exc)}"
+
+
+# --------------------------------------------------------------------------------------
+# reading
+# --------------------------------------------------------------------------------------
+
+
+def _bindings(machine: Machine, site_id: int) -> tuple[Binding, ...]:
+    rows = machine.db.execute(
+        "SELECT protocol, binding_info, cert_hash, cert_store, ssl_flags FROM iis_bindings "
+        "WHERE site_id = ? ORDER BY rowid", (site_id,)).fetchall()
+    return tuple(Binding(*r) for r in rows)
+
+
+def list_sites(machine: Machine) -> list[Site]:
+    rows = machine.db.execute(
+        "SELECT id, name, app_pool, physical_path, state FROM iis_sites ORDER BY id").fetchall()
+    return [Site(*r, _bindings(machine, r[0])) for r in rows]
+
+
+def get_site(machine: Machine, name: str) -> Site:
+    row = machine.db.execute(
+        "SELECT id, name, app_pool, physical_path, state FROM iis_sites WHERE name = ?",
+        (name,)).fetchone()
+    if row is None:
+        raise WinError(ERROR_NOT_FOUND, detail=f"site {name!r}")
+    return Site(*row, _bindings(machine, row[0]))
+
+
+def list_app_pools(machine: Machine) -> list[AppPool]:
+    rows = machine.db.execute(
+        "SELECT name, identity_type, username, state FROM iis_app_pools ORDER BY rowid").fetchall()
+    return [AppPool(*r) for r in rows]
+
+
+def get_app_pool(machine: Machine, name: str) -> AppPool:
+    row = machine.db.execute(
+        "SELECT name, identity_type, username, state FROM iis_app_pools WHERE name = ?",
+        (name,)).fetchone()
+    if row is None:
+        raise WinError(ERROR_NOT_FOUND, detail=f"application pool {name!r}")
+    return AppPool(*row)
+
+
+# --------------------------------------------------------------------------------------
+# changing
+# --------------------------------------------------------------------------------------
+
+
+def parse_binding_info(text: str) -> str:
+    m = re.fullmatch(r"(\*|[0-9.]+|\[[0-9A-Fa-f:]+\]):(\d{1,5}):([A-Za-z0-9.\-*]*)", text or "")
+    if not m or not 0 < int(m.group(2)) < 65536:
+        raise WinError(ERROR_INVALID_PARAMETER, detail=f"bindingInformation={text}")
+    return f"{m.group(1)}:{int(m.group(2))}:{m.group(3).lower()}"
+
+
+def add_app_pool(machine: Machine, name: str, identity_type: str = "ApplicationPoolIdentity",
+                 username: str | None = None) -> AppPool:
+    kind = IDENTITY_TYPES.get(identity_type.lower())
+    if kind is None or (kind == "SpecificUser") != bool(username):
+        raise WinError(ERROR_INVALID_PARAMETER, detail=f"identityType={identity_type}")
+    with machine.transaction() as db:
+        if db.execute("SELECT 1 FROM iis_app_pools WHERE name = ?", (name,)).fetchone():
+            raise WinError(ERROR_ALREADY_EXISTS, detail=f"application pool {name!r}")
+        db.execute("INSERT INTO iis_app_pools(name, identity_type, username) VALUES (?, ?, ?)",
+                   (name, kind, username))
+    return get_app_pool(machine, name)
+
+
+def set_app_pool_identity(machine: Machine, name: str, identity_type: str,
+                          username: str | None = None) -> AppPool:
+    kind = IDENTITY_TYPES.get(identity_type.lower())
+    if kind is None or (kind == "SpecificUser") != bool(username):
+        raise WinError(ERROR_INVALID_PARAMETER, detail=f"identityType={identity_type}")
+    get_app_pool(machine, name)
+    with machine.transaction() as db:
+        db.execute("UPDATE iis_app_pools SET identity_type = ?, username = ? WHERE name = ?",
+                   (kind, username, name))
+    return get_app_pool(machine, name)
+
+
+def add_site(machine: Machine, name: str, physical_path: str, *, app_pool: str = "DefaultAppPool",
+             bindings: tuple[tuple[str, str], ...] = (("http", "*:80:"),)) -> Site:
+    get_app_pool(machine, app_pool)
+    infos = [(p.lower(), parse_binding_info(b)) for p, b in bindings]
+    with machine.transaction() as db:
+        if db.execute("SELECT 1 FROM iis_sites WHERE name = ?", (name,)).fetchone():
+            raise WinError(ERROR_ALREADY_EXISTS, detail=f"site {name!r}")
+        site_id = db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM iis_sites").fetchone()[0]
+        db.execute("INSERT INTO iis_sites(id, name, app_pool, physical_path) VALUES (?, ?, ?, ?)",
+                   (site_id, name, app_pool, physical_path))
+        for protocol, info in infos:
+            db.execute("INSERT INTO iis_bindings(site_id, protocol, binding_info) VALUES (?, ?, ?)",
+                       (site_id, protocol, info))
+    return get_site(machine, name)
+
+
+def _sslcert_endpoint(binding_info: str, sni: bool) -> tuple[str, str]:
+    ip, port, host = binding_info.split(":", 2)
+    if sni:
+        if not host:
+            raise WinError(ERROR_INVALID_PARAMETER, detail="SNI needs a host name")
+        return httpsys.parse_hostnameport(f"{host}:{port}"), "hostnameport"
+    address = "0.0.0.0" if ip == "*" else ip.strip("[]")
+    return httpsys.parse_ipport(f"{address}:{port}" if ":" not in address else f"[{address}]:{port}"), "ipport"
+
+
+def add_https_binding(machine: Machine, site_name: str, binding_info: str, cert_hash: str,
+                      store_name: str = "My", *, sni: bool = False) -> Site:
+    """What IIS Manager's "Add Site Binding" (https, with an SSL certificate) does.
+
+    Registers the http.sys SSL binding first — which acquires the Schannel credential as
+    SYSTEM — then the site binding. Raises the http.sys error (e.g. 0x80070520) unchanged;
+    callers render it with :func:`iis_manager_error` or :func:`hresult_text`.
+    """
+    site = get_site(machine, site_name)
+    info = parse_binding_info(binding_info)
+    endpoint, kind = _sslcert_endpoint(info, sni)
+    binding = httpsys.SslBinding(endpoint, kind, httpsys.parse_certhash(cert_hash), IIS_APP_ID,
+                                 store_name.upper(), False)
+    existing = httpsys.get_binding(machine, endpoint)
+    if existing is not None and existing.cert_hash != binding.cert_hash:
+        # IIS Manager replaces the certificate of an existing endpoint.
+        httpsys.delete_binding(machine, endpoint)
+    if existing is None or existing.cert_hash != binding.cert_hash:
+        httpsys.add_binding(machine, binding)
+    with machine.transaction() as db:
+        db.execute("INSERT OR REPLACE INTO iis_bindings(site_id, protocol, binding_info, cert_hash, "
+                   "cert_store, ssl_flags) VALUES (?, 'https', ?, ?, ?, ?)",
+                   (site.id, info, binding.cert_hash, store_name, 1 if sni else 0))
+    return get_site(machine, site_name)
+
+
+def https_binding_endpoint(binding: Binding) -> str:
+    """The http.sys endpoint that serves a site's HTTPS binding."""
+    return _sslcert_endpoint(binding.binding_info, bool(binding.ssl_flags & 1))[0]

@@ -1,0 +1,125 @@
+"""``winpki appcmd``: IIS's appcmd.exe for sites and application pools.
+
+    appcmd list site [name]          appcmd list apppool [name]
+    appcmd add site /name:N /physicalPath:P [/bindings:http/*:80:]
+    appcmd set site /site.name:N /+bindings.[protocol='https',bindingInformation='*:443:']
+    appcmd add apppool /name:N
+    appcmd set apppool /apppool.name:N /processModel.identityType:NetworkService
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TextIO
+
+from capi.errors import WinError
+from capi.machine import current_machine
+
+from .. import iis
+
+
+def _opts(words: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    positional, opts = [], []
+    for w in words:
+        if w.startswith(("/", "-")) and len(w) > 1:
+            key, _, value = w[1:].partition(":")
+            opts.append((key, value.strip('"')))
+        else:
+            positional.append(w)
+    return positional, opts
+
+
+def _site_line(site: iis.Site) -> str:
+    bindings = ",".join(f"{b.protocol}/{b.binding_info}" for b in site.bindings)
+    return f'SITE "{site.name}" (id:{site.id},bindings:{bindings},state:{site.state})'
+
+
+def _pool_line(pool: iis.AppPool) -> str:
+    return f'APPPOOL "{pool.name}" (MgdVersion:v4.0,MgdMode:Integrated,state:{pool.state})'
+
+
+def _error(out: TextIO, message: str) -> int:
+    out.write(f"ERROR ( message:{message} )\n")
+    return 1
+
+
+_ADD_BINDING = re.compile(
+    r"^\+bindings\.\[protocol='(?P<p>[^']+)',bindingInformation='(?P<b>[^']*)'\]$", re.I)
+
+
+def run(args: list[str], out: TextIO, err: TextIO) -> int:
+    if len(args) < 2:
+        out.write(__doc__.strip() + "\n")
+        return 1
+    verb, obj = args[0].lower(), args[1].lower()
+    positional, opts = _opts(args[2:])
+    machine = current_machine()
+    try:
+        if verb == "list" and obj == "site":
+            sites = iis.list_sites(machine)
+            if positional:
+                sites = [s for s in sites if s.name.lower() == positional[0].lower()]
+                if not sites:
+                    return _error(out, f'Cannot find SITE object with identifier "{positional[0]}".')
+            for s in sites:
+                out.write(_site_line(s) + "\n")
+            return 0
+        if verb == "list" and obj == "apppool":
+            pools = iis.list_app_pools(machine)
+            if positional:
+                pools = [p for p in pools if p.name.lower() == positional[0].lower()]
+                if not pools:
+                    return _error(out, f'Cannot find APPPOOL object with identifier "{positional[0]}".')
+            for p in pools:
+                out.write(_pool_line(p) + "\n")
+            return 0
+        values = {k.lower(): v for k, v in opts}
+        if verb == "add" and obj == "site":
+            if "name" not in values or "physicalpath" not in values:
+                return _error(out, "Missing required attribute name or physicalPath")
+            bindings = tuple(tuple(b.split("/", 1)) for b in
+                             values.get("bindings", "http/*:80:").split(","))
+            iis.add_site(machine, values["name"], values["physicalpath"],
+                         bindings=bindings)  # type: ignore[arg-type]
+            name = values["name"]
+            out.write(f'SITE object "{name}" added\nAPP object "{name}/" added\n'
+                      f'VDIR object "{name}/" added\n')
+            return 0
+        if verb == "add" and obj == "apppool":
+            if "name" not in values:
+                return _error(out, "Missing required attribute name")
+            iis.add_app_pool(machine, values["name"])
+            out.write(f'APPPOOL object "{values["name"]}" added\n')
+            return 0
+        if verb == "set" and obj == "site":
+            name = values.get("site.name") or (positional[0] if positional else None)
+            if not name:
+                return _error(out, "Missing site name")
+            try:
+                site = iis.get_site(machine, name)
+            except WinError:
+                return _error(out, f'Cannot find SITE object with identifier "{name}".')
+            for key, value in opts:
+                m = _ADD_BINDING.match(key + (":" + value if value else ""))
+                if m:
+                    with machine.transaction() as db:
+                        db.execute("INSERT INTO iis_bindings(site_id, protocol, binding_info) "
+                                   "VALUES (?, ?, ?)", (site.id, m.group("p").lower(),
+                                                        iis.parse_binding_info(m.group("b"))))
+            out.write(f'SITE object "{site.name}" changed\n')
+            return 0
+        if verb == "set" and obj == "apppool":
+            name = values.get("apppool.name") or (positional[0] if positional else None)
+            identity = values.get("processmodel.identitytype")
+            if not name or not identity:
+                return _error(out, "Missing apppool.name or processModel.identityType")
+            try:
+                iis.get_app_pool(machine, name)
+            except WinError:
+                return _error(out, f'Cannot find APPPOOL object with identifier "{name}".')
+            iis.set_app_pool_identity(machine, name, identity, values.get("processmodel.username"))
+            out.write(f'APPPOOL object "{name}" changed\n')
+            return 0
+    except WinError as exc:
+        return _error(out, exc.strerror)
+    return _error(out, f"Unknown verb or object: {args[0]} {args[1]}")
