@@ -114,6 +114,8 @@ CERT_STORE_SAVE_TO_FILENAME = CERT_STORE_SAVE_TO_FILENAME_W
 
 # --- CertAddStoreToCollection --------------------------------------------------------------
 CERT_PHYSICAL_STORE_ADD_ENABLE_FLAG = 0x1
+# CertOpenStore FILE/FILENAME: write the store back to the file on close (wincrypt.h).
+CERT_FILE_STORE_COMMIT_ENABLE_FLAG = 0x00010000
 
 # --- serialized element context flags ----------------------------------------------------
 CERT_STORE_CERTIFICATE_CONTEXT = 1
@@ -276,6 +278,23 @@ szOID_SUBJECT_KEY_IDENTIFIER = "2.5.29.14"
 szOID_LOCAL_MACHINE_KEYSET = "1.3.6.1.4.1.311.17.2"
 szOID_PKCS_12_EXTENDED_ATTRIBUTES = "1.3.6.1.4.1.311.17.3"
 szOID_MS_CSP_NAME = "1.3.6.1.4.1.311.17.1"
+
+# --- PKCS#12 (capi/pkcs12.py) — wincrypt.h names and values -------------------------------
+szOID_PKCS_12_FRIENDLY_NAME_ATTR = "1.2.840.113549.1.9.20"
+szOID_PKCS_12_LOCAL_KEY_ID = "1.2.840.113549.1.9.21"
+szOID_PKCS_12_KEY_PROVIDER_NAME_ATTR = "1.3.6.1.4.1.311.17.1"  # same OID as szOID_MS_CSP_NAME
+szOID_PKCS_12_PROTECTED_PASSWORD_SECRET_BAG_TYPE_ID = "1.3.6.1.4.1.311.17.4"
+# CRYPT_BIT_BLOB byte 0 of a key usage (CertGetIntendedKeyUsage, PKCS#8 key-usage attribute)
+CERT_DIGITAL_SIGNATURE_KEY_USAGE = 0x80
+CERT_NON_REPUDIATION_KEY_USAGE = 0x40
+CERT_KEY_ENCIPHERMENT_KEY_USAGE = 0x20
+CERT_DATA_ENCIPHERMENT_KEY_USAGE = 0x10
+CERT_KEY_AGREEMENT_KEY_USAGE = 0x08
+CERT_KEY_CERT_SIGN_KEY_USAGE = 0x04
+CERT_OFFLINE_CRL_SIGN_KEY_USAGE = 0x02
+CERT_CRL_SIGN_KEY_USAGE = 0x02
+CERT_ENCIPHER_ONLY_KEY_USAGE = 0x01
+CERT_DECIPHER_ONLY_KEY_USAGE = 0x80  # byte 1 of the bit blob
 
 # --- CryptoAPI providers ---------------------------------------------------------------------
 PROV_RSA_FULL = 1
@@ -571,3 +590,10 @@ SidTypeLogonSession = 11
 # sddl.h
 SDDL_REVISION_1 = 1
 SDDL_REVISION = SDDL_REVISION_1
+
+# --- hardware tokens (csp.pkcs11; ncrypt.h) ------------------------------------------------
+NCRYPT_IMPL_HARDWARE_FLAG = 0x00000001
+NCRYPT_IMPL_SOFTWARE_FLAG = 0x00000002
+NCRYPT_IMPL_REMOVABLE_FLAG = 0x00000008
+NCRYPT_IMPL_HARDWARE_RNG_FLAG = 0x00000010
+NCRYPT_READER_PROPERTY = "SmartCardReader"

@@ -265,6 +265,8 @@ _TABLE: list[tuple[int, str, str, str]] = [
     (0x80092008, "CRYPT_E_SELF_SIGNED", "The specified certificate is self signed.", "InvalidArgument"),
     (0x8009200B, "CRYPT_E_NO_KEY_PROPERTY", "Cannot find the certificate and private key for decryption.", "NotFound"),
     (0x8009200F, "CRYPT_E_PENDING_CLOSE", "Final closure is pending until additional frees or closes.", "InvalidArgument"),
+    # --- certificate stores (capi/stores.py, capi/serialization.py) ---
+    (0x80092009, "CRYPT_E_NO_MATCH", "Cannot find the requested object.", "NotFound"),
     (0x80093102, "CRYPT_E_ASN1_EOD", "ASN1 unexpected end of data.", "EncodingError"),
     (0x80093103, "CRYPT_E_ASN1_CORRUPT", "ASN1 corrupted data.", "EncodingError"),
     (0x8009310B, "CRYPT_E_ASN1_BADTAG", "ASN1 bad tag value met.", "EncodingError"),
