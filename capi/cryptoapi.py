@@ -61,7 +61,7 @@ def _facade(func):
         try:
             return func(*args, **kwargs)
         except WinError as exc:
-            raise win32_failure(exc.hresult, detail=exc.detail) from None
+            raise win32_failure(exc.winerror, detail=exc.detail) from None
 
     return wrapper
 

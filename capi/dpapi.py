@@ -179,7 +179,7 @@ def CryptProtectData(pDataIn, szDataDescr=None, pOptionalEntropy=None, pvReserve
         return protect(machine, data, user_sid=sid, description=szDataDescr or "",
                        entropy=entropy, flags=flags & CRYPTPROTECT_LOCAL_MACHINE)
     except WinError as exc:
-        raise win32_failure(exc.hresult, detail=exc.detail) from None
+        raise win32_failure(exc.winerror, detail=exc.detail) from None
 
 
 def CryptUnprotectData(pDataIn, pOptionalEntropy=None, pvReserved=None, pPromptStruct=None,
@@ -196,7 +196,7 @@ def CryptUnprotectData(pDataIn, pOptionalEntropy=None, pvReserved=None, pPromptS
     try:
         return unprotect(machine, blob, user_sid=str(token.user), entropy=entropy)
     except WinError as exc:
-        raise win32_failure(exc.hresult, detail=exc.detail) from None
+        raise win32_failure(exc.winerror, detail=exc.detail) from None
 
 
 __all__ = ["CryptProtectData", "CryptUnprotectData"]
