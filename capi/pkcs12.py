@@ -34,6 +34,12 @@ Errors are Windows errors (``WinError``):
   (dotnet/runtime PfxFormatTests.OneCert_ExtraKeyBadEncoding / ..._ExtraKeyWithUnknownAlgorithm,
   the behaviour of Windows before 10 1607, which rejects unusable keys at import).
 
+pbeWithSHAAnd40BitRC2-CBC (old Windows exports and ``openssl -legacy`` use it for the
+certificates) cannot be keyed with ``cryptography``'s RC2, which takes 128-bit keys only:
+such certificate safes are read through ``cryptography``'s own PKCS#12 loader (their
+certificates then carry no localKeyID and pair with keys by public key), and a key bag
+encrypted that way gives NTE_BAD_ALGID where Windows would read it (a known divergence).
+
 Hostile input fails fast: every KDF iteration count is checked before any work is done
 against :data:`MAX_KDF_ITERATIONS` and the whole parse against
 :data:`MAX_TOTAL_KDF_ITERATIONS`. Windows documents no cap; winpki refuses larger counts
@@ -51,6 +57,7 @@ from dataclasses import dataclass, field
 
 from asn1crypto import algos, cms, core, keys
 from asn1crypto import pkcs12 as _asn1_pkcs12
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.decrepit.ciphers.algorithms import ARC4, RC2, TripleDES
@@ -505,21 +512,28 @@ def _octets(values: list[bytes] | None) -> bytes | None:
     return core.OctetString.load(values[0], strict=True).native
 
 
+# X.509 KeyUsage bit n is CRYPT_BIT_BLOB byte n // 8, mask 0x80 >> n % 8; winpki's int
+# holds byte 0 in its low 8 bits and byte 1 above it (CERT_DECIPHER_ONLY -> 0x8000).
+_KEY_USAGE_BITS = 16
+
+
+def _usage_mask(bit: int) -> int:
+    return (0x80 >> (bit % 8)) << (8 * (bit // 8))
+
+
 def _key_usage(values: list[bytes] | None) -> int | None:
-    """The CERT_*_KEY_USAGE bits: byte 0, and byte 1 shifted left by 8."""
+    """The CERT_*_KEY_USAGE bits of a key-usage BIT STRING (byte 0, then byte 1 << 8)."""
     if not values:
         return None
-    bits = core.BitString.load(values[0], strict=True)
-    # asn1crypto keeps the content octets: the unused-bits count, then the bit bytes
-    return int.from_bytes(bits.contents[1:3], "little")
+    bits = core.BitString.load(values[0], strict=True).native
+    return sum(_usage_mask(n) for n, bit in enumerate(bits[:_KEY_USAGE_BITS]) if bit)
 
 
 def _encode_key_usage(usage: int) -> bytes:
-    """A BIT STRING as OpenSSL's PKCS8_add_keyusage writes it (trailing zero bits dropped)."""
-    data = usage.to_bytes(2, "little").rstrip(b"\x00") or b"\x00"
-    last = data[-1]
-    unused = (last & -last).bit_length() - 1 if last else 7
-    return core.BitString.load(bytes([0x03, len(data) + 1, unused]) + data).dump()
+    """The BIT STRING OpenSSL's PKCS8_add_keyusage writes (DER: trailing zero bits dropped)."""
+    names = asn1_x509.KeyUsage._map
+    chosen = {names[n] for n in range(len(names)) if usage & _usage_mask(n)}
+    return asn1_x509.KeyUsage(chosen).dump()
 
 
 # ---------------------------------------------------------------------------------------
@@ -569,10 +583,11 @@ class _Parser:
         except Exception as exc:
             raise _fail(CRYPT_E_BAD_ENCODE, f"not a PFX: {exc}") from None
         self.has_mac = not isinstance(self.pfx["mac_data"], core.Void)
+        self.budget = _Budget()
 
     # -- MAC --------------------------------------------------------------------------
 
-    def mac_matches(self, pw: _Password, budget: _Budget) -> bool:
+    def mac_matches(self, pw: _Password) -> bool:
         try:
             mac_data = self.pfx["mac_data"]
             digest_name = mac_data["mac"]["digest_algorithm"]["algorithm"].native
@@ -584,7 +599,7 @@ class _Parser:
         if digest_name not in _DIGESTS:
             raise _fail(NTE_BAD_ALGID, f"MAC digest {digest_name}")
         hash_name = _DIGESTS[digest_name][0]
-        budget.take(iterations)
+        self.budget.take(iterations)
         size = hashlib.new(hash_name).digest_size
         key = pkcs12_kdf(hash_name, pw.bmp, salt, _PKCS12_MAC_ID, iterations, size)
         actual = hmac.new(key, self.auth_safe_octets, hash_name).digest()
@@ -595,16 +610,15 @@ class _Parser:
         candidates = _candidates(password)
         if not self.has_mac:
             return candidates
-        budget = _Budget()
         for pw in candidates:
-            if self.mac_matches(pw, budget):
+            if self.mac_matches(pw):
                 return [pw]
         raise _fail(ERROR_INVALID_PASSWORD, "MAC verification failed")
 
     # -- contents -----------------------------------------------------------------------
 
     def contents(self, pw: _Password) -> PfxContents:
-        budget = _Budget()
+        budget = self.budget
         out = PfxContents()
         self.unreadable_certs = False
         try:
@@ -690,7 +704,9 @@ class _Parser:
             if bag_id == OID_PKCS8_SHROUDED_KEY_BAG:
                 out.keys.append(self._shrouded_key(value, attrs, pw, budget))
             elif bag_id == OID_KEY_BAG:
-                pki = self._decode(lambda value=value: value.parse(_PrivateKeyInfo).untag().dump(), "KeyBag")
+                pki = self._decode(
+                    lambda value=value: value.parse(_PrivateKeyInfo).untag().dump(), "KeyBag"
+                )
                 out.keys.append(self._key(pki, attrs))
             elif bag_id == OID_CERT_BAG:
                 cert = self._cert(value, attrs)

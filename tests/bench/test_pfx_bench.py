@@ -1,0 +1,66 @@
+"""parse_pfx against cryptography's own PKCS#12 loader on the same 20 PFX files.
+
+Issue 4's goal is import throughput of at least 0.70 of the raw load; the codec is the
+first part of that path, so it must stay well above it. Both loaders run in the same
+process on the same files; the best of three rounds is compared.
+"""
+
+import time
+
+import pytest
+from cryptography.hazmat.primitives.serialization import pkcs12
+from helpers_pfx import AES256, LEGACY_3DES, MS_ENHANCED, OPENSSL, PfxFactory, material
+
+from capi.pkcs12 import parse_pfx
+
+pytestmark = pytest.mark.skipif(OPENSSL is None, reason="needs the openssl command line")
+
+PASSWORD = "bench"
+FILES = 20
+
+
+@pytest.fixture(scope="module")
+def pfx_files(tmp_path_factory):
+    factory = PfxFactory(tmp_path_factory.mktemp("bench"))
+    keys = [material().rsa2048, material().rsa1024]
+    out = []
+    for i in range(FILES):
+        options = (AES256 if i % 2 else LEGACY_3DES) + ["-keyex", "-CSP", MS_ENHANCED]
+        out.append(
+            factory.make(
+                key=keys[i % 2], password=PASSWORD, options=options,
+                subject=f"host{i}.example.test", serial=100 + i, chain=bool(i % 3 == 0),
+            )
+        )
+    return out
+
+
+def _best_of(rounds, fn):
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def test_parse_pfx_throughput_vs_cryptography(pfx_files, benchmark):
+    password = PASSWORD.encode()
+
+    def raw():
+        for data in pfx_files:
+            pkcs12.load_pkcs12(data, password)
+
+    def codec():
+        for data in pfx_files:
+            parse_pfx(data, PASSWORD)
+
+    benchmark(codec)
+    raw_time = _best_of(3, raw)
+    codec_time = _best_of(3, codec)
+    ratio = raw_time / codec_time  # throughput of the codec relative to the raw load
+    benchmark.extra_info.update(
+        raw_seconds=raw_time, codec_seconds=codec_time, throughput_ratio=round(ratio, 3)
+    )
+    print(f"\nparse_pfx: {codec_time:.3f}s, load_pkcs12: {raw_time:.3f}s, ratio {ratio:.2f}")
+    assert ratio >= 0.70
