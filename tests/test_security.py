@@ -482,3 +482,10 @@ def test_ace_flags_survive_storage(machine):
 ])
 def test_icacls_rights(mask, text):
     assert icacls_rights(mask) == text
+
+
+@pytest.mark.xfail(strict=True, reason="object ACEs (OA/OD, ACL_REVISION_DS) are not modelled; "
+                   "Windows accepts them, winpki raises ERROR_INVALID_ACL")
+def test_object_ace_is_accepted(machine):
+    sd = SDDL("D:(OA;;CR;ab721a53-1e2f-11d0-9819-00aa0040529b;;WD)")
+    assert sd.to_sddl() == "D:(OA;;CR;ab721a53-1e2f-11d0-9819-00aa0040529b;;WD)"
