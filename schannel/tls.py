@@ -1,0 +1,968 @@
+"""The TLS endpoint: a real TLS 1.2/1.3 server whose private-key operations call out.
+
+Decision: OpenSSL (the ``libssl.so.3``/``libcrypto.so.3`` that Python's own ``ssl`` module
+is linked against) driven through ``ctypes``, with the private key replaced by a *foreign*
+key whose signatures are routed to a :class:`ServerKey` object.
+
+Why not the alternatives:
+
+- Python's ``ssl`` cannot take an external key: ``SSLContext.load_cert_chain`` wants the
+  key's bytes, and there is no engine/provider hook in the module.
+- tlslite-ng does accept custom key classes and speaks TLS 1.3, but its handshake, key
+  schedule and record layer are pure Python; the handshake rate would be a fraction of
+  OpenSSL's, far from the goal of at least half of a plain ``ssl`` server.
+- A hand-written TLS stack is ruled out by the contract.
+
+How the key plugs in (OpenSSL 3.0 behaviour, read from its ``crypto/evp`` sources): an RSA
+or EC key object with a non-default ``RSA_METHOD``/``EC_KEY_METHOD`` is marked *foreign*,
+and every ``EVP_PKEY_CTX`` made for a foreign key takes the legacy path, which looks the
+``EVP_PKEY_METHOD`` up in the application table first (``EVP_PKEY_meth_add0``). We register
+RSA and EC methods that are copies of OpenSSL's own, except that ``sign`` hands the digest
+to the :class:`ServerKey` bound to that ``EVP_PKEY``. The key object therefore receives
+what a CNG KSP (``NCryptSignHash`` with PKCS#1 or PSS padding info), a CAPI CSP or a
+PKCS#11 token (``CKM_RSA_PKCS``, ``CKM_RSA_PKCS_PSS``, ``CKM_ECDSA``) needs: a hash and a
+signature scheme, never a raw RSA block (libp11's PKCS#11 engine overrides the same
+methods for the same reason). Keys that are not
+bound to an endpoint (the process's other OpenSSL users, including Python's ``ssl``) are
+provider keys, never foreign, so they never reach these methods; a foreign key that is
+not ours is still handed to OpenSSL's original functions.
+
+The handshake, ECDHE (X25519, P-256, P-384), AES-GCM/ChaCha20 and the record layer are
+OpenSSL's; ``ctypes`` releases the GIL around every call, so connections are served in
+parallel by plain threads, and the callbacks take the GIL back only for the one signature.
+
+Known limit: TLS 1.2 key exchange by RSA decryption (the ``TLS_RSA_WITH_*`` suites) is not
+offered. libssl 3.0 hands the client version to the decryption as OSSL_PARAMs, which the
+legacy context of a foreign key rejects ("command not supported"); only the ECDHE suites,
+which Windows prefers too, are served. ``ServerKey.decrypt`` stays in the interface for
+the providers' own use (certutil's "Encryption test").
+"""
+
+from __future__ import annotations
+
+import abc
+import ctypes
+import ctypes.util
+import email.utils
+import enum
+import logging
+import selectors
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from ipaddress import ip_address
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
+
+__all__ = [
+    "HandshakeInfo",
+    "HttpRequest",
+    "HttpResponse",
+    "ServerKey",
+    "SignatureScheme",
+    "SoftwareServerKey",
+    "TlsEndpoint",
+    "TlsError",
+    "ecdsa_raw_to_der",
+    "iis_default_page",
+    "parse_listen",
+]
+
+log = logging.getLogger("schannel.tls")
+
+
+class TlsError(RuntimeError):
+    """OpenSSL refused a set-up step (certificate, key, protocol range)."""
+
+
+# ---------------------------------------------------------------------------------------
+# Signature schemes and the key interface
+# ---------------------------------------------------------------------------------------
+
+
+class SignatureScheme(enum.IntEnum):
+    """TLS SignatureScheme code points (RFC 8446 §4.2.3) a server key may be asked for."""
+
+    rsa_pkcs1_sha1 = 0x0201
+    ecdsa_sha1 = 0x0203
+    rsa_pkcs1_sha256 = 0x0401
+    rsa_pkcs1_sha384 = 0x0501
+    rsa_pkcs1_sha512 = 0x0601
+    ecdsa_secp256r1_sha256 = 0x0403
+    ecdsa_secp384r1_sha384 = 0x0503
+    ecdsa_secp521r1_sha512 = 0x0603
+    rsa_pss_rsae_sha256 = 0x0804
+    rsa_pss_rsae_sha384 = 0x0805
+    rsa_pss_rsae_sha512 = 0x0806
+
+    @property
+    def hash_name(self) -> str:
+        return self.name.rsplit("_", 1)[1]
+
+    @property
+    def hash_algorithm(self) -> hashes.HashAlgorithm:
+        return _HASHES[self.hash_name]()
+
+    @property
+    def is_pss(self) -> bool:
+        return self.name.startswith("rsa_pss_")
+
+    @property
+    def is_rsa(self) -> bool:
+        return self.name.startswith("rsa_")
+
+    @property
+    def is_ecdsa(self) -> bool:
+        return self.name.startswith("ecdsa_")
+
+
+_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "sha1": hashes.SHA1,
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+}
+
+
+class ServerKey(abc.ABC):
+    """A server private key that lives in a provider; the endpoint only ever calls it."""
+
+    @property
+    @abc.abstractmethod
+    def algorithm(self) -> str:
+        """``"RSA"`` or ``"ECDSA"``."""
+
+    @property
+    @abc.abstractmethod
+    def key_size(self) -> int:
+        """Modulus or curve size in bits."""
+
+    @property
+    @abc.abstractmethod
+    def public_key(self) -> rsa.RSAPublicKey | ec.EllipticCurvePublicKey:
+        """The public half, as a ``cryptography`` public key."""
+
+    @abc.abstractmethod
+    def sign(self, digest: bytes, scheme: SignatureScheme) -> bytes:
+        """Sign ``digest`` (already hashed with ``scheme.hash_algorithm``).
+
+        RSA returns the modulus-sized signature (PKCS#1 v1.5, or PSS with MGF1 of the same
+        hash and a salt as long as the hash, as TLS requires); ECDSA returns the DER
+        ``ECDSA-Sig-Value`` TLS carries (providers that produce r||s convert with
+        :func:`ecdsa_raw_to_der`). Any exception fails the handshake with an alert.
+        """
+
+    def decrypt(self, ciphertext: bytes) -> bytes:
+        """RSA PKCS#1 v1.5 decryption (TLS 1.2 RSA key exchange). Raise on any failure."""
+        raise NotImplementedError(f"{type(self).__name__} cannot decrypt")
+
+
+def ecdsa_raw_to_der(raw: bytes) -> bytes:
+    """Convert an IEEE P1363 r||s ECDSA signature (CNG, PKCS#11) to DER."""
+    half = len(raw) // 2
+    return utils.encode_dss_signature(
+        int.from_bytes(raw[:half], "big"), int.from_bytes(raw[half:], "big")
+    )
+
+
+class SoftwareServerKey(ServerKey):
+    """A ServerKey over a ``cryptography`` private key, counting the calls made to it."""
+
+    def __init__(self, private_key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        if isinstance(private_key, rsa.RSAPrivateKey):
+            self._algorithm = "RSA"
+        elif isinstance(private_key, ec.EllipticCurvePrivateKey):
+            self._algorithm = "ECDSA"
+        else:
+            raise TypeError("private_key must be an RSA or EC private key")
+        self._key = private_key
+        self._lock = threading.Lock()
+        self.sign_calls = 0
+        self.decrypt_calls = 0
+        self.schemes: list[SignatureScheme] = []
+
+    @property
+    def algorithm(self) -> str:
+        return self._algorithm
+
+    @property
+    def key_size(self) -> int:
+        return self._key.key_size
+
+    @property
+    def public_key(self):
+        return self._key.public_key()
+
+    def sign(self, digest: bytes, scheme: SignatureScheme) -> bytes:
+        with self._lock:
+            self.sign_calls += 1
+            self.schemes.append(scheme)
+        algorithm = utils.Prehashed(scheme.hash_algorithm)
+        if self._algorithm == "RSA":
+            if scheme.is_pss:
+                pad = padding.PSS(
+                    mgf=padding.MGF1(scheme.hash_algorithm), salt_length=padding.PSS.DIGEST_LENGTH
+                )
+            else:
+                pad = padding.PKCS1v15()
+            return self._key.sign(digest, pad, algorithm)
+        return self._key.sign(digest, ec.ECDSA(algorithm))
+
+    def decrypt(self, ciphertext: bytes) -> bytes:
+        if self._algorithm != "RSA":
+            raise TypeError("ECDSA keys cannot decrypt")
+        with self._lock:
+            self.decrypt_calls += 1
+        return self._key.decrypt(ciphertext, padding.PKCS1v15())
+
+
+# ---------------------------------------------------------------------------------------
+# OpenSSL through ctypes
+# ---------------------------------------------------------------------------------------
+
+# OpenSSL constants (include/openssl/*.h, 3.0)
+EVP_PKEY_RSA = 6  # NID_rsaEncryption
+EVP_PKEY_EC = 408  # NID_X9_62_id_ecPublicKey
+EVP_PKEY_FLAG_AUTOARGLEN = 2
+RSA_PKCS1_PSS_PADDING = 6
+NID_sha1 = 64
+NID_sha256 = 672
+NID_sha384 = 673
+NID_sha512 = 674
+TLS1_2_VERSION = 0x0303
+TLS1_3_VERSION = 0x0304
+SSL_CTRL_CHAIN_CERT = 89
+SSL_CTRL_SET_GROUPS_LIST = 92
+SSL_CTRL_SET_MIN_PROTO_VERSION = 123
+SSL_CTRL_SET_MAX_PROTO_VERSION = 124
+SSL_OP_NO_RENEGOTIATION = 1 << 30
+SSL_OP_CIPHER_SERVER_PREFERENCE = 1 << 22
+SSL_ERROR_SSL = 1
+SSL_ERROR_SYSCALL = 5
+SSL_ERROR_ZERO_RETURN = 6
+TLSEXT_NAMETYPE_host_name = 0
+
+_NID_TO_HASH = {NID_sha1: "sha1", NID_sha256: "sha256", NID_sha384: "sha384", NID_sha512: "sha512"}
+_RSA_SCHEMES = {
+    (False, "sha1"): SignatureScheme.rsa_pkcs1_sha1,
+    (False, "sha256"): SignatureScheme.rsa_pkcs1_sha256,
+    (False, "sha384"): SignatureScheme.rsa_pkcs1_sha384,
+    (False, "sha512"): SignatureScheme.rsa_pkcs1_sha512,
+    (True, "sha256"): SignatureScheme.rsa_pss_rsae_sha256,
+    (True, "sha384"): SignatureScheme.rsa_pss_rsae_sha384,
+    (True, "sha512"): SignatureScheme.rsa_pss_rsae_sha512,
+}
+# In TLS 1.2 the ECDSA code points name only the hash; TLS 1.3 ties each to its curve,
+# and OpenSSL only offers a TLS 1.3 ECDSA scheme whose curve matches the key.
+_ECDSA_SCHEMES = {
+    "sha1": SignatureScheme.ecdsa_sha1,
+    "sha256": SignatureScheme.ecdsa_secp256r1_sha256,
+    "sha384": SignatureScheme.ecdsa_secp384r1_sha384,
+    "sha512": SignatureScheme.ecdsa_secp521r1_sha512,
+}
+
+_VERSIONS = {"TLS1.2": TLS1_2_VERSION, "TLS1.3": TLS1_3_VERSION}
+
+_vp = ctypes.c_void_p
+_SIGN_FN = ctypes.CFUNCTYPE(
+    ctypes.c_int, _vp, _vp, ctypes.POINTER(ctypes.c_size_t), _vp, ctypes.c_size_t
+)
+_INIT_FN = ctypes.CFUNCTYPE(ctypes.c_int, _vp)
+_RSA_PRIV_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, _vp, _vp, _vp, ctypes.c_int)
+
+
+def _load(name: str) -> ctypes.CDLL:
+    return ctypes.CDLL(ctypes.util.find_library(name) or f"lib{name}.so.3")
+
+
+def _bind(lib, name, restype, *argtypes):
+    fn = getattr(lib, name)
+    fn.restype = restype
+    fn.argtypes = list(argtypes)
+    return fn
+
+
+class _OpenSSL:
+    """The libssl/libcrypto functions the endpoint uses, plus the key-routing hooks."""
+
+    _instance: _OpenSSL | None = None
+    _instance_lock = threading.Lock()
+
+    @classmethod
+    def get(cls) -> _OpenSSL:
+        with cls._instance_lock:
+            if cls._instance is None:
+                cls._instance = cls()
+            return cls._instance
+
+    def __init__(self):
+        c = self.crypto = _load("crypto")
+        s = self.ssl = _load("ssl")
+        i, sz, cp = ctypes.c_int, ctypes.c_size_t, ctypes.c_char_p
+        ul, l = ctypes.c_ulong, ctypes.c_long
+        ppv = ctypes.POINTER(_vp)
+        self.OpenSSL_version_num = _bind(c, "OpenSSL_version_num", ul)
+        self.ERR_get_error = _bind(c, "ERR_get_error", ul)
+        self.ERR_clear_error = _bind(c, "ERR_clear_error", None)
+        self.ERR_error_string_n = _bind(c, "ERR_error_string_n", None, ul, cp, sz)
+        self.d2i_X509 = _bind(c, "d2i_X509", _vp, _vp, ppv, l)
+        self.X509_free = _bind(c, "X509_free", None, _vp)
+        self.d2i_RSA_PUBKEY = _bind(c, "d2i_RSA_PUBKEY", _vp, _vp, ppv, l)
+        self.d2i_EC_PUBKEY = _bind(c, "d2i_EC_PUBKEY", _vp, _vp, ppv, l)
+        self.RSA_free = _bind(c, "RSA_free", None, _vp)
+        self.EC_KEY_free = _bind(c, "EC_KEY_free", None, _vp)
+        self.RSA_set_method = _bind(c, "RSA_set_method", i, _vp, _vp)
+        self.EC_KEY_set_method = _bind(c, "EC_KEY_set_method", i, _vp, _vp)
+        self.EVP_PKEY_new = _bind(c, "EVP_PKEY_new", _vp)
+        self.EVP_PKEY_free = _bind(c, "EVP_PKEY_free", None, _vp)
+        self.EVP_PKEY_set1_RSA = _bind(c, "EVP_PKEY_set1_RSA", i, _vp, _vp)
+        self.EVP_PKEY_set1_EC_KEY = _bind(c, "EVP_PKEY_set1_EC_KEY", i, _vp, _vp)
+        self.EVP_PKEY_CTX_get0_pkey = _bind(c, "EVP_PKEY_CTX_get0_pkey", _vp, _vp)
+        self.EVP_PKEY_CTX_get_rsa_padding = _bind(
+            c, "EVP_PKEY_CTX_get_rsa_padding", i, _vp, ctypes.POINTER(i)
+        )
+        self.EVP_PKEY_CTX_get_signature_md = _bind(c, "EVP_PKEY_CTX_get_signature_md", i, _vp, ppv)
+        self.EVP_MD_get_type = _bind(c, "EVP_MD_get_type", i, _vp)
+
+        s_ = s
+        self.TLS_server_method = _bind(s_, "TLS_server_method", _vp)
+        self.SSL_CTX_new = _bind(s_, "SSL_CTX_new", _vp, _vp)
+        self.SSL_CTX_free = _bind(s_, "SSL_CTX_free", None, _vp)
+        self.SSL_CTX_ctrl = _bind(s_, "SSL_CTX_ctrl", l, _vp, i, l, _vp)
+        self.SSL_CTX_set_options = _bind(s_, "SSL_CTX_set_options", ctypes.c_uint64, _vp, ctypes.c_uint64)
+        self.SSL_CTX_set_cipher_list = _bind(s_, "SSL_CTX_set_cipher_list", i, _vp, cp)
+        self.SSL_CTX_set_num_tickets = _bind(s_, "SSL_CTX_set_num_tickets", i, _vp, sz)
+        self.SSL_CTX_use_certificate = _bind(s_, "SSL_CTX_use_certificate", i, _vp, _vp)
+        self.SSL_CTX_use_PrivateKey = _bind(s_, "SSL_CTX_use_PrivateKey", i, _vp, _vp)
+        self.SSL_CTX_check_private_key = _bind(s_, "SSL_CTX_check_private_key", i, _vp)
+        self.SSL_new = _bind(s_, "SSL_new", _vp, _vp)
+        self.SSL_free = _bind(s_, "SSL_free", None, _vp)
+        self.SSL_set_fd = _bind(s_, "SSL_set_fd", i, _vp, i)
+        self.SSL_accept = _bind(s_, "SSL_accept", i, _vp)
+        self.SSL_read = _bind(s_, "SSL_read", i, _vp, _vp, i)
+        self.SSL_write = _bind(s_, "SSL_write", i, _vp, _vp, i)
+        self.SSL_shutdown = _bind(s_, "SSL_shutdown", i, _vp)
+        self.SSL_get_error = _bind(s_, "SSL_get_error", i, _vp, i)
+        self.SSL_get_version = _bind(s_, "SSL_get_version", cp, _vp)
+        self.SSL_get_current_cipher = _bind(s_, "SSL_get_current_cipher", _vp, _vp)
+        self.SSL_CIPHER_get_name = _bind(s_, "SSL_CIPHER_get_name", cp, _vp)
+        self.SSL_CIPHER_standard_name = _bind(s_, "SSL_CIPHER_standard_name", cp, _vp)
+        self.SSL_get_servername = _bind(s_, "SSL_get_servername", cp, _vp, i)
+
+        self.version = self.OpenSSL_version_num()
+        # The routing relies on OpenSSL 3's foreign-key rule; 1.1 behaves differently.
+        if self.version < 0x30000000:
+            raise TlsError(f"OpenSSL 3 is required, found {self.version:#x}")
+        self._keys: dict[int, ServerKey] = {}
+        self._keys_lock = threading.Lock()
+        self.local = threading.local()
+        self._install_hooks()
+
+    # -- errors ---------------------------------------------------------------------
+
+    def errors(self) -> str:
+        out = []
+        buf = ctypes.create_string_buffer(256)
+        while code := self.ERR_get_error():
+            self.ERR_error_string_n(code, buf, len(buf))
+            out.append(buf.value.decode("ascii", "replace"))
+        return "; ".join(out)
+
+    # -- key routing ----------------------------------------------------------------
+
+    def _install_hooks(self):
+        c = self.crypto
+        ppv = ctypes.POINTER(_vp)
+        meth_find = _bind(c, "EVP_PKEY_meth_find", _vp, ctypes.c_int)
+        meth_new = _bind(c, "EVP_PKEY_meth_new", _vp, ctypes.c_int, ctypes.c_int)
+        meth_copy = _bind(c, "EVP_PKEY_meth_copy", None, _vp, _vp)
+        get_sign = _bind(c, "EVP_PKEY_meth_get_sign", None, _vp, ppv, ppv)
+        set_sign = _bind(c, "EVP_PKEY_meth_set_sign", None, _vp, _vp, _vp)
+        meth_add0 = _bind(c, "EVP_PKEY_meth_add0", ctypes.c_int, _vp)
+
+        self._callbacks = []  # ctypes thunks must outlive every SSL_CTX
+        self._orig: dict[tuple[int, str], object] = {}
+        for pkey_id in (EVP_PKEY_RSA, EVP_PKEY_EC):
+            builtin = meth_find(pkey_id)
+            if not builtin:
+                raise TlsError(f"OpenSSL has no EVP_PKEY_METHOD for {pkey_id}")
+            meth = meth_new(pkey_id, EVP_PKEY_FLAG_AUTOARGLEN)
+            meth_copy(meth, builtin)
+            init, fn = _vp(), _vp()
+            get_sign(builtin, ctypes.byref(init), ctypes.byref(fn))
+            self._orig[pkey_id, "sign"] = _SIGN_FN(fn.value)
+            sign_cb = _SIGN_FN(self._make_sign_hook(pkey_id))
+            set_sign(meth, init, ctypes.cast(sign_cb, _vp))
+            self._callbacks.append(sign_cb)
+            if meth_add0(meth) != 1:
+                raise TlsError("EVP_PKEY_meth_add0 failed: " + self.errors())
+
+        # Key objects whose method differs from OpenSSL's default are "foreign"; their
+        # own private operations must never run (there is no private half to run them on).
+        refuse = _RSA_PRIV_FN(lambda *_: -1)
+        self._callbacks.append(refuse)
+        rsa_meth = _bind(c, "RSA_meth_dup", _vp, _vp)(_bind(c, "RSA_PKCS1_OpenSSL", _vp)())
+        _bind(c, "RSA_meth_set1_name", ctypes.c_int, _vp, ctypes.c_char_p)(rsa_meth, b"winpki ServerKey")
+        _bind(c, "RSA_meth_set_priv_enc", ctypes.c_int, _vp, _vp)(rsa_meth, ctypes.cast(refuse, _vp))
+        _bind(c, "RSA_meth_set_priv_dec", ctypes.c_int, _vp, _vp)(rsa_meth, ctypes.cast(refuse, _vp))
+        self._rsa_method = rsa_meth
+        self._ec_method = _bind(c, "EC_KEY_METHOD_new", _vp, _vp)(_bind(c, "EC_KEY_OpenSSL", _vp)())
+
+    def bind_key(self, key: ServerKey) -> int:
+        """An EVP_PKEY holding only ``key``'s public half, whose private ops call ``key``."""
+        spki = key.public_key.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        buf = ctypes.create_string_buffer(spki, len(spki))
+        ptr = _vp(ctypes.addressof(buf))
+        if key.algorithm == "RSA":
+            obj = self.d2i_RSA_PUBKEY(None, ctypes.byref(ptr), len(spki))
+            set_method, set1, free, meth = (
+                self.RSA_set_method, self.EVP_PKEY_set1_RSA, self.RSA_free, self._rsa_method)
+        elif key.algorithm == "ECDSA":
+            obj = self.d2i_EC_PUBKEY(None, ctypes.byref(ptr), len(spki))
+            set_method, set1, free, meth = (
+                self.EC_KEY_set_method, self.EVP_PKEY_set1_EC_KEY, self.EC_KEY_free, self._ec_method)
+        else:
+            raise ValueError(f"unsupported key algorithm {key.algorithm!r}")
+        if not obj:
+            raise TlsError("cannot load the public key: " + self.errors())
+        pkey = self.EVP_PKEY_new()
+        try:
+            if set_method(obj, meth) != 1 or set1(pkey, obj) != 1:
+                self.EVP_PKEY_free(pkey)
+                raise TlsError("cannot build the key object: " + self.errors())
+        finally:
+            free(obj)
+        with self._keys_lock:
+            self._keys[pkey] = key
+        return pkey
+
+    def unbind_key(self, pkey: int) -> None:
+        with self._keys_lock:
+            self._keys.pop(pkey, None)
+        self.EVP_PKEY_free(pkey)
+
+    def _key_for(self, ctx) -> ServerKey | None:
+        return self._keys.get(self.EVP_PKEY_CTX_get0_pkey(ctx))
+
+    def _fail(self, exc: BaseException) -> None:
+        # The callback cannot raise into C; the connection thread reports it.
+        self.local.error = exc
+
+    def _make_sign_hook(self, pkey_id: int):
+        def hook(ctx, sig, siglen, tbs, tbslen):
+            try:
+                key = self._key_for(ctx)
+                if key is None:
+                    return self._orig[pkey_id, "sign"](ctx, sig, siglen, tbs, tbslen)
+                if not sig:
+                    return 0  # AUTOARGLEN answers size queries before we are called
+                md = _vp()
+                if self.EVP_PKEY_CTX_get_signature_md(ctx, ctypes.byref(md)) <= 0 or not md:
+                    raise TlsError("no signature digest set")
+                hash_name = _NID_TO_HASH[self.EVP_MD_get_type(md)]
+                if pkey_id == EVP_PKEY_RSA:
+                    pad = ctypes.c_int()
+                    self.EVP_PKEY_CTX_get_rsa_padding(ctx, ctypes.byref(pad))
+                    scheme = _RSA_SCHEMES[pad.value == RSA_PKCS1_PSS_PADDING, hash_name]
+                else:
+                    scheme = _ECDSA_SCHEMES[hash_name]
+                digest = ctypes.string_at(tbs, tbslen)
+                signature = key.sign(digest, scheme)
+                if len(signature) > siglen[0]:
+                    raise TlsError("signature longer than the buffer OpenSSL provided")
+                ctypes.memmove(sig, signature, len(signature))
+                siglen[0] = len(signature)
+                return 1
+            except BaseException as exc:  # noqa: BLE001 — nothing may escape into C
+                self._fail(exc)
+                return 0
+
+        return hook
+
+
+# ---------------------------------------------------------------------------------------
+# HTTP: just enough of HTTP/1.1 to answer like IIS
+# ---------------------------------------------------------------------------------------
+
+MAX_HEADER_BYTES = 64 * 1024
+MAX_REQUESTS_PER_CONNECTION = 100
+READ_CHUNK = 16 * 1024
+
+_IIS_PAGE = b"""<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">
+<html xmlns="http://www.w3.org/1999/xhtml">
+<head>
+<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1" />
+<title>IIS Windows Server</title>
+</head>
+<body>
+<div id="container"><h1>Internet Information Services</h1></div>
+</body>
+</html>"""
+
+
+@dataclass(frozen=True)
+class HandshakeInfo:
+    """What Schannel would log for a completed handshake (event 36880's fields)."""
+
+    protocol: str  # "TLSv1.2" / "TLSv1.3"
+    cipher_suite: str  # IANA name, e.g. "TLS_AES_256_GCM_SHA384"
+    cipher: str  # OpenSSL's name, as s_client prints it
+    client_address: tuple
+    server_name: str | None
+    key_algorithm: str
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    method: str
+    target: str
+    version: str
+    headers: dict[str, str]  # names lower-cased
+    client_address: tuple
+    handshake: HandshakeInfo
+
+
+@dataclass
+class HttpResponse:
+    status: int = 200
+    reason: str = "OK"
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+
+    def encode(self, *, head: bool = False, keep_alive: bool = True) -> bytes:
+        names = {name.lower() for name, _ in self.headers}
+        headers = list(self.headers)
+        if "content-length" not in names:
+            headers.append(("Content-Length", str(len(self.body))))
+        if "date" not in names:
+            headers.append(("Date", email.utils.formatdate(usegmt=True)))
+        if not keep_alive and "connection" not in names:
+            headers.append(("Connection", "close"))
+        lines = [f"HTTP/1.1 {self.status} {self.reason}"]
+        lines += [f"{name}: {value}" for name, value in headers]
+        head_bytes = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        return head_bytes if head else head_bytes + self.body
+
+
+def iis_default_page(request: HttpRequest | None = None, *, body: bytes = _IIS_PAGE,
+                     server: str = "Microsoft-IIS/10.0") -> HttpResponse:
+    """IIS 10's answer for ``/`` of Default Web Site: the welcome page (``iisstart.htm``)."""
+    return HttpResponse(
+        headers=[("Content-Type", "text/html"), ("Accept-Ranges", "bytes"), ("Server", server)],
+        body=body,
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# The endpoint
+# ---------------------------------------------------------------------------------------
+
+# Key exchange by RSA decryption is left out: libssl 3.0 passes the client version to the
+# decryption context as OSSL_PARAMs that a foreign (legacy) key context rejects, so
+# TLS_RSA_WITH_* suites cannot be served through an external key. ECDHE suites only.
+DEFAULT_CIPHERS = "DEFAULT:!kRSA:!aNULL"
+DEFAULT_GROUPS = "X25519:P-256:P-384"
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` or ``[::1]:PORT`` -> (host, port); loopback only (ValueError otherwise)."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"listen address must be HOST:PORT, not {text!r}")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    return _check_listen((host, int(port)))
+
+
+_LOOPBACK = {"127.0.0.1", "::1"}
+
+
+def _check_listen(listen) -> tuple[str, int]:
+    try:
+        host, port = listen
+    except (TypeError, ValueError):
+        raise ValueError(f"listen must be a (host, port) pair, not {listen!r}") from None
+    if host == "localhost":
+        host = "127.0.0.1"
+    try:
+        canonical = str(ip_address(host))
+    except ValueError:
+        raise ValueError(f"listen host must be 127.0.0.1 or ::1, not {host!r}") from None
+    if canonical not in _LOOPBACK:
+        raise ValueError(f"refusing to listen on non-loopback address {host!r}")
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 0xFFFF:
+        raise ValueError(f"listen port must be 0..65535, not {port!r}")
+    return canonical, port
+
+
+def _timeval(seconds: float) -> bytes:
+    whole = int(seconds)
+    return struct.pack("ll", whole, int((seconds - whole) * 1_000_000))
+
+
+class TlsEndpoint:
+    """A TLS 1.2/1.3 server on a loopback port presenting ``cert_chain_der`` (leaf first).
+
+    Every private-key operation goes to ``key``; ``handler(HttpRequest) -> HttpResponse``
+    answers requests (IIS's default page when omitted); ``on_handshake(HandshakeInfo)``
+    is called after each completed handshake and ``on_error(client_address, exc)`` after
+    each failed connection. Connection failures are logged, never raised.
+    """
+
+    def __init__(
+        self,
+        cert_chain_der: list[bytes],
+        key: ServerKey,
+        listen=("127.0.0.1", 0),
+        *,
+        handler: Callable[[HttpRequest], HttpResponse] | None = None,
+        min_version: str = "TLS1.2",
+        max_version: str = "TLS1.3",
+        on_handshake: Callable[[HandshakeInfo], None] | None = None,
+        on_error: Callable[[tuple, BaseException], None] | None = None,
+        ciphers: str = DEFAULT_CIPHERS,
+        groups: str = DEFAULT_GROUPS,
+        max_connections: int = 64,
+        io_timeout: float = 10.0,
+        session_tickets: int = 2,
+    ):
+        if not cert_chain_der:
+            raise ValueError("cert_chain_der must hold at least the server certificate")
+        if not isinstance(key, ServerKey):
+            raise TypeError("key must be a ServerKey")
+        for name, value in (("min_version", min_version), ("max_version", max_version)):
+            if value not in _VERSIONS:
+                raise ValueError(f"{name} must be one of {sorted(_VERSIONS)}, not {value!r}")
+        if _VERSIONS[min_version] > _VERSIONS[max_version]:
+            raise ValueError("min_version is above max_version")
+        self._listen = _check_listen(listen)
+        self._chain = [bytes(c) for c in cert_chain_der]
+        self.key = key
+        self.handler = handler or iis_default_page
+        self.on_handshake = on_handshake
+        self.on_error = on_error
+        self._versions = (_VERSIONS[min_version], _VERSIONS[max_version])
+        self._ciphers = ciphers
+        self._groups = groups
+        self._max_connections = max_connections
+        self._io_timeout = io_timeout
+        self._tickets = session_tickets
+        self._ossl: _OpenSSL | None = None
+        self._ctx = None
+        self._pkey = None
+        self._sock: socket.socket | None = None
+        self._wake_r = self._wake_w = None
+        self._accept_thread: threading.Thread | None = None
+        self._conns: dict[threading.Thread, socket.socket] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self.address: tuple[str, int] | None = None
+        self.handshakes = 0
+        self.failures = 0
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def __enter__(self) -> TlsEndpoint:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._accept_thread is not None and self._accept_thread.is_alive()
+
+    def start(self) -> TlsEndpoint:
+        """Build the TLS context (TlsError if the chain or key is unusable) and listen."""
+        if self._accept_thread is not None:
+            raise RuntimeError("endpoint already started")
+        self._ossl = _OpenSSL.get()
+        self._ctx = self._make_context()
+        family = socket.AF_INET6 if ":" in self._listen[0] else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(self._listen)
+            sock.listen(128)
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            self._free_context()
+            raise
+        self._sock = sock
+        self.address = sock.getsockname()[:2]
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._stopping.clear()
+        self._accept_thread = threading.Thread(
+            target=self._accept_loop, name=f"tls-accept-{self.address[1]}", daemon=True
+        )
+        self._accept_thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop accepting, cut open connections, join every thread, free OpenSSL state."""
+        if self._accept_thread is None:
+            return
+        self._stopping.set()
+        try:
+            self._wake_w.send(b"x")
+        except OSError:
+            pass
+        self._accept_thread.join(timeout)
+        with self._lock:
+            pending = list(self._conns.items())
+        for _, conn in pending:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        deadline = time.monotonic() + timeout
+        for thread, _ in pending:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._sock.close()
+        self._wake_r.close()
+        self._wake_w.close()
+        with self._lock:
+            stuck = [t for t in self._conns if t.is_alive()]
+            self._conns.clear()
+        if self._accept_thread.is_alive() or stuck:
+            # Freeing the context under a live SSL* would crash the process; leak it.
+            log.error("TLS endpoint %s: %d thread(s) did not stop", self.address, len(stuck))
+        else:
+            self._free_context()
+        self._accept_thread = None
+
+    # -- OpenSSL context ------------------------------------------------------------
+
+    def _make_context(self):
+        o = self._ossl
+        o.ERR_clear_error()
+        ctx = o.SSL_CTX_new(o.TLS_server_method())
+        if not ctx:
+            raise TlsError("SSL_CTX_new failed: " + o.errors())
+        try:
+            low, high = self._versions
+            if (o.SSL_CTX_ctrl(ctx, SSL_CTRL_SET_MIN_PROTO_VERSION, low, None) != 1
+                    or o.SSL_CTX_ctrl(ctx, SSL_CTRL_SET_MAX_PROTO_VERSION, high, None) != 1):
+                raise TlsError("cannot set the protocol range: " + o.errors())
+            o.SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE)
+            o.SSL_CTX_set_num_tickets(ctx, self._tickets)
+            if o.SSL_CTX_set_cipher_list(ctx, self._ciphers.encode()) != 1:
+                raise TlsError(f"cannot use ciphers {self._ciphers!r}: " + o.errors())
+            if o.SSL_CTX_ctrl(ctx, SSL_CTRL_SET_GROUPS_LIST, 0, self._groups.encode()) != 1:
+                raise TlsError(f"cannot use groups {self._groups!r}: " + o.errors())
+            for index, der in enumerate(self._chain):
+                buf = ctypes.create_string_buffer(der, len(der))
+                ptr = _vp(ctypes.addressof(buf))
+                x509 = o.d2i_X509(None, ctypes.byref(ptr), len(der))
+                if not x509:
+                    raise TlsError(f"certificate {index} is not DER X.509: " + o.errors())
+                try:
+                    ok = (o.SSL_CTX_use_certificate(ctx, x509) if index == 0
+                          else o.SSL_CTX_ctrl(ctx, SSL_CTRL_CHAIN_CERT, 1, x509))
+                finally:
+                    o.X509_free(x509)
+                if ok != 1:
+                    raise TlsError(f"cannot use certificate {index}: " + o.errors())
+            self._pkey = o.bind_key(self.key)
+            if (o.SSL_CTX_use_PrivateKey(ctx, self._pkey) != 1
+                    or o.SSL_CTX_check_private_key(ctx) != 1):
+                raise TlsError("the key does not match the certificate: " + o.errors())
+        except BaseException:
+            o.SSL_CTX_free(ctx)
+            if self._pkey:
+                o.unbind_key(self._pkey)
+                self._pkey = None
+            raise
+        return ctx
+
+    def _free_context(self):
+        if self._ctx:
+            self._ossl.SSL_CTX_free(self._ctx)
+            self._ctx = None
+        if self._pkey:
+            self._ossl.unbind_key(self._pkey)
+            self._pkey = None
+
+    # -- serving --------------------------------------------------------------------
+
+    def _accept_loop(self):
+        with selectors.DefaultSelector() as sel:
+            sel.register(self._sock, selectors.EVENT_READ)
+            sel.register(self._wake_r, selectors.EVENT_READ)
+            while not self._stopping.is_set():
+                for selkey, _ in sel.select():
+                    if selkey.fileobj is self._wake_r or self._stopping.is_set():
+                        return
+                    try:
+                        conn, addr = self._sock.accept()
+                    except (BlockingIOError, InterruptedError):
+                        continue
+                    except OSError as exc:
+                        log.error("TLS endpoint %s: accept failed: %s", self.address, exc)
+                        continue
+                    try:
+                        self._spawn(conn, addr)
+                    except Exception:  # noqa: BLE001 — the loop must survive
+                        log.exception("TLS endpoint %s: cannot serve %s", self.address, addr)
+                        conn.close()
+
+    def _spawn(self, conn: socket.socket, addr) -> None:
+        with self._lock:
+            self._conns = {t: s for t, s in self._conns.items() if t.is_alive()}
+            if len(self._conns) >= self._max_connections:
+                log.warning("TLS endpoint %s: too many connections, dropping %s", self.address, addr)
+                conn.close()
+                return
+            # libssl does blocking I/O on the descriptor; kernel timeouts bound each wait.
+            conn.setblocking(True)
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(self._io_timeout))
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(self._io_timeout))
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            thread = threading.Thread(
+                target=self._serve_connection, args=(conn, addr), daemon=True,
+                name=f"tls-conn-{addr[1]}",
+            )
+            self._conns[thread] = conn
+        thread.start()
+
+    def _serve_connection(self, conn: socket.socket, addr) -> None:
+        o = self._ossl
+        ssl = o.SSL_new(self._ctx)
+        o.local.error = None
+        try:
+            if not ssl or o.SSL_set_fd(ssl, conn.fileno()) != 1:
+                raise TlsError("cannot set up the connection: " + o.errors())
+            o.ERR_clear_error()
+            ret = o.SSL_accept(ssl)
+            if ret != 1:
+                raise self._io_error(ssl, ret, "handshake")
+            cipher = o.SSL_get_current_cipher(ssl)
+            sni = o.SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)
+            info = HandshakeInfo(
+                protocol=o.SSL_get_version(ssl).decode(),
+                cipher_suite=o.SSL_CIPHER_standard_name(cipher).decode(),
+                cipher=o.SSL_CIPHER_get_name(cipher).decode(),
+                client_address=addr,
+                server_name=sni.decode() if sni else None,
+                key_algorithm=self.key.algorithm,
+            )
+            with self._lock:
+                self.handshakes += 1
+            if self.on_handshake is not None:
+                self.on_handshake(info)
+            self._serve_http(ssl, addr, info)
+        except Exception as exc:  # noqa: BLE001 — per-connection failures never escape
+            with self._lock:
+                self.failures += 1
+            if not self._stopping.is_set():
+                log.warning("TLS endpoint %s: connection from %s failed: %s",
+                            self.address, addr, exc)
+            if self.on_error is not None:
+                try:
+                    self.on_error(addr, exc)
+                except Exception:  # noqa: BLE001
+                    log.exception("TLS endpoint %s: on_error hook failed", self.address)
+        finally:
+            o.local.error = None
+            if ssl:
+                o.SSL_free(ssl)
+            conn.close()
+
+    def _io_error(self, ssl, ret: int, what: str) -> Exception:
+        o = self._ossl
+        code = o.SSL_get_error(ssl, ret)
+        detail = o.errors()
+        cause = o.local.error
+        o.local.error = None
+        if code == SSL_ERROR_ZERO_RETURN:
+            exc: Exception = ConnectionAbortedError(f"{what}: peer closed the connection")
+        elif code == SSL_ERROR_SYSCALL and not detail:
+            exc = ConnectionError(f"{what}: connection closed or timed out")
+        else:
+            exc = TlsError(f"{what} failed (SSL error {code}): {detail or 'no detail'}")
+        if cause is not None:
+            exc = TlsError(f"{exc.args[0]}; the server key failed: {cause!r}")
+            exc.__cause__ = cause
+        return exc
+
+    def _read(self, ssl, buf) -> bytes:
+        o = self._ossl
+        o.ERR_clear_error()
+        n = o.SSL_read(ssl, buf, len(buf))
+        if n > 0:
+            return buf.raw[:n]
+        if o.SSL_get_error(ssl, n) in (SSL_ERROR_ZERO_RETURN, SSL_ERROR_SYSCALL):
+            o.errors()
+            return b""
+        raise self._io_error(ssl, n, "read")
+
+    def _write(self, ssl, data: bytes) -> None:
+        o = self._ossl
+        while data:
+            o.ERR_clear_error()
+            n = o.SSL_write(ssl, data, len(data))
+            if n <= 0:
+                raise self._io_error(ssl, n, "write")
+            data = data[n:]
+
+    def _serve_http(self, ssl, addr, info: HandshakeInfo) -> None:
+        buf = ctypes.create_string_buffer(READ_CHUNK)
+        pending = b""
+        bad = HttpResponse(400, "Bad Request", [("Server", "Microsoft-HTTPAPI/2.0")])
+        for _ in range(MAX_REQUESTS_PER_CONNECTION):
+            while b"\r\n\r\n" not in pending:
+                if len(pending) > MAX_HEADER_BYTES:
+                    self._write(ssl, bad.encode(keep_alive=False))
+                    return
+                chunk = self._read(ssl, buf)
+                if not chunk:
+                    return
+                pending += chunk
+            head, _, pending = pending.partition(b"\r\n\r\n")
+            request = _parse_request(head, addr, info)
+            if request is None:
+                self._write(ssl, bad.encode(keep_alive=False))
+                return
+            length = int(request.headers.get("content-length") or 0)
+            while len(pending) < length:  # bodies are read and ignored, as a static site does
+                chunk = self._read(ssl, buf)
+                if not chunk:
+                    return
+                pending += chunk
+            pending = pending[length:]
+            keep_alive = (request.version == "HTTP/1.1"
+                          and request.headers.get("connection", "").lower() != "close")
+            response = self.handler(request)
+            self._write(ssl, response.encode(head=request.method == "HEAD", keep_alive=keep_alive))
+            if not keep_alive:
+                break
+        o = self._ossl
+        o.ERR_clear_error()
+        o.SSL_shutdown(ssl)
+        o.errors()
+
+
+def _parse_request(head: bytes, addr, info: HandshakeInfo) -> HttpRequest | None:
+    try:
+        lines = head.decode("latin-1").split("\r\n")
+        method, target, version = lines[0].split(" ")
+        headers = {}
+        for line in lines[1:]:
+            name, sep, value = line.partition(":")
+            if not sep:
+                return None
+            headers[name.strip().lower()] = value.strip()
+        if int(headers.get("content-length") or 0) < 0:
+            return None
+    except ValueError:
+        return None
+    if not version.startswith("HTTP/1."):
+        return None
+    return HttpRequest(method, target, version, headers, addr, info)
