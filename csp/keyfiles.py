@@ -120,6 +120,7 @@ class _Cached:
     sig: tuple[int, int, int]
     doc: dict
     secrets: dict  # decrypted private parts, by slot
+    objects: dict = None  # parsed private keys, by slot (parsing validates: slow)
 
 
 _cache: dict[str, _Cached] = {}
@@ -133,7 +134,9 @@ def _sig(st: os.stat_result) -> tuple[int, int, int]:
 class KeyFile:
     """One key file as loaded: its document and lazily decrypted private parts."""
 
-    def __init__(self, scope: KeyScope, kind: str, unique: str, doc: dict, secrets: dict):
+    def __init__(self, scope: KeyScope, kind: str, unique: str, doc: dict, secrets: dict,
+                 objects: dict | None = None):
+        self._objects = {} if objects is None else objects
         self.scope = scope
         self.kind = kind
         self.unique = unique
@@ -156,6 +159,20 @@ class KeyFile:
             raise BrokenKeyFile(f"cannot decrypt {self.unique}: {exc}") from exc
         self._secrets[slot] = data
         return data
+
+    def private_key(self, slot: str):
+        """The private key object under ``slot`` (loaded once per process and file)."""
+        if slot not in self._objects:
+            der = self.private(slot)
+            if der is None:
+                return None
+            from cryptography.hazmat.primitives import serialization
+
+            try:
+                self._objects[slot] = serialization.load_der_private_key(der, None)
+            except (ValueError, TypeError) as exc:
+                raise BrokenKeyFile(f"bad private key in {self.unique}: {exc}") from exc
+        return self._objects[slot]
 
 
 class KeyStore:
@@ -237,7 +254,8 @@ class KeyStore:
         with _cache_lock:
             cached = _cache.get(key)
             if cached is not None and cached.sig == _sig(st):
-                return KeyFile(self.scope, self.kind, unique, cached.doc, cached.secrets)
+                return KeyFile(self.scope, self.kind, unique, cached.doc, cached.secrets,
+                               cached.objects)
         try:
             raw = host.read_bytes()
             st = host.stat()
@@ -246,10 +264,10 @@ class KeyStore:
         except OSError as exc:
             raise BrokenKeyFile(str(exc)) from exc
         doc = self._parse(raw)
-        entry = _Cached(_sig(st), doc, {})
+        entry = _Cached(_sig(st), doc, {}, {})
         with _cache_lock:
             _cache[key] = entry
-        return KeyFile(self.scope, self.kind, unique, doc, entry.secrets)
+        return KeyFile(self.scope, self.kind, unique, doc, entry.secrets, entry.objects)
 
     def _parse(self, raw: bytes) -> dict:
         try:
@@ -302,12 +320,13 @@ class KeyStore:
         os.close(fd)
         return tmp
 
-    def _remember(self, host: Path, doc: dict, secrets: dict) -> None:
+    def _remember(self, host: Path, doc: dict, secrets: dict, objects: dict | None = None) -> None:
         with contextlib.suppress(FileNotFoundError):
             with _cache_lock:
-                _cache[str(host)] = _Cached(_sig(host.stat()), doc, secrets)
+                _cache[str(host)] = _Cached(_sig(host.stat()), doc, secrets, dict(objects or {}))
 
-    def create(self, unique: str, doc: dict, secrets: dict | None = None) -> bool:
+    def create(self, unique: str, doc: dict, secrets: dict | None = None,
+               objects: dict | None = None) -> bool:
         """Create the file with its default security descriptor; False if it exists."""
         self.ensure_folder()
         host = self.host(unique)
@@ -325,10 +344,11 @@ class KeyStore:
             except BaseException:
                 host.unlink()
                 raise
-        self._remember(host, doc, dict(secrets or {}))
+        self._remember(host, doc, dict(secrets or {}), objects)
         return True
 
-    def replace(self, unique: str, doc: dict, secrets: dict | None = None) -> None:
+    def replace(self, unique: str, doc: dict, secrets: dict | None = None,
+                objects: dict | None = None) -> None:
         """Atomically rewrite an existing file (its security descriptor is kept)."""
         host = self.host(unique)
         tmp = self._write_temp(host, doc)
@@ -338,7 +358,7 @@ class KeyStore:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
-        self._remember(host, doc, dict(secrets or {}))
+        self._remember(host, doc, dict(secrets or {}), objects)
 
     def delete(self, unique: str) -> bool:
         host = self.host(unique)

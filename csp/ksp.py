@@ -159,10 +159,9 @@ class SoftwareKey(KspKey):
             self.key_usage = int(doc["key_usage"])
             self.legacy_spec = int(doc.get("legacy_spec", 0))
             self.public = serialization.load_der_public_key(_unb64(doc["public"]))
-            der = kf.private(SECRET_SLOT)
-            if der is None:
+            self.private = kf.private_key(SECRET_SLOT)
+            if self.private is None:
                 raise BrokenKeyFile("no private key")
-            self.private = serialization.load_der_private_key(der, None)
         except BrokenKeyFile:
             raise
         except (KeyError, ValueError, TypeError) as exc:
@@ -183,10 +182,10 @@ class SoftwareKey(KspKey):
                     store.delete(self.unique_name)
                 if not store.folder_allowed(FILE_ADD_FILE):
                     raise WinError(NTE_PERM, detail="cannot create files in the key folder")
-                if not store.create(self.unique_name, doc, secrets):
+                if not store.create(self.unique_name, doc, secrets, {SECRET_SLOT: self.private}):
                     raise WinError(NTE_EXISTS)
             else:
-                store.replace(self.unique_name, doc, secrets)
+                store.replace(self.unique_name, doc, secrets, {SECRET_SLOT: self.private})
 
     # -- KspKey -----------------------------------------------------------------------------
 

@@ -149,8 +149,7 @@ class SoftwareContainer(CspContainer):
             for slot, meta in kf.doc.get("keys", {}).items():
                 spec = int(slot)
                 _, alg, public = blobs.parse_capi_blob(_unb64(meta["pub"]))
-                der = kf.private(slot)
-                private = serialization.load_der_private_key(der, None) if der else None
+                private = kf.private_key(slot)
                 if private is not None and private.public_key().public_numbers() != public.public_numbers():
                     raise BrokenKeyFile("private key does not match its public key")
                 cert = _unb64(meta.get("cert"))
@@ -169,7 +168,7 @@ class SoftwareContainer(CspContainer):
             raise WinError(NTE_PERM, detail="no write access to the key file")
         with self.scope.machine.transaction():
             doc = store.new_document(self.name, keys={})
-            secrets = {}
+            secrets, objects = {}, {}
             for spec, pair in sorted(self.slots.items()):
                 slot = str(spec)
                 doc["keys"][slot] = {
@@ -180,10 +179,10 @@ class SoftwareContainer(CspContainer):
                 der = _pkcs8(pair.private) if pair.private is not None else None
                 store.seal(doc, slot, der)
                 if der is not None:
-                    secrets[slot] = der
+                    secrets[slot], objects[slot] = der, pair.private
             if not store.exists(self.unique_name):
                 raise WinError(NTE_BAD_KEYSET, detail="container deleted meanwhile")
-            store.replace(self.unique_name, doc, secrets)
+            store.replace(self.unique_name, doc, secrets, objects)
 
     def _reload_other_slots(self) -> None:
         # Another handle (or process) may have filled the other slot since we opened.

@@ -1,0 +1,257 @@
+"""Providers bound to PKCS#11 tokens, smart-card removal, and certificate propagation.
+
+- :func:`add_pkcs11` registers a provider (an HSM provider under the user's name, or one of
+  the two Microsoft smart-card providers) bound to a module and a token label, in the
+  machine's ``providers`` table through ``csp.registry``. A registration PIN is kept
+  DPAPI-protected for the machine, never in clear.
+- The token's presence is machine state (table ``pkcs11_tokens``): :func:`remove_token`
+  pulls the card — this process's session on it is closed, open handles answer
+  SCARD_W_REMOVED_CARD and new opens SCARD_E_NO_SMARTCARD — and :func:`insert_token` puts
+  it back (with certificate propagation, as Windows' service does on insertion).
+- :func:`propagate_certificates` copies the card's certificates into CurrentUser\\My of
+  the current identity with CERT_KEY_PROV_INFO_PROP_ID naming the card's provider.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+
+from capi.constants import (
+    MS_SCARD_PROV,
+    MS_SMART_CARD_KEY_STORAGE_PROVIDER,
+    PROV_RSA_FULL,
+)
+from capi.errors import (
+    ERROR_INVALID_PARAMETER,
+    NTE_BAD_PROVIDER,
+    NTE_KEYSET_NOT_DEF,
+    SCARD_E_NO_SMARTCARD,
+    win32_failure,
+)
+
+from . import pkcs11 as p11
+
+__all__ = [
+    "SMART_CARD_PROVIDERS", "TokenRegistration", "add_pkcs11", "list_pkcs11", "remove_provider",
+    "remove_token", "insert_token", "token_state", "propagate_certificates", "build_provider",
+]
+
+FACTORY = "csp.tokens:build_provider"
+SMART_CARD_PROVIDERS = {MS_SCARD_PROV.lower(): "csp", MS_SMART_CARD_KEY_STORAGE_PROVIDER.lower(): "ksp"}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS pkcs11_tokens (
+    label      TEXT PRIMARY KEY,        -- PKCS#11 token label (case-sensitive)
+    present    INTEGER NOT NULL DEFAULT 1,
+    insertion  INTEGER NOT NULL DEFAULT 0  -- bumped on every re-insertion
+);
+"""
+
+
+def _schema(machine) -> None:
+    machine.ensure_schema("pkcs11_tokens", _SCHEMA)
+
+
+# ---------------------------------------------------------------------------------------
+# Presence
+# ---------------------------------------------------------------------------------------
+
+
+def token_state(machine, label: str) -> tuple[bool, int]:
+    """(present, insertion number) of the token named ``label`` on ``machine``."""
+    _schema(machine)
+    row = machine.db.execute("SELECT present, insertion FROM pkcs11_tokens WHERE label = ?",
+                             (label,)).fetchone()
+    if row is None:
+        return True, 0
+    return bool(row[0]), int(row[1])
+
+
+def remove_token(machine, label: str) -> None:
+    """Pull the card: the token is unavailable until :func:`insert_token`."""
+    _schema(machine)
+    with machine.transaction() as db:
+        db.execute("INSERT INTO pkcs11_tokens(label, present, insertion) VALUES (?, 0, 0) "
+                   "ON CONFLICT(label) DO UPDATE SET present = 0", (label,))
+    p11.drop_token(label)
+
+
+def insert_token(machine, label: str, *, propagate: bool = True) -> list[str]:
+    """Put the card back; returns the thumbprints propagated to CurrentUser\\My (every
+    provider bound to the token is asked, as the propagation service reads the card)."""
+    _schema(machine)
+    with machine.transaction() as db:
+        db.execute("INSERT INTO pkcs11_tokens(label, present, insertion) VALUES (?, 1, 1) "
+                   "ON CONFLICT(label) DO UPDATE SET present = 1, insertion = insertion + 1 "
+                   "WHERE present = 0", (label,))
+    done: list[str] = []
+    if propagate:
+        for reg in list_pkcs11(machine):
+            if reg.token_label == label and reg.kind == "csp":
+                done += propagate_certificates(machine, reg.name)
+    return done
+
+
+# ---------------------------------------------------------------------------------------
+# Registrations
+# ---------------------------------------------------------------------------------------
+
+
+class TokenRegistration:
+    """One provider bound to a token, as listed by ``winpki provider list``."""
+
+    def __init__(self, name: str, kind: str, config: dict):
+        self.name = name
+        self.kind = kind
+        self.module = config["module"]
+        self.token_label = config["token_label"]
+        self.prov_type = config.get("prov_type")
+        self.has_pin = bool(config.get("pin"))
+
+    def __repr__(self) -> str:
+        return f"<TokenRegistration {self.name!r} {self.kind} {self.token_label!r}>"
+
+
+def _protect_pin(machine, pin: str) -> str:
+    from capi import dpapi
+    from capi.constants import CRYPTPROTECT_LOCAL_MACHINE
+
+    blob = dpapi.protect(machine, pin.encode("utf-8"), user_sid=None, description="PKCS#11 PIN",
+                         flags=CRYPTPROTECT_LOCAL_MACHINE)
+    return base64.b64encode(blob).decode("ascii")
+
+
+def _unprotect_pin(machine, text: str) -> str:
+    from capi import dpapi
+
+    data, _ = dpapi.unprotect(machine, base64.b64decode(text), user_sid=None)
+    return data.decode("utf-8")
+
+
+def add_pkcs11(machine, name: str, module: str, token_label: str, *, pin: str | None = None,
+               kind: str = "ksp") -> TokenRegistration:
+    """Register ``name`` as a provider on the token ``token_label`` of PKCS#11 ``module``.
+
+    The module is loaded and the token looked up now, so a wrong path or label fails at
+    registration: NTE_PROV_DLL_NOT_FOUND, NTE_PROVIDER_DLL_FAIL, SCARD_E_NO_SMARTCARD; a
+    PIN is verified by logging in (SCARD_W_WRONG_CHV, SCARD_W_CHV_BLOCKED). The Microsoft
+    smart-card providers keep their own kind; a CSP gets PROV_RSA_FULL."""
+    from . import registry
+
+    if not name or not isinstance(name, str) or not token_label or not module:
+        raise win32_failure(ERROR_INVALID_PARAMETER, detail="name, module and token label are required")
+    kind = SMART_CARD_PROVIDERS.get(name.lower(), kind)
+    if kind not in ("ksp", "csp"):
+        raise win32_failure(ERROR_INVALID_PARAMETER, detail=f"kind {kind!r}")
+    builtin = registry._builtin_map().get(name.lower())
+    if builtin is not None and name.lower() not in SMART_CARD_PROVIDERS:
+        # The software providers are not re-bindable.
+        raise win32_failure(NTE_BAD_PROVIDER, detail=f"{name!r} is a software provider")
+    if builtin is not None:
+        name = builtin.name
+    mod = p11.load_module(module)
+    mod.find_token(token_label)
+    if pin is not None:
+        mod.link(token_label).login(pin)
+    config = {"module": mod.path, "token_label": token_label}
+    if kind == "csp":
+        config["prov_type"] = PROV_RSA_FULL
+    if pin is not None:
+        config["pin"] = _protect_pin(machine, pin)
+    registry.register_provider(machine, name, kind, FACTORY, **config)
+    _schema(machine)
+    with machine.transaction() as db:
+        db.execute("INSERT OR IGNORE INTO pkcs11_tokens(label, present, insertion) VALUES (?, 1, 0)",
+                   (token_label,))
+    return TokenRegistration(name, kind, config)
+
+
+def _rows(machine):
+    for name, kind, text in machine.db.execute("SELECT name, kind, config FROM providers ORDER BY name"):
+        try:
+            config = json.loads(text)
+        except ValueError:
+            continue
+        if config.get("factory") == FACTORY:
+            yield name, kind, config
+
+
+def list_pkcs11(machine) -> list[TokenRegistration]:
+    """The providers bound to tokens on ``machine``."""
+    return [TokenRegistration(n, k, c) for n, k, c in _rows(machine)]
+
+
+def remove_provider(machine, name: str) -> None:
+    """Unregister a token-bound provider; NTE_KEYSET_NOT_DEF if there is none by that name
+    (CryptAcquireContext's code for "the requested provider does not exist")."""
+    from . import registry
+
+    if not any(n.lower() == str(name).lower() for n, _, _ in _rows(machine)):
+        raise win32_failure(NTE_KEYSET_NOT_DEF, detail=f"no token provider {name!r}")
+    registry.unregister_provider(machine, name)
+
+
+def build_provider(name: str, config: dict):
+    """The registry's factory: a Pkcs11CSP or Pkcs11KSP for a ``providers`` row."""
+    blob = config.get("pin")
+    source = (lambda machine: _unprotect_pin(machine, blob)) if blob else None
+    binding = p11.TokenBinding(config["module"], config["token_label"], None, token_state, source)
+    if config.get("prov_type") is not None:
+        return p11.Pkcs11CSP(name, int(config["prov_type"]), binding)
+    return p11.Pkcs11KSP(name, binding)
+
+
+# ---------------------------------------------------------------------------------------
+# Certificate propagation
+# ---------------------------------------------------------------------------------------
+
+
+def propagate_certificates(machine, provider_name: str) -> list[str]:
+    """Copy the certificates on the provider's token into CurrentUser\\My of the current
+    identity, each with CERT_KEY_PROV_INFO_PROP_ID (container, provider, type, KeySpec)
+    naming the card's CSP — what the Certificate Propagation service does on insertion.
+    Returns the SHA-1 thumbprints added or refreshed. SCARD_E_NO_SMARTCARD while the
+    card is out."""
+    from capi import certs, stores
+    from capi import constants as C
+    from capi.machine import use_machine
+
+    from . import registry
+    from .base import KeyScope
+    from .identity import token_for
+
+    provider = registry.get_provider(machine, provider_name)
+    if provider is None or not isinstance(provider, (p11.Pkcs11CSP, p11.Pkcs11KSP)):
+        raise win32_failure(NTE_KEYSET_NOT_DEF, detail=f"{provider_name!r} is not bound to a token")
+    present, _ = token_state(machine, provider.binding.token_label)
+    if not present:
+        raise win32_failure(SCARD_E_NO_SMARTCARD)
+    scope = KeyScope(machine, token_for(machine), False, True)
+    handle = p11.TokenHandle(provider, scope, None)
+    found: list[tuple[str, int, bytes]] = []
+    try:
+        for name in provider._names(scope):
+            for spec, slot in handle.read_slots(name).items():
+                if slot.certificate:
+                    found.append((name, spec, slot.certificate))
+    finally:
+        handle.close()
+    prov_type = getattr(provider, "prov_type", 0)
+    thumbs = []
+    with use_machine(machine):
+        store = stores.CertOpenStore(C.CERT_STORE_PROV_SYSTEM, 0, None,
+                                     C.CERT_SYSTEM_STORE_CURRENT_USER, "My")
+        try:
+            for container, spec, der in found:
+                ctx = stores.CertAddEncodedCertificateToStore(
+                    store, C.X509_ASN_ENCODING | C.PKCS_7_ASN_ENCODING, der,
+                    C.CERT_STORE_ADD_REPLACE_EXISTING_INHERIT_PROPERTIES)
+                info = certs.CRYPT_KEY_PROV_INFO(container, provider.name, prov_type, 0,
+                                                 spec if provider.kind == "csp" else 0)
+                certs.CertSetCertificateContextProperty(ctx, C.CERT_KEY_PROV_INFO_PROP_ID, 0, info)
+                thumbs.append(hashlib.sha1(der).hexdigest().upper())
+        finally:
+            stores.CertCloseStore(store, 0)
+    return thumbs
