@@ -327,6 +327,9 @@ class CertStore:
     def __len__(self) -> int:
         return sum(1 for _ in self)
 
+    def __bool__(self) -> bool:
+        return True  # a handle is non-NULL however many certificates it holds
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.provider}>"
 
