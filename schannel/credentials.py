@@ -12,7 +12,8 @@ state, never by a flag:
   AT_KEYEXCHANGE (the OS table's ``schannel_rejects_at_signature``) -> SEC_E_UNKNOWN_CREDENTIALS
 - the key does not belong to the certificate             -> SEC_E_UNKNOWN_CREDENTIALS
 
-Each key failure writes System event 36870 with the version's text (OS table).
+Each key failure writes System event 36870 with the version's text (OS table); a certificate
+without key information writes 36869.
 """
 
 from __future__ import annotations
@@ -96,6 +97,27 @@ def event_36870_text(machine: Machine, error_code: int) -> str:
             f"The SSPI client process is SYSTEM (PID: {LSASS_PID}).")
 
 
+def event_36869_text(machine: Machine) -> str:
+    """Event 36869: the certificate has no private key information property."""
+    kind = "SSL" if machine.os.schannel_event_style == "ssl" else "TLS"
+    text = (f"The {kind} server credential's certificate does not have a private key "
+            "information property attached to it. This most often occurs when a certificate is "
+            "backed up incorrectly and then later restored. This message can also indicate a "
+            "certificate enrollment failure.")
+    if machine.os.schannel_event_style == "tls":
+        text += f" The SSPI client process is SYSTEM (PID: {LSASS_PID})."
+    return text
+
+
+def _log_36869(machine: Machine) -> None:
+    data = {"Type": "server"}
+    if machine.os.schannel_event_style == "tls":
+        data = {"CallerProcessId": str(LSASS_PID), "CallerProcessImageName": "SYSTEM", **data}
+    eventlog.write_event(machine, source="Schannel", event_id=36869,
+                         level=eventlog.LEVEL_ERROR, message=event_36869_text(machine),
+                         user_sid=SYSTEM_SID, data=data)
+
+
 def _log_36870(machine: Machine, error_code: int) -> None:
     data = {"Type": "server", "ErrorCode": f"0x{error_code:x}",
             "ErrorStatus": str(INTERNAL_STATE_KEY_ACCESS)}
@@ -166,6 +188,7 @@ def acquire_server_credential(machine: Machine, cert) -> ServerCredential:
     try:
         info = CertGetCertificateContextProperty(cert, C.CERT_KEY_PROV_INFO_PROP_ID)
     except WinError as exc:
+        _log_36869(machine)
         raise WinError(SEC_E_NO_CREDENTIALS, detail="certificate has no private key") from exc
     cng = info.dwProvType == 0
     if (not cng and info.dwKeySpec == C.AT_SIGNATURE

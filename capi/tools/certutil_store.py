@@ -89,7 +89,9 @@ def format_time(dt: datetime) -> str:
 def name_str(name_der: bytes) -> str:
     from ..names import CertNameToStr
 
-    return CertNameToStr(C.X509_ASN_ENCODING, name_der, C.CERT_X500_NAME_STR)
+    # certutil (like .NET's X509Certificate2.Subject) prints the last RDN first.
+    return CertNameToStr(C.X509_ASN_ENCODING, name_der,
+                         C.CERT_X500_NAME_STR | C.CERT_NAME_STR_REVERSE_FLAG)
 
 
 def is_self_signed(cert: x509.Certificate) -> bool:
@@ -104,7 +106,8 @@ def is_self_signed(cert: x509.Certificate) -> bool:
 
 def matches_cert_id(ctx, index: int, cert_id: str) -> bool:
     """certutil's CertId: an index, a SHA-1 hash, a serial number, or a name."""
-    if cert_id.isdigit() and int(cert_id) == index:
+    # A short decimal is an index; a 40-digit string of zeros is a hash, not index 0.
+    if cert_id.isdigit() and len(cert_id) <= 6 and int(cert_id) == index:
         return True
     wanted = normalize_hash(cert_id)
     if wanted is not None:
