@@ -856,7 +856,10 @@ class TlsEndpoint:
             with self._lock:
                 self.handshakes += 1
             if self.on_handshake is not None:
-                self.on_handshake(info)
+                try:
+                    self.on_handshake(info)
+                except Exception:  # noqa: BLE001 — a failed event write does not cut TLS
+                    log.exception("TLS endpoint %s: on_handshake hook failed", self.address)
             self._serve_http(ssl, addr, info)
         except Exception as exc:  # noqa: BLE001 — per-connection failures never escape
             with self._lock:
