@@ -7,7 +7,7 @@
     winpki provider insert-token LABEL      (put it back; certificates are propagated)
     winpki provider propagate NAME          (copy the card's certificates to CurrentUser\\My)
 
-Failures print the code and the Windows message (``0x8010006b (-2146435221
+Failures print the code and the Windows message (``0x8010006b (-2146434965
 SCARD_W_WRONG_CHV)`` / ``The card cannot be accessed because the wrong PIN was
 presented.``) and exit 1; bad usage exits 2.
 """
