@@ -46,6 +46,7 @@ import ctypes.util
 import email.utils
 import enum
 import logging
+import os
 import selectors
 import socket
 import struct
@@ -242,6 +243,8 @@ SSL_CTRL_SET_MAX_PROTO_VERSION = 124
 SSL_OP_NO_RENEGOTIATION = 1 << 30
 SSL_OP_CIPHER_SERVER_PREFERENCE = 1 << 22
 SSL_ERROR_SSL = 1
+SSL_ERROR_WANT_READ = 2
+SSL_ERROR_WANT_WRITE = 3
 SSL_ERROR_SYSCALL = 5
 SSL_ERROR_ZERO_RETURN = 6
 TLSEXT_NAMETYPE_host_name = 0
@@ -276,6 +279,17 @@ _RSA_PRIV_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, _vp, _vp, _vp, ctype
 
 
 def _load(name: str) -> ctypes.CDLL:
+    """The lib<name> Python's own ``_ssl`` is linked against, so one OpenSSL is loaded."""
+    import _ssl  # noqa: F401 — loads the libraries we look for below
+
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                path = line.rstrip("\n").partition("/")[2]
+                if path and os.path.basename("/" + path).startswith(f"lib{name}.so"):
+                    return ctypes.CDLL("/" + path)
+    except OSError:
+        pass  # not Linux: fall back to the loader's search
     return ctypes.CDLL(ctypes.util.find_library(name) or f"lib{name}.so.3")
 
 
@@ -886,6 +900,9 @@ class TlsEndpoint:
         o.local.error = None
         if code == SSL_ERROR_ZERO_RETURN:
             exc: Exception = ConnectionAbortedError(f"{what}: peer closed the connection")
+        elif code in (SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE):
+            # A blocking descriptor only "wants" more when SO_RCVTIMEO/SO_SNDTIMEO expired.
+            exc = TimeoutError(f"{what}: no data from the peer for {self._io_timeout:g} s")
         elif code == SSL_ERROR_SYSCALL and not detail:
             exc = ConnectionError(f"{what}: connection closed or timed out")
         else:
@@ -942,7 +959,12 @@ class TlsEndpoint:
             pending = pending[length:]
             keep_alive = (request.version == "HTTP/1.1"
                           and request.headers.get("connection", "").lower() != "close")
-            response = self.handler(request)
+            try:
+                response = self.handler(request)
+            except Exception:  # noqa: BLE001 — the site failed, not the connection
+                log.exception("TLS endpoint %s: handler failed for %s", self.address, request.target)
+                response = HttpResponse(500, "Internal Server Error", [("Server", "Microsoft-IIS/10.0")])
+                keep_alive = False
             self._write(ssl, response.encode(head=request.method == "HEAD", keep_alive=keep_alive))
             if not keep_alive:
                 break

@@ -216,6 +216,31 @@ def test_custom_handler_page_and_headers(pki):
     assert head_only.endswith(b"\r\n\r\n") and b"Content-Length: 9\r\n" in head_only  # len(b"no / here")
 
 
+def test_handler_failure_gets_500_and_the_server_survives(pki):
+    def handler(request):
+        raise KeyError("site configuration missing")
+
+    with endpoint(pki, "p256", handler=handler) as ep:
+        for _ in range(2):
+            assert fetch(ep.address, pki.client())[2].startswith(
+                b"HTTP/1.1 500 Internal Server Error\r\n")
+        assert ep.running
+
+
+def test_idle_client_times_out(pki):
+    errors = []
+    done = threading.Event()
+
+    def on_error(addr, exc):
+        errors.append(exc)
+        done.set()
+
+    with endpoint(pki, "p256", io_timeout=0.2, on_error=on_error) as ep:
+        with socket.create_connection(ep.address, timeout=5):
+            assert done.wait(5)
+    assert isinstance(errors[0], TimeoutError)
+
+
 def test_malformed_request_gets_400(pki):
     with endpoint(pki, "p256") as ep:
         _, _, data = fetch(ep.address, pki.client(), b"NONSENSE\r\n\r\n")
