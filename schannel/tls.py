@@ -234,6 +234,7 @@ NID_sha1 = 64
 NID_sha256 = 672
 NID_sha384 = 673
 NID_sha512 = 674
+OPENSSL_3_0 = 0x30000000  # OpenSSL_version_num() of 3.0.0
 TLS1_2_VERSION = 0x0303
 TLS1_3_VERSION = 0x0304
 SSL_CTRL_CHAIN_CERT = 89
@@ -274,7 +275,6 @@ _vp = ctypes.c_void_p
 _SIGN_FN = ctypes.CFUNCTYPE(
     ctypes.c_int, _vp, _vp, ctypes.POINTER(ctypes.c_size_t), _vp, ctypes.c_size_t
 )
-_INIT_FN = ctypes.CFUNCTYPE(ctypes.c_int, _vp)
 _RSA_PRIV_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, _vp, _vp, _vp, ctypes.c_int)
 
 
@@ -310,7 +310,10 @@ class _OpenSSL:
     def get(cls) -> _OpenSSL:
         with cls._instance_lock:
             if cls._instance is None:
-                cls._instance = cls()
+                try:
+                    cls._instance = cls()
+                except (OSError, AttributeError) as exc:  # no libssl, or one without the API
+                    raise TlsError(f"cannot use the system OpenSSL: {exc}") from exc
             return cls._instance
 
     def __init__(self):
@@ -369,7 +372,7 @@ class _OpenSSL:
 
         self.version = self.OpenSSL_version_num()
         # The routing relies on OpenSSL 3's foreign-key rule; 1.1 behaves differently.
-        if self.version < 0x30000000:
+        if self.version < OPENSSL_3_0:
             raise TlsError(f"OpenSSL 3 is required, found {self.version:#x}")
         self._keys: dict[int, ServerKey] = {}
         self._keys_lock = threading.Lock()
