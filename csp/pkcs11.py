@@ -106,6 +106,7 @@ from capi.errors import (
     NTE_BAD_ALGID,
     NTE_BAD_DATA,
     NTE_BAD_FLAGS,
+    NTE_BAD_HASH,
     NTE_BAD_KEY,
     NTE_BAD_KEY_STATE,
     NTE_BAD_KEYSET,
@@ -408,11 +409,21 @@ class TokenBinding:
         return self.presence(machine, self.token_label)
 
 
+_DIGEST_SIZES = {"md5": 16, "sha1": 20, "sha224": 28, "sha256": 32, "sha384": 48, "sha512": 64}
+# DER DigestInfo prefixes (RFC 8017 §9.2), encoded once by asn1crypto: for a fixed hash the
+# encoding is a constant prefix followed by the digest.
+_DIGEST_INFO_PREFIX = {
+    name: algos.DigestInfo({"digest_algorithm": {"algorithm": name, "parameters": Null()},
+                            "digest": bytes(size)}).dump()[:-size]
+    for name, size in _DIGEST_SIZES.items()
+}
+
+
 def digest_info(hash_name: str, digest: bytes) -> bytes:
-    """DER DigestInfo for a PKCS#1 v1.5 signature (RFC 8017 §9.2), via asn1crypto."""
-    # The parameters are an explicit NULL, as every PKCS#1 signer writes them.
-    return algos.DigestInfo({"digest_algorithm": {"algorithm": hash_name, "parameters": Null()},
-                             "digest": digest}).dump()
+    """DER DigestInfo {AlgorithmIdentifier {oid, NULL}, OCTET STRING digest}."""
+    if len(digest) != _DIGEST_SIZES[hash_name]:
+        raise _errors.win32_failure(NTE_BAD_HASH, detail="hash length")
+    return _DIGEST_INFO_PREFIX[hash_name] + digest
 
 
 def key_id_for(public_key) -> bytes:
@@ -564,8 +575,9 @@ class TokenHandle:
             raise _errors.win32_failure(SCARD_W_REMOVED_CARD,
                                         detail=f"token {self.binding.token_label!r} was removed")
 
-    def ensure_login(self) -> None:
-        self.check_present()
+    def ensure_login(self, checked: bool = False) -> None:
+        if not checked:
+            self.check_present()
         if self.link.logged_in and self.pin is None:
             return
         pin = self.pin if self.pin is not None else self.binding.registered_pin(self.scope.machine)
@@ -634,8 +646,12 @@ class TokenHandle:
 
     def private_object(self, slot: _Slot):
         """The private key object for ``slot`` (found once per session generation)."""
-        self.ensure_login()
         link = self.link
+        if self._objects_generation == link.generation and link.logged_in:
+            obj = self._objects.get(slot.spec)
+            if obj is not None:
+                return obj
+        self.ensure_login(checked=True)
         if self._objects_generation != link.generation:
             self._objects.clear()
             self._objects_generation = link.generation
@@ -1298,7 +1314,7 @@ class Pkcs11Key(KspKey):
             return self.handle.sign_pss(slot, digest, _hash_name(pad.pszAlgId), int(pad.cbSalt))
         if flags & BCRYPT_PAD_PKCS1:
             name = _hash_name(pad.pszAlgId) if pad is not None else None
-            if name is not None and len(digest) != hashlib.new(name).digest_size:
+            if name is not None and len(digest) != _DIGEST_SIZES[name]:
                 raise _errors.win32_failure(NTE_INVALID_PARAMETER, detail="hash length")
             return self.handle.sign_pkcs1(slot, digest, name)
         raise _errors.win32_failure(NTE_INVALID_PARAMETER, detail="padding flag")
