@@ -18,6 +18,7 @@ TOOLS: dict[str, tuple[str, str]] = {
     "icacls": ("capi.tools.icacls", "display or change ACLs of simulated files"),
     "machine": ("capi.tools.machinecmd", "create or describe the simulated machine"),
     "provider": ("capi.tools.provider", "bind key providers to PKCS#11 tokens; pull/insert tokens"),
+    "winhttpcertcfg": ("capi.tools.winhttpcertcfg", "grant private-key access (WinHttpCertCfg.exe)"),
     "wevtutil": ("schannel.tools.wevtutil", "query the event logs"),
     "appcmd": ("schannel.tools.appcmd", "IIS sites and application pools (appcmd syntax)"),
     "iis": ("schannel.tools.iismgr", "IIS Manager / WebAdministration actions (HTTPS bindings)"),

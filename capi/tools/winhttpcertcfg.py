@@ -1,0 +1,154 @@
+"""``winpki winhttpcertcfg``: WinHttpCertCfg.exe, the WinHTTP certificate configuration tool.
+
+    winhttpcertcfg -l -c LOCAL_MACHINE\\My -s "IssuedToName"
+    winhttpcertcfg -g -c LOCAL_MACHINE\\My -s "IssuedToName" -a "NetworkService"
+    winhttpcertcfg -r -c LOCAL_MACHINE\\My -s "IssuedToName" -a "NetworkService"
+    winhttpcertcfg -i PFXFile -c LOCAL_MACHINE\\My [-p Password] [-a Account]
+
+-s is a case-insensitive substring of the subject; the first match wins. Access is given
+or taken on the private key's security descriptor (the key file's ACL), as the tool does.
+"""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from .. import constants as C
+from ..errors import WinError
+from ..machine import current_machine
+
+BANNER = ("Microsoft (R) WinHTTP Certificate Configuration Tool\n"
+          "Copyright (C) Microsoft Corporation 2001.\n\n")
+USAGE = BANNER + """Usage:
+    winhttpcertcfg [-?] : To view help information
+
+    winhttpcertcfg [-i PFXFile | -g | -r | -l]
+                   [-a Account] [-c CertStore] [-s SubjectStr] [-p PFXPassword]
+
+    -i  Import a certificate from a PFX file
+    -g  Grant access to the private key
+    -r  Remove access to the private key
+    -l  List accounts that have access to the private key
+
+    -c  Certificate store: LOCAL_MACHINE\\<store> or CURRENT_USER\\<store>
+    -s  Case-insensitive search string for the subject of the certificate
+    -a  User account on the local machine (or domain\\user)
+    -p  Password for the PFX file
+"""
+
+# What the tool grants: read access to the key file.
+GRANTED_RIGHTS = 0x120089  # FILE_GENERIC_READ
+
+
+def _parse(args: list[str]) -> dict[str, str | bool]:
+    opts: dict[str, str | bool] = {}
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a[:1] not in "-/" or len(a) != 2:
+            raise ValueError(a)
+        key = a[1].lower()
+        if key in "gl r?".replace(" ", ""):
+            opts[key] = True
+            i += 1
+            continue
+        if key not in "acspi" or i + 1 >= len(args):
+            raise ValueError(a)
+        opts[key] = args[i + 1]
+        i += 2
+    return opts
+
+
+def _store(location_store: str):
+    from ..stores import CertOpenStore
+
+    location, _, name = location_store.partition("\\")
+    flags = {"local_machine": C.CERT_SYSTEM_STORE_LOCAL_MACHINE,
+             "current_user": C.CERT_SYSTEM_STORE_CURRENT_USER}.get(location.lower())
+    if flags is None or not name:
+        raise ValueError(location_store)
+    return CertOpenStore(C.CERT_STORE_PROV_SYSTEM, 0, None, flags | C.CERT_STORE_OPEN_EXISTING_FLAG,
+                         name)
+
+
+def _find(store, subject: str):
+    from ..stores import CertFindCertificateInStore
+
+    return CertFindCertificateInStore(store, C.X509_ASN_ENCODING, 0, C.CERT_FIND_SUBJECT_STR,
+                                      subject, None)
+
+
+def run(args: list[str], out: TextIO, err: TextIO) -> int:
+    try:
+        opts = _parse(args)
+    except ValueError:
+        out.write(USAGE)
+        return 1
+    actions = [k for k in ("i", "g", "r", "l") if k in opts]
+    if "?" in opts or len(actions) != 1 or "c" not in opts:
+        out.write(USAGE)
+        return 0 if "?" in opts else 1
+    action = actions[0]
+    out.write(BANNER)
+    machine = current_machine()
+    from ..certs import CertGetCertificateContextProperty
+    from ..identity import account_display, sid_for_account
+    from ..names import CertNameToStr
+    from .keyacl import get_key_sd, set_key_sd
+
+    try:
+        if action == "i":
+            from .certutil_pfx import import_pfx_file  # issue 4's PFX import
+
+            ctx = import_pfx_file(str(opts["i"]), str(opts.get("p", "")), str(opts["c"]))
+        else:
+            if "s" not in opts:
+                out.write(USAGE)
+                return 1
+            with _store(str(opts["c"])) as store:
+                ctx = _find(store, str(opts["s"]))
+            if ctx is None:
+                out.write("Error: Unable to find or obtain a context for requested certificate\n")
+                return 1
+        out.write("Matching certificate:\n")
+        out.write(CertNameToStr(C.X509_ASN_ENCODING, ctx.pCertInfo.Subject,
+                                C.CERT_X500_NAME_STR | C.CERT_NAME_STR_REVERSE_FLAG) + "\n\n")
+        try:
+            info = CertGetCertificateContextProperty(ctx, C.CERT_KEY_PROV_INFO_PROP_ID)
+        except WinError:
+            out.write("Error: Unable to find or obtain a context for requested certificate\n")
+            return 1
+        if action == "l":
+            sd = get_key_sd(info)
+            out.write("Additional accounts and groups with access to the private key include:\n")
+            seen = []
+            for ace in sd.dacl or []:
+                if ace.ace_type == 0 and ace.sid not in seen:
+                    seen.append(ace.sid)
+                    out.write(f"    {account_display(machine, ace.sid)}\n")
+            return 0
+        if "a" not in opts:
+            return 0 if action == "i" else _usage_fail(out)
+        sid = sid_for_account(machine, str(opts["a"]))
+        sd = get_key_sd(info)
+        if action == "r":
+            sd.remove(sid)
+            set_key_sd(info, sd)
+            out.write(f"Removing private key access for account:\n    "
+                      f"{account_display(machine, sid)}\n")
+            return 0
+        sd.grant(sid, GRANTED_RIGHTS)
+        set_key_sd(info, sd)
+        out.write(f"Granting private key access for account:\n    {account_display(machine, sid)}\n")
+        return 0
+    except ValueError:
+        out.write(USAGE)
+        return 1
+    except WinError as exc:
+        out.write(f"Error: {exc.strerror} (0x{exc.hresult:08x})\n")
+        return 1
+
+
+def _usage_fail(out: TextIO) -> int:
+    out.write("Error: An account must be specified with -a\n")
+    return 1

@@ -1,0 +1,88 @@
+"""WinHttpCertCfg, as seed 000 uses it: on Windows Server 2003, NETWORK SERVICE has no implicit
+access to certificate private keys; `-l` lists who has access, `-g ... -a NetworkService`
+grants it (note the spelling without a space, which the seed warns about)."""
+
+import io
+
+import pytest
+
+from capi import (
+    CERT_KEY_PROV_INFO_PROP_ID,
+    CRYPT_MACHINE_KEYSET,
+    CertGetCertificateContextProperty,
+    CryptAcquireContext,
+    run_as,
+    use_machine,
+)
+from capi.errors import NTE_BAD_KEYSET
+from capi.testing import raises_hresult
+from capi.tools import main
+from helpers_keys import install_server_cert
+
+BANNER = ("Microsoft (R) WinHTTP Certificate Configuration Tool\n"
+          "Copyright (C) Microsoft Corporation 2001.\n\n")
+
+
+def tool(*args):
+    out = io.StringIO()
+    rc = main(["winhttpcertcfg", *args], out=out, err=out)
+    return rc, out.getvalue()
+
+
+@pytest.fixture
+def w2003(make_machine):
+    m = make_machine(os_version="2003")
+    with use_machine(m):
+        yield m
+
+
+def _open_as(account, info):
+    with run_as(account):
+        return CryptAcquireContext(info.pwszContainerName, info.pwszProvName, info.dwProvType,
+                                   CRYPT_MACHINE_KEYSET)
+
+
+def test_seed_000_network_service_needs_a_grant(w2003):
+    ctx, _ = install_server_cert(cn="IssuedToName")
+    info = CertGetCertificateContextProperty(ctx, CERT_KEY_PROV_INFO_PROP_ID)
+    # .NET reports this as "Keyset does not exist" (NTE_BAD_KEYSET) for a CAPI machine key.
+    with raises_hresult(NTE_BAD_KEYSET):
+        _open_as("NT AUTHORITY\\NETWORK SERVICE", info)
+    rc, out = tool("-l", "-c", "LOCAL_MACHINE\\MY", "-s", "IssuedToName")
+    assert rc == 0
+    assert out == BANNER + ("Matching certificate:\nCN=IssuedToName\n\n"
+                            "Additional accounts and groups with access to the private key include:\n"
+                            "    BUILTIN\\Administrators\n    NT AUTHORITY\\SYSTEM\n")
+    rc, out = tool("-g", "-c", "LOCAL_MACHINE\\MY", "-s", "issuedtoname", "-a", "NetworkService")
+    assert rc == 0
+    assert out.endswith("Granting private key access for account:\n    NT AUTHORITY\\NETWORK SERVICE\n")
+    assert _open_as("NT AUTHORITY\\NETWORK SERVICE", info) is not None
+    _, out = tool("-l", "-c", "LOCAL_MACHINE\\MY", "-s", "IssuedToName")
+    assert out.endswith("    NT AUTHORITY\\NETWORK SERVICE\n")
+    rc, out = tool("-r", "-c", "LOCAL_MACHINE\\MY", "-s", "IssuedToName", "-a", "NetworkService")
+    assert rc == 0 and "Removing private key access for account:" in out
+    with raises_hresult(NTE_BAD_KEYSET):
+        _open_as("NetworkService", info)
+
+
+def test_app_pool_identity_grant(make_machine):
+    with use_machine(make_machine(os_version="2019")):
+        ctx, _ = install_server_cert(cn="api.contoso.com")
+        info = CertGetCertificateContextProperty(ctx, CERT_KEY_PROV_INFO_PROP_ID)
+        with raises_hresult(NTE_BAD_KEYSET):
+            _open_as("IIS APPPOOL\\DefaultAppPool", info)
+        rc, _ = tool("-g", "-c", "LOCAL_MACHINE\\My", "-s", "api.contoso", "-a", "IIS APPPOOL\\DefaultAppPool")
+        assert rc == 0
+        assert _open_as("IIS APPPOOL\\DefaultAppPool", info) is not None
+
+
+def test_no_match_and_bad_arguments(w2003):
+    rc, out = tool("-l", "-c", "LOCAL_MACHINE\\MY", "-s", "nothing-like-this")
+    assert rc == 1 and out == BANNER + "Error: Unable to find or obtain a context for requested certificate\n"
+    rc, out = tool("-l", "-c", "SOMEWHERE\\MY", "-s", "x")
+    assert rc == 1 and "Usage:" in out
+    rc, out = tool("-q")
+    assert rc == 1 and "Usage:" in out
+    install_server_cert(cn="IssuedToName")
+    rc, out = tool("-g", "-c", "LOCAL_MACHINE\\MY", "-s", "IssuedToName", "-a", "NoSuchAccount")
+    assert rc == 1 and out.endswith("Error: No mapping between account names and security IDs was done. (0x80070534)\n")
