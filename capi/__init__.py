@@ -17,12 +17,16 @@ from .errors import *  # noqa: F403
 from .errors import __all__ as _errors_all
 from .identity import *  # noqa: F403
 from .identity import __all__ as _identity_all
+from .keyacquire import *  # noqa: F403
+from .keyacquire import __all__ as _keyacquire_all
 from .machine import Machine, current_machine, current_token, run_as, use_machine
 from .names import *  # noqa: F403
 from .names import __all__ as _names_all
 from .ncrypt import *  # noqa: F403
 from .ncrypt import __all__ as _ncrypt_all
 from .osversions import OS_VERSIONS, OSVersion
+from .pfx import *  # noqa: F403
+from .pfx import __all__ as _pfx_all
 from .security import *  # noqa: F403
 from .security import __all__ as _security_all
 from .serialization import *  # noqa: F403
@@ -35,5 +39,5 @@ __all__ = [
     "OSVersion",
     *[n for n in dir(_constants) if n[:1].isupper() or n.startswith("sz")],
     *_errors_all, *_identity_all, *_security_all, *_certs_all, *_serialization_all,
-    *_names_all, *_stores_all, *_dpapi_all, *_cryptoapi_all, *_ncrypt_all,
+    *_names_all, *_stores_all, *_dpapi_all, *_cryptoapi_all, *_ncrypt_all, *_pfx_all, *_keyacquire_all,
 ]

@@ -562,6 +562,15 @@ CRYPT_ACQUIRE_ALLOW_NCRYPT_KEY_FLAG = 0x00010000
 CRYPT_ACQUIRE_PREFER_NCRYPT_KEY_FLAG = 0x00020000
 CRYPT_ACQUIRE_ONLY_NCRYPT_KEY_FLAG = 0x00040000
 
+# --- PFX import/export, certificate private keys (capi.pfx, capi.keyacquire) --------------
+# CRYPT_KEY_PROV_INFO.dwFlags: ask CryptAcquireCertificatePrivateKey to cache the handle.
+CERT_SET_KEY_PROV_HANDLE_PROP_ID = 0x00000001
+CERT_SET_KEY_CONTEXT_PROP_ID = 0x00000001
+# CryptFindCertificateKeyProvInfo
+CRYPT_FIND_USER_KEYSET_FLAG = 0x00000001
+CRYPT_FIND_MACHINE_KEYSET_FLAG = 0x00000002
+CRYPT_FIND_SILENT_KEYSET_FLAG = 0x00000040
+
 # --- DPAPI ---------------------------------------------------------------------------------
 CRYPTPROTECT_UI_FORBIDDEN = 0x1
 CRYPTPROTECT_LOCAL_MACHINE = 0x4

@@ -199,6 +199,8 @@ _TABLE: list[tuple[int, str, str, str]] = [
     # --- event log (winerror.h ERROR_EVT_*) ---
     (W(15001), "ERROR_EVT_INVALID_QUERY", "The specified query is invalid.", "InvalidArgument"),
     (W(15007), "ERROR_EVT_CHANNEL_NOT_FOUND", "The specified channel could not be found.", "NotFound"),
+    # --- certreq INF files (capi.tools.certreq): SetupAPI's ERROR_LINE_NOT_FOUND as an HRESULT ---
+    (0x800F0102, "SPAPI_E_LINE_NOT_FOUND", "The required line was not found in the INF.", "NotFound"),
     # --- generic HRESULTs ---
     (0x80004001, "E_NOTIMPL", "Not implemented", "NotImplementedCall"),
     (0x80004005, "E_FAIL", "Unspecified error", "SystemFailure"),
