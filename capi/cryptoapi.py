@@ -276,6 +276,7 @@ def CryptReleaseContext(hProv, dwFlags: int = 0) -> None:
     release: ERROR_INVALID_PARAMETER (Wine rsaenh.c clean_up_base_environment)."""
     prov = _prov(hProv)
     prov._open = False
+    prov.container.close()
     if _u32(dwFlags):
         raise WinError(NTE_BAD_FLAGS)
 
@@ -353,6 +354,7 @@ def CryptSetProvParam(hProv, dwParam: int, pbData, dwFlags: int = 0) -> None:
         return
     if param in (C.PP_KEYEXCHANGE_PIN, C.PP_SIGNATURE_PIN) and prov.provider.hardware:
         prov.pins = {**getattr(prov, "pins", {}), param: pbData}
+        prov.container.set_pin(pbData)
         return
     raise WinError(NTE_BAD_TYPE, detail=f"dwParam {param}")
 

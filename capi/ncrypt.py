@@ -251,6 +251,8 @@ def NCryptFreeObject(hObject) -> None:
     if not isinstance(hObject, (NCRYPT_KEY_HANDLE, NCRYPT_PROV_HANDLE)) or not hObject._open:
         raise WinError(NTE_INVALID_HANDLE)
     hObject._open = False
+    if isinstance(hObject, NCRYPT_KEY_HANDLE):
+        hObject.key.close()
 
 
 def _params(pParameterList) -> dict | None:

@@ -86,6 +86,21 @@ class CspContainer(ABC):
     def decrypt(self, pair: KeyPair, ciphertext: bytes, oaep: bool) -> bytes:
         """RSA decryption of a big-endian ciphertext."""
 
+    def sign_pss(self, pair: KeyPair, digest: bytes, hash_alg, salt_length: int) -> bytes:
+        """RSA-PSS signature of ``digest`` (what Schannel needs for TLS 1.3), big-endian.
+
+        CryptoAPI itself cannot ask for PSS; Windows reaches CAPI keys through CNG for it.
+        """
+        from capi.errors import NTE_NOT_SUPPORTED, WinError
+
+        raise WinError(NTE_NOT_SUPPORTED, detail="RSA-PSS")
+
+    def set_pin(self, pin) -> None:
+        """A PIN from CryptSetProvParam(PP_KEYEXCHANGE_PIN / PP_SIGNATURE_PIN)."""
+
+    def close(self) -> None:
+        """Release what the open container holds (a token session...)."""
+
     @abstractmethod
     def set_key_param(self, pair: KeyPair, param: int, value) -> None:
         """Change a persisted key parameter (permissions, certificate)."""
@@ -178,6 +193,9 @@ class KspKey(ABC):
     @abstractmethod
     def delete(self) -> None:
         """Delete the persisted key (needs DELETE)."""
+
+    def close(self) -> None:
+        """Release what the key handle holds (a token session...)."""
 
 
 class KspProvider(ABC):

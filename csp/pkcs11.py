@@ -995,6 +995,9 @@ class Pkcs11Container(CspContainer):
         name = hash_alg.name if (with_oid and hash_alg is not None) else None
         return self._sign_pkcs1(pair.spec, bytes(digest), name)
 
+    def sign_pss(self, pair: KeyPair, digest: bytes, hash_alg, salt_length: int) -> bytes:
+        return self._sign_pss(pair.spec, bytes(digest), hash_alg.name, salt_length)
+
     def decrypt(self, pair: KeyPair, ciphertext: bytes, oaep: bool) -> bytes:
         return self._decrypt(pair.spec, bytes(ciphertext), oaep)
 

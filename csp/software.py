@@ -256,6 +256,10 @@ class SoftwareContainer(CspContainer):
         algorithm = asym_utils.Prehashed(hash_alg()) if with_oid and hash_alg else asym_utils.NoDigestInfo()
         return pair.private.sign(digest, padding.PKCS1v15(), algorithm)
 
+    def sign_pss(self, pair: KeyPair, digest: bytes, hash_alg, salt_length: int) -> bytes:
+        return pair.private.sign(digest, padding.PSS(padding.MGF1(hash_alg()), salt_length),
+                                 asym_utils.Prehashed(hash_alg()))
+
     def decrypt(self, pair: KeyPair, ciphertext: bytes, oaep: bool) -> bytes:
         pad = (padding.OAEP(padding.MGF1(hashes.SHA1()), hashes.SHA1(), None) if oaep
                else padding.PKCS1v15())
