@@ -1,0 +1,148 @@
+"""Serve an http.sys SSL binding over real TLS, the private key staying in its provider.
+
+``schannel.serve("0.0.0.0:443", listen=("127.0.0.1", 0))`` looks the binding up, acquires
+its Schannel credential as lsass does (SYSTEM, the key's ACL, KeySpec, the OS table — the
+same checks that make netsh fail with 1312), opens the private key once as SYSTEM, and
+serves IIS's default page on a loopback address. Every handshake's signature is made by
+the provider that holds the key: a software CSP container, the CNG KSP, or a PKCS#11
+token — never by a copy of the key.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from capi import constants as C
+from capi.errors import ERROR_FILE_NOT_FOUND, WinError
+from capi.machine import Machine, current_machine, run_as, use_machine
+
+from . import httpsys
+from .credentials import SYSTEM, ServerCredential
+from .tls import ServerKey, SignatureScheme, TlsEndpoint, ecdsa_raw_to_der, iis_default_page
+
+
+class ProviderServerKey(ServerKey):
+    """A TLS server key whose operations go through the provider holding it."""
+
+    def __init__(self, machine: Machine, credential: ServerCredential):
+        self._public = credential.certificate.x509.public_key()
+        info = credential.prov_info
+        self._cng = info.dwProvType == 0
+        with use_machine(machine), run_as(SYSTEM):
+            if self._cng:
+                from capi import ncrypt
+
+                flags = C.NCRYPT_SILENT_FLAG
+                if info.dwFlags & C.CRYPT_MACHINE_KEYSET:
+                    flags |= C.NCRYPT_MACHINE_KEY_FLAG
+                self._prov = ncrypt.NCryptOpenStorageProvider(info.pwszProvName, 0)
+                self._key = ncrypt.NCryptOpenKey(self._prov, info.pwszContainerName, 0, flags)
+            else:
+                from capi import cryptoapi
+
+                flags = C.CRYPT_SILENT | (info.dwFlags & C.CRYPT_MACHINE_KEYSET)
+                self._prov = cryptoapi.CryptAcquireContext(
+                    info.pwszContainerName, info.pwszProvName, info.dwProvType, flags)
+                self._key = cryptoapi.CryptGetUserKey(self._prov, info.dwKeySpec)
+        self.sign_calls = 0
+
+    @property
+    def algorithm(self) -> str:
+        return "RSA" if isinstance(self._public, rsa.RSAPublicKey) else "ECDSA"
+
+    @property
+    def key_size(self) -> int:
+        return self._public.key_size
+
+    @property
+    def public_key(self):
+        return self._public
+
+    def sign(self, digest: bytes, scheme: SignatureScheme) -> bytes:
+        self.sign_calls += 1
+        hash_cls = type(scheme.hash_algorithm)
+        if self._cng:
+            from capi import ncrypt
+
+            if scheme.is_ecdsa:
+                raw = ncrypt.NCryptSignHash(self._key, None, digest, 0)
+                return ecdsa_raw_to_der(raw)
+            alg = scheme.hash_name.upper()
+            if scheme.is_pss:
+                pad = ncrypt.BCRYPT_PSS_PADDING_INFO(alg, len(digest))
+                return ncrypt.NCryptSignHash(self._key, pad, digest, C.BCRYPT_PAD_PSS)
+            return ncrypt.NCryptSignHash(self._key, ncrypt.BCRYPT_PKCS1_PADDING_INFO(alg), digest,
+                                         C.BCRYPT_PAD_PKCS1)
+        # CryptoAPI keys: Windows reaches them through CNG's key router for PSS; the
+        # container object does both paddings.
+        container, pair = self._key.prov.container, self._key.pair
+        if scheme.is_pss:
+            return container.sign_pss(pair, digest, hash_cls, len(digest))
+        return container.sign_hash(pair, digest, hash_cls, True)
+
+    def close(self) -> None:
+        if self._cng:
+            from capi import ncrypt
+
+            ncrypt.NCryptFreeObject(self._key)
+            ncrypt.NCryptFreeObject(self._prov)
+        else:
+            from capi import cryptoapi
+
+            cryptoapi.CryptDestroyKey(self._key)
+            cryptoapi.CryptReleaseContext(self._prov, 0)
+
+
+def _chain_der(cert) -> list[bytes]:
+    """The certificate and its issuing CAs (not the root), as Schannel sends them."""
+    try:
+        from capi.chain import CertGetCertificateChain
+    except ImportError:
+        return [cert.pbCertEncoded]
+    try:
+        chain = CertGetCertificateChain(None, cert, None, None, None, 0)
+        elements = chain.rgpChain[0].rgpElement
+    except (WinError, IndexError, AttributeError):
+        return [cert.pbCertEncoded]
+    ders = [e.pCertContext.pbCertEncoded for e in elements]
+    if len(ders) > 1 and elements[-1].pCertContext.x509.issuer == elements[-1].pCertContext.x509.subject:
+        ders = ders[:-1]
+    return ders or [cert.pbCertEncoded]
+
+
+def _server_header(machine: Machine) -> str:
+    return f"Microsoft-IIS/{machine.os.iis_version}"
+
+
+@contextlib.contextmanager
+def serve(ipport: str, listen=("127.0.0.1", 0), *, machine: Machine | None = None,
+          handler=None, on_handshake=None) -> Iterator[TlsEndpoint]:
+    """Serve the http.sys binding for ``ipport`` (e.g. "0.0.0.0:443") over TLS on a loopback
+    address; yields the running endpoint (``.address`` is (host, port)).
+
+    Raises ERROR_FILE_NOT_FOUND when there is no such binding and ERROR_NO_SUCH_LOGON_SESSION
+    (0x80070520) when its credential cannot be acquired — as http.sys would.
+    """
+    machine = machine or current_machine()
+    endpoint_name = httpsys.parse_ipport(ipport) if "[" in ipport or ipport[:1].isdigit() \
+        else httpsys.parse_hostnameport(ipport)
+    binding = httpsys.get_binding(machine, endpoint_name)
+    if binding is None:
+        raise WinError(ERROR_FILE_NOT_FOUND, detail=f"no SSL binding for {ipport}")
+    credential = httpsys.credential_for(machine, binding)
+    key = ProviderServerKey(machine, credential)
+    server = _server_header(machine)
+    page = handler or (lambda request: iis_default_page(request, server=server))
+    endpoint = TlsEndpoint(_chain_der(credential.certificate), key, listen, handler=page,
+                           on_handshake=on_handshake)
+    try:
+        with endpoint:
+            yield endpoint
+    finally:
+        key.close()
+
+
+__all__ = ["ProviderServerKey", "serve"]

@@ -1,0 +1,116 @@
+"""schannel.serve / winpki serve: a successful binding served over real TLS, the private key
+used through its provider (software CSP, CNG KSP), clients: Python ssl and openssl s_client."""
+
+import contextvars
+import io
+import shutil
+import socket
+import ssl
+import subprocess
+import threading
+
+import pytest
+from helpers_keys import install_server_cert
+
+from capi import AT_KEYEXCHANGE, AT_SIGNATURE, use_machine
+from capi.errors import ERROR_FILE_NOT_FOUND, ERROR_NO_SUCH_LOGON_SESSION
+from capi.testing import raises_hresult
+from capi.tools import main
+from schannel import httpsys, serve
+from schannel.iis import IIS_APP_ID
+
+
+def _bind(machine, **kw):
+    ctx, _ = install_server_cert(cn="localhost", **kw)
+    httpsys.add_binding(machine, httpsys.SslBinding("0.0.0.0:443", "ipport", ctx.thumbprint.lower(),
+                                                    IIS_APP_ID, "MY"))
+    return ctx
+
+
+def _get(address, cert_der, version):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.minimum_version = ctx.maximum_version = version
+    ctx.load_verify_locations(cadata=cert_der)
+    with socket.create_connection(address, timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+            tls.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            data = b""
+            while chunk := tls.recv(65536):
+                data += chunk
+            return tls.version(), data
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
+@pytest.mark.parametrize("kind", ["capi", "cng"])
+def test_python_ssl_handshake_through_the_provider(make_machine, version, kind):
+    m = make_machine(os_version="2008R2")
+    with use_machine(m):
+        ctx = _bind(m, cng=(kind == "cng"), keyspec=AT_KEYEXCHANGE, exportable=False)
+        with serve("0.0.0.0:443") as endpoint:
+            got_version, data = _get(endpoint.address, ctx.pbCertEncoded, version)
+            assert endpoint.key.sign_calls >= 1
+    assert got_version == {ssl.TLSVersion.TLSv1_2: "TLSv1.2", ssl.TLSVersion.TLSv1_3: "TLSv1.3"}[version]
+    assert data.startswith(b"HTTP/1.1 200 OK")
+    assert b"Server: Microsoft-IIS/7.5" in data and b"IIS Windows Server" in data
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl command not installed")
+def test_openssl_s_client_completes_a_handshake(make_machine):
+    m = make_machine(os_version="2019")
+    with use_machine(m):
+        ctx = _bind(m, keyspec=AT_SIGNATURE)  # accepted from 2012 on
+        with serve("0.0.0.0:443") as endpoint:
+            host, port = endpoint.address
+            proc = subprocess.run(["openssl", "s_client", "-connect", f"{host}:{port}", "-tls1_3",
+                                   "-servername", "localhost"], input=b"Q\n", capture_output=True,
+                                  timeout=30)
+    text = proc.stdout.decode()
+    assert "Protocol  : TLSv1.3" in text or "TLSv1.3" in text
+    assert "CN = localhost" in text
+
+
+def test_winpki_serve_command(make_machine):
+    m = make_machine(os_version="2019")
+    with use_machine(m):
+        ctx = _bind(m)
+        out = io.StringIO()
+        result = {}
+
+        def run_tool():
+            result["rc"] = main(["serve", "0.0.0.0:443", "--listen", "127.0.0.1:0",
+                                 "--handshakes", "1", "--seconds", "20"], out=out, err=out)
+
+        # The machine is made current in this thread's context; the tool's thread inherits it.
+        t = threading.Thread(target=contextvars.copy_context().run, args=(run_tool,))
+        t.start()
+        for _ in range(200):
+            if "https://" in out.getvalue():
+                break
+            threading.Event().wait(0.05)
+        url = out.getvalue().split("https://")[1].split("/")[0]
+        host, port = url.rsplit(":", 1)
+        _get((host, int(port)), ctx.pbCertEncoded, ssl.TLSVersion.TLSv1_3)
+        t.join(30)
+    assert result.get("rc") == 0
+    assert out.getvalue().startswith("Serving 0.0.0.0:443 (http.sys binding) at https://127.0.0.1:")
+
+
+def test_no_binding_and_broken_key(make_machine):
+    m = make_machine(os_version="2019")
+    with use_machine(m):
+        with raises_hresult(ERROR_FILE_NOT_FOUND), serve("0.0.0.0:443"):
+            pass
+        ctx = _bind(m)
+        from capi import (
+            CERT_KEY_PROV_INFO_PROP_ID,
+            CRYPT_DELETEKEYSET,
+            CRYPT_MACHINE_KEYSET,
+            CertGetCertificateContextProperty,
+            CryptAcquireContext,
+        )
+
+        info = CertGetCertificateContextProperty(ctx, CERT_KEY_PROV_INFO_PROP_ID)
+        CryptAcquireContext(info.pwszContainerName, info.pwszProvName, info.dwProvType,
+                            CRYPT_DELETEKEYSET | CRYPT_MACHINE_KEYSET)
+        with raises_hresult(ERROR_NO_SUCH_LOGON_SESSION), serve("0.0.0.0:443"):
+            pass
