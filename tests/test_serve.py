@@ -58,7 +58,7 @@ def test_python_ssl_handshake_through_the_provider(make_machine, version, kind):
 def test_openssl_s_client_completes_a_handshake(make_machine):
     m = make_machine(os_version="2019")
     with use_machine(m):
-        ctx = _bind(m, keyspec=AT_SIGNATURE)  # accepted from 2012 on
+        _bind(m, keyspec=AT_SIGNATURE)  # accepted from 2012 on
         with serve("0.0.0.0:443") as endpoint:
             host, port = endpoint.address
             proc = subprocess.run(["openssl", "s_client", "-connect", f"{host}:{port}", "-tls1_3",
