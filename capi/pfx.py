@@ -300,8 +300,10 @@ def import_pfx(machine, token, data, password: str | None, flags: int, *,
     result = ImportedPfx(store)
     no_persist = bool(flags & C.PKCS12_NO_PERSIST_KEY)
     by_plan: dict[int, object] = {}
-    try:
-        with machine.transaction():
+    # One write transaction for the whole import; key files are not transactional, so
+    # the containers made so far are deleted before the database rolls back.
+    with machine.transaction():
+        try:
             for _cert, plan in plans:
                 if plan is None or id(plan) in by_plan:
                     continue
@@ -312,9 +314,9 @@ def import_pfx(machine, token, data, password: str | None, flags: int, *,
                     by_plan[id(plan)] = _persist_capi(plan, scope, flags, result)
                 else:
                     by_plan[id(plan)] = _persist_cng(plan, scope, flags, result)
-    except BaseException:
-        result.delete_keys()
-        raise
+        except BaseException:
+            result.delete_keys()
+            raise
     for cert, plan in plans:
         props = {}
         if cert.friendly_name is not None:
