@@ -22,6 +22,7 @@ TOOLS: dict[str, tuple[str, str]] = {
     "wevtutil": ("schannel.tools.wevtutil", "query the event logs"),
     "appcmd": ("schannel.tools.appcmd", "IIS sites and application pools (appcmd syntax)"),
     "iis": ("schannel.tools.iismgr", "IIS Manager / WebAdministration actions (HTTPS bindings)"),
+    "doctor": ("schannel.tools.doctor", "explain why a certificate binding fails, and the fix"),
     "serve": ("schannel.tools.serve", "serve an http.sys SSL binding over real TLS"),
     "netsh": ("schannel.tools.netsh", "http.sys SSL certificate bindings (netsh http ... sslcert)"),
 }
