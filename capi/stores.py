@@ -1387,8 +1387,9 @@ def CertDeleteCertificateFromStore(pCertContext) -> bool:
         raise WinError(E_INVALIDARG)
     store = pCertContext.hCertStore
     try:
+        # A context keeps its store alive (CertCloseStore without FORCE only drops the
+        # handle's reference), so deleting through it works after the handle is closed.
         if isinstance(store, CertStore):
-            store._check_open() if not isinstance(store, EmptyStore) else None
             store._remove(pCertContext)
     finally:
         pCertContext._refs = 0

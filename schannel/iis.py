@@ -238,3 +238,137 @@ def add_https_binding(machine: Machine, site_name: str, binding_info: str, cert_
 def https_binding_endpoint(binding: Binding) -> str:
     """The http.sys endpoint that serves a site's HTTPS binding."""
     return _sslcert_endpoint(binding.binding_info, bool(binding.ssl_flags & 1))[0]
+
+
+# --------------------------------------------------------------------------------------
+# Certificate import: IIS Manager vs the Certificates console
+# --------------------------------------------------------------------------------------
+
+
+def _add_to_local_machine(source_store, store_name: str) -> list:
+    """Copy a PFX store's certificates (with their key properties) into LocalMachine."""
+    from capi import constants as C
+    from capi.stores import CertAddCertificateContextToStore, CertOpenStore
+
+    added = []
+    with CertOpenStore(C.CERT_STORE_PROV_SYSTEM, 0, None, C.CERT_SYSTEM_STORE_LOCAL_MACHINE,
+                       store_name) as target:
+        for ctx in source_store:
+            added.append(CertAddCertificateContextToStore(
+                target, ctx, C.CERT_STORE_ADD_REPLACE_EXISTING))
+    return added
+
+
+def _prov_info(ctx):
+    from capi import constants as C
+
+    try:
+        return ctx.get_property(C.CERT_KEY_PROV_INFO_PROP_ID)
+    except WinError:
+        return None
+
+
+def _end_entity(contexts: list):
+    for ctx in contexts:
+        if _prov_info(ctx) is not None:
+            return ctx
+    return contexts[0] if contexts else None
+
+
+def certificates_console_import(machine: Machine, pfx: bytes, password: str, *,
+                                exportable: bool = False, store_name: str = "My"):
+    """The Certificates console (computer account) import: the key goes straight into
+    MachineKeys (CRYPT_MACHINE_KEYSET), exportable or not. Returns the end-entity context."""
+    from capi import constants as C
+    from capi.pfx import PFXImportCertStore
+
+    flags = C.CRYPT_MACHINE_KEYSET | (C.CRYPT_EXPORTABLE if exportable else 0)
+    with PFXImportCertStore(pfx, password, flags) as imported:
+        return _end_entity(_add_to_local_machine(imported, store_name))
+
+
+def iis_manager_import(machine: Machine, pfx: bytes, password: str, *,
+                       allow_export: bool = True, store_name: str = "My"):
+    """IIS Manager's "Import Certificate" dialog (IIS 7.x), as winpki models it.
+
+    The dialog imports the PFX for the signed-in administrator, adds the certificate to
+    LocalMachine\\<store>, then moves the private key into MachineKeys by exporting it from
+    the administrator's container and importing it as a machine key. With "Allow this
+    certificate to be exported" unchecked the key is imported non-exportable, the export
+    is refused (NTE_BAD_KEY_STATE) and the move silently does not happen: the certificate
+    keeps pointing at a key in the administrator's profile. certutil run by that
+    administrator still passes its key test, but lsass (SYSTEM) cannot open the key, so
+    Schannel fails with 0x8009030D / event 36870 and the binding with 0x80070520 — the
+    broken keyset of seed 002's scenario 1. The Certificates console does not do this
+    (:func:`certificates_console_import`).
+    """
+    from capi import constants as C
+    from capi.certs import CRYPT_KEY_PROV_INFO, CertSetCertificateContextProperty
+    from capi.cryptoapi import (
+        CryptAcquireContext,
+        CryptDestroyKey,
+        CryptExportKey,
+        CryptGetUserKey,
+        CryptImportKey,
+        CryptReleaseContext,
+    )
+    from capi.pfx import PFXImportCertStore, new_container_name
+
+    flags = C.CRYPT_USER_KEYSET | (C.CRYPT_EXPORTABLE if allow_export else 0)
+    with PFXImportCertStore(pfx, password, flags) as imported:
+        cert = _end_entity(_add_to_local_machine(imported, store_name))
+    info = _prov_info(cert) if cert else None
+    if info is None or info.dwProvType == 0:
+        return cert
+    user_prov = CryptAcquireContext(info.pwszContainerName, info.pwszProvName, info.dwProvType, 0)
+    try:
+        key = CryptGetUserKey(user_prov, info.dwKeySpec)
+        try:
+            blob = CryptExportKey(key, None, C.PRIVATEKEYBLOB, 0)
+        except WinError:
+            return cert  # the non-exportable key stays in the administrator's profile
+        finally:
+            CryptDestroyKey(key)
+    finally:
+        CryptReleaseContext(user_prov, 0)
+    machine_container = new_container_name()
+    prov = CryptAcquireContext(machine_container, info.pwszProvName, info.dwProvType,
+                               C.CRYPT_NEWKEYSET | C.CRYPT_MACHINE_KEYSET)
+    try:
+        CryptDestroyKey(CryptImportKey(prov, blob, None, C.CRYPT_EXPORTABLE))
+    finally:
+        CryptReleaseContext(prov, 0)
+    CertSetCertificateContextProperty(cert, C.CERT_KEY_PROV_INFO_PROP_ID, 0, CRYPT_KEY_PROV_INFO(
+        machine_container, info.pwszProvName, info.dwProvType, C.CRYPT_MACHINE_KEYSET,
+        info.dwKeySpec))
+    CryptAcquireContext(info.pwszContainerName, info.pwszProvName, info.dwProvType,
+                        C.CRYPT_DELETEKEYSET)
+    return cert
+
+
+# --------------------------------------------------------------------------------------
+# Application pools using the certificate's private key in-process
+# --------------------------------------------------------------------------------------
+
+DOTNET_EXCEPTION = "System.Security.Cryptography.CryptographicException"
+
+
+def app_pool_load_private_key(machine: Machine, pool_name: str, thumbprint: str,
+                              store_name: str = "My"):
+    """What code in the pool's w3wp.exe does with X509Certificate2.PrivateKey: acquire the
+    certificate's private key as the pool identity. Raises the Windows error (for a CAPI
+    machine key the identity cannot read: NTE_BAD_KEYSET, .NET's "Keyset does not exist")."""
+    from capi import constants as C
+    from capi.keyacquire import CryptAcquireCertificatePrivateKey
+    from capi.machine import run_as
+
+    pool = get_app_pool(machine, pool_name)
+    cert = httpsys.find_certificate(machine, store_name, "".join(thumbprint.split()).lower())
+    if cert is None:
+        from capi.errors import CRYPT_E_NOT_FOUND
+
+        raise WinError(CRYPT_E_NOT_FOUND, detail=thumbprint)
+    with run_as(pool.account):
+        handle, spec, _ = CryptAcquireCertificatePrivateKey(
+            cert, C.CRYPT_ACQUIRE_SILENT_FLAG | C.CRYPT_ACQUIRE_ALLOW_NCRYPT_KEY_FLAG)
+    return handle, spec

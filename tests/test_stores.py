@@ -740,3 +740,29 @@ def test_save_to_filename(tmp_path, certs):
     with raises_hresult(ERROR_PATH_NOT_FOUND):
         CertSaveStore(store, 1, CERT_STORE_SAVE_AS_STORE, CERT_STORE_SAVE_TO_FILENAME,
                       str(tmp_path / "no" / "such" / "dir.sst"))
+
+
+def test_delete_through_a_context_after_its_store_handle_is_closed(machine):
+    # Windows: a context holds a reference to its store; CertCloseStore(h, 0) only drops the
+    # handle's, so the context can still be used to delete its certificate.
+    from helpers_certs import make_cert
+
+    from capi import (
+        CERT_FIND_SHA1_HASH,
+        CERT_STORE_ADD_NEW,
+        CERT_STORE_PROV_SYSTEM,
+        CERT_SYSTEM_STORE_LOCAL_MACHINE,
+        X509_ASN_ENCODING,
+        CertAddEncodedCertificateToStore,
+        CertDeleteCertificateFromStore,
+        CertFindCertificateInStore,
+        CertOpenStore,
+    )
+
+    with CertOpenStore(CERT_STORE_PROV_SYSTEM, 0, None, CERT_SYSTEM_STORE_LOCAL_MACHINE, "My") as s:
+        ctx = CertAddEncodedCertificateToStore(s, X509_ASN_ENCODING, make_cert("closed"),
+                                               CERT_STORE_ADD_NEW)
+    assert CertDeleteCertificateFromStore(ctx)
+    with CertOpenStore(CERT_STORE_PROV_SYSTEM, 0, None, CERT_SYSTEM_STORE_LOCAL_MACHINE, "My") as s:
+        assert CertFindCertificateInStore(s, X509_ASN_ENCODING, 0, CERT_FIND_SHA1_HASH, ctx.sha1,
+                                          None) is None
