@@ -8,6 +8,8 @@ public too, for code that is not a port.
 from . import constants as _constants
 from .certs import *  # noqa: F403
 from .certs import __all__ as _certs_all
+from .chain import *  # noqa: F403
+from .chain import __all__ as _chain_all
 from .constants import *  # noqa: F403
 from .cryptoapi import *  # noqa: F403
 from .cryptoapi import __all__ as _cryptoapi_all
@@ -40,4 +42,5 @@ __all__ = [
     *[n for n in dir(_constants) if n[:1].isupper() or n.startswith("sz")],
     *_errors_all, *_identity_all, *_security_all, *_certs_all, *_serialization_all,
     *_names_all, *_stores_all, *_dpapi_all, *_cryptoapi_all, *_ncrypt_all, *_pfx_all, *_keyacquire_all,
+    *_chain_all,
 ]

@@ -285,9 +285,14 @@ _TABLE: list[tuple[int, str, str, str]] = [
     (0x800B0110, "CERT_E_WRONG_USAGE", "The certificate is not valid for the requested usage.", "TrustError"),
     (0x800B010C, "CERT_E_REVOKED", "A certificate was explicitly revoked by its issuer.", "TrustError"),
     (0x80096004, "TRUST_E_CERT_SIGNATURE", "The signature of the certificate cannot be verified.", "TrustError"),
-    (0x800B0111, "CERT_E_UNTRUSTEDCA", "A certification chain processed correctly but one of the CA certificates is not trusted by the policy provider.", "TrustError"),
     (0x800B0113, "CERT_E_INVALID_POLICY", "The certificate has invalid policy.", "TrustError"),
     (0x800B0114, "CERT_E_INVALID_NAME", "The certificate has an invalid name. The name is not included in the permitted list or is explicitly excluded.", "TrustError"),
+    # --- certificate chains (capi/chain.py): winerror.h values and MessageText ---
+    # (0x800B0111 is TRUST_E_EXPLICIT_DISTRUST; CERT_E_UNTRUSTEDCA is 0x800B0112.)
+    (0x800B0111, "TRUST_E_EXPLICIT_DISTRUST", "The certificate was explicitly marked as untrusted by the user.", "TrustError"),
+    (0x800B0112, "CERT_E_UNTRUSTEDCA", "A certification chain processed correctly, but one of the CA certificates is not trusted by the policy provider.", "TrustError"),
+    (0x80092013, "CRYPT_E_REVOCATION_OFFLINE", "The revocation function was unable to check revocation because the revocation server was offline.", "TrustError"),
+    (0x80096019, "TRUST_E_BASIC_CONSTRAINTS", "A certificate's basic constraint extension has not been observed.", "TrustError"),
     # --- SCARD_* ---
     (0x8010000C, "SCARD_E_NO_SMARTCARD", "The operation requires a Smart Card, but no Smart Card is currently in the device.", "SmartCardError"),
     (0x80100004, "SCARD_E_INVALID_PARAMETER", "One or more of the supplied parameters could not be properly interpreted.", "SmartCardError"),
