@@ -95,10 +95,10 @@ class CspContainer(ABC):
 
         raise WinError(NTE_NOT_SUPPORTED, detail="RSA-PSS")
 
-    def set_pin(self, pin) -> None:
+    def set_pin(self, pin) -> None:  # noqa: B027 - optional hook, a no-op for software keys
         """A PIN from CryptSetProvParam(PP_KEYEXCHANGE_PIN / PP_SIGNATURE_PIN)."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, a no-op for software keys
         """Release what the open container holds (a token session...)."""
 
     @abstractmethod
@@ -194,7 +194,7 @@ class KspKey(ABC):
     def delete(self) -> None:
         """Delete the persisted key (needs DELETE)."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, a no-op for software keys
         """Release what the key handle holds (a token session...)."""
 
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 import datetime
 import uuid
 
+from cryptography.hazmat.primitives import serialization
+from helpers_certs import make_cert, rsa_key
+
 from capi import (
     AT_KEYEXCHANGE,
     AT_SIGNATURE,
@@ -22,8 +25,8 @@ from capi import (
     MS_KEY_STORAGE_PROVIDER,
     MS_STRONG_PROV,
     NCRYPT_ALLOW_EXPORT_FLAG,
-    NCRYPT_EXPORT_POLICY_PROPERTY,
     NCRYPT_DO_NOT_FINALIZE_FLAG,
+    NCRYPT_EXPORT_POLICY_PROPERTY,
     NCRYPT_MACHINE_KEY_FLAG,
     NCRYPT_PKCS8_PRIVATE_KEY_BLOB,
     PROV_RSA_FULL,
@@ -40,10 +43,7 @@ from capi import (
     NCryptOpenStorageProvider,
     NCryptSetProperty,
 )
-from cryptography.hazmat.primitives import serialization
 from csp.blobs import capi_private_blob
-
-from helpers_certs import make_cert, rsa_key
 
 NOW = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=1)
 

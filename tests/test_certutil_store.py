@@ -9,11 +9,16 @@ Shapes follow certutil.exe (en-US) as users paste it: the store header `My "Pers
 import io
 
 import pytest
-
-from capi import AT_SIGNATURE, CERT_STORE_PROV_SYSTEM, CERT_SYSTEM_STORE_LOCAL_MACHINE, CertOpenStore
-from capi.tools import main
 from helpers_certs import make_cert, name
 from helpers_keys import NOW, install_server_cert
+
+from capi import (
+    AT_SIGNATURE,
+    CERT_STORE_PROV_SYSTEM,
+    CERT_SYSTEM_STORE_LOCAL_MACHINE,
+    CertOpenStore,
+)
+from capi.tools import main
 
 
 def certutil(*args):
@@ -106,8 +111,13 @@ def test_store_key_section_non_verbose(machine):
 
 
 def test_missing_stored_keyset(machine):
-    from capi import CRYPT_DELETEKEYSET, CRYPT_MACHINE_KEYSET, MS_STRONG_PROV, PROV_RSA_FULL
-    from capi import CryptAcquireContext
+    from capi import (
+        CRYPT_DELETEKEYSET,
+        CRYPT_MACHINE_KEYSET,
+        MS_STRONG_PROV,
+        PROV_RSA_FULL,
+        CryptAcquireContext,
+    )
 
     ctx, container = install_server_cert()
     CryptAcquireContext(container, MS_STRONG_PROV, PROV_RSA_FULL, CRYPT_DELETEKEYSET | CRYPT_MACHINE_KEYSET)

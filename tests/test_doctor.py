@@ -5,6 +5,8 @@ import io
 import uuid
 
 import pytest
+from helpers_certs import make_cert, rsa_key
+from helpers_keys import NOW, install_server_cert
 
 from capi import (
     AT_KEYEXCHANGE,
@@ -33,8 +35,6 @@ from capi import (
 )
 from capi.tools import main
 from csp.blobs import capi_private_blob
-from helpers_certs import make_cert, rsa_key
-from helpers_keys import NOW, install_server_cert
 from schannel.doctor import diagnose
 
 
@@ -89,8 +89,8 @@ def test_key_file_acl_and_machinekeys_reset(w2008):
     path = _key_file(w2008, container)
     # Someone "fixed" permissions by resetting the key file to inherit from MachineKeys, whose
     # ACEs apply to the folder only: the file ends with an empty DACL (seed 002 scenario 2).
-    rc, out = io.StringIO(), None
-    assert main(["icacls", path, "/reset"], out=rc, err=rc) == 0
+    sink = io.StringIO()
+    assert main(["icacls", path, "/reset"], out=sink, err=sink) == 0
     diag = diagnose(w2008, ctx.thumbprint)
     assert diag.causes[0] == "key-acl"
     f = diag.findings[0]

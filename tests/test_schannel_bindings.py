@@ -8,13 +8,15 @@ import io
 import re
 
 import pytest
+from helpers_certs import make_cert
+from helpers_keys import NOW, install_server_cert
 
 from capi import (
     AT_SIGNATURE,
     CRYPT_DELETEKEYSET,
     CRYPT_MACHINE_KEYSET,
-    PROV_RSA_FULL,
     MS_STRONG_PROV,
+    PROV_RSA_FULL,
     CryptAcquireContext,
     run_as,
     use_machine,
@@ -28,13 +30,11 @@ from capi.errors import (
 )
 from capi.testing import raises_hresult
 from capi.tools import main
-from helpers_certs import make_cert
-from helpers_keys import NOW, install_server_cert
 from schannel import eventlog, httpsys, iis
 from schannel.credentials import (
     SCHANNEL_CRED,
-    UNISP_NAME,
     SECPKG_CRED_INBOUND,
+    UNISP_NAME,
     AcquireCredentialsHandle,
 )
 
@@ -120,8 +120,14 @@ def test_missing_key_is_unknown_credentials_with_the_2019_event_text(web2019):
 
 
 def test_no_key_information_is_no_credentials_and_event_36869(web2019):
-    from capi import (CERT_STORE_ADD_NEW, CERT_STORE_PROV_SYSTEM, CERT_SYSTEM_STORE_LOCAL_MACHINE,
-                      X509_ASN_ENCODING, CertAddEncodedCertificateToStore, CertOpenStore)
+    from capi import (
+        CERT_STORE_ADD_NEW,
+        CERT_STORE_PROV_SYSTEM,
+        CERT_SYSTEM_STORE_LOCAL_MACHINE,
+        X509_ASN_ENCODING,
+        CertAddEncodedCertificateToStore,
+        CertOpenStore,
+    )
 
     with CertOpenStore(CERT_STORE_PROV_SYSTEM, 0, None, CERT_SYSTEM_STORE_LOCAL_MACHINE, "My") as s:
         ctx = CertAddEncodedCertificateToStore(s, X509_ASN_ENCODING, make_cert("nokey", not_before=NOW),

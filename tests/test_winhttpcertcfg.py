@@ -5,6 +5,7 @@ grants it (note the spelling without a space, which the seed warns about)."""
 import io
 
 import pytest
+from helpers_keys import install_server_cert
 
 from capi import (
     CERT_KEY_PROV_INFO_PROP_ID,
@@ -17,7 +18,6 @@ from capi import (
 from capi.errors import NTE_BAD_KEYSET
 from capi.testing import raises_hresult
 from capi.tools import main
-from helpers_keys import install_server_cert
 
 BANNER = ("Microsoft (R) WinHTTP Certificate Configuration Tool\n"
           "Copyright (C) Microsoft Corporation 2001.\n\n")
