@@ -1,0 +1,277 @@
+r"""A simple certification authority on the machine, for ``certreq -submit``.
+
+A standalone root CA as ``Install-AdcsCertificationAuthority`` would make it on one
+computer: a key in the Microsoft Software Key Storage Provider (machine key named after
+the CA, not exportable), a self-signed CA certificate in LocalMachine\My (linked to the
+key) and LocalMachine\Root, and a request database (``ca_requests``) in the machine
+state. It issues from PKCS#10 requests, copying the requested extensions (SAN, key
+usage, EKU) and adding the key identifiers; the signature is made by the CA key through
+the provider interface, never with key bytes read out of it.
+
+Also here: signing with any key a CRYPT_KEY_PROV_INFO names (used by certreq for its
+requests and self-signed certificates) and assembling X.509 structures with asn1crypto.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import hashlib
+import os
+from dataclasses import dataclass
+
+from asn1crypto import core
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import utils as asym_utils
+from cryptography.x509.oid import NameOID
+
+from . import constants as C
+from .certs import CRYPT_KEY_PROV_INFO
+from .errors import NTE_BAD_SIGNATURE, WinError
+
+__all__ = ["MachineCA", "sign_with_key", "certificate_from_tbs", "CA_VALIDITY", "CLOCK_SKEW"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS ca_config(
+    name TEXT PRIMARY KEY, key_name TEXT NOT NULL, cert BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS ca_requests(
+    id INTEGER PRIMARY KEY AUTOINCREMENT, ca TEXT NOT NULL, request BLOB NOT NULL,
+    cert BLOB, disposition TEXT NOT NULL, submitted TEXT NOT NULL);
+"""
+
+# A standalone CA issues for one year (ValidityPeriod = Years, ValidityPeriodUnits = 1)
+# and back-dates NotBefore by ClockSkewMinutes = 10 (certsrv registry defaults).
+CA_VALIDITY = datetime.timedelta(days=365)
+CLOCK_SKEW = datetime.timedelta(minutes=10)
+CA_CERT_VALIDITY = datetime.timedelta(days=5 * 365)
+CA_KEY_BITS = 2048
+SERIAL_BYTES = 16
+
+_HASHES = {"md5": (hashes.MD5, "MD5"), "sha1": (hashes.SHA1, "SHA1"),
+           "sha256": (hashes.SHA256, "SHA256"), "sha384": (hashes.SHA384, "SHA384"),
+           "sha512": (hashes.SHA512, "SHA512")}
+_RSA_SIG_ALGS = {"md5": "md5_rsa", "sha1": "sha1_rsa", "sha256": "sha256_rsa",
+                 "sha384": "sha384_rsa", "sha512": "sha512_rsa"}
+_ECDSA_SIG_ALGS = {"sha1": "sha1_ecdsa", "sha256": "sha256_ecdsa", "sha384": "sha384_ecdsa",
+                   "sha512": "sha512_ecdsa"}
+
+
+def hash_class(name: str):
+    entry = _HASHES.get(name.lower())
+    if entry is None:
+        from .errors import NTE_BAD_ALGID
+
+        raise WinError(NTE_BAD_ALGID, detail=f"hash {name!r}")
+    return entry[0]
+
+
+# ---------------------------------------------------------------------------------------
+# Signing with a provider key
+# ---------------------------------------------------------------------------------------
+
+
+def sign_with_key(info: CRYPT_KEY_PROV_INFO, data: bytes, hash_name: str) -> tuple[str, bytes]:
+    """(asn1crypto signature algorithm name, signature) of ``data`` by the key ``info``
+    names: opened through CNG (CAPI software keys through the CNG view, as CertEnroll
+    does, so SHA-2 works with PROV_RSA_FULL keys), PKCS#1 v1.5 or ECDSA."""
+    from .keyacquire import _open_from_prov_info
+    from .ncrypt import BCRYPT_PKCS1_PADDING_INFO
+
+    handle, _ = _open_from_prov_info(info, C.CRYPT_ACQUIRE_ONLY_NCRYPT_KEY_FLAG
+                                     | C.CRYPT_ACQUIRE_SILENT_FLAG)
+    try:
+        key = handle.key
+        cls = hash_class(hash_name)
+        h = hashes.Hash(cls())
+        h.update(data)
+        digest = h.finalize()
+        if isinstance(key.public, rsa.RSAPublicKey):
+            sig = key.sign_hash(digest, BCRYPT_PKCS1_PADDING_INFO(_HASHES[hash_name.lower()][1]),
+                                C.BCRYPT_PAD_PKCS1)
+            return _RSA_SIG_ALGS[hash_name.lower()], sig
+        raw = key.sign_hash(digest, None, 0)
+        half = len(raw) // 2
+        der = asym_utils.encode_dss_signature(int.from_bytes(raw[:half], "big"),
+                                              int.from_bytes(raw[half:], "big"))
+        return _ECDSA_SIG_ALGS[hash_name.lower()], der
+    finally:
+        handle._open = False
+
+
+@functools.cache
+def _scratch_key() -> rsa.RSAPrivateKey:
+    # Only used to let cryptography's builder lay out a TBSCertificate; its signature is
+    # discarded and the real one made by the provider key.
+    return rsa.generate_private_key(public_exponent=65537, key_size=1024)
+
+
+def tbs_from_builder(builder: x509.CertificateBuilder, hash_name: str) -> bytes:
+    """The DER TBSCertificate ``builder`` describes (signature algorithm RSA+hash)."""
+    return builder.sign(_scratch_key(), hash_class(hash_name)()).tbs_certificate_bytes
+
+
+def certificate_from_tbs(tbs: bytes, info: CRYPT_KEY_PROV_INFO, hash_name: str) -> bytes:
+    """Sign ``tbs`` with the key ``info`` names and return the certificate's DER."""
+    sig_alg, signature = sign_with_key(info, tbs, hash_name)
+    parsed = asn1_x509.TbsCertificate.load(tbs)
+    if parsed["signature"]["algorithm"].native != sig_alg:
+        # The scratch layout used RSA; an ECDSA issuer key needs its own algorithm in the TBS.
+        parsed["signature"] = {"algorithm": sig_alg}
+        tbs = parsed.dump(force=True)
+        sig_alg, signature = sign_with_key(info, tbs, hash_name)
+        parsed = asn1_x509.TbsCertificate.load(tbs)
+    alg = {"algorithm": sig_alg}
+    if sig_alg.endswith("_rsa"):
+        alg["parameters"] = core.Null()
+    cert = asn1_x509.Certificate({"tbs_certificate": parsed, "signature_algorithm": alg,
+                                  "signature_value": signature})
+    return cert.dump()
+
+
+def random_serial() -> int:
+    # Positive, SERIAL_BYTES long, never zero.
+    return int.from_bytes(os.urandom(SERIAL_BYTES), "big") >> 1 | 1
+
+
+# ---------------------------------------------------------------------------------------
+# The CA
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class MachineCA:
+    machine: object
+    name: str
+    key_name: str
+    cert_der: bytes
+
+    @property
+    def config(self) -> str:
+        r"""The -config string: ``COMPUTER\CA name``."""
+        return f"{self.machine.computer_name}\\{self.name}"
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        return x509.load_der_x509_certificate(self.cert_der)
+
+    @property
+    def prov_info(self) -> CRYPT_KEY_PROV_INFO:
+        return CRYPT_KEY_PROV_INFO(self.key_name, C.MS_KEY_STORAGE_PROVIDER, 0,
+                                   C.NCRYPT_MACHINE_KEY_FLAG, 0)
+
+    # -- lifetime -------------------------------------------------------------------------
+
+    @staticmethod
+    def default_name(machine) -> str:
+        return f"{machine.computer_name}-CA"
+
+    @classmethod
+    def find(cls, machine, name: str | None = None) -> MachineCA | None:
+        machine.ensure_schema("capi.ca", _SCHEMA)
+        if name is None:
+            row = machine.db.execute("SELECT name, key_name, cert FROM ca_config ORDER BY name").fetchone()
+        else:
+            row = machine.db.execute("SELECT name, key_name, cert FROM ca_config WHERE name = ? "
+                                     "COLLATE NOCASE", (name,)).fetchone()
+        return cls(machine, row[0], row[1], bytes(row[2])) if row else None
+
+    @classmethod
+    def install(cls, machine, token, name: str | None = None) -> MachineCA:
+        """Create the CA: key, self-signed certificate in My and Root, configuration."""
+        from csp.base import KeyScope
+        from csp.registry import find_ksp
+
+        from .stores import open_system_store
+
+        machine.ensure_schema("capi.ca", _SCHEMA)
+        name = name or cls.default_name(machine)
+        existing = cls.find(machine, name)
+        if existing is not None:
+            return existing
+        ksp = find_ksp(machine, C.MS_KEY_STORAGE_PROVIDER)
+        scope = KeyScope(machine, token, True, True)
+        with machine.transaction() as db:
+            key = ksp.create_key(scope, "RSA", name, 0, 0)
+            key.set_property(C.NCRYPT_LENGTH_PROPERTY, CA_KEY_BITS, 0)
+            key.finalize(0)
+            try:
+                ca = cls(machine, name, name, b"")
+                now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+                subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+                ski = x509.SubjectKeyIdentifier.from_public_key(key.public)
+                builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+                           .public_key(key.public).serial_number(random_serial())
+                           .not_valid_before(now - CLOCK_SKEW)
+                           .not_valid_after(now + CA_CERT_VALIDITY)
+                           .add_extension(x509.KeyUsage(True, False, False, False, False, True, True,
+                                                        False, False), critical=False)
+                           .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                           .add_extension(ski, critical=False))
+                ca.cert_der = certificate_from_tbs(tbs_from_builder(builder, "sha256"),
+                                                   ca.prov_info, "sha256")
+                db.execute("INSERT INTO ca_config(name, key_name, cert) VALUES (?, ?, ?)",
+                           (name, name, ca.cert_der))
+                from .stores import CertAddEncodedCertificateToStore
+
+                for store_name in ("My", "Root"):
+                    with open_system_store(machine, "LocalMachine", store_name, token=token) as store:
+                        ctx = CertAddEncodedCertificateToStore(store, C.X509_ASN_ENCODING, ca.cert_der,
+                                                               C.CERT_STORE_ADD_REPLACE_EXISTING)
+                        if store_name == "My":
+                            ctx.set_property(C.CERT_KEY_PROV_INFO_PROP_ID, ca.prov_info)
+            except BaseException:
+                key.delete()
+                raise
+        return ca
+
+    # -- issuing ---------------------------------------------------------------------------
+
+    def submit(self, request_der: bytes) -> tuple[int, bytes]:
+        """Issue a certificate for a PKCS#10 request: (RequestId, certificate DER)."""
+        from .errors import CRYPT_E_ASN1_BADTAG
+
+        try:
+            csr = x509.load_der_x509_csr(bytes(request_der))
+            valid = csr.is_signature_valid
+        except (ValueError, TypeError) as exc:
+            raise WinError(CRYPT_E_ASN1_BADTAG, detail=f"not a PKCS#10 request: {exc}") from None
+        if not valid:
+            raise WinError(NTE_BAD_SIGNATURE, detail="the request's signature does not verify")
+        ca_cert = self.certificate
+        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+        builder = (x509.CertificateBuilder().subject_name(csr.subject).issuer_name(ca_cert.subject)
+                   .public_key(csr.public_key()).serial_number(random_serial())
+                   .not_valid_before(now - CLOCK_SKEW)
+                   .not_valid_after(min(now + CA_VALIDITY, ca_cert.not_valid_after_utc)))
+        wanted = (x509.SubjectAlternativeName, x509.KeyUsage, x509.ExtendedKeyUsage,
+                  x509.BasicConstraints)
+        for ext in csr.extensions:
+            if isinstance(ext.value, wanted):
+                builder = builder.add_extension(ext.value, critical=ext.critical)
+        builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(csr.public_key()),
+                                        critical=False)
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()), critical=False)
+        cert = certificate_from_tbs(tbs_from_builder(builder, "sha256"), self.prov_info, "sha256")
+        stamp = now.isoformat()
+        with self.machine.transaction() as db:
+            cur = db.execute("INSERT INTO ca_requests(ca, request, cert, disposition, submitted) "
+                             "VALUES (?, ?, ?, 'Issued', ?)", (self.name, bytes(request_der), cert, stamp))
+            request_id = cur.lastrowid
+        return request_id, cert
+
+    def request(self, request_id: int) -> tuple[str, bytes | None]:
+        row = self.machine.db.execute("SELECT disposition, cert FROM ca_requests WHERE id = ? AND ca = ?",
+                                      (request_id, self.name)).fetchone()
+        if row is None:
+            from .errors import CRYPT_E_NOT_FOUND
+
+            raise WinError(CRYPT_E_NOT_FOUND, detail=f"request {request_id}")
+        return row[0], (bytes(row[1]) if row[1] is not None else None)
+
+
+def thumbprint(der: bytes) -> str:
+    return hashlib.sha1(der).hexdigest()
