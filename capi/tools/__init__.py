@@ -15,6 +15,7 @@ from typing import TextIO
 TOOLS: dict[str, tuple[str, str]] = {
     # name: (module, one-line description)
     "certutil": ("capi.tools.certutil", "certificate and key store utility"),
+    "certreq": ("capi.tools.certreq", "certificate requests: -new from an INF, -submit to the machine CA, -accept"),
     "icacls": ("capi.tools.icacls", "display or change ACLs of simulated files"),
     "machine": ("capi.tools.machinecmd", "create or describe the simulated machine"),
     "provider": ("capi.tools.provider", "bind key providers to PKCS#11 tokens; pull/insert tokens"),
@@ -23,7 +24,9 @@ TOOLS: dict[str, tuple[str, str]] = {
     "appcmd": ("schannel.tools.appcmd", "IIS sites and application pools (appcmd syntax)"),
     "iis": ("schannel.tools.iismgr", "IIS Manager / WebAdministration actions (HTTPS bindings)"),
     "doctor": ("schannel.tools.doctor", "explain why a certificate binding fails, and the fix"),
+    "scenario": ("schannel.tools.scenario", "replay the seeds' scenarios: failure, diagnosis, fix"),
     "serve": ("schannel.tools.serve", "serve an http.sys SSL binding over real TLS"),
+    "mmc": ("schannel.tools.mmc", "the Certificates console (computer account) import wizard"),
     "netsh": ("schannel.tools.netsh", "http.sys SSL certificate bindings (netsh http ... sslcert)"),
 }
 
