@@ -1,129 +1,56 @@
-"""``make demo``: the main job, end to end, on a fresh simulated machine.
+"""``make demo``: the mission end to end on a fresh simulated Windows Server 2008 R2.
 
-Each step prints what a Windows administrator would type and what Windows answers.
+A PFX made with ``openssl pkcs12 -export -keysig`` is imported; binding it to 0.0.0.0:443
+fails as on Windows (netsh Error 1312, IIS Manager 0x80070520, Schannel event 36870); the
+doctor names the cause (KeySpec = 2 -- AT_SIGNATURE, seed 002's scenario 3); the fix is
+applied; the binding succeeds and a real TLS client completes a handshake.
 """
 
 from __future__ import annotations
 
-import datetime
-import io
-import os
 import sys
-import tempfile
 
-from rich.console import Console
-from rich.panel import Panel
+INTRO = """\
+winpki demo — "A specified logon session does not exist. (Exception from HRESULT: 0x80070520)"
 
-console = Console(highlight=False)
+Every command below runs against a simulated Windows Server 2008 R2 web server (state in
+SQLite, key files under their Windows names with real ACLs, keys encrypted at rest). The
+failure comes from its real cause, not from a switch: the certificate's private key was
+imported as a signature key, and Schannel on 2008 R2 only uses key-exchange keys.
+"""
 
+OUTRO = """
+What happened:
+  1. certutil -importPFX read the key usage OpenSSL's -keysig wrote inside the PFX, so the
+     key became AT_SIGNATURE (KeySpec = 2), as Windows does.
+  2. netsh / IIS Manager asked http.sys to bind it; Schannel (lsass, as SYSTEM) refused the
+     AT_SIGNATURE key: Error 1312 / 0x80070520, and System event 36870 (0x8009030d).
+  3. winpki doctor found KeySpec = 2 and gave the fix; the PFX was imported again as
+     AT_KEYEXCHANGE; the binding succeeded and Python's ssl completed a TLS handshake,
+     the server's signature made by the CSP holding the key.
 
-def step(title: str, text: str = "") -> None:
-    console.print()
-    console.print(Panel.fit(f"[bold]{title}[/bold]" + (f"\n{text}" if text else ""),
-                            border_style="cyan"))
-
-
-def tool(*args: str) -> int:
-    """Run ``winpki <args>`` in-process and print it like a console session."""
-    from capi.tools import main
-
-    out, err = io.StringIO(), io.StringIO()
-    rc = main(list(args), out=out, err=err)
-    shown = " ".join(f'"{a}"' if " " in a else a for a in args)
-    console.print(f"[green]C:\\>[/green] {shown}")
-    console.print(out.getvalue().rstrip("\n"), markup=False)
-    if err.getvalue().strip():
-        console.print(err.getvalue().rstrip("\n"), markup=False, style="red")
-    return rc
-
-
-def server_certificate(cn: str):
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=365))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(cn)]), critical=False)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    return key, cert.public_bytes(serialization.Encoding.DER)
+More: `winpki scenario list` (the other seed scenarios), `winpki doctor <thumbprint>`,
+`winpki certutil -store My`, `winpki wevtutil qe System /f:text` — with
+WINPKI_MACHINE set to the machine directory printed below.
+"""
 
 
 def main() -> int:
-    import capi
-    from capi import (
-        CERT_FIND_SHA1_HASH,
-        CERT_STORE_ADD_NEW,
-        CERT_STORE_PROV_SYSTEM,
-        CERT_SYSTEM_STORE_LOCAL_MACHINE,
-        X509_ASN_ENCODING,
-        CertAddEncodedCertificateToStore,
-        CertFindCertificateInStore,
-        CertOpenStore,
-        LookupAccountName,
-    )
+    from rich.console import Console
 
-    workdir = tempfile.mkdtemp(prefix="winpki-demo-")
-    path = os.path.join(workdir, "WEBSERVER")
-    os.environ["WINPKI_MACHINE"] = path
+    from schannel.scenarios import ScenarioFailed, run_scenario
+    from schannel.tools.scenario import console_printer
 
-    step("1. Build a Windows Server 2008 R2 web server",
-         "capi.Machine.create(path, computer_name='WEBSERVER', os_version='2008R2')")
-    machine = capi.Machine.create(path, computer_name="WEBSERVER", os_version="2008R2")
-    tool("machine", "info")
-
-    with capi.use_machine(machine):
-        step("2. Who is who: IIS's application-pool identity is a virtual account",
-             "LookupAccountName(None, 'IIS APPPOOL\\DefaultAppPool')")
-        sid, domain, use = LookupAccountName(None, "IIS APPPOOL\\DefaultAppPool")
-        console.print(f"  SID {sid}  domain {domain!r}  use {use}")
-
-        step("3. The MachineKeys folder, with Windows' default ACL")
-        tool("icacls", machine.machine_keys_dir)
-
-        step("4. Put a server certificate into LocalMachine\\My from Python, as a C# port would",
-             "CertOpenStore(CERT_STORE_PROV_SYSTEM, 0, None, CERT_SYSTEM_STORE_LOCAL_MACHINE, 'My')\n"
-             "CertAddEncodedCertificateToStore(store, X509_ASN_ENCODING, der, CERT_STORE_ADD_NEW)")
-        _, der = server_certificate("www.contoso.com")
-        with CertOpenStore(CERT_STORE_PROV_SYSTEM, 0, None,
-                           CERT_SYSTEM_STORE_LOCAL_MACHINE, "My") as store:
-            ctx = CertAddEncodedCertificateToStore(store, X509_ASN_ENCODING, der,
-                                                   CERT_STORE_ADD_NEW)
-            thumbprint = ctx.thumbprint
-        console.print(f"  added, thumbprint {thumbprint}")
-
-        step("5. Add the same certificate again from the command line")
-        cer = os.path.join(workdir, "www.contoso.com.cer")
-        with open(cer, "wb") as fh:
-            fh.write(der)
-        tool("certutil", "-addstore", "My", cer)
-
-    step("6. 'Restart' the machine: open it again from disk and find the certificate by SHA-1")
-    reopened = capi.Machine.open(path)
-    with capi.use_machine(reopened):
-        with CertOpenStore(CERT_STORE_PROV_SYSTEM, 0, None,
-                           CERT_SYSTEM_STORE_LOCAL_MACHINE, "My") as store:
-            found = CertFindCertificateInStore(store, X509_ASN_ENCODING, 0, CERT_FIND_SHA1_HASH,
-                                               bytes.fromhex(thumbprint), None)
-            console.print(f"  found after reopen: {found is not None}")
-        tool("certutil", "-store", "My", thumbprint)
-
-    step("7. A wrong thumbprint fails the way certutil fails")
-    tool("certutil", "-store", "My", "00" * 20)
-
-    console.print()
-    console.print(f"[bold]The machine is in[/bold] {path} "
-                  "(set WINPKI_MACHINE to it to keep using it with `winpki`).")
+    console = Console(highlight=False)
+    sys.stdout.write(INTRO)
+    sys.stdout.flush()
+    try:
+        run = run_scenario("keyspec", printer=console_printer(sys.stdout))
+    except ScenarioFailed as exc:
+        console.print(f"\n[red]The simulated machine diverged from Windows:[/red] {exc}")
+        return 1
+    sys.stdout.write(OUTRO)
+    sys.stdout.write(f"\nThe machine is in {run.machine.path}\n")
     return 0
 
 

@@ -4,6 +4,11 @@
                            [--host NAME] [--sni] [--store My]       (IIS Manager: Add Site Binding)
     winpki iis add-sslcertificate --site S --thumbprint T [--port 443] [--store My]
                            (PowerShell: (Get-WebBinding ...).AddSslCertificate(T, "My"))
+    winpki iis import-pfx FILE --password PW [--no-export] [--store My]
+                           (IIS Manager: Server Certificates > Import; --no-export leaves
+                            "Allow this certificate to be exported" unchecked)
+    winpki iis load-key --pool NAME --thumbprint T
+                           (code in the pool's worker process opening the private key)
     winpki iis sites | apppools
 """
 
@@ -30,6 +35,14 @@ def _parser() -> argparse.ArgumentParser:
         b.add_argument("--host", default="")
         b.add_argument("--sni", action="store_true")
         b.add_argument("--store", default="My")
+    imp = sub.add_parser("import-pfx")
+    imp.add_argument("file")
+    imp.add_argument("--password", default="")
+    imp.add_argument("--no-export", action="store_true")
+    imp.add_argument("--store", default="My")
+    load = sub.add_parser("load-key")
+    load.add_argument("--pool", default="DefaultAppPool")
+    load.add_argument("--thumbprint", required=True)
     sub.add_parser("sites")
     sub.add_parser("apppools")
     return p
@@ -50,6 +63,29 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
     if ns.cmd == "apppools":
         for p in iis.list_app_pools(machine):
             out.write(f"{p.name:<24} {p.identity_type:<24} {p.account}\n")
+        return 0
+    if ns.cmd == "import-pfx":
+        try:
+            with open(ns.file, "rb") as fh:
+                data = fh.read()
+            cert = iis.iis_manager_import(machine, data, ns.password,
+                                          allow_export=not ns.no_export, store_name=ns.store)
+        except OSError as exc:
+            out.write(f"Import Certificate\n\n{iis.IIS_MANAGER_ERROR}\n\nDetails:\n\n{exc.strerror}\n")
+            return 1
+        except WinError as exc:
+            out.write("Import Certificate\n\n" + iis.iis_manager_error(exc) + "\n")
+            return 1
+        out.write(f"Imported certificate {cert.thumbprint.lower()} into LocalMachine\\{ns.store}\n")
+        return 0
+    if ns.cmd == "load-key":
+        try:
+            iis.app_pool_load_private_key(machine, ns.pool, ns.thumbprint)
+        except WinError as exc:
+            out.write(f"{iis.DOTNET_EXCEPTION}: {exc.strerror}\n")
+            return 1
+        pool = iis.get_app_pool(machine, ns.pool)
+        out.write(f"{pool.account} opened the private key of {ns.thumbprint.lower()}\n")
         return 0
     thumb = "".join(ns.thumbprint.split())
     info = f"{ns.ip}:{ns.port}:{ns.host}"
