@@ -114,3 +114,47 @@ def test_no_binding_and_broken_key(make_machine):
                             CRYPT_DELETEKEYSET | CRYPT_MACHINE_KEYSET)
         with raises_hresult(ERROR_NO_SUCH_LOGON_SESSION), serve("0.0.0.0:443"):
             pass
+
+
+@pytest.mark.parametrize("kind", ["ksp", "csp"])
+def test_softhsm_key_bound_and_served(make_machine, softhsm_token, tmp_path, kind):
+    """Issue 5: a PFX imported with -csp "Contoso HSM KSP" puts its key on the SoftHSM token;
+    the certificate binds and serves, every handshake signed on the token."""
+    from helpers_certs import make_cert, rsa_key
+    from helpers_keys import NOW
+
+    from capi.pkcs12 import PfxCert, PfxKey, build_pfx
+    from csp import tokens
+
+    m = make_machine(os_version="2019")
+    with use_machine(m):
+        name = "Contoso HSM KSP" if kind == "ksp" else "Contoso HSM CSP"
+        tokens.add_pkcs11(m, name, softhsm_token.module, softhsm_token.label,
+                          pin=softhsm_token.pin, kind=kind)
+        key = rsa_key(2048)
+        der = make_cert("localhost", key=key, dns=("localhost",), not_before=NOW)
+        kid = b"\x01\x00\x00\x00"
+        pfx = tmp_path / "hsm.pfx"
+        pfx.write_bytes(build_pfx([PfxKey(key, local_key_id=kid), PfxCert(der, local_key_id=kid)],
+                                  "pw"))
+        out = io.StringIO()
+        rc = main(["certutil", "-p", "pw", "-csp", name, "-importPFX", "My", str(pfx)], out=out, err=out)
+        assert rc == 0, out.getvalue()
+        import hashlib
+
+        thumb = hashlib.sha1(der).hexdigest()
+        out = io.StringIO()
+        rc = main(["netsh", "http", "add", "sslcert", "ipport=0.0.0.0:443", f"certhash={thumb}",
+                   f"appid={IIS_APP_ID}"], out=out, err=out)
+        assert rc == 0, out.getvalue()
+        with serve("0.0.0.0:443") as endpoint:
+            version, data = _get(endpoint.address, der, ssl.TLSVersion.TLSv1_3)
+            assert endpoint.key.sign_calls >= 1
+    assert version == "TLSv1.3" and data.startswith(b"HTTP/1.1 200 OK")
+    # Nothing private in the machine directory: the key lives on the token.
+    numbers = key.private_numbers()
+    needles = [numbers.d.to_bytes(256, "big"), numbers.p.to_bytes(128, "big")]
+    for f in m.path.rglob("*"):
+        if f.is_file():
+            blob = f.read_bytes()
+            assert not any(n in blob for n in needles), f
