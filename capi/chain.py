@@ -22,6 +22,7 @@ import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from asn1crypto import parser as asn1_parser
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.x509.oid import ExtensionOID
@@ -44,7 +45,6 @@ from .constants import (
     CERT_CHAIN_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT,
     CERT_CHAIN_REVOCATION_CHECK_END_CERT,
     CERT_CHAIN_USE_LOCAL_MACHINE_STORE,
-    CERT_FIND_SUBJECT_NAME,
     CERT_STORE_READONLY_FLAG,
     CERT_TRUST_HAS_EXACT_MATCH_ISSUER,
     CERT_TRUST_HAS_KEY_MATCH_ISSUER,
@@ -100,6 +100,7 @@ _MAX_CHAIN_LENGTH = 16
 _MAX_CANDIDATE_PATHS = 64
 _FILETIME_EPOCH = datetime.datetime(1601, 1, 1, tzinfo=datetime.timezone.utc)
 _FILETIME_TICKS_PER_MICROSECOND = 10
+_CONTEXT_CLASS = 2  # ASN.1 class of [n] tags
 
 # Issuer lookup order; Wine's engine "world" is Root, CA, My and Trust plus the
 # additional stores, and roots live in Root (and AuthRoot, the third-party roots store).
@@ -269,9 +270,42 @@ def _ski(cert: x509.Certificate) -> bytes | None:
     return ski.digest if ski is not None else None
 
 
+# SHA-1 -> (issuer DER, subject DER): a certificate's names never change, so a store walk
+# needs no full parse of the certificates it has seen before.
+_NAMES: dict[bytes, tuple[bytes | None, bytes | None]] = {}
+_NAMES_MAX = 1 << 16
+_TBS_ISSUER, _TBS_SUBJECT = 2, 4  # TBSCertificate fields after the optional [0] version
+
+
+def _name_ders(ctx: CertContext) -> tuple[bytes | None, bytes | None]:
+    """(issuer, subject) as DER, read with asn1crypto's parser without building CERT_INFO."""
+    key = ctx.sha1
+    found = _NAMES.get(key)
+    if found is not None:
+        return found
+    try:
+        outer = asn1_parser.parse(ctx.pbCertEncoded)
+        tbs = asn1_parser.parse(outer[4], strict=False)
+        fields = []
+        pos, contents = 0, tbs[4]
+        while pos < len(contents):
+            info, pos = asn1_parser._parse(contents, len(contents), pos)
+            fields.append(info)
+        if fields and fields[0][0] == _CONTEXT_CLASS and fields[0][2] == 0:
+            fields = fields[1:]
+        issuer, subject = (b"".join(fields[i][3:6]) for i in (_TBS_ISSUER, _TBS_SUBJECT))
+        found = (issuer, subject)
+    except (ValueError, IndexError):
+        found = (None, None)
+    if len(_NAMES) >= _NAMES_MAX:
+        _NAMES.clear()
+    _NAMES[key] = found
+    return found
+
+
 def _is_self_issued(ctx: CertContext) -> bool:
-    info = ctx.pCertInfo
-    if info.Subject != info.Issuer:
+    issuer, subject = _name_ders(ctx)
+    if issuer is None or issuer != subject:
         return False
     aki = _ext(ctx.x509, x509.AuthorityKeyIdentifier)
     if aki is not None and aki.key_identifier is not None:
@@ -362,30 +396,24 @@ class _Lookup:
         self.issuer_stores = issuer_stores
         self.root_stores = root_stores
         self.disallowed = disallowed
-        self._by_name: dict[bytes, list[CertContext]] = {}
+        self._by_name: dict[bytes, list[CertContext]] | None = None
         self._sig: dict[tuple[bytes, bytes], bool] = {}
 
     def issuers_named(self, name_der: bytes) -> list[CertContext]:
-        found = self._by_name.get(name_der)
-        if found is not None:
-            return found
-        from .stores import _matcher
-
-        matcher = _matcher(CERT_FIND_SUBJECT_NAME, 0, name_der)
-        seen: set[bytes] = set()
-        found = []
-        for store in self.issuer_stores:
-            prev = None
-            while True:
-                ctx = store.find(matcher, prev)
-                if ctx is None:
-                    break
-                if ctx.sha1 not in seen:
+        """Certificates whose subject is ``name_der`` (CERT_FIND_SUBJECT_NAME semantics:
+        DER equality), in store order, one per SHA-1. Each store is read once per build."""
+        if self._by_name is None:
+            self._by_name = {}
+            seen: set[bytes] = set()
+            for store in self.issuer_stores:
+                for ctx in store:
+                    if ctx.sha1 in seen:
+                        continue
                     seen.add(ctx.sha1)
-                    found.append(ctx)
-                prev = ctx
-        self._by_name[name_der] = found
-        return found
+                    subject = _name_ders(ctx)[1]
+                    if subject is not None:
+                        self._by_name.setdefault(subject, []).append(ctx)
+        return self._by_name.get(name_der, [])
 
     def in_any(self, stores: list, ctx: CertContext) -> bool:
         return any(s.find_sha1(ctx.sha1) is not None for s in stores)
@@ -483,7 +511,7 @@ class ChainEngine:
                 yield _Candidate(path, "partial")
                 continue
             on_path = {c.sha1 for c in path}
-            issuers = lookup.issuers_named(top.pCertInfo.Issuer)
+            issuers = lookup.issuers_named(_name_ders(top)[0])
             fresh = [c for c in issuers if c.sha1 not in on_path]
             if not fresh:
                 produced += 1
