@@ -109,23 +109,26 @@ def _scratch_key() -> rsa.RSAPrivateKey:
 
 
 def tbs_from_builder(builder: x509.CertificateBuilder, hash_name: str) -> bytes:
-    """The DER TBSCertificate ``builder`` describes (signature algorithm RSA+hash)."""
-    return builder.sign(_scratch_key(), hash_class(hash_name)()).tbs_certificate_bytes
+    """The DER TBSCertificate ``builder`` describes. cryptography lays it out with
+    sha256RSA (it refuses to sign with SHA-1); :func:`certificate_from_tbs` puts the real
+    signature algorithm in."""
+    return builder.sign(_scratch_key(), hashes.SHA256()).tbs_certificate_bytes
 
 
 def certificate_from_tbs(tbs: bytes, info: CRYPT_KEY_PROV_INFO, hash_name: str) -> bytes:
     """Sign ``tbs`` with the key ``info`` names and return the certificate's DER."""
     sig_alg, signature = sign_with_key(info, tbs, hash_name)
     parsed = asn1_x509.TbsCertificate.load(tbs)
-    if parsed["signature"]["algorithm"].native != sig_alg:
-        # The scratch layout used RSA; an ECDSA issuer key needs its own algorithm in the TBS.
-        parsed["signature"] = {"algorithm": sig_alg}
-        tbs = parsed.dump(force=True)
-        sig_alg, signature = sign_with_key(info, tbs, hash_name)
-        parsed = asn1_x509.TbsCertificate.load(tbs)
     alg = {"algorithm": sig_alg}
     if sig_alg.endswith("_rsa"):
         alg["parameters"] = core.Null()
+    if parsed["signature"]["algorithm"].native != sig_alg:
+        # The layout says sha256RSA; another hash or an ECDSA issuer key needs its own
+        # algorithm inside the TBS, so sign again over the corrected bytes.
+        parsed["signature"] = alg
+        tbs = parsed.dump()
+        sig_alg, signature = sign_with_key(info, tbs, hash_name)
+        parsed = asn1_x509.TbsCertificate.load(tbs)
     cert = asn1_x509.Certificate({"tbs_certificate": parsed, "signature_algorithm": alg,
                                   "signature_value": signature})
     return cert.dump()
@@ -235,7 +238,7 @@ class MachineCA:
 
         try:
             csr = x509.load_der_x509_csr(bytes(request_der))
-            valid = csr.is_signature_valid
+            valid = _request_signature_valid(csr)
         except (ValueError, TypeError) as exc:
             raise WinError(CRYPT_E_ASN1_BADTAG, detail=f"not a PKCS#10 request: {exc}") from None
         if not valid:
@@ -271,6 +274,26 @@ class MachineCA:
 
             raise WinError(CRYPT_E_NOT_FOUND, detail=f"request {request_id}")
         return row[0], (bytes(row[1]) if row[1] is not None else None)
+
+
+def _request_signature_valid(csr: x509.CertificateSigningRequest) -> bool:
+    """Verify a request's signature, SHA-1 included (cryptography's is_signature_valid
+    refuses SHA-1, which certreq still uses by default)."""
+    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.asymmetric import ec, padding
+
+    key = csr.public_key()
+    alg = csr.signature_hash_algorithm
+    try:
+        if isinstance(key, rsa.RSAPublicKey):
+            key.verify(csr.signature, csr.tbs_certrequest_bytes, padding.PKCS1v15(), alg)
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(csr.signature, csr.tbs_certrequest_bytes, ec.ECDSA(alg))
+        else:
+            return False
+    except (InvalidSignature, UnsupportedAlgorithm, TypeError):
+        return False
+    return True
 
 
 def thumbprint(der: bytes) -> str:

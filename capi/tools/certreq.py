@@ -35,7 +35,7 @@ from asn1crypto import core
 from asn1crypto import csr as asn1_csr
 from asn1crypto import keys as asn1_keys
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
 from .. import constants as C
@@ -188,9 +188,9 @@ def parse_subject(text: str) -> x509.Name:
         if oid == NameOID.COUNTRY_NAME and len(value) != 2:
             raise _bad("NewRequest", "Subject", text)
         attrs.append(x509.NameAttribute(oid, value))
-    # Windows writes X.500 strings last RDN first ("CN=www, O=Contoso, C=US" is encoded
-    # C, O, CN), as CertNameToStr prints them.
-    return x509.Name(list(reversed(attrs)))
+    # CertStrToName without CERT_NAME_STR_REVERSE_FLAG encodes the RDNs in the order
+    # written, so a certreq subject "CN=www, O=Contoso, C=US" is encoded CN first.
+    return x509.Name(attrs)
 
 
 def _san(value: str) -> x509.SubjectAlternativeName:
@@ -458,13 +458,13 @@ def build_request(s: NewRequest, info, public_key) -> bytes:
     """The PKCS#10 request, signed by the new key through its provider. cryptography lays
     out the CertificationRequestInfo (extensions included); asn1crypto puts the real
     public key and the template attribute in; the provider signs."""
-    from ..ca import _scratch_key, hash_class, sign_with_key
+    from ..ca import _scratch_key, sign_with_key
 
     builder = x509.CertificateSigningRequestBuilder().subject_name(s.subject)
     for ext, critical in s.extensions:
         builder = builder.add_extension(ext, critical=critical)
     layout = asn1_csr.CertificationRequest.load(
-        builder.sign(_scratch_key(), hash_class(s.hash_name)()).public_bytes(serialization.Encoding.DER))
+        builder.sign(_scratch_key(), hashes.SHA256()).public_bytes(serialization.Encoding.DER))
     cri = layout["certification_request_info"]
     cri["subject_pk_info"] = asn1_keys.PublicKeyInfo.load(public_key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo))
