@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -279,12 +280,14 @@ _TBS_ISSUER, _TBS_SUBJECT = 2, 4  # TBSCertificate fields after the optional [0]
 
 def _name_ders(ctx: CertContext) -> tuple[bytes | None, bytes | None]:
     """(issuer, subject) as DER, read with asn1crypto's parser without building CERT_INFO."""
-    key = ctx.sha1
+    der = ctx.pbCertEncoded
+    # Hash the bytes here: a store's SHA-1 property may be stale or forged.
+    key = hashlib.sha1(der).digest()
     found = _NAMES.get(key)
     if found is not None:
         return found
     try:
-        outer = asn1_parser.parse(ctx.pbCertEncoded)
+        outer = asn1_parser.parse(der)
         tbs = asn1_parser.parse(outer[4], strict=False)
         fields = []
         pos, contents = 0, tbs[4]
