@@ -62,6 +62,7 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.decrepit.ciphers.algorithms import ARC4, RC2, TripleDES
 from cryptography.hazmat.primitives import hashes, padding, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 from cryptography.hazmat.primitives.serialization import pkcs12 as crypto_pkcs12
@@ -756,11 +757,17 @@ class _Parser:
             }
         )
         try:
-            private_key = serialization.load_der_private_key(bare.dump(), None)
+            # OpenSSL's RSA key check (primality tests, 20-40 ms a key) is skipped: Windows'
+            # import does not test primes either. The arithmetic that ties the parts
+            # together is checked below, which a corrupt key still fails (capi.pfx import).
+            private_key = serialization.load_der_private_key(
+                bare.dump(), None, unsafe_skip_rsa_key_validation=True)
         except UnsupportedAlgorithm as exc:
             raise _fail(NTE_BAD_ALGID, f"key algorithm {algorithm.dotted}: {exc}") from None
         except (ValueError, TypeError) as exc:
             raise _fail(_key_decode_error(pki), f"private key: {exc}") from None
+        if isinstance(private_key, rsa.RSAPrivateKey) and not _rsa_consistent(private_key):
+            raise _fail(_key_decode_error(pki), "private key: RSA parameters are inconsistent")
         return PfxKey(
             private_key=private_key,
             pkcs8_attributes=pkcs8_attributes,
@@ -797,6 +804,17 @@ class _Parser:
             return decode(attrs.get(oid))
         except Exception as exc:
             raise _fail(CRYPT_E_BAD_ENCODE, f"attribute {oid}: {exc}") from None
+
+
+def _rsa_consistent(key: rsa.RSAPrivateKey) -> bool:
+    """n = p*q, e*d = 1 mod p-1 and q-1, and the CRT values match (no primality test)."""
+    nums = key.private_numbers()
+    p, q, d = nums.p, nums.q, nums.d
+    n, e = nums.public_numbers.n, nums.public_numbers.e
+    if p < 3 or q < 3 or p * q != n:
+        return False
+    return ((e * d) % (p - 1) == 1 and (e * d) % (q - 1) == 1 and nums.dmp1 == d % (p - 1)
+            and nums.dmq1 == d % (q - 1) and (nums.iqmp * q) % p == 1)
 
 
 _KEY_SPECS = {

@@ -355,3 +355,16 @@ def test_export_no_persist_key(machine, files):
     parsed = pkcs12.parse_pfx(PFXExportCertStoreEx(store, "pw", EXPORT_PRIVATE_KEYS), "pw")
     assert len(parsed.keys) == 1
     assert parsed.keys[0].private_key.private_numbers() == material().rsa2048.private_numbers()
+
+
+def test_inconsistent_rsa_key_is_refused(machine):
+    """The import skips OpenSSL's slow prime tests but not the RSA arithmetic."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    nums = material().rsa1024.private_numbers()
+    broken = rsa.RSAPrivateNumbers(nums.p, nums.q, nums.d, nums.dmp1, nums.dmq1, nums.iqmp + 1,
+                                   nums.public_numbers).private_key(unsafe_skip_rsa_key_validation=True)
+    data = pkcs12.build_pfx([pkcs12.PfxKey(broken, machine_keyset=True)], "pw")
+    with raises_hresult(CRYPT_E_BAD_ENCODE):
+        PFXImportCertStore(data, "pw", 0)
+    assert _key_files(machine) == []
