@@ -221,26 +221,28 @@ def _app_pool_findings(machine: Machine, info, findings: list[Finding]) -> None:
 
 
 def _chain_findings(cert, findings: list[Finding]) -> None:
-    try:
-        from capi.chain import (
-            CERT_CHAIN_POLICY_SSL,
-            CertGetCertificateChain,
-            CertVerifyCertificateChainPolicy,
-        )
-    except ImportError:  # chain building not available in this build
-        return
-    try:
-        chain = CertGetCertificateChain(None, cert, None, None, None, 0)
-        status = CertVerifyCertificateChainPolicy(CERT_CHAIN_POLICY_SSL, chain, None)
-    except WinError:
-        return
+    """What a TLS client will think of the chain (built as the server builds it)."""
+    from capi.chain import (
+        CERT_CHAIN_PARA,
+        CERT_CHAIN_POLICY_PARA,
+        CERT_USAGE_MATCH,
+        SSL_EXTRA_CERT_CHAIN_POLICY_PARA,
+        CertGetCertificateChain,
+        CertVerifyCertificateChainPolicy,
+    )
+
+    para = CERT_CHAIN_PARA(CERT_USAGE_MATCH(C.USAGE_MATCH_TYPE_AND, [C.szOID_PKIX_KP_SERVER_AUTH]))
+    chain = CertGetCertificateChain(C.HCCE_LOCAL_MACHINE, cert, None, None, para, 0)
+    policy = CERT_CHAIN_POLICY_PARA(0, SSL_EXTRA_CERT_CHAIN_POLICY_PARA(C.AUTHTYPE_SERVER, 0, None))
+    status = CertVerifyCertificateChainPolicy(C.CERT_CHAIN_POLICY_SSL, chain, policy)
     if status.dwError:
         err = WinError(status.dwError)
-        findings.append(Finding("untrusted-chain", "Clients will not trust the certificate chain",
-                                WARNING, [f"CertVerifyCertificateChainPolicy(SSL): {err.name} "
-                                          f"0x{err.hresult:08X} {err.strerror}"],
-                                ["Install the issuing CA certificates (CA and Root stores) or use a "
-                                 "certificate from a CA the clients trust."]))
+        findings.append(Finding(
+            "untrusted-chain", "Clients will not trust the certificate chain", WARNING,
+            [f"CertVerifyCertificateChainPolicy(SSL): {err.name} 0x{err.hresult:08X} {err.strerror}",
+             f"chain {status.lChainIndex}, element {status.lElementIndex}"],
+            ["Install the issuing CA certificates (LocalMachine CA and Root stores), or use a "
+             "certificate from a CA the clients trust."]))
 
 
 def diagnose(machine: Machine, thumbprint: str, ipport: str | None = None) -> Diagnosis:

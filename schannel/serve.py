@@ -97,20 +97,16 @@ class ProviderServerKey(ServerKey):
 
 
 def _chain_der(cert) -> list[bytes]:
-    """The certificate and its issuing CAs (not the root), as Schannel sends them."""
-    try:
-        from capi.chain import CertGetCertificateChain
-    except ImportError:
-        return [cert.pbCertEncoded]
-    try:
-        chain = CertGetCertificateChain(None, cert, None, None, None, 0)
-        elements = chain.rgpChain[0].rgpElement
-    except (WinError, IndexError, AttributeError):
-        return [cert.pbCertEncoded]
-    ders = [e.pCertContext.pbCertEncoded for e in elements]
-    if len(ders) > 1 and elements[-1].pCertContext.x509.issuer == elements[-1].pCertContext.x509.subject:
-        ders = ders[:-1]
-    return ders or [cert.pbCertEncoded]
+    """The certificate and its issuing CAs (not the root), as Schannel sends them; the
+    chain is built from LocalMachine's stores, as lsass builds it."""
+    from capi.chain import CERT_CHAIN_PARA, CERT_USAGE_MATCH, CertGetCertificateChain
+
+    para = CERT_CHAIN_PARA(CERT_USAGE_MATCH(C.USAGE_MATCH_TYPE_AND, [C.szOID_PKIX_KP_SERVER_AUTH]))
+    chain = CertGetCertificateChain(C.HCCE_LOCAL_MACHINE, cert, None, None, para, 0)
+    elements = [e.pCertContext for e in chain.rgpChain[0].rgpElement]
+    if len(elements) > 1 and elements[-1].x509.issuer == elements[-1].x509.subject:
+        elements = elements[:-1]  # the root stays with the client
+    return [e.pbCertEncoded for e in elements]
 
 
 def _server_header(machine: Machine) -> str:

@@ -147,3 +147,12 @@ def test_unknown_thumbprint_and_bad_input(w2019):
     assert rc == 1 and "No certificate with this thumbprint" in out
     rc, out = doctor("not-a-hash")
     assert rc == 1 and "40 hexadecimal digits" in out and "Traceback" not in out
+
+
+def test_untrusted_chain_is_a_warning(w2019):
+    # A self-signed server certificate not in Root: Schannel can use it, clients will not trust it.
+    ctx, _ = install_server_cert()
+    diag = diagnose(w2019, ctx.thumbprint)
+    (finding,) = [f for f in diag.findings if f.cause == "untrusted-chain"]
+    assert finding.severity == "warning"
+    assert "CERT_E_UNTRUSTEDROOT 0x800B0109" in finding.evidence[0]

@@ -158,3 +158,46 @@ def test_softhsm_key_bound_and_served(make_machine, softhsm_token, tmp_path, kin
         if f.is_file():
             blob = f.read_bytes()
             assert not any(n in blob for n in needles), f
+
+
+def test_server_sends_the_intermediate(make_machine):
+    """The chain comes from LocalMachine's stores: a client that trusts only the root
+    verifies a leaf issued by an intermediate in LocalMachine\\CA."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from helpers_certs import make_cert, name, rsa_key
+    from helpers_keys import NOW
+
+    from capi import (
+        CERT_KEY_PROV_INFO_PROP_ID,
+        CERT_STORE_ADD_NEW,
+        CERT_STORE_PROV_SYSTEM,
+        CERT_SYSTEM_STORE_LOCAL_MACHINE,
+        X509_ASN_ENCODING,
+        CertAddEncodedCertificateToStore,
+        CertGetCertificateContextProperty,
+        CertOpenStore,
+        CertSetCertificateContextProperty,
+    )
+
+    m = make_machine(os_version="2019")
+    root_key, int_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    root = make_cert(subject=name("Contoso Root"), key=root_key, ca=True, not_before=NOW)
+    inter = make_cert(subject=name("Contoso Issuing CA"), key=int_key, ca=True, not_before=NOW,
+                      issuer=(name("Contoso Root"), root_key))
+    leaf = make_cert("localhost", key=rsa_key(2048), dns=("localhost",), not_before=NOW,
+                     issuer=(name("Contoso Issuing CA"), int_key))
+    with use_machine(m):
+        helper_ctx, _ = install_server_cert(cn="localhost")  # a key container for rsa_key(2048)
+        info = CertGetCertificateContextProperty(helper_ctx, CERT_KEY_PROV_INFO_PROP_ID)
+        for store_name, der in (("Root", root), ("CA", inter)):
+            with CertOpenStore(CERT_STORE_PROV_SYSTEM, 0, None, CERT_SYSTEM_STORE_LOCAL_MACHINE,
+                               store_name) as s:
+                CertAddEncodedCertificateToStore(s, X509_ASN_ENCODING, der, CERT_STORE_ADD_NEW)
+        with CertOpenStore(CERT_STORE_PROV_SYSTEM, 0, None, CERT_SYSTEM_STORE_LOCAL_MACHINE, "My") as s:
+            ctx = CertAddEncodedCertificateToStore(s, X509_ASN_ENCODING, leaf, CERT_STORE_ADD_NEW)
+            CertSetCertificateContextProperty(ctx, CERT_KEY_PROV_INFO_PROP_ID, 0, info)
+        httpsys.add_binding(m, httpsys.SslBinding("0.0.0.0:443", "ipport", ctx.thumbprint.lower(),
+                                                  IIS_APP_ID, "MY"))
+        with serve("0.0.0.0:443") as endpoint:
+            version, data = _get(endpoint.address, root, ssl.TLSVersion.TLSv1_2)
+    assert data.startswith(b"HTTP/1.1 200 OK")

@@ -68,9 +68,11 @@ def test_bench_serve_handshakes(benchmark, bound):
     client = ssl.create_default_context(cadata=_pem(der).decode())
     with use_machine(machine), serve("0.0.0.0:443") as endpoint, \
             PlainSslServer(tmp / "cert.pem", tmp / "key.pem") as plain:
-        fetch(endpoint.address, client), fetch(plain.address, client)
+        fetch(plain.address, client)
         if benchmark.disabled:
-            return  # `make test`: one real handshake each way, no timing
+            benchmark(fetch, endpoint.address, client)  # `make test`: one real handshake, no timing
+            return
+        fetch(endpoint.address, client)
         ours, theirs = [], []
         for _ in range(ROUNDS):
             ours.append(rate(endpoint.address, client, BATCH))
