@@ -43,8 +43,6 @@ KEY_LENGTH_SHIFT = 16
 _ACQUIRE_FLAGS = (C.CRYPT_VERIFYCONTEXT | C.CRYPT_NEWKEYSET | C.CRYPT_DELETEKEYSET
                   | C.CRYPT_MACHINE_KEYSET | C.CRYPT_SILENT | C.CRYPT_DEFAULT_CONTAINER_OPTIONAL)
 _MODE_FLAGS = C.CRYPT_VERIFYCONTEXT | C.CRYPT_NEWKEYSET | C.CRYPT_DELETEKEYSET
-CRYPT_MACHINE_DEFAULT = 0x1
-CRYPT_USER_DEFAULT = 0x2
 # DigestInfo prefixes CryptVerifySignature accepts with or without CRYPT_NOHASHOID.
 _SSL3_SHAMD5_LEN = 36
 
@@ -218,12 +216,12 @@ def CryptEnumProviderTypes(dwIndex: int, dwFlags: int = 0) -> tuple[int, str]:
 
 
 @_facade
-def CryptGetDefaultProvider(dwProvType: int, dwFlags: int = CRYPT_MACHINE_DEFAULT) -> str:
+def CryptGetDefaultProvider(dwProvType: int, dwFlags: int = C.CRYPT_MACHINE_DEFAULT) -> str:
     """CryptGetDefaultProvider -> provider name. NTE_BAD_FLAGS, NTE_PROV_TYPE_NOT_DEF."""
     from csp.registry import default_provider_name
 
     flags = _u32(dwFlags)
-    if flags not in (CRYPT_MACHINE_DEFAULT, CRYPT_USER_DEFAULT):
+    if flags not in (C.CRYPT_MACHINE_DEFAULT, C.CRYPT_USER_DEFAULT):
         raise WinError(NTE_BAD_FLAGS)
     return default_provider_name(_u32(dwProvType))
 
@@ -691,7 +689,7 @@ def CryptGenRandom(hProv, dwLen: int) -> bytes:
 
 
 __all__ = [
-    "HCRYPTPROV", "HCRYPTKEY", "HCRYPTHASH", "CRYPT_MACHINE_DEFAULT", "CRYPT_USER_DEFAULT",
+    "HCRYPTPROV", "HCRYPTKEY", "HCRYPTHASH",
     "CryptEnumProviders", "CryptEnumProviderTypes", "CryptGetDefaultProvider",
     "CryptAcquireContext", "CryptReleaseContext", "CryptGetProvParam", "CryptSetProvParam",
     "CryptGenKey", "CryptGetUserKey", "CryptDestroyKey", "CryptExportKey", "CryptImportKey",

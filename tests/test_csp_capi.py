@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 
 from capi import cryptoapi as api
 from capi.constants import *
+from capi.constants import CRYPT_MACHINE_DEFAULT
 from capi.errors import *
 from capi.testing import raises_hresult
 from csp.blobs import capi_private_blob
@@ -353,11 +354,11 @@ def test_enum_providers_and_defaults(machine):
     assert (PROV_RSA_SCHANNEL, MS_DEF_RSA_SCHANNEL_PROV) in found
     assert (PROV_RSA_FULL, MS_SCARD_PROV) in found
     assert [n for _, n in found] == sorted((n for _, n in found), key=str.lower)
-    assert api.CryptGetDefaultProvider(PROV_RSA_FULL, api.CRYPT_MACHINE_DEFAULT) == MS_STRONG_PROV
-    assert api.CryptGetDefaultProvider(PROV_RSA_AES, api.CRYPT_MACHINE_DEFAULT) == AES
-    assert api.CryptGetDefaultProvider(PROV_RSA_SCHANNEL, api.CRYPT_MACHINE_DEFAULT) == MS_DEF_RSA_SCHANNEL_PROV
+    assert api.CryptGetDefaultProvider(PROV_RSA_FULL, CRYPT_MACHINE_DEFAULT) == MS_STRONG_PROV
+    assert api.CryptGetDefaultProvider(PROV_RSA_AES, CRYPT_MACHINE_DEFAULT) == AES
+    assert api.CryptGetDefaultProvider(PROV_RSA_SCHANNEL, CRYPT_MACHINE_DEFAULT) == MS_DEF_RSA_SCHANNEL_PROV
     with raises_hresult(NTE_PROV_TYPE_NOT_DEF):
-        api.CryptGetDefaultProvider(99, api.CRYPT_MACHINE_DEFAULT)
+        api.CryptGetDefaultProvider(99, CRYPT_MACHINE_DEFAULT)
     assert api.CryptEnumProviderTypes(0) == (PROV_RSA_FULL, "RSA Full (Signature and Key Exchange)")
 
 
