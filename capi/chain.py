@@ -18,7 +18,6 @@ CERT_CHAIN_POLICY_STATUS / CERT_TRUST_STATUS documentation.
 from __future__ import annotations
 
 import datetime
-import functools
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -89,8 +88,8 @@ from .errors import (
     TRUST_E_BASIC_CONSTRAINTS,
     TRUST_E_CERT_SIGNATURE,
     TRUST_E_EXPLICIT_DISTRUST,
-    SetLastError,
     WinError,
+    winapi,
 )
 
 # The lower nibble of an element's info status (how its issuer was matched, whether it is
@@ -818,16 +817,7 @@ def verify_chain_policy(policy: int, chain: CERT_CHAIN_CONTEXT,
 # ---------------------------------------------------------------------------------------
 
 
-def _facade(fn):
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except WinError as exc:
-            SetLastError(exc.winerror)
-            raise
-
-    return wrapper
+_facade = winapi
 
 
 def _engine_for(hChainEngine) -> ChainEngine:

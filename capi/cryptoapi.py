@@ -7,7 +7,6 @@ as CryptoAPI writes them (reversed relative to PKCS#1 / ``cryptography``).
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
 
@@ -34,7 +33,7 @@ from .errors import (
     NTE_NOT_FOUND,
     NTE_SILENT_CONTEXT,
     WinError,
-    win32_failure,
+    winapi,
 )
 
 MAX_PATH = 260
@@ -51,17 +50,7 @@ def _u32(value) -> int:
     return int(value or 0) & 0xFFFFFFFF
 
 
-def _facade(func):
-    """Record every failure as the thread's last error, as the C functions do."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except WinError as exc:
-            raise win32_failure(exc.winerror, detail=exc.detail) from None
-
-    return wrapper
+_facade = winapi
 
 
 # -----------------------------------------------------------------------------------------

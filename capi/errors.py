@@ -377,6 +377,22 @@ def SetLastError(code: int) -> None:
     _last.code = int(code) & 0xFFFFFFFF
 
 
+def winapi(func):
+    """Decorator for facade functions: a failure leaves its code in GetLastError(), as the
+    Win32 function would, and propagates unchanged."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except WinError as exc:
+            SetLastError(exc.winerror)
+            raise
+
+    return wrapper
+
+
 def win32_failure(code: int, message: str | None = None, detail: str | None = None) -> WinError:
     """Build the exception for ``code`` and record it as the thread's last error."""
     exc = WinError(code, message, detail)
@@ -390,5 +406,5 @@ __all__ = [
     "InvalidPassword", "SmartCardError", "CredentialsError", "TrustError",
     "NotImplementedCall", "SystemFailure", "HRESULTS", "WIN32", "BY_NAME", "HResultInfo", "lookup", "HRESULT_FROM_WIN32",
     "GetLastError", "SetLastError", "normalize", "win32_code", "message", "symbolic_name",
-    "to_signed", "win32_failure", *ERROR_CODE_NAMES,
+    "to_signed", "win32_failure", "winapi", *ERROR_CODE_NAMES,
 ]

@@ -7,7 +7,6 @@ CNG blobs and signatures are big-endian.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 from . import constants as C
@@ -18,7 +17,7 @@ from .errors import (
     NTE_NOT_SUPPORTED,
     RPC_X_NULL_REF_POINTER,
     WinError,
-    win32_failure,
+    winapi,
 )
 
 NCRYPT_IMPL_SOFTWARE_FLAG = 0x2
@@ -63,15 +62,7 @@ def _u32(value) -> int:
     return int(value or 0) & 0xFFFFFFFF
 
 
-def _facade(func):
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except WinError as exc:
-            raise win32_failure(exc.winerror, detail=exc.detail) from None
-
-    return wrapper
+_facade = winapi
 
 
 class _Object:

@@ -23,7 +23,6 @@ indexed lookup however large the store grows (no OFFSET, no scan, no eager parse
 from __future__ import annotations
 
 import bisect
-import functools
 import hashlib
 import os
 import weakref
@@ -132,6 +131,7 @@ from .errors import (
     ERROR_PATH_NOT_FOUND,
     SetLastError,
     WinError,
+    winapi,
 )
 from .names import name_to_str
 from .serialization import (
@@ -183,18 +183,7 @@ _PKCS7_SUFFIXES = (".p7b", ".p7c", ".spc")
 _PAGE_MAX = 512
 
 
-def _facade(fn):
-    """Record a failure's code as the thread's last error before it propagates."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except WinError as exc:
-            SetLastError(exc.winerror)
-            raise
-
-    return wrapper
+_facade = winapi
 
 
 # ---------------------------------------------------------------------------------------
