@@ -157,6 +157,7 @@ class KspKey(ABC):
     name: str | None
     algorithm: str
     finalized: bool
+    public: object  # cryptography public key once finalized, else None
 
     @abstractmethod
     def finalize(self, flags: int) -> None:

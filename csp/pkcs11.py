@@ -1166,6 +1166,11 @@ class Pkcs11Key(KspKey):
     def close(self) -> None:
         self.handle.close()
 
+    @property
+    def public(self):
+        """The key's public half (readable without a login), None before finalization."""
+        return self.slot.public if self.slot is not None else None
+
     # -- helpers ------------------------------------------------------------------------
 
     def _from_slot(self, slot: _Slot) -> None:

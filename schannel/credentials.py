@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 
 from capi import constants as C
 from capi.errors import (
-    NTE_BAD_PUBLIC_KEY,
     SEC_E_NO_CREDENTIALS,
     SEC_E_SECPKG_NOT_FOUND,
     SEC_E_UNKNOWN_CREDENTIALS,
@@ -128,53 +127,24 @@ def _log_36870(machine: Machine, error_code: int) -> None:
                          user_sid=SYSTEM_SID, data=data)
 
 
-def _public_numbers(public_key):
-    return public_key.public_numbers()
+# What lsass asks for: the certificate's own key, checked against the certificate, without UI,
+# whichever API (CryptoAPI or CNG) holds it.
+ACQUIRE_FLAGS = (C.CRYPT_ACQUIRE_SILENT_FLAG | C.CRYPT_ACQUIRE_COMPARE_KEY_FLAG
+                 | C.CRYPT_ACQUIRE_ALLOW_NCRYPT_KEY_FLAG)
 
 
-def _open_capi_key_as_system(info, cert) -> None:
-    """Open the CAPI key as SYSTEM and check it belongs to ``cert``; raise on failure."""
-    from capi import cryptoapi as api
-    from csp.blobs import parse_capi_blob
+def release_private_key(handle, key_spec: int, caller_free: bool) -> None:
+    """Free what CryptAcquireCertificatePrivateKey handed out, when the caller owns it."""
+    if not caller_free:
+        return
+    if key_spec == C.CERT_NCRYPT_KEY_SPEC:
+        from capi.ncrypt import NCryptFreeObject
 
-    flags = C.CRYPT_SILENT | (info.dwFlags & C.CRYPT_MACHINE_KEYSET)
-    prov = api.CryptAcquireContext(info.pwszContainerName, info.pwszProvName, info.dwProvType,
-                                   flags)
-    try:
-        key = api.CryptGetUserKey(prov, info.dwKeySpec)
-        try:
-            blob = api.CryptExportKey(key, None, C.PUBLICKEYBLOB, 0)
-        finally:
-            api.CryptDestroyKey(key)
-    finally:
-        api.CryptReleaseContext(prov, 0)
-    _, _, public = parse_capi_blob(blob)
-    if _public_numbers(public) != _public_numbers(cert.x509.public_key()):
-        raise WinError(NTE_BAD_PUBLIC_KEY)
-
-
-def _open_cng_key_as_system(info, cert) -> None:
-    from capi import ncrypt as api
-
-    flags = C.NCRYPT_SILENT_FLAG
-    if info.dwFlags & C.CRYPT_MACHINE_KEYSET:
-        flags |= C.NCRYPT_MACHINE_KEY_FLAG
-    with api.NCryptOpenStorageProvider(info.pwszProvName, 0) as prov:
-        key = api.NCryptOpenKey(prov, info.pwszContainerName, 0, flags)
-        try:
-            algorithm = api.NCryptGetProperty(key, C.NCRYPT_ALGORITHM_GROUP_PROPERTY, 0)
-            blob_type = C.BCRYPT_RSAPUBLIC_BLOB if algorithm == "RSA" else C.BCRYPT_ECCPUBLIC_BLOB
-            blob = api.NCryptExportKey(key, None, blob_type, None, 0)
-        finally:
-            api.NCryptFreeObject(key)
-    from csp import blobs
-
-    if algorithm == "RSA":
-        public = blobs.parse_bcrypt_rsa_blob(blob, (C.BCRYPT_RSAPUBLIC_MAGIC,))
+        NCryptFreeObject(handle)
     else:
-        public = blobs.parse_bcrypt_ecc_blob(blob, False)[1]
-    if _public_numbers(public) != _public_numbers(cert.x509.public_key()):
-        raise WinError(NTE_BAD_PUBLIC_KEY)
+        from capi.cryptoapi import CryptReleaseContext
+
+        CryptReleaseContext(handle, 0)
 
 
 def acquire_server_credential(machine: Machine, cert) -> ServerCredential:
@@ -196,12 +166,11 @@ def acquire_server_credential(machine: Machine, cert) -> ServerCredential:
         # Windows 2008/2008 R2 Schannel uses only AT_KEYEXCHANGE keys (seed 002, scenario 3).
         _log_36870(machine, SEC_E_UNKNOWN_CREDENTIALS)
         raise WinError(SEC_E_UNKNOWN_CREDENTIALS, detail="KeySpec = 2 -- AT_SIGNATURE")
+    from capi.keyacquire import CryptAcquireCertificatePrivateKey
+
     try:
         with run_as(SYSTEM):
-            if cng:
-                _open_cng_key_as_system(info, cert)
-            else:
-                _open_capi_key_as_system(info, cert)
+            release_private_key(*CryptAcquireCertificatePrivateKey(cert, ACQUIRE_FLAGS))
     except WinError as exc:
         _log_36870(machine, SEC_E_UNKNOWN_CREDENTIALS)
         raise WinError(SEC_E_UNKNOWN_CREDENTIALS,

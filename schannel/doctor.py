@@ -105,7 +105,7 @@ def _locate(machine: Machine, digest: bytes, findings: list[Finding]):
     return None
 
 
-def _key_file_findings(machine: Machine, info, findings: list[Finding], *,
+def _key_file_findings(machine: Machine, cert, info, findings: list[Finding], *,
                        path: str | None = None) -> None:
     """Why SYSTEM cannot open a key the administrator can see: ACLs, profile, file state."""
     from capi.identity import resolve_token
@@ -125,7 +125,7 @@ def _key_file_findings(machine: Machine, info, findings: list[Finding], *,
              "MachineKeys: winpki certutil -importPFX -p <pw> My cert.pfx"],
             "seed 002 scenario 1: IIS Manager import with 'Allow this certificate to be exported' unchecked"))
         return
-    path = path or key_file_path(machine, info)
+    path = path or key_file_path(machine, cert)
     system = resolve_token(machine, SYSTEM)
     if path is None:
         return
@@ -167,7 +167,7 @@ def _expected_key_file(machine: Machine, info) -> str | None:
     return "\\".join((folder, name))
 
 
-def _unreadable_key_findings(machine: Machine, info, path: str, lines: list[str], report,
+def _unreadable_key_findings(machine: Machine, cert, info, path: str, lines: list[str], report,
                              findings: list[Finding]) -> None:
     """The key file is there but cannot be opened: its ACL, or its content (broken keyset)."""
     from capi.machine import current_token
@@ -175,7 +175,7 @@ def _unreadable_key_findings(machine: Machine, info, path: str, lines: list[str]
 
     sd = get_file_sd(machine, path)
     if not sd.allows(current_token(machine), FILE_GENERIC_READ):
-        _key_file_findings(machine, info, findings, path=path)
+        _key_file_findings(machine, cert, info, findings, path=path)
         findings[-1].evidence[:0] = lines
         return
     findings.append(Finding(
@@ -201,12 +201,12 @@ def _key_on_machine(cert) -> bool:
     return True
 
 
-def _app_pool_findings(machine: Machine, info, findings: list[Finding]) -> None:
+def _app_pool_findings(machine: Machine, cert, findings: list[Finding]) -> None:
     from capi.tools.keyacl import open_private_key
 
     for pool in iis.list_app_pools(machine):
         try:
-            with run_as(pool.account), open_private_key(info):
+            with run_as(pool.account), open_private_key(cert):
                 pass
         except WinError as exc:
             findings.append(Finding(
@@ -267,7 +267,7 @@ def diagnose(machine: Machine, thumbprint: str, ipport: str | None = None) -> Di
     if report.unique_name is None:
         path = _expected_key_file(machine, info)
         if path is not None and machine.host_path(path).is_file():
-            _unreadable_key_findings(machine, info, path, lines, report, findings)
+            _unreadable_key_findings(machine, cert, info, path, lines, report, findings)
         else:
             findings.append(Finding(
                 "missing-key", "The private key is missing", ERROR,
@@ -288,11 +288,11 @@ def diagnose(machine: Machine, thumbprint: str, ipport: str | None = None) -> Di
     try:
         from capi.tools.keyacl import open_private_key
 
-        with run_as(SYSTEM), open_private_key(info):
+        with run_as(SYSTEM), open_private_key(cert):
             pass
     except WinError:
-        _key_file_findings(machine, info, findings)
-    _app_pool_findings(machine, info, findings)
+        _key_file_findings(machine, cert, info, findings)
+    _app_pool_findings(machine, cert, findings)
     _chain_findings(cert, findings)
     recent = eventlog.query(machine, "System", xpath="*[System[(EventID=36870 or EventID=36869)]]",
                             count=3, newest_first=True)

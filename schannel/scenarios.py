@@ -253,15 +253,11 @@ def scenario_machinekeys_acl(run: Runner) -> None:
     cn = "intranet.contoso.com"
     pfx, thumb = make_pfx(run, cn, "P@ssw0rd")
     run.tool("certutil", "-p", "P@ssw0rd", "-importPFX", "My", pfx)
-    from capi.certs import CertGetCertificateContextProperty
-    from capi.constants import CERT_KEY_PROV_INFO_PROP_ID
     from capi.tools.keyacl import key_file_path
 
     from .httpsys import find_certificate
 
-    cert = find_certificate(run.machine, "MY", thumb)
-    key_file = key_file_path(run.machine, CertGetCertificateContextProperty(
-        cert, CERT_KEY_PROV_INFO_PROP_ID))
+    key_file = key_file_path(run.machine, find_certificate(run.machine, "MY", thumb))
     run.step("Someone 'resets' the permissions of the key files to the folder's",
              "MachineKeys' own entries apply to the folder only, so the key file is left with "
              "no entries at all.")

@@ -28,25 +28,18 @@ class ProviderServerKey(ServerKey):
     """A TLS server key whose operations go through the provider holding it."""
 
     def __init__(self, machine: Machine, credential: ServerCredential):
-        self._public = credential.certificate.x509.public_key()
-        info = credential.prov_info
-        self._cng = info.dwProvType == 0
+        from capi.cryptoapi import CryptGetUserKey
+        from capi.keyacquire import CryptAcquireCertificatePrivateKey
+
+        from .credentials import ACQUIRE_FLAGS
+
+        cert = credential.certificate
+        self._public = cert.x509.public_key()
         with use_machine(machine), run_as(SYSTEM):
-            if self._cng:
-                from capi import ncrypt
-
-                flags = C.NCRYPT_SILENT_FLAG
-                if info.dwFlags & C.CRYPT_MACHINE_KEYSET:
-                    flags |= C.NCRYPT_MACHINE_KEY_FLAG
-                self._prov = ncrypt.NCryptOpenStorageProvider(info.pwszProvName, 0)
-                self._key = ncrypt.NCryptOpenKey(self._prov, info.pwszContainerName, 0, flags)
-            else:
-                from capi import cryptoapi
-
-                flags = C.CRYPT_SILENT | (info.dwFlags & C.CRYPT_MACHINE_KEYSET)
-                self._prov = cryptoapi.CryptAcquireContext(
-                    info.pwszContainerName, info.pwszProvName, info.dwProvType, flags)
-                self._key = cryptoapi.CryptGetUserKey(self._prov, info.dwKeySpec)
+            self._handle, self._spec, self._free = CryptAcquireCertificatePrivateKey(
+                cert, ACQUIRE_FLAGS)
+        self._cng = self._spec == C.CERT_NCRYPT_KEY_SPEC
+        self._key = self._handle if self._cng else CryptGetUserKey(self._handle, self._spec)
         self.sign_calls = 0
 
     @property
@@ -84,16 +77,13 @@ class ProviderServerKey(ServerKey):
         return container.sign_hash(pair, digest, hash_cls, True)
 
     def close(self) -> None:
-        if self._cng:
-            from capi import ncrypt
+        from .credentials import release_private_key
 
-            ncrypt.NCryptFreeObject(self._key)
-            ncrypt.NCryptFreeObject(self._prov)
-        else:
-            from capi import cryptoapi
+        if not self._cng:
+            from capi.cryptoapi import CryptDestroyKey
 
-            cryptoapi.CryptDestroyKey(self._key)
-            cryptoapi.CryptReleaseContext(self._prov, 0)
+            CryptDestroyKey(self._key)
+        release_private_key(self._handle, self._spec, self._free)
 
 
 def _chain_der(cert) -> list[bytes]:

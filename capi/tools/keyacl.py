@@ -1,4 +1,4 @@
-"""The security descriptor of a certificate's private key, through the facade.
+"""A certificate's private key and its security descriptor, through the facade.
 
 CryptoAPI keys: PP_KEYSET_SEC_DESCR on the container; CNG keys: the "Security Descr"
 property. Both are the key file's descriptor, the one ``icacls <key file>`` shows.
@@ -13,34 +13,29 @@ from .. import constants as C
 
 
 @contextlib.contextmanager
-def open_private_key(info) -> Iterator[tuple[str, object]]:
-    """('capi', HCRYPTPROV) or ('cng', NCRYPT_KEY_HANDLE) for a CRYPT_KEY_PROV_INFO."""
-    if info.dwProvType == 0:
-        from .. import ncrypt
+def open_private_key(cert) -> Iterator[tuple[str, object]]:
+    """('capi', HCRYPTPROV) or ('cng', NCRYPT_KEY_HANDLE) for a certificate's private key,
+    opened as the current identity with CryptAcquireCertificatePrivateKey."""
+    from ..keyacquire import CryptAcquireCertificatePrivateKey
 
-        flags = C.NCRYPT_SILENT_FLAG
-        if info.dwFlags & C.CRYPT_MACHINE_KEYSET:
-            flags |= C.NCRYPT_MACHINE_KEY_FLAG
-        with ncrypt.NCryptOpenStorageProvider(info.pwszProvName, 0) as prov:
-            key = ncrypt.NCryptOpenKey(prov, info.pwszContainerName, 0, flags)
-            try:
-                yield "cng", key
-            finally:
-                ncrypt.NCryptFreeObject(key)
-        return
-    from .. import cryptoapi
-
-    flags = C.CRYPT_SILENT | (info.dwFlags & C.CRYPT_MACHINE_KEYSET)
-    prov = cryptoapi.CryptAcquireContext(info.pwszContainerName, info.pwszProvName,
-                                         info.dwProvType, flags)
+    handle, spec, caller_free = CryptAcquireCertificatePrivateKey(
+        cert, C.CRYPT_ACQUIRE_SILENT_FLAG | C.CRYPT_ACQUIRE_ALLOW_NCRYPT_KEY_FLAG)
     try:
-        yield "capi", prov
+        yield ("cng" if spec == C.CERT_NCRYPT_KEY_SPEC else "capi"), handle
     finally:
-        cryptoapi.CryptReleaseContext(prov, 0)
+        if caller_free:
+            if spec == C.CERT_NCRYPT_KEY_SPEC:
+                from ..ncrypt import NCryptFreeObject
+
+                NCryptFreeObject(handle)
+            else:
+                from ..cryptoapi import CryptReleaseContext
+
+                CryptReleaseContext(handle, 0)
 
 
-def get_key_sd(info):
-    with open_private_key(info) as (kind, handle):
+def get_key_sd(cert):
+    with open_private_key(cert) as (kind, handle):
         if kind == "cng":
             from ..ncrypt import NCryptGetProperty
 
@@ -51,8 +46,8 @@ def get_key_sd(info):
         return CryptGetProvParam(handle, C.PP_KEYSET_SEC_DESCR, C.DACL_SECURITY_INFORMATION)
 
 
-def set_key_sd(info, sd) -> None:
-    with open_private_key(info) as (kind, handle):
+def set_key_sd(cert, sd) -> None:
+    with open_private_key(cert) as (kind, handle):
         if kind == "cng":
             from ..ncrypt import NCryptSetProperty
 
@@ -64,12 +59,14 @@ def set_key_sd(info, sd) -> None:
         CryptSetProvParam(handle, C.PP_KEYSET_SEC_DESCR, sd, C.DACL_SECURITY_INFORMATION)
 
 
-def key_file_path(machine, info) -> str | None:
-    """The Windows path of the key file, or None when the key cannot be opened."""
+def key_file_path(machine, cert) -> str | None:
+    """The Windows path of a machine key's file, or None when the key cannot be opened."""
+    from ..certs import CertGetCertificateContextProperty
     from ..errors import WinError
 
     try:
-        with open_private_key(info) as (kind, handle):
+        info = CertGetCertificateContextProperty(cert, C.CERT_KEY_PROV_INFO_PROP_ID)
+        with open_private_key(cert) as (kind, handle):
             if kind == "cng":
                 from ..ncrypt import NCryptGetProperty
 

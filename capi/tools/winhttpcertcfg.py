@@ -114,12 +114,12 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
         out.write(CertNameToStr(C.X509_ASN_ENCODING, ctx.pCertInfo.Subject,
                                 C.CERT_X500_NAME_STR | C.CERT_NAME_STR_REVERSE_FLAG) + "\n\n")
         try:
-            info = CertGetCertificateContextProperty(ctx, C.CERT_KEY_PROV_INFO_PROP_ID)
+            CertGetCertificateContextProperty(ctx, C.CERT_KEY_PROV_INFO_PROP_ID)
         except WinError:
             out.write("Error: Unable to find or obtain a context for requested certificate\n")
             return 1
         if action == "l":
-            sd = get_key_sd(info)
+            sd = get_key_sd(ctx)
             out.write("Additional accounts and groups with access to the private key include:\n")
             seen = []
             for ace in sd.dacl or []:
@@ -130,15 +130,15 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
         if "a" not in opts:
             return 0 if action == "i" else _usage_fail(out)
         sid = sid_for_account(machine, str(opts["a"]))
-        sd = get_key_sd(info)
+        sd = get_key_sd(ctx)
         if action == "r":
             sd.remove(sid)
-            set_key_sd(info, sd)
+            set_key_sd(ctx, sd)
             out.write(f"Removing private key access for account:\n    "
                       f"{account_display(machine, sid)}\n")
             return 0
         sd.grant(sid, GRANTED_RIGHTS)
-        set_key_sd(info, sd)
+        set_key_sd(ctx, sd)
         out.write(f"Granting private key access for account:\n    {account_display(machine, sid)}\n")
         return 0
     except ValueError:
