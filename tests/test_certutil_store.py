@@ -188,3 +188,18 @@ def test_bad_usage_never_a_traceback(machine):
         rc, out, err = certutil(*args)
         assert rc != 0
         assert "Traceback" not in out + err
+
+
+@pytest.mark.parametrize("code, text", [
+    # As users paste it (kingparks/cursor-vip#462): "CertUtil: -addstore command FAILED:
+    # 0x80070057 (WIN32: 87 ERROR_INVALID_PARAMETER)".
+    (0x80070057, "0x80070057 (WIN32: 87 ERROR_INVALID_PARAMETER)"),
+    (0x80070005, "0x80070005 (WIN32: 5 ERROR_ACCESS_DENIED)"),
+    (5, "0x80070005 (WIN32: 5 ERROR_ACCESS_DENIED)"),
+    (0x80090011, "0x80090011 (-2146893807 NTE_NOT_FOUND)"),
+    (0x8009000B, "0x8009000b (-2146893813 NTE_BAD_KEY_STATE)"),
+])
+def test_failure_code_rendering(code, text):
+    from capi.tools.common import hresult_line
+
+    assert hresult_line(code) == text

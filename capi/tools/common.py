@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import WinError, lookup, symbolic_name, to_signed
+from ..errors import WIN32, WinError, lookup, symbolic_name, to_signed
 
 
 class Usage(Exception):
@@ -47,7 +47,10 @@ def hresult_line(code: int) -> str:
     name = symbolic_name(code)
     win32 = hr & 0xFFFF if hr & 0xFFFF0000 == 0x80070000 else None
     if win32 is not None:
-        return f"0x{hr:x} (WIN32: {win32} {name})"
+        # certutil names Win32 failures by their Win32 name (ERROR_ACCESS_DENIED), even
+        # when they were raised as E_ACCESSDENIED.
+        entry = WIN32.get(win32)
+        return f"0x{hr:x} (WIN32: {win32} {entry.name if entry else name})"
     return f"0x{hr:x} ({to_signed(hr)} {name})"
 
 
