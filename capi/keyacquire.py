@@ -11,7 +11,6 @@ into the Enhanced CSP), with PREFER/ONLY_NCRYPT.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import serialization
@@ -27,7 +26,7 @@ from .errors import (
     NTE_NOT_SUPPORTED,
     SetLastError,
     WinError,
-    win32_failure,
+    winapi,
 )
 
 __all__ = [
@@ -45,15 +44,7 @@ _ACQUIRE_FLAGS = (C.CRYPT_ACQUIRE_CACHE_FLAG | C.CRYPT_ACQUIRE_USE_PROV_INFO_FLA
                   | C.CRYPT_ACQUIRE_SILENT_FLAG | C.CRYPT_ACQUIRE_WINDOW_HANDLE_FLAG | _NCRYPT_FLAGS)
 
 
-def _facade(func):
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except WinError as exc:
-            raise win32_failure(exc.winerror, detail=exc.detail) from None
-
-    return wrapper
+_facade = winapi
 
 
 @dataclass

@@ -20,7 +20,6 @@ An import is all or nothing: containers created before a failure are deleted aga
 
 from __future__ import annotations
 
-import functools
 import os
 import uuid
 from dataclasses import dataclass, field
@@ -38,7 +37,7 @@ from .errors import (
     NTE_NOT_SUPPORTED,
     NTE_SILENT_CONTEXT,
     WinError,
-    win32_failure,
+    winapi,
 )
 
 __all__ = [
@@ -70,15 +69,7 @@ _IMPORT_FLAGS = (C.CRYPT_EXPORTABLE | C.CRYPT_USER_PROTECTED | C.CRYPT_MACHINE_K
                  | C.PKCS12_INCLUDE_EXTENDED_PROPERTIES | C.PKCS12_IMPORT_SILENT)
 
 
-def _facade(func):
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except WinError as exc:
-            raise win32_failure(exc.winerror, detail=exc.detail) from None
-
-    return wrapper
+_facade = winapi
 
 
 def new_container_name() -> str:

@@ -487,8 +487,11 @@ PROP_NAMES = {
 
 def property_lines(ctx) -> list[str]:
     """certutil -v's property dump (KEY_PROV_INFO is printed by the key section)."""
-    from ..certs import CRYPT_KEY_PROV_INFO
-    from ..certs import CertEnumCertificateContextProperties, CertGetCertificateContextProperty
+    from ..certs import (
+        CRYPT_KEY_PROV_INFO,
+        CertEnumCertificateContextProperties,
+        CertGetCertificateContextProperty,
+    )
 
     lines = []
     prop = CertEnumCertificateContextProperties(ctx, 0)
