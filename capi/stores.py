@@ -1145,24 +1145,26 @@ def _require_store(hCertStore) -> CertStore:
     return hCertStore
 
 
-def CertEnumCertificatesInStore(hCertStore, pPrevCertContext=None):
-    """CertEnumCertificatesInStore: the context after ``pPrevCertContext`` (which is
-    released), or None with CRYPT_E_NOT_FOUND in GetLastError at the end. Memory stores
-    give the newest first; system stores ascending SHA-1 (module docstring)."""
-    try:
-        store = _require_store(hCertStore)
-        ctx = store.enum_next(pPrevCertContext)
-    except WinError as exc:
-        SetLastError(exc.winerror)
-        raise
-    if pPrevCertContext is not None:
+def _next_result(store: CertStore, previous, ctx):
+    """What the enumerating functions return: ``previous`` is released; no match is NULL
+    with CRYPT_E_NOT_FOUND left in GetLastError (so C loops port unchanged)."""
+    if previous is not None:
         from .certs import CertFreeCertificateContext
 
-        CertFreeCertificateContext(pPrevCertContext)
+        CertFreeCertificateContext(previous)
     if ctx is None:
         SetLastError(CRYPT_E_NOT_FOUND)
         return None
     return store._hand_out(ctx)
+
+
+@_facade
+def CertEnumCertificatesInStore(hCertStore, pPrevCertContext=None):
+    """CertEnumCertificatesInStore: the context after ``pPrevCertContext`` (which is
+    released), or None with CRYPT_E_NOT_FOUND in GetLastError at the end. Memory stores
+    give the newest first; system stores ascending SHA-1 (module docstring)."""
+    store = _require_store(hCertStore)
+    return _next_result(store, pPrevCertContext, store.enum_next(pPrevCertContext))
 
 
 # ---------------------------------------------------------------------------------------
@@ -1267,6 +1269,7 @@ def _matcher(find_type: int, flags: int, para) -> Callable[[CertContext], bool]:
     raise WinError(E_INVALIDARG, detail=f"find type 0x{find_type:08X}")
 
 
+@_facade
 def CertFindCertificateInStore(hCertStore, dwCertEncodingType: int, dwFindFlags: int,
                                dwFindType: int, pvFindPara, pPrevCertContext=None):
     """CertFindCertificateInStore: the next context matching ``dwFindType``, or None with
@@ -1279,46 +1282,35 @@ def CertFindCertificateInStore(hCertStore, dwCertEncodingType: int, dwFindFlags:
     ENHKEY_USAGE (list of OIDs, CERT_FIND_*_ENHKEY_USAGE_FLAG), KEY_SPEC, PROPERTY, ANY.
     Raises E_INVALIDARG for an unknown find type or a missing parameter.
     """
-    try:
-        store = _require_store(hCertStore)
-        find_type = dwFindType & 0xFFFFFFFF
-        flags = dwFindFlags & 0xFFFFFFFF
-        if find_type in (CERT_FIND_SHA1_HASH, CERT_FIND_HASH_STR, CERT_FIND_EXISTING):
-            if find_type == CERT_FIND_EXISTING:
-                if pvFindPara is None:
-                    raise WinError(E_INVALIDARG)
-                sha1 = pvFindPara.sha1
-            elif find_type == CERT_FIND_HASH_STR:
-                if pvFindPara is None:
-                    raise WinError(E_INVALIDARG)
-                try:
-                    sha1 = bytes.fromhex("".join(str(pvFindPara).split()))
-                except ValueError:
-                    sha1 = b""
-            else:
-                if pvFindPara is None:
-                    raise WinError(E_INVALIDARG)
-                sha1 = bytes(pvFindPara)
-            ctx = store.find_sha1(sha1, pPrevCertContext)
+    store = _require_store(hCertStore)
+    find_type = dwFindType & 0xFFFFFFFF
+    flags = dwFindFlags & 0xFFFFFFFF
+    if find_type in (CERT_FIND_SHA1_HASH, CERT_FIND_HASH_STR, CERT_FIND_EXISTING):
+        if find_type == CERT_FIND_EXISTING:
+            if pvFindPara is None:
+                raise WinError(E_INVALIDARG)
+            sha1 = pvFindPara.sha1
+        elif find_type == CERT_FIND_HASH_STR:
+            if pvFindPara is None:
+                raise WinError(E_INVALIDARG)
+            try:
+                sha1 = bytes.fromhex("".join(str(pvFindPara).split()))
+            except ValueError:
+                sha1 = b""
         else:
-            if pvFindPara is None and find_type not in (
-                    CERT_FIND_ANY, CERT_FIND_SUBJECT_STR_W, CERT_FIND_SUBJECT_STR_A,
-                    CERT_FIND_ISSUER_STR_W, CERT_FIND_ISSUER_STR_A, CERT_FIND_ENHKEY_USAGE):
+            if pvFindPara is None:
                 raise WinError(E_INVALIDARG)
-            if find_type == CERT_FIND_SUBJECT_CERT and pvFindPara is None:
-                raise WinError(E_INVALIDARG)
-            ctx = store.find(_matcher(find_type, flags, pvFindPara), pPrevCertContext)
-    except WinError as exc:
-        SetLastError(exc.winerror)
-        raise
-    if pPrevCertContext is not None:
-        from .certs import CertFreeCertificateContext
-
-        CertFreeCertificateContext(pPrevCertContext)
-    if ctx is None:
-        SetLastError(CRYPT_E_NOT_FOUND)
-        return None
-    return store._hand_out(ctx)
+            sha1 = bytes(pvFindPara)
+        ctx = store.find_sha1(sha1, pPrevCertContext)
+    else:
+        if pvFindPara is None and find_type not in (
+                CERT_FIND_ANY, CERT_FIND_SUBJECT_STR_W, CERT_FIND_SUBJECT_STR_A,
+                CERT_FIND_ISSUER_STR_W, CERT_FIND_ISSUER_STR_A, CERT_FIND_ENHKEY_USAGE):
+            raise WinError(E_INVALIDARG)
+        if find_type == CERT_FIND_SUBJECT_CERT and pvFindPara is None:
+            raise WinError(E_INVALIDARG)
+        ctx = store.find(_matcher(find_type, flags, pvFindPara), pPrevCertContext)
+    return _next_result(store, pPrevCertContext, ctx)
 
 
 # ---------------------------------------------------------------------------------------
