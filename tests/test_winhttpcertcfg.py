@@ -86,3 +86,31 @@ def test_no_match_and_bad_arguments(w2003):
     install_server_cert(cn="IssuedToName")
     rc, out = tool("-g", "-c", "LOCAL_MACHINE\\MY", "-s", "IssuedToName", "-a", "NoSuchAccount")
     assert rc == 1 and out.endswith("Error: No mapping between account names and security IDs was done. (0x80070534)\n")
+
+
+def test_import_pfx_and_grant(w2003, tmp_path):
+    """-i imports the PFX into the -c store with its key in MachineKeys, and -a grants."""
+    from helpers_certs import make_cert, rsa_key
+    from helpers_keys import NOW
+
+    from capi.pkcs12 import PfxCert, PfxKey, build_pfx
+
+    key = rsa_key(2048)
+    der = make_cert("imported.contoso.com", key=key, not_before=NOW)
+    kid = b"\x01\x00\x00\x00"
+    pfx = tmp_path / "site.pfx"
+    pfx.write_bytes(build_pfx([PfxKey(key, local_key_id=kid), PfxCert(der, local_key_id=kid)], "pw"))
+    rc, out = tool("-i", str(pfx), "-c", "LOCAL_MACHINE\\My", "-p", "pw", "-a", "NetworkService")
+    assert rc == 0, out
+    assert "Matching certificate:\nCN=imported.contoso.com" in out
+    assert out.endswith("Granting private key access for account:\n    NT AUTHORITY\\NETWORK SERVICE\n")
+    from schannel.httpsys import find_certificate
+
+    ctx = find_certificate(w2003, "MY", __import__("hashlib").sha1(der).hexdigest())
+    info = CertGetCertificateContextProperty(ctx, CERT_KEY_PROV_INFO_PROP_ID)
+    assert info.dwFlags & CRYPT_MACHINE_KEYSET
+    assert _open_as("NetworkService", info) is not None
+    rc, out = tool("-i", str(pfx), "-c", "LOCAL_MACHINE\\My", "-p", "wrong")
+    assert rc == 1 and "The specified network password is not correct." in out
+    rc, out = tool("-i", str(tmp_path / "missing.pfx"), "-c", "LOCAL_MACHINE\\My", "-p", "pw")
+    assert rc == 1 and "Traceback" not in out

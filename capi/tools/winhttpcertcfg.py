@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from .. import constants as C
-from ..errors import WinError
+from ..errors import CRYPT_E_NO_KEY_PROPERTY, WinError
 from ..machine import current_machine
 
 BANNER = ("Microsoft (R) WinHTTP Certificate Configuration Tool\n"
@@ -71,6 +71,38 @@ def _store(location_store: str):
                          name)
 
 
+def _import_pfx(path: str, password: str, location_store: str):
+    """-i: the PFX's certificates into the -c store, its key into that location's key
+    store (MachineKeys for LOCAL_MACHINE); returns the certificate that has the key."""
+    from ..pfx import PFXImportCertStore
+    from ..stores import CertAddCertificateContextToStore
+
+    location = location_store.partition("\\")[0].lower()
+    flags = C.CRYPT_MACHINE_KEYSET if location == "local_machine" else C.CRYPT_USER_KEYSET
+    with open(path, "rb") as fh:
+        data = fh.read()
+    with _store_for_write(location_store) as target, PFXImportCertStore(data, password, flags) as pfx:
+        chosen = None
+        for ctx in pfx:
+            added = CertAddCertificateContextToStore(target, ctx, C.CERT_STORE_ADD_REPLACE_EXISTING)
+            if chosen is None and C.CERT_KEY_PROV_INFO_PROP_ID in ctx.properties():
+                chosen = added
+    if chosen is None:
+        raise WinError(CRYPT_E_NO_KEY_PROPERTY)
+    return chosen
+
+
+def _store_for_write(location_store: str):
+    from ..stores import CertOpenStore
+
+    location, _, name = location_store.partition("\\")
+    flags = {"local_machine": C.CERT_SYSTEM_STORE_LOCAL_MACHINE,
+             "current_user": C.CERT_SYSTEM_STORE_CURRENT_USER}.get(location.lower())
+    if flags is None or not name:
+        raise ValueError(location_store)
+    return CertOpenStore(C.CERT_STORE_PROV_SYSTEM, 0, None, flags, name)
+
+
 def _find(store, subject: str):
     from ..stores import CertFindCertificateInStore
 
@@ -98,9 +130,7 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
 
     try:
         if action == "i":
-            from .certutil_pfx import import_pfx_file  # issue 4's PFX import
-
-            ctx = import_pfx_file(str(opts["i"]), str(opts.get("p", "")), str(opts["c"]))
+            ctx = _import_pfx(str(opts["i"]), str(opts.get("p", "")), str(opts["c"]))
         else:
             if "s" not in opts:
                 out.write(USAGE)
@@ -144,8 +174,11 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
     except ValueError:
         out.write(USAGE)
         return 1
-    except WinError as exc:
-        out.write(f"Error: {exc.strerror} (0x{exc.hresult:08x})\n")
+    except OSError as exc:
+        if isinstance(exc, WinError):
+            out.write(f"Error: {exc.strerror} (0x{exc.hresult:08x})\n")
+        else:
+            out.write(f"Error: Unable to open the file {opts.get('i')}: {exc.strerror}\n")
         return 1
 
 
