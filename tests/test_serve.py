@@ -201,3 +201,21 @@ def test_server_sends_the_intermediate(make_machine):
         with serve("0.0.0.0:443") as endpoint:
             version, data = _get(endpoint.address, root, ssl.TLSVersion.TLSv1_2)
     assert data.startswith(b"HTTP/1.1 200 OK")
+
+
+def test_sni_hostnameport_binding(make_machine):
+    """netsh http add sslcert hostnameport=NAME:443 (SNI) binds and serves by host name."""
+    m = make_machine(os_version="2019")
+    with use_machine(m):
+        ctx, _ = install_server_cert(cn="localhost")
+        out = io.StringIO()
+        rc = main(["netsh", "http", "add", "sslcert", "hostnameport=localhost:443",
+                   f"certhash={ctx.thumbprint}", f"appid={IIS_APP_ID}", "certstorename=MY"],
+                  out=out, err=out)
+        assert (rc, out.getvalue()) == (0, "\nSSL Certificate successfully added\n\n")
+        out = io.StringIO()
+        main(["netsh", "http", "show", "sslcert", "hostnameport=localhost:443"], out=out, err=out)
+        assert "Hostname:port                : localhost:443" in out.getvalue()
+        with serve("localhost:443") as endpoint:
+            version, data = _get(endpoint.address, ctx.pbCertEncoded, ssl.TLSVersion.TLSv1_3)
+    assert data.startswith(b"HTTP/1.1 200 OK")
