@@ -69,9 +69,16 @@ def token_state(machine, label: str) -> tuple[bool, int]:
     return bool(row[0]), int(row[1])
 
 
+def _require_bound(machine, label: str) -> None:
+    """Only a token some registered provider uses can be pulled or put back."""
+    if not any(reg.token_label == label for reg in list_pkcs11(machine)):
+        raise win32_failure(SCARD_E_NO_SMARTCARD, detail=f"no provider is bound to token {label!r}")
+
+
 def remove_token(machine, label: str) -> None:
     """Pull the card: the token is unavailable until :func:`insert_token`."""
     _schema(machine)
+    _require_bound(machine, label)
     with machine.transaction() as db:
         db.execute("INSERT INTO pkcs11_tokens(label, present, insertion) VALUES (?, 0, 0) "
                    "ON CONFLICT(label) DO UPDATE SET present = 0", (label,))
@@ -82,6 +89,7 @@ def insert_token(machine, label: str, *, propagate: bool = True) -> list[str]:
     """Put the card back; returns the thumbprints propagated to CurrentUser\\My (every
     provider bound to the token is asked, as the propagation service reads the card)."""
     _schema(machine)
+    _require_bound(machine, label)
     with machine.transaction() as db:
         db.execute("INSERT INTO pkcs11_tokens(label, present, insertion) VALUES (?, 1, 1) "
                    "ON CONFLICT(label) DO UPDATE SET present = 1, insertion = insertion + 1 "

@@ -27,7 +27,7 @@ from capi.errors import (
     SEC_E_UNKNOWN_CREDENTIALS,
     WinError,
 )
-from capi.machine import Machine, current_machine, run_as
+from capi.machine import Machine, current_machine, run_as, use_machine
 
 from . import eventlog
 
@@ -169,7 +169,7 @@ def acquire_server_credential(machine: Machine, cert) -> ServerCredential:
     from capi.keyacquire import CryptAcquireCertificatePrivateKey
 
     try:
-        with run_as(SYSTEM):
+        with use_machine(machine), run_as(SYSTEM):
             release_private_key(*CryptAcquireCertificatePrivateKey(cert, ACQUIRE_FLAGS))
     except WinError as exc:
         _log_36870(machine, SEC_E_UNKNOWN_CREDENTIALS)
@@ -188,7 +188,8 @@ def AcquireCredentialsHandle(pszPrincipal, pszPackage, fCredentialUse, pvLogonId
     SCHANNEL_CRED version, more than one certificate, key not usable by SYSTEM, AT_SIGNATURE
     where the OS rejects it).
     """
-    if pszPackage not in (UNISP_NAME, SCHANNEL_NAME):
+    # SSPI package names are case-insensitive.
+    if str(pszPackage or "").lower() not in (UNISP_NAME.lower(), SCHANNEL_NAME.lower()):
         raise WinError(SEC_E_SECPKG_NOT_FOUND, detail=repr(pszPackage))
     use = int(fCredentialUse) & 0xFFFFFFFF
     cred = pAuthData

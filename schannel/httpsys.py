@@ -22,7 +22,7 @@ from capi.errors import (
     ERROR_NO_SUCH_LOGON_SESSION,
     WinError,
 )
-from capi.machine import Machine, current_token
+from capi.machine import Machine, current_token, use_machine
 
 from .credentials import ServerCredential, acquire_server_credential
 
@@ -98,13 +98,14 @@ def find_certificate(machine: Machine, store_name: str, cert_hash: str):
 
     flags = (C.CERT_SYSTEM_STORE_LOCAL_MACHINE | C.CERT_STORE_OPEN_EXISTING_FLAG
              | C.CERT_STORE_READONLY_FLAG)
-    try:
-        store = CertOpenStore(C.CERT_STORE_PROV_SYSTEM, 0, None, flags, store_name)
-    except WinError:
-        return None
-    with store:
-        return CertFindCertificateInStore(store, C.X509_ASN_ENCODING, 0, C.CERT_FIND_SHA1_HASH,
-                                          bytes.fromhex(cert_hash), None)
+    with use_machine(machine):
+        try:
+            store = CertOpenStore(C.CERT_STORE_PROV_SYSTEM, 0, None, flags, store_name)
+        except WinError:
+            return None
+        with store:
+            return CertFindCertificateInStore(store, C.X509_ASN_ENCODING, 0,
+                                              C.CERT_FIND_SHA1_HASH, bytes.fromhex(cert_hash), None)
 
 
 def credential_for(machine: Machine, binding: SslBinding) -> ServerCredential:
@@ -135,6 +136,23 @@ def add_binding(machine: Machine, binding: SslBinding) -> SslBinding:
                    "client_cert_negotiation) VALUES (?, ?, ?, ?, ?, ?)",
                    (binding.endpoint, binding.kind, binding.cert_hash, binding.app_id,
                     binding.store_name, int(binding.client_cert_negotiation)))
+    return binding
+
+
+def replace_binding(machine: Machine, binding: SslBinding) -> SslBinding:
+    """Point an existing endpoint at another certificate — only once http.sys has built the
+    new credential, so a failure leaves the working binding as it was."""
+    _schema(machine)
+    if not current_token(machine).is_admin:
+        raise WinError(ERROR_ACCESS_DENIED)
+    credential_for(machine, binding)
+    with machine.transaction() as db:
+        cur = db.execute("UPDATE http_sslcert SET kind = ?, cert_hash = ?, app_id = ?, "
+                         "store_name = ?, client_cert_negotiation = ? WHERE endpoint = ?",
+                         (binding.kind, binding.cert_hash, binding.app_id, binding.store_name,
+                          int(binding.client_cert_negotiation), binding.endpoint))
+        if cur.rowcount == 0:
+            raise WinError(ERROR_FILE_NOT_FOUND, detail=binding.endpoint)
     return binding
 
 

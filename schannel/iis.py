@@ -23,7 +23,7 @@ from capi.errors import (
     ERROR_NOT_FOUND,
     WinError,
 )
-from capi.machine import Machine
+from capi.machine import Machine, use_machine
 
 from . import httpsys
 
@@ -199,6 +199,22 @@ def add_site(machine: Machine, name: str, physical_path: str, *, app_pool: str =
     return get_site(machine, name)
 
 
+def add_site_binding(machine: Machine, site_name: str, protocol: str, binding_info: str) -> Site:
+    """appcmd set site /+bindings.[...]: a binding without a certificate; duplicates refused."""
+    site = get_site(machine, site_name)
+    info = parse_binding_info(binding_info)
+    protocol = protocol.lower()
+    if protocol not in ("http", "https", "net.tcp", "net.pipe", "net.msmq", "msmq.formatname", "ftp"):
+        raise WinError(ERROR_INVALID_PARAMETER, detail=f"protocol={protocol}")
+    with machine.transaction() as db:
+        if db.execute("SELECT 1 FROM iis_bindings WHERE site_id = ? AND protocol = ? AND "
+                      "binding_info = ?", (site.id, protocol, info)).fetchone():
+            raise WinError(ERROR_ALREADY_EXISTS, detail=f"{protocol}, {info}")
+        db.execute("INSERT INTO iis_bindings(site_id, protocol, binding_info) VALUES (?, ?, ?)",
+                   (site.id, protocol, info))
+    return get_site(machine, site_name)
+
+
 def _sslcert_endpoint(binding_info: str, sni: bool) -> tuple[str, str]:
     ip, port, host = binding_info.split(":", 2)
     if sni:
@@ -223,11 +239,12 @@ def add_https_binding(machine: Machine, site_name: str, binding_info: str, cert_
     binding = httpsys.SslBinding(endpoint, kind, httpsys.parse_certhash(cert_hash), IIS_APP_ID,
                                  store_name.upper(), False)
     existing = httpsys.get_binding(machine, endpoint)
-    if existing is not None and existing.cert_hash != binding.cert_hash:
-        # IIS Manager replaces the certificate of an existing endpoint.
-        httpsys.delete_binding(machine, endpoint)
-    if existing is None or existing.cert_hash != binding.cert_hash:
+    if existing is None:
         httpsys.add_binding(machine, binding)
+    elif existing.cert_hash != binding.cert_hash:
+        # IIS Manager replaces the certificate of an existing endpoint; if the new one
+        # cannot be used, the old binding stays.
+        httpsys.replace_binding(machine, binding)
     with machine.transaction() as db:
         db.execute("INSERT OR REPLACE INTO iis_bindings(site_id, protocol, binding_info, cert_hash, "
                    "cert_store, ssl_flags) VALUES (?, 'https', ?, ?, ?, ?)",
@@ -283,7 +300,7 @@ def certificates_console_import(machine: Machine, pfx: bytes, password: str, *,
     from capi.pfx import PFXImportCertStore
 
     flags = C.CRYPT_MACHINE_KEYSET | (C.CRYPT_EXPORTABLE if exportable else 0)
-    with PFXImportCertStore(pfx, password, flags) as imported:
+    with use_machine(machine), PFXImportCertStore(pfx, password, flags) as imported:
         return _end_entity(_add_to_local_machine(imported, store_name))
 
 
@@ -302,6 +319,11 @@ def iis_manager_import(machine: Machine, pfx: bytes, password: str, *,
     broken keyset of seed 002's scenario 1. The Certificates console does not do this
     (:func:`certificates_console_import`).
     """
+    with use_machine(machine):
+        return _iis_manager_import(pfx, password, allow_export, store_name)
+
+
+def _iis_manager_import(pfx: bytes, password: str, allow_export: bool, store_name: str):
     from capi import constants as C
     from capi.certs import CRYPT_KEY_PROV_INFO, CertSetCertificateContextProperty
     from capi.cryptoapi import (
@@ -368,7 +390,7 @@ def app_pool_load_private_key(machine: Machine, pool_name: str, thumbprint: str,
         from capi.errors import CRYPT_E_NOT_FOUND
 
         raise WinError(CRYPT_E_NOT_FOUND, detail=thumbprint)
-    with run_as(pool.account):
+    with use_machine(machine), run_as(pool.account):
         handle, spec, _ = CryptAcquireCertificatePrivateKey(
             cert, C.CRYPT_ACQUIRE_SILENT_FLAG | C.CRYPT_ACQUIRE_ALLOW_NCRYPT_KEY_FLAG)
     return handle, spec

@@ -118,12 +118,13 @@ def serve(ipport: str, listen=("127.0.0.1", 0), *, machine: Machine | None = Non
     binding = httpsys.get_binding(machine, endpoint_name)
     if binding is None:
         raise WinError(ERROR_FILE_NOT_FOUND, detail=f"no SSL binding for {ipport}")
-    credential = httpsys.credential_for(machine, binding)
-    key = ProviderServerKey(machine, credential)
+    with use_machine(machine):
+        credential = httpsys.credential_for(machine, binding)
+        key = ProviderServerKey(machine, credential)
+        chain = _chain_der(credential.certificate)
     server = _server_header(machine)
     page = handler or (lambda request: iis_default_page(request, server=server))
-    endpoint = TlsEndpoint(_chain_der(credential.certificate), key, listen, handler=page,
-                           on_handshake=on_handshake)
+    endpoint = TlsEndpoint(chain, key, listen, handler=page, on_handshake=on_handshake)
     try:
         with endpoint:
             yield endpoint

@@ -18,10 +18,16 @@ BAD = {
     "winhttpcertcfg": [["-l"], ["-g", "-c", "LOCAL_MACHINE\\My", "-s", "x"], ["-z"],
                        ["-l", "-c", "NOWHERE\\My", "-s", "x"]],
     "netsh": [["http"], ["http", "add", "sslcert"], ["http", "add", "sslcert", "ipport=bad"],
+              ["http", "add", "sslcert", "ipport=0.0.0.0:443", "certhash=" + "ab" * 20,
+               "appid={4dc3e181-e14b-4a21-b022-59fc669b0914}", "clientcertnegotiation=maybe"],
               ["http", "show", "sslcert", "ipport=1.2.3.4:99999"], ["wlan", "show", "all"]],
     "appcmd": [["list"], ["list", "site", "Nope"], ["set", "apppool", "/apppool.name:Nope",
                                                      "/processModel.identityType:NetworkService"],
-               ["add", "site", "/name:x"], ["frob", "site"]],
+               ["add", "site", "/name:x"], ["frob", "site"],
+               ["add", "site", "/name:y", "/physicalPath:c:\\y", "/bindings:garbage"],
+               ["set", "site", "/site.name:Default Web Site", "/bogus:1"],
+               ["set", "site", "/site.name:Default Web Site",
+                "/+bindings.[protocol='http',bindingInformation='*:80:']"]],
     "iis": [["add-binding"], ["add-binding", "--thumbprint", "xyz"], ["load-key", "--thumbprint", "00" * 20],
             ["import-pfx", "/nonexistent.pfx"], ["bogus"]],
     "mmc": [["import", "/nonexistent.pfx"], ["bogus"]],
@@ -31,8 +37,9 @@ BAD = {
     "doctor": [["xyz"], ["00" * 20], ["00" * 20, "--ipport", "bad"]],
     "scenario": [["run"], ["run", "nope"], ["bogus"]],
     "provider": [["add-pkcs11"], ["add-pkcs11", "--name", "X", "--module", "/nonexistent.so",
-                                  "--token-label", "t"], ["remove", "Nope"], ["bogus"]],
-    "machine": [["create", "--os", "1999"], ["bogus"]],
+                                  "--token-label", "t"], ["remove", "Nope"], ["bogus"],
+                 ["remove-token", "nope"], ["insert-token", "nope"]],
+    "machine": [["create", "--os", "1999"], ["bogus"], ["create", "/proc/no/such/place"]],
 }
 
 
@@ -40,16 +47,29 @@ def test_every_tool_is_covered():
     assert set(BAD) == set(TOOLS)
 
 
+def snapshot(machine):
+    """Everything a tool could change: every table of the state database, and the files."""
+    db = machine.db
+    tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                       "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+    state = {t: sorted(map(repr, db.execute(f'SELECT * FROM "{t}"').fetchall())) for t in tables}
+    state["files"] = sorted(str(p.relative_to(machine.path)) for p in (machine.path / "fs").rglob("*"))
+    return state
+
+
 @pytest.mark.parametrize("tool, args", [(t, a) for t, cases in BAD.items() for a in cases],
                          ids=lambda v: " ".join(v) if isinstance(v, list) else v)
 def test_bad_input(machine, tool, args, capsys):
-    before = machine.db.execute("SELECT COUNT(*) FROM certs").fetchone()[0]
+    before = snapshot(machine)
     out, err = io.StringIO(), io.StringIO()
     rc = main([tool, *args], out=out, err=err)
     text = out.getvalue() + err.getvalue() + "".join(capsys.readouterr())
     assert rc != 0, text
-    assert "Traceback" not in text
-    assert machine.db.execute("SELECT COUNT(*) FROM certs").fetchone()[0] == before
+    assert "Traceback" not in text and "internal error" not in text, text
+    after = snapshot(machine)
+    for table in set(before) | set(after):
+        if table in before or after[table]:
+            assert before.get(table) == after[table], f"{table} changed"
 
 
 def test_unknown_tool():

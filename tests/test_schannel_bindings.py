@@ -295,3 +295,45 @@ def test_appcmd(web2019):
     assert iis.get_app_pool(web2019, "DefaultAppPool").account == "NT AUTHORITY\\NETWORK SERVICE"
     assert tool("appcmd", "list", "site", "Nope") == (
         1, 'ERROR ( message:Cannot find SITE object with identifier "Nope". )\n')
+
+
+def test_failed_rebind_keeps_the_working_binding(web2008):
+    good, _ = install_server_cert(cn="good.contoso.com")
+    assert tool("iis", "add-binding", "--thumbprint", good.thumbprint)[0] == 0
+    bad, _ = install_server_cert(cn="bad.contoso.com", keyspec=AT_SIGNATURE)
+    rc, out = tool("iis", "add-binding", "--thumbprint", bad.thumbprint)
+    assert rc != 0 and "0x80070520" in out
+    assert httpsys.get_binding(web2008, "0.0.0.0:443").cert_hash == good.thumbprint.lower()
+
+
+def test_duplicate_site_binding_with_appcmd(web2019):
+    args = ("appcmd", "set", "site", "/site.name:Default Web Site",
+            "/+bindings.[protocol='https',bindingInformation='*:443:']")
+    assert tool(*args) == (0, 'SITE object "Default Web Site" changed\n')
+    rc, out = tool(*args)
+    assert rc == 1 and out.startswith("ERROR ( hresult:800700b7, message:Cannot add duplicate "
+                                      "collection entry of type 'binding'")
+
+
+def test_helpers_act_on_the_machine_given(make_machine, monkeypatch, tmp_path):
+    # Another machine is current; serve/httpsys/credentials must use the one passed in.
+    m = make_machine(os_version="2019")
+    with use_machine(m):
+        ctx, _ = install_server_cert(cn="localhost")
+    monkeypatch.setenv("WINPKI_MACHINE", str(tmp_path / "other"))
+    with use_machine(m):
+        httpsys.add_binding(m, httpsys.SslBinding("0.0.0.0:443", "ipport", ctx.thumbprint.lower(),
+                                                  APPID, "MY"))
+    from schannel import serve
+
+    with serve("0.0.0.0:443", machine=m) as endpoint:
+        assert endpoint.address[0] == "127.0.0.1"
+    assert httpsys.find_certificate(m, "MY", ctx.thumbprint.lower()) is not None
+    assert not (tmp_path / "other").exists()
+
+
+def test_package_names_are_case_insensitive(web2019):
+    ctx, _ = install_server_cert()
+    handle, _ = AcquireCredentialsHandle(None, "schannel", SECPKG_CRED_INBOUND, None,
+                                         SCHANNEL_CRED(paCred=[ctx]))
+    assert handle.credential is not None

@@ -65,8 +65,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None,
     try:
         return module.run(args[1:], out, err)
     except KeyboardInterrupt:
-        return 0xC000013A & 0xFFFFFFFF
+        return 130
     except BrokenPipeError:
+        return 1
+    except Exception as exc:  # a bug must not reach the user as a traceback
+        err.write(f"winpki {name}: internal error: {type(exc).__name__}: {exc}\n")
         return 1
 
 

@@ -59,7 +59,12 @@ def describe_failure(exc: BaseException) -> tuple[int, str]:
     if isinstance(exc, WinError):
         return exc.hresult, exc.strerror
     if isinstance(exc, FileNotFoundError):
-        e = WinError(2)
+        # A missing folder is ERROR_PATH_NOT_FOUND; a missing file ERROR_FILE_NOT_FOUND.
+        import os
+
+        missing_folder = bool(exc.filename) and not os.path.isdir(
+            os.path.dirname(os.path.abspath(str(exc.filename))))
+        e = WinError(3 if missing_folder else 2)
         return e.hresult, e.strerror
     if isinstance(exc, PermissionError):
         e = WinError(5)

@@ -38,6 +38,10 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
         err.write(f"winpki machine: {exc.strerror}"
                   + (f" ({exc.detail})" if exc.detail else "") + "\n")
         return 1
+    except OSError as exc:  # the directory cannot be made there
+        missing = WinError(3 if isinstance(exc, FileNotFoundError) else 5)
+        err.write(f"winpki machine: {missing.strerror} ({exc.filename or exc})\n")
+        return 1
     out.write(f"Computer name : {m.computer_name}\n")
     out.write(f"OS            : {m.os.product} ({m.os.version})\n")
     out.write(f"MachineGuid   : {m.machine_guid}\n")

@@ -38,8 +38,9 @@ def _pool_line(pool: iis.AppPool) -> str:
     return f'APPPOOL "{pool.name}" (MgdVersion:v4.0,MgdMode:Integrated,state:{pool.state})'
 
 
-def _error(out: TextIO, message: str) -> int:
-    out.write(f"ERROR ( message:{message} )\n")
+def _error(out: TextIO, message: str, hresult: str | None = None) -> int:
+    code = f"hresult:{hresult}, " if hresult else ""
+    out.write(f"ERROR ( {code}message:{message} )\n")
     return 1
 
 
@@ -77,10 +78,13 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
         if verb == "add" and obj == "site":
             if "name" not in values or "physicalpath" not in values:
                 return _error(out, "Missing required attribute name or physicalPath")
-            bindings = tuple(tuple(b.split("/", 1)) for b in
-                             values.get("bindings", "http/*:80:").split(","))
-            iis.add_site(machine, values["name"], values["physicalpath"],
-                         bindings=bindings)  # type: ignore[arg-type]
+            bindings = []
+            for item in values.get("bindings", "http/*:80:").split(","):
+                protocol, sep, info = item.partition("/")
+                if not sep or not protocol:
+                    return _error(out, f'Invalid binding "{item}"; expected protocol/ip:port:host')
+                bindings.append((protocol, info))
+            iis.add_site(machine, values["name"], values["physicalpath"], bindings=tuple(bindings))
             name = values["name"]
             out.write(f'SITE object "{name}" added\nAPP object "{name}/" added\n'
                       f'VDIR object "{name}/" added\n')
@@ -99,13 +103,23 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
                 site = iis.get_site(machine, name)
             except WinError:
                 return _error(out, f'Cannot find SITE object with identifier "{name}".')
+            changes = []
             for key, value in opts:
+                if key.lower() == "site.name":
+                    continue
                 m = _ADD_BINDING.match(key + (":" + value if value else ""))
-                if m:
-                    with machine.transaction() as db:
-                        db.execute("INSERT INTO iis_bindings(site_id, protocol, binding_info) "
-                                   "VALUES (?, ?, ?)", (site.id, m.group("p").lower(),
-                                                        iis.parse_binding_info(m.group("b"))))
+                if not m:
+                    return _error(out, f'Unknown attribute "{key}".  Replace with -? for help.')
+                changes.append((m.group("p"), m.group("b")))
+            for protocol, info in changes:
+                try:
+                    iis.add_site_binding(machine, site.name, protocol, info)
+                except WinError as exc:
+                    if exc.winerror != 183:
+                        raise
+                    return _error(out, "Cannot add duplicate collection entry of type 'binding' "
+                                  "with combined key attributes 'protocol, bindingInformation' "
+                                  f"respectively set to '{exc.detail}'", hresult="800700b7")
             out.write(f'SITE object "{site.name}" changed\n')
             return 0
         if verb == "set" and obj == "apppool":

@@ -112,6 +112,11 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
         if unknown or _has_no_endpoint(params) or "appid" not in params:
             out.write(MISSING_PARAMS + ADD_USAGE)
             return 1
+        for toggle in ("verifyclientcertrevocation", "verifyrevocationwithcachedclientcertonly",
+                       "usagecheck", "dsmapperusage", "clientcertnegotiation"):
+            if toggle in params and params[toggle].lower() not in ("enable", "disable"):
+                out.write("The parameter is incorrect.\n")
+                return 1
         try:
             endpoint, kind = _endpoint(params)
             binding = httpsys.SslBinding(
