@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asn1crypto import parser as asn1_parser
+from asn1crypto import core as asn1_core
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -328,7 +329,7 @@ def parse_certificate(der: bytes) -> x509.Certificate:
     """Parse DER with cryptography, mapping failures to Windows' ASN.1 errors."""
     try:
         return x509.load_der_x509_certificate(bytes(der))
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, x509.InvalidVersion) as exc:
         raise WinError(classify_certificate_der(der), detail=str(exc)) from exc
 
 
@@ -578,13 +579,29 @@ def set_context_property(ctx: CertContext, prop_id: int, flags: int, value: Any)
         raise
 
 
+class _OpaqueExtension(asn1_core.Sequence):
+    """An extension whose value stays bytes, as CERT_INFO.rgExtension holds it: a malformed
+    value must not make the certificate's other fields unreadable."""
+
+    _fields = [
+        ("extn_id", asn1_core.ObjectIdentifier),
+        ("critical", asn1_core.Boolean, {"default": False}),
+        ("extn_value", asn1_core.OctetString),
+    ]
+
+
+class _OpaqueExtensions(asn1_core.SequenceOf):
+    _child_spec = _OpaqueExtension
+
+
 def _build_cert_info(der: bytes, cert: x509.Certificate) -> CERT_INFO:
     a = asn1_x509.Certificate.load(der)
     tbs = a["tbs_certificate"]
     serial_be = tbs["serial_number"].contents
     exts = []
-    if cert.version != x509.Version.v1:
-        for ext in tbs["extensions"]:
+    if cert.version != x509.Version.v1 and tbs["extensions"].contents:
+        raw = _OpaqueExtensions.load(tbs["extensions"].untag().dump())
+        for ext in raw:
             exts.append(CERT_EXTENSION(ext["extn_id"].dotted, bool(ext["critical"].native),
                                        bytes(ext["extn_value"].contents)))
     return CERT_INFO(

@@ -87,6 +87,7 @@ from .constants import (
     CERT_STORE_CTRL_COMMIT,
     CERT_STORE_CTRL_RESYNC,
     CERT_STORE_DELETE_FLAG,
+    CERT_STORE_MAXIMUM_ALLOWED_FLAG,
     CERT_STORE_OPEN_EXISTING_FLAG,
     CERT_STORE_PROV_COLLECTION,
     CERT_STORE_PROV_FILE,
@@ -122,6 +123,7 @@ from .errors import (
     E_ACCESSDENIED,
     E_INVALIDARG,
     E_UNEXPECTED,
+    ERROR_ACCESS_DENIED,
     ERROR_CALL_NOT_IMPLEMENTED,
     ERROR_END_OF_MEDIA,
     ERROR_FILE_EXISTS,
@@ -907,6 +909,14 @@ def _open_registry(machine, location: str, name: str, *, token, flags: int,
         with machine.transaction() as db:
             db.execute("INSERT OR IGNORE INTO stores(location, store) VALUES (?, ?)",
                        (key, canonical))
+    if (location == LOCAL_MACHINE and not flags & CERT_STORE_READONLY_FLAG
+            and not _token_is_admin(token)):
+        # HKLM\...\SystemCertificates is writable by Administrators and SYSTEM only: a
+        # read-write open by anyone else fails (.NET: X509Store.Open(ReadWrite) "Access is
+        # denied."); CERT_STORE_MAXIMUM_ALLOWED_FLAG settles for read-only.
+        if not flags & CERT_STORE_MAXIMUM_ALLOWED_FLAG:
+            raise WinError(ERROR_ACCESS_DENIED, detail=f"{location}\\{canonical} for writing")
+        flags |= CERT_STORE_READONLY_FLAG
     if as_system:
         return SystemStore(machine, location, canonical, token=token, flags=flags)
     return RegistryStore(machine, location, canonical, token=token, flags=flags)

@@ -513,7 +513,14 @@ def test_local_machine_writes_need_an_administrator(machine, certs):
     lm = CertOpenStore(CERT_STORE_PROV_SYSTEM, 0, None, LM, "My")
     ctx = CertAddEncodedCertificateToStore(lm, 1, certs[0], CERT_STORE_ADD_NEW)
     with run_as("NT AUTHORITY\\NETWORK SERVICE"):
-        store = CertOpenStore(CERT_STORE_PROV_SYSTEM, 0, None, LM, "My")
+        # Windows: HKLM's certificate stores are writable by administrators only, so a
+        # read-write open fails (.NET: X509Store.Open(ReadWrite) -> "Access is denied.");
+        # CERT_STORE_MAXIMUM_ALLOWED_FLAG opens it read-only.
+        with raises_hresult(ERROR_ACCESS_DENIED):
+            CertOpenStore(CERT_STORE_PROV_SYSTEM, 0, None, LM, "My")
+        assert GetLastError() == ERROR_ACCESS_DENIED
+        store = CertOpenStore(CERT_STORE_PROV_SYSTEM, 0, None, LM | CERT_STORE_MAXIMUM_ALLOWED_FLAG,
+                              "My")
         seen = enum_all(store)  # reading works
         assert [c.pbCertEncoded for c in seen] == [certs[0]]
         with raises_hresult(E_ACCESSDENIED):
