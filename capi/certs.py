@@ -19,8 +19,8 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from asn1crypto import parser as asn1_parser
 from asn1crypto import core as asn1_core
+from asn1crypto import parser as asn1_parser
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes

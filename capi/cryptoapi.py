@@ -30,6 +30,7 @@ from .errors import (
     NTE_BAD_SIGNATURE,
     NTE_BAD_TYPE,
     NTE_NO_KEY,
+    NTE_NO_MEMORY,
     NTE_NOT_FOUND,
     NTE_SILENT_CONTEXT,
     WinError,
@@ -669,11 +670,18 @@ def CryptDecrypt(hKey, hHash, Final: bool, dwFlags: int, pbData) -> bytes:
     return plain
 
 
+# In C the caller owns the buffer; here the facade allocates it, so an absurd length is
+# refused instead of allocating gigabytes (winpki's limit, not a Windows one).
+_MAX_RANDOM = 64 * 1024 * 1024
+
+
 @_facade
 def CryptGenRandom(hProv, dwLen: int) -> bytes:
-    """CryptGenRandom -> dwLen random bytes."""
+    """CryptGenRandom -> dwLen random bytes. NTE_NO_MEMORY above 64 MiB."""
     _prov(hProv)
     length = _u32(dwLen)
+    if length > _MAX_RANDOM:
+        raise WinError(NTE_NO_MEMORY, detail=f"{length} bytes")
     return os.urandom(length)
 
 

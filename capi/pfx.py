@@ -365,6 +365,8 @@ def PFXImportCertStore(pPFX, szPassword, dwFlags: int = 0):
 
     from .machine import current_machine
 
+    if not isinstance(pPFX, (bytes, bytearray, memoryview)):
+        raise WinError(ERROR_INVALID_PARAMETER, detail="pPFX must be the PFX's bytes")
     machine = current_machine()
     flags = int(dwFlags or 0) & 0xFFFFFFFF
     return import_pfx(machine, token_for(machine), pPFX, szPassword, flags & _IMPORT_FLAGS).store

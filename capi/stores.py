@@ -1493,16 +1493,20 @@ def CertRemoveStoreFromCollection(hCollectionStore, hSiblingStore) -> None:
 
 
 @_facade
-def CertEnumSystemStore(dwFlags: int, pvSystemStoreLocationPara=None) -> list[str]:
-    """CertEnumSystemStore: names of the system stores of the location in ``dwFlags``
-    (predefined ones, then those created). Raises E_INVALIDARG for another location."""
+def CertEnumSystemStore(dwFlags: int, pvSystemStoreLocationPara=None, pvArg=None,
+                        pfnEnum=None):
+    """CertEnumSystemStore: the system stores of the location in ``dwFlags`` (predefined
+    ones, then those created). Without ``pfnEnum`` returns their names; with it, calls
+    ``pfnEnum(pvSystemStore, dwFlags, pStoreInfo, pvReserved, pvArg)`` for each as the C
+    function does (stopping when it returns False) and returns True. Raises E_INVALIDARG
+    for another location."""
     location = _location_from_flags(dwFlags & 0xFFFFFFFF)
     if location is None:
         raise WinError(E_INVALIDARG, detail="location")
-    from .machine import current_machine
+    from .machine import current_machine, current_token
 
     machine = current_machine()
-    token = resolve_token(machine, None)
+    token = current_token(machine)
     key = location_key(machine, location, token)
     names = list(PREDEFINED_STORES[location])
     lowered = {n.lower() for n in names}
@@ -1511,7 +1515,12 @@ def CertEnumSystemStore(dwFlags: int, pvSystemStoreLocationPara=None) -> list[st
         if name.lower() not in lowered:
             names.append(name)
             lowered.add(name.lower())
-    return names
+    if pfnEnum is None:
+        return names
+    for name in names:
+        if pfnEnum(name, dwFlags & 0xFFFFFFFF, None, None, pvArg) is False:
+            break
+    return True
 
 
 @_facade

@@ -234,3 +234,31 @@ def test_lazy_parsing(der):
     assert ctx._x509 is None
     assert ctx.pCertInfo.dwVersion == 2
     assert ctx._x509 is not None
+
+
+def test_malformed_extension_value_is_opaque(machine):
+    # CERT_INFO.rgExtension holds extension values as bytes: a malformed Authority Key
+    # Identifier must not make the names or the store listing unreadable.
+    from capi import CERT_NAME_SIMPLE_DISPLAY_TYPE, CertCreateCertificateContext, CertGetNameString
+
+    der = bytearray(make_cert("opaque", ski=True, issuer=None))
+    akid = bytes.fromhex("0603551d2304")
+    i = der.find(akid)
+    if i < 0:  # make_cert wrote no AKI: use the SKI extension instead
+        i = der.find(bytes.fromhex("0603551d0e04"))
+    j = i + 6 + 1
+    der[j] = 0x31 if der[j] in (0x30, 0x04) else der[j]
+    ctx = CertCreateCertificateContext(1, bytes(der))
+    assert CertGetNameString(ctx, CERT_NAME_SIMPLE_DISPLAY_TYPE, 0, None) == "opaque"
+    assert ctx.pCertInfo.rgExtension
+
+
+def test_bad_certificate_version_is_an_asn1_error():
+    from capi import CertCreateCertificateContext
+    from capi.errors import CRYPT_E_ASN1_CORRUPT
+
+    der = bytearray(make_cert("v5"))
+    i = der.find(bytes.fromhex("a003020102"))
+    der[i + 4] = 5
+    with raises_hresult(CRYPT_E_ASN1_CORRUPT):
+        CertCreateCertificateContext(1, bytes(der))

@@ -385,3 +385,11 @@ def _factory(name, config):
     from csp.software import SoftwareCSP
 
     return SoftwareCSP(name, config["prov_type"])
+
+
+def test_gen_random_refuses_absurd_lengths(machine):
+    # In C the caller owns the buffer; the Python facade allocates it, so winpki caps it.
+    prov = api.CryptAcquireContext(None, MS_ENH_RSA_AES_PROV, PROV_RSA_AES, CRYPT_VERIFYCONTEXT)
+    assert len(api.CryptGenRandom(prov, 32)) == 32
+    with raises_hresult(NTE_NO_MEMORY):
+        api.CryptGenRandom(prov, -1)

@@ -368,3 +368,12 @@ def test_inconsistent_rsa_key_is_refused(machine):
     with raises_hresult(CRYPT_E_BAD_ENCODE):
         PFXImportCertStore(data, "pw", 0)
     assert _key_files(machine) == []
+
+
+def test_import_of_text_instead_of_bytes_is_invalid_parameter(machine):
+    from capi import PFXImportCertStore
+    from capi.errors import ERROR_INVALID_PARAMETER
+    from capi.testing import raises_hresult
+
+    with raises_hresult(ERROR_INVALID_PARAMETER):
+        PFXImportCertStore("abc", "", 0)

@@ -773,3 +773,16 @@ def test_delete_through_a_context_after_its_store_handle_is_closed(machine):
     with CertOpenStore(CERT_STORE_PROV_SYSTEM, 0, None, CERT_SYSTEM_STORE_LOCAL_MACHINE, "My") as s:
         assert CertFindCertificateInStore(s, X509_ASN_ENCODING, 0, CERT_FIND_SHA1_HASH, ctx.sha1,
                                           None) is None
+
+
+def test_enum_system_store_callback_and_identity(machine):
+    # The C form takes a callback; the user's stores are the current identity's.
+    seen = []
+    assert CertEnumSystemStore(CERT_SYSTEM_STORE_CURRENT_USER, None, "arg",
+                               lambda name, flags, info, reserved, arg: seen.append((name, arg))
+                               or len(seen) < 2) is True
+    assert seen == [("My", "arg"), ("Root", "arg")]
+    CertOpenStore(CERT_STORE_PROV_SYSTEM_REGISTRY, 0, None, CERT_SYSTEM_STORE_CURRENT_USER, "AdminOnly")
+    assert "AdminOnly" in CertEnumSystemStore(CERT_SYSTEM_STORE_CURRENT_USER)
+    with run_as("NetworkService"):
+        assert "AdminOnly" not in CertEnumSystemStore(CERT_SYSTEM_STORE_CURRENT_USER)
