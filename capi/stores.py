@@ -563,32 +563,20 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 
 def _token_sid(machine, token) -> str:
-    user = getattr(token, "user", None)
-    if user is not None:
-        return str(user)
-    # Identity layer absent: the machine's built-in Administrator (RID 500).
-    return f"{machine.machine_sid}-500"
+    return str(token.user)
 
 
 def _token_is_admin(token) -> bool:
-    if token is None:
-        return True
-    flag = getattr(token, "is_admin", None)
-    if flag is not None:
-        return bool(flag)
-    sids = {str(s) for s in getattr(token, "sids", ())}
-    return "S-1-5-32-544" in sids or "S-1-5-18" in sids
+    return token.is_admin
 
 
 def resolve_token(machine, token):
+    """``token``, or the current identity's on ``machine``."""
     if token is not None:
         return token
-    try:
-        from .machine import current_token
+    from .machine import current_token
 
-        return current_token(machine)
-    except (ImportError, AttributeError, NotImplementedError):
-        return None
+    return current_token(machine)
 
 
 def location_key(machine, location: str, token) -> str:
