@@ -197,9 +197,13 @@ _TABLE: list[tuple[int, str, str, str]] = [
     (W(1722), "RPC_S_SERVER_UNAVAILABLE", "The RPC server is unavailable.", "SystemFailure"),
     (W(2224), "NERR_UserExists", "The account already exists.", "AlreadyExists"),
     # --- event log (winerror.h ERROR_EVT_*) ---
+    # Texts checked against winerror.h MessageText copies (mingw-w64 style headers) and
+    # wevtutil output quoted in public tests (exit 15007, "The specified channel could not
+    # be found.").
     (W(15001), "ERROR_EVT_INVALID_QUERY", "The specified query is invalid.", "InvalidArgument"),
     (W(15007), "ERROR_EVT_CHANNEL_NOT_FOUND", "The specified channel could not be found.", "NotFound"),
     # --- certreq INF files (capi.tools.certreq): SetupAPI's ERROR_LINE_NOT_FOUND as an HRESULT ---
+    # (value and MessageText as in winerror.h; also quoted in real setupapi.dev.log lines)
     (0x800F0102, "SPAPI_E_LINE_NOT_FOUND", "The required line was not found in the INF.", "NotFound"),
     # --- generic HRESULTs ---
     (0x80004001, "E_NOTIMPL", "Not implemented", "NotImplementedCall"),
@@ -210,6 +214,8 @@ _TABLE: list[tuple[int, str, str, str]] = [
     (0x8007000E, "E_OUTOFMEMORY", "Not enough memory resources are available to complete this operation.", "SystemFailure"),
     (0x8002802C, "TYPE_E_AMBIGUOUSNAME", "Ambiguous name.", "InvalidArgument"),
     # --- NTE_* (CryptoAPI / CNG) ---
+    # MessageText as in winerror.h ("Keyset does not exist" has no full stop); MS-ERREF
+    # rewords several of these ("Key set does not exist."), FormatMessage does not.
     (0x80090001, "NTE_BAD_UID", "Bad UID.", "InvalidArgument"),
     (0x80090002, "NTE_BAD_HASH", "Bad Hash.", "BadData"),
     (0x80090003, "NTE_BAD_KEY", "Bad Key.", "BadKey"),
@@ -252,6 +258,7 @@ _TABLE: list[tuple[int, str, str, str]] = [
     (0x8009002A, "NTE_NO_MORE_ITEMS", "No more data is available.", "NotFound"),
     (0x80090030, "NTE_DEVICE_NOT_READY", "The device that is required by this cryptographic provider is not ready for use.", "SmartCardError"),
     # --- SEC_E_* (SSPI / Schannel) ---
+    # winerror.h/issperr.h MessageText: most SEC_E_* texts carry no full stop.
     (0x80090300, "SEC_E_INSUFFICIENT_MEMORY", "Not enough memory is available to complete this request", "CredentialsError"),
     (0x80090305, "SEC_E_SECPKG_NOT_FOUND", "The requested security package does not exist", "CredentialsError"),
     (0x8009030D, "SEC_E_UNKNOWN_CREDENTIALS", "The credentials supplied to the package were not recognized", "CredentialsError"),
@@ -264,10 +271,14 @@ _TABLE: list[tuple[int, str, str, str]] = [
     (0x80092004, "CRYPT_E_NOT_FOUND", "Cannot find object or property.", "NotFound"),
     (0x80092005, "CRYPT_E_EXISTS", "The object or property already exists.", "AlreadyExists"),
     (0x80092006, "CRYPT_E_NO_PROVIDER", "No provider was specified for the store or object.", "ProviderError"),
-    (0x80092008, "CRYPT_E_SELF_SIGNED", "The specified certificate is self signed.", "InvalidArgument"),
+    # winerror.h: CRYPT_E_SELF_SIGNED is 0x80092007 (0x80092008 is CRYPT_E_DELETED_PREV);
+    # the value and text as in the SDK-derived tables of ziglang/zig (std/os/windows) and
+    # impacket's MS-ERREF table (fortra/impacket hresult_errors.py).
+    (0x80092007, "CRYPT_E_SELF_SIGNED", "The specified certificate is self signed.", "InvalidArgument"),
     (0x8009200B, "CRYPT_E_NO_KEY_PROPERTY", "Cannot find the certificate and private key for decryption.", "NotFound"),
     (0x8009200F, "CRYPT_E_PENDING_CLOSE", "Final closure is pending until additional frees or closes.", "InvalidArgument"),
     # --- certificate stores (capi/stores.py, capi/serialization.py) ---
+    # CRYPT_E_NO_MATCH text: .NET's CAPI interop constants and zig's winerror table agree.
     (0x80092009, "CRYPT_E_NO_MATCH", "Cannot find the requested object.", "NotFound"),
     (0x80093102, "CRYPT_E_ASN1_EOD", "ASN1 unexpected end of data.", "EncodingError"),
     (0x80093103, "CRYPT_E_ASN1_CORRUPT", "ASN1 corrupted data.", "EncodingError"),
@@ -278,8 +289,11 @@ _TABLE: list[tuple[int, str, str, str]] = [
     (0x8009400A, "CERTSRV_E_KEY_ARCHIVAL_NOT_CONFIGURED", "Cannot archive private key.  The certification authority is not configured for key archival.", "SystemFailure"),
     (0x8009400B, "CERTSRV_E_NO_VALID_KRA", "Cannot archive private key.  The certification authority could not verify one or more key recovery certificates.", "SystemFailure"),
     # --- CERT_E_* / TRUST_E_* ---
-    (0x800B0101, "CERT_E_EXPIRED", "A required certificate is not within its validity period when verifying against the current system clock or the time stamp in the signed file.", "TrustError"),
-    (0x800B0109, "CERT_E_UNTRUSTEDROOT", "A certificate chain processed, but terminated in a root certificate that is not trusted by the trust provider.", "TrustError"),
+    # CERT_E_EXPIRED / CERT_E_UNTRUSTEDROOT as FormatMessage prints them ("timestamp";
+    # "which is not trusted"): Microsoft support article on NDES, setupapi.dev.log lines
+    # "Error 0x800b0109: ...", Add-AppxPackage output quoted in public issues.
+    (0x800B0101, "CERT_E_EXPIRED", "A required certificate is not within its validity period when verifying against the current system clock or the timestamp in the signed file.", "TrustError"),
+    (0x800B0109, "CERT_E_UNTRUSTEDROOT", "A certificate chain processed, but terminated in a root certificate which is not trusted by the trust provider.", "TrustError"),
     (0x800B010A, "CERT_E_CHAINING", "A certificate chain could not be built to a trusted root authority.", "TrustError"),
     (0x800B010F, "CERT_E_CN_NO_MATCH", "The certificate's CN name does not match the passed value.", "TrustError"),
     (0x800B0110, "CERT_E_WRONG_USAGE", "The certificate is not valid for the requested usage.", "TrustError"),

@@ -83,12 +83,14 @@ def capi_unique_name(container: str, machine_guid: str) -> str:
 
 
 def cng_unique_name(key_name: str, machine_guid: str) -> str:
-    r"""NCRYPT_UNIQUE_NAME_PROPERTY / the file name in ...\Crypto\Keys.
+    r"""NCRYPT_UNIQUE_NAME_PROPERTY / the file name in ...\Crypto\Keys: MD5 of the
+    lower-cased UTF-16LE key name plus one NUL character, as four little-endian DWORDs in
+    hex, "_", the MachineGuid.
 
-    The shape — 32 hex digits, "_", the MachineGuid — is what Windows shows (e.g.
-    ``C:\ProgramData\Microsoft\Crypto\Keys\cad91794ddf50456b13c563fdc9fe9aa_64e6b472-...``
-    in the k6ncrypt README). The hash input is NOT confirmed by a public source: winpki
-    uses the CAPI rule over the lower-cased UTF-16LE name with a NUL character.
+    Confirmed against real output: the k6ncrypt README (github.com/liupums/k6ncrypt) shows
+    ``certutil -v -csp KSP -key`` listing the Microsoft Software KSP key
+    ``{92761CBA-52AB-4531-9530-12533B1C9AF5}`` with unique name
+    ``cad91794ddf50456b13c563fdc9fe9aa_64e6b472-...``, which is exactly this rule.
     """
     raw = key_name.lower().encode("utf-16-le") + b"\x00\x00"
     return f"{_dwords_hex(hashlib.md5(raw).digest())}_{machine_guid.lower()}"

@@ -10,6 +10,8 @@ from capi.security import FILE_READ_DATA, check_file_access, create_file_sd, get
 from capi.tools import main
 
 MK = r"C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys"
+# Summary line and display layout (path, space, first ACE, the rest aligned, blank line)
+# as quoted from real icacls runs, e.g. support.moonpoint.com/os/windows/commands/icacls.php.
 SUMMARY_OK = "Successfully processed 1 files; Failed processing 0 files\n"
 SUMMARY_FAIL = "Successfully processed 0 files; Failed processing 1 files\n"
 
@@ -56,6 +58,8 @@ def test_grant_key_file_to_app_pool(machine):
     assert not check_file_access(machine, key, pool, FILE_READ_DATA)
     rc, out, err = icacls(key, "/grant", "IIS APPPOOL\\DefaultAppPool:R")
     assert (rc, err) == (0, "")
+    # "processed file: <path as given>" then the summary: real output quoted in many
+    # write-ups (e.g. HTB Academy "icacls c:\\users /grant joe:f").
     assert out == f"processed file: {key}\n" + SUMMARY_OK
     assert check_file_access(machine, key, pool, FILE_READ_DATA)
     rc, out, _ = icacls(key)
@@ -83,6 +87,8 @@ def test_grant_replace_deny_remove(machine):
     assert lines[0] == f"{path} NT AUTHORITY\\IUSR:(OI)(CI)(DENY)(W)"
     # /deny removes the denied rights (W includes SYNCHRONIZE) from IUSR's grant; /grant:r
     # re-added Everyone at the end of the explicit grants.
+    # READ_CONTROL is printed "Rc", before S and the file rights: puppetlabs-acl
+    # acceptance tests match real icacls output such as "(Rc,S,RD,WEA,DC)".
     assert lines[1:3] == ["NT AUTHORITY\\IUSR:(Rc,RD,REA,X,RA)", "Everyone:(R)"]
     assert lines[3].startswith("NT AUTHORITY\\SYSTEM:(I)(OI)(CI)(F)")
     assert icacls(path, "/remove:d", "IUSR")[0] == 0
@@ -95,6 +101,11 @@ def test_grant_replace_deny_remove(machine):
 def test_unknown_account(machine):
     before = get_file_sd(machine, MK)
     rc, out, err = icacls(MK, "/grant", "nobody:F")
+    # Message and summary: Microsoft support article KB 2744558 ("Overlapping Forest
+    # Names cause problems once Forest Trusts are established") quotes
+    # "forest2.forest1.com\\admins: No mapping between account names and security IDs
+    # was done." followed by "Successfully processed 0 files; Failed processing 1 files".
+    # The exit status 1332 is NOT confirmed by a public source.
     assert rc == ERROR_NONE_MAPPED
     assert err == "nobody: No mapping between account names and security IDs was done.\n"
     assert out == SUMMARY_FAIL
@@ -107,6 +118,8 @@ def test_unknown_account(machine):
 ])
 def test_invalid_parameters(machine, args):
     rc, out, err = icacls(MK, *args)
+    # 'Invalid parameter "<the argument>"', no summary, exit 87: microsoft/hcsshim PR
+    # #1643 quotes `Invalid parameter ""CREATOR"` with "process exited with exit code 87".
     assert rc == ERROR_INVALID_PARAMETER
     assert err.startswith('Invalid parameter "') and out == ""
 
@@ -115,7 +128,9 @@ def test_changes_need_write_dac(machine):
     before = get_file_sd(machine, MK)
     with run_as("NetworkService"):
         rc, out, err = icacls(MK, "/grant", "NetworkService:F")
-        assert rc == 5
+        assert rc == 5  # exit status NOT confirmed by a public source
+        # "<path>: Access is denied." then the failure summary: real output quoted in
+        # public write-ups (e.g. "C:\\Windows\\System32\\config\\SAM: Access is denied.").
         assert err == f"{MK}: Access is denied.\n"
         assert out == SUMMARY_FAIL
         # Reading needs READ_CONTROL, which (R,W) includes.
@@ -180,3 +195,15 @@ def test_key_file_without_stored_sd_is_systems(machine):
     assert rc == 5 and err == f"{key}: Access is denied.\n"
     with run_as("SYSTEM"):
         assert icacls(key, "/grant", "Everyone:R")[0] == 0
+
+
+@pytest.mark.parametrize("mask,shown", [
+    (0x00100124, "S,AD,X,WA"),
+    (0x00120180, "Rc,S,RA,WA"),
+    (0x0010008A, "S,WD,REA,RA"),
+])
+def test_specific_rights_order_matches_real_icacls(mask, shown):
+    # Masks and the icacls text Windows printed for them, from the puppetlabs-acl
+    # acceptance tests ("Directory - Deny Mask Specific": masks 1048868, 1180032, 1048714).
+    from capi.security import icacls_rights
+    assert icacls_rights(mask) == shown

@@ -52,6 +52,11 @@ def test_unique_names():
     # jensign.com: MyCoolContainer -> 52ab417621a9d74c73e3e0f1bc374e0a
     assert capi_unique_name("MyCoolContainer", GUID).startswith("52ab417621a9d74c73e3e0f1bc374e0a_")
     assert len(cng_unique_name("key", GUID).split("_")[0]) == 32
+    # Real Microsoft Software KSP key from `certutil -v -csp KSP -key` in the k6ncrypt
+    # README (github.com/liupums/k6ncrypt): the name and the file name Windows made.
+    assert cng_unique_name("{92761CBA-52AB-4531-9530-12533B1C9AF5}",
+                           "64e6b472-74a5-4eb6-a106-b43815e2d97d") == \
+        "cad91794ddf50456b13c563fdc9fe9aa_64e6b472-74a5-4eb6-a106-b43815e2d97d"
 
 
 def test_key_file_lives_in_machinekeys_under_its_unique_name(machine):
