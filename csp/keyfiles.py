@@ -55,8 +55,9 @@ _ENTROPY = {CAPI: b"winpki CAPI key container", CNG: b"winpki CNG key"}
 # neither gets an ACE of its own (DESIGN §3: creator, SYSTEM, Administrators).
 CAPI_MACHINE_ACES = "(A;;GAGR;;;BA)(A;;GAGR;;;SY)"
 CAPI_CREATOR_ACE = "(A;;GAGR;;;{sid})"
-# CNG machine key: certutil -key shows "Security Descr: D:P(A;OICI;0xd01f01ff;;;SY)
-# (A;OICI;0xd01f01ff;;;BA)" (k6ncrypt README, Microsoft Software KSP key).
+# CNG machine key: certutil -v -csp KSP -key shows "Security Descr: D:P(A;OICI;0xd01f01ff;;;SY)
+# (A;OICI;0xd01f01ff;;;BA)" (k6ncrypt README, Microsoft Software KSP key imported by an
+# administrator): protected, but without the auto-inherited flag the CAPI files carry.
 CNG_MACHINE_ACES = "(A;OICI;0xd01f01ff;;;SY)(A;OICI;0xd01f01ff;;;BA)"
 CNG_CREATOR_ACE = "(A;OICI;0xd01f01ff;;;{sid})"
 # User keys live in the user's profile: the user and SYSTEM.
@@ -236,7 +237,8 @@ class KeyStore:
                 aces += creator.format(sid=sid)
             # An elevated administrator's files are owned by Administrators.
             owner = ADMINISTRATORS_SID if getattr(token, "is_admin", False) else sid
-            return f"O:{owner}G:SYD:PAI{aces}"
+            control = "PAI" if self.kind == CAPI else "P"
+            return f"O:{owner}G:SYD:{control}{aces}"
         creator = CAPI_CREATOR_ACE if self.kind == CAPI else CNG_CREATOR_ACE
         return f"O:{sid}G:SYD:P{creator.format(sid=sid)}{creator.format(sid=SYSTEM_SID)}"
 
