@@ -10,6 +10,7 @@ from cryptography.x509.oid import NameOID
 from capi import *  # noqa: F403
 from capi.ca import MachineCA
 from capi.tools import main
+from csp import capi_unique_name
 
 INF = """[Version]
 Signature= "$Windows NT$"
@@ -99,6 +100,13 @@ def test_full_enrollment_links_the_key(machine, inf, tmp_path):
     _, cer, lines = _enroll(tmp_path, inf("FriendlyName = \"Contoso web\"\n"), "-machine")
     assert lines[0] == "Installed Certificate:"
     assert lines[2] == "  Subject: CN=www.contoso.com, O=Contoso, C=US"
+    # After Thumbprint: "  Friendly Name: ...", the provider, the key's container, a blank
+    # line (Securosys signtool guide quoting certreq -new output with FriendlyName and a KSP).
+    assert [line.split(":")[0] for line in lines[1:6]] == [
+        "  Serial Number", "  Subject", "  NotBefore", "  NotAfter", "  Thumbprint"]
+    assert lines[6] == "  Friendly Name: Contoso web"
+    assert lines[7] == f"  {MS_KEY_STORAGE_PROVIDER}"
+    assert lines[8].endswith("_" + machine.machine_guid) and lines[9] == ""
     with _store("REQUEST") as pending:
         assert list(pending) == []
     with _store("My") as my:
@@ -153,6 +161,12 @@ def test_request_type_cert_installs_self_signed(machine, inf, tmp_path):
                         "Cryptographic Provider\"\nHashAlgorithm = sha256\n"), str(out))
     assert rc == 0, lines
     assert lines[0] == "Installed Certificate:" and lines[-1] == "CertReq: Certificate Created and Installed"
+    # certreq -new with a CSP: the provider name, then the unique container name, a blank
+    # line, then the summary (projectacrn acrn-hypervisor waag-secure-boot docs).
+    with _store("My") as my:
+        unique = CertGetCertificateContextProperty(_only(my), CERT_KEY_PROV_INFO_PROP_ID)
+    assert lines[-4:-1] == ["  Microsoft Enhanced RSA and AES Cryptographic Provider",
+                            f"  {capi_unique_name(unique.pwszContainerName, machine.machine_guid)}", ""]
     cert = x509.load_pem_x509_certificate(out.read_bytes())
     cert.verify_directly_issued_by(cert)
     with _store("My") as my:

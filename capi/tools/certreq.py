@@ -562,7 +562,16 @@ def _store(machine, token, machine_keyset: bool, name: str):
                              token=token)
 
 
-def _installed_lines(der: bytes) -> list[str]:
+def _installed_lines(der: bytes, info=None, friendly_name: str | None = None,
+                     machine=None) -> list[str]:
+    """The block certreq prints for an installed certificate, as in real output:
+    "Installed Certificate:", then indented Serial Number, Subject, NotBefore, NotAfter,
+    Thumbprint, "Friendly Name: ..." when one is set, the provider name and the key's
+    unique container name, then a blank line (projectacrn acrn-hypervisor "waag-secure-boot"
+    docs: certreq -new with the Strong provider; Securosys' signtool guide: certreq -new
+    with a KSP and FriendlyName). For a KSP the line after the provider is assumed to be
+    the key's unique name like a CSP's; the Securosys HSM KSP shows the key name there.
+    """
     from .certutil_store import format_time
 
     cert = x509.load_der_x509_certificate(der)
@@ -571,12 +580,22 @@ def _installed_lines(der: bytes) -> list[str]:
     subject = CertNameToStr(C.X509_ASN_ENCODING, cert.subject.public_bytes(), C.CERT_X500_NAME_STR)
     import hashlib
 
-    return ["Installed Certificate:",
-            f"  Serial Number: {cert.serial_number:x}",
-            f"  Subject: {subject}",
-            f"  NotBefore: {format_time(cert.not_valid_before_utc)}",
-            f"  NotAfter: {format_time(cert.not_valid_after_utc)}",
-            f"  Thumbprint: {hashlib.sha1(der).hexdigest()}"]
+    lines = ["Installed Certificate:",
+             f"  Serial Number: {cert.serial_number:x}",
+             f"  Subject: {subject}",
+             f"  NotBefore: {format_time(cert.not_valid_before_utc)}",
+             f"  NotAfter: {format_time(cert.not_valid_after_utc)}",
+             f"  Thumbprint: {hashlib.sha1(der).hexdigest()}"]
+    if friendly_name:
+        lines.append(f"  Friendly Name: {friendly_name}")
+    if info is not None and machine is not None:
+        from csp import capi_unique_name, cng_unique_name
+
+        unique = (capi_unique_name if info.dwProvType else cng_unique_name)(
+            info.pwszContainerName, machine.machine_guid)
+        lines += [f"  {info.pwszProvName}", f"  {unique}"]
+    lines.append("")
+    return lines
 
 
 def verb_new(args: list[str], opts: dict, out: TextIO) -> None:
@@ -619,7 +638,7 @@ def verb_new(args: list[str], opts: dict, out: TextIO) -> None:
             undo()
             raise
     if settings.request_type == "cert":
-        for line in _installed_lines(der):
+        for line in _installed_lines(der, info, settings.friendly_name, machine):
             out.write(line + "\n")
         out.write("CertReq: Certificate Created and Installed\n")
     else:
@@ -647,6 +666,7 @@ def verb_submit(args: list[str], opts: dict, out: TextIO) -> None:
 
 
 def verb_accept(args: list[str], opts: dict, out: TextIO) -> None:
+    from ..certs import CertGetCertificateContextProperty
     from ..stores import CertAddEncodedCertificateToStore, CertDeleteCertificateFromStore
 
     if len(args) != 1:
@@ -677,7 +697,12 @@ def verb_accept(args: list[str], opts: dict, out: TextIO) -> None:
                         if prop in props:
                             new.set_property(prop, props[prop])
                     CertDeleteCertificateFromStore(ctx)
-                for line in _installed_lines(der):
+                    shown = {}
+                    for prop in (C.CERT_KEY_PROV_INFO_PROP_ID, C.CERT_FRIENDLY_NAME_PROP_ID):
+                        if prop in props:
+                            shown[prop] = CertGetCertificateContextProperty(new, prop)
+                for line in _installed_lines(der, shown.get(C.CERT_KEY_PROV_INFO_PROP_ID),
+                                             shown.get(C.CERT_FRIENDLY_NAME_PROP_ID), machine):
                     out.write(line + "\n")
                 return
     # certreq -accept without its pending request: "Cannot find object or property.
