@@ -8,10 +8,16 @@ the provider GUID {df9d8cd0-1501-11d1-8c7a-00c04fc297eb}); what follows is winpk
 
 Failures, as Windows reports them:
 - NULL input: ERROR_INVALID_PARAMETER (Wine crypt32 tests/protectdata.c).
-- Wrong or missing entropy, tampered or garbage blob: ERROR_INVALID_DATA (same test).
+- Wrong or missing entropy: ERROR_INVALID_DATA (same test); a tampered blob likewise
+  (.NET "The data is invalid." from ProtectedData.Unprotect in public issue reports).
+- Data that is not a DPAPI blob at all: ERROR_INVALID_PARAMETER — what real Windows
+  returned to many callers handing Chrome 80+ "v10" values to CryptUnprotectData
+  (pywin32 "(87, 'CryptUnprotectData', 'The parameter is incorrect.')", .NET
+  CryptographicException "The parameter is incorrect.", in public GitHub issues).
 - A user-scope blob of another user: NTE_BAD_KEY_STATE, "Key not valid for use in
   specified state." — the error ProtectedData.Unprotect users meet when the master key of
-  the protecting user is not available (WINDOWS-FACTS §7 quotes the text).
+  the protecting user is not available (WINDOWS-FACTS §7 quotes the text; pywin32 reports
+  of (-2146893813, 'CryptUnprotectData', ...) on another user's or machine's data).
 """
 
 from __future__ import annotations
@@ -122,7 +128,7 @@ def unprotect(machine, blob: bytes, *, user_sid: str | None,
     blob = bytes(blob)
     fixed = len(DPAPI_PREFIX) + _HEAD.size
     if len(blob) < fixed or not blob.startswith(DPAPI_PREFIX):
-        raise WinError(ERROR_INVALID_DATA, detail="not a DPAPI blob")
+        raise WinError(ERROR_INVALID_PARAMETER, detail="not a DPAPI blob")
     fmt, flags, sid_len, descr_len = _HEAD.unpack_from(blob, len(DPAPI_PREFIX))
     body = fixed + sid_len + descr_len
     if fmt != _FORMAT or len(blob) < body + _NONCE + bindings.crypto_aead_xchacha20poly1305_ietf_ABYTES:
