@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from .. import constants as C
-from ..errors import CRYPT_E_NO_KEY_PROPERTY, WinError
+from ..errors import CRYPT_E_NO_KEY_PROPERTY, ERROR_NONE_MAPPED, ERROR_NOT_FOUND, WinError
 from ..machine import current_machine
 
 BANNER = ("Microsoft (R) WinHTTP Certificate Configuration Tool\n"
@@ -35,6 +35,16 @@ USAGE = BANNER + """Usage:
     -a  User account on the local machine (or domain\\user)
     -p  Password for the PFX file
 """
+
+# Texts and exit codes follow the WinHttpCertCfg sample source (Microsoft, 2001; a copy is
+# in a public GitHub repository) and real output quoted in public deployment scripts
+# ("Matching certificate:\nCN=...\n\nGranting private key access for account:\n    NT
+# AUTHORITY\NETWORK SERVICE", "Private key access has already been granted for account:").
+# The subject is CertNameToStr(X500 | CRLF | REVERSE): one RDN per line, then a blank line.
+NOT_FOUND = "Error:  Unable to find or obtain a context for requested certificate\n\n"
+NO_ACCOUNT = "Error: No account information was found.\n"
+ALREADY_GRANTED = "Private key access has already been granted for account:\n"
+NOT_GRANTED = "Account already does not have access to private key.\n\n"
 
 # What the tool grants: read access to the key file.
 GRANTED_RIGHTS = 0x120089  # FILE_GENERIC_READ
@@ -138,16 +148,19 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
             with _store(str(opts["c"])) as store:
                 ctx = _find(store, str(opts["s"]))
             if ctx is None:
-                out.write("Error: Unable to find or obtain a context for requested certificate\n")
-                return 1
-        out.write("Matching certificate:\n")
-        out.write(CertNameToStr(C.X509_ASN_ENCODING, ctx.pCertInfo.Subject,
-                                C.CERT_X500_NAME_STR | C.CERT_NAME_STR_REVERSE_FLAG) + "\n\n")
+                err.write(NOT_FOUND)
+                return ERROR_NOT_FOUND
+        subject = CertNameToStr(C.X509_ASN_ENCODING, ctx.pCertInfo.Subject,
+                                C.CERT_X500_NAME_STR | C.CERT_NAME_STR_CRLF_FLAG
+                                | C.CERT_NAME_STR_REVERSE_FLAG).replace("\r\n", "\n")
+        # -i reports "Imported certificate:" and one more blank line; the others "Matching".
+        out.write(f"Imported certificate:\n{subject}\n\n\n" if action == "i"
+                  else f"Matching certificate:\n{subject}\n\n")
         try:
             CertGetCertificateContextProperty(ctx, C.CERT_KEY_PROV_INFO_PROP_ID)
         except WinError:
-            out.write("Error: Unable to find or obtain a context for requested certificate\n")
-            return 1
+            err.write(NOT_FOUND)
+            return ERROR_NOT_FOUND
         if action == "l":
             sd = get_key_sd(ctx)
             out.write("Additional accounts and groups with access to the private key include:\n")
@@ -159,13 +172,26 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
             return 0
         if "a" not in opts:
             return 0 if action == "i" else _usage_fail(out)
-        sid = sid_for_account(machine, str(opts["a"]))
+        try:
+            sid = sid_for_account(machine, str(opts["a"]))
+        except WinError as exc:
+            if exc.winerror != ERROR_NONE_MAPPED:
+                raise
+            err.write(NO_ACCOUNT)
+            return ERROR_NONE_MAPPED
         sd = get_key_sd(ctx)
+        has_allow = any(ace.ace_type == 0 and ace.sid == sid for ace in sd.dacl or [])
         if action == "r":
+            if not has_allow:
+                err.write(NOT_GRANTED)
+                return 0
             sd.remove(sid)
             set_key_sd(ctx, sd)
             out.write(f"Removing private key access for account:\n    "
                       f"{account_display(machine, sid)}\n")
+            return 0
+        if has_allow:
+            out.write(f"{ALREADY_GRANTED}    {account_display(machine, sid)}\n")
             return 0
         sd.grant(sid, GRANTED_RIGHTS)
         set_key_sd(ctx, sd)

@@ -38,6 +38,14 @@ def _pool_line(pool: iis.AppPool) -> str:
     return f'APPPOOL "{pool.name}" (MgdVersion:v4.0,MgdMode:Integrated,state:{pool.state})'
 
 
+# appcmd's failure line, as quoted from real runs in public scripts and tests:
+# 'ERROR ( message:Cannot find SITE object with identifier "SomeSite". )' and
+# 'ERROR ( message:Unknown attribute "...".  Replace with -? for help. )' (two spaces).
+# The duplicate-binding text is IIS's configuration error ("Cannot add duplicate collection
+# entry of type 'binding' with combined key attributes 'protocol, bindingInformation'
+# respectively set to 'http, *:61902:localhost'", Microsoft.Web.Administration tests) and
+# 0x800700b7 is its HRESULT (Microsoft's IIS blog on 500.19); the "hresult:800700b7, "
+# prefix inside appcmd's ERROR line is NOT confirmed by a public source.
 def _error(out: TextIO, message: str, hresult: str | None = None) -> int:
     code = f"hresult:{hresult}, " if hresult else ""
     out.write(f"ERROR ( {code}message:{message} )\n")
