@@ -45,6 +45,15 @@ def _usage(out: TextIO) -> None:
         out.write(f"  {name:<16}{desc}\n")
 
 
+def exit_status(rc: int | None) -> int:
+    """A tool's Windows exit code (1332, 0x80092004...) as a POSIX status, which keeps only
+    8 bits: a failure whose low byte is 0 must still be non-zero."""
+    rc = int(rc or 0)
+    if 0 <= rc <= 255:
+        return rc
+    return (rc & 0xFF) or 1
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None,
          err: TextIO | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
@@ -73,5 +82,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None,
         return 1
 
 
+def console_main() -> None:
+    """The ``winpki`` command: the tool's Windows exit code, as a POSIX status."""
+    sys.exit(exit_status(main()))
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console_main()
