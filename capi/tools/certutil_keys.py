@@ -61,6 +61,8 @@ def key(inv: Invocation):
     provider = _provider(inv.value("csp"))
     machine_flag = not inv.flag("user")
     wanted = inv.args[0] if inv.args and inv.args[0] != "-" else None
+    # Layout as real output shows it (certutil -v -csp KSP -key, quoted in the k6ncrypt
+    # README): the provider line, then each key's name and unique name indented two spaces.
     inv.print(f"{provider.name}:")
     if provider.kind == "ksp":
         with nc_api.NCryptOpenStorageProvider(provider.name, 0) as prov:
@@ -73,7 +75,7 @@ def key(inv: Invocation):
                     unique = nc_api.NCryptGetProperty(k, C.NCRYPT_UNIQUE_NAME_PROPERTY)
                 finally:
                     nc_api.NCryptFreeObject(k)
-                inv.print(info.pszName)
+                inv.print(f"  {info.pszName}")
                 inv.print(f"  {unique}")
                 inv.print(f"  {info.pszAlgid}")
                 inv.print()
@@ -94,7 +96,7 @@ def key(inv: Invocation):
         found = True
         open_flags = C.CRYPT_SILENT | (C.CRYPT_MACHINE_KEYSET if machine_flag else 0)
         with capi_api.CryptAcquireContext(name, provider.name, provider.prov_type, open_flags) as prov:
-            inv.print(name)
+            inv.print(f"  {name}")
             inv.print(f"  {capi_api.CryptGetProvParam(prov, C.PP_UNIQUE_CONTAINER)}")
             for spec, label in ((C.AT_KEYEXCHANGE, "AT_KEYEXCHANGE"), (C.AT_SIGNATURE, "AT_SIGNATURE")):
                 try:
