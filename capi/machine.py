@@ -120,6 +120,19 @@ _DRIVE_RE = re.compile(r"^([A-Za-z]):$")
 _BAD_CHARS = set('<>:"|?*') | {chr(c) for c in range(32)}
 
 
+def _statements(script: str) -> list[str]:
+    """Split an SQL script into complete statements (sqlite3's own notion of complete)."""
+    out, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            out.append(current.strip())
+            current = ""
+    if current.strip():
+        out.append(current.strip())
+    return out
+
+
 def normalize_winpath(winpath: str) -> PureWindowsPath:
     """Normalize an absolute Windows path ('C:\\a\\..\\b' -> 'C:\\b'); reject others.
 
@@ -283,12 +296,21 @@ class Machine:
             db.execute("COMMIT")
 
     def ensure_schema(self, key: str, sql: str) -> None:
-        """Run a component's CREATE ... IF NOT EXISTS script once per process."""
+        """Run a component's CREATE ... IF NOT EXISTS script once per process.
+
+        Statements run one at a time on this thread's connection, so inside a transaction
+        they join it (``executescript`` would commit the caller's transaction first). Only
+        outside a transaction is the schema remembered as done: a rollback would undo it.
+        """
         if key in self._schema_done:
             return
         with self._schema_lock:
-            if key not in self._schema_done:
-                self.db.executescript(sql)
+            if key in self._schema_done:
+                return
+            db = self.db
+            for statement in _statements(sql):
+                db.execute(statement)
+            if not db.in_transaction:
                 self._schema_done.add(key)
 
     def close(self) -> None:

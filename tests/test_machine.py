@@ -125,3 +125,21 @@ def test_run_as_validates_and_nests(machine):
         assert capi.current_token().user == capi.Sid("S-1-5-20")
     with raises_hresult(ERROR_NONE_MAPPED), run_as("NT AUTHORITY\\Nobody"):
         pass
+
+
+def test_component_schema_inside_a_transaction_keeps_it_open(machine):
+    # A component may create its tables lazily while the caller's transaction is open (a
+    # PFX import onto a token registers the token tables mid-import): the transaction must
+    # survive, and a rollback must not leave the schema marked as created.
+    sql = "CREATE TABLE IF NOT EXISTS comp_a (x INTEGER);\nCREATE TABLE IF NOT EXISTS comp_b (y TEXT);"
+    with pytest.raises(RuntimeError):
+        with machine.transaction() as db:
+            db.execute("INSERT INTO meta(key, value) VALUES ('probe', '1')")
+            machine.ensure_schema("comp", sql)
+            assert db.in_transaction
+            raise RuntimeError("roll back")
+    assert machine.db.execute("SELECT COUNT(*) FROM meta WHERE key = 'probe'").fetchone()[0] == 0
+    with machine.transaction() as db:
+        machine.ensure_schema("comp", sql)
+        db.execute("INSERT INTO comp_a(x) VALUES (1)")
+    assert machine.db.execute("SELECT COUNT(*) FROM comp_a").fetchone()[0] == 1

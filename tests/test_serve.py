@@ -219,3 +219,32 @@ def test_sni_hostnameport_binding(make_machine):
         with serve("localhost:443") as endpoint:
             version, data = _get(endpoint.address, ctx.pbCertEncoded, ssl.TLSVersion.TLSv1_3)
     assert data.startswith(b"HTTP/1.1 200 OK")
+
+
+def test_pfx_import_onto_a_token_in_a_fresh_process(make_machine, softhsm_token, tmp_path):
+    """As a user runs it: the provider registered in one process, the PFX imported with
+    -csp in another (a freshly opened Machine has not created the token tables yet)."""
+    import hashlib
+
+    from capi import Machine
+    from capi.pkcs12 import PfxCert, PfxKey, build_pfx
+    from csp import tokens
+    from helpers_certs import make_cert, rsa_key
+    from helpers_keys import NOW
+
+    m = make_machine(os_version="2019")
+    tokens.add_pkcs11(m, "Contoso HSM KSP", softhsm_token.module, softhsm_token.label,
+                      pin=softhsm_token.pin)
+    key = rsa_key(2048)
+    der = make_cert("fresh.contoso.com", key=key, not_before=NOW)
+    kid = b"\x01\x00\x00\x00"
+    pfx = tmp_path / "fresh.pfx"
+    pfx.write_bytes(build_pfx([PfxKey(key, local_key_id=kid), PfxCert(der, local_key_id=kid)], "pw"))
+    with use_machine(Machine.open(m.path)):
+        out = io.StringIO()
+        rc = main(["certutil", "-p", "pw", "-csp", "Contoso HSM KSP", "-importPFX", "My", str(pfx)],
+                  out=out, err=out)
+        assert rc == 0, out.getvalue()
+        out = io.StringIO()
+        main(["certutil", "-store", "My", hashlib.sha1(der).hexdigest()], out=out, err=out)
+    assert "Provider = Contoso HSM KSP" in out.getvalue()
