@@ -226,11 +226,12 @@ def test_pfx_import_onto_a_token_in_a_fresh_process(make_machine, softhsm_token,
     -csp in another (a freshly opened Machine has not created the token tables yet)."""
     import hashlib
 
+    from helpers_certs import make_cert, rsa_key
+    from helpers_keys import NOW
+
     from capi import Machine
     from capi.pkcs12 import PfxCert, PfxKey, build_pfx
     from csp import tokens
-    from helpers_certs import make_cert, rsa_key
-    from helpers_keys import NOW
 
     m = make_machine(os_version="2019")
     tokens.add_pkcs11(m, "Contoso HSM KSP", softhsm_token.module, softhsm_token.label,
