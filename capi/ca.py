@@ -4,9 +4,10 @@ A standalone root CA as ``Install-AdcsCertificationAuthority`` would make it on 
 computer: a key in the Microsoft Software Key Storage Provider (machine key named after
 the CA, not exportable), a self-signed CA certificate in LocalMachine\My (linked to the
 key) and LocalMachine\Root, and a request database (``ca_requests``) in the machine
-state. It issues from PKCS#10 requests, copying the requested extensions (SAN, key
-usage, EKU) and adding the key identifiers; the signature is made by the CA key through
-the provider interface, never with key bytes read out of it.
+state. It issues end-entity certificates from PKCS#10 requests, copying the requested
+SAN, EKU and key usage (without the CA-only bits) and adding the key identifiers; the
+signature is made by the CA key through the provider interface, never with key bytes
+read out of it.
 
 Also here: signing with any key a CRYPT_KEY_PROV_INFO names (used by certreq for its
 requests and self-signed certificates) and assembling X.509 structures with asn1crypto.
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from asn1crypto import core
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric import utils as asym_utils
@@ -233,28 +235,49 @@ class MachineCA:
     # -- issuing ---------------------------------------------------------------------------
 
     def submit(self, request_der: bytes) -> tuple[int, bytes]:
-        """Issue a certificate for a PKCS#10 request: (RequestId, certificate DER)."""
-        from .errors import CRYPT_E_ASN1_BADTAG
+        """Issue a certificate for a PKCS#10 request: (RequestId, certificate DER).
+
+        Raises CRYPT_E_ASN1_BADTAG (not a request), NTE_BAD_ALGID (a signature algorithm
+        the CA does not know, e.g. Ed25519), NTE_BAD_SIGNATURE (the proof of possession
+        fails) and ERROR_INVALID_DATA (a request that decodes but breaks the format's
+        rules, such as one extension twice)."""
+        from .errors import CRYPT_E_ASN1_BADTAG, ERROR_INVALID_DATA
 
         try:
             csr = x509.load_der_x509_csr(bytes(request_der))
-            valid = _request_signature_valid(csr)
         except (ValueError, TypeError) as exc:
             raise WinError(CRYPT_E_ASN1_BADTAG, detail=f"not a PKCS#10 request: {exc}") from None
-        if not valid:
+        if not _request_signature_valid(csr):
             raise WinError(NTE_BAD_SIGNATURE, detail="the request's signature does not verify")
+        try:
+            requested = list(csr.extensions)
+            subject, public_key = csr.subject, csr.public_key()
+        except (x509.DuplicateExtension, ValueError, TypeError, UnsupportedAlgorithm) as exc:
+            # Not observed on a real CA: ERROR_INVALID_DATA is the code MS-WCCE
+            # (3.2.1.4.2.1.4.1.1 and .1.3) names for a PKCS#10 request whose content breaks
+            # the format's rules; RFC 5280 4.2 forbids a second instance of an extension.
+            raise WinError(ERROR_INVALID_DATA, detail=f"malformed request: {exc}") from None
         ca_cert = self.certificate
         now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-        builder = (x509.CertificateBuilder().subject_name(csr.subject).issuer_name(ca_cert.subject)
-                   .public_key(csr.public_key()).serial_number(random_serial())
+        builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(ca_cert.subject)
+                   .public_key(public_key).serial_number(random_serial())
                    .not_valid_before(now - CLOCK_SKEW)
                    .not_valid_after(min(now + CA_VALIDITY, ca_cert.not_valid_after_utc)))
-        wanted = (x509.SubjectAlternativeName, x509.KeyUsage, x509.ExtendedKeyUsage,
-                  x509.BasicConstraints)
-        for ext in csr.extensions:
-            if isinstance(ext.value, wanted):
-                builder = builder.add_extension(ext.value, critical=ext.critical)
-        builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(csr.public_key()),
+        # The policy module builds the certificate from its own policy: requested names,
+        # usages and EKUs are taken, but a requester never decides to be a CA. Requested
+        # BasicConstraints are ignored, the CA-only key usages are dropped, and the issued
+        # certificate says End Entity.
+        for ext in requested:
+            value = ext.value
+            if isinstance(value, x509.KeyUsage):
+                value = _end_entity_usage(value)
+                if value is None:
+                    continue
+            elif not isinstance(value, (x509.SubjectAlternativeName, x509.ExtendedKeyUsage)):
+                continue
+            builder = builder.add_extension(value, critical=ext.critical)
+        builder = builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=False)
+        builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key),
                                         critical=False)
         builder = builder.add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()), critical=False)
@@ -276,22 +299,48 @@ class MachineCA:
         return row[0], (bytes(row[1]) if row[1] is not None else None)
 
 
+def _end_entity_usage(usage: x509.KeyUsage) -> x509.KeyUsage | None:
+    """``usage`` without keyCertSign and cRLSign; None when nothing is left."""
+    agreement = usage.key_agreement
+    bits = dict(digital_signature=usage.digital_signature, content_commitment=usage.content_commitment,
+                key_encipherment=usage.key_encipherment, data_encipherment=usage.data_encipherment,
+                key_agreement=agreement, key_cert_sign=False, crl_sign=False,
+                encipher_only=usage.encipher_only if agreement else False,
+                decipher_only=usage.decipher_only if agreement else False)
+    return x509.KeyUsage(**bits) if any(bits.values()) else None
+
+
 def _request_signature_valid(csr: x509.CertificateSigningRequest) -> bool:
     """Verify a request's signature, SHA-1 included (cryptography's is_signature_valid
-    refuses SHA-1, which certreq still uses by default)."""
-    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-    from cryptography.hazmat.primitives.asymmetric import ec, padding
+    refuses SHA-1, which certreq still uses by default), RSASSA-PSS with the request's
+    own parameters. A signature algorithm crypt32 has no OID information for is
+    NTE_BAD_ALGID, not a bad signature: Wine's crypt32 (cert.c, the signature check under
+    CryptVerifyCertificateSignatureEx) fails CryptFindOIDInfo on the signature algorithm
+    with NTE_BAD_ALGID, and AD CS has no Ed25519/Ed448 support."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, padding
 
-    key = csr.public_key()
-    alg = csr.signature_hash_algorithm
+    from .errors import NTE_BAD_ALGID
+
+    try:
+        key = csr.public_key()
+        alg = csr.signature_hash_algorithm
+        params = csr.signature_algorithm_parameters
+    except (UnsupportedAlgorithm, ValueError) as exc:
+        raise WinError(NTE_BAD_ALGID, detail=f"request signature algorithm: {exc}") from None
+    if alg is None or not isinstance(key, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey,
+                                           dsa.DSAPublicKey)):
+        raise WinError(NTE_BAD_ALGID,
+                       detail=f"request signature algorithm {csr.signature_algorithm_oid.dotted_string}")
     try:
         if isinstance(key, rsa.RSAPublicKey):
-            key.verify(csr.signature, csr.tbs_certrequest_bytes, padding.PKCS1v15(), alg)
+            pad = params if isinstance(params, padding.PSS) else padding.PKCS1v15()
+            key.verify(csr.signature, csr.tbs_certrequest_bytes, pad, alg)
         elif isinstance(key, ec.EllipticCurvePublicKey):
             key.verify(csr.signature, csr.tbs_certrequest_bytes, ec.ECDSA(alg))
         else:
-            return False
-    except (InvalidSignature, UnsupportedAlgorithm, TypeError):
+            key.verify(csr.signature, csr.tbs_certrequest_bytes, alg)
+    except (InvalidSignature, UnsupportedAlgorithm, TypeError, ValueError):
         return False
     return True
 

@@ -245,3 +245,124 @@ def test_ca_installs_once(machine):
     assert ca.config == "WEBSERVER\\WEBSERVER-CA"
     with _store("Root") as root:
         assert [c.pbCertEncoded for c in root] == [ca.cert_der]
+
+
+# -- what the CA takes from a request (review findings) ------------------------------------
+
+def _submit_der(tmp_path, der):
+    req = tmp_path / "x.req"
+    req.write_bytes(der)
+    cer = tmp_path / "x.cer"
+    rc, lines = run("certreq", "-submit", str(req), str(cer))
+    return rc, lines, cer
+
+
+def _rsa_key():
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return rsa.generate_private_key(public_exponent=65537, key_size=1024)
+
+
+_EVIL = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "evil")])
+
+
+def test_submit_never_issues_a_ca_certificate(machine, tmp_path):
+    from cryptography.hazmat.primitives import hashes, serialization
+
+    # A standalone CA's policy module builds the certificate from its own policy: a
+    # requested BasicConstraints CA=true and keyCertSign/cRLSign do not make the requester a CA.
+    csr = (x509.CertificateSigningRequestBuilder().subject_name(_EVIL)
+           .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+           .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False, False),
+                          critical=True)
+           .sign(_rsa_key(), hashes.SHA256()))
+    rc, lines, cer = _submit_der(tmp_path, csr.public_bytes(serialization.Encoding.DER))
+    assert rc == 0, lines
+    cert = x509.load_pem_x509_certificate(cer.read_bytes())
+    assert cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is False
+    usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    assert usage.digital_signature and not usage.key_cert_sign and not usage.crl_sign
+
+
+def test_submit_drops_a_key_usage_of_only_ca_bits(machine, tmp_path):
+    from cryptography.hazmat.primitives import hashes, serialization
+
+    csr = (x509.CertificateSigningRequestBuilder().subject_name(_EVIL)
+           .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+                          critical=True)
+           .sign(_rsa_key(), hashes.SHA256()))
+    rc, lines, cer = _submit_der(tmp_path, csr.public_bytes(serialization.Encoding.DER))
+    assert rc == 0, lines
+    cert = x509.load_pem_x509_certificate(cer.read_bytes())
+    with pytest.raises(x509.ExtensionNotFound):
+        cert.extensions.get_extension_for_class(x509.KeyUsage)
+
+
+def test_submit_accepts_an_rsa_pss_signed_request(machine, tmp_path):
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    # Windows CAs verify RSASSA-PSS requests (certreq's AlternateSignatureAlgorithm = TRUE).
+    pss = padding.PSS(padding.MGF1(hashes.SHA256()), 32)
+    csr = x509.CertificateSigningRequestBuilder().subject_name(_EVIL).sign(
+        _rsa_key(), hashes.SHA256(), rsa_padding=pss)
+    rc, lines, cer = _submit_der(tmp_path, csr.public_bytes(serialization.Encoding.DER))
+    assert rc == 0, lines
+    assert x509.load_pem_x509_certificate(cer.read_bytes()).subject == _EVIL
+
+
+def test_submit_rejects_a_tampered_pss_request(machine, tmp_path):
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    pss = padding.PSS(padding.MGF1(hashes.SHA256()), 32)
+    der = bytearray(x509.CertificateSigningRequestBuilder().subject_name(_EVIL).sign(
+        _rsa_key(), hashes.SHA256(), rsa_padding=pss).public_bytes(serialization.Encoding.DER))
+    der[-1] ^= 1
+    rc, lines, cer = _submit_der(tmp_path, bytes(der))
+    assert lines[0] == ("Certificate Request Processor: Invalid Signature. "
+                        "0x80090006 (-2146893818 NTE_BAD_SIGNATURE)")
+    assert not cer.exists()
+
+
+def test_submit_ed25519_request_is_an_unknown_algorithm(machine, tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    # AD CS has no Ed25519; crypt32 finds no OID information for the signature algorithm
+    # and fails with NTE_BAD_ALGID (Wine dlls/crypt32/cert.c, signature verification).
+    csr = x509.CertificateSigningRequestBuilder().subject_name(_EVIL).sign(
+        ed25519.Ed25519PrivateKey.generate(), None)
+    rc, lines, cer = _submit_der(tmp_path, csr.public_bytes(serialization.Encoding.DER))
+    assert rc != 0 and not cer.exists()
+    assert lines[0] == ("Certificate Request Processor: Invalid algorithm specified. "
+                        "0x80090008 (-2146893816 NTE_BAD_ALGID)")
+
+
+def test_submit_duplicate_extension_is_invalid_data(machine, tmp_path):
+    from asn1crypto import core
+    from asn1crypto import csr as acsr
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    key = _rsa_key()
+    base = acsr.CertificationRequest.load(
+        x509.CertificateSigningRequestBuilder().subject_name(_EVIL)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("a")]), False)
+        .sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
+    info = base["certification_request_info"]
+    san = info["attributes"][0]["values"][0][0]
+    info["attributes"] = acsr.CRIAttributes([acsr.CRIAttribute(
+        {"type": "extension_request", "values": [acsr.Extensions([san, san])]})])
+    tbs = info.dump(force=True)
+    der = acsr.CertificationRequest({
+        "certification_request_info": acsr.CertificationRequestInfo.load(tbs),
+        "signature_algorithm": {"algorithm": "sha256_rsa", "parameters": core.Null()},
+        "signature": key.sign(tbs, padding.PKCS1v15(), hashes.SHA256())}).dump()
+    rc, lines, cer = _submit_der(tmp_path, der)
+    # Chosen, not observed: MS-WCCE 3.2.1.4.2.1.4.1.1/.1.3 name ERROR_INVALID_DATA for a
+    # PKCS#10 request whose content breaks the format's rules.
+    assert rc != 0 and not cer.exists()
+    assert lines[0] == ("Certificate Request Processor: The data is invalid. "
+                        "0x8007000d (WIN32: 13 ERROR_INVALID_DATA)")
+    assert machine.db.execute("SELECT COUNT(*) FROM ca_requests").fetchone()[0] == 0
