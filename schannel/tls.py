@@ -510,6 +510,11 @@ class _OpenSSL:
 MAX_HEADER_BYTES = 64 * 1024
 MAX_REQUESTS_PER_CONNECTION = 100
 READ_CHUNK = 16 * 1024
+# IIS request filtering's default maxAllowedContentLength: larger bodies get 413.
+MAX_BODY_BYTES = 30_000_000
+# http.sys's HeaderWaitTimeout / EntityBody defaults: a whole request (or the handshake)
+# must arrive within this time, however slowly its bytes trickle in.
+REQUEST_TIMEOUT = 120.0
 
 _IIS_PAGE = b"""<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">
 <html xmlns="http://www.w3.org/1999/xhtml">
@@ -647,6 +652,7 @@ class TlsEndpoint:
         max_connections: int = 64,
         io_timeout: float = 10.0,
         session_tickets: int = 2,
+        request_timeout: float = REQUEST_TIMEOUT,
     ):
         if not cert_chain_der:
             raise ValueError("cert_chain_der must hold at least the server certificate")
@@ -668,6 +674,9 @@ class TlsEndpoint:
         self._groups = groups
         self._max_connections = max_connections
         self._io_timeout = io_timeout
+        self._request_timeout = request_timeout
+        # connection thread -> the monotonic time by which its current phase must end
+        self._deadlines: dict[threading.Thread, float] = {}
         self._tickets = session_tickets
         self._ossl: _OpenSSL | None = None
         self._ctx = None
@@ -814,7 +823,8 @@ class TlsEndpoint:
             sel.register(self._sock, selectors.EVENT_READ)
             sel.register(self._wake_r, selectors.EVENT_READ)
             while not self._stopping.is_set():
-                for selkey, _ in sel.select():
+                self._expire_slow_connections()
+                for selkey, _ in sel.select(timeout=1.0):
                     if selkey.fileobj is self._wake_r or self._stopping.is_set():
                         return
                     try:
@@ -830,9 +840,31 @@ class TlsEndpoint:
                         log.exception("TLS endpoint %s: cannot serve %s", self.address, addr)
                         conn.close()
 
+    def _expire_slow_connections(self) -> None:
+        """Shut down connections past their deadline: a blocked SSL_accept/SSL_read then
+        returns, so a client trickling bytes cannot hold a slot forever (slowloris)."""
+        now = time.monotonic()
+        with self._lock:
+            expired = [self._conns[t] for t, d in self._deadlines.items()
+                       if d < now and t in self._conns]
+        for conn in expired:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _set_deadline(self, seconds: float | None) -> None:
+        with self._lock:
+            me = threading.current_thread()
+            if seconds is None:
+                self._deadlines.pop(me, None)
+            else:
+                self._deadlines[me] = time.monotonic() + seconds
+
     def _spawn(self, conn: socket.socket, addr) -> None:
         with self._lock:
             self._conns = {t: s for t, s in self._conns.items() if t.is_alive()}
+            self._deadlines = {t: d for t, d in self._deadlines.items() if t in self._conns}
             if len(self._conns) >= self._max_connections:
                 log.warning("TLS endpoint %s: too many connections, dropping %s", self.address, addr)
                 conn.close()
@@ -856,6 +888,7 @@ class TlsEndpoint:
         try:
             if not ssl or o.SSL_set_fd(ssl, conn.fileno()) != 1:
                 raise TlsError("cannot set up the connection: " + o.errors())
+            self._set_deadline(self._request_timeout)
             o.ERR_clear_error()
             ret = o.SSL_accept(ssl)
             if ret != 1:
@@ -890,6 +923,7 @@ class TlsEndpoint:
                 except Exception:  # noqa: BLE001
                     log.exception("TLS endpoint %s: on_error hook failed", self.address)
         finally:
+            self._set_deadline(None)
             o.local.error = None
             if ssl:
                 o.SSL_free(ssl)
@@ -939,7 +973,10 @@ class TlsEndpoint:
         buf = ctypes.create_string_buffer(READ_CHUNK)
         pending = b""
         bad = HttpResponse(400, "Bad Request", [("Server", "Microsoft-HTTPAPI/2.0")])
+        too_large = HttpResponse(413, "Request Entity Too Large",
+                                 [("Server", "Microsoft-HTTPAPI/2.0")])
         for _ in range(MAX_REQUESTS_PER_CONNECTION):
+            self._set_deadline(self._request_timeout)
             while b"\r\n\r\n" not in pending:
                 if len(pending) > MAX_HEADER_BYTES:
                     self._write(ssl, bad.encode(keep_alive=False))
@@ -953,13 +990,21 @@ class TlsEndpoint:
             if request is None:
                 self._write(ssl, bad.encode(keep_alive=False))
                 return
-            length = int(request.headers.get("content-length") or 0)
-            while len(pending) < length:  # bodies are read and ignored, as a static site does
-                chunk = self._read(ssl, buf)
-                if not chunk:
+            if request.headers.get("transfer-encoding", "").lower() == "chunked":
+                pending = self._skip_chunked(ssl, buf, pending)
+                if pending is None:
+                    self._write(ssl, bad.encode(keep_alive=False))
                     return
-                pending += chunk
-            pending = pending[length:]
+            else:
+                length = int(request.headers.get("content-length") or 0)
+                if length > MAX_BODY_BYTES:
+                    self._write(ssl, too_large.encode(keep_alive=False))
+                    return
+                # Bodies are counted and dropped, as a static site does.
+                pending = self._skip_bytes(ssl, buf, pending, length)
+                if pending is None:
+                    return
+            self._set_deadline(None)
             keep_alive = (request.version == "HTTP/1.1"
                           and request.headers.get("connection", "").lower() != "close")
             try:
@@ -976,6 +1021,58 @@ class TlsEndpoint:
         o.SSL_shutdown(ssl)
         o.errors()
 
+    def _skip_bytes(self, ssl, buf, pending: bytes, count: int) -> bytes | None:
+        """Drop ``count`` body bytes (some may already be in ``pending``); None if the peer
+        went away. Nothing is accumulated, so a large body costs no memory."""
+        if len(pending) >= count:
+            return pending[count:]
+        count -= len(pending)
+        while count > 0:
+            chunk = self._read(ssl, buf)
+            if not chunk:
+                return None
+            if len(chunk) > count:
+                return chunk[count:]
+            count -= len(chunk)
+        return b""
+
+    def _skip_chunked(self, ssl, buf, pending: bytes) -> bytes | None:
+        """Drop a chunked body (RFC 9112 §7.1) up to its last chunk and trailers; None for a
+        malformed or oversized one."""
+        total = 0
+        while True:
+            while b"\r\n" not in pending:
+                if len(pending) > 1024:
+                    return None
+                chunk = self._read(ssl, buf)
+                if not chunk:
+                    return None
+                pending += chunk
+            line, _, pending = pending.partition(b"\r\n")
+            size_text = line.split(b";", 1)[0].strip()
+            if not size_text or not all(c in b"0123456789abcdefABCDEF" for c in size_text):
+                return None
+            size = int(size_text, 16)
+            total += size
+            if total > MAX_BODY_BYTES:
+                return None
+            if size == 0:
+                break
+            pending = self._skip_bytes(ssl, buf, pending, size + 2)  # data and its CRLF
+            if pending is None:
+                return None
+        while True:  # trailers, up to the empty line
+            while b"\r\n" not in pending:
+                if len(pending) > MAX_HEADER_BYTES:
+                    return None
+                chunk = self._read(ssl, buf)
+                if not chunk:
+                    return None
+                pending += chunk
+            line, _, pending = pending.partition(b"\r\n")
+            if not line:
+                return pending
+
 
 def _parse_request(head: bytes, addr, info: HandshakeInfo) -> HttpRequest | None:
     try:
@@ -987,8 +1084,9 @@ def _parse_request(head: bytes, addr, info: HandshakeInfo) -> HttpRequest | None
             if not sep:
                 return None
             headers[name.strip().lower()] = value.strip()
-        if int(headers.get("content-length") or 0) < 0:
-            return None
+        length = headers.get("content-length")
+        if length is not None and not (length.isascii() and length.isdigit()):
+            return None  # http.sys: 400 for "+5", "1_0", "-1", "0x10"...
     except ValueError:
         return None
     if not version.startswith("HTTP/1."):

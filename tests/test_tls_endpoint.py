@@ -489,3 +489,70 @@ def test_curl(pki):
     assert proc.stdout.startswith(b"HTTP/1.1 200 OK\r\n")
     assert b"Server: Microsoft-IIS/10.0" in proc.stdout
     assert b"<title>IIS Windows Server</title>" in proc.stdout
+
+
+# ---------------------------------------------------------------------------------------
+# Hostile clients (review findings): big or chunked bodies, bad lengths, slow trickles
+# ---------------------------------------------------------------------------------------
+
+
+def test_large_body_is_dropped_as_it_arrives(pki):
+    body = b"x" * (8 * 1024 * 1024)
+    request = (b"POST / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+               b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    with endpoint(pki, "p256") as ep:
+        start = time.monotonic()
+        _, _, data = fetch(ep.address, pki.client(), request)
+        elapsed = time.monotonic() - start
+    assert data.startswith(b"HTTP/1.1 200 OK") and elapsed < 5
+
+
+def test_body_over_iis_limit_gets_413(pki):
+    request = (b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 30000001\r\n\r\n")
+    with endpoint(pki, "p256") as ep:
+        _, _, data = fetch(ep.address, pki.client(), request)
+    assert data.startswith(b"HTTP/1.1 413 Request Entity Too Large\r\n")
+
+
+@pytest.mark.parametrize("value", [b"+5", b"1_0", b"-1", b"0x10", b" "])
+def test_content_length_must_be_digits(pki, value):
+    request = b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: " + value + b"\r\n\r\n"
+    with endpoint(pki, "p256") as ep:
+        _, _, data = fetch(ep.address, pki.client(), request)
+    assert data.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+
+
+def test_chunked_body_is_skipped_and_the_next_request_served(pki):
+    request = (b"POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
+               b"5\r\nhello\r\n1a;ext=1\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nX-Trailer: 1\r\n\r\n"
+               b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+    with endpoint(pki, "p256") as ep:
+        _, _, data = fetch(ep.address, pki.client(), request)
+    assert data.count(b"HTTP/1.1 200 OK") == 2
+
+
+def test_slow_trickle_is_cut_off_at_the_request_deadline(pki):
+    """A client sending one header byte just inside the per-read timeout must not keep
+    its connection past the request deadline (http.sys HeaderWaitTimeout)."""
+    with endpoint(pki, "p256", io_timeout=1.0, request_timeout=1.5) as ep:
+        client = pki.client()
+        with socket.create_connection(ep.address, timeout=5) as raw:
+            with client.wrap_socket(raw, server_hostname="localhost") as tls:
+                start = time.monotonic()
+                closed = False
+                for byte in b"GET / HTTP/1.1\r\nHost: localhost\r\n" * 4:
+                    try:
+                        tls.sendall(bytes([byte]))
+                    except OSError:
+                        closed = True
+                        break
+                    time.sleep(0.4)
+                    if time.monotonic() - start > 6:
+                        break
+                if not closed:
+                    try:
+                        closed = tls.recv(1) == b""
+                    except OSError:
+                        closed = True
+                elapsed = time.monotonic() - start
+    assert closed and elapsed < 6
