@@ -249,6 +249,17 @@ def _persist_cng(plan: _Plan, scope, flags: int, result: ImportedPfx) -> CRYPT_K
                                C.NCRYPT_MACHINE_KEY_FLAG if plan.machine_keyset else 0, 0)
 
 
+def _certificate_to_token(plan: _Plan, scope, info: CRYPT_KEY_PROV_INFO, der: bytes) -> None:
+    """A smart card keeps the certificate next to its key (what certificate propagation
+    reads when the card is inserted), so an import onto a token writes it there too."""
+    if plan.provider.kind == "csp":
+        container = plan.provider.open_container(scope, info.pwszContainerName)
+        container.set_key_param(container.get_key(plan.key_spec), C.KP_CERTIFICATE, der)
+        return
+    key = plan.provider.open_key(scope, info.pwszContainerName, 0)
+    key.set_property(C.NCRYPT_CERTIFICATE_PROPERTY, der, 0)
+
+
 def _ephemeral(plan: _Plan, machine, scope, flags: int) -> CERT_KEY_CONTEXT:
     """PKCS12_NO_PERSIST_KEY: the key lives in a handle only (WINDOWS-FACTS §2 #59)."""
     if plan.provider.kind == "csp":
@@ -295,16 +306,20 @@ def import_pfx(machine, token, data, password: str | None, flags: int, *,
     # the containers made so far are deleted before the database rolls back.
     with machine.transaction():
         try:
-            for _cert, plan in plans:
+            for cert, plan in plans:
                 if plan is None or id(plan) in by_plan:
                     continue
                 scope = KeyScope(machine, token, plan.machine_keyset, silent)
                 if no_persist:
                     by_plan[id(plan)] = _ephemeral(plan, machine, scope, flags)
-                elif plan.provider.kind == "csp":
-                    by_plan[id(plan)] = _persist_capi(plan, scope, flags, result)
+                    continue
+                if plan.provider.kind == "csp":
+                    info = _persist_capi(plan, scope, flags, result)
                 else:
-                    by_plan[id(plan)] = _persist_cng(plan, scope, flags, result)
+                    info = _persist_cng(plan, scope, flags, result)
+                by_plan[id(plan)] = info
+                if plan.provider.hardware:
+                    _certificate_to_token(plan, scope, info, cert.der)
         except BaseException:
             result.delete_keys()
             raise

@@ -249,3 +249,42 @@ def test_pfx_import_onto_a_token_in_a_fresh_process(make_machine, softhsm_token,
         out = io.StringIO()
         main(["certutil", "-store", "My", hashlib.sha1(der).hexdigest()], out=out, err=out)
     assert "Provider = Contoso HSM KSP" in out.getvalue()
+
+
+def test_imported_certificate_goes_to_the_token_and_propagates(make_machine, softhsm_token, tmp_path):
+    """The README's promise: pull the card and put it back, and its certificate appears in
+    CurrentUser\\My pointing at the smart-card provider."""
+    import hashlib
+
+    from helpers_certs import make_cert, rsa_key
+    from helpers_keys import NOW
+
+    from capi import (
+        CERT_KEY_PROV_INFO_PROP_ID,
+        CERT_STORE_PROV_SYSTEM,
+        CERT_SYSTEM_STORE_CURRENT_USER,
+        CertGetCertificateContextProperty,
+        CertOpenStore,
+    )
+    from capi.pkcs12 import PfxCert, PfxKey, build_pfx
+    from csp import tokens
+
+    m = make_machine(os_version="2019")
+    name = "Microsoft Base Smart Card Crypto Provider"
+    with use_machine(m):
+        tokens.add_pkcs11(m, name, softhsm_token.module, softhsm_token.label, pin=softhsm_token.pin)
+        key = rsa_key(2048)
+        der = make_cert("card.contoso.com", key=key, not_before=NOW)
+        kid = b"\x01\x00\x00\x00"
+        pfx = tmp_path / "card.pfx"
+        pfx.write_bytes(build_pfx([PfxKey(key, local_key_id=kid), PfxCert(der, local_key_id=kid)], "pw"))
+        out = io.StringIO()
+        assert main(["certutil", "-p", "pw", "-csp", name, "-importPFX", "My", str(pfx)],
+                    out=out, err=out) == 0, out.getvalue()
+        tokens.remove_token(m, softhsm_token.label)
+        propagated = tokens.insert_token(m, softhsm_token.label)
+        assert hashlib.sha1(der).hexdigest().upper() in [t.upper() for t in propagated]
+        with CertOpenStore(CERT_STORE_PROV_SYSTEM, 0, None, CERT_SYSTEM_STORE_CURRENT_USER, "My") as s:
+            (ctx,) = list(s)
+            info = CertGetCertificateContextProperty(ctx, CERT_KEY_PROV_INFO_PROP_ID)
+    assert info.pwszProvName == name and ctx.pbCertEncoded == der
