@@ -202,8 +202,10 @@ def _key_on_machine(cert) -> bool:
 
 
 def _app_pool_findings(machine: Machine, cert, findings: list[Finding]) -> None:
+    from capi.names import CertGetNameString
     from capi.tools.keyacl import open_private_key
 
+    subject = CertGetNameString(cert, C.CERT_NAME_SIMPLE_DISPLAY_TYPE, 0, None)
     for pool in iis.list_app_pools(machine):
         try:
             with run_as(pool.account), open_private_key(cert):
@@ -215,7 +217,7 @@ def _app_pool_findings(machine: Machine, cert, findings: list[Finding]) -> None:
                 [f"as {pool.account}: {exc.name} 0x{exc.hresult:08X} \"{exc.strerror}\"",
                  "Code in that pool using the certificate's private key (e.g. .NET "
                  "X509Certificate2.PrivateKey) fails with 'Keyset does not exist'."],
-                [f'winpki winhttpcertcfg -g -c LOCAL_MACHINE\\My -s "<subject>" -a "{pool.account}"',
+                [f'winpki winhttpcertcfg -g -c LOCAL_MACHINE\\My -s "{subject}" -a "{pool.account}"',
                  "or grant read on the key file with icacls."],
                 "seed 000: NETWORK SERVICE / app-pool identities need access to the key"))
 
@@ -282,8 +284,9 @@ def diagnose(machine: Machine, thumbprint: str, ipport: str | None = None) -> Di
             "keyspec", f"KeySpec is AT_SIGNATURE; Schannel on {machine.os.product} needs AT_KEYEXCHANGE",
             ERROR, [ln for ln in lines if "KeySpec" in ln or "Provider" in ln or "Container" in ln],
             ["Re-issue the certificate with KeySpec = 1 in the certreq INF (KeySpec cannot be "
-             "changed after issuance), or import the PFX as a key-exchange key: "
-             "winpki certutil -importPFX -p <pw> My cert.pfx AT_KEYEXCHANGE"],
+             "changed after issuance), or import the PFX again as a key-exchange key:",
+             f"winpki certutil -delstore My {digest.hex()}",
+             "winpki certutil -p <pw> -importPFX My cert.pfx AT_KEYEXCHANGE"],
             "seed 002 scenario 3: KeySpec = 2 -- AT_SIGNATURE"))
     try:
         from capi.tools.keyacl import open_private_key

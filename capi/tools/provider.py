@@ -111,5 +111,8 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
         hr, text = describe_failure(exc)
         err.write(f"winpki provider: {ns.cmd} FAILED: {hresult_line(hr)}\n")
         err.write(f"winpki provider: {text}\n")
+        detail = getattr(exc, "detail", None)
+        if detail:  # which label, which module path
+            err.write(f"winpki provider: ({detail})\n")
         return 1
     return 0

@@ -61,6 +61,7 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
         out.write(__doc__.strip() + "\n")
         return 1
     verb, obj = args[0].lower(), args[1].lower()
+    obj = {"sites": "site", "apppools": "apppool"}.get(obj, obj)  # appcmd takes plurals too
     positional, opts = _opts(args[2:])
     machine = current_machine()
     try:

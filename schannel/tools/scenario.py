@@ -39,6 +39,8 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
             out.write(f"{s.name:<20} {s.os_version:<7} {s.seed:<20} {s.title}\n")
         return 0
     if args[0].lower() != "run" or len(args) != 2 or args[1] not in SCENARIOS:
+        if args[0].lower() == "run" and len(args) == 2:
+            err.write(f"winpki scenario: unknown scenario {args[1]!r}\n")
         err.write("usage: winpki scenario list | run NAME   (names: "
                   + ", ".join(SCENARIOS) + ")\n")
         return 1

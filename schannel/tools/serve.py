@@ -42,7 +42,8 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
                     break
                 time.sleep(0.05)
     except WinError as exc:
-        out.write(f"{exc.strerror} (Exception from HRESULT: 0x{exc.hresult:08X})\n")
+        detail = f" [{exc.detail}]" if exc.detail else ""
+        out.write(f"{exc.strerror} (Exception from HRESULT: 0x{exc.hresult:08X}){detail}\n")
         return 1
     except KeyboardInterrupt:
         pass
