@@ -248,21 +248,46 @@ class PfxCert:
 class PfxContents:
     keys: list[PfxKey] = field(default_factory=list)
     certs: list[PfxCert] = field(default_factory=list)
+    # Key lookup tables, built once for the key list they were made from (see _index).
+    _by_id: dict[bytes, PfxKey] | None = field(default=None, init=False, repr=False, compare=False)
+    _by_spki: dict[bytes, PfxKey] | None = field(default=None, init=False, repr=False, compare=False)
+    _indexed: tuple[int, ...] = field(default=(), init=False, repr=False, compare=False)
+
+    def _index(self) -> None:
+        # Rebuilt only when the key list changed, so pairs() serialises each key's public
+        # half once instead of once per certificate (a PFX of n keys and n certificates
+        # without localKeyID would otherwise cost n*n serialisations).
+        current = tuple(map(id, self.keys))
+        if self._by_id is not None and current == self._indexed:
+            return
+        self._indexed, self._by_id, self._by_spki = current, {}, None
+        for key in self.keys:
+            if key.local_key_id is not None:
+                self._by_id.setdefault(key.local_key_id, key)
+
+    def _spki_index(self) -> dict[bytes, PfxKey]:
+        if self._by_spki is None:
+            self._by_spki = {}
+            for key in self.keys:
+                try:
+                    self._by_spki.setdefault(key.public_key_der(), key)
+                except (ValueError, UnsupportedAlgorithm):
+                    continue
+        return self._by_spki
 
     def key_for(self, cert: PfxCert) -> PfxKey | None:
-        """The key belonging to ``cert``: same localKeyID (binary equal), else same public key."""
+        """The key belonging to ``cert``: same localKeyID (binary equal), else same public
+        key; the first such key in PFX order."""
+        self._index()
         if cert.local_key_id is not None:
-            for key in self.keys:
-                if key.local_key_id == cert.local_key_id:
-                    return key
+            key = self._by_id.get(cert.local_key_id)
+            if key is not None:
+                return key
         try:
             spki = cert.public_key_der()
         except (ValueError, UnsupportedAlgorithm):
             return None
-        for key in self.keys:
-            if key.public_key_der() == spki:
-                return key
-        return None
+        return self._spki_index().get(spki)
 
     def pairs(self) -> list[tuple[PfxCert, PfxKey | None]]:
         """Every certificate, in PFX order, with its key or None."""
@@ -290,6 +315,14 @@ class _Budget:
         if iterations > self.left:
             raise _fail(CRYPT_E_BAD_ENCODE, "total iteration count of the PFX is too large")
         self.left -= iterations
+
+    def repeat(self) -> None:
+        """Charge again all that was taken so far: a second pass over the whole PFX
+        (cryptography's loader) repeats the MAC and every derivation."""
+        spent = MAX_TOTAL_KDF_ITERATIONS - self.left
+        if spent > self.left:
+            raise _fail(CRYPT_E_BAD_ENCODE, "total iteration count of the PFX is too large")
+        self.left -= spent
 
 
 # ---------------------------------------------------------------------------------------
@@ -403,18 +436,19 @@ def _decrypt(
         kdf, scheme = params["key_derivation_func"], params["encryption_scheme"]
         if kdf["algorithm"].native != "pbkdf2":
             raise _UnsupportedScheme(f"PBES2 key derivation {kdf['algorithm'].dotted}")
+        kdf_params = kdf["parameters"]
+        iterations = kdf_params["iteration_count"].native
+        # Charged before any "unsupported" verdict, as for every scheme.
+        budget.take(iterations)
         cipher_name = scheme["algorithm"].native
         if cipher_name not in _PBES2_CIPHERS:
             raise _UnsupportedScheme(f"PBES2 cipher {scheme['algorithm'].dotted}")
         factory, key_len = _PBES2_CIPHERS[cipher_name]
-        kdf_params = kdf["parameters"]
         prf = kdf_params["prf"]["algorithm"].native
         if prf not in _DIGESTS or kdf_params["salt"].name != "specified":
             raise _UnsupportedScheme(f"PBKDF2 PRF {prf}")
         if kdf_params["key_length"].native not in (None, key_len):
             raise _fail(CRYPT_E_BAD_ENCODE, "PBKDF2 key length does not fit the cipher")
-        iterations = kdf_params["iteration_count"].native
-        budget.take(iterations)
         key = PBKDF2HMAC(
             algorithm=_DIGESTS[prf][1](),
             length=key_len,
@@ -426,6 +460,16 @@ def _decrypt(
         if not isinstance(iv, bytes) or len(iv) != block:
             raise _fail(CRYPT_E_BAD_ENCODE, "PBES2 IV has the wrong length")
         return _cbc_decrypt(factory(key), iv, data, block)
+    params = alg["parameters"]
+    if isinstance(params, algos.Pbes1Params):
+        # PKCS#12 PBE (pbeWithSHAAnd40BitRC2-CBC among them) and PBES1 carry the count in
+        # the same structure. It is charged before the scheme is called unsupported, so
+        # no later pass (cryptography's loader for RC2-40) derives keys unpaid: the
+        # PKCS#12 KDF runs once for the key and once for the IV.
+        iterations = params["iterations"].native
+        budget.take(iterations)
+        if name.startswith("pkcs12_"):
+            budget.take(iterations)
     raise _UnsupportedScheme(f"encryption scheme {alg['algorithm'].dotted}")
 
 
@@ -639,6 +683,8 @@ class _Parser:
             else:
                 raise _fail(CRYPT_E_BAD_ENCODE, f"unsupported ContentInfo {kind}")
         if self.unreadable_certs:
+            # cryptography's loader derives every key of the file again.
+            budget.repeat()
             self._legacy_certs(pw, out)
         return out
 

@@ -338,6 +338,106 @@ def test_hostile_key_bag_iterations(files):
     assert time.perf_counter() - started < 1
 
 
+def _rc2_40_pfx(iterations: int) -> bytes:
+    """A PFX whose certificates sit under pbeWithSHAAnd40BitRC2-CBC with ``iterations``
+    (the content is random: only the iteration accounting is under test), MAC count 1."""
+    from asn1crypto import algos, cms
+
+    enc = cms.EncryptedData({"version": "v0", "encrypted_content_info": {
+        "content_type": "data",
+        "content_encryption_algorithm": {
+            "algorithm": "pkcs12_sha1_rc2_40",
+            "parameters": algos.Pbes1Params({"salt": b"\x01" * 8, "iterations": iterations})},
+        "encrypted_content": b"\x02" * 64}})
+    auth = asn1_pkcs12.AuthenticatedSafe(
+        [{"content_type": "encrypted_data", "content": enc}]).dump()
+    salt = b"\x03" * 20
+    mac_key = pkcs12_kdf("sha1", "pw".encode("utf-16-be") + b"\x00\x00", salt, 3, 1, 20)
+    import hmac
+
+    return asn1_pkcs12.Pfx({
+        "version": "v3", "auth_safe": {"content_type": "data", "content": auth},
+        "mac_data": {"mac": {"digest_algorithm": {"algorithm": "sha1"},
+                             "digest": hmac.new(mac_key, auth, "sha1").digest()},
+                     "mac_salt": salt, "iterations": 1}}).dump()
+
+
+@pytest.mark.parametrize("iterations", [10**9, MAX_KDF_ITERATIONS])
+def test_hostile_rc2_40_iterations_are_charged_before_the_legacy_loader(iterations, monkeypatch):
+    # Review finding: RC2-40 content went to cryptography's loader, which derived keys with
+    # any count. Now the count is charged first (key and IV, then the loader's second pass
+    # over the file), so both the per-scheme cap and the total budget refuse it unread.
+    def loader_must_not_run(*args, **kwargs):
+        raise AssertionError("the legacy loader ran")
+
+    monkeypatch.setattr(crypto_pkcs12, "load_pkcs12", loader_must_not_run)
+    started = time.perf_counter()
+    with raises_hresult(CRYPT_E_BAD_ENCODE):
+        parse_pfx(_rc2_40_pfx(iterations), "pw")
+    assert time.perf_counter() - started < 1
+
+
+def test_rc2_40_small_count_still_reaches_the_legacy_loader():
+    # Random content under an honest count: the loader runs and reports what it can't read.
+    with raises_hresult(NTE_BAD_ALGID):
+        parse_pfx(_rc2_40_pfx(1000), "pw")
+
+
+def test_unsupported_pbes2_cipher_is_charged_first(default_pfx):
+    # An unknown PBES2 cipher with a hostile count is refused for the count, before the
+    # "unsupported" verdict; the KDF never runs.
+    from asn1crypto import algos
+
+    alg = algos.EncryptionAlgorithm({"algorithm": "pbes2", "parameters": {
+        "key_derivation_func": {"algorithm": "pbkdf2", "parameters": {
+            "salt": algos.Pbkdf2Salt(name="specified", value=b"\x01" * 8),
+            "iteration_count": 10**9,
+            "prf": {"algorithm": "sha256"}}},
+        "encryption_scheme": {"algorithm": "des", "parameters": b"\x00" * 8}}})
+    epki = keys.EncryptedPrivateKeyInfo({"encryption_algorithm": alg, "encrypted_data": b"\x00" * 32})
+    bag = asn1_pkcs12.SafeBag({"bag_id": "pkcs8_shrouded_key_bag", "bag_value": epki})
+    started = time.perf_counter()
+    with raises_hresult(CRYPT_E_BAD_ENCODE):
+        parse_pfx(_no_mac_pfx(asn1_pkcs12.SafeContents([bag]).dump()), "pw")
+    assert time.perf_counter() - started < 1
+
+
+def test_pairs_serialise_each_key_once(monkeypatch):
+    # Review finding: pairs() compared every certificate without localKeyID with every key,
+    # re-serialising the key each time (1000 of each: 6.6 s). Keys are now indexed once.
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    count = 40
+    private = [ec.generate_private_key(ec.SECP256R1()) for _ in range(count)]
+    key_objs = [PfxKey(private_key=k) for k in private]
+    cert_objs = [PfxCert(der=make_cert(k, f"k{i}").public_bytes(Encoding.DER))
+                 for i, k in enumerate(reversed(private))]
+    calls = []
+    original = PfxKey.public_key_der
+    monkeypatch.setattr(PfxKey, "public_key_der", lambda self: calls.append(1) or original(self))
+    contents = PfxContents(keys=key_objs, certs=cert_objs)
+    pairs = contents.pairs()
+    assert [key for _, key in pairs] == list(reversed(key_objs))
+    assert len(calls) == count
+    contents.pairs()
+    assert len(calls) == count  # the index is kept
+    extra = PfxKey(private_key=ec.generate_private_key(ec.SECP256R1()))
+    contents.keys.append(extra)
+    assert contents.key_for(PfxCert(der=make_cert(extra.private_key, "x").public_bytes(Encoding.DER))) is extra
+
+
+def test_local_key_id_wins_over_public_key():
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    a, b = (ec.generate_private_key(ec.SECP256R1()) for _ in range(2))
+    ka, kb = PfxKey(private_key=a, local_key_id=b"\x01"), PfxKey(private_key=b, local_key_id=b"\x02")
+    # a certificate for a's public key that names b's localKeyID pairs with b, as before
+    cert = PfxCert(der=make_cert(a, "a").public_bytes(Encoding.DER), local_key_id=b"\x02")
+    assert PfxContents(keys=[ka, kb], certs=[cert]).pairs() == [(cert, kb)]
+    unknown = PfxCert(der=cert.der, local_key_id=b"\x09")
+    assert PfxContents(keys=[ka, kb], certs=[unknown]).pairs() == [(unknown, ka)]
+
+
 class RawBag(core.Sequence):
     """A SafeBag around any SEQUENCE, to build malformed bags."""
 
