@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 
 from capi.constants import (
     MS_SCARD_PROV,
@@ -138,6 +139,10 @@ def _unprotect_pin(machine, text: str) -> str:
     return data.decode("utf-8")
 
 
+# Environment variables PKCS#11 modules read at initialisation, kept with a registration.
+MODULE_ENVIRONMENT = ("SOFTHSM2_CONF",)
+
+
 def add_pkcs11(machine, name: str, module: str, token_label: str, *, pin: str | None = None,
                kind: str = "ksp") -> TokenRegistration:
     """Register ``name`` as a provider on the token ``token_label`` of PKCS#11 ``module``.
@@ -164,6 +169,11 @@ def add_pkcs11(machine, name: str, module: str, token_label: str, *, pin: str | 
     if pin is not None:
         mod.link(token_label).login(pin)
     config = {"module": mod.path, "token_label": token_label}
+    environment = {k: os.path.abspath(os.environ[k]) for k in MODULE_ENVIRONMENT if os.environ.get(k)}
+    if environment:
+        # The module's configuration (SoftHSM2 reads SOFTHSM2_CONF at C_Initialize), so a
+        # later process finds the token without the variable exported again.
+        config["environment"] = environment
     if kind == "csp":
         config["prov_type"] = PROV_RSA_FULL
     if pin is not None:
@@ -203,6 +213,8 @@ def remove_provider(machine, name: str) -> None:
 
 def build_provider(name: str, config: dict):
     """The registry's factory: a Pkcs11CSP or Pkcs11KSP for a ``providers`` row."""
+    for key, value in (config.get("environment") or {}).items():
+        os.environ.setdefault(key, value)  # an exported value wins; set before the module loads
     blob = config.get("pin")
     source = (lambda machine: _unprotect_pin(machine, blob)) if blob else None
     binding = p11.TokenBinding(config["module"], config["token_label"], None, token_state, source)
