@@ -98,6 +98,11 @@ _ELEMENT_ONLY_INFO = 0x0000000F
 # Longest path tried and most candidate paths scored, so hostile stores cannot stall a build.
 _MAX_CHAIN_LENGTH = 16
 _MAX_CANDIDATE_PATHS = 64
+# Candidate paths with a link whose signature fails are scored on a separate allowance,
+# and candidate choice checks at most this many signatures per build (a few hundred
+# milliseconds of verification at worst); beyond it, unchecked issuers come last.
+_MAX_UNVERIFIED_PATHS = 64
+_MAX_SIGNATURE_CHECKS = 4096
 _FILETIME_EPOCH = datetime.datetime(1601, 1, 1, tzinfo=datetime.timezone.utc)
 _FILETIME_TICKS_PER_MICROSECOND = 10
 _CONTEXT_CLASS = 2  # ASN.1 class of [n] tags
@@ -420,7 +425,13 @@ class _Lookup:
     def in_any(self, stores: list, ctx: CertContext) -> bool:
         return any(s.find_sha1(ctx.sha1) is not None for s in stores)
 
+    def signature_checked_or_affordable(self, subject: CertContext, issuer: CertContext) -> bool:
+        """Whether choosing candidates may (still) check this signature: known already,
+        or within the build's budget of signature checks."""
+        return (subject.sha1, issuer.sha1) in self._sig or len(self._sig) < _MAX_SIGNATURE_CHECKS
+
     def signed_by(self, subject: CertContext, issuer: CertContext) -> bool:
+        """Whether ``issuer``'s key verifies ``subject``'s signature (cached per build)."""
         key = (subject.sha1, issuer.sha1)
         ok = self._sig.get(key)
         if ok is None:
@@ -499,34 +510,49 @@ class ChainEngine:
                 store.close()
 
     def _candidates(self, leaf: CertContext, lookup: _Lookup) -> Iterator[_Candidate]:
-        produced = 0
-        stack: list[list[CertContext]] = [[leaf]]
-        while stack and produced < _MAX_CANDIDATE_PATHS:
-            path = stack.pop()
+        """Candidate paths, depth first, issuers whose signature over the certificate
+        verifies tried before those whose signature fails. Paths with a failing link draw
+        on their own limit, so same-name certificates with the wrong key (in
+        hAdditionalStore, say) cannot use up the search before the real issuer is tried."""
+        left = {True: _MAX_CANDIDATE_PATHS, False: _MAX_UNVERIFIED_PATHS}
+        # (path, every link so far verified)
+        stack: list[tuple[list[CertContext], bool]] = [([leaf], True)]
+        while stack and (left[True] or left[False]):
+            path, verified = stack.pop()
+            if not left[verified]:
+                continue
             top = path[-1]
             if _is_self_issued(top):
-                produced += 1
+                left[verified] -= 1
                 yield _Candidate(path, "root")
                 continue
             if len(path) >= _MAX_CHAIN_LENGTH:
-                produced += 1
+                left[verified] -= 1
                 yield _Candidate(path, "partial")
                 continue
             on_path = {c.sha1 for c in path}
             issuers = lookup.issuers_named(_name_ders(top)[0])
             fresh = [c for c in issuers if c.sha1 not in on_path]
             if not fresh:
-                produced += 1
+                left[verified] -= 1
                 looped = [c for c in issuers if c.sha1 in on_path]
                 if looped:
                     yield _Candidate([*path, looped[0]], "cyclic")
                 else:
                     yield _Candidate(path, "partial")
                 continue
-            # Key-identifier matches first; the stack pops the last pushed first.
+            # Key-identifier matches first, then store order; within that, issuers that
+            # verify before those that do not. The stack pops the last pushed first.
             fresh.sort(key=lambda c: _issuer_match_info(top, c) == CERT_TRUST_HAS_NAME_MATCH_ISSUER)
-            for issuer in reversed(fresh):
-                stack.append([*path, issuer])
+            good, bad = [], []
+            for issuer in fresh:
+                ok = verified and lookup.signature_checked_or_affordable(top, issuer) \
+                    and lookup.signed_by(top, issuer)
+                (good if ok else bad).append(issuer)
+            for issuer in reversed(bad):
+                stack.append(([*path, issuer], False))
+            for issuer in reversed(good):
+                stack.append(([*path, issuer], True))
 
     def close(self) -> None:
         self._refs -= 1
@@ -552,11 +578,7 @@ def _evaluate(cand: _Candidate, lookup: _Lookup, when: datetime.datetime,
             if not lookup.signed_by(ctx, ctx):
                 # Wine chain.c tests (chain12): a root whose self-signature fails.
                 status.dwErrorStatus |= CERT_TRUST_IS_NOT_SIGNATURE_VALID
-            if lookup.in_any(lookup.root_stores, ctx):
-                # Wine chain.c tests (googleElementStatus): a trusted root carries
-                # CERT_TRUST_HAS_PREFERRED_ISSUER on Windows.
-                status.dwInfoStatus |= CERT_TRUST_HAS_PREFERRED_ISSUER
-            else:
+            if not lookup.in_any(lookup.root_stores, ctx):
                 status.dwErrorStatus |= CERT_TRUST_IS_UNTRUSTED_ROOT
         if i >= 1 and not _basic_constraints_ok(ctx, i, is_root):
             status.dwErrorStatus |= CERT_TRUST_INVALID_BASIC_CONSTRAINTS
@@ -569,6 +591,17 @@ def _evaluate(cand: _Candidate, lookup: _Lookup, when: datetime.datetime,
         if not _usage_ok(ctx, usage):
             status.dwErrorStatus |= CERT_TRUST_IS_NOT_VALID_FOR_USAGE
         elements.append(CERT_CHAIN_ELEMENT(ctx, status))
+    if cand.kind == "root" and not elements[-1].TrustStatus.dwErrorStatus & CERT_TRUST_IS_UNTRUSTED_ROOT:
+        # Observed, not documented: certutil -verify -v on current Windows dumps a chain to
+        # a trusted root with CERT_TRUST_HAS_PREFERRED_ISSUER (0x100) on every element
+        # (leaf and intermediate 0x102, root 0x10c) and on the simple chain and chain
+        # context; a CAPI2 event log shows a trusted root element at 0x10c too. Wine's
+        # chain.c tests do not check the bit on elements, so they are no source for it.
+        # Whether Windows sets it in a chain that ends in an untrusted root, or on
+        # name-matched (rather than key-matched) elements, is unconfirmed; winpki sets it
+        # on every element of a chain to a trusted root and nowhere else.
+        for el in elements:
+            el.TrustStatus.dwInfoStatus |= CERT_TRUST_HAS_PREFERRED_ISSUER
     simple = CERT_SIMPLE_CHAIN(elements)
     for el in elements:
         simple.TrustStatus.dwErrorStatus |= el.TrustStatus.dwErrorStatus

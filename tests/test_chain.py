@@ -17,6 +17,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from helpers_certs import BASE_TIME, CLIENT_AUTH, SERVER_AUTH, name
 
 from capi import (
     AUTHTYPE_CLIENT,
@@ -92,7 +93,6 @@ from capi import (
     server_name_matches,
 )
 from capi.testing import raises_hresult
-from tests.helpers_certs import BASE_TIME, CLIENT_AUTH, SERVER_AUTH, name
 
 WHEN = BASE_TIME + datetime.timedelta(days=100)
 LATER = BASE_TIME + datetime.timedelta(days=500)  # leaf (365 days) expired, CAs (10 y) valid
@@ -209,11 +209,13 @@ def test_trusted_chain_leaf_intermediate_root(installed):
     assert [e.pCertContext.pbCertEncoded for e in chain.rgpChain[0].rgpElement] == \
         [installed["leaf"], installed["inter"], installed["root"]]
     assert chain.TrustStatus.dwErrorStatus == 0
-    # Wine chain.c tests (chainCheck, googleElementStatus): issuers found by name carry
-    # HAS_NAME_MATCH_ISSUER; a root is SELF_SIGNED and, when trusted, HAS_PREFERRED_ISSUER.
+    # Issuers found by name carry HAS_NAME_MATCH_ISSUER; a root is SELF_SIGNED. Every
+    # element of a chain to a trusted root carries HAS_PREFERRED_ISSUER: certutil -verify
+    # output on current Windows shows 0x102 on leaf and intermediate and 0x10c on the root
+    # (observed with key-matched issuers; Wine's chain.c tests do not check this bit).
     assert statuses(chain) == [
-        (0, CERT_TRUST_HAS_NAME_MATCH_ISSUER),
-        (0, CERT_TRUST_HAS_NAME_MATCH_ISSUER),
+        (0, CERT_TRUST_HAS_NAME_MATCH_ISSUER | CERT_TRUST_HAS_PREFERRED_ISSUER),
+        (0, CERT_TRUST_HAS_NAME_MATCH_ISSUER | CERT_TRUST_HAS_PREFERRED_ISSUER),
         (0, CERT_TRUST_HAS_NAME_MATCH_ISSUER | CERT_TRUST_IS_SELF_SIGNED
          | CERT_TRUST_HAS_PREFERRED_ISSUER)]
     # The low nibble (match kind, self-signed) is per element; the chain keeps the rest
@@ -625,7 +627,7 @@ def test_exact_match_issuer(machine, keys):
                  aki="issuer")
     add(root, "Root")
     chain = chain_for(leaf)
-    assert statuses(chain)[0] == (0, CERT_TRUST_HAS_EXACT_MATCH_ISSUER)
+    assert statuses(chain)[0] == (0, CERT_TRUST_HAS_EXACT_MATCH_ISSUER | CERT_TRUST_HAS_PREFERRED_ISSUER)
 
 
 def test_trusted_path_preferred_over_untrusted(machine, keys):
@@ -790,3 +792,39 @@ def test_current_user_root_is_per_user(machine, pki):
     with run_as("NT AUTHORITY\\NETWORK SERVICE"):
         other = chain_for(pki["leaf"])
     assert other.TrustStatus.dwErrorStatus == CERT_TRUST_IS_PARTIAL_CHAIN
+
+
+# ---------------------------------------------------------------------------------------
+# Hostile stores (review findings)
+# ---------------------------------------------------------------------------------------
+
+
+def _memory_store(ders):
+    store = CertOpenStore(CERT_STORE_PROV_MEMORY, 0, None, 0, None)
+    for der in ders:
+        CertAddEncodedCertificateToStore(store, X509_ASN_ENCODING, der, CERT_STORE_ADD_ALWAYS)
+    return store
+
+
+def test_same_name_flood_in_additional_store_does_not_hide_the_issuer(installed, pki, keys):
+    # Review finding: 64 certificates named like the real intermediate, with another key,
+    # in hAdditionalStore (searched first) used up the candidate search before the real
+    # issuer was tried; the chain came back partial with bad signatures. Issuers whose
+    # signature verifies are now tried first, and failing ones draw on their own limit.
+    bogus = [issue(INTER_NAME, keys["other"], ca=True, days=CA_DAYS, serial=i + 1)
+             for i in range(80)]
+    chain = chain_for(pki["leaf"], additional=_memory_store(bogus))
+    assert chain.TrustStatus.dwErrorStatus == 0
+    assert [e.pCertContext.pbCertEncoded for e in chain.rgpChain[0].rgpElement] == \
+        [pki["leaf"], pki["inter"], pki["root"]]
+    assert policy(chain) == (0, -1, -1)
+
+
+def test_only_a_wrong_key_issuer_still_reports_the_bad_signature(machine, pki, keys):
+    # With no issuer that verifies, a same-name issuer is still used and the leaf fails
+    # its signature check (Wine chain.c tests: CERT_TRUST_IS_NOT_SIGNATURE_VALID).
+    add(pki["root"], "Root")
+    impostor = issue(INTER_NAME, keys["other"], (ROOT_NAME, keys["root"]), ca=True, days=CA_DAYS)
+    chain = chain_for(pki["leaf"], additional=_memory_store([impostor]))
+    assert statuses(chain)[0][0] & CERT_TRUST_IS_NOT_SIGNATURE_VALID
+    assert chain.rgpChain[0].rgpElement[1].pCertContext.pbCertEncoded == impostor
