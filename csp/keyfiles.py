@@ -291,6 +291,19 @@ class KeyStore:
             return []
         return [n for n in names if not n.startswith(".") and (folder / n).is_file()]
 
+    def readable(self):
+        """The key files the caller may read (FILE_READ_DATA) and that load; broken files
+        are left out, as enumeration on Windows does not list what it cannot open."""
+        for unique in self.list():
+            if not self.allowed(unique, FILE_READ_DATA):
+                continue
+            try:
+                kf = self.load(unique)
+            except BrokenKeyFile:
+                continue
+            if kf is not None:
+                yield kf
+
     # -- writing --------------------------------------------------------------------------
 
     def new_document(self, name: str, **fields) -> dict:

@@ -491,17 +491,8 @@ class SoftwareKSP(KspProvider):
         return key
 
     def enum_keys(self, scope: KeyScope) -> list[KeyInfo]:
-        store = KeyStore(scope, CNG)
         out = []
-        for unique in store.list():
-            if not store.allowed(unique, FILE_READ_DATA):
-                continue
-            try:
-                kf = store.load(unique)
-            except BrokenKeyFile:
-                continue
-            if kf is None:
-                continue
+        for kf in KeyStore(scope, CNG).readable():
             doc = kf.doc
             out.append(KeyInfo(doc["name"], doc.get("algorithm", RSA_ALGORITHM),
                                int(doc.get("legacy_spec", 0)),

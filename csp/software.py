@@ -380,18 +380,7 @@ class SoftwareCSP(CspProvider):
             raise WinError(NTE_BAD_KEYSET)
 
     def enum_containers(self, scope: KeyScope) -> list[str]:
-        store = self._store(scope)
-        names = []
-        for unique in store.list():
-            if not store.allowed(unique, FILE_READ_DATA):
-                continue
-            try:
-                kf = store.load(unique)
-            except BrokenKeyFile:
-                continue
-            if kf is not None:
-                names.append(kf.doc["name"])
-        return names
+        return [kf.doc["name"] for kf in self._store(scope).readable()]
 
     def verify_context(self, scope: KeyScope) -> SoftwareContainer:
         return SoftwareContainer(self, scope, "", None, None)
