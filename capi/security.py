@@ -980,15 +980,19 @@ def check_file_access(machine: Machine, winpath: str, token: Token, desired: int
     return get_file_sd(machine, winpath).allows(token, desired)
 
 
-def reset_file_sd(machine: Machine, winpath: str) -> SecurityDescriptor:
-    """icacls /reset: keep owner and group, replace the DACL by the inherited ACEs only."""
+def _with_parent(machine: Machine, winpath: str):
+    """(normalized path, its current SD, its parent's SD or None) for an existing path."""
     from .machine import normalize_winpath
 
     _require_exists(machine, winpath)
     norm = str(normalize_winpath(winpath))
-    current = _computed_sd(machine, norm)
     parent = _parent_path(norm)
-    parent_sd = _computed_sd(machine, parent) if parent else None
+    return norm, _computed_sd(machine, norm), _computed_sd(machine, parent) if parent else None
+
+
+def reset_file_sd(machine: Machine, winpath: str) -> SecurityDescriptor:
+    """icacls /reset: keep owner and group, replace the DACL by the inherited ACEs only."""
+    norm, current, parent_sd = _with_parent(machine, winpath)
     owner = current.owner or system_token(machine).owner
     group = current.group or owner
     aces = inherited_aces(parent_sd, owner, group,
@@ -1000,13 +1004,7 @@ def reset_file_sd(machine: Machine, winpath: str) -> SecurityDescriptor:
 
 def inherit_file_sd(machine: Machine, winpath: str) -> SecurityDescriptor:
     """icacls /inheritance:e: unprotect the DACL and add the parent's inheritable ACEs."""
-    from .machine import normalize_winpath
-
-    _require_exists(machine, winpath)
-    norm = str(normalize_winpath(winpath))
-    current = _computed_sd(machine, norm)
-    parent = _parent_path(norm)
-    parent_sd = _computed_sd(machine, parent) if parent else None
+    norm, current, parent_sd = _with_parent(machine, winpath)
     explicit = [a for a in (current.dacl or []) if not a.is_inherited]
     aces = explicit + inherited_aces(parent_sd, current.owner, current.group,
                                      is_container=machine.host_path(norm).is_dir())

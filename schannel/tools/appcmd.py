@@ -52,6 +52,9 @@ def _error(out: TextIO, message: str, hresult: str | None = None) -> int:
     return 1
 
 
+# appcmd list <object>: how to read and how to print each kind.
+_LISTS = {"site": (iis.list_sites, _site_line), "apppool": (iis.list_app_pools, _pool_line)}
+
 _ADD_BINDING = re.compile(
     r"^\+bindings\.\[protocol='(?P<p>[^']+)',bindingInformation='(?P<b>[^']*)'\]$", re.I)
 
@@ -65,23 +68,15 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
     positional, opts = _opts(args[2:])
     machine = current_machine()
     try:
-        if verb == "list" and obj == "site":
-            sites = iis.list_sites(machine)
+        if verb == "list" and obj in _LISTS:
+            items, render = _LISTS[obj][0](machine), _LISTS[obj][1]
             if positional:
-                sites = [s for s in sites if s.name.lower() == positional[0].lower()]
-                if not sites:
-                    return _error(out, f'Cannot find SITE object with identifier "{positional[0]}".')
-            for s in sites:
-                out.write(_site_line(s) + "\n")
-            return 0
-        if verb == "list" and obj == "apppool":
-            pools = iis.list_app_pools(machine)
-            if positional:
-                pools = [p for p in pools if p.name.lower() == positional[0].lower()]
-                if not pools:
-                    return _error(out, f'Cannot find APPPOOL object with identifier "{positional[0]}".')
-            for p in pools:
-                out.write(_pool_line(p) + "\n")
+                items = [i for i in items if i.name.lower() == positional[0].lower()]
+                if not items:
+                    return _error(out, f'Cannot find {obj.upper()} object with identifier '
+                                       f'"{positional[0]}".')
+            for item in items:
+                out.write(render(item) + "\n")
             return 0
         values = {k.lower(): v for k, v in opts}
         if verb == "add" and obj == "site":
