@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 install: system-packages $(STAMP)
 
 demo: install
-	$(PY) -m capi.demo
+	$(PY) -m winpki.demo
 
 test: install
 	$(PY) -m pytest -q

@@ -202,7 +202,7 @@ _TABLE: list[tuple[int, str, str, str]] = [
     # be found.").
     (W(15001), "ERROR_EVT_INVALID_QUERY", "The specified query is invalid.", "InvalidArgument"),
     (W(15007), "ERROR_EVT_CHANNEL_NOT_FOUND", "The specified channel could not be found.", "NotFound"),
-    # --- certreq INF files (capi.tools.certreq): SetupAPI's ERROR_LINE_NOT_FOUND as an HRESULT ---
+    # --- certreq INF files (winpki.tools.certreq): SetupAPI's ERROR_LINE_NOT_FOUND as an HRESULT ---
     # (value and MessageText as in winerror.h; also quoted in real setupapi.dev.log lines)
     (0x800F0102, "SPAPI_E_LINE_NOT_FOUND", "The required line was not found in the INF.", "NotFound"),
     # --- generic HRESULTs ---

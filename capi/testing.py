@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from .errors import GetLastError, WinError, lookup, symbolic_name
+from capi.errors import GetLastError, WinError, lookup, symbolic_name
 
 
 class _Caught:

@@ -1,9 +1,9 @@
 """Key providers: the provider interface, the registry, the Microsoft software CSPs and
 KSP, and the key files they keep in the simulated key folders."""
 
-from .base import CspContainer, CspProvider, KeyInfo, KeyPair, KeyScope, KspKey, KspProvider
-from .keyfiles import capi_unique_name, cng_unique_name
-from .registry import (
+from csp.base import CspContainer, CspProvider, KeyInfo, KeyPair, KeyScope, KspKey, KspProvider
+from csp.keyfiles import capi_unique_name, cng_unique_name
+from csp.registry import (
     all_providers,
     csp_list,
     default_provider_name,

@@ -7,36 +7,36 @@
 
 from __future__ import annotations
 
-from capi.machine import path_key
+from capi.host.paths import path_key
 
 
 def token_for(machine):
     """The access token of the current identity on ``machine``."""
-    from capi.machine import current_token
+    from capi.host.context import current_token
 
     return current_token(machine)
 
 
 def sd_from_sddl(sddl: str):
-    from capi.security import SecurityDescriptor
+    from capi.host.security import SecurityDescriptor
 
     return SecurityDescriptor.from_sddl(sddl)
 
 
 def get_sd(machine, winpath: str):
-    from capi.security import get_file_sd
+    from capi.host.security import get_file_sd
 
     return get_file_sd(machine, winpath)
 
 
 def set_sd(machine, winpath: str, sd) -> None:
-    from capi.security import set_file_sd
+    from capi.host.security import set_file_sd
 
     set_file_sd(machine, winpath, sd)
 
 
 def delete_sd(machine, winpath: str) -> None:
-    from capi.security import delete_file_sd
+    from capi.host.security import delete_file_sd
 
     delete_file_sd(machine, winpath)
 
@@ -48,6 +48,6 @@ def has_sd(machine, winpath: str) -> bool:
 
 def allowed(machine, winpath: str, token, desired: int) -> bool:
     """Whether ``token`` is granted ``desired`` on the file or folder ``winpath``."""
-    from capi.security import check_file_access
+    from capi.host.security import check_file_access
 
     return bool(check_file_access(machine, winpath, token, desired))

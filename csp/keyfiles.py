@@ -27,11 +27,10 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from capi import dpapi
 from capi.constants import CRYPTPROTECT_LOCAL_MACHINE
-
-from . import identity
-from .base import KeyScope
+from capi.host import dpapi
+from csp import identity
+from csp.base import KeyScope
 
 # Access rights (winnt.h) checked on key files and folders.
 FILE_READ_DATA = 0x0001

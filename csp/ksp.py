@@ -57,10 +57,10 @@ from capi.errors import (
     NTE_PERM,
     WinError,
 )
-
-from . import blobs, identity
-from .base import KeyInfo, KeyScope, KspKey, KspProvider
-from .keyfiles import (
+from capi.formats import blobs
+from csp import identity
+from csp.base import KeyInfo, KeyScope, KspKey, KspProvider
+from csp.keyfiles import (
     CNG,
     DELETE,
     FILE_ADD_FILE,
@@ -73,7 +73,7 @@ from .keyfiles import (
     _b64,
     _unb64,
 )
-from .software import generate_rsa, merge_sd
+from csp.software import generate_rsa, merge_sd
 
 NCRYPT_IMPL_SOFTWARE_FLAG = 0x2
 RSA_ALGORITHM = "RSA"

@@ -132,9 +132,8 @@ from capi.errors import (
     SCARD_W_WRONG_CHV,
     WinError,
 )
-
-from . import blobs
-from .base import CspContainer, CspProvider, KeyInfo, KeyPair, KeyScope, KspKey, KspProvider
+from capi.formats import blobs
+from csp.base import CspContainer, CspProvider, KeyInfo, KeyPair, KeyScope, KspKey, KspProvider
 
 __all__ = [
     "PKCS11_ERRORS", "map_pkcs11_errors", "Pkcs11Module", "TokenLink", "TokenBinding",
@@ -888,7 +887,7 @@ def _der_integer(value: int) -> bytes:
 SPEC_FOR_ALG = {CALG_RSA_KEYX: AT_KEYEXCHANGE, CALG_RSA_SIGN: AT_SIGNATURE}
 ALG_FOR_SPEC = {AT_KEYEXCHANGE: CALG_RSA_KEYX, AT_SIGNATURE: CALG_RSA_SIGN}
 # KP_PERMISSIONS as the software CSPs report them (WINDOWS-FACTS §2 #51/#52).
-from .software import _HASHES_RSA_FULL, BASE_PERMISSIONS  # noqa: E402
+from csp.software import _HASHES_RSA_FULL, BASE_PERMISSIONS  # noqa: E402
 
 # RSA_PKCS_KEY_PAIR_GEN limits are asked of the token; these fill in what it leaves out.
 _DEFAULT_RSA_BITS = 2048

@@ -30,10 +30,9 @@ from capi.errors import (
     SCARD_E_NO_READERS_AVAILABLE,
     WinError,
 )
-
-from .base import CspProvider, KspProvider
-from .ksp import SoftwareKSP
-from .software import builtin_csps
+from csp.base import CspProvider, KspProvider
+from csp.ksp import SoftwareKSP
+from csp.software import builtin_csps
 
 # HKLM\SOFTWARE\Microsoft\Cryptography\Defaults\Provider Types\Type NNN (TypeName, Name).
 PROVIDER_TYPES = {
@@ -63,7 +62,7 @@ class UnboundSmartCardCSP(CspProvider):
         self._fail()
 
     def hash_algorithms(self):
-        from .software import _HASHES_RSA_FULL
+        from csp.software import _HASHES_RSA_FULL
 
         return dict(_HASHES_RSA_FULL)
 

@@ -50,10 +50,10 @@ from capi.errors import (
     NTE_PERM,
     WinError,
 )
-
-from . import blobs, identity
-from .base import CspContainer, CspProvider, KeyPair, KeyScope
-from .keyfiles import (
+from capi.formats import blobs
+from csp import identity
+from csp.base import CspContainer, CspProvider, KeyPair, KeyScope
+from csp.keyfiles import (
     CAPI,
     DELETE,
     FILE_ADD_FILE,
@@ -321,7 +321,7 @@ class SoftwareContainer(CspContainer):
 def merge_sd(current, new, info: int):
     """``current`` with the parts ``info`` (SECURITY_INFORMATION bits) names taken from
     ``new``."""
-    from capi.security import SecurityDescriptor
+    from capi.host.security import SecurityDescriptor
 
     owner = new.owner if info & 0x1 else current.owner
     group = new.group if info & 0x2 else current.group

@@ -1,4 +1,4 @@
-"""Providers bound to PKCS#11 tokens, smart-card removal, and certificate propagation.
+"""Providers bound to PKCS#11 tokens, and smart-card removal and insertion.
 
 - :func:`add_pkcs11` registers a provider (an HSM provider under the user's name, or one of
   the two Microsoft smart-card providers) bound to a module and a token label, in the
@@ -7,23 +7,17 @@
 - The token's presence is machine state (table ``pkcs11_tokens``): :func:`remove_token`
   pulls the card — this process's session on it is closed, open handles answer
   SCARD_W_REMOVED_CARD and new opens SCARD_E_NO_SMARTCARD — and :func:`insert_token` puts
-  it back (with certificate propagation, as Windows' service does on insertion).
-- :func:`propagate_certificates` copies the card's certificates into CurrentUser\\My of
-  the current identity with CERT_KEY_PROV_INFO_PROP_ID naming the card's provider.
+  it back; :func:`card_certificates` reads the certificates on the card, for the
+  Certificate Propagation service (``capi.certprop``) above the providers.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 
-from capi.constants import (
-    MS_SCARD_PROV,
-    MS_SMART_CARD_KEY_STORAGE_PROVIDER,
-    PROV_RSA_FULL,
-)
+from capi.constants import MS_SCARD_PROV, MS_SMART_CARD_KEY_STORAGE_PROVIDER, PROV_RSA_FULL
 from capi.errors import (
     ERROR_INVALID_PARAMETER,
     NTE_BAD_PROVIDER,
@@ -31,12 +25,11 @@ from capi.errors import (
     SCARD_E_NO_SMARTCARD,
     win32_failure,
 )
-
-from . import pkcs11 as p11
+from csp import pkcs11 as p11
 
 __all__ = [
     "SMART_CARD_PROVIDERS", "TokenRegistration", "add_pkcs11", "list_pkcs11", "remove_provider",
-    "remove_token", "insert_token", "token_state", "propagate_certificates", "build_provider",
+    "remove_token", "insert_token", "token_state", "card_certificates", "build_provider",
 ]
 
 FACTORY = "csp.tokens:build_provider"
@@ -86,21 +79,15 @@ def remove_token(machine, label: str) -> None:
     p11.drop_token(label)
 
 
-def insert_token(machine, label: str, *, propagate: bool = True) -> list[str]:
-    """Put the card back; returns the thumbprints propagated to CurrentUser\\My (every
-    provider bound to the token is asked, as the propagation service reads the card)."""
+def insert_token(machine, label: str) -> None:
+    """Put the card back (the Certificate Propagation service, capi.certprop, then copies
+    its certificates to CurrentUser\\My)."""
     _schema(machine)
     _require_bound(machine, label)
     with machine.transaction() as db:
         db.execute("INSERT INTO pkcs11_tokens(label, present, insertion) VALUES (?, 1, 1) "
                    "ON CONFLICT(label) DO UPDATE SET present = 1, insertion = insertion + 1 "
                    "WHERE present = 0", (label,))
-    done: list[str] = []
-    if propagate:
-        for reg in list_pkcs11(machine):
-            if reg.token_label == label and reg.kind == "csp":
-                done += propagate_certificates(machine, reg.name)
-    return done
 
 
 # ---------------------------------------------------------------------------------------
@@ -124,8 +111,8 @@ class TokenRegistration:
 
 
 def _protect_pin(machine, pin: str) -> str:
-    from capi import dpapi
     from capi.constants import CRYPTPROTECT_LOCAL_MACHINE
+    from capi.host import dpapi
 
     blob = dpapi.protect(machine, pin.encode("utf-8"), user_sid=None, description="PKCS#11 PIN",
                          flags=CRYPTPROTECT_LOCAL_MACHINE)
@@ -133,7 +120,7 @@ def _protect_pin(machine, pin: str) -> str:
 
 
 def _unprotect_pin(machine, text: str) -> str:
-    from capi import dpapi
+    from capi.host import dpapi
 
     data, _ = dpapi.unprotect(machine, base64.b64decode(text), user_sid=None)
     return data.decode("utf-8")
@@ -151,7 +138,7 @@ def add_pkcs11(machine, name: str, module: str, token_label: str, *, pin: str | 
     registration: NTE_PROV_DLL_NOT_FOUND, NTE_PROVIDER_DLL_FAIL, SCARD_E_NO_SMARTCARD; a
     PIN is verified by logging in (SCARD_W_WRONG_CHV, SCARD_W_CHV_BLOCKED). The Microsoft
     smart-card providers keep their own kind; a CSP gets PROV_RSA_FULL."""
-    from . import registry
+    from csp import registry
 
     if not name or not isinstance(name, str) or not token_label or not module:
         raise win32_failure(ERROR_INVALID_PARAMETER, detail="name, module and token label are required")
@@ -204,7 +191,7 @@ def list_pkcs11(machine) -> list[TokenRegistration]:
 def remove_provider(machine, name: str) -> None:
     """Unregister a token-bound provider; NTE_KEYSET_NOT_DEF if there is none by that name
     (CryptAcquireContext's code for "the requested provider does not exist")."""
-    from . import registry
+    from csp import registry
 
     if not any(n.lower() == str(name).lower() for n, _, _ in _rows(machine)):
         raise win32_failure(NTE_KEYSET_NOT_DEF, detail=f"no token provider {name!r}")
@@ -228,19 +215,13 @@ def build_provider(name: str, config: dict):
 # ---------------------------------------------------------------------------------------
 
 
-def propagate_certificates(machine, provider_name: str) -> list[str]:
-    """Copy the certificates on the provider's token into CurrentUser\\My of the current
-    identity, each with CERT_KEY_PROV_INFO_PROP_ID (container, provider, type, KeySpec)
-    naming the card's CSP — what the Certificate Propagation service does on insertion.
-    Returns the SHA-1 thumbprints added or refreshed. SCARD_E_NO_SMARTCARD while the
-    card is out."""
-    from capi import certs, stores
-    from capi import constants as C
-    from capi.machine import use_machine
-
-    from . import registry
-    from .base import KeyScope
-    from .identity import token_for
+def card_certificates(machine, provider_name: str):
+    """(provider, [(container, KeySpec, DER)]) of the certificates on the token bound to
+    ``provider_name``, read as the current identity. SCARD_E_NO_SMARTCARD while the card
+    is out; NTE_KEYSET_NOT_DEF for a provider bound to no token."""
+    from csp import registry
+    from csp.base import KeyScope
+    from csp.identity import token_for
 
     provider = registry.get_provider(machine, provider_name)
     if provider is None or not isinstance(provider, (p11.Pkcs11CSP, p11.Pkcs11KSP)):
@@ -258,20 +239,4 @@ def propagate_certificates(machine, provider_name: str) -> list[str]:
                     found.append((name, spec, slot.certificate))
     finally:
         handle.close()
-    prov_type = getattr(provider, "prov_type", 0)
-    thumbs = []
-    with use_machine(machine):
-        store = stores.CertOpenStore(C.CERT_STORE_PROV_SYSTEM, 0, None,
-                                     C.CERT_SYSTEM_STORE_CURRENT_USER, "My")
-        try:
-            for container, spec, der in found:
-                ctx = stores.CertAddEncodedCertificateToStore(
-                    store, C.X509_ASN_ENCODING | C.PKCS_7_ASN_ENCODING, der,
-                    C.CERT_STORE_ADD_REPLACE_EXISTING_INHERIT_PROPERTIES)
-                info = certs.CRYPT_KEY_PROV_INFO(container, provider.name, prov_type, 0,
-                                                 spec if provider.kind == "csp" else 0)
-                certs.CertSetCertificateContextProperty(ctx, C.CERT_KEY_PROV_INFO_PROP_ID, 0, info)
-                thumbs.append(hashlib.sha1(der).hexdigest().upper())
-        finally:
-            stores.CertCloseStore(store, 0)
-    return thumbs
+    return provider, found

@@ -27,9 +27,9 @@ from capi.errors import (
     SEC_E_UNKNOWN_CREDENTIALS,
     WinError,
 )
-from capi.machine import Machine, current_machine, run_as, use_machine
-
-from . import eventlog
+from capi.host.context import current_machine, run_as, use_machine
+from capi.host.machine import Machine
+from schannel import eventlog
 
 SECPKG_CRED_INBOUND = 0x1
 SECPKG_CRED_OUTBOUND = 0x2
@@ -138,18 +138,18 @@ def release_private_key(handle, key_spec: int, caller_free: bool) -> None:
     if not caller_free:
         return
     if key_spec == C.CERT_NCRYPT_KEY_SPEC:
-        from capi.ncrypt import NCryptFreeObject
+        from capi.ncrypt.keystorage import NCryptFreeObject
 
         NCryptFreeObject(handle)
     else:
-        from capi.cryptoapi import CryptReleaseContext
+        from capi.advapi32.crypt import CryptReleaseContext
 
         CryptReleaseContext(handle, 0)
 
 
 def acquire_server_credential(machine: Machine, cert) -> ServerCredential:
     """Build a server credential for ``cert`` as lsass would; raise SEC_E_* on failure."""
-    from capi.certs import CertGetCertificateContextProperty
+    from capi.crypt32.cert import CertGetCertificateContextProperty
 
     try:
         cert.x509.public_key()
@@ -166,7 +166,7 @@ def acquire_server_credential(machine: Machine, cert) -> ServerCredential:
         # Windows 2008/2008 R2 Schannel uses only AT_KEYEXCHANGE keys (seed 002, scenario 3).
         _log_36870(machine, SEC_E_UNKNOWN_CREDENTIALS)
         raise WinError(SEC_E_UNKNOWN_CREDENTIALS, detail="KeySpec = 2 -- AT_SIGNATURE")
-    from capi.keyacquire import CryptAcquireCertificatePrivateKey
+    from capi.crypt32.keyacquire import CryptAcquireCertificatePrivateKey
 
     try:
         with use_machine(machine), run_as(SYSTEM):

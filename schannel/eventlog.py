@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from xml.sax.saxutils import escape, quoteattr
 
 from capi.errors import ERROR_EVT_CHANNEL_NOT_FOUND, ERROR_EVT_INVALID_QUERY, WinError
-from capi.machine import Machine
+from capi.host.machine import Machine
 
 LEVEL_CRITICAL, LEVEL_ERROR, LEVEL_WARNING, LEVEL_INFORMATION = 1, 2, 3, 4
 LEVEL_NAMES = {0: "Information", 1: "Critical", 2: "Error", 3: "Warning", 4: "Information",

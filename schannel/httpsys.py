@@ -22,9 +22,9 @@ from capi.errors import (
     ERROR_NO_SUCH_LOGON_SESSION,
     WinError,
 )
-from capi.machine import Machine, current_token, use_machine
-
-from .credentials import ServerCredential, acquire_server_credential
+from capi.host.context import current_token, use_machine
+from capi.host.machine import Machine
+from schannel.credentials import ServerCredential, acquire_server_credential
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS http_sslcert (
@@ -94,7 +94,7 @@ def parse_certhash(text: str) -> str:
 
 def find_certificate(machine: Machine, store_name: str, cert_hash: str):
     """The certificate http.sys would use, from LocalMachine\\<store_name>, or None."""
-    from capi.stores import CertFindCertificateInStore, CertOpenStore
+    from capi.crypt32.store import CertFindCertificateInStore, CertOpenStore
 
     flags = (C.CERT_SYSTEM_STORE_LOCAL_MACHINE | C.CERT_STORE_OPEN_EXISTING_FLAG
              | C.CERT_STORE_READONLY_FLAG)

@@ -17,15 +17,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from capi.errors import (
-    ERROR_ALREADY_EXISTS,
-    ERROR_INVALID_PARAMETER,
-    ERROR_NOT_FOUND,
-    WinError,
-)
-from capi.machine import Machine, use_machine
-
-from . import httpsys
+from capi.errors import ERROR_ALREADY_EXISTS, ERROR_INVALID_PARAMETER, ERROR_NOT_FOUND, WinError
+from capi.host.context import use_machine
+from capi.host.machine import Machine
+from schannel import httpsys
 
 # The application ID IIS registers its http.sys SSL bindings with.
 IIS_APP_ID = "{4dc3e181-e14b-4a21-b022-59fc669b0914}"
@@ -265,7 +260,7 @@ def https_binding_endpoint(binding: Binding) -> str:
 def _add_to_local_machine(source_store, store_name: str) -> list:
     """Copy a PFX store's certificates (with their key properties) into LocalMachine."""
     from capi import constants as C
-    from capi.stores import CertAddCertificateContextToStore, CertOpenStore
+    from capi.crypt32.store import CertAddCertificateContextToStore, CertOpenStore
 
     added = []
     with CertOpenStore(C.CERT_STORE_PROV_SYSTEM, 0, None, C.CERT_SYSTEM_STORE_LOCAL_MACHINE,
@@ -297,7 +292,7 @@ def certificates_console_import(machine: Machine, pfx: bytes, password: str, *,
     """The Certificates console (computer account) import: the key goes straight into
     MachineKeys (CRYPT_MACHINE_KEYSET), exportable or not. Returns the end-entity context."""
     from capi import constants as C
-    from capi.pfx import PFXImportCertStore
+    from capi.crypt32.pfx import PFXImportCertStore
 
     flags = C.CRYPT_MACHINE_KEYSET | (C.CRYPT_EXPORTABLE if exportable else 0)
     with use_machine(machine), PFXImportCertStore(pfx, password, flags) as imported:
@@ -325,8 +320,7 @@ def iis_manager_import(machine: Machine, pfx: bytes, password: str, *,
 
 def _iis_manager_import(pfx: bytes, password: str, allow_export: bool, store_name: str):
     from capi import constants as C
-    from capi.certs import CRYPT_KEY_PROV_INFO, CertSetCertificateContextProperty
-    from capi.cryptoapi import (
+    from capi.advapi32.crypt import (
         CryptAcquireContext,
         CryptDestroyKey,
         CryptExportKey,
@@ -334,7 +328,9 @@ def _iis_manager_import(pfx: bytes, password: str, allow_export: bool, store_nam
         CryptImportKey,
         CryptReleaseContext,
     )
-    from capi.pfx import PFXImportCertStore, new_container_name
+    from capi.crypt32.cert import CertSetCertificateContextProperty
+    from capi.crypt32.context import CRYPT_KEY_PROV_INFO
+    from capi.crypt32.pfx import PFXImportCertStore, new_container_name
 
     flags = C.CRYPT_USER_KEYSET | (C.CRYPT_EXPORTABLE if allow_export else 0)
     with PFXImportCertStore(pfx, password, flags) as imported:
@@ -381,8 +377,8 @@ def app_pool_load_private_key(machine: Machine, pool_name: str, thumbprint: str,
     certificate's private key as the pool identity. Raises the Windows error (for a CAPI
     machine key the identity cannot read: NTE_BAD_KEYSET, .NET's "Keyset does not exist")."""
     from capi import constants as C
-    from capi.keyacquire import CryptAcquireCertificatePrivateKey
-    from capi.machine import run_as
+    from capi.crypt32.keyacquire import CryptAcquireCertificatePrivateKey
+    from capi.host.context import run_as
 
     pool = get_app_pool(machine, pool_name)
     cert = httpsys.find_certificate(machine, store_name, "".join(thumbprint.split()).lower())

@@ -17,21 +17,20 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from capi import constants as C
 from capi.errors import ERROR_FILE_NOT_FOUND, WinError
-from capi.machine import Machine, current_machine, run_as, use_machine
-
-from . import httpsys
-from .credentials import SYSTEM, ServerCredential
-from .tls import ServerKey, SignatureScheme, TlsEndpoint, ecdsa_raw_to_der, iis_default_page
+from capi.host.context import current_machine, run_as, use_machine
+from capi.host.machine import Machine
+from schannel import httpsys
+from schannel.credentials import SYSTEM, ServerCredential
+from schannel.tls import ServerKey, SignatureScheme, TlsEndpoint, ecdsa_raw_to_der, iis_default_page
 
 
 class ProviderServerKey(ServerKey):
     """A TLS server key whose operations go through the provider holding it."""
 
     def __init__(self, machine: Machine, credential: ServerCredential):
-        from capi.cryptoapi import CryptGetUserKey
-        from capi.keyacquire import CryptAcquireCertificatePrivateKey
-
-        from .credentials import ACQUIRE_FLAGS
+        from capi.advapi32.crypt import CryptGetUserKey
+        from capi.crypt32.keyacquire import CryptAcquireCertificatePrivateKey
+        from schannel.credentials import ACQUIRE_FLAGS
 
         cert = credential.certificate
         self._public = cert.x509.public_key()
@@ -58,7 +57,7 @@ class ProviderServerKey(ServerKey):
         self.sign_calls += 1
         hash_cls = type(scheme.hash_algorithm)
         if self._cng:
-            from capi import ncrypt
+            from capi.ncrypt import keystorage as ncrypt
 
             if scheme.is_ecdsa:
                 raw = ncrypt.NCryptSignHash(self._key, None, digest, 0)
@@ -77,10 +76,10 @@ class ProviderServerKey(ServerKey):
         return container.sign_hash(pair, digest, hash_cls, True)
 
     def close(self) -> None:
-        from .credentials import release_private_key
+        from schannel.credentials import release_private_key
 
         if not self._cng:
-            from capi.cryptoapi import CryptDestroyKey
+            from capi.advapi32.crypt import CryptDestroyKey
 
             CryptDestroyKey(self._key)
         release_private_key(self._handle, self._spec, self._free)
@@ -89,7 +88,7 @@ class ProviderServerKey(ServerKey):
 def _chain_der(cert) -> list[bytes]:
     """The certificate and its issuing CAs (not the root), as Schannel sends them; the
     chain is built from LocalMachine's stores, as lsass builds it."""
-    from capi.chain import CERT_CHAIN_PARA, CERT_USAGE_MATCH, CertGetCertificateChain
+    from capi.crypt32.chain import CERT_CHAIN_PARA, CERT_USAGE_MATCH, CertGetCertificateChain
 
     para = CERT_CHAIN_PARA(CERT_USAGE_MATCH(C.USAGE_MATCH_TYPE_AND, [C.szOID_PKIX_KP_SERVER_AUTH]))
     chain = CertGetCertificateChain(C.HCCE_LOCAL_MACHINE, cert, None, None, para, 0)

@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"provision: {exc}", file=sys.stderr)
         return 1
     if args.register:
-        from capi.machine import Machine
+        from capi.host.machine import Machine
         from csp import tokens
 
         machine = Machine.open(args.machine or os.environ["WINPKI_MACHINE"])

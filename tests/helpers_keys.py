@@ -43,7 +43,7 @@ from capi import (
     NCryptOpenStorageProvider,
     NCryptSetProperty,
 )
-from csp.blobs import capi_private_blob
+from capi.formats.blobs import capi_private_blob
 
 NOW = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=1)
 

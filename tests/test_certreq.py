@@ -7,10 +7,10 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from capi import *  # noqa: F403
-from capi.ca import MachineCA
-from capi.tools import main
+from capi import *
+from capi.certsrv.ca import MachineCA
 from csp import capi_unique_name
+from winpki.cli import main
 
 INF = """[Version]
 Signature= "$Windows NT$"

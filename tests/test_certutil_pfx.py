@@ -7,10 +7,10 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from helpers_pfx import MS_STRONG, PfxFactory, make_cert, material
 
-from capi import *  # noqa: F403
-from capi import cryptoapi as api
-from capi import pkcs12
-from capi.tools import main
+from capi import *
+from capi.advapi32 import crypt as api
+from capi.formats import pkcs12
+from winpki.cli import main
 
 
 def run(*args):
@@ -117,7 +117,7 @@ def test_import_pfx_existing_certificate(machine, pfx_file):
 
 
 def test_import_pfx_not_admin_leaves_nothing(machine, pfx_file):
-    from capi.identity import create_local_user
+    from capi.host.accounts import create_local_user
 
     path = pfx_file()
     create_local_user(machine, "bob")
@@ -205,7 +205,7 @@ def _orphan_certificate(tmp_path, key):
 
 
 def test_repairstore_relinks_the_key(machine, tmp_path):
-    from csp.blobs import capi_private_blob
+    from capi.formats.blobs import capi_private_blob
 
     key = material().rsa1024
     with api.CryptAcquireContext("{PENDING-REQUEST-KEY}", MS_STRONG_PROV, PROV_RSA_FULL,

@@ -18,7 +18,7 @@ from capi import (
     CERT_SYSTEM_STORE_LOCAL_MACHINE,
     CertOpenStore,
 )
-from capi.tools import main
+from winpki.cli import main
 
 
 def certutil(*args):
@@ -200,6 +200,6 @@ def test_bad_usage_never_a_traceback(machine):
     (0x8009000B, "0x8009000b (-2146893813 NTE_BAD_KEY_STATE)"),
 ])
 def test_failure_code_rendering(code, text):
-    from capi.tools.common import hresult_line
+    from winpki.tools.common import hresult_line
 
     assert hresult_line(code) == text

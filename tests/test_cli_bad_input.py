@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from capi.tools import TOOLS, main
+from winpki.cli import TOOLS, main
 
 BAD = {
     "certutil": [["-store", "My", "zz"], ["-addstore"], ["-importPFX", "My", "/nonexistent.pfx"],
@@ -81,7 +81,7 @@ def test_unknown_tool():
 @pytest.mark.parametrize("code, status", [(0, 0), (1, 1), (87, 87), (1332, 52), (768, 1),
                                           (0x80092004, 4), (-1, 255)])
 def test_windows_exit_codes_become_nonzero_posix_statuses(code, status):
-    from capi.tools import exit_status
+    from winpki.cli import exit_status
 
     assert exit_status(code) == status
 
@@ -92,6 +92,6 @@ def test_winpki_command_exit_status(machine, tmp_path):
     import sys
 
     env = dict(os.environ, WINPKI_MACHINE=str(machine.path))
-    proc = subprocess.run([sys.executable, "-m", "capi.tools", "icacls", "C:\\", "/grant", "Nobody:F"],
+    proc = subprocess.run([sys.executable, "-m", "winpki", "icacls", "C:\\", "/grant", "Nobody:F"],
                           capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 1332 & 0xFF and "Traceback" not in proc.stderr

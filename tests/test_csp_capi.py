@@ -11,12 +11,12 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 
-from capi import cryptoapi as api
+from capi.advapi32 import crypt as api
 from capi.constants import *
 from capi.constants import CRYPT_MACHINE_DEFAULT
 from capi.errors import *
+from capi.formats.blobs import capi_private_blob
 from capi.testing import raises_hresult
-from csp.blobs import capi_private_blob
 
 AES = MS_ENH_RSA_AES_PROV
 MK = CRYPT_MACHINE_KEYSET

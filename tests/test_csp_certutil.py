@@ -2,9 +2,9 @@
 
 import io
 
-from capi import cryptoapi as api
+from capi.advapi32 import crypt as api
 from capi.constants import *
-from capi.tools import main
+from winpki.cli import main
 
 
 def run(*args):
@@ -48,7 +48,7 @@ def test_key_and_delkey(machine):
 
 
 def test_key_for_the_ksp(machine):
-    from capi import ncrypt as nc
+    from capi.ncrypt import keystorage as nc
 
     with nc.NCryptOpenStorageProvider() as p:
         k = nc.NCryptCreatePersistedKey(p, "ECDSA_P256", "tls", 0, NCRYPT_MACHINE_KEY_FLAG)

@@ -33,9 +33,9 @@ from capi import (
     CryptImportKey,
     use_machine,
 )
-from capi.tools import main
-from csp.blobs import capi_private_blob
-from schannel.doctor import diagnose
+from capi.formats.blobs import capi_private_blob
+from winpki.cli import main
+from winpki.doctor import diagnose
 
 
 @pytest.fixture

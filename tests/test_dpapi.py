@@ -2,8 +2,9 @@
 
 from capi import run_as
 from capi.constants import CRYPTPROTECT_LOCAL_MACHINE
-from capi.dpapi import DPAPI_PREFIX, CryptProtectData, CryptUnprotectData
+from capi.crypt32.protect import CryptProtectData, CryptUnprotectData
 from capi.errors import *
+from capi.host.dpapi import DPAPI_PREFIX
 from capi.testing import raises_hresult
 
 SECRET = b"I am a super secret string that no one can see!\x00"

@@ -5,8 +5,8 @@ import pytest
 
 from capi.errors import ERROR_EVT_CHANNEL_NOT_FOUND, ERROR_EVT_INVALID_QUERY
 from capi.testing import raises_hresult
-from capi.tools import main
 from schannel import eventlog
+from winpki.cli import main
 
 MSG = ("A fatal error occurred when attempting to access the SSL server credential private key. "
        "The error code returned from the cryptographic module is 0x8009030d. "

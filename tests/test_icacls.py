@@ -5,9 +5,9 @@ import io
 import pytest
 
 from capi import ERROR_FILE_NOT_FOUND, ERROR_INVALID_PARAMETER, ERROR_NONE_MAPPED, run_as
-from capi.identity import app_pool_sid, resolve_token
-from capi.security import FILE_READ_DATA, check_file_access, create_file_sd, get_file_sd
-from capi.tools import main
+from capi.host.accounts import app_pool_sid, resolve_token
+from capi.host.security import FILE_READ_DATA, check_file_access, create_file_sd, get_file_sd
+from winpki.cli import main
 
 MK = r"C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys"
 # Summary line and display layout (path, space, first ACE, the rest aligned, blank line)
@@ -205,5 +205,5 @@ def test_key_file_without_stored_sd_is_systems(machine):
 def test_specific_rights_order_matches_real_icacls(mask, shown):
     # Masks and the icacls text Windows printed for them, from the puppetlabs-acl
     # acceptance tests ("Directory - Deny Mask Specific": masks 1048868, 1180032, 1048714).
-    from capi.security import icacls_rights
+    from capi.host.security import icacls_rights
     assert icacls_rights(mask) == shown

@@ -22,7 +22,7 @@ from capi import (
     current_token,
     run_as,
 )
-from capi.identity import (
+from capi.host.accounts import (
     account_display,
     app_pool_sid,
     create_local_user,

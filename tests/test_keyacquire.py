@@ -4,9 +4,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from helpers_pfx import make_cert, material
 
-from capi import *  # noqa: F403
-from capi import cryptoapi as api
-from capi import ncrypt as nc
+from capi import *
+from capi.advapi32 import crypt as api
+from capi.ncrypt import keystorage as nc
 from capi.testing import raises_hresult
 
 
@@ -23,7 +23,7 @@ def cert_ctx(machine):
 
 
 def _capi_container(name, spec=AT_KEYEXCHANGE, key=None, machine_keyset=True, prov=MS_ENHANCED_PROV):
-    from csp.blobs import capi_private_blob
+    from capi.formats.blobs import capi_private_blob
 
     key = key or material().rsa2048
     alg = CALG_RSA_KEYX if spec == AT_KEYEXCHANGE else CALG_RSA_SIGN

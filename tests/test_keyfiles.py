@@ -8,16 +8,16 @@ import os
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from capi import cryptoapi as api
-from capi import ncrypt as nc
 from capi import run_as
+from capi.advapi32 import crypt as api
 from capi.constants import *
 from capi.errors import *
-from capi.identity import create_local_user
-from capi.security import SecurityDescriptor
+from capi.formats.blobs import capi_private_blob
+from capi.host.accounts import create_local_user
+from capi.host.security import SecurityDescriptor
+from capi.ncrypt import keystorage as nc
 from capi.testing import raises_hresult
 from csp import capi_unique_name, cng_unique_name
-from csp.blobs import capi_private_blob
 from csp.keyfiles import clear_cache
 
 AES = MS_ENH_RSA_AES_PROV
@@ -80,7 +80,7 @@ def test_no_key_file_holds_private_key_bytes_in_the_clear(machine):
     with api.CryptAcquireContext("u", AES, PROV_RSA_AES, CRYPT_NEWKEYSET) as prov:
         api.CryptImportKey(prov, capi_private_blob(key, CALG_RSA_SIGN), None, 0)
     with nc.NCryptOpenStorageProvider(MS_KEY_STORAGE_PROVIDER) as p:
-        from csp.blobs import bcrypt_rsa_blob
+        from capi.formats.blobs import bcrypt_rsa_blob
 
         nc.NCryptImportKey(p, None, BCRYPT_RSAPRIVATE_BLOB, {"NCRYPTBUFFER_PKCS_KEY_NAME": "cng"},
                            bcrypt_rsa_blob(key, BCRYPT_RSAPRIVATE_MAGIC), NCRYPT_MACHINE_KEY_FLAG)
@@ -140,7 +140,7 @@ def test_broken_key_file_is_a_broken_keyset(machine, damage):
 
 def test_wrong_machine_secret_is_a_broken_keyset(machine):
     make_machine_container()
-    from capi import dpapi
+    from capi.host import dpapi
 
     (machine.path / "secrets" / "machine.key").write_bytes(os.urandom(32))
     dpapi._secret_cache.clear()
@@ -192,7 +192,7 @@ def test_access_matrix(machine, acl, expected):
     make_machine_container()
     winpath = machine.machine_keys_dir + "\\" + capi_unique_name("app", GUID)
     if acl == "icacls-grant":
-        from capi.tools import icacls
+        from winpki.tools import icacls
 
         out = io.StringIO()
         assert icacls.run([winpath, "/grant", "IIS APPPOOL\\DefaultAppPool:R"], out, io.StringIO()) == 0, out.getvalue()

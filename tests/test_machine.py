@@ -15,7 +15,7 @@ from capi.errors import (
     ERROR_NONE_MAPPED,
     ERROR_PATH_NOT_FOUND,
 )
-from capi.osversions import OS_VERSIONS
+from capi.host.osversions import OS_VERSIONS
 from capi.testing import raises_hresult
 
 GUID = "3ade29bb-f050-41f3-b0db-f2b69957a1d7"

@@ -7,12 +7,12 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
-from capi import ncrypt as nc
 from capi import run_as
 from capi.constants import *
 from capi.errors import *
+from capi.formats.blobs import bcrypt_rsa_blob
+from capi.ncrypt import keystorage as nc
 from capi.testing import raises_hresult
-from csp.blobs import bcrypt_rsa_blob
 
 KSP = MS_KEY_STORAGE_PROVIDER
 
@@ -207,11 +207,11 @@ def test_persisted_keys_machine_and_user(machine, prov):
 
 
 def test_security_descr_grant_opens_for_the_pool(machine, prov):
-    from capi.security import SecurityDescriptor
+    from capi.host.security import SecurityDescriptor
 
     key = import_rsa(prov, name="web", flags=NCRYPT_MACHINE_KEY_FLAG)
     sd = nc.NCryptGetProperty(key, NCRYPT_SECURITY_DESCR_PROPERTY, DACL_SECURITY_INFORMATION)
-    from capi.identity import app_pool_sid
+    from capi.host.accounts import app_pool_sid
 
     pool = app_pool_sid("DefaultAppPool")
     new = SecurityDescriptor.from_sddl(sd.to_sddl() + f"(A;;GR;;;{pool})")

@@ -7,11 +7,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from helpers_pfx import AES256, LEGACY_3DES, MS_ENHANCED, MS_STRONG, OPENSSL, PfxFactory, material
 
-from capi import *  # noqa: F403
-from capi import cryptoapi as api
-from capi import ncrypt as nc
-from capi import pfx as pfxmod
-from capi import pkcs12
+from capi import *
+from capi.advapi32 import crypt as api
+from capi.crypt32 import pfx as pfxmod
+from capi.formats import pkcs12
+from capi.ncrypt import keystorage as nc
 from capi.testing import raises_hresult
 
 

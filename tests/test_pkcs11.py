@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import utils as asym_utils
 from cryptography.x509.oid import NameOID
 
 from capi import *
+from capi import certprop
 from capi.testing import raises_hresult
 from csp import pkcs11 as p11
 from csp import softhsm, tokens
@@ -190,7 +191,7 @@ def test_exportable_import_round_trips(machine, hsm):
     assert CryptGetKeyParam(k, KP_PERMISSIONS) == 0x3F
     blob = CryptExportKey(k, None, PRIVATEKEYBLOB)
     assert len(blob) == 1172
-    from csp import blobs
+    from capi.formats import blobs
 
     _, alg, back = blobs.parse_capi_blob(blob)
     assert alg == CALG_RSA_SIGN and back.private_numbers() == private.private_numbers()
@@ -386,7 +387,7 @@ def test_certificate_on_token_and_propagation(machine, hsm):
     CryptSetKeyParam(k, KP_CERTIFICATE, der)
     listing = pkcs11_tool(hsm, "--list-objects")
     assert "Certificate Object" in listing and "token.example" in listing
-    thumbs = tokens.propagate_certificates(machine, HSM_CSP)
+    thumbs = certprop.propagate_certificates(machine, HSM_CSP)
     assert thumbs == [hashlib.sha1(der).hexdigest().upper()]
     store = CertOpenStore(CERT_STORE_PROV_SYSTEM, 0, None, CERT_SYSTEM_STORE_CURRENT_USER, "My")
     ctx = CertEnumCertificatesInStore(store, None)
@@ -407,8 +408,8 @@ def test_insert_propagates(machine, hsm):
     CryptSetKeyParam(CryptGetUserKey(h, AT_SIGNATURE), KP_CERTIFICATE, der)
     tokens.remove_token(machine, hsm.label)
     with raises_hresult(SCARD_E_NO_SMARTCARD):
-        tokens.propagate_certificates(machine, HSM_CSP)
-    assert tokens.insert_token(machine, hsm.label) == [hashlib.sha1(der).hexdigest().upper()]
+        certprop.propagate_certificates(machine, HSM_CSP)
+    assert certprop.insert_token(machine, hsm.label) == [hashlib.sha1(der).hexdigest().upper()]
 
 
 # ---------------------------------------------------------------------------------------

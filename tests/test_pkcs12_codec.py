@@ -43,7 +43,7 @@ from capi.errors import (
     GetLastError,
     WinError,
 )
-from capi.pkcs12 import (
+from capi.formats.pkcs12 import (
     MAX_KDF_ITERATIONS,
     PfxCert,
     PfxContents,

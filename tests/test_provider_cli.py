@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 
-from capi.tools import main
 from csp import tokens
+from winpki.cli import main
 
 
 def winpki(*args: str) -> tuple[int, str, str]:

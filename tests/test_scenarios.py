@@ -5,8 +5,8 @@ import io
 
 import pytest
 
-from capi.tools import main
-from schannel.scenarios import SCENARIOS, run_scenario
+from winpki.cli import main
+from winpki.scenarios import SCENARIOS, run_scenario
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))

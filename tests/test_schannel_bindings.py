@@ -29,7 +29,6 @@ from capi.errors import (
     SEC_E_UNKNOWN_CREDENTIALS,
 )
 from capi.testing import raises_hresult
-from capi.tools import main
 from schannel import eventlog, httpsys, iis
 from schannel.credentials import (
     SCHANNEL_CRED,
@@ -37,6 +36,7 @@ from schannel.credentials import (
     UNISP_NAME,
     AcquireCredentialsHandle,
 )
+from winpki.cli import main
 
 SEED_002_EVENT = ("A fatal error occurred when attempting to access the SSL server credential private "
                   "key. The error code returned from the cryptographic module is 0x8009030d. The "

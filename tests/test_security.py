@@ -16,8 +16,12 @@ from capi import (
     GetLastError,
     Sid,
 )
-from capi.identity import app_pool_sid, create_local_user, resolve_token
-from capi.security import (
+from capi.advapi32.security import (
+    ConvertSecurityDescriptorToStringSecurityDescriptor,
+    ConvertStringSecurityDescriptorToSecurityDescriptor,
+)
+from capi.host.accounts import app_pool_sid, create_local_user, resolve_token
+from capi.host.security import (
     ACCESS_ALLOWED_ACE_TYPE,
     ACCESS_DENIED_ACE_TYPE,
     DELETE,
@@ -38,8 +42,6 @@ from capi.security import (
     WRITE_DAC,
     WRITE_OWNER,
     Ace,
-    ConvertSecurityDescriptorToStringSecurityDescriptor,
-    ConvertStringSecurityDescriptorToSecurityDescriptor,
     MapGenericMask,
     SecurityDescriptor,
     check_file_access,

@@ -15,9 +15,9 @@ from helpers_keys import install_server_cert
 from capi import AT_KEYEXCHANGE, AT_SIGNATURE, use_machine
 from capi.errors import ERROR_FILE_NOT_FOUND, ERROR_NO_SUCH_LOGON_SESSION
 from capi.testing import raises_hresult
-from capi.tools import main
 from schannel import httpsys, serve
 from schannel.iis import IIS_APP_ID
+from winpki.cli import main
 
 
 def _bind(machine, **kw):
@@ -123,7 +123,7 @@ def test_softhsm_key_bound_and_served(make_machine, softhsm_token, tmp_path, kin
     from helpers_certs import make_cert, rsa_key
     from helpers_keys import NOW
 
-    from capi.pkcs12 import PfxCert, PfxKey, build_pfx
+    from capi.formats.pkcs12 import PfxCert, PfxKey, build_pfx
     from csp import tokens
 
     m = make_machine(os_version="2019")
@@ -230,7 +230,7 @@ def test_pfx_import_onto_a_token_in_a_fresh_process(make_machine, softhsm_token,
     from helpers_keys import NOW
 
     from capi import Machine
-    from capi.pkcs12 import PfxCert, PfxKey, build_pfx
+    from capi.formats.pkcs12 import PfxCert, PfxKey, build_pfx
     from csp import tokens
 
     m = make_machine(os_version="2019")
@@ -265,8 +265,9 @@ def test_imported_certificate_goes_to_the_token_and_propagates(make_machine, sof
         CERT_SYSTEM_STORE_CURRENT_USER,
         CertGetCertificateContextProperty,
         CertOpenStore,
+        certprop,
     )
-    from capi.pkcs12 import PfxCert, PfxKey, build_pfx
+    from capi.formats.pkcs12 import PfxCert, PfxKey, build_pfx
     from csp import tokens
 
     m = make_machine(os_version="2019")
@@ -282,7 +283,7 @@ def test_imported_certificate_goes_to_the_token_and_propagates(make_machine, sof
         assert main(["certutil", "-p", "pw", "-csp", name, "-importPFX", "My", str(pfx)],
                     out=out, err=out) == 0, out.getvalue()
         tokens.remove_token(m, softhsm_token.label)
-        propagated = tokens.insert_token(m, softhsm_token.label)
+        propagated = certprop.insert_token(m, softhsm_token.label)
         assert hashlib.sha1(der).hexdigest().upper() in [t.upper() for t in propagated]
         with CertOpenStore(CERT_STORE_PROV_SYSTEM, 0, None, CERT_SYSTEM_STORE_CURRENT_USER, "My") as s:
             (ctx,) = list(s)

@@ -10,7 +10,7 @@ import pytest
 from helpers_certs import CLIENT_AUTH, SERVER_AUTH, make_cert, name
 
 from capi import *
-from capi.stores import RegistryStore
+from capi.crypt32.store_kinds import RegistryStore
 from capi.testing import last_error_is, raises_hresult
 
 LM = CERT_SYSTEM_STORE_LOCAL_MACHINE
@@ -694,9 +694,9 @@ def test_file_store_formats(tmp_path, certs):
 
 
 def _p7(der):
-    from capi.serialization import save_pkcs7
+    from capi.formats.serialized import save_pkcs7
 
-    return save_pkcs7([CertCreateCertificateContext(1, der)])
+    return save_pkcs7([CertCreateCertificateContext(1, der).x509])
 
 
 def test_file_store_errors(tmp_path, certs):

@@ -9,7 +9,7 @@ from capi import use_machine
 
 
 def test_registered_token_works_without_softhsm2_conf_exported(make_machine, softhsm_token):
-    from capi import ncrypt
+    from capi.ncrypt import keystorage as ncrypt
     from csp import tokens
 
     m = make_machine(os_version="2019")
@@ -21,7 +21,7 @@ def test_registered_token_works_without_softhsm2_conf_exported(make_machine, sof
             ncrypt.NCryptFinalizeKey(key)
     env = {k: v for k, v in os.environ.items() if k != "SOFTHSM2_CONF"}
     env["WINPKI_MACHINE"] = str(m.path)
-    proc = subprocess.run([sys.executable, "-m", "capi.tools", "certutil", "-csp", "Contoso HSM KSP",
+    proc = subprocess.run([sys.executable, "-m", "winpki", "certutil", "-csp", "Contoso HSM KSP",
                            "-key"], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "  web-key" in proc.stdout.splitlines()

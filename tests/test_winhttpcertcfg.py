@@ -17,7 +17,7 @@ from capi import (
 )
 from capi.errors import NTE_BAD_KEYSET
 from capi.testing import raises_hresult
-from capi.tools import main
+from winpki.cli import main
 
 BANNER = ("Microsoft (R) WinHTTP Certificate Configuration Tool\n"
           "Copyright (C) Microsoft Corporation 2001.\n\n")
@@ -107,7 +107,7 @@ def test_import_pfx_and_grant(w2003, tmp_path):
     from helpers_certs import make_cert, rsa_key
     from helpers_keys import NOW
 
-    from capi.pkcs12 import PfxCert, PfxKey, build_pfx
+    from capi.formats.pkcs12 import PfxCert, PfxKey, build_pfx
 
     key = rsa_key(2048)
     der = make_cert("imported.contoso.com", key=key, not_before=NOW)

@@ -9,10 +9,10 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 
-from capi import cryptoapi as api
-from capi import ncrypt as nc
+from capi.advapi32 import crypt as api
 from capi.constants import *
-from csp.blobs import bcrypt_rsa_blob, capi_private_blob
+from capi.formats.blobs import bcrypt_rsa_blob, capi_private_blob
+from capi.ncrypt import keystorage as nc
 
 DATA = b"benchmark payload" * 8
 DIGEST = hashlib.sha256(DATA).digest()

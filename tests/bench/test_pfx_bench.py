@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import pkcs12
 from helpers_pfx import AES256, LEGACY_3DES, MS_ENHANCED, OPENSSL, PfxFactory, material
 
-from capi.pkcs12 import parse_pfx
+from capi.formats.pkcs12 import parse_pfx
 
 pytestmark = pytest.mark.skipif(OPENSSL is None, reason="needs the openssl command line")
 

@@ -17,8 +17,8 @@ from helpers_keys import NOW
 from test_tls_bench import PlainSslServer, fetch, rate
 
 from capi import use_machine
-from capi.pkcs12 import PfxCert, PfxKey, build_pfx
-from capi.tools import main
+from capi.formats.pkcs12 import PfxCert, PfxKey, build_pfx
+from winpki.cli import main
 
 GOAL = {"software": 0.5, "softhsm": None}  # issue 6 sets the goal for the software key
 ROUNDS, BATCH = 5, 30

@@ -1,0 +1,694 @@
+"""CryptoAPI key functions (advapi32): CSP contexts, keys, hashes, signatures.
+
+Output parameters are return values; failures raise WinError and set GetLastError().
+Handles are objects and context managers. Signatures and ciphertexts are little-endian,
+as CryptoAPI writes them (reversed relative to PKCS#1 / ``cryptography``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+
+from capi import constants as C
+from capi.errors import (
+    ERROR_INVALID_PARAMETER,
+    ERROR_NO_MORE_ITEMS,
+    NTE_BAD_ALGID,
+    NTE_BAD_DATA,
+    NTE_BAD_FLAGS,
+    NTE_BAD_HASH,
+    NTE_BAD_HASH_STATE,
+    NTE_BAD_KEY,
+    NTE_BAD_KEYSET,
+    NTE_BAD_KEYSET_PARAM,
+    NTE_BAD_LEN,
+    NTE_BAD_SIGNATURE,
+    NTE_BAD_TYPE,
+    NTE_NO_KEY,
+    NTE_NO_MEMORY,
+    NTE_NOT_FOUND,
+    NTE_SILENT_CONTEXT,
+    WinError,
+    winapi,
+)
+
+MAX_PATH = 260
+PP_VERSION_2_0 = 0x0200
+KEY_LENGTH_SHIFT = 16
+_ACQUIRE_FLAGS = (C.CRYPT_VERIFYCONTEXT | C.CRYPT_NEWKEYSET | C.CRYPT_DELETEKEYSET
+                  | C.CRYPT_MACHINE_KEYSET | C.CRYPT_SILENT | C.CRYPT_DEFAULT_CONTAINER_OPTIONAL)
+_MODE_FLAGS = C.CRYPT_VERIFYCONTEXT | C.CRYPT_NEWKEYSET | C.CRYPT_DELETEKEYSET
+# DigestInfo prefixes CryptVerifySignature accepts with or without CRYPT_NOHASHOID.
+_SSL3_SHAMD5_LEN = 36
+
+
+def _u32(value) -> int:
+    return int(value or 0) & 0xFFFFFFFF
+
+
+_facade = winapi
+
+
+# -----------------------------------------------------------------------------------------
+# Handles
+# -----------------------------------------------------------------------------------------
+
+
+class _Handle:
+    _open = True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._open:
+            self._close()
+
+    def _close(self) -> None:
+        self._open = False
+
+
+class HCRYPTPROV(_Handle):
+    """An acquired CSP context: a provider and one container (or a verify context)."""
+
+    def __init__(self, provider, scope, container, flags: int):
+        self.provider = provider
+        self.scope = scope
+        self.container = container
+        self.flags = flags
+        self._enum: list[str] | None = None
+
+    @property
+    def silent(self) -> bool:
+        return bool(self.flags & C.CRYPT_SILENT)
+
+    def __exit__(self, *exc) -> None:
+        if self._open:
+            CryptReleaseContext(self, 0)
+
+    def __repr__(self) -> str:
+        state = "" if self._open else " released"
+        return f"<HCRYPTPROV {self.provider.name!r} {self.container.name!r}{state}>"
+
+
+class HCRYPTKEY(_Handle):
+    def __init__(self, prov: HCRYPTPROV, pair):
+        self.prov = prov
+        self.pair = pair
+
+    def __exit__(self, *exc) -> None:
+        self._open = False
+
+
+class HCRYPTHASH(_Handle):
+    def __init__(self, prov: HCRYPTPROV, alg_id: int, name: str, factory):
+        self.prov = prov
+        self.alg_id = alg_id
+        self.name = name
+        self._factory = factory
+        self._ctx = factory() if factory else None
+        self.value: bytes | None = None
+        self.finished = False
+
+    def update(self, data: bytes) -> None:
+        if self.finished:
+            raise WinError(NTE_BAD_HASH_STATE)
+        if self._ctx is None:  # CALG_SSL3_SHAMD5 is set with HP_HASHVAL only
+            raise WinError(NTE_BAD_ALGID)
+        self._ctx.update(data)
+
+    def digest(self) -> bytes:
+        if self.value is None:
+            if self._ctx is None:
+                raise WinError(NTE_BAD_HASH_STATE)
+            self.value = self._ctx.digest()
+        self.finished = True
+        return self.value
+
+    @property
+    def size(self) -> int:
+        return self._ctx.digest_size if self._ctx is not None else _SSL3_SHAMD5_LEN
+
+
+def _prov(h) -> HCRYPTPROV:
+    if not isinstance(h, HCRYPTPROV) or not h._open:
+        raise WinError(ERROR_INVALID_PARAMETER, detail="invalid HCRYPTPROV")
+    return h
+
+
+def _key(h) -> HCRYPTKEY:
+    if not isinstance(h, HCRYPTKEY) or not h._open or not h.prov._open:
+        raise WinError(ERROR_INVALID_PARAMETER, detail="invalid HCRYPTKEY")
+    return h
+
+
+def _hash(h) -> HCRYPTHASH:
+    if not isinstance(h, HCRYPTHASH) or not h._open or not h.prov._open:
+        raise WinError(ERROR_INVALID_PARAMETER, detail="invalid HCRYPTHASH")
+    return h
+
+
+def _machine_and_token():
+    from capi.host.context import current_machine
+    from csp.identity import token_for
+
+    machine = current_machine()
+    return machine, token_for(machine)
+
+
+def _account_name(token) -> str:
+    name = str(getattr(token, "name", "") or "")
+    return name.rsplit("\\", 1)[-1]
+
+
+# -----------------------------------------------------------------------------------------
+# Providers and contexts
+# -----------------------------------------------------------------------------------------
+
+
+@_facade
+def CryptEnumProviders(dwIndex: int, dwFlags: int = 0) -> tuple[int, str]:
+    """CryptEnumProviders -> (dwProvType, szProvName). ERROR_NO_MORE_ITEMS past the end,
+    NTE_BAD_FLAGS for nonzero flags."""
+    from capi.host.context import current_machine
+    from csp.registry import csp_list
+
+    if _u32(dwFlags):
+        raise WinError(NTE_BAD_FLAGS)
+    providers = csp_list(current_machine())
+    index = _u32(dwIndex)
+    if index >= len(providers):
+        raise WinError(ERROR_NO_MORE_ITEMS)
+    p = providers[index]
+    return p.prov_type, p.name
+
+
+@_facade
+def CryptEnumProviderTypes(dwIndex: int, dwFlags: int = 0) -> tuple[int, str]:
+    """CryptEnumProviderTypes -> (dwProvType, szTypeName); ERROR_NO_MORE_ITEMS at the end."""
+    from csp.registry import PROVIDER_TYPES
+
+    if _u32(dwFlags):
+        raise WinError(NTE_BAD_FLAGS)
+    types = sorted(PROVIDER_TYPES.items())
+    index = _u32(dwIndex)
+    if index >= len(types):
+        raise WinError(ERROR_NO_MORE_ITEMS)
+    prov_type, (type_name, _) = types[index]
+    return prov_type, type_name
+
+
+@_facade
+def CryptGetDefaultProvider(dwProvType: int, dwFlags: int = C.CRYPT_MACHINE_DEFAULT) -> str:
+    """CryptGetDefaultProvider -> provider name. NTE_BAD_FLAGS, NTE_PROV_TYPE_NOT_DEF."""
+    from csp.registry import default_provider_name
+
+    flags = _u32(dwFlags)
+    if flags not in (C.CRYPT_MACHINE_DEFAULT, C.CRYPT_USER_DEFAULT):
+        raise WinError(NTE_BAD_FLAGS)
+    return default_provider_name(_u32(dwProvType))
+
+
+@_facade
+def CryptAcquireContext(szContainer, szProvider, dwProvType: int, dwFlags: int = 0):
+    """CryptAcquireContext -> HCRYPTPROV (None for CRYPT_DELETEKEYSET).
+
+    NTE_BAD_PROV_TYPE (type 0), NTE_KEYSET_NOT_DEF (unknown provider),
+    NTE_PROV_TYPE_NO_MATCH, NTE_BAD_FLAGS (a named container with CRYPT_VERIFYCONTEXT,
+    unknown flags), NTE_BAD_KEYSET (missing or inaccessible container), NTE_EXISTS
+    (CRYPT_NEWKEYSET on an existing one), NTE_BAD_KEYSET_PARAM (name over MAX_PATH).
+    A NULL container is the current account's name.
+    """
+    from csp.base import KeyScope
+    from csp.registry import find_csp
+
+    flags = _u32(dwFlags)
+    machine, token = _machine_and_token()
+    provider = find_csp(machine, szProvider, _u32(dwProvType))
+    if flags & ~_ACQUIRE_FLAGS:
+        raise WinError(NTE_BAD_FLAGS)
+    name = szContainer
+    if name is not None:
+        name = str(name).split("\x00", 1)[0]  # a C string ends at its first NUL
+    if name and len(name) > MAX_PATH:
+        raise WinError(NTE_BAD_KEYSET_PARAM)
+    mode = flags & _MODE_FLAGS
+    scope = KeyScope(machine, token, bool(flags & C.CRYPT_MACHINE_KEYSET), bool(flags & C.CRYPT_SILENT))
+    if mode & C.CRYPT_VERIFYCONTEXT:
+        # Wine rsaenh: VERIFYCONTEXT (alone or with NEWKEYSET) needs a NULL or empty name.
+        if name or mode not in (C.CRYPT_VERIFYCONTEXT, C.CRYPT_VERIFYCONTEXT | C.CRYPT_NEWKEYSET):
+            raise WinError(NTE_BAD_FLAGS)
+        return HCRYPTPROV(provider, scope, provider.verify_context(scope), flags)
+    if not name:
+        name = _account_name(token)
+    if mode == C.CRYPT_DELETEKEYSET:
+        provider.delete_container(scope, name)
+        return None
+    if mode == C.CRYPT_NEWKEYSET:
+        return HCRYPTPROV(provider, scope, provider.create_container(scope, name), flags)
+    if mode:
+        raise WinError(NTE_BAD_FLAGS)
+    return HCRYPTPROV(provider, scope, provider.open_container(scope, name), flags)
+
+
+@_facade
+def CryptReleaseContext(hProv, dwFlags: int = 0) -> None:
+    """CryptReleaseContext. Nonzero flags: NTE_BAD_FLAGS but the handle is freed; a second
+    release: ERROR_INVALID_PARAMETER (Wine rsaenh.c clean_up_base_environment)."""
+    prov = _prov(hProv)
+    prov._open = False
+    prov.container.close()
+    if _u32(dwFlags):
+        raise WinError(NTE_BAD_FLAGS)
+
+
+@_facade
+def CryptGetProvParam(hProv, dwParam: int, dwFlags: int = 0):
+    """CryptGetProvParam: PP_NAME, PP_CONTAINER, PP_UNIQUE_CONTAINER, PP_PROVTYPE,
+    PP_IMPTYPE, PP_VERSION, PP_KEYSPEC, PP_KEYSET_TYPE, PP_KEYSTORAGE, PP_ENUMCONTAINERS
+    (CRYPT_FIRST/CRYPT_NEXT, ends with ERROR_NO_MORE_ITEMS), PP_ENUMALGS, PP_KEYSET_SEC_DESCR
+    (a SecurityDescriptor), PP_SIG_KEYSIZE_INC/PP_KEYX_KEYSIZE_INC. Others: NTE_BAD_TYPE."""
+    prov = _prov(hProv)
+    param, flags = _u32(dwParam), _u32(dwFlags)
+    c = prov.container
+    if param == C.PP_NAME:
+        return prov.provider.name
+    if param == C.PP_CONTAINER:
+        return c.name
+    if param == C.PP_UNIQUE_CONTAINER:
+        if c.unique_name is None:
+            raise WinError(NTE_BAD_KEYSET)
+        return c.unique_name
+    if param == C.PP_PROVTYPE:
+        return prov.provider.prov_type
+    if param == C.PP_IMPTYPE:
+        return C.CRYPT_IMPL_HARDWARE if prov.provider.hardware else C.CRYPT_IMPL_SOFTWARE
+    if param == C.PP_VERSION:
+        return PP_VERSION_2_0
+    if param == C.PP_KEYSPEC:
+        return C.AT_KEYEXCHANGE | C.AT_SIGNATURE
+    if param == C.PP_KEYSET_TYPE:
+        return C.CRYPT_MACHINE_KEYSET if prov.scope.machine_keyset else 0
+    if param == C.PP_KEYSTORAGE:
+        return C.CRYPT_SEC_DESCR
+    if param in (C.PP_SIG_KEYSIZE_INC, C.PP_KEYX_KEYSIZE_INC):
+        alg = C.CALG_RSA_SIGN if param == C.PP_SIG_KEYSIZE_INC else C.CALG_RSA_KEYX
+        return prov.provider.key_lengths(alg)[3]
+    if param == C.PP_ENUMCONTAINERS:
+        if flags & C.CRYPT_FIRST or prov._enum is None:
+            prov._enum = list(prov.provider.enum_containers(prov.scope))
+        if not prov._enum:
+            raise WinError(ERROR_NO_MORE_ITEMS)
+        return prov._enum.pop(0)
+    if param in (C.PP_ENUMALGS, C.PP_ENUMALGS_EX):
+        if flags & C.CRYPT_FIRST or getattr(prov, "_algs", None) is None:
+            prov._algs = _algorithms(prov.provider)
+        if not prov._algs:
+            raise WinError(ERROR_NO_MORE_ITEMS)
+        return prov._algs.pop(0)
+    if param == C.PP_KEYSET_SEC_DESCR:
+        return c.get_security_descriptor()
+    raise WinError(NTE_BAD_TYPE, detail=f"dwParam {param}")
+
+
+def _algorithms(provider) -> list[tuple[int, int, str]]:
+    """PROV_ENUMALGS entries: (aiAlgid, dwBitLen, szName)."""
+    out = [(alg, cls().digest_size * 8 if cls else _SSL3_SHAMD5_LEN * 8, name)
+           for alg, (name, cls) in provider.hash_algorithms().items()]
+    for alg, name in ((C.CALG_RSA_SIGN, "RSA_SIGN"), (C.CALG_RSA_KEYX, "RSA_KEYX")):
+        out.append((alg, provider.key_lengths(alg)[2], name))
+    return out
+
+
+@_facade
+def CryptSetProvParam(hProv, dwParam: int, pbData, dwFlags: int = 0) -> None:
+    """CryptSetProvParam: PP_KEYSET_SEC_DESCR (pbData a SecurityDescriptor, dwFlags the
+    SECURITY_INFORMATION bits; NTE_PERM without WRITE_DAC). PP_KEYEXCHANGE_PIN /
+    PP_SIGNATURE_PIN are kept for hardware providers; software CSPs, like rsaenh, answer
+    NTE_BAD_TYPE."""
+    prov = _prov(hProv)
+    param = _u32(dwParam)
+    if param == C.PP_KEYSET_SEC_DESCR:
+        if pbData is None:
+            raise WinError(ERROR_INVALID_PARAMETER)
+        prov.container.set_security_descriptor(pbData, _u32(dwFlags) or C.DACL_SECURITY_INFORMATION)
+        return
+    if param in (C.PP_KEYEXCHANGE_PIN, C.PP_SIGNATURE_PIN) and prov.provider.hardware:
+        prov.pins = {**getattr(prov, "pins", {}), param: pbData}
+        prov.container.set_pin(pbData)
+        return
+    raise WinError(NTE_BAD_TYPE, detail=f"dwParam {param}")
+
+
+# -----------------------------------------------------------------------------------------
+# Keys
+# -----------------------------------------------------------------------------------------
+
+_SPEC_ALG = {C.AT_KEYEXCHANGE: C.CALG_RSA_KEYX, C.AT_SIGNATURE: C.CALG_RSA_SIGN,
+             C.CALG_RSA_KEYX: C.CALG_RSA_KEYX, C.CALG_RSA_SIGN: C.CALG_RSA_SIGN}
+_ALG_SPEC = {C.CALG_RSA_KEYX: C.AT_KEYEXCHANGE, C.CALG_RSA_SIGN: C.AT_SIGNATURE}
+
+
+@_facade
+def CryptGenKey(hProv, Algid: int, dwFlags: int = 0) -> HCRYPTKEY:
+    """CryptGenKey -> HCRYPTKEY. AT_KEYEXCHANGE/CALG_RSA_KEYX, AT_SIGNATURE/CALG_RSA_SIGN;
+    the key length is the upper 16 bits of dwFlags (0 = the provider's default).
+    NTE_BAD_ALGID, NTE_BAD_FLAGS (length out of range), NTE_SILENT_CONTEXT
+    (CRYPT_USER_PROTECTED on a CRYPT_SILENT context), NTE_PERM (no write access)."""
+    prov = _prov(hProv)
+    alg = _SPEC_ALG.get(_u32(Algid))
+    if alg is None:
+        raise WinError(NTE_BAD_ALGID)
+    flags = _u32(dwFlags)
+    low, high, default, step = prov.provider.key_lengths(alg)
+    bits = flags >> KEY_LENGTH_SHIFT or default
+    if not low <= bits <= high or bits % step:
+        raise WinError(NTE_BAD_FLAGS, detail=f"key length {bits}")
+    if flags & C.CRYPT_USER_PROTECTED and prov.silent:
+        raise WinError(NTE_SILENT_CONTEXT)
+    pair = prov.container.generate_key(_ALG_SPEC[alg], alg, bits, flags & 0xFFFF)
+    return HCRYPTKEY(prov, pair)
+
+
+@_facade
+def CryptGetUserKey(hProv, dwKeySpec: int) -> HCRYPTKEY:
+    """CryptGetUserKey -> HCRYPTKEY; NTE_NO_KEY when the slot is empty."""
+    prov = _prov(hProv)
+    spec = _u32(dwKeySpec)
+    if spec not in (C.AT_KEYEXCHANGE, C.AT_SIGNATURE):
+        raise WinError(NTE_NO_KEY)
+    return HCRYPTKEY(prov, prov.container.get_key(spec))
+
+
+@_facade
+def CryptDestroyKey(hKey) -> None:
+    """CryptDestroyKey (the key stays in its container)."""
+    _key(hKey)._open = False
+
+
+@_facade
+def CryptExportKey(hKey, hExpKey, dwBlobType: int, dwFlags: int = 0) -> bytes:
+    """CryptExportKey -> blob. PUBLICKEYBLOB always; PRIVATEKEYBLOB only from an exportable
+    key (NTE_BAD_KEY_STATE otherwise); an encrypting hExpKey is not supported (NTE_BAD_KEY)."""
+    key = _key(hKey)
+    if hExpKey is not None:
+        raise WinError(NTE_BAD_KEY, detail="key-wrapping export is not implemented")
+    return key.prov.container.export_key(key.pair, _u32(dwBlobType))
+
+
+@_facade
+def CryptImportKey(hProv, pbData, hPubKey=None, dwFlags: int = 0) -> HCRYPTKEY:
+    """CryptImportKey -> HCRYPTKEY. A private blob fills the slot its ALG_ID names and is
+    persisted at once; a public blob is not stored in the container. NTE_BAD_DATA for a
+    wrong version/magic/length, NTE_BAD_TYPE for an unknown blob type."""
+    from capi.formats.blobs import parse_capi_blob
+    from csp.base import KeyPair
+
+    prov = _prov(hProv)
+    if pbData is None:
+        raise WinError(ERROR_INVALID_PARAMETER)
+    if hPubKey is not None:
+        raise WinError(NTE_BAD_KEY, detail="encrypted import is not implemented")
+    btype, alg, key = parse_capi_blob(bytes(pbData))
+    flags = _u32(dwFlags)
+    if btype == C.PUBLICKEYBLOB:
+        from csp.software import BASE_PERMISSIONS
+
+        return HCRYPTKEY(prov, KeyPair(0, alg, key, None, BASE_PERMISSIONS))
+    return HCRYPTKEY(prov, prov.container.import_key(key, alg, flags))
+
+
+@_facade
+def CryptGetKeyParam(hKey, dwParam: int, dwFlags: int = 0):
+    """CryptGetKeyParam: KP_ALGID, KP_KEYLEN and KP_BLOCKLEN (bits), KP_PERMISSIONS
+    (0x3B, 0x3F if exportable), KP_CERTIFICATE (NTE_NOT_FOUND if none). KP_SALT on RSA:
+    NTE_BAD_KEY; others NTE_BAD_TYPE."""
+    key = _key(hKey)
+    param = _u32(dwParam)
+    pair = key.pair
+    if param == C.KP_ALGID:
+        return pair.alg_id
+    if param in (C.KP_KEYLEN, C.KP_BLOCKLEN):
+        return pair.bits
+    if param == C.KP_PERMISSIONS:
+        return pair.permissions
+    if param == C.KP_CERTIFICATE:
+        if pair.certificate is None:
+            raise WinError(NTE_NOT_FOUND)
+        return pair.certificate
+    if param in (C.KP_SALT, C.KP_IV, C.KP_MODE, C.KP_PADDING):
+        raise WinError(NTE_BAD_KEY)
+    raise WinError(NTE_BAD_TYPE, detail=f"dwParam {param}")
+
+
+@_facade
+def CryptSetKeyParam(hKey, dwParam: int, pbData, dwFlags: int = 0) -> None:
+    """CryptSetKeyParam: KP_PERMISSIONS (CRYPT_EXPORT can be cleared — silently kept — but
+    never added: NTE_BAD_DATA), KP_CERTIFICATE (DER bytes, stored with the key)."""
+    key = _key(hKey)
+    param = _u32(dwParam)
+    if pbData is None:
+        raise WinError(ERROR_INVALID_PARAMETER)
+    if param == C.KP_PERMISSIONS:
+        value = int.from_bytes(pbData, "little") if isinstance(pbData, (bytes, bytearray)) else _u32(pbData)
+        key.prov.container.set_key_param(key.pair, param, value)
+        return
+    if param == C.KP_CERTIFICATE:
+        from capi.errors import CRYPT_E_ASN1_BADTAG
+
+        der = bytes(pbData)
+        if not der.startswith(b"\x30"):
+            raise WinError(CRYPT_E_ASN1_BADTAG)
+        key.prov.container.set_key_param(key.pair, param, der)
+        return
+    raise WinError(NTE_BAD_TYPE, detail=f"dwParam {param}")
+
+
+# -----------------------------------------------------------------------------------------
+# Hashes and signatures
+# -----------------------------------------------------------------------------------------
+
+
+@_facade
+def CryptCreateHash(hProv, Algid: int, hKey=None, dwFlags: int = 0) -> HCRYPTHASH:
+    """CryptCreateHash -> HCRYPTHASH. NTE_BAD_ALGID for an algorithm the provider type lacks
+    (CALG_SHA_256 in a PROV_RSA_FULL provider), NTE_BAD_KEY for a key with a plain hash,
+    NTE_BAD_FLAGS."""
+    prov = _prov(hProv)
+    alg = _u32(Algid)
+    table = prov.provider.hash_algorithms()
+    if alg not in table:
+        raise WinError(NTE_BAD_ALGID)
+    if hKey is not None:
+        raise WinError(NTE_BAD_KEY)
+    if _u32(dwFlags):
+        raise WinError(NTE_BAD_FLAGS)
+    name, cls = table[alg]
+    factory = (lambda: hashlib.new(cls.name)) if cls is not None else None
+    return HCRYPTHASH(prov, alg, name, factory)
+
+
+@_facade
+def CryptHashData(hHash, pbData, dwFlags: int = 0) -> None:
+    """CryptHashData; NTE_BAD_HASH_STATE after the value was read or signed."""
+    h = _hash(hHash)
+    if pbData is None:
+        raise WinError(ERROR_INVALID_PARAMETER)
+    if _u32(dwFlags):
+        raise WinError(NTE_BAD_FLAGS)
+    h.update(bytes(pbData))
+
+
+@_facade
+def CryptGetHashParam(hHash, dwParam: int, dwFlags: int = 0):
+    """CryptGetHashParam: HP_ALGID, HP_HASHSIZE, HP_HASHVAL (finishes the hash)."""
+    h = _hash(hHash)
+    param = _u32(dwParam)
+    if param == C.HP_ALGID:
+        return h.alg_id
+    if param == C.HP_HASHSIZE:
+        return h.size
+    if param == C.HP_HASHVAL:
+        return h.digest()
+    raise WinError(NTE_BAD_TYPE, detail=f"dwParam {param}")
+
+
+@_facade
+def CryptSetHashParam(hHash, dwParam: int, pbData, dwFlags: int = 0) -> None:
+    """CryptSetHashParam(HP_HASHVAL): sign a hash computed elsewhere. NTE_BAD_HASH for a
+    wrong length."""
+    h = _hash(hHash)
+    if _u32(dwParam) != C.HP_HASHVAL:
+        raise WinError(NTE_BAD_TYPE)
+    value = bytes(pbData or b"")
+    if len(value) != h.size:
+        raise WinError(NTE_BAD_HASH, detail=f"{len(value)} bytes for a {h.size}-byte hash")
+    h.value = value
+    h.finished = True
+
+
+@_facade
+def CryptDestroyHash(hHash) -> None:
+    """CryptDestroyHash."""
+    _hash(hHash)._open = False
+
+
+def _hash_class(h: HCRYPTHASH):
+    cls = h.prov.provider.hash_algorithms()[h.alg_id][1]
+    return cls
+
+
+@_facade
+def CryptSignHash(hHash, dwKeySpec: int, sDescription=None, dwFlags: int = 0) -> bytes:
+    """CryptSignHash -> signature (little-endian). PKCS#1 v1.5 with the DigestInfo, without
+    it under CRYPT_NOHASHOID (and always for CALG_SSL3_SHAMD5). A missing key for
+    dwKeySpec is NTE_BAD_KEYSET (alejacma, "CryptSignHash fails with NTE_BAD_KEYSET")."""
+    h = _hash(hHash)
+    flags = _u32(dwFlags)
+    if flags & ~(C.CRYPT_NOHASHOID | C.CRYPT_X931_FORMAT):
+        raise WinError(NTE_BAD_FLAGS)
+    spec = _u32(dwKeySpec)
+    try:
+        pair = h.prov.container.get_key(spec)
+    except WinError as exc:
+        if exc.hresult == NTE_NO_KEY:
+            raise WinError(NTE_BAD_KEYSET, detail=f"no key for KeySpec {spec}") from None
+        raise
+    if pair.private is None:
+        raise WinError(NTE_BAD_KEYSET)
+    digest = h.digest()
+    cls = _hash_class(h)
+    with_oid = cls is not None and not flags & C.CRYPT_NOHASHOID
+    signature = h.prov.container.sign_hash(pair, digest, cls, with_oid)
+    return signature[::-1]
+
+
+@_facade
+def CryptVerifySignature(hHash, pbSignature, hPubKey, sDescription=None, dwFlags: int = 0) -> None:
+    """CryptVerifySignature. ERROR_INVALID_PARAMETER for a NULL signature, NTE_BAD_SIGNATURE
+    for a wrong length or mismatch; signatures with or without the DigestInfo verify
+    whatever CRYPT_NOHASHOID says (Wine rsaenh.c test_verify_signature)."""
+    h = _hash(hHash)
+    key = _key(hPubKey)
+    if pbSignature is None:
+        raise WinError(ERROR_INVALID_PARAMETER)
+    sig = bytes(pbSignature)[::-1]
+    pub = key.pair.public
+    if len(sig) != pub.key_size // 8:
+        raise WinError(NTE_BAD_SIGNATURE)
+    digest = h.digest()
+    try:
+        recovered = pub.recover_data_from_signature(sig, padding.PKCS1v15(), None)
+    except (InvalidSignature, ValueError):
+        raise WinError(NTE_BAD_SIGNATURE) from None
+    accepted = {digest}
+    cls = _hash_class(h)
+    if cls is not None:
+        accepted.add(_digest_info(cls(), digest))
+    if recovered not in accepted:
+        raise WinError(NTE_BAD_SIGNATURE)
+
+
+def _digest_info(alg, digest: bytes) -> bytes:
+    """PKCS#1 DigestInfo {AlgorithmIdentifier {oid, NULL}, OCTET STRING digest}."""
+    from asn1crypto import algos
+    from asn1crypto.core import Null
+
+    return algos.DigestInfo({
+        "digest_algorithm": {"algorithm": _DIGEST_NAMES[alg.name], "parameters": Null()},
+        "digest": digest,
+    }).dump()
+
+
+_DIGEST_NAMES = {"md5": "md5", "sha1": "sha1", "sha256": "sha256", "sha384": "sha384",
+                 "sha512": "sha512"}
+
+
+# -----------------------------------------------------------------------------------------
+# Encryption and randomness
+# -----------------------------------------------------------------------------------------
+
+
+def _rsa_pad(flags: int):
+    if flags & C.CRYPT_OAEP:
+        return padding.OAEP(padding.MGF1(hashes.SHA1()), hashes.SHA1(), None)
+    return padding.PKCS1v15()
+
+
+_OAEP_OVERHEAD = 2 * 20 + 2  # two SHA-1 lengths + 2
+_PKCS1_OVERHEAD = 11
+
+
+@_facade
+def CryptEncrypt(hKey, hHash, Final: bool, dwFlags: int, pbData) -> bytes:
+    """CryptEncrypt with an RSA key -> ciphertext (little-endian). PKCS#1 v1.5, or OAEP
+    with CRYPT_OAEP. An AT_SIGNATURE key is NTE_BAD_KEY; data too long is NTE_BAD_LEN."""
+    key = _key(hKey)
+    flags = _u32(dwFlags)
+    if flags & ~C.CRYPT_OAEP:
+        raise WinError(NTE_BAD_FLAGS)
+    if key.pair.alg_id != C.CALG_RSA_KEYX:
+        raise WinError(NTE_BAD_KEY)
+    if pbData is None:
+        raise WinError(ERROR_INVALID_PARAMETER)
+    data = bytes(pbData)
+    size = key.pair.bits // 8
+    if len(data) > size - (_OAEP_OVERHEAD if flags & C.CRYPT_OAEP else _PKCS1_OVERHEAD):
+        raise WinError(NTE_BAD_LEN)
+    if hHash is not None:
+        _hash(hHash).update(data)
+    return key.pair.public.encrypt(data, _rsa_pad(flags))[::-1]
+
+
+@_facade
+def CryptDecrypt(hKey, hHash, Final: bool, dwFlags: int, pbData) -> bytes:
+    """CryptDecrypt with an RSA key: little-endian ciphertext in, plaintext out.
+    NTE_BAD_KEY for AT_SIGNATURE, NTE_BAD_DATA for malformed ciphertext."""
+    key = _key(hKey)
+    flags = _u32(dwFlags)
+    if flags & ~C.CRYPT_OAEP:
+        raise WinError(NTE_BAD_FLAGS)
+    if key.pair.alg_id != C.CALG_RSA_KEYX:
+        raise WinError(NTE_BAD_KEY)
+    if key.pair.private is None:
+        raise WinError(NTE_BAD_KEY)
+    if pbData is None:
+        raise WinError(ERROR_INVALID_PARAMETER)
+    data = bytes(pbData)
+    if len(data) != key.pair.bits // 8:
+        raise WinError(NTE_BAD_DATA)
+    plain = key.prov.container.decrypt(key.pair, data[::-1], bool(flags & C.CRYPT_OAEP))
+    if hHash is not None:
+        _hash(hHash).update(plain)
+    return plain
+
+
+# In C the caller owns the buffer; here the facade allocates it, so an absurd length is
+# refused instead of allocating gigabytes (winpki's limit, not a Windows one).
+_MAX_RANDOM = 64 * 1024 * 1024
+
+
+@_facade
+def CryptGenRandom(hProv, dwLen: int) -> bytes:
+    """CryptGenRandom -> dwLen random bytes. NTE_NO_MEMORY above 64 MiB."""
+    _prov(hProv)
+    length = _u32(dwLen)
+    if length > _MAX_RANDOM:
+        raise WinError(NTE_NO_MEMORY, detail=f"{length} bytes")
+    return os.urandom(length)
+
+
+__all__ = [
+    "HCRYPTPROV", "HCRYPTKEY", "HCRYPTHASH", "CryptEnumProviders", "CryptEnumProviderTypes",
+    "CryptGetDefaultProvider", "CryptAcquireContext", "CryptReleaseContext",
+    "CryptGetProvParam", "CryptSetProvParam", "CryptGenKey", "CryptGetUserKey",
+    "CryptDestroyKey", "CryptExportKey", "CryptImportKey", "CryptGetKeyParam",
+    "CryptSetKeyParam", "CryptCreateHash", "CryptHashData", "CryptGetHashParam",
+    "CryptSetHashParam", "CryptDestroyHash", "CryptSignHash", "CryptVerifySignature",
+    "CryptEncrypt", "CryptDecrypt", "CryptGenRandom",
+]

@@ -1,0 +1,59 @@
+
+from capi.constants import CRYPTPROTECT_LOCAL_MACHINE
+from capi.errors import ERROR_INVALID_PARAMETER, NTE_BAD_FLAGS, WinError, win32_failure
+from capi.host.context import current_machine
+from capi.host.dpapi import _VALID_FLAGS, protect, unprotect
+
+
+def _blob_arg(value, name: str) -> bytes:
+    if value is None or not isinstance(value, (bytes, bytearray, memoryview)):
+        raise win32_failure(ERROR_INVALID_PARAMETER, detail=f"{name} must be bytes")
+    return bytes(value)
+
+
+def _caller():
+    from csp.identity import token_for
+
+    machine = current_machine()
+    return machine, token_for(machine)
+
+
+def CryptProtectData(pDataIn, szDataDescr=None, pOptionalEntropy=None, pvReserved=None,
+                     pPromptStruct=None, dwFlags=0) -> bytes:
+    """CryptProtectData: encrypt for the current user (or the machine with
+    CRYPTPROTECT_LOCAL_MACHINE). ERROR_INVALID_PARAMETER for NULL data, NTE_BAD_FLAGS for
+    unknown flags."""
+    data = _blob_arg(pDataIn, "pDataIn")
+    flags = int(dwFlags) & 0xFFFFFFFF
+    if flags & ~_VALID_FLAGS:
+        raise win32_failure(NTE_BAD_FLAGS)
+    entropy = None if pOptionalEntropy is None else _blob_arg(pOptionalEntropy, "pOptionalEntropy")
+    machine, token = _caller()
+    sid = None if flags & CRYPTPROTECT_LOCAL_MACHINE else str(token.user)
+    try:
+        return protect(machine, data, user_sid=sid, description=szDataDescr or "",
+                       entropy=entropy, flags=flags & CRYPTPROTECT_LOCAL_MACHINE)
+    except WinError as exc:
+        raise win32_failure(exc.winerror, detail=exc.detail) from None
+
+
+def CryptUnprotectData(pDataIn, pOptionalEntropy=None, pvReserved=None, pPromptStruct=None,
+                       dwFlags=0) -> tuple[bytes, str]:
+    """CryptUnprotectData -> (data, description). ERROR_INVALID_PARAMETER for NULL input,
+    ERROR_INVALID_DATA for a wrong entropy or a damaged blob, NTE_BAD_KEY_STATE for a
+    blob protected by another user."""
+    blob = _blob_arg(pDataIn, "pDataIn")
+    flags = int(dwFlags) & 0xFFFFFFFF
+    if flags & ~_VALID_FLAGS:
+        raise win32_failure(NTE_BAD_FLAGS)
+    entropy = None if pOptionalEntropy is None else _blob_arg(pOptionalEntropy, "pOptionalEntropy")
+    machine, token = _caller()
+    try:
+        return unprotect(machine, blob, user_sid=str(token.user), entropy=entropy)
+    except WinError as exc:
+        raise win32_failure(exc.winerror, detail=exc.detail) from None
+
+
+__all__ = [
+    "CryptProtectData", "CryptUnprotectData",
+]

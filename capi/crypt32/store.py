@@ -1,0 +1,696 @@
+
+import hashlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from capi.constants import (
+    CERT_FILE_STORE_COMMIT_ENABLE_FLAG,
+    CERT_FIND_ANY,
+    CERT_FIND_ENHKEY_USAGE,
+    CERT_FIND_EXISTING,
+    CERT_FIND_HASH_STR,
+    CERT_FIND_ISSUER_NAME,
+    CERT_FIND_ISSUER_STR_A,
+    CERT_FIND_ISSUER_STR_W,
+    CERT_FIND_KEY_SPEC,
+    CERT_FIND_MD5_HASH,
+    CERT_FIND_NO_ENHKEY_USAGE_FLAG,
+    CERT_FIND_OPTIONAL_ENHKEY_USAGE_FLAG,
+    CERT_FIND_OR_ENHKEY_USAGE_FLAG,
+    CERT_FIND_PROPERTY,
+    CERT_FIND_SHA1_HASH,
+    CERT_FIND_SIGNATURE_HASH,
+    CERT_FIND_SUBJECT_CERT,
+    CERT_FIND_SUBJECT_NAME,
+    CERT_FIND_SUBJECT_STR_A,
+    CERT_FIND_SUBJECT_STR_W,
+    CERT_KEY_SPEC_PROP_ID,
+    CERT_MD5_HASH_PROP_ID,
+    CERT_NAME_STR_REVERSE_FLAG,
+    CERT_SHA1_HASH_PROP_ID,
+    CERT_SIGNATURE_HASH_PROP_ID,
+    CERT_STORE_ALL_CONTEXT_FLAG,
+    CERT_STORE_CERTIFICATE_CONTEXT,
+    CERT_STORE_CERTIFICATE_CONTEXT_FLAG,
+    CERT_STORE_CREATE_NEW_FLAG,
+    CERT_STORE_CRL_CONTEXT_FLAG,
+    CERT_STORE_CTL_CONTEXT_FLAG,
+    CERT_STORE_DELETE_FLAG,
+    CERT_STORE_OPEN_EXISTING_FLAG,
+    CERT_STORE_PROV_COLLECTION,
+    CERT_STORE_PROV_FILE,
+    CERT_STORE_PROV_FILENAME_A,
+    CERT_STORE_PROV_FILENAME_W,
+    CERT_STORE_PROV_MEMORY,
+    CERT_STORE_PROV_PKCS7,
+    CERT_STORE_PROV_SERIALIZED,
+    CERT_STORE_PROV_SYSTEM_A,
+    CERT_STORE_PROV_SYSTEM_REGISTRY_A,
+    CERT_STORE_PROV_SYSTEM_REGISTRY_W,
+    CERT_STORE_PROV_SYSTEM_W,
+    CERT_STORE_READONLY_FLAG,
+    CERT_STORE_SAVE_AS_PKCS7,
+    CERT_STORE_SAVE_AS_STORE,
+    CERT_STORE_SAVE_TO_FILE,
+    CERT_STORE_SAVE_TO_FILENAME_A,
+    CERT_STORE_SAVE_TO_FILENAME_W,
+    CERT_STORE_SAVE_TO_MEMORY,
+    CERT_SYSTEM_STORE_CURRENT_USER,
+    CERT_SYSTEM_STORE_LOCAL_MACHINE_ENTERPRISE_ID,
+    CERT_SYSTEM_STORE_LOCATION_MASK,
+    CERT_SYSTEM_STORE_LOCATION_SHIFT,
+    CERT_X500_NAME_STR,
+    X509_ASN_ENCODING,
+)
+from capi.crypt32.cert import CertFreeCertificateContext
+from capi.crypt32.context import (
+    VOLATILE_PROP_IDS,
+    CertContext,
+    _check_encoding,
+    cert_eku,
+    parse_certificate,
+    serialize_element,
+)
+from capi.crypt32.store_kinds import (
+    _DISPOSITIONS,
+    _LOCATIONS,
+    _PKCS7_SUFFIXES,
+    EMPTY_STORE,
+    PREDEFINED_STORES,
+    CertStore,
+    CollectionStore,
+    FileStore,
+    MemoryStore,
+    _copy_props,
+    _open_registry,
+    _write_atomically,
+    create_context,
+    location_key,
+    resolve_token,
+)
+from capi.errors import (
+    CRYPT_E_NO_MATCH,
+    CRYPT_E_NOT_FOUND,
+    E_INVALIDARG,
+    ERROR_CALL_NOT_IMPLEMENTED,
+    ERROR_END_OF_MEDIA,
+    ERROR_FILE_EXISTS,
+    ERROR_FILE_NOT_FOUND,
+    ERROR_INVALID_HANDLE,
+    ERROR_INVALID_PARAMETER,
+    ERROR_PATH_NOT_FOUND,
+    SetLastError,
+    WinError,
+    winapi,
+)
+from capi.formats.serialized import (
+    STORE_MAGIC,
+    load_pkcs7,
+    load_serialized_store,
+    parse_element_ex,
+    save_pkcs7,
+    save_serialized_store,
+    text_payload,
+)
+from capi.formats.x500 import name_to_str
+from capi.host.context import current_machine, current_token
+
+
+def _location_from_flags(flags: int) -> str | None:
+    return _LOCATIONS.get(flags & CERT_SYSTEM_STORE_LOCATION_MASK)
+
+
+def _is_known_location(flags: int) -> bool:
+    loc_id = (flags & CERT_SYSTEM_STORE_LOCATION_MASK) >> CERT_SYSTEM_STORE_LOCATION_SHIFT
+    return loc_id in (1, 2) or 4 <= loc_id <= CERT_SYSTEM_STORE_LOCAL_MACHINE_ENTERPRISE_ID
+
+
+def _store_name(pvPara, ansi: bool) -> str | None:
+    if isinstance(pvPara, (bytes, bytearray)):
+        if not ansi:
+            return None  # an ANSI name passed to the W provider is not found
+        return bytes(pvPara).decode("mbcs" if os.name == "nt" else "latin-1")
+    return pvPara
+
+
+def _load_file_items(data: bytes) -> tuple[list, int]:
+    """(items, save_as) from the bytes of a certificate file of any supported format."""
+    if not data:
+        return [], CERT_STORE_SAVE_AS_STORE
+    if data.startswith(STORE_MAGIC):
+        return load_serialized_store(data), CERT_STORE_SAVE_AS_STORE
+    candidates = [data]
+    text = text_payload(data)
+    if text is not None:
+        candidates = [text[1]]
+    for raw in candidates:
+        try:
+            parse_certificate(raw)
+            return [(raw, {})], CERT_STORE_SAVE_AS_STORE
+        except WinError:
+            pass
+        try:
+            ders = load_pkcs7(raw)
+        except WinError:
+            continue
+        for der in ders:
+            parse_certificate(der)
+        return [(d, {}) for d in ders], CERT_STORE_SAVE_AS_PKCS7
+    raise WinError(CRYPT_E_NO_MATCH, detail="not a certificate, PKCS#7 or serialized store")
+
+
+def _open_filename(flags: int, pvPara) -> FileStore:
+    if pvPara is None or pvPara == "":
+        raise WinError(ERROR_PATH_NOT_FOUND)
+    if isinstance(pvPara, (bytes, bytearray)):
+        pvPara = bytes(pvPara).decode()
+    if flags & CERT_STORE_DELETE_FLAG:
+        raise WinError(ERROR_CALL_NOT_IMPLEMENTED, detail="FILENAME with CERT_STORE_DELETE_FLAG")
+    if flags & CERT_FILE_STORE_COMMIT_ENABLE_FLAG and flags & CERT_STORE_READONLY_FLAG:
+        raise WinError(E_INVALIDARG)
+    path = Path(os.fspath(pvPara))
+    exists = path.is_file()
+    if exists and flags & CERT_STORE_CREATE_NEW_FLAG:
+        raise WinError(ERROR_FILE_EXISTS, detail=str(path))
+    if not exists:
+        if path.exists():
+            raise WinError(ERROR_FILE_NOT_FOUND, detail=f"{path} is not a file")
+        if not flags & CERT_FILE_STORE_COMMIT_ENABLE_FLAG or flags & CERT_STORE_OPEN_EXISTING_FLAG:
+            raise WinError(ERROR_FILE_NOT_FOUND, detail=str(path))
+        if not path.parent.is_dir():
+            raise WinError(ERROR_PATH_NOT_FOUND, detail=str(path))
+        data = b""
+    else:
+        data = path.read_bytes()
+    items, save_as = _load_file_items(data)
+    if not data and path.suffix.lower() in _PKCS7_SUFFIXES:
+        save_as = CERT_STORE_SAVE_AS_PKCS7
+    store = FileStore(flags, path=path, save_as=save_as)
+    store.load(items)
+    return store
+
+
+def _open_file_handle(flags: int, fileobj) -> FileStore:
+    if fileobj is None:
+        raise WinError(ERROR_INVALID_HANDLE)
+    if flags & CERT_STORE_DELETE_FLAG:
+        raise WinError(E_INVALIDARG)
+    if flags & CERT_FILE_STORE_COMMIT_ENABLE_FLAG and flags & CERT_STORE_READONLY_FLAG:
+        raise WinError(E_INVALIDARG)
+    data = fileobj.read()
+    items = load_serialized_store(data) if data else []
+    store = FileStore(flags, fileobj=fileobj)
+    store.load(items)
+    return store
+
+
+def _provider_id(lpszStoreProvider) -> int:
+    if lpszStoreProvider is None or lpszStoreProvider == 0:
+        raise WinError(ERROR_FILE_NOT_FOUND, detail="no store provider")
+    if isinstance(lpszStoreProvider, str):
+        pid = _PROVIDER_NAMES.get(lpszStoreProvider.lower())
+        if pid is None:
+            raise WinError(ERROR_FILE_NOT_FOUND, detail=f"store provider {lpszStoreProvider!r}")
+        return pid
+    return int(lpszStoreProvider)
+
+
+@winapi
+def CertOpenStore(lpszStoreProvider, dwEncodingType: int = 0, hCryptProv=None,
+                  dwFlags: int = 0, pvPara=None):
+    r"""CertOpenStore: open a store by provider number (CERT_STORE_PROV_*) or name.
+
+    MEMORY, COLLECTION; SERIALIZED / PKCS7 (``pvPara`` bytes); FILENAME (a host path:
+    DER, PEM/base64 in ANSI or UTF-16, serialized store, PKCS#7; with
+    CERT_FILE_STORE_COMMIT_ENABLE_FLAG written back on close); FILE (a binary file
+    object); SYSTEM (a collection of physical stores) and SYSTEM_REGISTRY (``pvPara`` the
+    store name, location from ``dwFlags``). Returns None, with last error 0, for a
+    system store opened with CERT_STORE_DELETE_FLAG (the store is deleted).
+
+    Raises ERROR_FILE_NOT_FOUND (no/unknown provider, missing file, missing store with
+    OPEN_EXISTING, a PROV_SYSTEM name or location that is not valid),
+    ERROR_CALL_NOT_IMPLEMENTED (DELETE_FLAG on MEMORY/SERIALIZED, providers winpki does
+    not have), E_INVALIDARG (SYSTEM_REGISTRY without a name or with a bad location,
+    COMMIT_ENABLE with READONLY), ERROR_FILE_EXISTS (CREATE_NEW on an existing store),
+    ERROR_PATH_NOT_FOUND, E_ACCESSDENIED, and the format errors of the loaders.
+    """
+    pid = _provider_id(lpszStoreProvider)
+    flags = dwFlags & 0xFFFFFFFF
+    if pid in (CERT_STORE_PROV_MEMORY, CERT_STORE_PROV_COLLECTION, CERT_STORE_PROV_SERIALIZED,
+               CERT_STORE_PROV_PKCS7):
+        if flags & CERT_STORE_DELETE_FLAG:
+            # Windows (Wine store.c testMemStore, testSerializedStore).
+            raise WinError(ERROR_CALL_NOT_IMPLEMENTED)
+        if pid == CERT_STORE_PROV_COLLECTION:
+            return CollectionStore(flags)
+        store = MemoryStore(flags)
+        if pid == CERT_STORE_PROV_SERIALIZED:
+            if pvPara is None:
+                raise WinError(E_INVALIDARG)
+            store.load(load_serialized_store(bytes(pvPara)))
+        elif pid == CERT_STORE_PROV_PKCS7:
+            if pvPara is None:
+                raise WinError(E_INVALIDARG)
+            ders = load_pkcs7(bytes(pvPara))
+            for der in ders:
+                parse_certificate(der)
+            store.load([(d, {}) for d in ders])
+        return store
+    if pid in (CERT_STORE_PROV_FILENAME_W, CERT_STORE_PROV_FILENAME_A):
+        return _open_filename(flags, pvPara)
+    if pid == CERT_STORE_PROV_FILE:
+        return _open_file_handle(flags, pvPara)
+    if pid in (CERT_STORE_PROV_SYSTEM_W, CERT_STORE_PROV_SYSTEM_A,
+               CERT_STORE_PROV_SYSTEM_REGISTRY_W, CERT_STORE_PROV_SYSTEM_REGISTRY_A):
+        system = pid in (CERT_STORE_PROV_SYSTEM_W, CERT_STORE_PROV_SYSTEM_A)
+        # PROV_SYSTEM reports a bad name or location as ERROR_FILE_NOT_FOUND, the
+        # registry provider as E_INVALIDARG (Wine store.c testSystemStore/testSystemRegStore).
+        bad = ERROR_FILE_NOT_FOUND if system else E_INVALIDARG
+        name = _store_name(pvPara, pid in (CERT_STORE_PROV_SYSTEM_A,
+                                           CERT_STORE_PROV_SYSTEM_REGISTRY_A))
+        if not name:
+            raise WinError(ERROR_FILE_NOT_FOUND if (system or pvPara is not None) else bad,
+                           detail="no store name")
+        location = _location_from_flags(flags)
+        if location is None:
+            if _is_known_location(flags):
+                raise WinError(ERROR_CALL_NOT_IMPLEMENTED,
+                               detail=f"system store location 0x{flags & CERT_SYSTEM_STORE_LOCATION_MASK:08X}")
+            raise WinError(bad, detail=f"location 0x{flags & CERT_SYSTEM_STORE_LOCATION_MASK:08X}")
+
+        machine = current_machine()
+        token = resolve_token(machine, None)
+        store = _open_registry(machine, location, name, token=token, flags=flags,
+                               missing_error=ERROR_FILE_NOT_FOUND, as_system=system)
+        if flags & CERT_STORE_DELETE_FLAG:
+            target = store.registry if system else store
+            target.delete_store()
+            SetLastError(0)
+            return None
+        return store
+    raise WinError(ERROR_CALL_NOT_IMPLEMENTED, detail=f"store provider {lpszStoreProvider!r}")
+
+
+@winapi
+def CertOpenSystemStore(hProv, szSubsystemProtocol):
+    """CertOpenSystemStore: CurrentUser's system store ``szSubsystemProtocol`` (created if
+    missing). Raises E_INVALIDARG for an empty name (Wine store.c testCertOpenSystemStore)."""
+    if not szSubsystemProtocol:
+        raise WinError(E_INVALIDARG)
+    return CertOpenStore(CERT_STORE_PROV_SYSTEM_W, 0, hProv, CERT_SYSTEM_STORE_CURRENT_USER,
+                         szSubsystemProtocol)
+
+
+@winapi
+def CertDuplicateStore(hCertStore):
+    """CertDuplicateStore: the same handle with one more reference."""
+    return hCertStore.duplicate()
+
+
+@winapi
+def CertCloseStore(hCertStore, dwFlags: int = 0) -> bool:
+    """CertCloseStore. NULL -> TRUE. With CERT_CLOSE_STORE_CHECK_FLAG raises
+    CRYPT_E_PENDING_CLOSE (after releasing the handle) while another handle or a context
+    from the store is alive; the empty store of created contexts -> E_UNEXPECTED."""
+    if hCertStore is None:
+        return True
+    return hCertStore.close(dwFlags & 0xFFFFFFFF)
+
+
+def _require_store(hCertStore) -> CertStore:
+    if not isinstance(hCertStore, CertStore):
+        raise WinError(ERROR_INVALID_HANDLE, detail=f"not a store: {hCertStore!r}")
+    return hCertStore
+
+
+def _next_result(store: CertStore, previous, ctx):
+    """What the enumerating functions return: ``previous`` is released; no match is NULL
+    with CRYPT_E_NOT_FOUND left in GetLastError (so C loops port unchanged)."""
+    if previous is not None:
+
+        CertFreeCertificateContext(previous)
+    if ctx is None:
+        SetLastError(CRYPT_E_NOT_FOUND)
+        return None
+    return store._hand_out(ctx)
+
+
+@winapi
+def CertEnumCertificatesInStore(hCertStore, pPrevCertContext=None):
+    """CertEnumCertificatesInStore: the context after ``pPrevCertContext`` (which is
+    released), or None with CRYPT_E_NOT_FOUND in GetLastError at the end. Memory stores
+    give the newest first; system stores ascending SHA-1 (module docstring)."""
+    store = _require_store(hCertStore)
+    return _next_result(store, pPrevCertContext, store.enum_next(pPrevCertContext))
+
+
+
+
+def _matcher(find_type: int, flags: int, para) -> Callable[[CertContext], bool]:
+    if find_type == CERT_FIND_ANY:
+        return lambda ctx: True
+    if find_type == CERT_FIND_MD5_HASH:
+        want = bytes(para)
+        return lambda ctx: hashlib.md5(ctx.pbCertEncoded).digest() == want
+    if find_type == CERT_FIND_SIGNATURE_HASH:
+        want = bytes(para)
+
+        def sig(ctx):
+            try:
+                return ctx.get_raw_property(CERT_SIGNATURE_HASH_PROP_ID) == want
+            except WinError:
+                return False
+        return sig
+    if find_type in (CERT_FIND_SUBJECT_STR_W, CERT_FIND_SUBJECT_STR_A,
+                     CERT_FIND_ISSUER_STR_W, CERT_FIND_ISSUER_STR_A):
+        issuer = find_type in (CERT_FIND_ISSUER_STR_W, CERT_FIND_ISSUER_STR_A)
+        if para is None:
+            return lambda ctx: True  # Windows (Wine cert.c testFindCert): NULL matches all
+        needle = (bytes(para).decode() if isinstance(para, (bytes, bytearray)) else str(para)).lower()
+
+        def by_str(ctx):
+            info = ctx.pCertInfo
+            text = name_to_str(info.Issuer if issuer else info.Subject,
+                               CERT_X500_NAME_STR | CERT_NAME_STR_REVERSE_FLAG)
+            return needle in text.lower()
+        return by_str
+    if find_type in (CERT_FIND_SUBJECT_NAME, CERT_FIND_ISSUER_NAME):
+        want = bytes(para)
+        if find_type == CERT_FIND_ISSUER_NAME:
+            return lambda ctx: ctx.pCertInfo.Issuer == want
+        return lambda ctx: ctx.pCertInfo.Subject == want
+    if find_type == CERT_FIND_SUBJECT_CERT:
+        issuer_der, serial = para.Issuer, bytes(para.SerialNumber)
+        if not serial:
+            return lambda ctx: False  # an empty serial never matches
+        return lambda ctx: ctx.pCertInfo.Issuer == bytes(issuer_der) and \
+            ctx.pCertInfo.SerialNumber == serial
+    if find_type == CERT_FIND_KEY_SPEC:
+        want = int(para)
+
+        def spec(ctx):
+            try:
+                return ctx.get_property(CERT_KEY_SPEC_PROP_ID) == want
+            except WinError:
+                return False
+        return spec
+    if find_type == CERT_FIND_PROPERTY:
+        pid = int(para)
+
+        def has(ctx):
+            try:
+                ctx.get_raw_property(pid)
+                return True
+            except WinError:
+                return False
+        return has
+    if find_type == CERT_FIND_ENHKEY_USAGE:
+        wanted = [str(o) for o in (para or [])]
+
+        def eku(ctx):
+            restricted, allowed = cert_eku(ctx, flags)
+            if flags & CERT_FIND_NO_ENHKEY_USAGE_FLAG:
+                return not restricted
+            if not restricted:
+                # Documented: certificates without an EKU extension or property match
+                # only with CERT_FIND_OPTIONAL_ENHKEY_USAGE_FLAG.
+                return bool(flags & CERT_FIND_OPTIONAL_ENHKEY_USAGE_FLAG)
+            if not wanted:
+                return True
+            if flags & CERT_FIND_OR_ENHKEY_USAGE_FLAG:
+                return any(o in allowed for o in wanted)
+            return all(o in allowed for o in wanted)
+        return eku
+    raise WinError(E_INVALIDARG, detail=f"find type 0x{find_type:08X}")
+
+
+@winapi
+def CertFindCertificateInStore(hCertStore, dwCertEncodingType: int, dwFindFlags: int,
+                               dwFindType: int, pvFindPara, pPrevCertContext=None):
+    """CertFindCertificateInStore: the next context matching ``dwFindType``, or None with
+    CRYPT_E_NOT_FOUND. ``pPrevCertContext`` is released, as on Windows.
+
+    SHA1_HASH/HASH (bytes; one indexed lookup in system stores), MD5_HASH, HASH_STR (hex,
+    spaces allowed), SIGNATURE_HASH, SUBJECT_STR/ISSUER_STR (case-insensitive substring
+    of the X.500 string; None matches all), SUBJECT_NAME/ISSUER_NAME (DER equality),
+    EXISTING (same SHA-1 as a context), SUBJECT_CERT (issuer + serial of a CERT_INFO),
+    ENHKEY_USAGE (list of OIDs, CERT_FIND_*_ENHKEY_USAGE_FLAG), KEY_SPEC, PROPERTY, ANY.
+    Raises E_INVALIDARG for an unknown find type or a missing parameter.
+    """
+    store = _require_store(hCertStore)
+    find_type = dwFindType & 0xFFFFFFFF
+    flags = dwFindFlags & 0xFFFFFFFF
+    if find_type in (CERT_FIND_SHA1_HASH, CERT_FIND_HASH_STR, CERT_FIND_EXISTING):
+        if find_type == CERT_FIND_EXISTING:
+            if pvFindPara is None:
+                raise WinError(E_INVALIDARG)
+            sha1 = pvFindPara.sha1
+        elif find_type == CERT_FIND_HASH_STR:
+            if pvFindPara is None:
+                raise WinError(E_INVALIDARG)
+            try:
+                sha1 = bytes.fromhex("".join(str(pvFindPara).split()))
+            except ValueError:
+                sha1 = b""
+        else:
+            if pvFindPara is None:
+                raise WinError(E_INVALIDARG)
+            sha1 = bytes(pvFindPara)
+        ctx = store.find_sha1(sha1, pPrevCertContext)
+    else:
+        if pvFindPara is None and find_type not in (
+                CERT_FIND_ANY, CERT_FIND_SUBJECT_STR_W, CERT_FIND_SUBJECT_STR_A,
+                CERT_FIND_ISSUER_STR_W, CERT_FIND_ISSUER_STR_A, CERT_FIND_ENHKEY_USAGE):
+            raise WinError(E_INVALIDARG)
+        if find_type == CERT_FIND_SUBJECT_CERT and pvFindPara is None:
+            raise WinError(E_INVALIDARG)
+        ctx = store.find(_matcher(find_type, flags, pvFindPara), pPrevCertContext)
+    return _next_result(store, pPrevCertContext, ctx)
+
+
+def _free_standing_copy(der: bytes, props: dict, encoding: int) -> CertContext:
+    return CertContext(der, encoding=encoding, store=EMPTY_STORE, props=props)
+
+
+@winapi
+def CertAddCertificateContextToStore(hCertStore, pCertContext, dwAddDisposition: int):
+    """CertAddCertificateContextToStore: add a copy (with its properties) of a context.
+
+    Returns the context now in the store (a new one; the existing one for USE_EXISTING).
+    Raises E_INVALIDARG (disposition 0 or unknown), CRYPT_E_EXISTS (ADD_NEW of a present
+    certificate — by SHA-1 — or NEWER not newer), E_ACCESSDENIED (no add-enabled member in
+    a collection, a read-only or LocalMachine store for a non-administrator).
+    ``hCertStore`` None with a valid disposition gives a copy in no store.
+    """
+    if pCertContext is None:
+        raise WinError(E_INVALIDARG)
+    if dwAddDisposition not in _DISPOSITIONS:
+        raise WinError(E_INVALIDARG, detail=f"disposition {dwAddDisposition}")
+    if hCertStore is None:
+        return _free_standing_copy(pCertContext.pbCertEncoded, _copy_props(pCertContext),
+                                   pCertContext.dwCertEncodingType)
+    store = _require_store(hCertStore)
+    return store._hand_out(store.add(pCertContext, dwAddDisposition))
+
+
+@winapi
+def CertAddEncodedCertificateToStore(hCertStore, dwCertEncodingType: int, pbCertEncoded: bytes,
+                                     dwAddDisposition: int):
+    """CertAddEncodedCertificateToStore: decode ``pbCertEncoded`` and add it.
+
+    Raises the decoder's CRYPT_E_ASN1_* error for bad bytes (``30 00`` ->
+    CRYPT_E_ASN1_EOD, a CRL -> CRYPT_E_ASN1_BADTAG), E_INVALIDARG for a bad encoding
+    type or disposition, and the errors of CertAddCertificateContextToStore.
+    """
+
+    encoding = _check_encoding(dwCertEncodingType)
+    ctx = create_context(encoding, pbCertEncoded)
+    return CertAddCertificateContextToStore(hCertStore, ctx, dwAddDisposition)
+
+
+@winapi
+def CertDeleteCertificateFromStore(pCertContext) -> bool:
+    """CertDeleteCertificateFromStore: remove the context's certificate from its store
+    (the context is released). Deleting one already deleted succeeds. Raises
+    E_ACCESSDENIED for a read-only store or a LocalMachine store and a non-administrator."""
+    if pCertContext is None:
+        raise WinError(E_INVALIDARG)
+    store = pCertContext.hCertStore
+    try:
+        # A context keeps its store alive (CertCloseStore without FORCE only drops the
+        # handle's reference), so deleting through it works after the handle is closed.
+        if isinstance(store, CertStore):
+            store._remove(pCertContext)
+    finally:
+        pCertContext._refs = 0
+        if isinstance(store, CertStore):
+            store._release_context(pCertContext)
+    return True
+
+
+@winapi
+def CertSerializeCertificateStoreElement(pCertContext, dwFlags: int = 0) -> bytes:
+    """CertSerializeCertificateStoreElement: the context as a serialized element,
+    cached hash properties included (``dwFlags`` is ignored, as on Windows)."""
+    if pCertContext is None:
+        raise WinError(E_INVALIDARG)
+    return serialize_element(pCertContext, include_hashes=True)
+
+
+@winapi
+def CertAddSerializedElementToStore(hCertStore, pbElement: bytes, dwAddDisposition: int,
+                                    dwFlags: int, dwContextTypeFlags: int):
+    """CertAddSerializedElementToStore: add a serialized element; (context, context type).
+
+    Raises ERROR_END_OF_MEDIA (empty), E_INVALIDARG (context-type flags 0 or not
+    matching the element, a record overrunning or a context record of 0 bytes),
+    ERROR_FILE_NOT_FOUND (a record encoding other than 1), the decoder's errors, and
+    the errors of the add (CRYPT_E_EXISTS...). A hash property inside the element is
+    replaced by the certificate's real SHA-1 (Wine store.c testAddSerialized).
+    """
+    data = bytes(pbElement or b"")
+    if not data:
+        raise WinError(ERROR_END_OF_MEDIA)
+    type_flags = dwContextTypeFlags & 0xFFFFFFFF
+    if type_flags == CERT_STORE_ALL_CONTEXT_FLAG:
+        wanted = None
+    elif type_flags & CERT_STORE_CERTIFICATE_CONTEXT_FLAG:
+        wanted = 32
+    elif type_flags & (CERT_STORE_CRL_CONTEXT_FLAG | CERT_STORE_CTL_CONTEXT_FLAG):
+        wanted = 33 if type_flags & CERT_STORE_CRL_CONTEXT_FLAG else 34
+    else:
+        raise WinError(E_INVALIDARG, detail="no context type requested")
+    cid, der, props, _ = parse_element_ex(data)
+    if wanted is not None and cid != wanted:
+        raise WinError(E_INVALIDARG, detail=f"element holds context type {cid}")
+    if cid != 32:
+        raise WinError(ERROR_CALL_NOT_IMPLEMENTED, detail="CRL and CTL contexts")
+    if CERT_SHA1_HASH_PROP_ID in props:
+        props[CERT_SHA1_HASH_PROP_ID] = hashlib.sha1(der).digest()
+    props.pop(CERT_MD5_HASH_PROP_ID, None)
+    ctx = create_context(X509_ASN_ENCODING, der)
+    ctx._props.update({k: v for k, v in props.items() if k not in VOLATILE_PROP_IDS})
+    if hCertStore is None:
+        if dwAddDisposition not in _DISPOSITIONS:
+            raise WinError(E_INVALIDARG)
+        return ctx, CERT_STORE_CERTIFICATE_CONTEXT
+    added = CertAddCertificateContextToStore(hCertStore, ctx, dwAddDisposition)
+    return added, CERT_STORE_CERTIFICATE_CONTEXT
+
+
+@winapi
+def CertSaveStore(hCertStore, dwEncodingType: int, dwSaveAs: int, dwSaveTo: int, pvSaveToPara,
+                  dwFlags: int = 0):
+    """CertSaveStore: the store as a serialized store (CERT_STORE_SAVE_AS_STORE) or a
+    PKCS#7 SignedData (CERT_STORE_SAVE_AS_PKCS7). CERT_STORE_SAVE_TO_MEMORY returns the
+    bytes; SAVE_TO_FILENAME writes the host file ``pvSaveToPara``; SAVE_TO_FILE writes a
+    binary file object. Raises ERROR_INVALID_PARAMETER for other save kinds/targets."""
+    store = _require_store(hCertStore)
+    store._check_open()
+    contexts = list(store)
+    if dwSaveAs == CERT_STORE_SAVE_AS_STORE:
+        data = save_serialized_store(serialize_element(c, include_hashes=False)
+                                     for c in contexts)
+    elif dwSaveAs == CERT_STORE_SAVE_AS_PKCS7:
+        data = save_pkcs7(c.x509 for c in contexts)
+    else:
+        raise WinError(ERROR_INVALID_PARAMETER, detail=f"dwSaveAs {dwSaveAs}")
+    if dwSaveTo == CERT_STORE_SAVE_TO_MEMORY:
+        return data
+    if dwSaveTo in (CERT_STORE_SAVE_TO_FILENAME_W, CERT_STORE_SAVE_TO_FILENAME_A):
+        if not pvSaveToPara:
+            raise WinError(ERROR_PATH_NOT_FOUND)
+        path = Path(os.fspath(pvSaveToPara))
+        if not path.parent.is_dir():
+            raise WinError(ERROR_PATH_NOT_FOUND, detail=str(path))
+        _write_atomically(path, data)
+        return True
+    if dwSaveTo == CERT_STORE_SAVE_TO_FILE:
+        if pvSaveToPara is None:
+            raise WinError(ERROR_INVALID_HANDLE)
+        pvSaveToPara.write(data)
+        return True
+    raise WinError(ERROR_INVALID_PARAMETER, detail=f"dwSaveTo {dwSaveTo}")
+
+
+@winapi
+def CertAddStoreToCollection(hCollectionStore, hSiblingStore, dwUpdateFlags: int = 0,
+                             dwPriority: int = 0) -> bool:
+    """CertAddStoreToCollection. Raises E_INVALIDARG when the target is not a collection
+    (a SYSTEM_REGISTRY store is not; a PROV_SYSTEM store is)."""
+    if not isinstance(hCollectionStore, CollectionStore):
+        raise WinError(E_INVALIDARG, detail="not a collection store")
+    sibling = _require_store(hSiblingStore)
+    hCollectionStore.add_member(sibling, dwUpdateFlags & 0xFFFFFFFF, dwPriority)
+    return True
+
+
+@winapi
+def CertRemoveStoreFromCollection(hCollectionStore, hSiblingStore) -> None:
+    """CertRemoveStoreFromCollection."""
+    if isinstance(hCollectionStore, CollectionStore):
+        hCollectionStore.remove_member(hSiblingStore)
+
+
+@winapi
+def CertEnumSystemStore(dwFlags: int, pvSystemStoreLocationPara=None, pvArg=None,
+                        pfnEnum=None):
+    """CertEnumSystemStore: the system stores of the location in ``dwFlags`` (predefined
+    ones, then those created). Without ``pfnEnum`` returns their names; with it, calls
+    ``pfnEnum(pvSystemStore, dwFlags, pStoreInfo, pvReserved, pvArg)`` for each as the C
+    function does (stopping when it returns False) and returns True. Raises E_INVALIDARG
+    for another location."""
+    location = _location_from_flags(dwFlags & 0xFFFFFFFF)
+    if location is None:
+        raise WinError(E_INVALIDARG, detail="location")
+
+    machine = current_machine()
+    token = current_token(machine)
+    key = location_key(machine, location, token)
+    names = list(PREDEFINED_STORES[location])
+    lowered = {n.lower() for n in names}
+    for (name,) in machine.db.execute("SELECT store FROM stores WHERE location=? ORDER BY rowid",
+                                      (key,)):
+        if name.lower() not in lowered:
+            names.append(name)
+            lowered.add(name.lower())
+    if pfnEnum is None:
+        return names
+    for name in names:
+        if pfnEnum(name, dwFlags & 0xFFFFFFFF, None, None, pvArg) is False:
+            break
+    return True
+
+
+@winapi
+def CertControlStore(hCertStore, dwFlags: int, dwCtrlType: int, pvCtrlPara=None) -> bool:
+    """CertControlStore: RESYNC, COMMIT, AUTO_RESYNC. System stores write through, so
+    COMMIT succeeds; a memory store (alone or in a collection) and a file store without
+    CERT_FILE_STORE_COMMIT_ENABLE_FLAG raise ERROR_CALL_NOT_IMPLEMENTED."""
+    store = _require_store(hCertStore)
+    store._check_open()
+    return store.control(dwCtrlType)
+
+
+
+
+_PROVIDER_NAMES = {
+    "memory": CERT_STORE_PROV_MEMORY,
+    "file": CERT_STORE_PROV_FILENAME_W,
+    "system": CERT_STORE_PROV_SYSTEM_W,
+    "systemregistry": CERT_STORE_PROV_SYSTEM_REGISTRY_W,
+    "serialized": CERT_STORE_PROV_SERIALIZED,
+    "pkcs7": CERT_STORE_PROV_PKCS7,
+    "collection": CERT_STORE_PROV_COLLECTION,
+}
+
+
+__all__ = [
+    "CertOpenStore", "CertOpenSystemStore", "CertDuplicateStore", "CertCloseStore",
+    "CertEnumCertificatesInStore", "CertFindCertificateInStore",
+    "CertAddCertificateContextToStore", "CertAddEncodedCertificateToStore",
+    "CertDeleteCertificateFromStore", "CertSerializeCertificateStoreElement",
+    "CertAddSerializedElementToStore", "CertSaveStore", "CertAddStoreToCollection",
+    "CertRemoveStoreFromCollection", "CertEnumSystemStore", "CertControlStore",
+]

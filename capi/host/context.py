@@ -1,0 +1,91 @@
+
+import contextlib
+import contextvars
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from capi.host.machine import Machine
+
+_current_machine: contextvars.ContextVar[Machine | None] = contextvars.ContextVar(
+    "winpki_machine", default=None
+)
+
+
+_current_identity: contextvars.ContextVar[object | None] = contextvars.ContextVar(
+    "winpki_identity", default=None
+)
+
+
+_default_lock = threading.Lock()
+
+
+_default_machines: dict[str, Machine] = {}
+
+
+def default_machine_path() -> Path:
+    env = os.environ.get("WINPKI_MACHINE")
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("winpki")) / "machine"
+
+
+def current_machine() -> Machine:
+    """The machine the facade acts on: use_machine(), else WINPKI_MACHINE, else default."""
+    m = _current_machine.get()
+    if m is not None:
+        return m
+    path = default_machine_path()
+    key = str(path.resolve()) if path.exists() else str(path.absolute())
+    with _default_lock:
+        m = _default_machines.get(key)
+        if m is None:
+            m = Machine.open_or_create(path)
+            _default_machines[key] = m
+    return m
+
+
+@contextlib.contextmanager
+def use_machine(machine: Machine | str | os.PathLike) -> Iterator[Machine]:
+    """Make ``machine`` (or the machine at a path) current in this thread/task."""
+    if not isinstance(machine, Machine):
+        machine = Machine.open(machine)
+    token = _current_machine.set(machine)
+    try:
+        yield machine
+    finally:
+        _current_machine.reset(token)
+
+
+@contextlib.contextmanager
+def run_as(account) -> Iterator[object]:
+    """Act as ``account`` (a name Windows accepts, a SID string, or a Token).
+
+    The token is resolved against the current machine when the identity is used, so
+    ``run_as`` may be entered before or inside ``use_machine``.
+    """
+    from capi.host.accounts import resolve_token
+
+    # Validate early, against the current machine, so a bad name fails at the `with`.
+    resolve_token(current_machine(), account)
+    token = _current_identity.set(account)
+    try:
+        yield account
+    finally:
+        _current_identity.reset(token)
+
+
+def current_token(machine: Machine | None = None):
+    """The access token of the current identity on ``machine`` (default: current one)."""
+    from capi.host.accounts import resolve_token
+
+    machine = machine or current_machine()
+    return resolve_token(machine, _current_identity.get())
+
+
+__all__ = [
+    "current_machine", "use_machine", "run_as", "current_token",
+]

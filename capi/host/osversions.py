@@ -1,0 +1,79 @@
+"""The one table of behaviour that differs between Windows versions.
+
+Everything version-dependent reads a row of :data:`OS_VERSIONS`; no scattered ``if``s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from capi.constants import MS_KEY_STORAGE_PROVIDER, MS_STRONG_PROV
+
+
+@dataclass(frozen=True)
+class OSVersion:
+    key: str
+    product: str
+    version: str  # major.minor.build
+    # Where "All Users" application data lives: the MachineKeys root.
+    program_data: str
+    # Where user profiles live.
+    users_root: str
+    # Schannel refuses a CAPI key whose KeySpec is AT_SIGNATURE (seed 002, scenario 3:
+    # seen on 2008; Windows 10 / 2016 Schannel accepts it, WINDOWS-FACTS §2 #70).
+    schannel_rejects_at_signature: bool
+    # Event 36870 wording: "SSL" with lower-case hex (2012 text) vs "TLS" with upper-case
+    # hex and the SSPI client line (2019 revision of the article, seed 004).
+    schannel_event_style: str  # "ssl" | "tls"
+    # certreq without ProviderName (Microsoft certreq documentation).
+    certreq_default_provider: str
+    # IIS version shipped with the OS.
+    iis_version: str
+    # DefaultAppPool's identity: NetworkService on IIS 6 and 7.0; ApplicationPoolIdentity
+    # (IIS APPPOOL\DefaultAppPool) from IIS 7.5 (2008 R2) on.
+    default_app_pool_identity: str
+    # certutil prints hashes with a space between bytes up to 2012 R2 ("32 b5 39 ..."; seed
+    # 002 quotes both forms) and as one lower-case hex string from Windows 10 / 2016 on.
+    certutil_spaced_hashes: bool = False
+
+    @property
+    def major_minor(self) -> tuple[int, int]:
+        major, minor, _ = self.version.split(".")
+        return int(major), int(minor)
+
+
+_XP_PD = r"C:\Documents and Settings\All Users\Application Data"
+_XP_USERS = r"C:\Documents and Settings"
+_PD = r"C:\ProgramData"
+_USERS = r"C:\Users"
+
+OS_VERSIONS: dict[str, OSVersion] = {
+    v.key: v
+    for v in (
+        OSVersion("2003", "Windows Server 2003 R2", "5.2.3790", _XP_PD, _XP_USERS, True, "ssl", MS_STRONG_PROV, "6.0", "NetworkService", True),
+        OSVersion("2008", "Windows Server 2008", "6.0.6002", _PD, _USERS, True, "ssl", MS_STRONG_PROV, "7.0", "NetworkService", True),
+        OSVersion("2008R2", "Windows Server 2008 R2", "6.1.7601", _PD, _USERS, True, "ssl", MS_STRONG_PROV, "7.5", "ApplicationPoolIdentity", True),
+        OSVersion("2012", "Windows Server 2012", "6.2.9200", _PD, _USERS, False, "ssl", MS_KEY_STORAGE_PROVIDER, "8.0", "ApplicationPoolIdentity", True),
+        OSVersion("2012R2", "Windows Server 2012 R2", "6.3.9600", _PD, _USERS, False, "ssl", MS_KEY_STORAGE_PROVIDER, "8.5", "ApplicationPoolIdentity", True),
+        OSVersion("2016", "Windows Server 2016", "10.0.14393", _PD, _USERS, False, "tls", MS_KEY_STORAGE_PROVIDER, "10.0", "ApplicationPoolIdentity"),
+        OSVersion("2019", "Windows Server 2019", "10.0.17763", _PD, _USERS, False, "tls", MS_KEY_STORAGE_PROVIDER, "10.0", "ApplicationPoolIdentity"),
+        OSVersion("2022", "Windows Server 2022", "10.0.20348", _PD, _USERS, False, "tls", MS_KEY_STORAGE_PROVIDER, "10.0", "ApplicationPoolIdentity"),
+    )
+}
+
+_ALIASES = {k.lower().replace(" ", ""): k for k in OS_VERSIONS}
+_ALIASES.update({"2008 r2": "2008R2", "2012 r2": "2012R2"})
+
+
+def os_version(name: str) -> OSVersion:
+    key = _ALIASES.get(str(name).lower().replace(" ", ""), None)
+    if key is None:
+        raise ValueError(
+            f"unknown os_version {name!r}; expected one of {', '.join(OS_VERSIONS)}"
+        )
+    return OS_VERSIONS[key]
+
+
+__all__ = [
+    "OSVersion", "OS_VERSIONS",
+]

@@ -1,0 +1,77 @@
+"""What a new machine holds: Windows' folders with their default ACLs, the built-in local
+accounts, and IIS as shipped (Default Web Site on port 80, DefaultAppPool).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import TYPE_CHECKING
+
+from capi.host.paths import path_key
+
+if TYPE_CHECKING:
+    from capi.host.machine import Machine
+
+# Default security descriptors (SDDL), from Windows' own defaults:
+# - MachineKeys and Crypto\Keys (KB278381): Everyone gets the special rights List
+#   Folder/Read Data, Read Attributes, Read Extended Attributes, Create Files/Write Data,
+#   Create Folders/Append Data, Write Attributes, Write Extended Attributes and Read
+#   Permissions (0x12019F, icacls "(R,W)"), Administrators Full Control, both on "this
+#   folder only" (no inheritance flags), and the DACL is protected.
+# - The system drive: SYSTEM and Administrators full control, Users read & execute,
+#   CREATOR OWNER full control on children, all inheritable.
+CRYPTO_KEY_FOLDER_SDDL = "O:SYG:SYD:PAI(A;;0x12019f;;;WD)(A;;FA;;;BA)"
+SYSTEM_DRIVE_SDDL = (
+    "O:SYG:SYD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1200a9;;;BU)(A;OICIIO;GA;;;CO)"
+)
+PROFILE_SDDL = "O:SYG:SYD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"
+
+# Built-in local accounts: (name, RID, kind, local groups by SID).
+LOCAL_ACCOUNTS = (
+    ("Administrator", 500, "user", ("S-1-5-32-544", "S-1-5-32-545")),
+    ("Guest", 501, "user", ("S-1-5-32-546",)),
+)
+
+
+def folders(machine: Machine) -> list[tuple[str, str | None]]:
+    """(Windows folder, SDDL or None to inherit) created on a new machine."""
+    pd = machine.program_data
+    return [
+        ("C:\\", SYSTEM_DRIVE_SDDL),
+        (pd, None),
+        (pd + r"\Microsoft\Crypto\RSA", None),
+        (machine.machine_keys_dir, CRYPTO_KEY_FOLDER_SDDL),
+        (machine.cng_machine_keys_dir, CRYPTO_KEY_FOLDER_SDDL),
+        (r"C:\Windows\System32", None),
+        (r"C:\inetpub\wwwroot", None),
+        (machine.os.users_root, None),
+    ]
+
+
+def provision(machine: Machine, db: sqlite3.Connection) -> None:
+    for winpath, sddl in folders(machine):
+        machine.host_path(winpath).mkdir(parents=True, exist_ok=True)
+        if sddl is not None:
+            db.execute(
+                "INSERT OR REPLACE INTO path_sd(path, sddl) VALUES (?, ?)",
+                (path_key(winpath), sddl),
+            )
+    for name, rid, kind, groups in LOCAL_ACCOUNTS:
+        db.execute(
+            "INSERT INTO accounts(name, sid, kind, groups) VALUES (?, ?, ?, ?)",
+            (name, f"{machine.machine_sid}-{rid}", kind, ",".join(groups)),
+        )
+    db.execute(
+        "INSERT INTO meta(key, value) VALUES ('next_rid', '1000')"
+    )
+    db.execute(
+        "INSERT INTO iis_app_pools(name, identity_type) VALUES ('DefaultAppPool', ?)",
+        (machine.os.default_app_pool_identity,),
+    )
+    db.execute(
+        "INSERT INTO iis_sites(id, name, app_pool, physical_path) "
+        "VALUES (1, 'Default Web Site', 'DefaultAppPool', '%SystemDrive%\\inetpub\\wwwroot')"
+    )
+    db.execute(
+        "INSERT INTO iis_bindings(site_id, protocol, binding_info) VALUES (1, 'http', '*:80:')"
+    )

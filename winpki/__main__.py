@@ -1,0 +1,3 @@
+from winpki.cli import console_main
+
+console_main()

@@ -1,0 +1,58 @@
+"""``make demo``: the mission end to end on a fresh simulated Windows Server 2008 R2.
+
+A PFX made with ``openssl pkcs12 -export -keysig`` is imported; binding it to 0.0.0.0:443
+fails as on Windows (netsh Error 1312, IIS Manager 0x80070520, Schannel event 36870); the
+doctor names the cause (KeySpec = 2 -- AT_SIGNATURE, seed 002's scenario 3); the fix is
+applied; the binding succeeds and a real TLS client completes a handshake.
+"""
+
+from __future__ import annotations
+
+import sys
+
+INTRO = """\
+winpki demo — "A specified logon session does not exist. (Exception from HRESULT: 0x80070520)"
+
+Every command below runs against a simulated Windows Server 2008 R2 web server (state in
+SQLite, key files under their Windows names with real ACLs, keys encrypted at rest). The
+failure comes from its real cause, not from a switch: the certificate's private key was
+imported as a signature key, and Schannel on 2008 R2 only uses key-exchange keys.
+"""
+
+OUTRO = """
+What happened:
+  1. certutil -importPFX read the key usage OpenSSL's -keysig wrote inside the PFX, so the
+     key became AT_SIGNATURE (KeySpec = 2), as Windows does.
+  2. netsh / IIS Manager asked http.sys to bind it; Schannel (lsass, as SYSTEM) refused the
+     AT_SIGNATURE key: Error 1312 / 0x80070520, and System event 36870 (0x8009030d).
+  3. winpki doctor found KeySpec = 2 and gave the fix; the PFX was imported again as
+     AT_KEYEXCHANGE; the binding succeeded and Python's ssl completed a TLS handshake,
+     the server's signature made by the CSP holding the key.
+
+More: `winpki scenario list` (the other seed scenarios), `winpki doctor <thumbprint>`,
+`winpki certutil -store My`, `winpki wevtutil qe System /f:text` — with
+WINPKI_MACHINE set to the machine directory printed below.
+"""
+
+
+def main() -> int:
+    from rich.console import Console
+
+    from winpki.scenarios import ScenarioFailed, run_scenario
+    from winpki.tools.scenario import console_printer
+
+    console = Console(highlight=False)
+    sys.stdout.write(INTRO)
+    sys.stdout.flush()
+    try:
+        run = run_scenario("keyspec", printer=console_printer(sys.stdout))
+    except ScenarioFailed as exc:
+        console.print(f"\n[red]The simulated machine diverged from Windows:[/red] {exc}")
+        return 1
+    sys.stdout.write(OUTRO)
+    sys.stdout.write(f"\nThe machine is in {run.machine.path}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

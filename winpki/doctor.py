@@ -1,0 +1,336 @@
+"""``winpki doctor``: why does binding this certificate fail, what shows it, and the fix.
+
+Every finding comes from the machine's real state, checked the way Windows would act on it
+(as the administrator for certutil's view, as SYSTEM for Schannel's, as each application
+pool's identity for in-process key use). The causes are the seeds' scenarios:
+
+- store location          (seed 001: requested into the user store, not LocalMachine\\My)
+- no key information      (seed 001: pending request deleted; -repairstore re-links the key)
+- missing key             (seed 001: the key is gone; 0x80090011 from -repairstore)
+- IIS non-exportable import (seed 002 scenario 1: the key stayed in the importing user's profile)
+- key file ACL / MachineKeys ACL (seed 002 scenario 2)
+- KeySpec AT_SIGNATURE    (seed 002 scenario 3, on the versions whose Schannel rejects it)
+- broken keyset           (a key file that cannot be read or decrypted)
+- application-pool access (seed 000: NETWORK SERVICE / app-pool identities need read on the key)
+- untrusted chain         (clients will not trust the binding)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from capi import constants as C
+from capi.errors import WinError
+from capi.host.context import run_as
+from capi.host.machine import Machine
+from schannel import eventlog, iis
+from schannel.credentials import SYSTEM
+
+ERROR, WARNING, OK = "error", "warning", "ok"
+
+
+@dataclass
+class Finding:
+    cause: str
+    title: str
+    severity: str
+    evidence: list[str] = field(default_factory=list)
+    fix: list[str] = field(default_factory=list)
+    scenario: str | None = None
+
+
+@dataclass
+class Diagnosis:
+    thumbprint: str
+    findings: list[Finding]
+
+    @property
+    def blocking(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == ERROR]
+
+    @property
+    def causes(self) -> list[str]:
+        return [f.cause for f in self.findings if f.severity != OK]
+
+
+def _open_store(location: int, name: str):
+    from capi.crypt32.store import CertOpenStore
+
+    flags = location | C.CERT_STORE_OPEN_EXISTING_FLAG | C.CERT_STORE_READONLY_FLAG
+    try:
+        return CertOpenStore(C.CERT_STORE_PROV_SYSTEM, 0, None, flags, name)
+    except WinError:
+        return None
+
+
+def _find(location: int, name: str, digest: bytes):
+    from capi.crypt32.store import CertFindCertificateInStore
+
+    store = _open_store(location, name)
+    if store is None:
+        return None
+    with store:
+        return CertFindCertificateInStore(store, C.X509_ASN_ENCODING, 0, C.CERT_FIND_SHA1_HASH,
+                                          digest, None)
+
+
+def _locate(machine: Machine, digest: bytes, findings: list[Finding]):
+    cert = _find(C.CERT_SYSTEM_STORE_LOCAL_MACHINE, "My", digest)
+    if cert is not None:
+        return cert
+    for location, label in ((C.CERT_SYSTEM_STORE_CURRENT_USER, "CurrentUser"),
+                            (C.CERT_SYSTEM_STORE_LOCAL_MACHINE, "LocalMachine")):
+        for store in ("My", "WebHosting", "CA", "Root", "REQUEST"):
+            if (label, store) == ("LocalMachine", "My"):
+                continue
+            found = _find(location, store, digest)
+            if found is not None:
+                user = "-user " if label == "CurrentUser" else ""
+                findings.append(Finding(
+                    "store-location", f"The certificate is in {label}\\{store}, not LocalMachine\\My",
+                    ERROR,
+                    [f"certutil {user}-store {store} {digest.hex()}  -> found",
+                     f"certutil -store My {digest.hex()}  -> CRYPT_E_NOT_FOUND",
+                     "http.sys looks only in the LocalMachine store named by the binding "
+                     "(certstorename=MY), so netsh/IIS fail with 1312."],
+                    [f"Export it with its key and import it into the computer store: "
+                     f"winpki certutil {user}-exportPFX -p <pw> {store} {digest.hex()} cert.pfx; "
+                     "winpki certutil -importPFX -p <pw> My cert.pfx",
+                     "or request the certificate for the computer (certreq -machine / MachineKeySet = TRUE)."],
+                    "seed 001: certificate requested into the user store"))
+                return None
+    findings.append(Finding("not-found", "No certificate with this thumbprint on the machine", ERROR,
+                            [f"certutil -store My {digest.hex()}  -> CRYPT_E_NOT_FOUND"],
+                            ["Check the thumbprint (certutil -store My lists them)."]))
+    return None
+
+
+def _key_file_findings(machine: Machine, cert, info, findings: list[Finding], *,
+                       path: str | None = None) -> None:
+    """Why SYSTEM cannot open a key the administrator can see: ACLs, profile, file state."""
+    from capi.host.accounts import resolve_token
+    from capi.host.security import FILE_GENERIC_READ, get_file_sd
+    from winpki.keyacl import key_file_path
+
+    if not info.dwFlags & C.CRYPT_MACHINE_KEYSET:
+        findings.append(Finding(
+            "user-keyset", "The private key is in a user's profile, not in MachineKeys",
+            ERROR,
+            [f"CERT_KEY_PROV_INFO_PROP_ID: Flags = {info.dwFlags:x} (no CRYPT_MACHINE_KEYSET 0x20)",
+             f"Key Container = {info.pwszContainerName}",
+             "SYSTEM (Schannel in lsass) cannot open another user's key container, so the "
+             "credential cannot be built although certutil, run by that user, shows the key."],
+            ["Delete the certificate and import the PFX again with the key exportable, or "
+             "through the Certificates console (computer account), which puts the key in "
+             "MachineKeys: winpki certutil -importPFX -p <pw> My cert.pfx"],
+            "seed 002 scenario 1: IIS Manager import with 'Allow this certificate to be exported' unchecked"))
+        return
+    path = path or key_file_path(machine, cert)
+    system = resolve_token(machine, SYSTEM)
+    if path is None:
+        return
+    sd = get_file_sd(machine, path)
+    if not sd.allows(system, FILE_GENERIC_READ) or not sd.dacl:
+        folder_sd = get_file_sd(machine, machine.machine_keys_dir)
+        from capi.host.provisioning import CRYPTO_KEY_FOLDER_SDDL
+        from capi.host.security import SecurityDescriptor
+
+        default = SecurityDescriptor.from_sddl(CRYPTO_KEY_FOLDER_SDDL)
+        evidence = [f"icacls \"{path}\":"] + [f"    {line}" for line in sd.icacls_lines(machine)]
+        evidence.append("SYSTEM has no read access to the key file.")
+        fixes = [f'winpki icacls "{path}" /grant "NT AUTHORITY\\SYSTEM:F"']
+        scenario = None
+        if folder_sd.to_sddl() != default.to_sddl() or not sd.dacl or all(
+                a.flags & 0x10 for a in sd.dacl):
+            evidence += [f"icacls \"{machine.machine_keys_dir}\":"] + [
+                f"    {line}" for line in folder_sd.icacls_lines(machine)]
+            fixes.insert(0, "Restore MachineKeys' default permissions (KB278381: Everyone "
+                            "special (R,W) and Administrators Full Control, this folder only), "
+                            "give SYSTEM Full Control on the key file, then re-import the certificate.")
+            scenario = "seed 002 scenario 2: missing permissions on MachineKeys"
+        findings.append(Finding("key-acl", "SYSTEM cannot read the private key file", ERROR,
+                                evidence, fixes, scenario))
+
+
+def _expected_key_file(machine: Machine, info) -> str | None:
+    """Where a machine key's file is, from its container name (Windows' file-name rule)."""
+    if not info.dwFlags & C.CRYPT_MACHINE_KEYSET:
+        return None
+    from csp import capi_unique_name, cng_unique_name
+
+    if info.dwProvType == 0:
+        folder, name = machine.cng_machine_keys_dir, cng_unique_name(info.pwszContainerName,
+                                                                     machine.machine_guid)
+    else:
+        folder, name = machine.machine_keys_dir, capi_unique_name(info.pwszContainerName,
+                                                                  machine.machine_guid)
+    return "\\".join((folder, name))
+
+
+def _unreadable_key_findings(machine: Machine, cert, info, path: str, lines: list[str], report,
+                             findings: list[Finding]) -> None:
+    """The key file is there but cannot be opened: its ACL, or its content (broken keyset)."""
+    from capi.host.context import current_token
+    from capi.host.security import FILE_GENERIC_READ, get_file_sd
+
+    sd = get_file_sd(machine, path)
+    if not sd.allows(current_token(machine), FILE_GENERIC_READ):
+        _key_file_findings(machine, cert, info, findings, path=path)
+        findings[-1].evidence[:0] = lines
+        return
+    findings.append(Finding(
+        "broken-keyset", "The key file is there but cannot be read or decrypted", ERROR,
+        lines + [f"{path} exists", f"{report.error.name}: {report.error.strerror}" if report.error
+                 else "the provider could not load it"],
+        ["Delete the certificate and its key container, then import the PFX again."],
+        "seed 002: broken keyset"))
+
+
+def _key_on_machine(cert) -> bool:
+    """Whether some container holds this certificate's key (without touching the store)."""
+    try:
+        from capi.crypt32.cert import CertCreateCertificateContext
+        from capi.crypt32.keyacquire import CryptFindCertificateKeyProvInfo
+    except ImportError:  # key association search not available in this build
+        return False
+    probe = CertCreateCertificateContext(C.X509_ASN_ENCODING, cert.pbCertEncoded)
+    try:
+        CryptFindCertificateKeyProvInfo(probe, C.CRYPT_FIND_MACHINE_KEYSET_FLAG)
+    except WinError:
+        return False
+    return True
+
+
+def _app_pool_findings(machine: Machine, cert, findings: list[Finding]) -> None:
+    from capi.crypt32.str import CertGetNameString
+    from winpki.keyacl import open_private_key
+
+    subject = CertGetNameString(cert, C.CERT_NAME_SIMPLE_DISPLAY_TYPE, 0, None)
+    for pool in iis.list_app_pools(machine):
+        try:
+            with run_as(pool.account), open_private_key(cert):
+                pass
+        except WinError as exc:
+            findings.append(Finding(
+                "app-pool-access", f"Application pool {pool.name} ({pool.account}) cannot open "
+                "the private key", WARNING,
+                [f"as {pool.account}: {exc.name} 0x{exc.hresult:08X} \"{exc.strerror}\"",
+                 "Code in that pool using the certificate's private key (e.g. .NET "
+                 "X509Certificate2.PrivateKey) fails with 'Keyset does not exist'."],
+                [f'winpki winhttpcertcfg -g -c LOCAL_MACHINE\\My -s "{subject}" -a "{pool.account}"',
+                 "or grant read on the key file with icacls."],
+                "seed 000: NETWORK SERVICE / app-pool identities need access to the key"))
+
+
+def _chain_findings(cert, findings: list[Finding]) -> None:
+    """What a TLS client will think of the chain (built as the server builds it)."""
+    from capi.crypt32.chain import (
+        CERT_CHAIN_PARA,
+        CERT_CHAIN_POLICY_PARA,
+        CERT_USAGE_MATCH,
+        SSL_EXTRA_CERT_CHAIN_POLICY_PARA,
+        CertGetCertificateChain,
+        CertVerifyCertificateChainPolicy,
+    )
+
+    para = CERT_CHAIN_PARA(CERT_USAGE_MATCH(C.USAGE_MATCH_TYPE_AND, [C.szOID_PKIX_KP_SERVER_AUTH]))
+    chain = CertGetCertificateChain(C.HCCE_LOCAL_MACHINE, cert, None, None, para, 0)
+    policy = CERT_CHAIN_POLICY_PARA(0, SSL_EXTRA_CERT_CHAIN_POLICY_PARA(C.AUTHTYPE_SERVER, 0, None))
+    status = CertVerifyCertificateChainPolicy(C.CERT_CHAIN_POLICY_SSL, chain, policy)
+    if status.dwError:
+        err = WinError(status.dwError)
+        findings.append(Finding(
+            "untrusted-chain", "Clients will not trust the certificate chain", WARNING,
+            [f"CertVerifyCertificateChainPolicy(SSL): {err.name} 0x{err.hresult:08X} {err.strerror}",
+             f"chain {status.lChainIndex}, element {status.lElementIndex}"],
+            ["Install the issuing CA certificates (LocalMachine CA and Root stores), or use a "
+             "certificate from a CA the clients trust."]))
+
+
+def diagnose(machine: Machine, thumbprint: str, ipport: str | None = None) -> Diagnosis:
+    from winpki.keyreport import inspect, key_lines
+
+    digest = bytes.fromhex("".join(thumbprint.split()))
+    findings: list[Finding] = []
+    cert = _locate(machine, digest, findings)
+    if cert is None:
+        return Diagnosis(digest.hex(), findings)
+    report = inspect(cert)
+    lines = key_lines(cert, verbose=True, report=report)
+    if report.prov_info is None:
+        fix = ["Import the PFX that has the private key again."]
+        if _key_on_machine(cert):
+            fix = [f"winpki certutil -repairstore My {digest.hex()}  (its key is on this machine)"]
+        findings.append(Finding("no-key-info", "The certificate is not linked to a private key",
+                                ERROR, lines, fix,
+                                "seed 001: certificate added back without its key association"))
+        return Diagnosis(digest.hex(), findings)
+    info = report.prov_info
+    if report.unique_name is None:
+        path = _expected_key_file(machine, info)
+        if path is not None and machine.host_path(path).is_file():
+            _unreadable_key_findings(machine, cert, info, path, lines, report, findings)
+        else:
+            findings.append(Finding(
+                "missing-key", "The private key is missing", ERROR,
+                lines + ([f"{report.error.name}: {report.error.strerror}"] if report.error else []),
+                ["Re-import the PFX (with its private key), or restore the key container.",
+                 "winpki certutil -repairstore My <thumbprint> reports 0x80090011 when the key is gone."],
+                "seed 001: -repairstore with the key gone"))
+        return Diagnosis(digest.hex(), findings)
+    if (info.dwProvType != 0 and info.dwKeySpec == C.AT_SIGNATURE
+            and machine.os.schannel_rejects_at_signature):
+        findings.append(Finding(
+            "keyspec", f"KeySpec is AT_SIGNATURE; Schannel on {machine.os.product} needs AT_KEYEXCHANGE",
+            ERROR, [ln for ln in lines if "KeySpec" in ln or "Provider" in ln or "Container" in ln],
+            ["Re-issue the certificate with KeySpec = 1 in the certreq INF (KeySpec cannot be "
+             "changed after issuance), or import the PFX again as a key-exchange key:",
+             f"winpki certutil -delstore My {digest.hex()}",
+             "winpki certutil -p <pw> -importPFX My cert.pfx AT_KEYEXCHANGE"],
+            "seed 002 scenario 3: KeySpec = 2 -- AT_SIGNATURE"))
+    try:
+        from winpki.keyacl import open_private_key
+
+        with run_as(SYSTEM), open_private_key(cert):
+            pass
+    except WinError:
+        _key_file_findings(machine, cert, info, findings)
+    _app_pool_findings(machine, cert, findings)
+    _chain_findings(cert, findings)
+    recent = eventlog.query(machine, "System", xpath="*[System[(EventID=36870 or EventID=36869)]]",
+                            count=3, newest_first=True)
+    if recent and any(f.severity == ERROR for f in findings):
+        findings[0].evidence.append(f"System log: Schannel {recent[0].event_id}: {recent[0].message}")
+    if ipport:
+        from schannel import httpsys
+
+        binding = httpsys.get_binding(machine, httpsys.parse_ipport(ipport))
+        if binding is None:
+            findings.append(Finding("not-bound", f"No http.sys SSL binding for {ipport}", WARNING,
+                                    [f"netsh http show sslcert ipport={ipport}  -> not found"],
+                                    [f"winpki netsh http add sslcert ipport={ipport} "
+                                     f"certhash={digest.hex()} appid={{4dc3e181-e14b-4a21-b022-59fc669b0914}}"]))
+        elif binding.cert_hash != digest.hex():
+            findings.append(Finding("bound-elsewhere", f"{ipport} is bound to another certificate",
+                                    WARNING, [f"Certificate Hash : {binding.cert_hash}"], []))
+    if not [f for f in findings if f.severity == ERROR]:
+        findings.insert(0, Finding("ok", "Schannel can use this certificate's private key", OK,
+                                   [ln for ln in lines if ln.endswith("passed")]))
+    return Diagnosis(digest.hex(), findings)
+
+
+def render(diag: Diagnosis) -> str:
+    out = [f"Certificate {diag.thumbprint}", ""]
+    for f in diag.findings:
+        mark = {"error": "FAIL", "warning": "WARN", "ok": " OK "}[f.severity]
+        out.append(f"[{mark}] {f.title}")
+        if f.scenario:
+            out.append(f"       Scenario: {f.scenario}")
+        if f.evidence:
+            out.append("       Evidence:")
+            out += [f"         {e}" for e in f.evidence]
+        if f.fix:
+            out.append("       Fix:")
+            out += [f"         {x}" for x in f.fix]
+        out.append("")
+    return "\n".join(out)

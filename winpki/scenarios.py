@@ -1,0 +1,408 @@
+"""The seeds' scenarios, replayed end to end on a fresh simulated machine.
+
+Each scenario builds the cause for real (a PFX made with OpenSSL, an import, an ACL change),
+shows what Windows shows (netsh, IIS Manager, the System log, certutil), runs the doctor,
+applies the documented fix and proves it: the binding succeeds and, where there is one, a
+real TLS client completes a handshake. Every expectation is checked; a scenario that does
+not behave as Windows does raises :class:`ScenarioFailed`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from capi.host.context import use_machine
+from capi.host.machine import Machine
+
+APPID = "{4dc3e181-e14b-4a21-b022-59fc669b0914}"
+
+
+class ScenarioFailed(AssertionError):
+    """The simulated machine did not behave as the scenario says Windows does."""
+
+
+@dataclass
+class Record:
+    kind: str  # "step" | "tool" | "note" | "check"
+    title: str
+    text: str = ""
+    rc: int | None = None
+    excerpt: tuple[str, int] | None = None  # (first line to show, how many) for long outputs
+
+    @property
+    def shown(self) -> str:
+        """The output as printed: all of it, or the excerpt with the elisions marked."""
+        if not self.excerpt:
+            return self.text
+        marker, count = self.excerpt
+        lines = self.text.splitlines()
+        for i, line in enumerate(lines):
+            if marker in line:
+                return "\n".join(["..."] + lines[i:i + count] + ["..."])
+        return self.text
+
+
+@dataclass
+class Runner:
+    """Runs tools in-process against one machine and records (and optionally prints) it all."""
+
+    machine: Machine
+    workdir: str
+    printer: Callable[[Record], None] | None = None
+    records: list[Record] = field(default_factory=list)
+
+    def _emit(self, rec: Record) -> Record:
+        self.records.append(rec)
+        if self.printer:
+            self.printer(rec)
+        return rec
+
+    def step(self, title: str, text: str = "") -> None:
+        self._emit(Record("step", title, text))
+
+    def note(self, text: str) -> None:
+        self._emit(Record("note", "", text))
+
+    def tool(self, *args: str, excerpt: tuple[str, int] | None = None) -> Record:
+        from winpki.cli import main
+
+        out = io.StringIO()
+        rc = main(list(args), out=out, err=out)
+        shown = " ".join(f'"{a}"' if " " in a else a for a in args)
+        return self._emit(Record("tool", shown, out.getvalue(), rc, excerpt))
+
+    def expect(self, condition: bool, what: str) -> None:
+        self._emit(Record("check", what, "ok" if condition else "FAILED"))
+        if not condition:
+            raise ScenarioFailed(what)
+
+    def path(self, name: str) -> str:
+        return os.path.join(self.workdir, name)
+
+
+# --------------------------------------------------------------------------------------
+# Material: certificates and PFX files as a CA or OpenSSL would hand them over
+# --------------------------------------------------------------------------------------
+
+
+def _key_and_cert(cn: str):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=365))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(cn)]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .sign(key, hashes.SHA256()))
+    return key, cert
+
+
+def make_pfx(run: Runner, cn: str, password: str, *, keysig: bool = False) -> tuple[str, str]:
+    """(pfx path, thumbprint): a PFX made with the OpenSSL command line (-keysig writes the
+    signature-only key usage Windows turns into AT_SIGNATURE)."""
+    from cryptography.hazmat.primitives import hashes, serialization
+
+    key, cert = _key_and_cert(cn)
+    base = run.path(cn)
+    with open(base + ".key", "wb") as fh:
+        fh.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                   serialization.NoEncryption()))
+    with open(base + ".crt", "wb") as fh:
+        fh.write(cert.public_bytes(serialization.Encoding.PEM))
+    pfx = base + ".pfx"
+    openssl = shutil.which("openssl")
+    if openssl:
+        cmd = [openssl, "pkcs12", "-export", "-inkey", base + ".key", "-in", base + ".crt",
+               "-out", pfx, "-passout", f"pass:{password}", "-name", cn]
+        if keysig:
+            cmd.append("-keysig")
+        subprocess.run(cmd, check=True, capture_output=True)
+        run.note(f"openssl pkcs12 -export {'-keysig ' if keysig else ''}-inkey {cn}.key "
+                 f"-in {cn}.crt -out {cn}.pfx")
+    else:  # the same attributes, written by winpki's own PKCS#12 layer
+        from capi.formats.pkcs12 import PfxCert, PfxKey, build_pfx
+
+        kid = b"\x01\x00\x00\x00"
+        data = build_pfx([PfxKey(key, key_usage=0x80 if keysig else None, local_key_id=kid,
+                                 friendly_name=cn), PfxCert(cert.public_bytes(
+                                     serialization.Encoding.DER), local_key_id=kid)], password)
+        with open(pfx, "wb") as fh:
+            fh.write(data)
+    os.remove(base + ".key")
+    return pfx, cert.fingerprint(hashes.SHA1()).hex()
+
+
+def https_get(address: tuple[str, int], cafile: str, server_name: str) -> tuple[str, str]:
+    """(TLS version, first response line) from Python's ssl client, verifying the chain."""
+    ctx = ssl.create_default_context(cafile=cafile)
+    with socket.create_connection(address, timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname=server_name) as tls:
+            tls.sendall(f"GET / HTTP/1.1\r\nHost: {server_name}\r\nConnection: close\r\n\r\n".encode())
+            data = b""
+            while chunk := tls.recv(65536):
+                data += chunk
+            return tls.version(), data.split(b"\r\n", 1)[0].decode()
+
+
+def _handshake(run: Runner, cn: str) -> None:
+    from schannel.serve import serve
+
+    run.step("A real TLS client connects",
+             "winpki serves the binding on a loopback port; Python's ssl module verifies the "
+             "certificate and the server signs the handshake through the key's provider.")
+    with serve("0.0.0.0:443", ("127.0.0.1", 0), machine=run.machine) as endpoint:
+        version, status = https_get(endpoint.address, run.path(cn + ".crt"), cn)
+    run.note(f"TLS handshake with {cn} at {endpoint.address[0]}:{endpoint.address[1]}: "
+             f"{version}, '{status}'")
+    run.expect(status == "HTTP/1.1 200 OK", "the TLS handshake completes and IIS answers 200")
+
+
+def _bind(run: Runner, thumb: str) -> Record:
+    return run.tool("netsh", "http", "add", "sslcert", "ipport=0.0.0.0:443", f"certhash={thumb}",
+                    f"appid={APPID}")
+
+
+NETSH_1312 = "SSL Certificate add failed, Error: 1312"
+
+
+# --------------------------------------------------------------------------------------
+# The scenarios
+# --------------------------------------------------------------------------------------
+
+
+def scenario_keyspec(run: Runner) -> None:
+    """Seed 002, scenario 3 (and `make demo`): KeySpec = 2 -- AT_SIGNATURE on 2008 R2."""
+    cn = "www.contoso.com"
+    run.step("A PFX whose key is signature-only",
+             "The certificate came with a key marked for signing only (what certreq's KeySpec "
+             "default or `openssl pkcs12 -keysig` produce).")
+    pfx, thumb = make_pfx(run, cn, "P@ssw0rd", keysig=True)
+    run.step("Import it into LocalMachine\\My", "certutil reads the key usage inside the PFX.")
+    rec = run.tool("certutil", "-p", "P@ssw0rd", "-importPFX", "My", pfx)
+    run.expect(rec.rc == 0, "certutil -importPFX succeeds")
+    rec = run.tool("certutil", "-v", "-store", "My", thumb,
+                   excerpt=("CERT_KEY_PROV_INFO_PROP_ID(2):", 8))
+    run.expect("  KeySpec = 2 -- AT_SIGNATURE" in rec.text, "certutil shows KeySpec = 2 -- AT_SIGNATURE")
+    run.step("Bind it to 0.0.0.0:443", "This is where IIS Manager shows 0x80070520.")
+    rec = _bind(run, thumb)
+    run.expect(NETSH_1312 in rec.text, "netsh fails with Error: 1312")
+    rec = run.tool("iis", "add-binding", "--site", "Default Web Site", "--thumbprint", thumb)
+    run.expect("(Exception from HRESULT: 0x80070520)" in rec.text, "IIS Manager shows 0x80070520")
+    run.step("The System log says why")
+    rec = run.tool("wevtutil", "qe", "System", "/q:*[System[(EventID=36870)]]", "/f:text", "/c:1",
+                   "/rd:true")
+    run.expect("0x8009030d" in rec.text.lower() and "Schannel" in rec.text, "Schannel event 36870")
+    run.step("Ask the doctor")
+    rec = run.tool("doctor", thumb, "--ipport", "0.0.0.0:443")
+    run.expect("seed 002 scenario 3" in rec.text, "the doctor names KeySpec (scenario 3)")
+    run.step("Fix: import the key as a key-exchange key",
+             "KeySpec cannot change on an issued certificate's key; import the PFX again with "
+             "AT_KEYEXCHANGE (or re-issue with KeySpec = 1 in the certreq INF).")
+    run.tool("certutil", "-delstore", "My", thumb)
+    rec = run.tool("certutil", "-p", "P@ssw0rd", "-importPFX", "My", pfx, "AT_KEYEXCHANGE")
+    run.expect(rec.rc == 0, "re-import with AT_KEYEXCHANGE succeeds")
+    rec = _bind(run, thumb)
+    run.expect("SSL Certificate successfully added" in rec.text, "the binding succeeds")
+    _handshake(run, cn)
+
+
+def scenario_iis_nonexportable(run: Runner) -> None:
+    """Seed 002, scenario 1: IIS Manager import with 'Allow this certificate to be exported'
+    unchecked leaves a broken keyset; the Certificates console import of the same PFX works."""
+    cn = "shop.contoso.com"
+    pfx, thumb = make_pfx(run, cn, "P@ssw0rd")
+    run.step("IIS Manager > Server Certificates > Import, export box unchecked")
+    rec = run.tool("iis", "import-pfx", pfx, "--password", "P@ssw0rd", "--no-export")
+    run.expect(rec.rc == 0, "IIS Manager's import reports success")
+    rec = run.tool("certutil", "-v", "-store", "My", thumb,
+                   excerpt=("CERT_KEY_PROV_INFO_PROP_ID(2):", 8))
+    run.expect("Encryption test passed" in rec.text and "  Flags = 0" in rec.text,
+               "certutil (as the administrator) passes its key test — but Flags = 0")
+    run.step("Add the https binding in IIS Manager")
+    rec = run.tool("iis", "add-binding", "--thumbprint", thumb)
+    run.expect("0x80070520" in rec.text, "IIS Manager shows 0x80070520")
+    rec = run.tool("doctor", thumb)
+    run.expect("seed 002 scenario 1" in rec.text, "the doctor names the non-exportable IIS import")
+    run.step("Fix: delete it and import through the Certificates console",
+             "The key can stay non-exportable: the console puts it straight into MachineKeys.")
+    run.tool("certutil", "-delstore", "My", thumb)
+    rec = run.tool("mmc", "import", pfx, "-p", "P@ssw0rd")
+    run.expect(rec.rc == 0, "the Certificates console import succeeds")
+    rec = run.tool("iis", "add-binding", "--thumbprint", thumb)
+    run.expect(rec.rc == 0, "IIS Manager adds the binding")
+    _handshake(run, cn)
+
+
+def scenario_machinekeys_acl(run: Runner) -> None:
+    """Seed 002, scenario 2: permissions in MachineKeys changed; SYSTEM cannot read the key."""
+    cn = "intranet.contoso.com"
+    pfx, thumb = make_pfx(run, cn, "P@ssw0rd")
+    run.tool("certutil", "-p", "P@ssw0rd", "-importPFX", "My", pfx)
+    from schannel.httpsys import find_certificate
+    from winpki.keyacl import key_file_path
+
+    key_file = key_file_path(run.machine, find_certificate(run.machine, "MY", thumb))
+    run.step("Someone 'resets' the permissions of the key files to the folder's",
+             "MachineKeys' own entries apply to the folder only, so the key file is left with "
+             "no entries at all.")
+    run.tool("icacls", run.machine.machine_keys_dir)
+    run.tool("icacls", key_file, "/reset")
+    rec = _bind(run, thumb)
+    run.expect(NETSH_1312 in rec.text, "netsh fails with Error: 1312")
+    rec = run.tool("doctor", thumb)
+    run.expect("seed 002 scenario 2" in rec.text, "the doctor names the MachineKeys permissions")
+    run.step("Fix: give SYSTEM and Administrators their access back")
+    run.tool("icacls", key_file, "/grant", "NT AUTHORITY\\SYSTEM:F", "/grant", "BUILTIN\\Administrators:F")
+    rec = _bind(run, thumb)
+    run.expect("SSL Certificate successfully added" in rec.text, "the binding succeeds")
+    _handshake(run, cn)
+
+
+def scenario_networkservice(run: Runner) -> None:
+    """Seed 000: on Windows Server 2003, NETWORK SERVICE needs WinHttpCertCfg -g."""
+    cn = "IssuedToName"
+    pfx, thumb = make_pfx(run, cn, "P@ssw0rd")
+    run.tool("certutil", "-p", "P@ssw0rd", "-importPFX", "My", pfx)
+    run.step("The web application (DefaultAppPool runs as NETWORK SERVICE on IIS 6) uses the key")
+    rec = run.tool("iis", "load-key", "--pool", "DefaultAppPool", "--thumbprint", thumb)
+    run.expect("Keyset does not exist" in rec.text, "the application gets 'Keyset does not exist'")
+    rec = run.tool("winhttpcertcfg", "-l", "-c", "LOCAL_MACHINE\\MY", "-s", cn)
+    run.expect("NETWORK SERVICE" not in rec.text, "NETWORK SERVICE is not listed")
+    run.step("Fix: WinHttpCertCfg -g ... -a NetworkService (no space in NetworkService)")
+    rec = run.tool("winhttpcertcfg", "-g", "-c", "LOCAL_MACHINE\\MY", "-s", cn, "-a", "NetworkService")
+    run.expect(rec.rc == 0, "the grant succeeds")
+    rec = run.tool("iis", "load-key", "--pool", "DefaultAppPool", "--thumbprint", thumb)
+    run.expect(rec.rc == 0, "the application opens the key")
+
+
+def scenario_repairstore(run: Runner) -> None:
+    """Seed 001: a certificate added back without its key; certutil -repairstore re-links it,
+    and fails with 0x80090011 once the key is gone."""
+    cn = "owa.contoso.com"
+    pfx, thumb = make_pfx(run, cn, "P@ssw0rd")
+    run.tool("certutil", "-p", "P@ssw0rd", "-importPFX", "My", pfx)
+    run.step("The certificate is deleted and added back from its .cer (the key stays)")
+    run.tool("certutil", "-delstore", "My", thumb)
+    rec = run.tool("certutil", "-addstore", "My", run.path(cn + ".crt"))
+    run.expect(rec.rc == 0, "certutil -addstore succeeds")
+    rec = run.tool("certutil", "-store", "My", thumb)
+    run.expect("No key provider information" in rec.text, "certutil: No key provider information")
+    run.step("Fix: certutil -repairstore")
+    rec = run.tool("certutil", "-repairstore", "My", thumb)
+    run.expect("Encryption test passed" in rec.text and rec.rc == 0, "Encryption test passed")
+    run.step("Same again, but the key is gone too")
+    run.tool("certutil", "-delstore", "My", thumb)
+    run.tool("certutil", "-addstore", "My", run.path(cn + ".crt"))
+    _delete_all_machine_keys(run)
+    rec = run.tool("certutil", "-repairstore", "My", thumb)
+    run.expect("FAILED: 0x80090011 (-2146893807 NTE_NOT_FOUND)" in rec.text
+               and "CertUtil: Object was not found." in rec.text, "-repairstore fails with 0x80090011")
+
+
+def _delete_all_machine_keys(run: Runner) -> None:
+    from capi import constants as C
+    from capi.advapi32.crypt import CryptAcquireContext, CryptGetProvParam, CryptReleaseContext
+
+    names = []
+    prov = CryptAcquireContext(None, C.MS_ENHANCED_PROV, C.PROV_RSA_FULL,
+                               C.CRYPT_VERIFYCONTEXT | C.CRYPT_MACHINE_KEYSET)
+    flag = C.CRYPT_FIRST
+    from capi.errors import WinError
+
+    while True:
+        try:
+            names.append(CryptGetProvParam(prov, C.PP_ENUMCONTAINERS, flag))
+        except WinError:
+            break
+        flag = C.CRYPT_NEXT
+    CryptReleaseContext(prov, 0)
+    for name in names:
+        run.tool("certutil", "-delkey", name)
+
+
+def scenario_user_store(run: Runner) -> None:
+    """Seed 001: the certificate was requested into the user store; http.sys looks only in
+    LocalMachine. Fix: export it with its key and import it into the computer store."""
+    cn = "portal.contoso.com"
+    pfx, thumb = make_pfx(run, cn, "P@ssw0rd")
+    rec = run.tool("certutil", "-user", "-p", "P@ssw0rd", "-importPFX", "My", pfx)
+    run.expect(rec.rc == 0, "import into CurrentUser\\My")
+    rec = _bind(run, thumb)
+    run.expect(NETSH_1312 in rec.text, "netsh fails with Error: 1312")
+    rec = run.tool("doctor", thumb)
+    run.expect("CurrentUser\\My" in rec.text, "the doctor finds it in CurrentUser\\My")
+    run.step("Fix: move it to LocalMachine\\My with its key")
+    out_pfx = run.path("moved.pfx")
+    rec = run.tool("certutil", "-user", "-p", "x", "-exportPFX", "My", thumb, out_pfx)
+    run.expect(rec.rc == 0, "export from the user store")
+    rec = run.tool("certutil", "-p", "x", "-importPFX", "My", out_pfx)
+    run.expect(rec.rc == 0, "import into the computer store")
+    rec = _bind(run, thumb)
+    run.expect("SSL Certificate successfully added" in rec.text, "the binding succeeds")
+    _handshake(run, cn)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    os_version: str
+    seed: str
+    title: str
+    func: Callable[[Runner], None]
+
+
+SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
+    Scenario("keyspec", "2008R2", "seed 002 scenario 3",
+             "KeySpec = 2 (AT_SIGNATURE): 0x80070520 on 2008 R2", scenario_keyspec),
+    Scenario("iis-nonexportable", "2008R2", "seed 002 scenario 1",
+             "IIS Manager import without 'Allow export' leaves a broken keyset",
+             scenario_iis_nonexportable),
+    Scenario("machinekeys-acl", "2012R2", "seed 002 scenario 2",
+             "Permissions in MachineKeys keep SYSTEM from the key", scenario_machinekeys_acl),
+    Scenario("networkservice", "2003", "seed 000",
+             "NETWORK SERVICE needs WinHttpCertCfg -g on Windows Server 2003",
+             scenario_networkservice),
+    Scenario("repairstore", "2008R2", "seed 001",
+             "certutil -repairstore re-links a certificate to its key (or 0x80090011)",
+             scenario_repairstore),
+    Scenario("user-store", "2019", "seed 001",
+             "A certificate in the user store cannot be bound", scenario_user_store),
+)}
+
+
+def run_scenario(name: str, *, workdir: str | None = None,
+                 printer: Callable[[Record], None] | None = None) -> Runner:
+    """Replay scenario ``name`` on a fresh machine; raises ScenarioFailed on a divergence."""
+    scenario = SCENARIOS[name]
+    workdir = workdir or tempfile.mkdtemp(prefix=f"winpki-{name}-")
+    machine = Machine.create(os.path.join(workdir, "machine"), os_version=scenario.os_version)
+    run = Runner(machine, workdir, printer)
+    run.step(f"{scenario.title}", f"{scenario.seed} — a fresh {machine.os.product} named "
+             f"{machine.computer_name}, in {machine.path}")
+    previous = os.environ.get("WINPKI_MACHINE")
+    os.environ["WINPKI_MACHINE"] = str(machine.path)
+    try:
+        with use_machine(machine):
+            scenario.func(run)
+    finally:
+        if previous is None:
+            os.environ.pop("WINPKI_MACHINE", None)
+        else:
+            os.environ["WINPKI_MACHINE"] = previous
+    return run

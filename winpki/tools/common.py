@@ -1,0 +1,76 @@
+"""Shared pieces of the Windows tools: argument conventions and failure shapes."""
+
+from __future__ import annotations
+
+import re
+
+from capi.errors import WIN32, WinError, lookup, symbolic_name, to_signed
+
+
+class Usage(Exception):
+    """Bad command-line usage: the tool prints its usage text and exits non-zero."""
+
+
+def is_option(arg: str) -> bool:
+    """Windows tools take options with '-' or '/'."""
+    return len(arg) > 1 and arg[0] in "-/" and not _looks_like_path(arg)
+
+
+def _looks_like_path(arg: str) -> bool:
+    # "/tmp/x.cer" is a path, "/v" an option.
+    return arg.startswith("/") and "/" in arg[1:]
+
+
+def option_name(arg: str) -> str:
+    """'-Store', '/store' -> 'store' (options are case-insensitive)."""
+    return arg[1:].lower()
+
+
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
+
+
+def normalize_hash(text: str) -> str | None:
+    """A thumbprint typed any way Windows accepts it -> upper-case hex, or None.
+
+    Accepts spaces, colons and the invisible U+200E mark users paste from the
+    certificate dialog.
+    """
+    cleaned = re.sub(r"[\s:\u200e\u200f]", "", text or "")
+    if cleaned and _HEX.match(cleaned) and len(cleaned) % 2 == 0:
+        return cleaned.upper()
+    return None
+
+
+def hresult_line(code: int) -> str:
+    """'0x80090011 (-2146893807 NTE_NOT_FOUND)' as certutil prints it."""
+    _, hr, _ = lookup(code)
+    name = symbolic_name(code)
+    win32 = hr & 0xFFFF if hr & 0xFFFF0000 == 0x80070000 else None
+    if win32 is not None:
+        # certutil names Win32 failures by their Win32 name (ERROR_ACCESS_DENIED), even
+        # when they were raised as E_ACCESSDENIED.
+        entry = WIN32.get(win32)
+        return f"0x{hr:x} (WIN32: {win32} {entry.name if entry else name})"
+    return f"0x{hr:x} ({to_signed(hr)} {name})"
+
+
+def describe_failure(exc: BaseException) -> tuple[int, str]:
+    """(HRESULT, message) for any exception reaching a tool's top level."""
+    if isinstance(exc, WinError):
+        return exc.hresult, exc.strerror
+    if isinstance(exc, FileNotFoundError):
+        # A missing folder is ERROR_PATH_NOT_FOUND; a missing file ERROR_FILE_NOT_FOUND.
+        import os
+
+        missing_folder = bool(exc.filename) and not os.path.isdir(
+            os.path.dirname(os.path.abspath(str(exc.filename))))
+        e = WinError(3 if missing_folder else 2)
+        return e.hresult, e.strerror
+    if isinstance(exc, PermissionError):
+        e = WinError(5)
+        return e.hresult, e.strerror
+    if isinstance(exc, (ValueError, TypeError)):
+        e = WinError(87)
+        return e.hresult, e.strerror
+    e = WinError(0x80004005)
+    return e.hresult, f"{e.strerror}: {exc}"

@@ -1,0 +1,173 @@
+"""``winpki netsh http add|show|delete sslcert ...``: netsh's http context for SSL bindings."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from capi.errors import ERROR_INVALID_PARAMETER, WinError
+from capi.host.context import current_machine
+from schannel import httpsys
+
+ADD_USAGE = """
+Usage: add sslcert hostnameport=<name:port> | ipport=<ipaddr:port>
+        appid=<GUID>
+        [certhash=<string>]
+        [certstorename=<string>]
+        [verifyclientcertrevocation=enable|disable]
+        [verifyrevocationwithcachedclientcertonly=enable|disable]
+        [usagecheck=enable|disable]
+        [revocationfreshnesstime=<u-int>]
+        [urlretrievaltimeout=<u-int>]
+        [sslctlidentifier=<string>]
+        [sslctlstorename=<string>]
+        [dsmapperusage=enable|disable]
+        [clientcertnegotiation=enable|disable]
+
+Parameters:
+
+    Tag                  Value
+    ipport             - IP address and port for the binding.
+    hostnameport       - Unicode hostname and port for binding.
+    certhash           - The SHA hash of the certificate. This hash is
+                         20 bytes long and specified as a hex string.
+    appid              - GUID to identify the owning application.
+    certstorename      - Store name for the certificate. Defaults to MY.
+                         Certificate must be stored in the local machine
+                         context.
+
+Examples:
+
+    add sslcert ipport=1.1.1.1:443 certhash=0102030405060708090A0B0C0D0E0F1011121314 appid={00112233-4455-6677-8899-AABBCCDDEEFF}
+"""
+
+MISSING_PARAMS = ("One or more essential parameters were not entered.\n"
+                  "Verify the required parameters, and reenter them.\n"
+                  "The syntax supplied for this command is not valid. Check help for the "
+                  "correct syntax.\n")
+
+KNOWN_ADD = {"ipport", "hostnameport", "certhash", "appid", "certstorename",
+             "verifyclientcertrevocation", "verifyrevocationwithcachedclientcertonly",
+             "usagecheck", "revocationfreshnesstime", "urlretrievaltimeout", "sslctlidentifier",
+             "sslctlstorename", "dsmapperusage", "clientcertnegotiation"}
+
+
+def _params(words: list[str]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for w in words:
+        if "=" not in w:
+            raise WinError(ERROR_INVALID_PARAMETER, detail=w)
+        key, _, value = w.partition("=")
+        params[key.lower()] = value.strip().strip("'\"")
+    return params
+
+
+def _endpoint(params: dict[str, str]) -> tuple[str, str] | None:
+    if "ipport" in params:
+        return httpsys.parse_ipport(params["ipport"]), "ipport"
+    if "hostnameport" in params:
+        return httpsys.parse_hostnameport(params["hostnameport"]), "hostnameport"
+    return None
+
+
+def _show(out: TextIO, bindings: list[httpsys.SslBinding]) -> None:
+    out.write("\nSSL Certificate bindings:\n-------------------------\n\n")
+    for b in bindings:
+        label = "IP:port" if b.kind == "ipport" else "Hostname:port"
+        out.write(f"    {label:<28} : {b.endpoint}\n")
+        out.write(f"    {'Certificate Hash':<28} : {b.cert_hash}\n")
+        out.write(f"    {'Application ID':<28} : {b.app_id}\n")
+        out.write(f"    {'Certificate Store Name':<28} : {b.store_name}\n")
+        out.write("    Verify Client Certificate Revocation : Enabled\n")
+        out.write("    Verify Revocation Using Cached Client Certificate Only : Disabled\n")
+        out.write(f"    {'Usage Check':<28} : Enabled\n")
+        out.write(f"    {'Revocation Freshness Time':<28} : 0\n")
+        out.write(f"    {'URL Retrieval Timeout':<28} : 0\n")
+        out.write(f"    {'Ctl Identifier':<28} : (null)\n")
+        out.write(f"    {'Ctl Store Name':<28} : (null)\n")
+        out.write(f"    {'DS Mapper Usage':<28} : Disabled\n")
+        negotiate = "Enabled" if b.client_cert_negotiation else "Disabled"
+        out.write(f"    {'Negotiate Client Certificate':<28} : {negotiate}\n\n")
+
+
+def _failure(out: TextIO, verb: str, exc: WinError) -> int:
+    out.write(f"\nSSL Certificate {verb} failed, Error: {exc.winerror}\n{exc.strerror}\n\n")
+    return 1
+
+
+def run(args: list[str], out: TextIO, err: TextIO) -> int:
+    words = list(args)
+    if len(words) < 3 or words[0].lower() != "http" or words[2].lower() != "sslcert":
+        out.write(f"The following command was not found: {' '.join(words)}.\n")
+        return 1
+    verb = words[1].lower()
+    machine = current_machine()
+    try:
+        params = _params(words[3:])
+    except WinError as exc:
+        out.write(f"{exc.strerror}\n")
+        return 1
+    if verb == "add":
+        unknown = set(params) - KNOWN_ADD
+        if unknown or _has_no_endpoint(params) or "appid" not in params:
+            out.write(MISSING_PARAMS + ADD_USAGE)
+            return 1
+        for toggle in ("verifyclientcertrevocation", "verifyrevocationwithcachedclientcertonly",
+                       "usagecheck", "dsmapperusage", "clientcertnegotiation"):
+            if toggle in params and params[toggle].lower() not in ("enable", "disable"):
+                out.write("The parameter is incorrect.\n")
+                return 1
+        try:
+            endpoint, kind = _endpoint(params)
+            binding = httpsys.SslBinding(
+                endpoint=endpoint, kind=kind,
+                cert_hash=httpsys.parse_certhash(params.get("certhash", "")),
+                app_id=httpsys.parse_appid(params["appid"]),
+                store_name=(params.get("certstorename") or "MY").upper(),
+                client_cert_negotiation=params.get("clientcertnegotiation", "").lower()
+                == "enable",
+            )
+        except WinError as exc:
+            out.write(f"{exc.strerror}\n")
+            return 1
+        try:
+            httpsys.add_binding(machine, binding)
+        except WinError as exc:
+            return _failure(out, "add", exc)
+        out.write("\nSSL Certificate successfully added\n\n")
+        return 0
+    if verb == "show":
+        try:
+            selected = _endpoint(params)
+        except WinError as exc:
+            out.write(f"{exc.strerror}\n")
+            return 1
+        if selected is None:
+            _show(out, httpsys.list_bindings(machine))
+            return 0
+        binding = httpsys.get_binding(machine, selected[0])
+        if binding is None:
+            out.write("\nSSL Certificate bindings:\n-------------------------\n\n")
+            out.write("The system cannot find the file specified.\n\n")
+            return 1
+        _show(out, [binding])
+        return 0
+    if verb == "delete":
+        try:
+            selected = _endpoint(params)
+            if selected is None:
+                out.write(MISSING_PARAMS)
+                return 1
+            httpsys.delete_binding(machine, selected[0])
+        except WinError as exc:
+            if exc.winerror == ERROR_INVALID_PARAMETER:
+                out.write(f"{exc.strerror}\n")
+                return 1
+            return _failure(out, "deletion", exc)
+        out.write("\nSSL Certificate successfully deleted\n\n")
+        return 0
+    out.write(f"The following command was not found: {' '.join(words)}.\n")
+    return 1
+
+
+def _has_no_endpoint(params: dict[str, str]) -> bool:
+    return "ipport" not in params and "hostnameport" not in params

@@ -1,0 +1,49 @@
+"""``winpki serve IPPORT --listen HOST:PORT``: serve an http.sys SSL binding over real TLS."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import TextIO
+
+from capi.errors import WinError
+from capi.host.context import current_machine
+from schannel.serve import serve
+from schannel.tls import parse_listen
+
+
+def run(args: list[str], out: TextIO, err: TextIO) -> int:
+    p = argparse.ArgumentParser(prog="winpki serve")
+    p.add_argument("ipport", help="the http.sys binding, e.g. 0.0.0.0:443")
+    p.add_argument("--listen", default="127.0.0.1:8443", help="loopback HOST:PORT to listen on")
+    p.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
+    p.add_argument("--handshakes", type=int, default=None, help="stop after this many handshakes")
+    try:
+        ns = p.parse_args(args)
+        listen = parse_listen(ns.listen)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    except ValueError as exc:
+        err.write(f"winpki serve: {exc}\n")
+        return 1
+    machine = current_machine()
+    try:
+        with serve(ns.ipport, listen, machine=machine) as endpoint:
+            host, port = endpoint.address
+            shown = f"[{host}]" if ":" in host else host
+            out.write(f"Serving {ns.ipport} (http.sys binding) at https://{shown}:{port}/\n")
+            out.flush()
+            deadline = None if ns.seconds is None else time.monotonic() + ns.seconds
+            while True:
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+                if ns.handshakes is not None and endpoint.handshakes >= ns.handshakes:
+                    break
+                time.sleep(0.05)
+    except WinError as exc:
+        detail = f" [{exc.detail}]" if exc.detail else ""
+        out.write(f"{exc.strerror} (Exception from HRESULT: 0x{exc.hresult:08X}){detail}\n")
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0

@@ -1,0 +1,98 @@
+"""``winpki wevtutil``: query the simulated machine's event logs as wevtutil.exe does.
+
+    wevtutil qe System [/q:"*[System[(EventID=36870)]]"] [/f:text|xml|RenderedXml] [/c:N] [/rd:true]
+    wevtutil el
+    wevtutil cl System
+"""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from capi.errors import WinError
+from capi.host.context import current_machine
+from schannel import eventlog
+
+USAGE = """Windows Events Command Line Utility.
+
+Usage:
+
+You can use either the short (for example, ep /uni) or long (for example,
+enum-publishers /unicode) version of the command and option names.
+
+Commands:
+
+el | enum-logs          List log names.
+qe | query-events       Query events from a log or log file.
+cl | clear-log          Clear a log.
+"""
+
+
+def _options(args: list[str]) -> tuple[list[str], dict[str, str]]:
+    positional, opts = [], {}
+    for a in args:
+        if a[:1] in "/-" and len(a) > 1 and ":" in a:
+            name, _, value = a[1:].partition(":")
+            opts[name.lower()] = value
+        elif a[:1] in "/-" and len(a) > 1 and "/" not in a[1:]:
+            opts[a[1:].lower()] = "true"
+        else:
+            positional.append(a)
+    return positional, opts
+
+
+def _user_name(machine, sid: str | None) -> str | None:
+    if not sid:
+        return None
+    try:
+        from capi.host.accounts import account_display
+
+        return account_display(machine, sid)
+    except Exception:  # an unmapped SID prints as itself
+        return sid
+
+
+def run(args: list[str], out: TextIO, err: TextIO) -> int:
+    if not args or args[0] in ("/?", "-?", "/h", "-h"):
+        out.write(USAGE)
+        return 0 if args else 1
+    command = args[0].lower()
+    positional, opts = _options(args[1:])
+    machine = current_machine()
+    try:
+        if command in ("el", "enum-logs"):
+            for name in eventlog.LOGS:
+                out.write(name + "\n")
+            return 0
+        if command in ("cl", "clear-log"):
+            if len(positional) != 1:
+                raise WinError(87)
+            eventlog.query(machine, positional[0], count=0)  # validates the channel name
+            with machine.transaction() as db:
+                db.execute("DELETE FROM events WHERE log = ? COLLATE NOCASE", (positional[0],))
+            return 0
+        if command not in ("qe", "query-events"):
+            err.write(f"Unknown command: {args[0]}\n")
+            raise WinError(87)
+        if len(positional) != 1:
+            raise WinError(87)
+        fmt = opts.get("f", opts.get("format", "xml")).lower()
+        if fmt not in ("xml", "text", "renderedxml"):
+            raise WinError(87)
+        count = opts.get("c", opts.get("count"))
+        if count is not None and not count.isdigit():
+            raise WinError(87)
+        reverse = opts.get("rd", opts.get("reversedirection", "false")).lower() == "true"
+        records = eventlog.query(machine, positional[0], xpath=opts.get("q", opts.get("query")),
+                                 count=int(count) if count is not None else None,
+                                 newest_first=reverse)
+    except WinError as exc:
+        # wevtutil prints the bare system message ("The specified channel could not be found.").
+        out.write(f"{exc.strerror}\n")
+        return exc.winerror & 0xFF or 1
+    for index, rec in enumerate(records):
+        if fmt == "text":
+            out.write("\n".join(rec.text_lines(index, _user_name(machine, rec.user_sid))) + "\n")
+        else:
+            out.write(rec.to_xml(rendered=fmt == "renderedxml") + "\n")
+    return 0
