@@ -1,3 +1,8 @@
+"""advapi32's account and security-descriptor functions: LookupAccountName/Sid,
+ConvertStringSidToSid/ConvertSidToStringSid, the SDDL conversions and AccessCheck —
+the Win32 face of ``capi.host.accounts`` and ``capi.host.security``."""
+
+from __future__ import annotations
 
 from capi.constants import (
     DACL_SECURITY_INFORMATION,

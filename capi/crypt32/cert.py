@@ -1,7 +1,12 @@
+"""crypt32's certificate-context functions: CertCreateCertificateContext,
+CertDuplicate/FreeCertificateContext and the context property functions
+(Wine: dlls/crypt32/cert.c). The context object itself is in ``context``."""
+
+from __future__ import annotations
 
 from typing import Any
 
-from capi.crypt32.context import CertContext, _check_encoding, set_context_property
+from capi.crypt32.context import CertContext, check_encoding, set_context_property
 from capi.crypt32.store_kinds import create_context
 from capi.errors import E_INVALIDARG, SetLastError, WinError, win32_failure
 
@@ -14,7 +19,7 @@ def CertCreateCertificateContext(dwCertEncodingType: int, pbCertEncoded: bytes) 
     CRYPT_E_ASN1_BADTAG (not a certificate), CRYPT_E_ASN1_CORRUPT.
     """
     try:
-        encoding = _check_encoding(dwCertEncodingType)
+        encoding = check_encoding(dwCertEncodingType)
         ctx = create_context(encoding, pbCertEncoded)
     except WinError as exc:
         SetLastError(exc.winerror)

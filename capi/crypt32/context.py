@@ -624,7 +624,7 @@ def _build_cert_info(der: bytes, cert: x509.Certificate) -> CERT_INFO:
 # ---------------------------------------------------------------------------------------
 
 
-def _check_encoding(encoding: int) -> int:
+def check_encoding(encoding: int) -> int:
     encoding &= 0xFFFFFFFF
     if not encoding & CERT_ENCODING_TYPE_MASK & X509_ASN_ENCODING:
         raise WinError(E_INVALIDARG, detail=f"encoding type 0x{encoding:08X}")

@@ -1,8 +1,22 @@
+"""CryptProtectData / CryptUnprotectData (crypt32's DPAPI functions) over the host's
+DPAPI stand-in (``capi.host.dpapi``), for the current user or the machine."""
 
-from capi.constants import CRYPTPROTECT_LOCAL_MACHINE
+from __future__ import annotations
+
+from capi.constants import (
+    CRYPTPROTECT_AUDIT,
+    CRYPTPROTECT_LOCAL_MACHINE,
+    CRYPTPROTECT_UI_FORBIDDEN,
+    CRYPTPROTECT_VERIFY_PROTECTION,
+)
 from capi.errors import ERROR_INVALID_PARAMETER, NTE_BAD_FLAGS, WinError, win32_failure
-from capi.host.context import current_machine
-from capi.host.dpapi import _VALID_FLAGS, protect, unprotect
+from capi.host.context import current_machine, current_token
+from capi.host.dpapi import protect, unprotect
+
+_VALID_FLAGS = (
+    CRYPTPROTECT_UI_FORBIDDEN | CRYPTPROTECT_LOCAL_MACHINE | CRYPTPROTECT_AUDIT
+    | CRYPTPROTECT_VERIFY_PROTECTION
+)
 
 
 def _blob_arg(value, name: str) -> bytes:
@@ -12,10 +26,8 @@ def _blob_arg(value, name: str) -> bytes:
 
 
 def _caller():
-    from csp.identity import token_for
-
     machine = current_machine()
-    return machine, token_for(machine)
+    return machine, current_token(machine)
 
 
 def CryptProtectData(pDataIn, szDataDescr=None, pOptionalEntropy=None, pvReserved=None,

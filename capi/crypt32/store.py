@@ -1,3 +1,9 @@
+"""crypt32's store functions: CertOpenStore (a lookup from the provider constant to an
+opener, as Wine's store.c does), enumeration, find types, add/delete, serialization
+of elements and stores, collections and CertEnumSystemStore. The store kinds
+themselves are in ``store_kinds``."""
+
+from __future__ import annotations
 
 import hashlib
 import os
@@ -67,27 +73,27 @@ from capi.crypt32.cert import CertFreeCertificateContext
 from capi.crypt32.context import (
     VOLATILE_PROP_IDS,
     CertContext,
-    _check_encoding,
     cert_eku,
+    check_encoding,
     parse_certificate,
     serialize_element,
 )
 from capi.crypt32.store_kinds import (
-    _DISPOSITIONS,
-    _LOCATIONS,
-    _PKCS7_SUFFIXES,
+    ADD_DISPOSITIONS,
     EMPTY_STORE,
+    PKCS7_SUFFIXES,
     PREDEFINED_STORES,
+    SYSTEM_STORE_LOCATIONS,
     CertStore,
     CollectionStore,
     FileStore,
     MemoryStore,
-    _copy_props,
-    _open_registry,
-    _write_atomically,
+    copy_props,
     create_context,
     location_key,
+    open_registry_store,
     resolve_token,
+    write_atomically,
 )
 from capi.errors import (
     CRYPT_E_NO_MATCH,
@@ -116,9 +122,20 @@ from capi.formats.serialized import (
 from capi.formats.x500 import name_to_str
 from capi.host.context import current_machine, current_token
 
+# CertOpenStore's provider given by name, as Windows accepts it (case-insensitive).
+_PROVIDER_NAMES = {
+    "memory": CERT_STORE_PROV_MEMORY,
+    "file": CERT_STORE_PROV_FILENAME_W,
+    "system": CERT_STORE_PROV_SYSTEM_W,
+    "systemregistry": CERT_STORE_PROV_SYSTEM_REGISTRY_W,
+    "serialized": CERT_STORE_PROV_SERIALIZED,
+    "pkcs7": CERT_STORE_PROV_PKCS7,
+    "collection": CERT_STORE_PROV_COLLECTION,
+}
+
 
 def _location_from_flags(flags: int) -> str | None:
-    return _LOCATIONS.get(flags & CERT_SYSTEM_STORE_LOCATION_MASK)
+    return SYSTEM_STORE_LOCATIONS.get(flags & CERT_SYSTEM_STORE_LOCATION_MASK)
 
 
 def _is_known_location(flags: int) -> bool:
@@ -184,7 +201,7 @@ def _open_filename(flags: int, pvPara) -> FileStore:
     else:
         data = path.read_bytes()
     items, save_as = _load_file_items(data)
-    if not data and path.suffix.lower() in _PKCS7_SUFFIXES:
+    if not data and path.suffix.lower() in PKCS7_SUFFIXES:
         save_as = CERT_STORE_SAVE_AS_PKCS7
     store = FileStore(flags, path=path, save_as=save_as)
     store.load(items)
@@ -281,7 +298,7 @@ def CertOpenStore(lpszStoreProvider, dwEncodingType: int = 0, hCryptProv=None,
 
         machine = current_machine()
         token = resolve_token(machine, None)
-        store = _open_registry(machine, location, name, token=token, flags=flags,
+        store = open_registry_store(machine, location, name, token=token, flags=flags,
                                missing_error=ERROR_FILE_NOT_FOUND, as_system=system)
         if flags & CERT_STORE_DELETE_FLAG:
             target = store.registry if system else store
@@ -485,10 +502,10 @@ def CertAddCertificateContextToStore(hCertStore, pCertContext, dwAddDisposition:
     """
     if pCertContext is None:
         raise WinError(E_INVALIDARG)
-    if dwAddDisposition not in _DISPOSITIONS:
+    if dwAddDisposition not in ADD_DISPOSITIONS:
         raise WinError(E_INVALIDARG, detail=f"disposition {dwAddDisposition}")
     if hCertStore is None:
-        return _free_standing_copy(pCertContext.pbCertEncoded, _copy_props(pCertContext),
+        return _free_standing_copy(pCertContext.pbCertEncoded, copy_props(pCertContext),
                                    pCertContext.dwCertEncodingType)
     store = _require_store(hCertStore)
     return store._hand_out(store.add(pCertContext, dwAddDisposition))
@@ -504,7 +521,7 @@ def CertAddEncodedCertificateToStore(hCertStore, dwCertEncodingType: int, pbCert
     type or disposition, and the errors of CertAddCertificateContextToStore.
     """
 
-    encoding = _check_encoding(dwCertEncodingType)
+    encoding = check_encoding(dwCertEncodingType)
     ctx = create_context(encoding, pbCertEncoded)
     return CertAddCertificateContextToStore(hCertStore, ctx, dwAddDisposition)
 
@@ -572,7 +589,7 @@ def CertAddSerializedElementToStore(hCertStore, pbElement: bytes, dwAddDispositi
     ctx = create_context(X509_ASN_ENCODING, der)
     ctx._props.update({k: v for k, v in props.items() if k not in VOLATILE_PROP_IDS})
     if hCertStore is None:
-        if dwAddDisposition not in _DISPOSITIONS:
+        if dwAddDisposition not in ADD_DISPOSITIONS:
             raise WinError(E_INVALIDARG)
         return ctx, CERT_STORE_CERTIFICATE_CONTEXT
     added = CertAddCertificateContextToStore(hCertStore, ctx, dwAddDisposition)
@@ -604,7 +621,7 @@ def CertSaveStore(hCertStore, dwEncodingType: int, dwSaveAs: int, dwSaveTo: int,
         path = Path(os.fspath(pvSaveToPara))
         if not path.parent.is_dir():
             raise WinError(ERROR_PATH_NOT_FOUND, detail=str(path))
-        _write_atomically(path, data)
+        write_atomically(path, data)
         return True
     if dwSaveTo == CERT_STORE_SAVE_TO_FILE:
         if pvSaveToPara is None:
@@ -675,15 +692,6 @@ def CertControlStore(hCertStore, dwFlags: int, dwCtrlType: int, pvCtrlPara=None)
 
 
 
-_PROVIDER_NAMES = {
-    "memory": CERT_STORE_PROV_MEMORY,
-    "file": CERT_STORE_PROV_FILENAME_W,
-    "system": CERT_STORE_PROV_SYSTEM_W,
-    "systemregistry": CERT_STORE_PROV_SYSTEM_REGISTRY_W,
-    "serialized": CERT_STORE_PROV_SERIALIZED,
-    "pkcs7": CERT_STORE_PROV_PKCS7,
-    "collection": CERT_STORE_PROV_COLLECTION,
-}
 
 
 __all__ = [

@@ -1,4 +1,4 @@
-r"""Certificate stores: the object model (after Wine's crypt32 design) and the facade.
+r"""Certificate stores: the object model (after Wine's crypt32 design).
 
 Every store kind implements one small interface (:class:`CertStore`): walk its contexts
 in order (``_iter_from``), look one up by SHA-1 (``_lookup``/``_find_sha1``), write a new
@@ -102,12 +102,12 @@ PREDEFINED_STORES: dict[str, tuple[str, ...]] = {
 CU_SEES_LOCAL_MACHINE = frozenset({"root", "ca", "trust", "disallowed", "trustedpeople",
                                    "trustedpublisher", "authroot", "smartcardroot"})
 
-_DISPOSITIONS = frozenset({
+ADD_DISPOSITIONS = frozenset({
     CERT_STORE_ADD_NEW, CERT_STORE_ADD_USE_EXISTING, CERT_STORE_ADD_REPLACE_EXISTING,
     CERT_STORE_ADD_ALWAYS, CERT_STORE_ADD_REPLACE_EXISTING_INHERIT_PROPERTIES,
     CERT_STORE_ADD_NEWER, CERT_STORE_ADD_NEWER_INHERIT_PROPERTIES,
 })
-_PKCS7_SUFFIXES = (".p7b", ".p7c", ".spc")
+PKCS7_SUFFIXES = (".p7b", ".p7c", ".spc")
 _PAGE_MAX = 512
 
 
@@ -205,7 +205,7 @@ class CertStore:
     def add(self, src: CertContext, disposition: int) -> CertContext:
         """Add a copy of ``src`` under ``disposition``; the new (or existing) context."""
         self._check_open()
-        return _add_with_disposition(self, src.pbCertEncoded, _copy_props(src),
+        return _add_with_disposition(self, src.pbCertEncoded, copy_props(src),
                                      src.dwCertEncodingType, disposition)
 
     def delete(self, ctx: CertContext) -> None:
@@ -250,14 +250,14 @@ class CertStore:
         return f"<{type(self).__name__} {self.provider}>"
 
 
-def _copy_props(src: CertContext) -> dict:
+def copy_props(src: CertContext) -> dict:
     return dict(src._root()._props)
 
 
 def _add_with_disposition(store: CertStore, der: bytes, props: dict, encoding: int,
                           disposition: int) -> CertContext:
     """Windows' add rules (CertAddCertificateContextToStore), shared by every store."""
-    if disposition not in _DISPOSITIONS:
+    if disposition not in ADD_DISPOSITIONS:
         raise WinError(E_INVALIDARG, detail=f"disposition {disposition}")
     sha1 = hashlib.sha1(der).digest()
     existing = store._lookup(sha1)
@@ -453,7 +453,7 @@ class FileStore(MemoryStore):
             self.fileobj.truncate()
             self.fileobj.flush()
         elif self.path is not None:
-            _write_atomically(self.path, data)
+            write_atomically(self.path, data)
         self.dirty = False
 
     def control(self, ctrl):
@@ -470,7 +470,7 @@ class FileStore(MemoryStore):
             self.commit()
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as fh:
@@ -793,7 +793,7 @@ class SystemStore(CollectionStore):
 # Opening
 # ---------------------------------------------------------------------------------------
 
-_LOCATIONS = {
+SYSTEM_STORE_LOCATIONS = {
     CERT_SYSTEM_STORE_CURRENT_USER: CURRENT_USER,
     CERT_SYSTEM_STORE_LOCAL_MACHINE: LOCAL_MACHINE,
 }
@@ -811,7 +811,7 @@ def canonical_store_name(machine, location: str, key: str, name: str) -> tuple[s
     return name, False
 
 
-def _open_registry(machine, location: str, name: str, *, token, flags: int,
+def open_registry_store(machine, location: str, name: str, *, token, flags: int,
                    missing_error: int, as_system: bool):
     key = location_key(machine, location, token)
     canonical, exists = canonical_store_name(machine, location, key, name)
@@ -850,7 +850,7 @@ def open_system_store(machine, location: str, name: str, *, token=None, flags: i
     token = resolve_token(machine, token)
     if not create:
         flags |= CERT_STORE_OPEN_EXISTING_FLAG
-    return _open_registry(machine, location, name, token=token, flags=flags,
+    return open_registry_store(machine, location, name, token=token, flags=flags,
                           missing_error=ERROR_FILE_NOT_FOUND, as_system=True)
 
 

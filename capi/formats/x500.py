@@ -1,3 +1,9 @@
+"""X.500 names: decoding an encoded Name into its RDNs and rendering it in the
+CERT_*_NAME_STR forms, with Windows' ordering, separators and quoting rules (Wine
+crypt32 tests str.c, run on real Windows). No machine state; crypt32's CertNameToStr
+and the store find types build on it."""
+
+from __future__ import annotations
 
 from asn1crypto import core as asn1_core
 from asn1crypto import x509 as asn1_x509

@@ -1,3 +1,10 @@
+"""The current machine and the current identity the facade acts on: ``use_machine``
+and ``run_as`` are context managers over context variables, so they are thread- and
+task-safe; without ``use_machine`` the machine is the one WINPKI_MACHINE names, else a
+default machine in the user's data directory. Internals take machine and token as
+arguments; only the facade reads these."""
+
+from __future__ import annotations
 
 import contextlib
 import contextvars

@@ -32,10 +32,7 @@ from nacl import bindings
 from nacl.exceptions import CryptoError
 
 from capi.constants import (
-    CRYPTPROTECT_AUDIT,
     CRYPTPROTECT_LOCAL_MACHINE,
-    CRYPTPROTECT_UI_FORBIDDEN,
-    CRYPTPROTECT_VERIFY_PROTECTION,
 )
 from capi.errors import (
     ERROR_INVALID_DATA,
@@ -51,10 +48,6 @@ _HEAD = struct.Struct("<IIHH")  # format, dwFlags, len(sid utf-8), len(descripti
 _NONCE = bindings.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 SECRET_BYTES = 32
 MACHINE_SECRET = "machine.key"
-_VALID_FLAGS = (
-    CRYPTPROTECT_UI_FORBIDDEN | CRYPTPROTECT_LOCAL_MACHINE | CRYPTPROTECT_AUDIT
-    | CRYPTPROTECT_VERIFY_PROTECTION
-)
 _secret_lock = threading.Lock()
 _secret_cache: dict[str, bytes] = {}
 

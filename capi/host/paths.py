@@ -1,3 +1,8 @@
+"""Windows paths of the simulated machine: validation (drive-rooted, no forbidden
+characters, no escape above the drive) and the case-folded key under which a path's
+state is stored."""
+
+from __future__ import annotations
 
 import re
 from pathlib import PureWindowsPath
