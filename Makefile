@@ -36,7 +36,8 @@ bench: install
 	$(PY) -m pytest tests/bench --benchmark-enable --benchmark-only -q
 
 lint: install
-	$(VENV)/bin/ruff check capi csp schannel tests
+	$(VENV)/bin/ruff check capi csp schannel winpki tests
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(VENV) build *.egg-info

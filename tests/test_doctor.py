@@ -70,7 +70,7 @@ def test_keyspec_scenario_3(w2008):
     finding = diag.findings[0]
     assert "  KeySpec = 2 -- AT_SIGNATURE" in finding.evidence
     assert "KeySpec = 1" in finding.fix[0]
-    assert finding.scenario.startswith("seed 002 scenario 3")
+    assert finding.scenario.startswith('"Error HRESULT: 0x80070520 when adding SSL binding in IIS", scenario 3')
     rc, out = doctor(ctx.thumbprint)
     assert rc == 1 and "[FAIL] KeySpec is AT_SIGNATURE" in out
 
@@ -94,7 +94,7 @@ def test_key_file_acl_and_machinekeys_reset(w2008):
     diag = diagnose(w2008, ctx.thumbprint)
     assert diag.causes[0] == "key-acl"
     f = diag.findings[0]
-    assert f.scenario.startswith("seed 002 scenario 2")
+    assert f.scenario.startswith('"Error HRESULT: 0x80070520 when adding SSL binding in IIS", scenario 2')
     assert any("MachineKeys" in e for e in f.evidence)
     assert any("/grant" in x for x in f.fix)
 
@@ -139,7 +139,7 @@ def test_key_in_the_importing_users_profile(w2019):
             container, MS_STRONG_PROV, PROV_RSA_FULL, 0, AT_KEYEXCHANGE))
     diag = diagnose(w2019, ctx.thumbprint)
     assert diag.causes[0] == "user-keyset"
-    assert diag.findings[0].scenario.startswith("seed 002 scenario 1")
+    assert diag.findings[0].scenario.startswith('"Error HRESULT: 0x80070520 when adding SSL binding in IIS", scenario 1')
 
 
 def test_unknown_thumbprint_and_bad_input(w2019):

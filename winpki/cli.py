@@ -24,7 +24,7 @@ TOOLS: dict[str, tuple[str, str]] = {
     "appcmd": ("winpki.tools.appcmd", "IIS sites and application pools (appcmd syntax)"),
     "iis": ("winpki.tools.iismgr", "IIS Manager / WebAdministration actions (HTTPS bindings)"),
     "doctor": ("winpki.tools.doctor", "explain why a certificate binding fails, and the fix"),
-    "scenario": ("winpki.tools.scenario", "replay the seeds' scenarios: failure, diagnosis, fix"),
+    "scenario": ("winpki.tools.scenario", "replay the failures users report: failure, diagnosis, fix"),
     "serve": ("winpki.tools.serve", "serve an http.sys SSL binding over real TLS"),
     "mmc": ("winpki.tools.mmc", "the Certificates console (computer account) import wizard"),
     "netsh": ("winpki.tools.netsh", "http.sys SSL certificate bindings (netsh http ... sslcert)"),

@@ -2,16 +2,16 @@
 
 Every finding comes from the machine's real state, checked the way Windows would act on it
 (as the administrator for certutil's view, as SYSTEM for Schannel's, as each application
-pool's identity for in-process key use). The causes are the seeds' scenarios:
+pool's identity for in-process key use). The causes it knows, with where each is described:
 
-- store location          (seed 001: requested into the user store, not LocalMachine\\My)
-- no key information      (seed 001: pending request deleted; -repairstore re-links the key)
-- missing key             (seed 001: the key is gone; 0x80090011 from -repairstore)
-- IIS non-exportable import (seed 002 scenario 1: the key stayed in the importing user's profile)
-- key file ACL / MachineKeys ACL (seed 002 scenario 2)
-- KeySpec AT_SIGNATURE    (seed 002 scenario 3, on the versions whose Schannel rejects it)
+- store location          (requested into the user store, not LocalMachine\\My)
+- no key information      (pending request deleted; certutil -repairstore re-links the key)
+- missing key             (the key is gone; 0x80090011 from -repairstore)
+- IIS non-exportable import (the 0x80070520 article's scenario 1: the key stayed in the importing user's profile)
+- key file ACL / MachineKeys ACL (the 0x80070520 article's scenario 2)
+- KeySpec AT_SIGNATURE    (the 0x80070520 article's scenario 3, on the versions whose Schannel rejects it)
 - broken keyset           (a key file that cannot be read or decrypted)
-- application-pool access (seed 000: NETWORK SERVICE / app-pool identities need read on the key)
+- application-pool access (NETWORK SERVICE / app-pool identities need read on the key)
 - untrusted chain         (clients will not trust the binding)
 """
 
@@ -97,7 +97,7 @@ def _locate(machine: Machine, digest: bytes, findings: list[Finding]):
                      f"winpki certutil {user}-exportPFX -p <pw> {store} {digest.hex()} cert.pfx; "
                      "winpki certutil -importPFX -p <pw> My cert.pfx",
                      "or request the certificate for the computer (certreq -machine / MachineKeySet = TRUE)."],
-                    "seed 001: certificate requested into the user store"))
+                    "certificate requested into the user store; http.sys reads LocalMachine only"))
                 return None
     findings.append(Finding("not-found", "No certificate with this thumbprint on the machine", ERROR,
                             [f"certutil -store My {digest.hex()}  -> CRYPT_E_NOT_FOUND"],
@@ -123,7 +123,8 @@ def _key_file_findings(machine: Machine, cert, info, findings: list[Finding], *,
             ["Delete the certificate and import the PFX again with the key exportable, or "
              "through the Certificates console (computer account), which puts the key in "
              "MachineKeys: winpki certutil -importPFX -p <pw> My cert.pfx"],
-            "seed 002 scenario 1: IIS Manager import with 'Allow this certificate to be exported' unchecked"))
+            '"Error HRESULT: 0x80070520 when adding SSL binding in IIS", scenario 1: '
+            "IIS Manager import with 'Allow this certificate to be exported' unchecked"))
         return
     path = path or key_file_path(machine, cert)
     system = resolve_token(machine, SYSTEM)
@@ -147,7 +148,8 @@ def _key_file_findings(machine: Machine, cert, info, findings: list[Finding], *,
             fixes.insert(0, "Restore MachineKeys' default permissions (KB278381: Everyone "
                             "special (R,W) and Administrators Full Control, this folder only), "
                             "give SYSTEM Full Control on the key file, then re-import the certificate.")
-            scenario = "seed 002 scenario 2: missing permissions on MachineKeys"
+            scenario = ('"Error HRESULT: 0x80070520 when adding SSL binding in IIS", scenario 2: '
+                        "missing permissions on MachineKeys")
         findings.append(Finding("key-acl", "SYSTEM cannot read the private key file", ERROR,
                                 evidence, fixes, scenario))
 
@@ -183,7 +185,7 @@ def _unreadable_key_findings(machine: Machine, cert, info, path: str, lines: lis
         lines + [f"{path} exists", f"{report.error.name}: {report.error.strerror}" if report.error
                  else "the provider could not load it"],
         ["Delete the certificate and its key container, then import the PFX again."],
-        "seed 002: broken keyset"))
+        '"Error HRESULT: 0x80070520 when adding SSL binding in IIS": broken keyset'))
 
 
 def _key_on_machine(cert) -> bool:
@@ -219,7 +221,7 @@ def _app_pool_findings(machine: Machine, cert, findings: list[Finding]) -> None:
                  "X509Certificate2.PrivateKey) fails with 'Keyset does not exist'."],
                 [f'winpki winhttpcertcfg -g -c LOCAL_MACHINE\\My -s "{subject}" -a "{pool.account}"',
                  "or grant read on the key file with icacls."],
-                "seed 000: NETWORK SERVICE / app-pool identities need access to the key"))
+                "NETWORK SERVICE / app-pool identities need read access to the key (WinHttpCertCfg -g)"))
 
 
 def _chain_findings(cert, findings: list[Finding]) -> None:
@@ -263,7 +265,7 @@ def diagnose(machine: Machine, thumbprint: str, ipport: str | None = None) -> Di
             fix = [f"winpki certutil -repairstore My {digest.hex()}  (its key is on this machine)"]
         findings.append(Finding("no-key-info", "The certificate is not linked to a private key",
                                 ERROR, lines, fix,
-                                "seed 001: certificate added back without its key association"))
+                                "certificate added back without its key association: certutil -repairstore"))
         return Diagnosis(digest.hex(), findings)
     info = report.prov_info
     if report.unique_name is None:
@@ -276,7 +278,7 @@ def diagnose(machine: Machine, thumbprint: str, ipport: str | None = None) -> Di
                 lines + ([f"{report.error.name}: {report.error.strerror}"] if report.error else []),
                 ["Re-import the PFX (with its private key), or restore the key container.",
                  "winpki certutil -repairstore My <thumbprint> reports 0x80090011 when the key is gone."],
-                "seed 001: -repairstore with the key gone"))
+                "certutil -repairstore with the key gone"))
         return Diagnosis(digest.hex(), findings)
     if (info.dwProvType != 0 and info.dwKeySpec == C.AT_SIGNATURE
             and machine.os.schannel_rejects_at_signature):
@@ -287,7 +289,7 @@ def diagnose(machine: Machine, thumbprint: str, ipport: str | None = None) -> Di
              "changed after issuance), or import the PFX again as a key-exchange key:",
              f"winpki certutil -delstore My {digest.hex()}",
              "winpki certutil -p <pw> -importPFX My cert.pfx AT_KEYEXCHANGE"],
-            "seed 002 scenario 3: KeySpec = 2 -- AT_SIGNATURE"))
+            '"Error HRESULT: 0x80070520 when adding SSL binding in IIS", scenario 3: KeySpec = 2 -- AT_SIGNATURE'))
     try:
         from winpki.keyacl import open_private_key
 

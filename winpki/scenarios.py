@@ -1,4 +1,4 @@
-"""The seeds' scenarios, replayed end to end on a fresh simulated machine.
+"""The failures users report, replayed end to end on a fresh simulated machine.
 
 Each scenario builds the cause for real (a PFX made with OpenSSL, an import, an ACL change),
 shows what Windows shows (netsh, IIS Manager, the System log, certutil), runs the doctor,
@@ -187,7 +187,7 @@ NETSH_1312 = "SSL Certificate add failed, Error: 1312"
 
 
 def scenario_keyspec(run: Runner) -> None:
-    """Seed 002, scenario 3 (and `make demo`): KeySpec = 2 -- AT_SIGNATURE on 2008 R2."""
+    """The 0x80070520 article, scenario 3 (and `make demo`): KeySpec = 2 -- AT_SIGNATURE on 2008 R2."""
     cn = "www.contoso.com"
     run.step("A PFX whose key is signature-only",
              "The certificate came with a key marked for signing only (what certreq's KeySpec "
@@ -210,7 +210,7 @@ def scenario_keyspec(run: Runner) -> None:
     run.expect("0x8009030d" in rec.text.lower() and "Schannel" in rec.text, "Schannel event 36870")
     run.step("Ask the doctor")
     rec = run.tool("doctor", thumb, "--ipport", "0.0.0.0:443")
-    run.expect("seed 002 scenario 3" in rec.text, "the doctor names KeySpec (scenario 3)")
+    run.expect("scenario 3:" in rec.text, "the doctor names KeySpec (scenario 3)")
     run.step("Fix: import the key as a key-exchange key",
              "KeySpec cannot change on an issued certificate's key; import the PFX again with "
              "AT_KEYEXCHANGE (or re-issue with KeySpec = 1 in the certreq INF).")
@@ -223,7 +223,7 @@ def scenario_keyspec(run: Runner) -> None:
 
 
 def scenario_iis_nonexportable(run: Runner) -> None:
-    """Seed 002, scenario 1: IIS Manager import with 'Allow this certificate to be exported'
+    """The 0x80070520 article, scenario 1: IIS Manager import with 'Allow this certificate to be exported'
     unchecked leaves a broken keyset; the Certificates console import of the same PFX works."""
     cn = "shop.contoso.com"
     pfx, thumb = make_pfx(run, cn, "P@ssw0rd")
@@ -238,7 +238,7 @@ def scenario_iis_nonexportable(run: Runner) -> None:
     rec = run.tool("iis", "add-binding", "--thumbprint", thumb)
     run.expect("0x80070520" in rec.text, "IIS Manager shows 0x80070520")
     rec = run.tool("doctor", thumb)
-    run.expect("seed 002 scenario 1" in rec.text, "the doctor names the non-exportable IIS import")
+    run.expect("scenario 1:" in rec.text, "the doctor names the non-exportable IIS import")
     run.step("Fix: delete it and import through the Certificates console",
              "The key can stay non-exportable: the console puts it straight into MachineKeys.")
     run.tool("certutil", "-delstore", "My", thumb)
@@ -250,7 +250,7 @@ def scenario_iis_nonexportable(run: Runner) -> None:
 
 
 def scenario_machinekeys_acl(run: Runner) -> None:
-    """Seed 002, scenario 2: permissions in MachineKeys changed; SYSTEM cannot read the key."""
+    """The 0x80070520 article, scenario 2: permissions in MachineKeys changed; SYSTEM cannot read the key."""
     cn = "intranet.contoso.com"
     pfx, thumb = make_pfx(run, cn, "P@ssw0rd")
     run.tool("certutil", "-p", "P@ssw0rd", "-importPFX", "My", pfx)
@@ -266,7 +266,7 @@ def scenario_machinekeys_acl(run: Runner) -> None:
     rec = _bind(run, thumb)
     run.expect(NETSH_1312 in rec.text, "netsh fails with Error: 1312")
     rec = run.tool("doctor", thumb)
-    run.expect("seed 002 scenario 2" in rec.text, "the doctor names the MachineKeys permissions")
+    run.expect("scenario 2:" in rec.text, "the doctor names the MachineKeys permissions")
     run.step("Fix: give SYSTEM and Administrators their access back")
     run.tool("icacls", key_file, "/grant", "NT AUTHORITY\\SYSTEM:F", "/grant", "BUILTIN\\Administrators:F")
     rec = _bind(run, thumb)
@@ -275,7 +275,7 @@ def scenario_machinekeys_acl(run: Runner) -> None:
 
 
 def scenario_networkservice(run: Runner) -> None:
-    """Seed 000: on Windows Server 2003, NETWORK SERVICE needs WinHttpCertCfg -g."""
+    """On Windows Server 2003, NETWORK SERVICE needs WinHttpCertCfg -g."""
     cn = "IssuedToName"
     pfx, thumb = make_pfx(run, cn, "P@ssw0rd")
     run.tool("certutil", "-p", "P@ssw0rd", "-importPFX", "My", pfx)
@@ -292,7 +292,7 @@ def scenario_networkservice(run: Runner) -> None:
 
 
 def scenario_repairstore(run: Runner) -> None:
-    """Seed 001: a certificate added back without its key; certutil -repairstore re-links it,
+    """A certificate added back without its key; certutil -repairstore re-links it,
     and fails with 0x80090011 once the key is gone."""
     cn = "owa.contoso.com"
     pfx, thumb = make_pfx(run, cn, "P@ssw0rd")
@@ -337,7 +337,7 @@ def _delete_all_machine_keys(run: Runner) -> None:
 
 
 def scenario_user_store(run: Runner) -> None:
-    """Seed 001: the certificate was requested into the user store; http.sys looks only in
+    """The certificate was requested into the user store; http.sys looks only in
     LocalMachine. Fix: export it with its key and import it into the computer store."""
     cn = "portal.contoso.com"
     pfx, thumb = make_pfx(run, cn, "P@ssw0rd")
@@ -362,26 +362,26 @@ def scenario_user_store(run: Runner) -> None:
 class Scenario:
     name: str
     os_version: str
-    seed: str
+    source: str
     title: str
     func: Callable[[Runner], None]
 
 
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
-    Scenario("keyspec", "2008R2", "seed 002 scenario 3",
+    Scenario("keyspec", "2008R2", '"Error HRESULT: 0x80070520 when adding SSL binding in IIS", scenario 3',
              "KeySpec = 2 (AT_SIGNATURE): 0x80070520 on 2008 R2", scenario_keyspec),
-    Scenario("iis-nonexportable", "2008R2", "seed 002 scenario 1",
+    Scenario("iis-nonexportable", "2008R2", '"Error HRESULT: 0x80070520 when adding SSL binding in IIS", scenario 1',
              "IIS Manager import without 'Allow export' leaves a broken keyset",
              scenario_iis_nonexportable),
-    Scenario("machinekeys-acl", "2012R2", "seed 002 scenario 2",
+    Scenario("machinekeys-acl", "2012R2", '"Error HRESULT: 0x80070520 when adding SSL binding in IIS", scenario 2',
              "Permissions in MachineKeys keep SYSTEM from the key", scenario_machinekeys_acl),
-    Scenario("networkservice", "2003", "seed 000",
+    Scenario("networkservice", "2003", "Windows Server 2003 took NETWORK SERVICE's implicit key access away",
              "NETWORK SERVICE needs WinHttpCertCfg -g on Windows Server 2003",
              scenario_networkservice),
-    Scenario("repairstore", "2008R2", "seed 001",
+    Scenario("repairstore", "2008R2", "Microsoft's IIS certificate documentation: certutil -repairstore",
              "certutil -repairstore re-links a certificate to its key (or 0x80090011)",
              scenario_repairstore),
-    Scenario("user-store", "2019", "seed 001",
+    Scenario("user-store", "2019", "Microsoft's IIS certificate documentation: the computer store",
              "A certificate in the user store cannot be bound", scenario_user_store),
 )}
 
@@ -393,7 +393,7 @@ def run_scenario(name: str, *, workdir: str | None = None,
     workdir = workdir or tempfile.mkdtemp(prefix=f"winpki-{name}-")
     machine = Machine.create(os.path.join(workdir, "machine"), os_version=scenario.os_version)
     run = Runner(machine, workdir, printer)
-    run.step(f"{scenario.title}", f"{scenario.seed} — a fresh {machine.os.product} named "
+    run.step(f"{scenario.title}", f"{scenario.source} — a fresh {machine.os.product} named "
              f"{machine.computer_name}, in {machine.path}")
     previous = os.environ.get("WINPKI_MACHINE")
     os.environ["WINPKI_MACHINE"] = str(machine.path)

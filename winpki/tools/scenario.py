@@ -1,4 +1,4 @@
-"""``winpki scenario list | run NAME``: replay the seeds' scenarios, failure then fix."""
+"""``winpki scenario list | run NAME``: replay the failures users report, then the fix."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def console_printer(out: TextIO):
 def run(args: list[str], out: TextIO, err: TextIO) -> int:
     if not args or args[0].lower() == "list":
         for s in SCENARIOS.values():
-            out.write(f"{s.name:<20} {s.os_version:<7} {s.seed:<20} {s.title}\n")
+            out.write(f"{s.name:<20} {s.os_version:<7} {s.title}\n")
         return 0
     if args[0].lower() != "run" or len(args) != 2 or args[1] not in SCENARIOS:
         if args[0].lower() == "run" and len(args) == 2:
