@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from . import constants as C
-from . import pkcs12
+from . import crashpoints, pkcs12
 from .certs import CERT_KEY_CONTEXT, CRYPT_KEY_PROV_INFO
 from .errors import (
     ERROR_INVALID_PARAMETER,
@@ -302,8 +302,10 @@ def import_pfx(machine, token, data, password: str | None, flags: int, *,
     result = ImportedPfx(store)
     no_persist = bool(flags & C.PKCS12_NO_PERSIST_KEY)
     by_plan: dict[int, object] = {}
-    # One write transaction for the whole import; key files are not transactional, so
-    # the containers made so far are deleted before the database rolls back.
+    # One write transaction for the whole import: the key files and their security
+    # descriptors appear when it commits (capi.journal), so a process killed midway
+    # leaves no key behind; on an error the containers made so far are deleted before
+    # the database rolls back.
     with machine.transaction():
         try:
             for cert, plan in plans:
@@ -320,6 +322,7 @@ def import_pfx(machine, token, data, password: str | None, flags: int, *,
                 by_plan[id(plan)] = info
                 if plan.provider.hardware:
                     _certificate_to_token(plan, scope, info, cert.der)
+                crashpoints.crash_point("pfx.key")
         except BaseException:
             result.delete_keys()
             raise

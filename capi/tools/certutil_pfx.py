@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 
 from .. import constants as C
+from .. import crashpoints
 from ..errors import (
     CRYPT_E_EXISTS,
     CRYPT_E_NOT_FOUND,
@@ -104,13 +105,18 @@ def import_pfx_verb(inv: Invocation):
         C.AT_KEYEXCHANGE if "at_keyexchange" in mods else None
     machine, token = _machine_and_token()
     password = inv.value("p")
-    imported = import_pfx(machine, token, data, "" if password is None else password, flags,
-                          provider_name=inv.value("csp"), key_spec=spec)
-    try:
-        _place_certificates(inv, imported.store, store_name, mods, CertAddCertificateContextToStore)
-    except BaseException:
-        imported.delete_keys()
-        raise
+    # Keys and certificates in one write transaction: a kill before it commits leaves
+    # neither (the keys' files are removed when the machine is next opened), one after
+    # leaves both.
+    with machine.transaction():
+        imported = import_pfx(machine, token, data, "" if password is None else password,
+                              flags, provider_name=inv.value("csp"), key_spec=spec)
+        try:
+            _place_certificates(inv, imported.store, store_name, mods,
+                                CertAddCertificateContextToStore)
+        except BaseException:
+            imported.delete_keys()
+            raise
     inv.print()
 
 
@@ -128,6 +134,7 @@ def _place_certificates(inv: Invocation, pfx_store, store_name: str, mods: set[s
         with open_system_store(inv, store_name, write=True) as store:
             for ctx in leaves:
                 added.append(add(store, ctx, disposition))
+                crashpoints.crash_point("certutil.cert")
                 inv.print(f'Certificate "{_simple_name(ctx)}" added to store.')
         for ctx in chain:
             root = is_self_signed(ctx.x509)
