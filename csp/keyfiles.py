@@ -8,9 +8,11 @@ r"""Key files: one file per CAPI container or CNG key, in the simulated key fold
   a file outside its folder.
 - A file holds the public parts in the clear and the private key only as a DPAPI blob
   (machine secret for machine keys, the user's secret for user keys).
-- Writes are atomic: a temporary file in the same folder, fsync, then link (create) or
-  rename (replace). Read-modify-write runs inside the machine's write transaction, which
-  serializes processes sharing the machine.
+- Writes are atomic: a staged file (capi.host.journal), fsync, then link (create) or rename
+  (replace). A new file and its security descriptor appear together when the write
+  transaction commits; Machine.open removes what a killed process left half-published.
+  Read-modify-write runs inside the machine's write transaction, which serializes
+  processes sharing the machine.
 - Every open checks the caller's token against the file's security descriptor in
   ``path_sd``; nothing else holds a copy of it.
 """
@@ -23,12 +25,11 @@ import hashlib
 import json
 import os
 import threading
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from capi.constants import CRYPTPROTECT_LOCAL_MACHINE
-from capi.host import dpapi
+from capi.host import dpapi, journal
 from csp import identity
 from csp.base import KeyScope
 
@@ -321,20 +322,8 @@ class KeyStore:
                              flags=0 if doc.get("owner_sid") else CRYPTPROTECT_LOCAL_MACHINE)
         doc["secrets"][slot] = _b64(blob)
 
-    def _write_temp(self, host: Path, doc: dict) -> Path:
-        host.parent.mkdir(parents=True, exist_ok=True)
-        tmp = host.with_name(f".{host.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
-        data = json.dumps(doc, sort_keys=True).encode("utf-8")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        except BaseException:
-            os.close(fd)
-            os.unlink(tmp)
-            raise
-        os.close(fd)
-        return tmp
+    def _stage(self, doc: dict) -> Path:
+        return journal.stage(self.machine, json.dumps(doc, sort_keys=True).encode("utf-8"))
 
     def _remember(self, host: Path, doc: dict, secrets: dict, objects: dict | None = None) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -343,23 +332,18 @@ class KeyStore:
 
     def create(self, unique: str, doc: dict, secrets: dict | None = None,
                objects: dict | None = None) -> bool:
-        """Create the file with its default security descriptor; False if it exists."""
+        """Create the file with its default security descriptor; False if it exists.
+
+        The file and its SD appear together when the (caller's) write transaction
+        commits; a process killed before that leaves neither (capi.host.journal)."""
         self.ensure_folder()
         host = self.host(unique)
+        host.parent.mkdir(parents=True, exist_ok=True)
         with self.machine.transaction():
-            tmp = self._write_temp(host, doc)
-            try:
-                os.link(tmp, host)
-            except FileExistsError:
+            staged = self._stage(doc)
+            if not journal.publish_new(self.machine, staged, self.winpath(unique),
+                                       identity.sd_from_sddl(self.default_sddl())):
                 return False
-            finally:
-                os.unlink(tmp)
-            try:
-                identity.set_sd(self.machine, self.winpath(unique),
-                                identity.sd_from_sddl(self.default_sddl()))
-            except BaseException:
-                host.unlink()
-                raise
         self._remember(host, doc, dict(secrets or {}), objects)
         return True
 
@@ -367,13 +351,7 @@ class KeyStore:
                 objects: dict | None = None) -> None:
         """Atomically rewrite an existing file (its security descriptor is kept)."""
         host = self.host(unique)
-        tmp = self._write_temp(host, doc)
-        try:
-            os.replace(tmp, host)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        journal.replace_with(self.machine, self._stage(doc), host)
         self._remember(host, doc, dict(secrets or {}), objects)
 
     def delete(self, unique: str) -> bool:

@@ -286,6 +286,12 @@ def drop_token(label: str) -> None:
                 link.drop()
 
 
+def registration_key(machine, provider_name: str) -> tuple:
+    """Who authenticates on a token: one provider registration on one machine."""
+    where = os.fspath(machine.path) if machine is not None else None
+    return where, str(provider_name).lower()
+
+
 def _pin_digest(pin: str) -> bytes:
     return hashlib.sha256(pin.encode("utf-8")).digest()
 
@@ -302,6 +308,9 @@ class TokenLink:
         self.generation = 0
         self.refs = 0
         self._good_pin: bytes | None = None
+        # The registrations (registration_key) that presented the PIN on this login: the
+        # login is the process's, but each registration authenticates for itself.
+        self._authenticated: set = set()
 
     # -- reference counting ---------------------------------------------------------------
 
@@ -324,6 +333,7 @@ class TokenLink:
             with map_pkcs11_errors():
                 self.session = token.open(rw=True)
             self.logged_in = False
+            self._authenticated.clear()
             self.generation += 1
         return self.session
 
@@ -331,15 +341,22 @@ class TokenLink:
         with self.lock:
             return self._ensure_session()
 
-    def login(self, pin: str) -> None:
+    def authenticated(self, who) -> bool:
+        """Whether the registration ``who`` presented the PIN on the current login."""
+        with self.lock:
+            return self.logged_in and who in self._authenticated
+
+    def login(self, pin: str, who=None) -> None:
         """Log in with ``pin`` once; later PINs are checked against the login's PIN (the
         token has one user PIN, and a second C_Login would fail with
-        CKR_USER_ALREADY_LOGGED_IN, WINDOWS-FACTS §6 pitfall 4)."""
+        CKR_USER_ALREADY_LOGGED_IN, WINDOWS-FACTS §6 pitfall 4). ``who`` (a
+        registration_key) is then authenticated on this login."""
         with self.lock:
             self._ensure_session()
             if self.logged_in:
                 if self._good_pin is not None and not hmac.compare_digest(self._good_pin, _pin_digest(pin)):
                     raise _errors.win32_failure(SCARD_W_WRONG_CHV, detail="PIN differs from the token's")
+                self._authenticated.add(who)
                 return
             token = self.module.find_token(self.label)
             try:
@@ -347,11 +364,13 @@ class TokenLink:
             except p11e.UserAlreadyLoggedIn:
                 # Someone else in this process (e.g. raw python-pkcs11 code) logged in.
                 self.logged_in = True
+                self._authenticated.add(who)
                 return
             except p11e.PKCS11Error as exc:
                 raise _translate(exc, NTE_FAIL) from exc
             old, self.session = self.session, user
             self.logged_in = True
+            self._authenticated = {who}
             self._good_pin = _pin_digest(pin)
             self.generation += 1
             with contextlib.suppress(p11e.PKCS11Error):
@@ -363,6 +382,7 @@ class TokenLink:
             session, self.session = self.session, None
             self.logged_in = False
             self._good_pin = None
+            self._authenticated.clear()
             self.generation += 1
             if session is not None:
                 with contextlib.suppress(p11e.PKCS11Error):
@@ -548,6 +568,7 @@ class TokenHandle:
             raise _errors.win32_failure(SCARD_E_NO_SMARTCARD,
                                         detail=f"token {self.binding.token_label!r} is removed")
         self.link = load_module(self.binding.module_path).link(self.binding.token_label)
+        self.who = registration_key(scope.machine, provider.name)
         self.link.acquire()
         self._closed = False
         self.name = name
@@ -577,7 +598,10 @@ class TokenHandle:
     def ensure_login(self, checked: bool = False) -> None:
         if not checked:
             self.check_present()
-        if self.link.logged_in and self.pin is None:
+        # The process's login counts only for a registration that presented the PIN
+        # itself (its own registered PIN, or one set on this handle); other
+        # registrations of the token get the missing-PIN behaviour below.
+        if self.pin is None and self.link.authenticated(self.who):
             return
         pin = self.pin if self.pin is not None else self.binding.registered_pin(self.scope.machine)
         if pin is None:
@@ -586,7 +610,7 @@ class TokenHandle:
             # it Windows would prompt; there is no one to prompt here.
             code = NTE_SILENT_CONTEXT if self.silent else SCARD_W_CARD_NOT_AUTHENTICATED
             raise _errors.win32_failure(code, detail="a PIN is needed")
-        self.link.login(pin)
+        self.link.login(pin, self.who)
 
     def set_pin(self, pin) -> None:
         if isinstance(pin, (bytes, bytearray)):
@@ -595,7 +619,7 @@ class TokenHandle:
             raise _errors.win32_failure(NTE_INVALID_PARAMETER, detail="PIN")
         self.check_present()
         # Verify at once, as the card does when the PIN is presented.
-        self.link.login(pin)
+        self.link.login(pin, self.who)
         self.pin = pin
 
     # -- reading the token ----------------------------------------------------------------
@@ -646,7 +670,7 @@ class TokenHandle:
     def private_object(self, slot: _Slot):
         """The private key object for ``slot`` (found once per session generation)."""
         link = self.link
-        if self._objects_generation == link.generation and link.logged_in:
+        if self._objects_generation == link.generation and link.authenticated(self.who):
             obj = self._objects.get(slot.spec)
             if obj is not None:
                 return obj

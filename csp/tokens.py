@@ -154,7 +154,7 @@ def add_pkcs11(machine, name: str, module: str, token_label: str, *, pin: str | 
     mod = p11.load_module(module)
     mod.find_token(token_label)
     if pin is not None:
-        mod.link(token_label).login(pin)
+        mod.link(token_label).login(pin, p11.registration_key(machine, name))
     config = {"module": mod.path, "token_label": token_label}
     environment = {k: os.path.abspath(os.environ[k]) for k in MODULE_ENVIRONMENT if os.environ.get(k)}
     if environment:

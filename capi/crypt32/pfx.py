@@ -39,6 +39,7 @@ from capi.errors import (
     winapi,
 )
 from capi.formats import pkcs12
+from capi.host import crashpoints
 
 _SIGNING_USAGE = (C.CERT_DIGITAL_SIGNATURE_KEY_USAGE | C.CERT_KEY_CERT_SIGN_KEY_USAGE
                   | C.CERT_CRL_SIGN_KEY_USAGE)
@@ -289,8 +290,10 @@ def import_pfx(machine, token, data, password: str | None, flags: int, *,
     result = ImportedPfx(store)
     no_persist = bool(flags & C.PKCS12_NO_PERSIST_KEY)
     by_plan: dict[int, object] = {}
-    # One write transaction for the whole import; key files are not transactional, so
-    # the containers made so far are deleted before the database rolls back.
+    # One write transaction for the whole import: the key files and their security
+    # descriptors appear when it commits (capi.host.journal), so a process killed midway
+    # leaves no key behind; on an error the containers made so far are deleted before
+    # the database rolls back.
     with machine.transaction():
         try:
             for cert, plan in plans:
@@ -307,6 +310,7 @@ def import_pfx(machine, token, data, password: str | None, flags: int, *,
                 by_plan[id(plan)] = info
                 if plan.provider.hardware:
                     _certificate_to_token(plan, scope, info, cert.der)
+                crashpoints.crash_point("pfx.key")
         except BaseException:
             result.delete_keys()
             raise

@@ -25,12 +25,8 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path, PureWindowsPath
 
-from capi.errors import (
-    E_INVALIDARG,
-    ERROR_FILE_EXISTS,
-    ERROR_PATH_NOT_FOUND,
-    WinError,
-)
+from capi.errors import E_INVALIDARG, ERROR_FILE_EXISTS, ERROR_PATH_NOT_FOUND, WinError
+from capi.host import crashpoints
 from capi.host.osversions import OSVersion, os_version
 from capi.host.paths import normalize_winpath
 
@@ -205,7 +201,13 @@ class Machine:
             raise WinError(ERROR_PATH_NOT_FOUND, detail=f"not a machine database: {exc}") from exc
         finally:
             conn.close()
-        return cls(root, _meta=meta)
+        machine = cls(root, _meta=meta)
+        # Files a killed process published without committing their security
+        # descriptors (capi.host.journal) are removed before anyone reads them.
+        from capi.host.journal import recover
+
+        recover(machine)
+        return machine
 
     @classmethod
     def open_or_create(cls, path: str | os.PathLike, **kwargs) -> Machine:
@@ -250,15 +252,44 @@ class Machine:
             return
         db.execute("BEGIN IMMEDIATE")
         self._local.depth = 1
+        self._local.undo, self._local.after = [], []
         try:
             yield db
+            crashpoints.crash_point("db.commit")
+            db.execute("COMMIT")
         except BaseException:
             self._local.depth = 0
-            db.execute("ROLLBACK")
+            # Undo file-system changes while the write lock is still held, so no other
+            # process sees a file whose database rows are being rolled back.
+            for undo in reversed(self._local.undo):
+                with contextlib.suppress(Exception):
+                    undo()
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            self._run_after()
             raise
-        else:
-            self._local.depth = 0
-            db.execute("COMMIT")
+        self._local.depth = 0
+        crashpoints.crash_point("db.committed")
+        self._run_after()
+
+    def on_rollback(self, fn) -> None:
+        """Call ``fn()`` if the current write transaction rolls back (before the rollback,
+        under the write lock): the undo of a file-system change made inside it."""
+        if not getattr(self._local, "depth", 0):
+            raise RuntimeError("on_rollback outside a transaction")
+        self._local.undo.append(fn)
+
+    def after_transaction(self, fn) -> None:
+        """Call ``fn()`` once the current write transaction has committed or rolled back."""
+        if not getattr(self._local, "depth", 0):
+            raise RuntimeError("after_transaction outside a transaction")
+        self._local.after.append(fn)
+
+    def _run_after(self) -> None:
+        after, self._local.after, self._local.undo = self._local.after, [], []
+        for fn in after:
+            with contextlib.suppress(Exception):
+                fn()
 
     def ensure_schema(self, key: str, sql: str) -> None:
         """Run a component's CREATE ... IF NOT EXISTS script once per process.

@@ -251,10 +251,8 @@ def _parse_sid_token(text: str, machine: Machine | None) -> Sid:
     if upper in SDDL_ALIASES:
         return SDDL_ALIASES[upper]
     if upper in MACHINE_ALIASES:
-        if machine is None:
-            from capi.host.context import current_machine
-
-            machine = current_machine()
+        if machine is None:  # LA/LG are relative to a machine's SID; callers pass it
+            raise WinError(ERROR_INVALID_SID, detail=f"{text!r} needs a machine")
         return Sid(f"{machine.machine_sid}-{MACHINE_ALIASES[upper]}")
     raise WinError(ERROR_INVALID_SID, detail=repr(text))
 

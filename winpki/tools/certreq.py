@@ -49,6 +49,7 @@ from capi.errors import (
     SPAPI_E_LINE_NOT_FOUND,
     WinError,
 )
+from capi.host import crashpoints
 from winpki.tools.common import Usage, describe_failure, hresult_line, is_option, option_name
 
 MAX_INF_BYTES = 64 * 1024
@@ -613,9 +614,12 @@ def verb_new(args: list[str], opts: dict, out: TextIO) -> None:
     machine, token = _machine_and_token()
     force_machine = True if opts.get("machine") else (False if opts.get("user") else None)
     settings = read_request_settings(machine, parse_inf(text), force_machine=force_machine)
-    with machine.transaction():
-        info, public, undo = _create_key(machine, token, settings)
-        try:
+    # The key is complete once made (Windows keeps a certreq key whether or not the
+    # request is ever accepted); it commits with its security descriptor on its own.
+    info, public, undo = _create_key(machine, token, settings)
+    crashpoints.crash_point("certreq.key")
+    try:
+        with machine.transaction():
             if settings.request_type == "cert":
                 der = self_signed(settings, info, public, settings.validity)
                 store_name, output = "My", _pem(der, CERT_PEM)
@@ -630,10 +634,11 @@ def verb_new(args: list[str], opts: dict, out: TextIO) -> None:
                 ctx.set_property(C.CERT_KEY_PROV_INFO_PROP_ID, info)
                 if settings.friendly_name:
                     ctx.set_property(C.CERT_FRIENDLY_NAME_PROP_ID, settings.friendly_name)
+            crashpoints.crash_point("certreq.stored")
             _write(out_path, output, bool(opts.get("f")))
-        except BaseException:
-            undo()
-            raise
+    except BaseException:
+        undo()  # after the rollback, so the key's SD row goes with its file
+        raise
     if settings.request_type == "cert":
         for line in _installed_lines(der, info, settings.friendly_name, machine):
             out.write(line + "\n")

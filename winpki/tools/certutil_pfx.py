@@ -31,6 +31,7 @@ from capi.errors import (
     NTE_BAD_PUBLIC_KEY,
     WinError,
 )
+from capi.host import crashpoints
 from winpki import keyreport
 from winpki.tools.certutil import Invocation, verb
 from winpki.tools.certutil_store import (
@@ -103,13 +104,18 @@ def import_pfx_verb(inv: Invocation):
         C.AT_KEYEXCHANGE if "at_keyexchange" in mods else None
     machine, token = _machine_and_token()
     password = inv.value("p")
-    imported = import_pfx(machine, token, data, "" if password is None else password, flags,
-                          provider_name=inv.value("csp"), key_spec=spec)
-    try:
-        _place_certificates(inv, imported.store, store_name, mods, CertAddCertificateContextToStore)
-    except BaseException:
-        imported.delete_keys()
-        raise
+    # Keys and certificates in one write transaction: a kill before it commits leaves
+    # neither (the keys' files are removed when the machine is next opened), one after
+    # leaves both.
+    with machine.transaction():
+        imported = import_pfx(machine, token, data, "" if password is None else password,
+                              flags, provider_name=inv.value("csp"), key_spec=spec)
+        try:
+            _place_certificates(inv, imported.store, store_name, mods,
+                                CertAddCertificateContextToStore)
+        except BaseException:
+            imported.delete_keys()
+            raise
     inv.print()
 
 
@@ -127,6 +133,7 @@ def _place_certificates(inv: Invocation, pfx_store, store_name: str, mods: set[s
         with open_system_store(inv, store_name, write=True) as store:
             for ctx in leaves:
                 added.append(add(store, ctx, disposition))
+                crashpoints.crash_point("certutil.cert")
                 inv.print(f'Certificate "{_simple_name(ctx)}" added to store.')
         for ctx in chain:
             root = is_self_signed(ctx.x509)
