@@ -8,32 +8,20 @@ the facade (Machine, stores, contexts, security descriptors) is public too, for 
 is not a port.
 """
 
-from capi import constants as _constants
-from capi.advapi32 import *  # noqa: F403
-from capi.advapi32 import __all__ as _advapi32_all
-from capi.constants import *  # noqa: F403
-from capi.crypt32 import *  # noqa: F403
-from capi.crypt32 import __all__ as _crypt32_all
-from capi.errors import *  # noqa: F403
-from capi.errors import __all__ as _errors_all
-from capi.formats.serialized import *  # noqa: F403
-from capi.formats.serialized import __all__ as _serialized_all
-from capi.formats.x500 import *  # noqa: F403
-from capi.formats.x500 import __all__ as _x500_all
-from capi.host.accounts import *  # noqa: F403
-from capi.host.accounts import __all__ as _accounts_all
-from capi.host.context import current_machine, current_token, run_as, use_machine
-from capi.host.machine import Machine
-from capi.host.osversions import OS_VERSIONS, OSVersion
-from capi.host.security import *  # noqa: F403
-from capi.host.security import __all__ as _security_all
-from capi.ncrypt import *  # noqa: F403
-from capi.ncrypt import __all__ as _ncrypt_all
+from __future__ import annotations
 
-__all__ = [
-    "Machine", "current_machine", "current_token", "run_as", "use_machine", "OS_VERSIONS",
-    "OSVersion",
-    *[n for n in dir(_constants) if n[:1].isupper() or n.startswith("sz")],
-    *_errors_all, *_accounts_all, *_security_all, *_serialized_all, *_x500_all,
-    *_crypt32_all, *_advapi32_all, *_ncrypt_all,
-]
+from capi import constants as _constants
+from capi.lazy import lazy_exports
+
+# Names are imported on first use (capi.lazy), so a tool that needs one DLL's functions
+# does not load the others; ``from capi import *`` still sees everything.
+__getattr__, __dir__ = lazy_exports(__name__, (
+    "capi.errors", "capi.host.accounts", "capi.host.security", "capi.formats.serialized",
+    "capi.formats.x500", "capi.crypt32", "capi.advapi32", "capi.ncrypt",
+), {
+    "Machine": "capi.host.machine", "current_machine": "capi.host.context",
+    "current_token": "capi.host.context", "run_as": "capi.host.context",
+    "use_machine": "capi.host.context", "OS_VERSIONS": "capi.host.osversions",
+    "OSVersion": "capi.host.osversions",
+    **{n: "capi.constants" for n in dir(_constants) if n[:1].isupper() or n.startswith("sz")},
+})

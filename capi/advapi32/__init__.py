@@ -4,9 +4,6 @@
 
 from __future__ import annotations
 
-from capi.advapi32.crypt import *  # noqa: F403
-from capi.advapi32.crypt import __all__ as _crypt_all
-from capi.advapi32.security import *  # noqa: F403
-from capi.advapi32.security import __all__ as _security_all
+from capi.lazy import lazy_exports
 
-__all__ = [*_crypt_all, *_security_all]
+__getattr__, __dir__ = lazy_exports(__name__, ("capi.advapi32.crypt", "capi.advapi32.security",))

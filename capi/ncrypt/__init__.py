@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from capi.ncrypt.keystorage import *  # noqa: F403
-from capi.ncrypt.keystorage import __all__ as _keystorage_all
+from capi.lazy import lazy_exports
 
-__all__ = [*_keystorage_all]
+__getattr__, __dir__ = lazy_exports(__name__, ("capi.ncrypt.keystorage",))
