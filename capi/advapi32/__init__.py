@@ -1,0 +1,1 @@
+"""advapi32: the CryptoAPI functions of the Win32 advapi32.dll (session keys, hashes, MACs)."""
