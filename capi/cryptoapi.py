@@ -446,7 +446,7 @@ def CryptImportKey(hProv, pbData, hPubKey=None, dwFlags: int = 0) -> HCRYPTKEY:
     persisted at once; a public blob is not stored in the container. NTE_BAD_DATA for a
     wrong version/magic/length, NTE_BAD_TYPE for an unknown blob type."""
     from csp.base import KeyPair
-    from csp.blobs import parse_capi_blob
+    from csp.blobs import parse_capi_blob_bits
 
     prov = _prov(hProv)
     if pbData is None:
@@ -454,19 +454,21 @@ def CryptImportKey(hProv, pbData, hPubKey=None, dwFlags: int = 0) -> HCRYPTKEY:
     data = bytes(pbData)
     flags = _u32(dwFlags)
     pub = None if hPubKey is None else _key(hPubKey)
-    btype, blob_alg = _sk.blob_header(data)
+    btype, _ = _sk.blob_header(data)
     if btype in (C.SIMPLEBLOB, C.PLAINTEXTKEYBLOB, C.SYMMETRICWRAPKEYBLOB):
         return HCRYPTKEY(prov, _import_session(prov, btype, data, pub, flags))
     if pub is not None:
         if btype != C.PRIVATEKEYBLOB or not isinstance(pub.pair, _sk.SessionKey):
             raise WinError(NTE_BAD_KEY, detail="hPubKey must be a session key")
         data = data[:8] + pub.pair.one_shot(data[8:], False)
-    btype, alg, key = parse_capi_blob(data)
+    btype, alg, key, bitlen = parse_capi_blob_bits(data)
     if btype == C.PUBLICKEYBLOB:
         from csp.software import BASE_PERMISSIONS
 
-        return HCRYPTKEY(prov, KeyPair(0, alg, key, None, BASE_PERMISSIONS))
-    return HCRYPTKEY(prov, prov.container.import_key(key, alg, flags))
+        return HCRYPTKEY(prov, KeyPair(0, alg, key, None, BASE_PERMISSIONS, bitlen=bitlen))
+    pair = prov.container.import_key(key, alg, flags)
+    pair.bitlen = bitlen
+    return HCRYPTKEY(prov, pair)
 
 
 def _import_session(prov: HCRYPTPROV, btype: int, data: bytes, pub, flags: int):
