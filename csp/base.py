@@ -37,10 +37,12 @@ class KeyPair:
     permissions: int = 0
     flags: int = 0  # CRYPT_USER_PROTECTED / CRYPT_ARCHIVABLE as generated
     certificate: bytes | None = None
+    bitlen: int = 0  # RSAPUBKEY.bitlen as imported, when the modulus has leading zero bits
 
     @property
     def bits(self) -> int:
-        return self.public.key_size
+        # A 512-bit key whose modulus happens to be 509 bits long is still a 512-bit key.
+        return self.bitlen or -(-self.public.key_size // 8) * 8
 
 
 @dataclass

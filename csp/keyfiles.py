@@ -71,6 +71,11 @@ class BrokenKeyFile(Exception):
     """A key file that cannot be read, parsed or decrypted."""
 
 
+class UndecryptableKeyFile(BrokenKeyFile):
+    """A key file whose protected private part does not decrypt (altered ciphertext, a
+    DPAPI secret that is not the one it was sealed with)."""
+
+
 def _dwords_hex(digest: bytes) -> str:
     # Windows writes the 16-byte MD5 as four little-endian DWORDs in hex.
     return "".join(f"{int.from_bytes(digest[i:i + 4], 'little'):08x}" for i in range(0, 16, 4))
@@ -158,8 +163,8 @@ class KeyFile:
             caller = None if self.scope.machine_keyset else str(self.scope.token.user)
             data, _ = dpapi.unprotect(self.scope.machine, blob, user_sid=caller,
                                       entropy=_ENTROPY[self.kind])
-        except Exception as exc:  # wrong secret, tampered blob: a broken keyset
-            raise BrokenKeyFile(f"cannot decrypt {self.unique}: {exc}") from exc
+        except Exception as exc:  # wrong secret, tampered blob
+            raise UndecryptableKeyFile(f"cannot decrypt {self.unique}: {exc}") from exc
         self._secrets[slot] = data
         return data
 

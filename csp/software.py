@@ -65,6 +65,7 @@ from csp.keyfiles import (
     BrokenKeyFile,
     KeyFile,
     KeyStore,
+    UndecryptableKeyFile,
     _b64,
     _unb64,
 )
@@ -148,13 +149,13 @@ class SoftwareContainer(CspContainer):
         try:
             for slot, meta in kf.doc.get("keys", {}).items():
                 spec = int(slot)
-                _, alg, public = blobs.parse_capi_blob(_unb64(meta["pub"]))
+                _, alg, public, bitlen = blobs.parse_capi_blob_bits(_unb64(meta["pub"]))
                 private = kf.private_key(slot)
                 if private is not None and private.public_key().public_numbers() != public.public_numbers():
                     raise BrokenKeyFile("private key does not match its public key")
                 cert = _unb64(meta.get("cert"))
                 self.slots[spec] = KeyPair(spec, alg, public, private, int(meta["perm"]),
-                                           int(meta.get("flags", 0)), cert)
+                                           int(meta.get("flags", 0)), cert, bitlen)
         except BrokenKeyFile:
             raise
         except (KeyError, ValueError, TypeError, WinError) as exc:
@@ -173,7 +174,7 @@ class SoftwareContainer(CspContainer):
                 slot = str(spec)
                 doc["keys"][slot] = {
                     "alg": pair.alg_id, "perm": pair.permissions, "flags": pair.flags,
-                    "pub": _b64(blobs.capi_public_blob(pair.public, pair.alg_id)),
+                    "pub": _b64(blobs.capi_public_blob(pair.public, pair.alg_id, pair.bits)),
                     "cert": _b64(pair.certificate),
                 }
                 der = _pkcs8(pair.private) if pair.private is not None else None
@@ -243,13 +244,13 @@ class SoftwareContainer(CspContainer):
 
     def export_key(self, pair: KeyPair, blob_type: int) -> bytes:
         if blob_type == PUBLICKEYBLOB:
-            return blobs.capi_public_blob(pair.public, pair.alg_id)
+            return blobs.capi_public_blob(pair.public, pair.alg_id, pair.bits)
         if blob_type == PRIVATEKEYBLOB:
             if pair.private is None:
                 raise WinError(NTE_BAD_KEY_STATE, detail="public key only")
             if not pair.permissions & CRYPT_EXPORT:
                 raise WinError(NTE_BAD_KEY_STATE, detail="key is not exportable")
-            return blobs.capi_private_blob(pair.private, pair.alg_id)
+            return blobs.capi_private_blob(pair.private, pair.alg_id, pair.bits)
         raise WinError(NTE_BAD_TYPE, detail=f"blob type {blob_type}")
 
     def sign_hash(self, pair: KeyPair, digest: bytes, hash_alg, with_oid: bool) -> bytes:
@@ -356,6 +357,10 @@ class SoftwareCSP(CspProvider):
             if kf is None:
                 raise WinError(NTE_BAD_KEYSET, detail=f"no container {name!r}")
             return SoftwareContainer(self, scope, name, store, kf)
+        except UndecryptableKeyFile as exc:
+            # The private key does not decrypt: "Key not valid for use in specified
+            # state.", the DPAPI failure (capi.dpapi) surfacing through the CSP.
+            raise WinError(NTE_BAD_KEY_STATE, detail=f"key does not decrypt: {exc}") from None
         except BrokenKeyFile as exc:
             raise WinError(NTE_BAD_KEYSET, detail=f"broken keyset: {exc}") from None
 

@@ -127,7 +127,6 @@ def test_nul_truncates_like_a_c_string(machine):
 @pytest.mark.parametrize("damage", [
     lambda b: b[: len(b) // 2],  # truncated
     lambda b: b"\x00garbage" * 10,  # not a key file
-    lambda b: b.replace(b'"secrets": {"1": "', b'"secrets": {"1": "AAAA'),  # tampered ciphertext
 ])
 def test_broken_key_file_is_a_broken_keyset(machine, damage):
     make_machine_container()
@@ -138,14 +137,28 @@ def test_broken_key_file_is_a_broken_keyset(machine, damage):
         api.CryptAcquireContext("app", AES, PROV_RSA_AES, MK)
 
 
-def test_wrong_machine_secret_is_a_broken_keyset(machine):
+def test_altered_encrypted_key_is_bad_key_state(machine):
+    # Issue "The rest of advapi32", item 5: a key file whose encrypted content was altered
+    # is NTE_BAD_KEY_STATE, "Key not valid for use in specified state." (the DPAPI
+    # failure), not NTE_BAD_KEYSET.
+    make_machine_container()
+    path = machine_key_file(machine, "app")
+    path.write_bytes(path.read_bytes().replace(b'"secrets": {"1": "', b'"secrets": {"1": "AAAA'))
+    clear_cache()
+    with raises_hresult(NTE_BAD_KEY_STATE):
+        api.CryptAcquireContext("app", AES, PROV_RSA_AES, MK)
+
+
+def test_wrong_machine_secret_is_bad_key_state(machine):
+    # The same DPAPI failure: a MachineKeys file sealed under another machine's secret
+    # does not decrypt ("Key not valid for use in specified state.").
     make_machine_container()
     from capi.host import dpapi
 
     (machine.path / "secrets" / "machine.key").write_bytes(os.urandom(32))
     dpapi._secret_cache.clear()
     clear_cache()
-    with raises_hresult(NTE_BAD_KEYSET):
+    with raises_hresult(NTE_BAD_KEY_STATE):
         api.CryptAcquireContext("app", AES, PROV_RSA_AES, MK)
 
 

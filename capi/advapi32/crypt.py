@@ -7,7 +7,6 @@ as CryptoAPI writes them (reversed relative to PKCS#1 / ``cryptography``).
 
 from __future__ import annotations
 
-import hashlib
 import os
 
 from cryptography.exceptions import InvalidSignature
@@ -15,6 +14,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from capi import constants as C
+from capi.advapi32 import hashes as _hashes
+from capi.advapi32 import sessionkeys as _sk
+from capi.advapi32.hashes import HMAC_INFO
 from capi.errors import (
     ERROR_INVALID_PARAMETER,
     ERROR_NO_MORE_ITEMS,
@@ -24,6 +26,7 @@ from capi.errors import (
     NTE_BAD_HASH,
     NTE_BAD_HASH_STATE,
     NTE_BAD_KEY,
+    NTE_BAD_KEY_STATE,
     NTE_BAD_KEYSET,
     NTE_BAD_KEYSET_PARAM,
     NTE_BAD_LEN,
@@ -356,11 +359,15 @@ _ALG_SPEC = {C.CALG_RSA_KEYX: C.AT_KEYEXCHANGE, C.CALG_RSA_SIGN: C.AT_SIGNATURE}
 
 @_facade
 def CryptGenKey(hProv, Algid: int, dwFlags: int = 0) -> HCRYPTKEY:
-    """CryptGenKey -> HCRYPTKEY. AT_KEYEXCHANGE/CALG_RSA_KEYX, AT_SIGNATURE/CALG_RSA_SIGN;
+    """CryptGenKey -> HCRYPTKEY. AT_KEYEXCHANGE/CALG_RSA_KEYX, AT_SIGNATURE/CALG_RSA_SIGN,
+    and session keys (CALG_RC2, RC4, DES, 3DES_112, 3DES, AES_128/192/256 as the
+    provider's table allows; CRYPT_EXPORTABLE, CRYPT_CREATE_SALT, CRYPT_NO_SALT);
     the key length is the upper 16 bits of dwFlags (0 = the provider's default).
     NTE_BAD_ALGID, NTE_BAD_FLAGS (length out of range), NTE_SILENT_CONTEXT
     (CRYPT_USER_PROTECTED on a CRYPT_SILENT context), NTE_PERM (no write access)."""
     prov = _prov(hProv)
+    if _u32(Algid) in _sk.SPECS:
+        return HCRYPTKEY(prov, _sk.generate(prov.provider, _u32(Algid), _u32(dwFlags)))
     alg = _SPEC_ALG.get(_u32(Algid))
     if alg is None:
         raise WinError(NTE_BAD_ALGID)
@@ -394,11 +401,42 @@ def CryptDestroyKey(hKey) -> None:
 @_facade
 def CryptExportKey(hKey, hExpKey, dwBlobType: int, dwFlags: int = 0) -> bytes:
     """CryptExportKey -> blob. PUBLICKEYBLOB always; PRIVATEKEYBLOB only from an exportable
-    key (NTE_BAD_KEY_STATE otherwise); an encrypting hExpKey is not supported (NTE_BAD_KEY)."""
+    key (NTE_BAD_KEY_STATE otherwise), clear or encrypted with a session hExpKey; a session
+    key as SIMPLEBLOB (hExpKey the RSA exchange key), PLAINTEXTKEYBLOB or
+    SYMMETRICWRAPKEYBLOB (hExpKey a Triple-DES key), only if exportable."""
     key = _key(hKey)
-    if hExpKey is not None:
-        raise WinError(NTE_BAD_KEY, detail="key-wrapping export is not implemented")
-    return key.prov.container.export_key(key.pair, _u32(dwBlobType))
+    btype = _u32(dwBlobType)
+    if isinstance(key.pair, _sk.SessionKey) or hExpKey is not None:
+        return _export_wrapped(key, None if hExpKey is None else _key(hExpKey), btype)
+    return key.prov.container.export_key(key.pair, btype)
+
+
+def _export_wrapped(key: HCRYPTKEY, exp: HCRYPTKEY | None, btype: int) -> bytes:
+    """Session-key blobs, and a PRIVATEKEYBLOB encrypted with a session key (the
+    BLOBHEADER stays clear, the rest is CryptEncrypt'ed with Final)."""
+    pair = key.pair
+    exp_pair = exp.pair if exp is not None else None
+    if not isinstance(pair, _sk.SessionKey):
+        if btype != C.PRIVATEKEYBLOB or not isinstance(exp_pair, _sk.SessionKey):
+            raise WinError(NTE_BAD_KEY, detail="hExpKey must be a session key")
+        plain = key.prov.container.export_key(pair, btype)
+        return plain[:8] + exp_pair.one_shot(plain[8:], True)
+    if not pair.permissions & C.CRYPT_EXPORT:
+        raise WinError(NTE_BAD_KEY_STATE, detail="session key is not exportable")
+    if btype == C.SIMPLEBLOB:
+        if exp_pair is None or isinstance(exp_pair, _sk.SessionKey) \
+                or exp_pair.alg_id != C.CALG_RSA_KEYX:
+            raise WinError(NTE_BAD_KEY, detail="SIMPLEBLOB needs an RSA exchange key")
+        return _sk.simple_blob(pair, exp_pair.public, exp_pair.alg_id)
+    if btype == C.PLAINTEXTKEYBLOB:
+        if exp_pair is not None:
+            raise WinError(NTE_BAD_KEY, detail="PLAINTEXTKEYBLOB takes no hExpKey")
+        return _sk.plaintext_blob(pair)
+    if btype == C.SYMMETRICWRAPKEYBLOB:
+        if not isinstance(exp_pair, _sk.SessionKey):
+            raise WinError(NTE_BAD_KEY, detail="SYMMETRICWRAPKEYBLOB needs a session key")
+        return _sk.symmetric_wrap_blob(pair, exp_pair)
+    raise WinError(NTE_BAD_TYPE, detail=f"blob type {btype}")
 
 
 @_facade
@@ -406,21 +444,77 @@ def CryptImportKey(hProv, pbData, hPubKey=None, dwFlags: int = 0) -> HCRYPTKEY:
     """CryptImportKey -> HCRYPTKEY. A private blob fills the slot its ALG_ID names and is
     persisted at once; a public blob is not stored in the container. NTE_BAD_DATA for a
     wrong version/magic/length, NTE_BAD_TYPE for an unknown blob type."""
-    from capi.formats.blobs import parse_capi_blob
+    from capi.formats.blobs import parse_capi_blob_bits
     from csp.base import KeyPair
 
     prov = _prov(hProv)
     if pbData is None:
         raise WinError(ERROR_INVALID_PARAMETER)
-    if hPubKey is not None:
-        raise WinError(NTE_BAD_KEY, detail="encrypted import is not implemented")
-    btype, alg, key = parse_capi_blob(bytes(pbData))
+    data = bytes(pbData)
     flags = _u32(dwFlags)
+    pub = None if hPubKey is None else _key(hPubKey)
+    btype, _ = _sk.blob_header(data)
+    if btype in (C.SIMPLEBLOB, C.PLAINTEXTKEYBLOB, C.SYMMETRICWRAPKEYBLOB):
+        return HCRYPTKEY(prov, _import_session(prov, btype, data, pub, flags))
+    if pub is not None:
+        if btype != C.PRIVATEKEYBLOB or not isinstance(pub.pair, _sk.SessionKey):
+            raise WinError(NTE_BAD_KEY, detail="hPubKey must be a session key")
+        data = data[:8] + pub.pair.one_shot(data[8:], False)
+    btype, alg, key, bitlen = parse_capi_blob_bits(data)
     if btype == C.PUBLICKEYBLOB:
         from csp.software import BASE_PERMISSIONS
 
-        return HCRYPTKEY(prov, KeyPair(0, alg, key, None, BASE_PERMISSIONS))
-    return HCRYPTKEY(prov, prov.container.import_key(key, alg, flags))
+        return HCRYPTKEY(prov, KeyPair(0, alg, key, None, BASE_PERMISSIONS, bitlen=bitlen))
+    pair = prov.container.import_key(key, alg, flags)
+    pair.bitlen = bitlen
+    return HCRYPTKEY(prov, pair)
+
+
+def _import_session(prov: HCRYPTPROV, btype: int, data: bytes, pub, flags: int):
+    if btype == C.SIMPLEBLOB:
+        if pub is None or isinstance(pub.pair, _sk.SessionKey) or pub.pair.private is None:
+            raise WinError(NTE_BAD_KEY, detail="SIMPLEBLOB needs the RSA exchange key")
+        alg, material = _sk.parse_simple_blob(data, pub.pair.private)
+    elif btype == C.PLAINTEXTKEYBLOB:
+        alg, material = _sk.parse_plaintext_blob(data)
+    else:
+        if pub is None or not isinstance(pub.pair, _sk.SessionKey):
+            raise WinError(NTE_BAD_KEY, detail="SYMMETRICWRAPKEYBLOB needs a session key")
+        alg, material = _sk.parse_symmetric_wrap_blob(data, pub.pair)
+    if alg not in _sk.SPECS:
+        raise WinError(NTE_BAD_ALGID, detail=f"ALG_ID 0x{alg:x}")
+    return _sk.from_material(prov.provider, alg, material, flags)
+
+
+@_facade
+def CryptDeriveKey(hProv, Algid: int, hBaseData, dwFlags: int = 0) -> HCRYPTKEY:
+    """CryptDeriveKey -> HCRYPTKEY: a session key from a hash's value (which is finished).
+    Keys longer than the hash (and AES keys from hashes shorter than 32 bytes) use
+    Windows' 0x36/0x5C expansion; CRYPT_CREATE_SALT takes the salt from the leftover hash
+    bytes in the Base and Strong providers. NTE_BAD_ALGID for an ALG_ID the provider
+    lacks (RSA, CALG_AES, RC5...), NTE_BAD_FLAGS for a key length out of range."""
+    prov = _prov(hProv)
+    h = _hash(hBaseData)
+    alg, flags = _u32(Algid), _u32(dwFlags)
+    if alg not in _sk.SPECS:
+        raise WinError(NTE_BAD_ALGID, detail=f"ALG_ID 0x{alg:x}")
+    _sk.key_bits(prov.provider, alg, flags >> KEY_LENGTH_SHIFT)
+    base_alg = h.alg_id
+    if isinstance(h._ctx, _hashes.HmacEngine) and h._ctx.info is not None:
+        base_alg = h._ctx.info.HashAlgid
+    return HCRYPTKEY(prov, _sk.derive(prov.provider, alg, h.digest(),
+                                      _hashes.one_shot(base_alg), flags))
+
+
+@_facade
+def CryptDuplicateKey(hKey, pdwReserved=None, dwFlags: int = 0) -> HCRYPTKEY:
+    """CryptDuplicateKey -> a new HCRYPTKEY with the key's parameters (an open chain is
+    not carried over). ERROR_INVALID_PARAMETER for a non-NULL pdwReserved."""
+    key = _key(hKey)
+    if pdwReserved is not None:
+        raise WinError(ERROR_INVALID_PARAMETER)
+    pair = key.pair
+    return HCRYPTKEY(key.prov, pair.duplicate() if isinstance(pair, _sk.SessionKey) else pair)
 
 
 @_facade
@@ -431,6 +525,8 @@ def CryptGetKeyParam(hKey, dwParam: int, dwFlags: int = 0):
     key = _key(hKey)
     param = _u32(dwParam)
     pair = key.pair
+    if isinstance(pair, _sk.SessionKey):
+        return pair.get_param(param)
     if param == C.KP_ALGID:
         return pair.alg_id
     if param in (C.KP_KEYLEN, C.KP_BLOCKLEN):
@@ -454,6 +550,9 @@ def CryptSetKeyParam(hKey, dwParam: int, pbData, dwFlags: int = 0) -> None:
     param = _u32(dwParam)
     if pbData is None:
         raise WinError(ERROR_INVALID_PARAMETER)
+    if isinstance(key.pair, _sk.SessionKey):
+        key.pair.set_param(param, pbData)
+        return
     if param == C.KP_PERMISSIONS:
         value = int.from_bytes(pbData, "little") if isinstance(pbData, (bytes, bytearray)) else _u32(pbData)
         key.prov.container.set_key_param(key.pair, param, value)
@@ -476,30 +575,30 @@ def CryptSetKeyParam(hKey, dwParam: int, pbData, dwFlags: int = 0) -> None:
 
 @_facade
 def CryptCreateHash(hProv, Algid: int, hKey=None, dwFlags: int = 0) -> HCRYPTHASH:
-    """CryptCreateHash -> HCRYPTHASH. NTE_BAD_ALGID for an algorithm the provider type lacks
-    (CALG_SHA_256 in a PROV_RSA_FULL provider), NTE_BAD_KEY for a key with a plain hash,
-    NTE_BAD_FLAGS."""
+    """CryptCreateHash -> HCRYPTHASH. MD2, MD4, MD5, SHA-1, SHA-2 (PROV_RSA_AES only),
+    CALG_SSL3_SHAMD5, CALG_HMAC and CALG_MAC with a session key. NTE_BAD_ALGID for an
+    algorithm the provider type lacks (CALG_SHA_256 in a PROV_RSA_FULL provider),
+    NTE_BAD_KEY for a key with a plain hash or a keyed hash without one, NTE_BAD_FLAGS."""
     prov = _prov(hProv)
     alg = _u32(Algid)
-    table = prov.provider.hash_algorithms()
-    if alg not in table:
+    if alg not in _hashes.algorithms(prov.provider):
         raise WinError(NTE_BAD_ALGID)
-    if hKey is not None:
-        raise WinError(NTE_BAD_KEY)
+    key = None if hKey is None else _key(hKey).pair
     if _u32(dwFlags):
         raise WinError(NTE_BAD_FLAGS)
-    name, cls = table[alg]
-    factory = (lambda: hashlib.new(cls.name)) if cls is not None else None
-    return HCRYPTHASH(prov, alg, name, factory)
+    engine = _hashes.create(prov.provider, alg, key)
+    name = _hashes.DIGESTS.get(alg, (f"0x{alg:x}",))[0]
+    return HCRYPTHASH(prov, alg, name, (lambda: engine) if engine is not None else None)
 
 
 @_facade
 def CryptHashData(hHash, pbData, dwFlags: int = 0) -> None:
-    """CryptHashData; NTE_BAD_HASH_STATE after the value was read or signed."""
+    """CryptHashData; NTE_BAD_HASH_STATE after the value was read or signed; dwFlags 0 or
+    CRYPT_USERDATA, anything else NTE_BAD_FLAGS (Wine rsaenh.c test_hashes)."""
     h = _hash(hHash)
     if pbData is None:
         raise WinError(ERROR_INVALID_PARAMETER)
-    if _u32(dwFlags):
+    if _u32(dwFlags) & ~C.CRYPT_USERDATA:
         raise WinError(NTE_BAD_FLAGS)
     h.update(bytes(pbData))
 
@@ -520,9 +619,18 @@ def CryptGetHashParam(hHash, dwParam: int, dwFlags: int = 0):
 
 @_facade
 def CryptSetHashParam(hHash, dwParam: int, pbData, dwFlags: int = 0) -> None:
-    """CryptSetHashParam(HP_HASHVAL): sign a hash computed elsewhere. NTE_BAD_HASH for a
-    wrong length."""
+    """CryptSetHashParam: HP_HASHVAL (sign a hash computed elsewhere; NTE_BAD_HASH for a
+    wrong length) and HP_HMAC_INFO (an HMAC_INFO, once, before any data)."""
     h = _hash(hHash)
+    if _u32(dwParam) == C.HP_HMAC_INFO:
+        if not isinstance(h._ctx, _hashes.HmacEngine):
+            raise WinError(NTE_BAD_TYPE, detail="not an HMAC")
+        if pbData is None:
+            raise WinError(ERROR_INVALID_PARAMETER)
+        if h._ctx.ready:
+            raise WinError(NTE_BAD_HASH_STATE, detail="HMAC_INFO already set")
+        h._ctx.set_info(pbData)
+        return
     if _u32(dwParam) != C.HP_HASHVAL:
         raise WinError(NTE_BAD_TYPE)
     value = bytes(pbData or b"")
@@ -538,9 +646,38 @@ def CryptDestroyHash(hHash) -> None:
     _hash(hHash)._open = False
 
 
+@_facade
+def CryptDuplicateHash(hHash, pdwReserved=None, dwFlags: int = 0) -> HCRYPTHASH:
+    """CryptDuplicateHash -> an independent copy of the hash state (Wine rsaenh.c
+    test_hashes). ERROR_INVALID_PARAMETER for a non-NULL pdwReserved."""
+    h = _hash(hHash)
+    if pdwReserved is not None:
+        raise WinError(ERROR_INVALID_PARAMETER)
+    ctx = h._ctx.copy() if h._ctx is not None else None
+    dup = HCRYPTHASH(h.prov, h.alg_id, h.name, (lambda: ctx) if ctx is not None else None)
+    dup.value, dup.finished = h.value, h.finished
+    return dup
+
+
+@_facade
+def CryptHashSessionKey(hHash, hKey, dwFlags: int = 0) -> None:
+    """CryptHashSessionKey: hashes the session key's bytes, big-endian (reversed) unless
+    CRYPT_LITTLE_ENDIAN (docs "CryptHashSessionKey function"). NTE_BAD_KEY for a key
+    that is not a session key, NTE_BAD_FLAGS for other flags."""
+    h = _hash(hHash)
+    key = _key(hKey)
+    flags = _u32(dwFlags)
+    if flags & ~C.CRYPT_LITTLE_ENDIAN:
+        raise WinError(NTE_BAD_FLAGS)
+    if not isinstance(key.pair, _sk.SessionKey):
+        raise WinError(NTE_BAD_KEY, detail="not a session key")
+    material = key.pair.key
+    h.update(material if flags & C.CRYPT_LITTLE_ENDIAN else material[::-1])
+
+
 def _hash_class(h: HCRYPTHASH):
-    cls = h.prov.provider.hash_algorithms()[h.alg_id][1]
-    return cls
+    entry = h.prov.provider.hash_algorithms().get(h.alg_id)
+    return entry[1] if entry is not None else None
 
 
 @_facade
@@ -564,6 +701,10 @@ def CryptSignHash(hHash, dwKeySpec: int, sDescription=None, dwFlags: int = 0) ->
     digest = h.digest()
     cls = _hash_class(h)
     with_oid = cls is not None and not flags & C.CRYPT_NOHASHOID
+    if cls is None and not flags & C.CRYPT_NOHASHOID:
+        info = _hashes.digest_info(h.alg_id, digest)  # MD2, MD4: DigestInfo built here
+        if info is not None:
+            digest = info
     signature = h.prov.container.sign_hash(pair, digest, cls, with_oid)
     return signature[::-1]
 
@@ -590,6 +731,8 @@ def CryptVerifySignature(hHash, pbSignature, hPubKey, sDescription=None, dwFlags
     cls = _hash_class(h)
     if cls is not None:
         accepted.add(_digest_info(cls(), digest))
+    elif (info := _hashes.digest_info(h.alg_id, digest)) is not None:
+        accepted.add(info)
     if recovered not in accepted:
         raise WinError(NTE_BAD_SIGNATURE)
 
@@ -630,6 +773,8 @@ def CryptEncrypt(hKey, hHash, Final: bool, dwFlags: int, pbData) -> bytes:
     with CRYPT_OAEP. An AT_SIGNATURE key is NTE_BAD_KEY; data too long is NTE_BAD_LEN."""
     key = _key(hKey)
     flags = _u32(dwFlags)
+    if isinstance(key.pair, _sk.SessionKey):
+        return _session_crypt(key.pair, hHash, Final, flags, pbData, True)
     if flags & ~C.CRYPT_OAEP:
         raise WinError(NTE_BAD_FLAGS)
     if key.pair.alg_id != C.CALG_RSA_KEYX:
@@ -651,6 +796,8 @@ def CryptDecrypt(hKey, hHash, Final: bool, dwFlags: int, pbData) -> bytes:
     NTE_BAD_KEY for AT_SIGNATURE, NTE_BAD_DATA for malformed ciphertext."""
     key = _key(hKey)
     flags = _u32(dwFlags)
+    if isinstance(key.pair, _sk.SessionKey):
+        return _session_crypt(key.pair, hHash, Final, flags, pbData, False)
     if flags & ~C.CRYPT_OAEP:
         raise WinError(NTE_BAD_FLAGS)
     if key.pair.alg_id != C.CALG_RSA_KEYX:
@@ -665,6 +812,25 @@ def CryptDecrypt(hKey, hHash, Final: bool, dwFlags: int, pbData) -> bytes:
     plain = key.prov.container.decrypt(key.pair, data[::-1], bool(flags & C.CRYPT_OAEP))
     if hHash is not None:
         _hash(hHash).update(plain)
+    return plain
+
+
+def _session_crypt(key, hHash, final, flags: int, pbData, encrypt: bool) -> bytes:
+    """CryptEncrypt/CryptDecrypt with a session key: whole blocks until Final, PKCS#5
+    padding added or checked (NTE_BAD_DATA) on Final, which also ends the chain."""
+    h = None if hHash is None else _hash(hHash)
+    if flags:
+        raise WinError(NTE_BAD_FLAGS)
+    if pbData is None:
+        raise WinError(ERROR_INVALID_PARAMETER)
+    data = pbData if type(pbData) is bytes else bytes(pbData)
+    if encrypt:
+        if h is not None:
+            h.update(data)
+        return key.encrypt(data, bool(final))
+    plain = key.decrypt(data, bool(final))
+    if h is not None:
+        h.update(plain)
     return plain
 
 
@@ -684,11 +850,12 @@ def CryptGenRandom(hProv, dwLen: int) -> bytes:
 
 
 __all__ = [
-    "HCRYPTPROV", "HCRYPTKEY", "HCRYPTHASH", "CryptEnumProviders", "CryptEnumProviderTypes",
-    "CryptGetDefaultProvider", "CryptAcquireContext", "CryptReleaseContext",
-    "CryptGetProvParam", "CryptSetProvParam", "CryptGenKey", "CryptGetUserKey",
-    "CryptDestroyKey", "CryptExportKey", "CryptImportKey", "CryptGetKeyParam",
-    "CryptSetKeyParam", "CryptCreateHash", "CryptHashData", "CryptGetHashParam",
-    "CryptSetHashParam", "CryptDestroyHash", "CryptSignHash", "CryptVerifySignature",
-    "CryptEncrypt", "CryptDecrypt", "CryptGenRandom",
+    "HCRYPTPROV", "HCRYPTKEY", "HCRYPTHASH", "HMAC_INFO",
+    "CryptEnumProviders", "CryptEnumProviderTypes", "CryptGetDefaultProvider",
+    "CryptAcquireContext", "CryptReleaseContext", "CryptGetProvParam", "CryptSetProvParam",
+    "CryptGenKey", "CryptGetUserKey", "CryptDestroyKey", "CryptExportKey", "CryptImportKey",
+    "CryptDeriveKey", "CryptDuplicateKey", "CryptDuplicateHash", "CryptHashSessionKey",
+    "CryptGetKeyParam", "CryptSetKeyParam", "CryptCreateHash", "CryptHashData",
+    "CryptGetHashParam", "CryptSetHashParam", "CryptDestroyHash", "CryptSignHash",
+    "CryptVerifySignature", "CryptEncrypt", "CryptDecrypt", "CryptGenRandom",
 ]

@@ -70,10 +70,16 @@ def _rsa_from_parts(n: int, e: int, p: int, q: int, d: int) -> rsa.RSAPrivateKey
 # -------------------------------------------------------------------------------------
 
 
-def capi_public_blob(key: rsa.RSAPublicKey, alg_id: int) -> bytes:
+def _blob_bits(key_size: int, bits: int | None) -> int:
+    # RSAPUBKEY.bitlen is the key's size, which can exceed the modulus' bit length when
+    # the modulus has leading zero bits (a 512-bit key with a 509-bit modulus).
+    return bits or -(-key_size // 8) * 8
+
+
+def capi_public_blob(key: rsa.RSAPublicKey, alg_id: int, bits: int | None = None) -> bytes:
     """PUBLICKEYBLOB: 20-byte header + modulus (bitlen/8 bytes, little-endian)."""
     nums = key.public_numbers()
-    bits = key.key_size
+    bits = _blob_bits(key.key_size, bits)
     return (
         _BLOBHEADER.pack(PUBLICKEYBLOB, CUR_BLOB_VERSION, 0, alg_id)
         + _RSAPUBKEY.pack(RSA1, bits, nums.e)
@@ -81,11 +87,11 @@ def capi_public_blob(key: rsa.RSAPublicKey, alg_id: int) -> bytes:
     )
 
 
-def capi_private_blob(key: rsa.RSAPrivateKey, alg_id: int) -> bytes:
+def capi_private_blob(key: rsa.RSAPrivateKey, alg_id: int, bits: int | None = None) -> bytes:
     """PRIVATEKEYBLOB: header + n, p, q, dp, dq, qinv, d (20 + 9*bits/16 bytes)."""
     priv = key.private_numbers()
     pub = priv.public_numbers
-    bits = key.key_size
+    bits = _blob_bits(key.key_size, bits)
     full, half = bits // 8, bits // 16
     return b"".join((
         _BLOBHEADER.pack(PRIVATEKEYBLOB, CUR_BLOB_VERSION, 0, alg_id),
@@ -100,6 +106,16 @@ def parse_capi_blob(data: bytes) -> tuple[int, int, rsa.RSAPublicKey | rsa.RSAPr
 
     Wrong bVersion/reserved/magic or a wrong length is NTE_BAD_DATA (WINDOWS-FACTS §4 #9);
     an unknown bType is NTE_BAD_TYPE.
+    """
+    return parse_capi_blob_bits(data)[:3]
+
+
+def parse_capi_blob_bits(data: bytes):
+    """(bType, aiKeyAlg, key, bitlen): parse_capi_blob with the blob's RSAPUBKEY.bitlen.
+
+    A PRIVATEKEYBLOB may stop short of its full length: Windows imports it as long as the
+    primes and CRT values are there, inferring the private exponent (Wine rsaenh.c
+    test_import_private: every length from 20 + bitlen/2 bytes up imports).
     """
     if not isinstance(data, (bytes, bytearray)) or len(data) < CAPI_HEADER_LEN:
         raise _bad(NTE_BAD_DATA, "blob shorter than its header")
@@ -121,10 +137,10 @@ def parse_capi_blob(data: bytes) -> tuple[int, int, rsa.RSAPublicKey | rsa.RSAPr
             raise _bad(NTE_BAD_DATA, "PUBLICKEYBLOB magic or length")
         n = int.from_bytes(body, "little")
         try:
-            return btype, alg, rsa.RSAPublicNumbers(e, n).public_key()
+            return btype, alg, rsa.RSAPublicNumbers(e, n).public_key(), bits
         except ValueError as exc:
             raise _bad(NTE_BAD_DATA, str(exc)) from exc
-    if magic != RSA2 or len(body) != 2 * full + 5 * half:
+    if magic != RSA2 or not full + 5 * half <= len(body) <= 2 * full + 5 * half:
         raise _bad(NTE_BAD_DATA, "PRIVATEKEYBLOB magic or length")
     off = 0
 
@@ -136,8 +152,16 @@ def parse_capi_blob(data: bytes) -> tuple[int, int, rsa.RSAPublicKey | rsa.RSAPr
 
     n, p, q = take(full), take(half), take(half)
     take(half), take(half), take(half)  # dp, dq, qinv: recomputed from d, p, q
-    d = take(full)
-    return btype, alg, _rsa_from_parts(n, e, p, q, d)
+    if len(body) - off < full:
+        if not p or not q:
+            raise _bad(NTE_BAD_DATA, "primes")
+        try:
+            d = pow(e, -1, (p - 1) * (q - 1))
+        except ValueError as exc:
+            raise _bad(NTE_BAD_DATA, "exponent not invertible") from exc
+    else:
+        d = take(full)
+    return btype, alg, _rsa_from_parts(n, e, p, q, d), bits
 
 
 # -------------------------------------------------------------------------------------
