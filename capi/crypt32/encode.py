@@ -600,6 +600,9 @@ def _enc_name_value(v, flags):
 
 def _enc_unicode_name_value(v, flags):
     _need(v)
+    if v.dwValueType & 0xFF == CERT_RDN_ANY_TYPE:
+        # Wine test_encodeUnicodeNameValue: a name value must name its string type.
+        raise _positional_error(CRYPT_E_NOT_CHAR_STRING, 0)
     return _encode_unicode_value(v.dwValueType, v.Value, None, flags, 0)
 
 

@@ -28,7 +28,7 @@ def cstruct(cls):
     """A dataclass whose ``rgX`` list fields get a read-only ``cX`` count property."""
     cls = dataclass(cls)
     for f in dataclasses.fields(cls):
-        if f.name.startswith("rg") and f.name[2:3].isupper():
+        if f.name.startswith("rg") and f.name[2:3].isalpha():
             count = _count_name(f.name)
             if not hasattr(cls, count):
                 setattr(cls, count, property(lambda self, _n=f.name: len(getattr(self, _n))))
