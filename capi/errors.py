@@ -315,6 +315,15 @@ _TABLE: list[tuple[int, str, str, str]] = [
     (0x8010006B, "SCARD_W_WRONG_CHV", "The card cannot be accessed because the wrong PIN was presented.", "SmartCardError"),
     (0x8010006C, "SCARD_W_CHV_BLOCKED", "The card cannot be accessed because the maximum number of PIN entry attempts has been reached.", "SmartCardError"),
     (0x80100070, "SCARD_W_CARD_NOT_AUTHENTICATED", "No PIN was presented to the smart card.", "SmartCardError"),
+    # --- crypt32 encode/decode and string conversion (capi/crypt32): winerror.h / ntstatus.h ---
+    (0x80093104, "CRYPT_E_ASN1_LARGE", "ASN1 value too large.", "EncodingError"),
+    (0x8009310C, "CRYPT_E_ASN1_CHOICE", "ASN1 bad choice value.", "EncodingError"),
+    (0x80092020, "CRYPT_E_INVALID_NUMERIC_STRING", "The string contains a non-numeric character.", "EncodingError"),
+    (0x80092021, "CRYPT_E_INVALID_PRINTABLE_STRING", "The string contains a non-printable character.", "EncodingError"),
+    (0x80092022, "CRYPT_E_INVALID_IA5_STRING", "The string contains a character not in the 7 bit ASCII character set.", "EncodingError"),
+    (0x80092023, "CRYPT_E_INVALID_X500_STRING", "The string contains an invalid X500 name attribute key, oid, value or delimiter.", "EncodingError"),
+    (0x80092024, "CRYPT_E_NOT_CHAR_STRING", "The dwValueType for the CERT_NAME_VALUE is not one of the character strings.  Most likely it is either a CERT_RDN_ENCODED_BLOB or CERT_RDN_OCTET_STRING.", "EncodingError"),
+    (0xC0000005, "STATUS_ACCESS_VIOLATION", "The instruction at 0x%p referenced memory at 0x%p. The memory could not be %s.", "InvalidArgument"),
 ]
 
 # Win32 codes by their own value; HRESULTs (including E_ACCESSDENIED, which shares its

@@ -220,6 +220,9 @@ class CERT_INFO:
     NotAfter: datetime.datetime
     Subject: bytes
     SubjectPublicKeyInfo: bytes
+    # CRYPT_BIT_BLOB or None (absent); C order puts them before the extensions.
+    IssuerUniqueId: Any = None
+    SubjectUniqueId: Any = None
     rgExtension: list[CERT_EXTENSION] = field(default_factory=list)
 
     @property
