@@ -8,7 +8,7 @@ from __future__ import annotations
 import struct
 import threading
 
-from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.exceptions import InvalidSignature, InvalidTag, UnsupportedAlgorithm
 from cryptography.hazmat.decrepit.ciphers import algorithms as decrepit
 from cryptography.hazmat.decrepit.ciphers import modes as decrepit_modes
 from cryptography.hazmat.primitives import hashes
@@ -494,6 +494,8 @@ class _AsymmetricKey(BCRYPT_KEY_HANDLE):
         pad = self._rsa_padding(info, flags)
         try:
             return self.public.encrypt(bytes(data), pad)
+        except UnsupportedAlgorithm as exc:
+            raise fail(STATUS_NOT_SUPPORTED, f"the cryptography package: {exc}") from None
         except ValueError as exc:
             raise fail(STATUS_INVALID_PARAMETER, str(exc)) from None
 
@@ -506,6 +508,8 @@ class _AsymmetricKey(BCRYPT_KEY_HANDLE):
             raise fail(STATUS_INVALID_PARAMETER)
         try:
             return self.private.decrypt(bytes(data), pad)
+        except UnsupportedAlgorithm as exc:
+            raise fail(STATUS_NOT_SUPPORTED, f"the cryptography package: {exc}") from None
         except ValueError as exc:
             raise fail(STATUS_INVALID_PARAMETER, str(exc)) from None
 
