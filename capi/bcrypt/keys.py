@@ -14,7 +14,7 @@ from cryptography.hazmat.decrepit.ciphers import modes as decrepit_modes
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.ciphers.aead import AESCCM
+from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM
 from cryptography.hazmat.primitives.keywrap import (
     InvalidUnwrap,
     aes_key_unwrap,
@@ -131,6 +131,8 @@ class _SymmetricKey(BCRYPT_KEY_HANDLE):
         self._algorithm = _cipher_algorithm(spec, secret)
         self._ecb = None
         self._stream = None
+        self._gcm = None
+        self._scratch = bytearray()
 
     def __repr__(self):
         return f"<BCRYPT_KEY_HANDLE {self.spec.name} {self.mode}>"
@@ -262,6 +264,8 @@ class _SymmetricKey(BCRYPT_KEY_HANDLE):
             raise fail(STATUS_INVALID_PARAMETER)
         chain = info.dwFlags & K.BCRYPT_AUTH_MODE_CHAIN_CALLS_FLAG
         ctx = info.pbMacContext if isinstance(info.pbMacContext, _GcmChain) else None
+        if ctx is None and not chain:
+            return self._gcm_one_shot(data, nonce, aad, tag, encrypt)
         if ctx is None:
             ctx = _GcmChain(self, nonce, aad, encrypt)
         elif ctx.key is not self or ctx.encrypt != encrypt:
@@ -282,6 +286,33 @@ class _SymmetricKey(BCRYPT_KEY_HANDLE):
         except (InvalidTag, ValueError):
             raise fail(STATUS_AUTH_TAG_MISMATCH) from None  # Wine test_BCryptDecrypt
         return out
+
+    def _gcm_one_shot(self, data, nonce: bytes, aad, tag, encrypt: bool) -> bytes:
+        # AESGCM is the cryptography package's fast path; encrypt_into a per-key scratch
+        # buffer keeps the ciphertext and the tag apart without another full-size copy.
+        if self._gcm is None:
+            self._gcm = AESGCM(self.secret)
+        aad = bytes(aad) or None
+        if encrypt:
+            n = len(data)
+            with self.lock:
+                if len(self._scratch) < n + 16:
+                    self._scratch = bytearray(n + 16)
+                view = memoryview(self._scratch)[: n + 16]
+                self._gcm.encrypt_into(nonce, data, aad, view)
+                tag[:] = view[n:n + len(tag)]
+                return bytes(view[:n])
+        try:
+            if len(tag) == 16:
+                return self._gcm.decrypt(nonce, bytes(data) + bytes(tag), aad)
+            ctx = Cipher(self._algorithm, modes.GCM(nonce, bytes(tag), len(tag))).decryptor()
+            if aad:
+                ctx.authenticate_additional_data(aad)
+            out = ctx.update(data)
+            ctx.finalize()
+            return out
+        except InvalidTag:
+            raise fail(STATUS_AUTH_TAG_MISMATCH) from None  # Wine test_BCryptDecrypt
 
     def _ccm(self, data, nonce: bytes, aad, tag, encrypt: bool) -> bytes:
         if not 7 <= len(nonce) <= 13:
