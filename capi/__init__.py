@@ -2,7 +2,7 @@
 
 ``from capi import *`` gives a port of C# P/Invoke code everything it names. Each Win32
 function lives in the package of the DLL that exports it (``capi.crypt32``,
-``capi.advapi32``, ``capi.ncrypt``); the simulated host (``capi.host``) and the byte
+``capi.advapi32``, ``capi.ncrypt``, ``capi.bcrypt``); the simulated host (``capi.host``) and the byte
 formats (``capi.formats``) sit below the key providers (``csp``). The object model behind
 the facade (Machine, stores, contexts, security descriptors) is public too, for code that
 is not a port.
@@ -17,7 +17,7 @@ from capi.lazy import lazy_exports
 # does not load the others; ``from capi import *`` still sees everything.
 __getattr__, __dir__ = lazy_exports(__name__, (
     "capi.errors", "capi.host.accounts", "capi.host.security", "capi.formats.serialized",
-    "capi.formats.x500", "capi.crypt32", "capi.advapi32", "capi.ncrypt",
+    "capi.formats.x500", "capi.crypt32", "capi.advapi32", "capi.ncrypt", "capi.bcrypt",
 ), {
     "Machine": "capi.host.machine", "current_machine": "capi.host.context",
     "current_token": "capi.host.context", "run_as": "capi.host.context",

@@ -61,6 +61,9 @@ class WinError(OSError):
         super().__init__(self.winerror, text)
         # OSError keeps (errno, strerror); keep the Windows names readable as well.
         self.strerror = text
+        # NTSTATUS failures (bcrypt.dll) carry the status too; bcrypt sets it for the
+        # NTE_* codes it returns as well (NTE_BAD_DATA from BCryptImportKeyPair).
+        self.status = hr if hr in NTSTATUS_CODES else None
 
     def __str__(self) -> str:
         base = f"[{self.name} 0x{self.hresult:08X}] {self.strerror}"
@@ -158,6 +161,10 @@ class HResultInfo:
 
 class W(int):
     """Marks a Win32 error code in the table (its HRESULT is HRESULT_FROM_WIN32(code))."""
+
+
+class NT(int):
+    """Marks an NTSTATUS in the table: raised as itself, with ``.status`` equal to it."""
 
 
 # (hresult, symbolic name, Windows message, family). Win32 codes are stored as their
@@ -323,18 +330,36 @@ _TABLE: list[tuple[int, str, str, str]] = [
     (0x80092022, "CRYPT_E_INVALID_IA5_STRING", "The string contains a character not in the 7 bit ASCII character set.", "EncodingError"),
     (0x80092023, "CRYPT_E_INVALID_X500_STRING", "The string contains an invalid X500 name attribute key, oid, value or delimiter.", "EncodingError"),
     (0x80092024, "CRYPT_E_NOT_CHAR_STRING", "The dwValueType for the CERT_NAME_VALUE is not one of the character strings.  Most likely it is either a CERT_RDN_ENCODED_BLOB or CERT_RDN_OCTET_STRING.", "EncodingError"),
-    (0xC0000005, "STATUS_ACCESS_VIOLATION", "The instruction at 0x%p referenced memory at 0x%p. The memory could not be %s.", "InvalidArgument"),
+    (NT(0xC0000005), "STATUS_ACCESS_VIOLATION", "The instruction at 0x%p referenced memory at 0x%p. The memory could not be %s.", "InvalidArgument"),
+    # --- NTSTATUS (bcrypt.dll returns these; ntstatus.h values, MS-ERREF 2.3.1 texts) ---
+    (NT(0xC0000008), "STATUS_INVALID_HANDLE", "An invalid HANDLE was specified.", "InvalidArgument"),
+    (NT(0xC000000D), "STATUS_INVALID_PARAMETER", "An invalid parameter was passed to a service or function.", "InvalidArgument"),
+    (NT(0xC0000017), "STATUS_NO_MEMORY", "{Not Enough Quota} Not enough virtual memory or paging file quota is available to complete the specified operation.", "SystemFailure"),
+    (NT(0xC0000022), "STATUS_ACCESS_DENIED", "{Access Denied} A process has requested access to an object but has not been granted those access rights.", "AccessDenied"),
+    (NT(0xC0000023), "STATUS_BUFFER_TOO_SMALL", "{Buffer Too Small} The buffer is too small to contain the entry. No information has been written to the buffer.", "InvalidArgument"),
+    (NT(0xC000003E), "STATUS_DATA_ERROR", "{Data Error} An error occurred in reading or writing data.", "BadData"),
+    (NT(0xC00000BB), "STATUS_NOT_SUPPORTED", "The request is not supported.", "NotImplementedCall"),
+    (NT(0xC00000E5), "STATUS_INTERNAL_ERROR", "An internal error occurred.", "SystemFailure"),
+    (NT(0xC0000206), "STATUS_INVALID_BUFFER_SIZE", "The size of the buffer is invalid for the specified operation.", "InvalidArgument"),
+    (NT(0xC0000225), "STATUS_NOT_FOUND", "The object was not found.", "NotFound"),
+    (NT(0xC000A000), "STATUS_INVALID_SIGNATURE", "The cryptographic signature is invalid.", "BadData"),
+    (NT(0xC000A002), "STATUS_AUTH_TAG_MISMATCH", "The computed authentication tag did not match the input authentication tag.", "BadData"),
 ]
 
 # Win32 codes by their own value; HRESULTs (including E_ACCESSDENIED, which shares its
 # value with HRESULT_FROM_WIN32(ERROR_ACCESS_DENIED)) by theirs.
 WIN32: dict[int, HResultInfo] = {}
 HRESULTS: dict[int, HResultInfo] = {}
+# NTSTATUS codes live in HRESULTS under their own value (none collides with an HRESULT);
+# this set tells them apart so WinError can give them a ``.status``.
+NTSTATUS_CODES: set[int] = set()
 for _code, _name, _msg, _fam in _TABLE:
     if isinstance(_code, W):
         WIN32[int(_code)] = HResultInfo(HRESULT_FROM_WIN32(int(_code)), _name, _msg, _fam)
     else:
-        HRESULTS[_code] = HResultInfo(_code, _name, _msg, _fam)
+        HRESULTS[int(_code)] = HResultInfo(int(_code), _name, _msg, _fam)
+        if isinstance(_code, NT):
+            NTSTATUS_CODES.add(int(_code))
 BY_NAME: dict[str, HResultInfo] = {i.name: i for i in (*WIN32.values(), *HRESULTS.values())}
 
 
@@ -427,7 +452,7 @@ __all__ = [
     "WinError", "NotFound", "AlreadyExists", "AccessDenied", "InvalidArgument", "BadKeyset",
     "BadKey", "BadKeyState", "BadData", "BadAlgorithm", "ProviderError", "EncodingError",
     "InvalidPassword", "SmartCardError", "CredentialsError", "TrustError",
-    "NotImplementedCall", "SystemFailure", "HRESULTS", "WIN32", "BY_NAME", "HResultInfo", "lookup", "HRESULT_FROM_WIN32",
+    "NotImplementedCall", "SystemFailure", "HRESULTS", "WIN32", "BY_NAME", "NTSTATUS_CODES", "HResultInfo", "lookup", "HRESULT_FROM_WIN32",
     "GetLastError", "SetLastError", "normalize", "win32_code", "message", "symbolic_name",
     "to_signed", "win32_failure", "winapi", *ERROR_CODE_NAMES,
 ]

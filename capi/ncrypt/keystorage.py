@@ -10,6 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from capi import constants as C
+from capi.bcrypt.structs import (
+    BCRYPT_OAEP_PADDING_INFO,
+    BCRYPT_PKCS1_PADDING_INFO,
+    BCRYPT_PSS_PADDING_INFO,
+)
 from capi.errors import (
     NTE_BAD_FLAGS,
     NTE_INVALID_HANDLE,
@@ -31,23 +36,6 @@ _PROPERTY_FLAGS = (C.NCRYPT_PERSIST_FLAG | C.NCRYPT_PERSIST_ONLY_FLAG | C.NCRYPT
                    | C.DACL_SECURITY_INFORMATION | C.SACL_SECURITY_INFORMATION)
 # Algorithms NCryptIsAlgSupported accepts: hashes, RSA_SIGN and RNG are not key
 # storage algorithms (Wine ncrypt.c test_NCryptIsAlgSupported).
-
-
-@dataclass(frozen=True)
-class BCRYPT_PKCS1_PADDING_INFO:
-    pszAlgId: str | None = None
-
-
-@dataclass(frozen=True)
-class BCRYPT_PSS_PADDING_INFO:
-    pszAlgId: str
-    cbSalt: int
-
-
-@dataclass(frozen=True)
-class BCRYPT_OAEP_PADDING_INFO:
-    pszAlgId: str = C.BCRYPT_SHA1_ALGORITHM
-    pbLabel: bytes | None = None
 
 
 @dataclass(frozen=True)
