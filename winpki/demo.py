@@ -2,7 +2,7 @@
 
 A PFX made with ``openssl pkcs12 -export -keysig`` is imported; binding it to 0.0.0.0:443
 fails as on Windows (netsh Error 1312, IIS Manager 0x80070520, Schannel event 36870); the
-doctor names the cause (KeySpec = 2 -- AT_SIGNATURE, seed 002's scenario 3); the fix is
+doctor names the cause (KeySpec = 2 -- AT_SIGNATURE, scenario 3 of the 0x80070520 article); the fix is
 applied; the binding succeeds and a real TLS client completes a handshake.
 """
 
@@ -29,7 +29,7 @@ What happened:
      AT_KEYEXCHANGE; the binding succeeded and Python's ssl completed a TLS handshake,
      the server's signature made by the CSP holding the key.
 
-More: `winpki scenario list` (the other seed scenarios), `winpki doctor <thumbprint>`,
+More: `winpki scenario list` (the other scenarios), `winpki doctor <thumbprint>`,
 `winpki certutil -store My`, `winpki wevtutil qe System /f:text` — with
 WINPKI_MACHINE set to the machine directory printed below.
 """
