@@ -5,7 +5,8 @@ family class from the table, so ``raise WinError(NTE_BAD_KEYSET)`` raises a
 :class:`BadKeyset`, and ``except BadKeyset`` works for callers that branch on it.
 
 Messages are the SDK ``winerror.h`` MessageText / MS-ERREF texts (see
-shared/WINDOWS-FACTS.md §3); where the seeds quote a text, the seeds' text is used.
+docs/windows-facts.md §3); where a public article quotes a text as Windows printed it, that
+text is used.
 """
 
 from __future__ import annotations
@@ -292,7 +293,7 @@ _TABLE: list[tuple[int, str, str, str]] = [
     (0x8009310B, "CRYPT_E_ASN1_BADTAG", "ASN1 bad tag value met.", "EncodingError"),
     (0x80092010, "CRYPT_E_REVOKED", "The certificate is revoked.", "TrustError"),
     (0x80092012, "CRYPT_E_NO_REVOCATION_CHECK", "The revocation function was unable to check revocation for the certificate.", "TrustError"),
-    # --- key archival (seed 001) ---
+    # --- key archival ("Key Archival and Management in Windows Server 2003") ---
     (0x8009400A, "CERTSRV_E_KEY_ARCHIVAL_NOT_CONFIGURED", "Cannot archive private key.  The certification authority is not configured for key archival.", "SystemFailure"),
     (0x8009400B, "CERTSRV_E_NO_VALID_KRA", "Cannot archive private key.  The certification authority could not verify one or more key recovery certificates.", "SystemFailure"),
     # --- CERT_E_* / TRUST_E_* ---

@@ -52,7 +52,7 @@ _ENTROPY = {CAPI: b"winpki CAPI key container", CNG: b"winpki CNG key"}
 # "D:PAI(A;;GAGR;;;BA)(A;;GAGR;;;SY)" / "Allow Full Control BUILTIN\Administrators",
 # "Allow Full Control NT AUTHORITY\SYSTEM" (projectacrn acrn-hypervisor docs,
 # waag-secure-boot tutorial, certreq-made Strong-provider machine key). A creator who is
-# neither gets an ACE of its own (DESIGN §3: creator, SYSTEM, Administrators).
+# neither gets an ACE of its own (creator, SYSTEM, Administrators; docs/windows-facts.md §9 #4).
 CAPI_MACHINE_ACES = "(A;;GAGR;;;BA)(A;;GAGR;;;SY)"
 CAPI_CREATOR_ACE = "(A;;GAGR;;;{sid})"
 # CNG machine key: certutil -v -csp KSP -key shows "Security Descr: D:P(A;OICI;0xd01f01ff;;;SY)
@@ -83,7 +83,7 @@ def _dwords_hex(digest: bytes) -> str:
 
 def capi_unique_name(container: str, machine_guid: str) -> str:
     """PP_UNIQUE_CONTAINER: MD5 of the lower-cased name plus one NUL byte (ANSI), as four
-    little-endian DWORDs, "_", the MachineGuid (WINDOWS-FACTS §8; jensign.com)."""
+    little-endian DWORDs, "_", the MachineGuid (docs/windows-facts.md §8; jensign.com)."""
     raw = container.lower().encode("mbcs" if os.name == "nt" else "cp1252", errors="replace") + b"\x00"
     return f"{_dwords_hex(hashlib.md5(raw).digest())}_{machine_guid.lower()}"
 

@@ -235,7 +235,7 @@ class Pkcs11Module:
 
 def canonical_module_path(path: str) -> str:
     """The one path a module is loaded under (a symlink and its target must not both be
-    loaded: SoftHSM then fails with "already initialized", WINDOWS-FACTS §6 pitfall 6)."""
+    loaded: SoftHSM then fails with "already initialized", docs/windows-facts.md §6 pitfall 6)."""
     return os.path.realpath(os.fspath(path))
 
 
@@ -349,7 +349,7 @@ class TokenLink:
     def login(self, pin: str, who=None) -> None:
         """Log in with ``pin`` once; later PINs are checked against the login's PIN (the
         token has one user PIN, and a second C_Login would fail with
-        CKR_USER_ALREADY_LOGGED_IN, WINDOWS-FACTS §6 pitfall 4). ``who`` (a
+        CKR_USER_ALREADY_LOGGED_IN, docs/windows-facts.md §6 pitfall 4). ``who`` (a
         registration_key) is then authenticated on this login."""
         with self.lock:
             self._ensure_session()
@@ -910,7 +910,7 @@ def _der_integer(value: int) -> bytes:
 
 SPEC_FOR_ALG = {CALG_RSA_KEYX: AT_KEYEXCHANGE, CALG_RSA_SIGN: AT_SIGNATURE}
 ALG_FOR_SPEC = {AT_KEYEXCHANGE: CALG_RSA_KEYX, AT_SIGNATURE: CALG_RSA_SIGN}
-# KP_PERMISSIONS as the software CSPs report them (WINDOWS-FACTS §2 #51/#52).
+# KP_PERMISSIONS as the software CSPs report them (docs/windows-facts.md §2 #51/#52).
 from csp.software import _HASHES_RSA_FULL, BASE_PERMISSIONS  # noqa: E402
 
 # RSA_PKCS_KEY_PAIR_GEN limits are asked of the token; these fill in what it leaves out.

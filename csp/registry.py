@@ -1,4 +1,6 @@
-"""Providers by Windows name and type (DESIGN §6), plus those registered at run time.
+"""Providers by Windows name and type (docs/architecture.md "Providers"; Microsoft Learn
+"Cryptographic Provider Names" and "Cryptographic Provider Types"), plus those registered
+at run time.
 
 Built-in providers are one line each in :func:`_builtins`; a provider registered at run
 time (a PKCS#11 token, for instance) is a row of the machine's ``providers`` table naming

@@ -3,7 +3,7 @@
 SoftHSM reads ``SOFTHSM2_CONF`` once, at ``C_Initialize``; tokens initialised afterwards
 by ``softhsm2-util`` become visible only after ``C_Finalize``/``C_Initialize``
 (:func:`csp.pkcs11.reinitialize_module`). Tokens are always selected by label: the slot
-number is random after initialisation (WINDOWS-FACTS §6 pitfall 1).
+number is random after initialisation (docs/windows-facts.md §6 pitfall 1).
 """
 
 from __future__ import annotations

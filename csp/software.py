@@ -71,7 +71,7 @@ from csp.keyfiles import (
 )
 
 # KP_PERMISSIONS of a new key: CRYPT_ENCRYPT|DECRYPT|READ|WRITE|MAC = 0x3B, plus
-# CRYPT_EXPORT = 0x3F when exportable (WINDOWS-FACTS §2 #51/#52).
+# CRYPT_EXPORT = 0x3F when exportable (docs/windows-facts.md §2 #51/#52).
 BASE_PERMISSIONS = CRYPT_ENCRYPT | CRYPT_DECRYPT | CRYPT_READ | CRYPT_WRITE | CRYPT_MAC
 
 SPEC_FOR_ALG = {CALG_RSA_KEYX: AT_KEYEXCHANGE, CALG_RSA_SIGN: AT_SIGNATURE}
@@ -82,7 +82,7 @@ _HASHES_RSA_FULL = {
     CALG_SHA1: ("SHA-1", hashes.SHA1),
     CALG_SSL3_SHAMD5: ("SSL3 SHAMD5", None),
 }
-# PROV_RSA_AES adds SHA-2; PROV_RSA_FULL has none (DESIGN §5, WINDOWS-FACTS §8).
+# PROV_RSA_AES adds SHA-2; PROV_RSA_FULL has none (docs/windows-facts.md §8).
 _HASHES_RSA_AES = {
     **_HASHES_RSA_FULL,
     CALG_SHA_256: ("SHA-256", hashes.SHA256),
@@ -272,7 +272,7 @@ class SoftwareContainer(CspContainer):
     def set_key_param(self, pair: KeyPair, param: int, value) -> None:
         if param == KP_PERMISSIONS:
             if value & CRYPT_EXPORT and not pair.permissions & CRYPT_EXPORT:
-                # Export permission is one-way (WINDOWS-FACTS §2 #51).
+                # Export permission is one-way (docs/windows-facts.md §2 #51).
                 raise WinError(NTE_BAD_DATA, detail="cannot add CRYPT_EXPORT")
             # Clearing CRYPT_EXPORT "succeeds" but the value stays (§2 #52).
             new = (value & ~CRYPT_EXPORT) | (pair.permissions & CRYPT_EXPORT)
@@ -349,7 +349,8 @@ class SoftwareCSP(CspProvider):
         if not store.exists(unique):
             raise WinError(NTE_BAD_KEYSET, detail=f"no container {name!r}")
         # An identity the file's DACL does not admit sees "Keyset does not exist" — the
-        # IIS application-pool symptom (DESIGN §6, seed 002 scenario 2).
+        # IIS application-pool symptom (docs/windows-facts.md §7: dotnet/aspnetcore#6840; the
+        # 0x80070520 article's scenario 2, MachineKeys permissions).
         if not store.allowed(unique, FILE_READ_DATA):
             raise WinError(NTE_BAD_KEYSET, detail="access denied to the key file")
         try:

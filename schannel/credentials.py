@@ -163,7 +163,7 @@ def acquire_server_credential(machine: Machine, cert) -> ServerCredential:
     cng = info.dwProvType == 0
     if (not cng and info.dwKeySpec == C.AT_SIGNATURE
             and machine.os.schannel_rejects_at_signature):
-        # Windows 2008/2008 R2 Schannel uses only AT_KEYEXCHANGE keys (seed 002, scenario 3).
+        # Windows 2008/2008 R2 Schannel uses only AT_KEYEXCHANGE keys (docs/windows-facts.md §9 #6).
         _log_36870(machine, SEC_E_UNKNOWN_CREDENTIALS)
         raise WinError(SEC_E_UNKNOWN_CREDENTIALS, detail="KeySpec = 2 -- AT_SIGNATURE")
     from capi.crypt32.keyacquire import CryptAcquireCertificatePrivateKey

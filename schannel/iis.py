@@ -311,7 +311,8 @@ def iis_manager_import(machine: Machine, pfx: bytes, password: str, *,
     keeps pointing at a key in the administrator's profile. certutil run by that
     administrator still passes its key test, but lsass (SYSTEM) cannot open the key, so
     Schannel fails with 0x8009030D / event 36870 and the binding with 0x80070520 — the
-    broken keyset of seed 002's scenario 1. The Certificates console does not do this
+    broken keyset of scenario 1 of "Error HRESULT: 0x80070520 when adding SSL binding in
+    IIS" (docs/windows-facts.md §7). The Certificates console does not do this
     (:func:`certificates_console_import`).
     """
     with use_machine(machine):

@@ -128,7 +128,7 @@ AUTH_DATA = bytes.fromhex("605040302010605040302010")
 
 
 def test_ntstatus_entries_carry_status():
-    # DESIGN.md §5: .hresult and .status are the unsigned NTSTATUS, name and text from the table
+    # docs/architecture.md "Facade conventions" (bcrypt returns an NTSTATUS): .hresult and .status are the unsigned NTSTATUS, name and text from the table
     exc = errors.WinError(STATUS_AUTH_TAG_MISMATCH)
     assert (exc.hresult, exc.status, exc.name) == (0xC000A002, 0xC000A002, "STATUS_AUTH_TAG_MISMATCH")
     assert exc.strerror == "The computed authentication tag did not match the input authentication tag."

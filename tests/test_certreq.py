@@ -130,7 +130,7 @@ def test_seed_002_scenario_3_keyspec_defaults_to_signature(make_machine, inf, tm
         rc, lines = run("certutil", "-v", "-store", "my", "www.contoso.com")
     assert rc == 0
     i = lines.index("CERT_KEY_PROV_INFO_PROP_ID(2):")
-    # Windows: KeySpec defaults to AT_SIGNATURE when the INF omits it (seed 002 scenario 3).
+    # Windows: KeySpec defaults to AT_SIGNATURE when the INF omits it (0x80070520 article, scenario 3).
     assert lines[i + 3:i + 7] == ["  Provider = Microsoft Strong Cryptographic Provider",
                                   "  ProviderType = 1", "  Flags = 20", "  KeySpec = 2 -- AT_SIGNATURE"]
 
@@ -145,7 +145,7 @@ def test_keyspec_1_in_the_inf(make_machine, inf, tmp_path):
 
 
 def test_user_request_goes_to_the_user_store(machine, inf, tmp_path):
-    # Seed 001 scenario 3: requested into the user store, absent from LocalMachine\My.
+    # KB 295281: requested into the user store, absent from LocalMachine\My.
     _enroll(tmp_path, inf("ProviderName = \"Microsoft Enhanced Cryptographic Provider v1.0\"\n"))
     with _store("My", machine_keyset=False) as my:
         info = CertGetCertificateContextProperty(_only(my), CERT_KEY_PROV_INFO_PROP_ID)

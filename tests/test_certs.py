@@ -1,4 +1,4 @@
-"""Certificate contexts and properties (WINDOWS-FACTS §2 #4, #28–#37)."""
+"""Certificate contexts and properties (docs/windows-facts.md §2 #4, #28–#37)."""
 
 from __future__ import annotations
 
@@ -160,7 +160,7 @@ def test_user_property_and_friendly_name_encoding(der):
     ctx = CertCreateCertificateContext(X509_ASN_ENCODING, der)
     CertSetCertificateContextProperty(ctx, 0xFFFF, 0, b"\x01\x02")
     assert CertGetCertificateContextProperty(ctx, 0xFFFF) == b"\x01\x02"
-    # WINDOWS-FACTS §1: friendly name "WineTest" is stored as UTF-16LE with NUL, cb 0x12.
+    # docs/windows-facts.md §1: friendly name "WineTest" is stored as UTF-16LE with NUL, cb 0x12.
     CertSetCertificateContextProperty(ctx, CERT_FRIENDLY_NAME_PROP_ID, 0, "WineTest")
     assert ctx.get_raw_property(CERT_FRIENDLY_NAME_PROP_ID) == "WineTest\0".encode("utf-16-le")
     assert len(ctx.get_raw_property(CERT_FRIENDLY_NAME_PROP_ID)) == 0x12
@@ -187,7 +187,7 @@ def test_key_context_and_prov_handle(der):
 
 
 def test_key_prov_info_layout():
-    # WINDOWS-FACTS §1: 7-DWORD header of offsets from the property start, one 4-DWORD
+    # docs/windows-facts.md §1: 7-DWORD header of offsets from the property start, one 4-DWORD
     # record per parameter, then the UTF-16 names and the parameter bytes.
     info = CRYPT_KEY_PROV_INFO("c1", "P", PROV_RSA_FULL, CRYPT_MACHINE_KEYSET, AT_SIGNATURE,
                                (CRYPT_KEY_PROV_PARAM(0x20, b"\xAA\xBB", 0),))

@@ -134,7 +134,7 @@ def test_import_pfx_missing_file(machine, tmp_path):
     assert lines[0] == "CertUtil: -importPFX command FAILED: 0x80070002 (WIN32: 2 ERROR_FILE_NOT_FOUND)"
 
 
-# --- -store -v key section (seed 002) ----------------------------------------------------------
+# --- -store -v key section (0x80070520 article) ----------------------------------------------------------
 
 
 def test_store_verbose_key_section(machine, pfx_file):
@@ -176,7 +176,7 @@ def test_export_pfx_not_exportable(machine, pfx_file, tmp_path):
     run("-p", "pw", "-importPFX", pfx_file(), "NoExport")
     rc, lines = run("-p", "x", "-exportPFX", "my", "www.example.test", str(tmp_path / "o.pfx"))
     assert rc != 0
-    # Seed 001 scenario 4 / WINDOWS-FACTS §7.
+    # "Importing and exporting certificates" (Windows Server 2003 help) / docs/windows-facts.md §7.
     assert lines[-2:] == ["CertUtil: -exportPFX command FAILED: 0x8009000b (-2146893813 NTE_BAD_KEY_STATE)",
                           "CertUtil: Key not valid for use in specified state."]
     assert not (tmp_path / "o.pfx").exists()
@@ -188,12 +188,12 @@ def test_export_pfx_key_gone(machine, pfx_file, tmp_path):
     api.CryptAcquireContext(info.pwszContainerName, info.pwszProvName, info.dwProvType,
                             CRYPT_MACHINE_KEYSET | CRYPT_DELETEKEYSET)
     rc, lines = run("-p", "x", "-exportPFX", "my", "www.example.test", str(tmp_path / "o.pfx"))
-    # WINDOWS-FACTS §7: "CertUtil: -exportPFX command FAILED: 0x80090016 (-2146893802 NTE_BAD_KEYSET)"
+    # docs/windows-facts.md §7: "CertUtil: -exportPFX command FAILED: 0x80090016 (-2146893802 NTE_BAD_KEYSET)"
     assert lines[-2:] == ["CertUtil: -exportPFX command FAILED: 0x80090016 (-2146893802 NTE_BAD_KEYSET)",
                           "CertUtil: Keyset does not exist"]
 
 
-# --- -repairstore (seed 001 scenarios 1 and 2) -----------------------------------------------------
+# --- -repairstore (IIS 6.0 pending-request page) -----------------------------------------------------
 
 
 def _orphan_certificate(tmp_path, key):

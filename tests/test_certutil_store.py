@@ -2,7 +2,7 @@
 
 Shapes follow certutil.exe (en-US) as users paste it: the store header `My "Personal"`, the
 `================ Certificate N ================` separator, `Cert Hash(sha1):` (spaced on
-2012 R2 and earlier, seed 002 quotes both forms), the key section, and
+2012 R2 and earlier; the 0x80070520 article shows both forms, docs/windows-facts.md §7), the key section, and
 `CertUtil: -<verb> command FAILED: 0x80092004 (-2146885628 CRYPT_E_NOT_FOUND)`.
 """
 

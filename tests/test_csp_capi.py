@@ -1,7 +1,7 @@
 """CryptoAPI key functions against the software CSPs.
 
 Expected codes are Windows' as recorded by Wine's conformance tests (rsaenh/tests/rsaenh.c
-= R, advapi32/tests/crypt.c = A) and WINDOWS-FACTS §2.
+= R, advapi32/tests/crypt.c = A) and docs/windows-facts.md §2.
 """
 
 import functools
@@ -48,7 +48,8 @@ def test_named_container_with_verifycontext_is_bad_flags(machine):
 
 
 def test_verifycontext_negative_flag_as_in_csharp(machine):
-    # DESIGN §5: flags negative in C# (-268435456 == CRYPT_VERIFYCONTEXT) are masked.
+    # Flags negative in C# (-268435456 == CRYPT_VERIFYCONTEXT) are masked to 32 bits
+    # (docs/architecture.md "Facade conventions").
     with api.CryptAcquireContext(None, None, PROV_RSA_FULL, -268435456) as prov:
         assert api.CryptGetProvParam(prov, PP_NAME) == MS_STRONG_PROV
         with raises_hresult(NTE_NO_KEY):  # R test_null_provider: no keys
@@ -75,7 +76,7 @@ def test_newkeyset_on_existing_is_nte_exists_and_delete(machine):
 def test_provider_type_errors(machine):
     with raises_hresult(NTE_BAD_PROV_TYPE):  # R test_null_provider: type 0
         api.CryptAcquireContext(None, AES, 0, CRYPT_VERIFYCONTEXT)
-    with raises_hresult(NTE_PROV_TYPE_NO_MATCH):  # DESIGN §5, 0x8009001B
+    with raises_hresult(NTE_PROV_TYPE_NO_MATCH):  # docs/windows-facts.md §9 #1, 0x8009001B
         api.CryptAcquireContext(None, AES, PROV_RSA_FULL, CRYPT_VERIFYCONTEXT)
     # Windows (A test_incorrect_api_usage/dss): a provider that is not installed.
     with raises_hresult(NTE_KEYSET_NOT_DEF):
@@ -116,7 +117,7 @@ def test_prov_params(machine):
     with new_container("winetest") as prov:
         assert api.CryptGetProvParam(prov, PP_PROVTYPE) == PROV_RSA_AES
         assert api.CryptGetProvParam(prov, PP_CONTAINER) == "winetest"
-        # WINDOWS-FACTS §1: "winetest" -> 9d20fd8d05ed2b8455d125d0bf6d6a70_<MachineGuid>
+        # docs/windows-facts.md §1: "winetest" -> 9d20fd8d05ed2b8455d125d0bf6d6a70_<MachineGuid>
         assert api.CryptGetProvParam(prov, PP_UNIQUE_CONTAINER) == \
             "9d20fd8d05ed2b8455d125d0bf6d6a70_3ade29bb-f050-41f3-b0db-f2b69957a1d7"
         assert api.CryptGetProvParam(prov, PP_KEYSTORAGE) == CRYPT_SEC_DESCR  # R: 0x1
@@ -127,7 +128,8 @@ def test_prov_params(machine):
 
 
 def test_seed_002_unique_container_name(machine):
-    # Seed 002: {00F81886-...} -> 99247943bd018ca78ef945b82652598d_<MachineGuid>
+    # The 0x80070520 article (docs/windows-facts.md §8): {00F81886-...} ->
+    # 99247943bd018ca78ef945b82652598d_<MachineGuid>
     with new_container("{00F81886-5F70-430A-939C-BB7DD58ECE2A}", MS_STRONG_PROV, PROV_RSA_FULL) as prov:
         assert api.CryptGetProvParam(prov, PP_UNIQUE_CONTAINER) == \
             "99247943bd018ca78ef945b82652598d_3ade29bb-f050-41f3-b0db-f2b69957a1d7"
@@ -155,7 +157,7 @@ def test_2048_keyx_blob_sizes_and_header(machine):
         key = api.CryptGenKey(prov, AT_KEYEXCHANGE, (2048 << 16) | CRYPT_EXPORTABLE)
         pub = api.CryptExportKey(key, None, PUBLICKEYBLOB, 0)
         priv = api.CryptExportKey(key, None, PRIVATEKEYBLOB, 0)
-    # DESIGN §5: 276 bytes starting 06 02 00 00 00 a4 00 00 "RSA1" 00 08 00 00 01 00 01 00
+    # docs/windows-facts.md §9 #2: 276 bytes starting 06 02 00 00 00 a4 00 00 "RSA1" 00 08 ...
     assert len(pub) == 276
     assert pub[:20] == bytes.fromhex("0602000000a40000525341310008000001000100")
     assert len(priv) == 1172 and priv[:12] == bytes.fromhex("0702000000a4000052534132")
@@ -222,7 +224,7 @@ def test_bad_blobs_are_bad_data(machine, mutate):
     # test_import_private; tests/test_advapi32_sessionkeys.py); one cut before it does not.
     blob = capi_private_blob(rsa_key(1024), CALG_RSA_KEYX)
     with new_container() as prov:
-        with raises_hresult(NTE_BAD_DATA):  # WINDOWS-FACTS §4 #9
+        with raises_hresult(NTE_BAD_DATA):  # docs/windows-facts.md §4 #9
             api.CryptImportKey(prov, mutate(blob), None, 0)
         with raises_hresult(NTE_NO_KEY):  # nothing was stored
             api.CryptGetUserKey(prov, AT_KEYEXCHANGE)
@@ -258,7 +260,7 @@ def test_default_key_length_strong_provider(machine):
 
 def test_sha256_needs_prov_rsa_aes(machine):
     with api.CryptAcquireContext(None, MS_ENHANCED_PROV, PROV_RSA_FULL, CRYPT_VERIFYCONTEXT) as prov:
-        with raises_hresult(NTE_BAD_ALGID):  # DESIGN §5: 0x80090008 in PROV_RSA_FULL
+        with raises_hresult(NTE_BAD_ALGID):  # docs/windows-facts.md §8: 0x80090008 in PROV_RSA_FULL
             api.CryptCreateHash(prov, CALG_SHA_256, None, 0)
         api.CryptDestroyHash(api.CryptCreateHash(prov, CALG_SHA1, None, 0))
     with api.CryptAcquireContext(None, AES, PROV_RSA_AES, CRYPT_VERIFYCONTEXT) as prov:
@@ -282,7 +284,7 @@ def test_signature_is_little_endian_and_verifies_with_cryptography(machine):
         sig = api.CryptSignHash(h, AT_SIGNATURE, None, 0)
         key = api.CryptGetUserKey(prov, AT_SIGNATURE)
         api.CryptVerifySignature(h, sig, key, None, 0)
-        # DESIGN §5: byte-reversed, the CAPI signature is a PKCS#1 v1.5 signature
+        # docs/windows-facts.md §9 #3: byte-reversed, the CAPI signature is a PKCS#1 v1.5 signature
         key_obj.public_key().verify(sig[::-1], b"hello", padding.PKCS1v15(), hashes.SHA256())
         with raises_hresult(NTE_BAD_SIGNATURE):
             api.CryptVerifySignature(h, sig[::-1], key, None, 0)

@@ -1,5 +1,5 @@
-"""winpki doctor: each seed scenario, built from real machine state, is named with its
-evidence and fix."""
+"""winpki doctor: each scenario of the public articles in docs/windows-facts.md §7, built from
+real machine state, is named with its evidence and fix."""
 
 import io
 import uuid
@@ -88,7 +88,7 @@ def test_key_file_acl_and_machinekeys_reset(w2008):
     ctx, container = install_server_cert()
     path = _key_file(w2008, container)
     # Someone "fixed" permissions by resetting the key file to inherit from MachineKeys, whose
-    # ACEs apply to the folder only: the file ends with an empty DACL (seed 002 scenario 2).
+    # ACEs apply to the folder only: the file ends with an empty DACL (0x80070520 article, scenario 2).
     sink = io.StringIO()
     assert main(["icacls", path, "/reset"], out=sink, err=sink) == 0
     diag = diagnose(w2008, ctx.thumbprint)
@@ -126,7 +126,7 @@ def test_no_key_information(w2019):
 
 
 def test_key_in_the_importing_users_profile(w2019):
-    # What a non-exportable IIS Manager import leaves (seed 002 scenario 1): the certificate in
+    # What a non-exportable IIS Manager import leaves (0x80070520 article, scenario 1): the certificate in
     # LocalMachine\My, its key in the administrator's own (user) key container.
     key = rsa_key(2048)
     container = "{" + str(uuid.uuid4()).upper() + "}"

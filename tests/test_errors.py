@@ -8,7 +8,7 @@ import pytest
 import capi
 from capi import errors
 
-DESIGN_10 = [  # DESIGN.md §10, verbatim
+MESSAGE_TEXTS = [  # winerror.h MessageText, docs/windows-facts.md §3
     (0x80070520, "ERROR_NO_SUCH_LOGON_SESSION",
      "A specified logon session does not exist. It may already have been terminated."),
     (0x8009030D, "SEC_E_UNKNOWN_CREDENTIALS", "The credentials supplied to the package were not recognized"),
@@ -25,8 +25,8 @@ DESIGN_10 = [  # DESIGN.md §10, verbatim
 ]
 
 
-@pytest.mark.parametrize("code, name, text", DESIGN_10)
-def test_design_table(code, name, text):
+@pytest.mark.parametrize("code, name, text", MESSAGE_TEXTS)
+def test_message_texts(code, name, text):
     exc = capi.WinError(code)
     assert (exc.hresult, exc.name, exc.strerror) == (code, name, text)
     assert isinstance(exc, OSError)

@@ -35,7 +35,7 @@ def _capi_container(name, spec=AT_KEYEXCHANGE, key=None, machine_keyset=True, pr
 
 
 def test_no_key_info(cert_ctx):
-    # WINDOWS-FACTS §2 #41 (Wine cert.c testAcquireCertPrivateKey)
+    # docs/windows-facts.md §2 #41 (Wine cert.c testAcquireCertPrivateKey)
     with raises_hresult(CRYPT_E_NO_KEY_PROPERTY):
         CryptAcquireCertificatePrivateKey(cert_ctx, 0)
 
@@ -52,7 +52,7 @@ def test_flags_zero_caller_frees(cert_ctx):
     SetLastError(5)
     handle, spec, free = CryptAcquireCertificatePrivateKey(cert_ctx, 0)
     assert isinstance(handle, HCRYPTPROV) and spec == AT_KEYEXCHANGE and free is True
-    assert GetLastError() == 0  # WINDOWS-FACTS §2 #42
+    assert GetLastError() == 0  # docs/windows-facts.md §2 #42
     with raises_hresult(CRYPT_E_NOT_FOUND):
         CertGetCertificateContextProperty(cert_ctx, CERT_KEY_CONTEXT_PROP_ID)
 
@@ -94,7 +94,7 @@ def test_cng_key_needs_an_ncrypt_flag(cert_ctx):
     pub = key.key.public
     CertSetCertificateContextProperty(cert_ctx, CERT_KEY_PROV_INFO_PROP_ID, 0, CRYPT_KEY_PROV_INFO(
         "cngacq", MS_KEY_STORAGE_PROVIDER, 0, NCRYPT_MACHINE_KEY_FLAG, 0))
-    # Provider type 0 through CryptoAPI: NTE_BAD_PROV_TYPE (WINDOWS-FACTS §2 #41, Windows 10).
+    # Provider type 0 through CryptoAPI: NTE_BAD_PROV_TYPE (docs/windows-facts.md §2 #41, Windows 10).
     with raises_hresult(NTE_BAD_PROV_TYPE):
         CryptAcquireCertificatePrivateKey(cert_ctx, 0)
     for flag in (CRYPT_ACQUIRE_ALLOW_NCRYPT_KEY_FLAG, CRYPT_ACQUIRE_PREFER_NCRYPT_KEY_FLAG,
@@ -172,7 +172,8 @@ def test_find_key_prov_info_cng(cert_ctx):
 
 
 def test_find_key_prov_info_not_found(cert_ctx):
-    # Seed 001 scenario 2: certutil -repairstore reports 0x80090011 NTE_NOT_FOUND.
+    # "Install certificate after deleting the pending certificate request (IIS 6.0)":
+    # certutil -repairstore reports 0x80090011 NTE_NOT_FOUND.
     with raises_hresult(NTE_NOT_FOUND):
         CryptFindCertificateKeyProvInfo(cert_ctx, 0)
     with raises_hresult(CRYPT_E_NOT_FOUND):

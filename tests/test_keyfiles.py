@@ -45,7 +45,7 @@ def all_files(root):
 
 
 def test_unique_names():
-    # WINDOWS-FACTS §1 and §8, seed 002
+    # docs/windows-facts.md §1 and §8 (the 0x80070520 article's container)
     assert capi_unique_name("winetest", GUID).startswith("9d20fd8d05ed2b8455d125d0bf6d6a70_")
     assert capi_unique_name("{00F81886-5F70-430A-939C-BB7DD58ECE2A}", GUID) == \
         "99247943bd018ca78ef945b82652598d_" + GUID

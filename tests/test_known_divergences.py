@@ -24,10 +24,11 @@ def test_384_bit_key_exchange_key(machine):
     assert CryptGetKeyParam(key, KP_KEYLEN) == 384
 
 
-@pytest.mark.xfail(strict=True, reason="DESIGN §6 names NTE_BAD_KEY_STATE for a key whose Export "
-                   "Policy lacks ALLOW_EXPORT; Windows' NCryptExportKey answers NTE_NOT_SUPPORTED "
+@pytest.mark.xfail(strict=True, reason="The project's first contract named NTE_BAD_KEY_STATE for a key whose "
+                   "Export Policy lacks ALLOW_EXPORT; Windows' NCryptExportKey answers NTE_NOT_SUPPORTED "
                    "(.NET: 'The requested operation is not supported.') and winpki follows Windows. "
-                   "CAPI PRIVATEKEYBLOB and PFX export do give NTE_BAD_KEY_STATE.")
+                   "CAPI PRIVATEKEYBLOB and PFX export do give NTE_BAD_KEY_STATE "
+                   "(docs/windows-facts.md §9 #5).")
 def test_cng_private_export_code_named_by_design(machine):
     from capi import (
         BCRYPT_RSAPRIVATE_BLOB,

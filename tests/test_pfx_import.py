@@ -54,7 +54,7 @@ def test_is_pfx_and_verify_password(machine, files):
 
 
 @pytest.mark.parametrize("options, spec", [
-    ([], AT_KEYEXCHANGE),            # no key usage: RSA -> AT_KEYEXCHANGE (WINDOWS-FACTS §5)
+    ([], AT_KEYEXCHANGE),            # no key usage: RSA -> AT_KEYEXCHANGE (docs/windows-facts.md §5)
     (["-keyex"], AT_KEYEXCHANGE),    # X509v3 Key Usage: 10
     (["-keysig"], AT_SIGNATURE),     # X509v3 Key Usage: 80
 ])
@@ -101,7 +101,7 @@ def test_machine_keyset_flag_forces_machine(machine, files):
 def test_invalid_csp_name_falls_back_by_provider_type(machine, files):
     data = files.make(options=["-CSP", "No Such Provider v9"])
     info = _info(_leaf(PFXImportCertStore(data, "pw", 0)))
-    # WINDOWS-FACTS §5: an invalid name falls back to the default of the provider type.
+    # docs/windows-facts.md §5: an invalid name falls back to the default of the provider type.
     assert (info.pwszProvName, info.dwProvType) == (MS_STRONG_PROV, PROV_RSA_FULL)
 
 
@@ -160,7 +160,7 @@ def test_friendly_name(machine, files):
     assert CertGetCertificateContextProperty(ctx, CERT_FRIENDLY_NAME_PROP_ID) == "My Web Cert"
 
 
-# --- NO_PERSIST_KEY (WINDOWS-FACTS §2 #59, #60) ---------------------------------------------
+# --- NO_PERSIST_KEY (docs/windows-facts.md §2 #59, #60) ---------------------------------------------
 
 
 def test_no_persist_key_sets_key_context(machine, files):
@@ -191,7 +191,7 @@ def test_persisted_import_has_no_key_context(machine, files):
         CertGetCertificateContextProperty(ctx, CERT_KEY_CONTEXT_PROP_ID)
 
 
-# --- seed 001 scenario 5: keys outlive the store -------------------------------------------
+# --- keys outlive the store (Gallant, "PKCS #12 File Types", MSDN 2004) -------------------------------------------
 
 
 def test_keys_outlive_the_store_until_deletekeyset(machine, files):
@@ -232,7 +232,7 @@ def test_null_and_empty_password_both_tried(machine, files):
 
 
 def test_null_blob(machine):
-    # WINDOWS-FACTS §2 #58: PFXImportCertStore(NULL, ...) -> ERROR_INVALID_PARAMETER
+    # docs/windows-facts.md §2 #58: PFXImportCertStore(NULL, ...) -> ERROR_INVALID_PARAMETER
     with raises_hresult(ERROR_INVALID_PARAMETER):
         PFXImportCertStore(None, "pw", 0)
 
@@ -326,7 +326,7 @@ def test_export_cng_round_trip(machine, files, tmp_path):
 def test_export_non_exportable(machine, files):
     for flags in (0, PKCS12_ALWAYS_CNG_KSP):
         store = PFXImportCertStore(files.make(), "pw", flags)
-        # DESIGN §7: non-exportable keys -> NTE_BAD_KEY_STATE (mimikatz#274).
+        # Non-exportable keys -> NTE_BAD_KEY_STATE (docs/windows-facts.md §7, mimikatz#274).
         with raises_hresult(NTE_BAD_KEY_STATE):
             PFXExportCertStoreEx(store, "pw", None,
                                  EXPORT_PRIVATE_KEYS | REPORT_NOT_ABLE_TO_EXPORT_PRIVATE_KEY)

@@ -81,7 +81,7 @@ def test_default_openssl_pfx(files, default_pfx):
     assert len(contents.keys) == 1 and len(contents.certs) == 1
     key = contents.keys[0]
     # openssl without -keysig/-keyex/-CSP/-LMK: "Key Attributes: <No Attributes>",
-    # so Windows falls back to its defaults (WINDOWS-FACTS §5)
+    # so Windows falls back to its defaults (docs/windows-facts.md §5)
     assert key.key_usage is None and key.csp_name is None and key.machine_keyset is False
     assert key.pkcs8_attributes == {}
     assert spki(key.private_key) == spki(material().rsa2048)
@@ -97,7 +97,7 @@ def test_default_openssl_pfx(files, default_pfx):
     "option, usage",
     [
         # openssl pkcs12.h: KEY_SIG 0x80, KEY_EX 0x10, written as a one-byte BIT STRING in
-        # the PKCS#8 attributes by PKCS8_add_keyusage (WINDOWS-FACTS §5)
+        # the PKCS#8 attributes by PKCS8_add_keyusage (docs/windows-facts.md §5)
         ("-keysig", CERT_DIGITAL_SIGNATURE_KEY_USAGE),
         ("-keyex", CERT_DATA_ENCIPHERMENT_KEY_USAGE),
     ],
@@ -231,7 +231,7 @@ def test_no_mac_encrypted_wrong_password(files):
 
 def test_null_blob():
     # PFXImportCertStore(NULL, ...) -> ERROR_INVALID_PARAMETER (Wine store.c
-    # test_PFXImportCertStore, WINDOWS-FACTS §2 #58)
+    # test_PFXImportCertStore, docs/windows-facts.md §2 #58)
     with raises_hresult(ERROR_INVALID_PARAMETER):
         parse_pfx(None, "pw")
     assert is_pfx(None) is False
@@ -563,7 +563,7 @@ def exported_contents():
 def test_built_pfx_opens_with_openssl(exported_contents, tmp_path, encryption, shown):
     data = build_pfx(exported_contents, "export pw", encryption=encryption)
     text = openssl_info(data, "export pw", tmp_path)
-    # what openssl shows for a Windows export (WINDOWS-FACTS §8)
+    # what openssl shows for a Windows export (docs/windows-facts.md §8)
     assert "Microsoft CSP Name: Microsoft Enhanced Cryptographic Provider v1.0" in text
     assert "Microsoft Local Key set: <No Values>" in text
     assert "X509v3 Key Usage: 10" in text
@@ -599,7 +599,7 @@ def test_built_pfx_round_trips(exported_contents):
 
 
 def test_machine_marker_set_of_null_is_kept():
-    # .NET writes SET{NULL} for the marker; Windows reads both forms (DESIGN §7)
+    # .NET writes SET{NULL} for the marker; Windows reads both forms (docs/windows-facts.md §5)
     key = PfxKey(
         private_key=material().p256,
         machine_keyset=True,

@@ -1,4 +1,4 @@
-"""Every seed scenario replays end to end: the failure as Windows shows it, the doctor's
+"""Every scenario (docs/windows-facts.md §7) replays end to end: the failure as Windows shows it, the doctor's
 diagnosis, the fix, and (where there is a binding) a real TLS handshake."""
 
 import io

@@ -1,7 +1,9 @@
 """Schannel credentials, http.sys bindings (netsh) and IIS bindings, from real machine state.
 
-The texts asserted here are the ones the seeds quote: seed 002 (2012 wording of event 36870),
-seed 004 (2019 wording), and the netsh / IIS Manager strings users report (WINDOWS-FACTS §7).
+The texts asserted here are the ones public sources quote: "Error HRESULT: 0x80070520 when
+adding SSL binding in IIS" (the 2012 wording of event 36870, and the 2019 wording of its
+revision on Microsoft Tech Community), and the netsh / IIS Manager strings users report
+(docs/windows-facts.md §7).
 """
 
 import io
@@ -92,7 +94,8 @@ def test_keyexchange_key_gives_a_credential(web2008):
 
 
 def test_at_signature_rejected_on_2008r2_with_the_seed_002_event(web2008):
-    # Windows: seed 002 scenario 3 — KeySpec = 2 fails on 2008 (R2); the System log gets 36870.
+    # Windows: the 0x80070520 article, scenario 3 — KeySpec = 2 fails on 2008 (R2); the
+    # System log gets 36870 (docs/windows-facts.md §7).
     ctx, _ = install_server_cert(keyspec=AT_SIGNATURE)
     with raises_hresult(SEC_E_UNKNOWN_CREDENTIALS):
         acquire(ctx)
@@ -115,7 +118,7 @@ def test_missing_key_is_unknown_credentials_with_the_2019_event_text(web2019):
     with raises_hresult(SEC_E_UNKNOWN_CREDENTIALS):
         acquire(ctx)
     (ev,) = events(web2019)
-    # Seed 004 shows the message over two lines; the text is the same.
+    # The 2019 revision of the article shows the message over two lines; the text is the same.
     assert _ws(ev.message) == _ws(SEED_004_EVENT)
 
 
@@ -209,7 +212,8 @@ def test_netsh_as_non_admin_is_error_5(web2019):
 
 
 def test_certificate_not_in_localmachine_is_1312(web2019):
-    # Seed 001 scenario 3: a certificate requested into the user store is not found by http.sys.
+    # KB 295281 (docs/windows-facts.md §7): a certificate requested into the user store is not
+    # found by http.sys.
     rc, out = tool("netsh", "http", "add", "sslcert", "ipport=0.0.0.0:443",
                    "certhash=" + "ab" * 20, f"appid={APPID}")
     assert out == NETSH_1312

@@ -448,7 +448,8 @@ def test_reset_replaces_dacl_with_inherited_aces(machine, tokens):
     machine.host_path(mk + "\\k").write_bytes(b"k")
     create_file_sd(machine, mk + "\\k", tokens["admin"])
     # MachineKeys has nothing inheritable: /reset leaves an empty DACL (only the owner's
-    # implicit rights remain), the trap seed 002's "repair MachineKeys ACLs" warns about.
+    # implicit rights remain), the trap the 0x80070520 article's "repair MachineKeys ACLs"
+    # warns about (docs/windows-facts.md §7, scenario 2).
     sd = reset_file_sd(machine, mk + "\\k")
     assert sd.dacl == []
     assert not check_file_access(machine, mk + "\\k", tokens["system"], FILE_READ_DATA)

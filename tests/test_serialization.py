@@ -1,4 +1,4 @@
-"""The serialized-element / .sst codec and PKCS#7 bags (WINDOWS-FACTS §1, §2 #7, #19, #25, #26)."""
+"""The serialized-element / .sst codec and PKCS#7 bags (docs/windows-facts.md §1, §2 #7, #19, #25, #26)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def test_properties_come_first_in_order(der):
     CertSetCertificateContextProperty(ctx, CERT_FRIENDLY_NAME_PROP_ID, 0, "WineTest")
     sha1 = CertGetCertificateContextProperty(ctx, CERT_SHA1_HASH_PROP_ID)
     el = serialize_element(ctx)
-    # WINDOWS-FACTS §1: friendly name record id 11, cb 0x12, UTF-16LE "WineTest\0".
+    # docs/windows-facts.md §1: friendly name record id 11, cb 0x12, UTF-16LE "WineTest\0".
     assert el == (rec(11, "WineTest\0".encode("utf-16-le")) + rec(3, sha1) + rec(32, der))
     assert serialize_element(ctx, include_hashes=False) == \
         rec(11, "WineTest\0".encode("utf-16-le")) + rec(32, der)

@@ -1,5 +1,5 @@
 """Certificate stores: one contract suite run against every store kind, then the
-behaviours specific to each kind (WINDOWS-FACTS §2 #1–#31, #38–#40)."""
+behaviours specific to each kind (docs/windows-facts.md §2 #1–#31, #38–#40)."""
 
 from __future__ import annotations
 

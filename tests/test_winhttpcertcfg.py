@@ -1,6 +1,7 @@
-"""WinHttpCertCfg, as seed 000 uses it: on Windows Server 2003, NETWORK SERVICE has no implicit
+"""WinHttpCertCfg, as Steve Fenton's "X509 certificates on Windows Server 2003" uses it: on Windows Server 2003, NETWORK SERVICE has no implicit
 access to certificate private keys; `-l` lists who has access, `-g ... -a NetworkService`
-grants it (note the spelling without a space, which the seed warns about)."""
+grants it (note the spelling without a space, which the post warns about;
+docs/windows-facts.md §7)."""
 
 import io
 

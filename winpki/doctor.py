@@ -2,16 +2,17 @@
 
 Every finding comes from the machine's real state, checked the way Windows would act on it
 (as the administrator for certutil's view, as SYSTEM for Schannel's, as each application
-pool's identity for in-process key use). The causes it knows, with where each is described:
+pool's identity for in-process key use). The causes are the scenarios of the public articles in
+docs/windows-facts.md §7:
 
-- store location          (requested into the user store, not LocalMachine\\My)
-- no key information      (pending request deleted; certutil -repairstore re-links the key)
-- missing key             (the key is gone; 0x80090011 from -repairstore)
-- IIS non-exportable import (the 0x80070520 article's scenario 1: the key stayed in the importing user's profile)
-- key file ACL / MachineKeys ACL (the 0x80070520 article's scenario 2)
-- KeySpec AT_SIGNATURE    (the 0x80070520 article's scenario 3, on the versions whose Schannel rejects it)
+- store location          (KB 295281: requested into the user store, not LocalMachine\\My)
+- no key information      (IIS 6.0 pending-request page: -repairstore re-links the key)
+- missing key             (IIS 6.0 pending-request page: 0x80090011 from -repairstore)
+- IIS non-exportable import (0x80070520 article, scenario 1: the key stayed in the importing user's profile)
+- key file ACL / MachineKeys ACL (0x80070520 article, scenario 2)
+- KeySpec AT_SIGNATURE    (0x80070520 article, scenario 3, on the versions whose Schannel rejects it)
 - broken keyset           (a key file that cannot be read or decrypted)
-- application-pool access (NETWORK SERVICE / app-pool identities need read on the key)
+- application-pool access (Windows Server 2003 note: NETWORK SERVICE / app pools need read)
 - untrusted chain         (clients will not trust the binding)
 """
 

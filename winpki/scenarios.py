@@ -1,4 +1,4 @@
-"""The failures users report, replayed end to end on a fresh simulated machine.
+"""The scenarios of the public articles (docs/windows-facts.md §7), replayed end to end on a fresh simulated machine.
 
 Each scenario builds the cause for real (a PFX made with OpenSSL, an import, an ACL change),
 shows what Windows shows (netsh, IIS Manager, the System log, certutil), runs the doctor,
@@ -187,7 +187,7 @@ NETSH_1312 = "SSL Certificate add failed, Error: 1312"
 
 
 def scenario_keyspec(run: Runner) -> None:
-    """The 0x80070520 article, scenario 3 (and `make demo`): KeySpec = 2 -- AT_SIGNATURE on 2008 R2."""
+    """0x80070520 article, scenario 3 (and `make demo`): KeySpec = 2 -- AT_SIGNATURE on 2008 R2."""
     cn = "www.contoso.com"
     run.step("A PFX whose key is signature-only",
              "The certificate came with a key marked for signing only (what certreq's KeySpec "
@@ -223,7 +223,7 @@ def scenario_keyspec(run: Runner) -> None:
 
 
 def scenario_iis_nonexportable(run: Runner) -> None:
-    """The 0x80070520 article, scenario 1: IIS Manager import with 'Allow this certificate to be exported'
+    """0x80070520 article, scenario 1: IIS Manager import with 'Allow this certificate to be exported'
     unchecked leaves a broken keyset; the Certificates console import of the same PFX works."""
     cn = "shop.contoso.com"
     pfx, thumb = make_pfx(run, cn, "P@ssw0rd")
@@ -250,7 +250,7 @@ def scenario_iis_nonexportable(run: Runner) -> None:
 
 
 def scenario_machinekeys_acl(run: Runner) -> None:
-    """The 0x80070520 article, scenario 2: permissions in MachineKeys changed; SYSTEM cannot read the key."""
+    """0x80070520 article, scenario 2: permissions in MachineKeys changed; SYSTEM cannot read the key."""
     cn = "intranet.contoso.com"
     pfx, thumb = make_pfx(run, cn, "P@ssw0rd")
     run.tool("certutil", "-p", "P@ssw0rd", "-importPFX", "My", pfx)
@@ -275,7 +275,7 @@ def scenario_machinekeys_acl(run: Runner) -> None:
 
 
 def scenario_networkservice(run: Runner) -> None:
-    """On Windows Server 2003, NETWORK SERVICE needs WinHttpCertCfg -g."""
+    """"X509 certificates on Windows Server 2003" (Steve Fenton): on Windows Server 2003, NETWORK SERVICE needs WinHttpCertCfg -g."""
     cn = "IssuedToName"
     pfx, thumb = make_pfx(run, cn, "P@ssw0rd")
     run.tool("certutil", "-p", "P@ssw0rd", "-importPFX", "My", pfx)
@@ -292,7 +292,8 @@ def scenario_networkservice(run: Runner) -> None:
 
 
 def scenario_repairstore(run: Runner) -> None:
-    """A certificate added back without its key; certutil -repairstore re-links it,
+    """"Install certificate after deleting the pending certificate request (IIS 6.0)": a
+    certificate added back without its key; certutil -repairstore re-links it,
     and fails with 0x80090011 once the key is gone."""
     cn = "owa.contoso.com"
     pfx, thumb = make_pfx(run, cn, "P@ssw0rd")
@@ -337,7 +338,7 @@ def _delete_all_machine_keys(run: Runner) -> None:
 
 
 def scenario_user_store(run: Runner) -> None:
-    """The certificate was requested into the user store; http.sys looks only in
+    """KB 295281: the certificate was requested into the user store; http.sys looks only in
     LocalMachine. Fix: export it with its key and import it into the computer store."""
     cn = "portal.contoso.com"
     pfx, thumb = make_pfx(run, cn, "P@ssw0rd")

@@ -124,7 +124,7 @@ class CRYPT_KEY_PROV_PARAM:
 class CRYPT_KEY_PROV_INFO:
     """CRYPT_KEY_PROV_INFO; ``to_bytes``/``from_bytes`` give the persisted form.
 
-    Persisted layout (WINDOWS-FACTS §1; MS-BPAU 2.2.2.1.1): 32-bit offsets from the start
+    Persisted layout (docs/windows-facts.md §1; MS-BPAU 2.2.2.1.1): 32-bit offsets from the start
     of the property (0 = NULL); a 7-DWORD header (offContainer, offProvName, dwProvType,
     dwFlags, cProvParam, offParams, dwKeySpec), then one 4-DWORD record per parameter
     (dwParam, offData, cbData, dwFlags), then the data: container name and provider name

@@ -140,7 +140,7 @@ def _open_from_prov_info(info: CRYPT_KEY_PROV_INFO, flags: int):
         key = ncrypt.NCryptOpenKey(prov, info.pwszContainerName, info.dwKeySpec, nflags)
         return key, C.CERT_NCRYPT_KEY_SPEC
     # Provider type 0 through CryptoAPI is NTE_BAD_PROV_TYPE: what Windows 10 reports for a
-    # CNG key acquired without an NCRYPT flag (WINDOWS-FACTS §2 #41).
+    # CNG key acquired without an NCRYPT flag (docs/windows-facts.md §2 #41).
     aflags = (C.CRYPT_MACHINE_KEYSET if machine_keyset else 0) | (C.CRYPT_SILENT if silent else 0)
     prov = cryptoapi.CryptAcquireContext(info.pwszContainerName, info.pwszProvName,
                                          info.dwProvType, aflags)
@@ -181,7 +181,7 @@ def acquire_private_key(ctx, flags: int) -> AcquiredKey:
     info_raw = root._props.get(C.CERT_KEY_PROV_INFO_PROP_ID)
     info = CRYPT_KEY_PROV_INFO.from_bytes(info_raw) if info_raw is not None else None
     if flags & C.CRYPT_ACQUIRE_USE_PROV_INFO_FLAG:
-        # Cache only if the key info asks for it (Wine cert.c; WINDOWS-FACTS §2 #42).
+        # Cache only if the key info asks for it (Wine cert.c; docs/windows-facts.md §2 #42).
         cache = bool(info is not None and info.dwFlags & C.CERT_SET_KEY_CONTEXT_PROP_ID)
     else:
         cache = bool(flags & C.CRYPT_ACQUIRE_CACHE_FLAG)
@@ -322,7 +322,8 @@ def CryptFindCertificateKeyProvInfo(pCert, dwFlags: int = 0, pvReserved=None) ->
     and KSP, user keys then machine keys unless CRYPT_FIND_USER_KEYSET_FLAG /
     CRYPT_FIND_MACHINE_KEYSET_FLAG narrow it (Wine cert.c). Returns True; raises
     NTE_NOT_FOUND when no container matches — what ``certutil -repairstore`` reports
-    (seed 001 scenario 2), ERROR_INVALID_PARAMETER for no certificate.
+    after its key is gone ("Install certificate after deleting the pending certificate request
+    (IIS 6.0)"; docs/windows-facts.md §7), ERROR_INVALID_PARAMETER for no certificate.
     """
     from capi.crypt32.context import CertContext
 

@@ -8,12 +8,13 @@ in a software CSP, the software KSP or a hardware token alike:
 - provider: the key bag's CSP-name attribute (1.3.6.1.4.1.311.17.1); absent, the
   Software KSP with PKCS12_PREFER_CNG_KSP / PKCS12_ALWAYS_CNG_KSP, else Microsoft
   Enhanced Cryptographic Provider v1.0 for RSA; a name no provider is registered under
-  falls back to the default provider of the key's provider type (WINDOWS-FACTS §5,
+  falls back to the default provider of the key's provider type (docs/windows-facts.md §5,
   PFXImportCertStore remarks). Keys CryptoAPI cannot hold (ECC) go to the KSP.
 - machine keyset: the 17.2 marker, or CRYPT_MACHINE_KEYSET; CRYPT_USER_KEYSET wins.
 - KeySpec (CAPI) / Key Usage (CNG): from the key-usage attribute inside the PKCS#8.
 - every key gets a new container named like a Windows import, ``{GUID}`` upper-case; it
-  outlives the returned store, as on Windows (seed 001 scenario 5).
+  outlives the returned store, as on Windows (Gallant, "PKCS #12 File Types: Portable
+  Protected Keys in .NET", MSDN 2004; docs/windows-facts.md §7).
 
 An import is all or nothing: containers created before a failure are deleted again.
 """
@@ -63,13 +64,13 @@ _IMPORT_FLAGS = (C.CRYPT_EXPORTABLE | C.CRYPT_USER_PROTECTED | C.CRYPT_MACHINE_K
 
 def new_container_name() -> str:
     """A container name as Windows' PFX import makes them: a fresh upper-case {GUID}
-    (seed 002 shows one, ``{00F81886-5F70-430A-939C-BB7DD58ECE2A}``)."""
+    (the 0x80070520 article shows one, ``{00F81886-5F70-430A-939C-BB7DD58ECE2A}``)."""
     return "{" + str(uuid.uuid4()).upper() + "}"
 
 
 def key_spec_for_usage(usage: int | None) -> int:
     """KeySpec from the PKCS#8 key usage: encipherment -> AT_KEYEXCHANGE, signing ->
-    AT_SIGNATURE, absent -> AT_KEYEXCHANGE (RSA; WINDOWS-FACTS §5)."""
+    AT_SIGNATURE, absent -> AT_KEYEXCHANGE (RSA; docs/windows-facts.md §5)."""
     if usage is None or usage & _ENCIPHER_USAGE or not usage & _SIGNING_USAGE:
         return C.AT_KEYEXCHANGE
     return C.AT_SIGNATURE
@@ -250,7 +251,7 @@ def _certificate_to_token(plan: _Plan, scope, info: CRYPT_KEY_PROV_INFO, der: by
 
 
 def _ephemeral(plan: _Plan, machine, scope, flags: int) -> CERT_KEY_CONTEXT:
-    """PKCS12_NO_PERSIST_KEY: the key lives in a handle only (WINDOWS-FACTS §2 #59)."""
+    """PKCS12_NO_PERSIST_KEY: the key lives in a handle only (docs/windows-facts.md §2 #59)."""
     if plan.provider.kind == "csp":
         from capi.advapi32.crypt import HCRYPTPROV
 
@@ -401,7 +402,7 @@ def _private_key_of(ctx, flags: int):
         except WinError as exc:
             if exc.hresult == NTE_NOT_SUPPORTED:
                 # A key whose Export Policy lacks ALLOW_EXPORT: NTE_BAD_KEY_STATE, the
-                # PFX export refusal (DESIGN §6, mimikatz#274 "PFXExportCertStoreEx ...
+                # PFX export refusal (docs/windows-facts.md §7, mimikatz#274 "PFXExportCertStoreEx ...
                 # (0x8009000b)").
                 raise WinError(NTE_BAD_KEY_STATE, detail="key is not exportable") from None
             raise

@@ -1,7 +1,7 @@
 """Key blobs, byte-exact: CryptoAPI (little-endian) and CNG (big-endian).
 
 CryptoAPI: BLOBHEADER {bType, bVersion=2, reserved=0, aiKeyAlg} + RSAPUBKEY {magic
-"RSA1"/"RSA2", bitlen, pubexp} + little-endian integers (WINDOWS-FACTS §1 "CAPI blobs").
+"RSA1"/"RSA2", bitlen, pubexp} + little-endian integers (docs/windows-facts.md §1 "CAPI blobs").
 CNG: BCRYPT_RSAKEY_BLOB {Magic, BitLength, cbPublicExp, cbModulus, cbPrime1, cbPrime2} and
 BCRYPT_ECCKEY_BLOB {Magic, cbKey} + big-endian integers (§1 "CNG blobs").
 """
@@ -38,7 +38,7 @@ _RSAPUBKEY = struct.Struct("<III")
 CAPI_HEADER_LEN = _BLOBHEADER.size + _RSAPUBKEY.size  # 20
 _BCRYPT_RSA = struct.Struct("<6I")
 _BCRYPT_ECC = struct.Struct("<2I")
-MAX_PUBEXP_BYTES = 8  # CNG refuses cbPublicExp above 8 (WINDOWS-FACTS §2 #62)
+MAX_PUBEXP_BYTES = 8  # CNG refuses cbPublicExp above 8 (docs/windows-facts.md §2 #62)
 
 
 def _le(value: int, length: int) -> bytes:
@@ -104,7 +104,7 @@ def capi_private_blob(key: rsa.RSAPrivateKey, alg_id: int, bits: int | None = No
 def parse_capi_blob(data: bytes) -> tuple[int, int, rsa.RSAPublicKey | rsa.RSAPrivateKey]:
     """(bType, aiKeyAlg, key) from a PUBLICKEYBLOB or PRIVATEKEYBLOB.
 
-    Wrong bVersion/reserved/magic or a wrong length is NTE_BAD_DATA (WINDOWS-FACTS §4 #9);
+    Wrong bVersion/reserved/magic or a wrong length is NTE_BAD_DATA (docs/windows-facts.md §4 #9);
     an unknown bType is NTE_BAD_TYPE.
     """
     return parse_capi_blob_bits(data)[:3]
@@ -197,7 +197,7 @@ def bcrypt_rsa_blob(key: rsa.RSAPublicKey | rsa.RSAPrivateKey, magic: int) -> by
 
 def parse_bcrypt_rsa_blob(data: bytes, expected_magics: tuple[int, ...]):
     """Key from a BCRYPT_RSAKEY_BLOB. Bad magic -> NTE_INVALID_PARAMETER, bad sizes ->
-    NTE_BAD_DATA (Wine ncrypt.c test_key_import_rsa, WINDOWS-FACTS §2 #62)."""
+    NTE_BAD_DATA (Wine ncrypt.c test_key_import_rsa, docs/windows-facts.md §2 #62)."""
     if len(data) < _BCRYPT_RSA.size:
         raise _bad(NTE_BAD_DATA, "blob shorter than BCRYPT_RSAKEY_BLOB")
     magic, bits, cb_exp, cb_mod, cb_p1, cb_p2 = _BCRYPT_RSA.unpack_from(data, 0)

@@ -599,7 +599,7 @@ def is_pfx(data: bytes | None) -> bool:
 class _Parser:
     def __init__(self, data: bytes | None) -> None:
         if data is None:
-            # PFXImportCertStore(NULL, ...) -> ERROR_INVALID_PARAMETER (WINDOWS-FACTS §2 #58)
+            # PFXImportCertStore(NULL, ...) -> ERROR_INVALID_PARAMETER (docs/windows-facts.md §2 #58)
             raise _fail(ERROR_INVALID_PARAMETER, "no PFX blob")
         self.data = bytes(data)
         try:

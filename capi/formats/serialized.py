@@ -1,6 +1,6 @@
 """The serialized-element / serialized-store (.sst) codec and PKCS#7 certificate bags.
 
-Serialized element (WINDOWS-FACTS §1): records of a 12-byte header of three
+Serialized element (docs/windows-facts.md §1): records of a 12-byte header of three
 little-endian DWORDs — property id, encoding type (always 1), byte count — followed by
 the bytes. Property records come first, the context record (32 certificate, 33 CRL,
 34 CTL) last. It is the registry ``Blob`` value, what

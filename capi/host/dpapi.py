@@ -16,7 +16,7 @@ Failures, as Windows reports them:
   CryptographicException "The parameter is incorrect.", in public GitHub issues).
 - A user-scope blob of another user: NTE_BAD_KEY_STATE, "Key not valid for use in
   specified state." — the error ProtectedData.Unprotect users meet when the master key of
-  the protecting user is not available (WINDOWS-FACTS §7 quotes the text; pywin32 reports
+  the protecting user is not available (docs/windows-facts.md §7 quotes the text; pywin32 reports
   of (-2146893813, 'CryptUnprotectData', ...) on another user's or machine's data).
 """
 

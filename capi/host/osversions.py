@@ -19,11 +19,11 @@ class OSVersion:
     program_data: str
     # Where user profiles live.
     users_root: str
-    # Schannel refuses a CAPI key whose KeySpec is AT_SIGNATURE (seed 002, scenario 3:
-    # seen on 2008; Windows 10 / 2016 Schannel accepts it, WINDOWS-FACTS §2 #70).
+    # Schannel refuses a CAPI key whose KeySpec is AT_SIGNATURE (the 0x80070520
+    # article, scenario 3: seen on 2008; Windows 10 / 2016 Schannel accepts it, docs/windows-facts.md §2 #70).
     schannel_rejects_at_signature: bool
     # Event 36870 wording: "SSL" with lower-case hex (2012 text) vs "TLS" with upper-case
-    # hex and the SSPI client line (2019 revision of the article, seed 004).
+    # hex and the SSPI client line (2019 revision of the 0x80070520 article, docs/windows-facts.md §7).
     schannel_event_style: str  # "ssl" | "tls"
     # certreq without ProviderName (Microsoft certreq documentation).
     certreq_default_provider: str
@@ -32,8 +32,8 @@ class OSVersion:
     # DefaultAppPool's identity: NetworkService on IIS 6 and 7.0; ApplicationPoolIdentity
     # (IIS APPPOOL\DefaultAppPool) from IIS 7.5 (2008 R2) on.
     default_app_pool_identity: str
-    # certutil prints hashes with a space between bytes up to 2012 R2 ("32 b5 39 ..."; seed
-    # 002 quotes both forms) and as one lower-case hex string from Windows 10 / 2016 on.
+    # certutil prints hashes with a space between bytes up to 2012 R2 ("32 b5 39 ..."; the
+    # 0x80070520 article shows both forms) and as one lower-case hex string from Windows 10 / 2016 on.
     certutil_spaced_hashes: bool = False
 
     @property

@@ -8,7 +8,8 @@ r"""``winpki certreq``: -new, -submit, -accept against the machine's CA.
   self-signed certificate in My. Defaults: ProviderName from the OS table
   (``certreq_default_provider``), KeyLength 2048, HashAlgorithm sha1 (certreq docs),
   MachineKeySet FALSE unless -machine; with a CAPI provider and no KeySpec the key is
-  AT_SIGNATURE, the xenroll default (seed 002 scenario 3).
+  AT_SIGNATURE, the xenroll default (0x80070520 article,
+  scenario 3; docs/windows-facts.md §7).
 - ``-submit [-config CA] RequestFile [CertFile]`` issues from the machine CA (installed on
   first use), printing ``RequestId: N`` / ``RequestId: "N"`` / ``Certificate
   retrieved(Issued) Issued``.
@@ -300,8 +301,8 @@ def read_request_settings(machine, inf: Inf, *, force_machine: bool | None) -> N
             raise _bad(section, "ProviderType", get("ProviderType"), NTE_PROV_TYPE_NO_MATCH)
     spec_text = get("KeySpec")
     if spec_text is None:
-        # Windows: KeySpec defaults to AT_SIGNATURE when the INF omits it (xenroll, seed 002
-        # scenario 3); a KSP key has no KeySpec.
+        # Windows: KeySpec defaults to AT_SIGNATURE when the INF omits it (xenroll; the
+        # 0x80070520 article, scenario 3); a KSP key has no KeySpec.
         key_spec = C.AT_SIGNATURE if provider.kind == "csp" else C.AT_NONE
     else:
         names = {"at_keyexchange": C.AT_KEYEXCHANGE, "at_signature": C.AT_SIGNATURE, "at_none": C.AT_NONE}

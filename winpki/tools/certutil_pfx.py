@@ -12,7 +12,7 @@ r"""certutil's PFX and key-association verbs: -importPFX, -exportPFX, -repairsto
   its key (NTE_BAD_KEY_STATE when not exportable) and its chain from CA/Root.
 - ``-repairstore [-user] [-csp name] store CertId``: find the container holding the
   certificate's key (CryptFindCertificateKeyProvInfo), link it, and test it
-  (seed 001 scenarios 1 and 2).
+  ("Install certificate after deleting the pending certificate request (IIS 6.0)").
 - ``-verifykeys [-user] [KeyContainerName CACertFile]``: test every certificate of My that
   names a key, or one container against one certificate.
 """

@@ -1,4 +1,4 @@
-"""``winpki scenario list | run NAME``: replay the failures users report, then the fix."""
+"""``winpki scenario list | run NAME``: replay the scenarios of docs/windows-facts.md §7, failure then fix."""
 
 from __future__ import annotations
 
