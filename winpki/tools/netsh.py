@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TextIO
 
 from capi.errors import ERROR_INVALID_PARAMETER, WinError
-from capi.host.context import current_machine
-from schannel import httpsys
+from capi.host.context import current_machine, current_token
+from schannel import httpsys, urlacl
 
 ADD_USAGE = """
 Usage: add sslcert hostnameport=<name:port> | ipport=<ipaddr:port>
@@ -94,8 +94,59 @@ def _failure(out: TextIO, verb: str, exc: WinError) -> int:
     return 1
 
 
+def _urlacl(verb: str, words: list[str], out: TextIO) -> int:
+    """netsh http add|delete|show urlacl (schannel.urlacl)."""
+    machine = current_machine()
+    try:
+        params = _params(words)
+    except WinError as exc:
+        out.write(f"{exc.strerror}\n")
+        return 1
+    known = {"add": {"url", "user", "listen", "delegate", "sddl"}, "delete": {"url"},
+             "show": {"url"}}
+    if verb not in known or set(params) - known[verb] or (
+            verb == "add" and ("url" not in params or not ({"user", "sddl"} & set(params))))\
+            or (verb == "delete" and "url" not in params):
+        out.write(MISSING_PARAMS)
+        return 1
+    token = current_token(machine)
+    try:
+        if verb == "show":
+            rows = urlacl.list_reservations(machine)
+            if "url" in params:
+                wanted = str(urlacl.parse_url(params["url"])).lower()
+                rows = [r for r in rows if r[0].lower() == wanted]
+            out.write("\nURL Reservations:\n-----------------\n\n")
+            for url, sddl in rows:
+                out.write(f"    Reserved URL            : {url}\n")
+                for account, listen, delegate in urlacl.describe(machine, sddl):
+                    out.write(f"        User: {account}\n"
+                              f"            Listen: {'Yes' if listen else 'No'}\n"
+                              f"            Delegate: {'Yes' if delegate else 'No'}\n")
+                out.write(f"            SDDL: {sddl}\n\n")
+            return 0
+        if verb == "add":
+            sddl = params.get("sddl") or urlacl.sddl_for(
+                machine, params["user"], listen=params.get("listen", "yes").lower() == "yes",
+                delegate=params.get("delegate", "no").lower() == "yes")
+            urlacl.add_reservation(machine, token, params["url"], sddl)
+            out.write("\nURL reservation successfully added\n\n")
+        else:
+            urlacl.delete_reservation(machine, token, params["url"])
+            out.write("\nURL reservation successfully deleted\n\n")
+        return 0
+    except WinError as exc:
+        if exc.winerror == ERROR_INVALID_PARAMETER:
+            out.write(f"{exc.strerror}\n")
+            return 1
+        out.write(f"\nUrl reservation {verb} failed, Error: {exc.winerror}\n{exc.strerror}\n\n")
+        return 1
+
+
 def run(args: list[str], out: TextIO, err: TextIO) -> int:
     words = list(args)
+    if len(words) >= 3 and words[0].lower() == "http" and words[2].lower() == "urlacl":
+        return _urlacl(words[1].lower(), words[3:], out)
     if len(words) < 3 or words[0].lower() != "http" or words[2].lower() != "sslcert":
         out.write(f"The following command was not found: {' '.join(words)}.\n")
         return 1
