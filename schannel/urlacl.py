@@ -182,14 +182,18 @@ def describe(machine: Machine, sddl: str) -> list[tuple[str, bool, bool]]:
     return out
 
 
-def add_listen_address(machine: Machine, token: Token, address: str) -> None:
-    """HttpSetServiceConfiguration(HttpServiceConfigIPListenList)."""
+def _listen_address(address: str) -> str:
     import ipaddress
 
     try:
-        addr = str(ipaddress.ip_address(address.strip("[]")))
+        return str(ipaddress.ip_address(address.strip("[]")))
     except ValueError as exc:
         raise WinError(ERROR_INVALID_PARAMETER, detail=f"ipaddress={address}") from exc
+
+
+def add_listen_address(machine: Machine, token: Token, address: str) -> None:
+    """HttpSetServiceConfiguration(HttpServiceConfigIPListenList): 183 when listed."""
+    addr = _listen_address(address)
     _schema(machine)
     _require_admin(token)
     with machine.transaction() as db:
@@ -199,12 +203,8 @@ def add_listen_address(machine: Machine, token: Token, address: str) -> None:
 
 
 def delete_listen_address(machine: Machine, token: Token, address: str) -> None:
-    import ipaddress
-
-    try:
-        addr = str(ipaddress.ip_address(address.strip("[]")))
-    except ValueError as exc:
-        raise WinError(ERROR_INVALID_PARAMETER, detail=f"ipaddress={address}") from exc
+    """HttpDeleteServiceConfiguration(HttpServiceConfigIPListenList): 2 when not listed."""
+    addr = _listen_address(address)
     _schema(machine)
     _require_admin(token)
     with machine.transaction() as db:
