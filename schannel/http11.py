@@ -159,7 +159,9 @@ def _error_page(exc: Exception) -> tuple[str, str]:
     message = str(exc)
     if getattr(exc, "error_status_hint", 400) == 431:
         return REQUEST_TOO_LONG
-    if "Host" in message:
+    if message.startswith("illegal header line"):
+        return INVALID_HEADER
+    if "Host: header" in message:  # h11: "Missing mandatory Host: header", "multiple Host:"
         return INVALID_HOSTNAME
     if "header" in message or "Content-Length" in message or "Transfer-Encoding" in message:
         return INVALID_HEADER
