@@ -44,7 +44,10 @@ class Abuse:
         self.sel = selectors.DefaultSelector()
         self.stats = {"slow_connects": 0, "slow_failures": 0, "slow_cut": 0,
                       "half_open_connects": 0, "half_open_failures": 0, "half_open_cut": 0,
-                      "bytes_trickled": 0, "min_held_slow": None, "min_held_half_open": None}
+                      "bytes_trickled": 0, "min_held_slow": None, "min_held_half_open": None,
+                      "mean_held_slow": 0.0, "mean_held_half_open": 0.0}
+        self._held_ticks = 0
+        self._started = time.monotonic()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.ready = threading.Event()  # set once every connection was open at least once
@@ -93,13 +96,13 @@ class Abuse:
     # -- the driver -------------------------------------------------------------------
 
     def _tick(self, now: float) -> None:
-        budget = self.connects_per_tick
-        while len(self.half) < self.half_open_target and budget > 0:
-            self._open_half()
-            budget -= 1
-        while len(self.slow) < self.slow_target and budget > 0:
-            self._open_slow()
-            budget -= 1
+        # Half the connects for each kind, so that neither starves the other when the
+        # server keeps cutting connections.
+        for _ in range(max(1, self.connects_per_tick // 2)):
+            if len(self.slow) < self.slow_target:
+                self._open_slow()
+            if len(self.half) < self.half_open_target:
+                self._open_half()
         for tls, state in list(self.slow.items()):
             if state[0] > now:
                 continue
@@ -122,14 +125,17 @@ class Abuse:
                 self._drop_half(key.fileobj)
         if len(self.slow) == self.slow_target and len(self.half) == self.half_open_target:
             self.ready.set()
-        if self.ready.is_set():
-            for name, held in (("min_held_slow", len(self.slow)),
-                               ("min_held_half_open", len(self.half))):
-                old = self.stats[name]
-                self.stats[name] = held if old is None else min(old, held)
+        if self.ready.is_set() or now - self._started >= 2.0:  # counted after a warm-up
+            self._held_ticks += 1
+            for name, held in (("slow", len(self.slow)), ("half_open", len(self.half))):
+                old = self.stats[f"min_held_{name}"]
+                self.stats[f"min_held_{name}"] = held if old is None else min(old, held)
+                mean = self.stats[f"mean_held_{name}"]
+                self.stats[f"mean_held_{name}"] = mean + (held - mean) / self._held_ticks
 
     def run(self) -> dict:
-        end = time.monotonic() + self.duration
+        self._started = time.monotonic()
+        end = self._started + self.duration
         try:
             while not self._stop.is_set() and (now := time.monotonic()) < end:
                 self._tick(now)
@@ -157,10 +163,21 @@ class Abuse:
         return self.stats
 
 
-if __name__ == "__main__":
-    host, port, slow, half, interval, duration = sys.argv[1:7]
+def main(argv: list[str]) -> None:
+    """Run until ``duration`` or until standard input closes; print "READY" once every
+    connection is open, then the counters as JSON."""
+    host, port, slow, half, interval, duration = argv[:6]
     abuse = Abuse((host, int(port)), slow=int(slow), half_open=int(half),
-                  interval=float(interval), duration=float(duration))
-    threading.Thread(target=lambda: (abuse.ready.wait(duration and float(duration)),
-                                     print("READY", flush=True)), daemon=True).start()
+                  interval=float(interval), duration=float(duration), connects_per_tick=64)
+
+    def announce():
+        if abuse.ready.wait(float(duration)):
+            print("READY", flush=True)
+
+    threading.Thread(target=announce, daemon=True).start()
+    threading.Thread(target=lambda: (sys.stdin.read(), abuse._stop.set()), daemon=True).start()
     print(json.dumps(abuse.run()), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
