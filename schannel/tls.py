@@ -29,7 +29,8 @@ not ours is still handed to OpenSSL's original functions.
 
 The handshake, ECDHE (X25519, P-256, P-384), AES-GCM/ChaCha20 and the record layer are
 OpenSSL's; ``ctypes`` releases the GIL around every call, so connections are served in
-parallel by plain threads, and the callbacks take the GIL back only for the one signature.
+parallel by a bounded pool of worker threads fed by one non-blocking event loop (see
+:class:`TlsEndpoint`), and the callbacks take the GIL back only for the one signature.
 
 Known limit: TLS 1.2 key exchange by RSA decryption (the ``TLS_RSA_WITH_*`` suites) is not
 offered. libssl 3.0 hands the client version to the decryption as OSSL_PARAMs, which the
@@ -43,6 +44,7 @@ from __future__ import annotations
 import abc
 import ctypes
 import ctypes.util
+import dataclasses
 import enum
 import errno
 import logging
@@ -708,7 +710,7 @@ class TlsEndpoint:
             raise ValueError(f"workers must be 1..256, not {workers!r}")
         timeouts = timeouts or HttpTimeouts()
         if request_timeout is not None:
-            timeouts = HttpTimeouts(**{**timeouts.__dict__, "header_wait": request_timeout})
+            timeouts = dataclasses.replace(timeouts, header_wait=request_timeout)
         if not io_timeout > 0:
             raise ValueError(f"io_timeout must be positive, not {io_timeout!r}")
         self._listen = _check_listen(listen)

@@ -261,3 +261,25 @@ def test_any_bytes_get_a_response_or_a_clean_close(stream, cuts):
         outcomes.append([s for s in statuses if s != 100])
     # However the bytes are cut into reads, the answers are the same.
     assert outcomes[0] == outcomes[1]
+
+
+def test_serve_passes_the_timers_and_limits_to_the_endpoint(make_machine):
+    """schannel.serve: the binding's key still signs in its provider, with the endpoint
+    options (http.sys timers, cap, workers) passed through."""
+    import ssl
+
+    from test_serve import _bind, _get
+
+    from capi import use_machine
+    from schannel import serve
+
+    m = make_machine(os_version="2019")
+    timeouts = HttpTimeouts(header_wait=5.0, idle_connection=0.5)
+    with use_machine(m):
+        ctx = _bind(m)
+        with serve("0.0.0.0:443", timeouts=timeouts, max_connections=32, workers=2) as ep:
+            version, data = _get(ep.address, ctx.pbCertEncoded, ssl.TLSVersion.TLSv1_3)
+            assert ep.key.sign_calls >= 1
+            assert ep.timeouts == timeouts and ep._max_connections == 32
+            assert len(ep._worker_threads) == 2
+    assert data.startswith(b"HTTP/1.1 200 OK") and b"Microsoft-IIS/10.0" in data
