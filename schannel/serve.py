@@ -104,9 +104,12 @@ def _server_header(machine: Machine) -> str:
 
 @contextlib.contextmanager
 def serve(ipport: str, listen=("127.0.0.1", 0), *, machine: Machine | None = None,
-          handler=None, on_handshake=None) -> Iterator[TlsEndpoint]:
+          handler=None, on_handshake=None, **endpoint_options) -> Iterator[TlsEndpoint]:
     """Serve the http.sys binding for ``ipport`` (e.g. "0.0.0.0:443") over TLS on a loopback
     address; yields the running endpoint (``.address`` is (host, port)).
+
+    ``endpoint_options`` go to :class:`~schannel.tls.TlsEndpoint` (``timeouts`` — http.sys's
+    timers —, ``max_connections``, ``workers``, ``io_timeout``...).
 
     Raises ERROR_FILE_NOT_FOUND when there is no such binding and ERROR_NO_SUCH_LOGON_SESSION
     (0x80070520) when its credential cannot be acquired — as http.sys would.
@@ -123,7 +126,8 @@ def serve(ipport: str, listen=("127.0.0.1", 0), *, machine: Machine | None = Non
         chain = _chain_der(credential.certificate)
     server = _server_header(machine)
     page = handler or (lambda request: iis_default_page(request, server=server))
-    endpoint = TlsEndpoint(chain, key, listen, handler=page, on_handshake=on_handshake)
+    endpoint = TlsEndpoint(chain, key, listen, handler=page, on_handshake=on_handshake,
+                           **endpoint_options)
     try:
         with endpoint:
             yield endpoint

@@ -29,7 +29,8 @@ not ours is still handed to OpenSSL's original functions.
 
 The handshake, ECDHE (X25519, P-256, P-384), AES-GCM/ChaCha20 and the record layer are
 OpenSSL's; ``ctypes`` releases the GIL around every call, so connections are served in
-parallel by plain threads, and the callbacks take the GIL back only for the one signature.
+parallel by a bounded pool of worker threads fed by one non-blocking event loop (see
+:class:`TlsEndpoint`), and the callbacks take the GIL back only for the one signature.
 
 Known limit: TLS 1.2 key exchange by RSA decryption (the ``TLS_RSA_WITH_*`` suites) is not
 offered. libssl 3.0 hands the client version to the decryption as OSSL_PARAMs, which the
@@ -43,26 +44,40 @@ from __future__ import annotations
 import abc
 import ctypes
 import ctypes.util
-import email.utils
+import dataclasses
 import enum
+import errno
 import logging
 import os
+import queue
+import resource
 import selectors
 import socket
-import struct
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from ipaddress import ip_address
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
+from .http11 import (
+    BODY,
+    HEADERS,
+    IDLE,
+    HttpRequest,
+    HttpResponse,
+    HttpSession,
+    HttpTimeouts,
+)
+
 __all__ = [
     "HandshakeInfo",
     "HttpRequest",
     "HttpResponse",
+    "HttpTimeouts",
     "ServerKey",
     "SignatureScheme",
     "SoftwareServerKey",
@@ -243,6 +258,11 @@ SSL_CTRL_SET_MIN_PROTO_VERSION = 123
 SSL_CTRL_SET_MAX_PROTO_VERSION = 124
 SSL_OP_NO_RENEGOTIATION = 1 << 30
 SSL_OP_CIPHER_SERVER_PREFERENCE = 1 << 22
+SSL_OP_IGNORE_UNEXPECTED_EOF = 1 << 7
+SSL_CTRL_MODE = 33
+SSL_MODE_ENABLE_PARTIAL_WRITE = 0x1
+SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER = 0x2
+SSL_MODE_RELEASE_BUFFERS = 0x10
 SSL_ERROR_SSL = 1
 SSL_ERROR_WANT_READ = 2
 SSL_ERROR_WANT_WRITE = 3
@@ -504,16 +524,12 @@ class _OpenSSL:
 
 
 # ---------------------------------------------------------------------------------------
-# HTTP: just enough of HTTP/1.1 to answer like IIS
+# HTTP: h11 underneath, IIS's pages and limits on top (schannel.http11)
 # ---------------------------------------------------------------------------------------
 
-MAX_HEADER_BYTES = 64 * 1024
-MAX_REQUESTS_PER_CONNECTION = 100
 READ_CHUNK = 16 * 1024
-# IIS request filtering's default maxAllowedContentLength: larger bodies get 413.
-MAX_BODY_BYTES = 30_000_000
-# http.sys's HeaderWaitTimeout / EntityBody defaults: a whole request (or the handshake)
-# must arrive within this time, however slowly its bytes trickle in.
+# http.sys's HeaderWait default: the handshake and a request's headers must arrive within
+# this time, however slowly their bytes trickle in (see HttpTimeouts).
 REQUEST_TIMEOUT = 120.0
 
 _IIS_PAGE = b"""<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">
@@ -538,38 +554,6 @@ class HandshakeInfo:
     client_address: tuple
     server_name: str | None
     key_algorithm: str
-
-
-@dataclass(frozen=True)
-class HttpRequest:
-    method: str
-    target: str
-    version: str
-    headers: dict[str, str]  # names lower-cased
-    client_address: tuple
-    handshake: HandshakeInfo
-
-
-@dataclass
-class HttpResponse:
-    status: int = 200
-    reason: str = "OK"
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes = b""
-
-    def encode(self, *, head: bool = False, keep_alive: bool = True) -> bytes:
-        names = {name.lower() for name, _ in self.headers}
-        headers = list(self.headers)
-        if "content-length" not in names:
-            headers.append(("Content-Length", str(len(self.body))))
-        if "date" not in names:
-            headers.append(("Date", email.utils.formatdate(usegmt=True)))
-        if not keep_alive and "connection" not in names:
-            headers.append(("Connection", "close"))
-        lines = [f"HTTP/1.1 {self.status} {self.reason}"]
-        lines += [f"{name}: {value}" for name, value in headers]
-        head_bytes = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        return head_bytes if head else head_bytes + self.body
 
 
 def iis_default_page(request: HttpRequest | None = None, *, body: bytes = _IIS_PAGE,
@@ -622,9 +606,52 @@ def _check_listen(listen) -> tuple[str, int]:
     return canonical, port
 
 
-def _timeval(seconds: float) -> bytes:
-    whole = int(seconds)
-    return struct.pack("ll", whole, int((seconds - whole) * 1_000_000))
+def _default_max_connections() -> int:
+    """http.sys's MaxConnections is a memory calculation; ours is the descriptor limit:
+    half the process's descriptors, at most 1024 (each connection holds one)."""
+    try:
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (OSError, ValueError):
+        soft = 1024
+    if soft == resource.RLIM_INFINITY:
+        soft = 2048
+    return max(16, min(1024, soft // 2))
+
+
+# Connection states, and what a worker's step asks the event loop for next.
+_HANDSHAKE, _HTTP, _WRITE, _DRAIN = "handshake", "http", "write", "drain"
+_WANT_READ, _WANT_WRITE = selectors.EVENT_READ, selectors.EVENT_WRITE
+_AGAIN, _CLOSE = "again", "close"
+_STEP_READS = 64  # SSL_reads per step before the connection goes back in the queue (fairness)
+_LISTENER, _WAKE = object(), object()
+
+
+class _Connection:
+    """One accepted socket and its SSL*, owned by the event loop while it waits for I/O and
+    by exactly one worker while a step runs (``busy``)."""
+
+    __slots__ = ("sock", "fd", "addr", "ssl", "state", "session", "out", "sent", "busy",
+                 "last_progress", "deadline", "timer", "silence")
+
+    def __init__(self, sock, addr, ssl, now: float, header_wait: float, io_timeout: float):
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.addr = addr
+        self.ssl = ssl
+        self.state = _HANDSHAKE
+        self.session: HttpSession | None = None
+        self.out = b""
+        self.sent = 0
+        self.busy = False
+        self.last_progress = now
+        self.set_timer("HeaderWait", now + header_wait, io_timeout)
+
+    def set_timer(self, name: str, deadline: float, silence: float | None) -> None:
+        """The phase's hard deadline (an http.sys timer) and, while the peer owes us bytes,
+        the longest silence allowed (``io_timeout``)."""
+        self.timer = name
+        self.deadline = deadline
+        self.silence = silence
 
 
 class TlsEndpoint:
@@ -634,6 +661,15 @@ class TlsEndpoint:
     answers requests (IIS's default page when omitted); ``on_handshake(HandshakeInfo)``
     is called after each completed handshake and ``on_error(client_address, exc)`` after
     each failed connection. Connection failures are logged, never raised.
+
+    Serving: one event-loop thread accepts and waits on every socket (non-blocking, the TLS
+    handshake included); a fixed pool of ``workers`` threads runs the steps that have
+    something to do (SSL_accept, SSL_read + HTTP parsing + the handler, SSL_write). A
+    client that sends slowly or not at all therefore holds a descriptor and an SSL object,
+    never a thread. Timers (``timeouts``, http.sys's, see :class:`HttpTimeouts`;
+    ``request_timeout`` overrides its HeaderWait) bound each phase, ``io_timeout`` bounds
+    the silence while the client owes bytes, and at ``max_connections`` a new connection
+    evicts the one that has been silent longest instead of being refused.
     """
 
     def __init__(
@@ -649,10 +685,12 @@ class TlsEndpoint:
         on_error: Callable[[tuple, BaseException], None] | None = None,
         ciphers: str = DEFAULT_CIPHERS,
         groups: str = DEFAULT_GROUPS,
-        max_connections: int = 64,
+        max_connections: int | None = None,
         io_timeout: float = 10.0,
         session_tickets: int = 2,
-        request_timeout: float = REQUEST_TIMEOUT,
+        request_timeout: float | None = None,
+        timeouts: HttpTimeouts | None = None,
+        workers: int = 8,
     ):
         if not cert_chain_der:
             raise ValueError("cert_chain_der must hold at least the server certificate")
@@ -663,6 +701,18 @@ class TlsEndpoint:
                 raise ValueError(f"{name} must be one of {sorted(_VERSIONS)}, not {value!r}")
         if _VERSIONS[min_version] > _VERSIONS[max_version]:
             raise ValueError("min_version is above max_version")
+        if max_connections is None:
+            max_connections = _default_max_connections()
+        if isinstance(max_connections, bool) or not isinstance(max_connections, int) \
+                or max_connections < 1:
+            raise ValueError(f"max_connections must be a positive integer, not {max_connections!r}")
+        if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 256:
+            raise ValueError(f"workers must be 1..256, not {workers!r}")
+        timeouts = timeouts or HttpTimeouts()
+        if request_timeout is not None:
+            timeouts = dataclasses.replace(timeouts, header_wait=request_timeout)
+        if not io_timeout > 0:
+            raise ValueError(f"io_timeout must be positive, not {io_timeout!r}")
         self._listen = _check_listen(listen)
         self._chain = [bytes(c) for c in cert_chain_der]
         self.key = key
@@ -674,22 +724,26 @@ class TlsEndpoint:
         self._groups = groups
         self._max_connections = max_connections
         self._io_timeout = io_timeout
-        self._request_timeout = request_timeout
-        # connection thread -> the monotonic time by which its current phase must end
-        self._deadlines: dict[threading.Thread, float] = {}
+        self.timeouts = timeouts
+        self._workers = workers
         self._tickets = session_tickets
         self._ossl: _OpenSSL | None = None
         self._ctx = None
         self._pkey = None
         self._sock: socket.socket | None = None
         self._wake_r = self._wake_w = None
-        self._accept_thread: threading.Thread | None = None
-        self._conns: dict[threading.Thread, socket.socket] = {}
+        self._accept_thread: threading.Thread | None = None  # the event loop
+        self._worker_threads: list[threading.Thread] = []
+        self._work: queue.SimpleQueue = queue.SimpleQueue()
+        self._done: deque = deque()
+        self._conns: dict[int, _Connection] = {}  # fd -> connection; the loop's alone
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self.address: tuple[str, int] | None = None
         self.handshakes = 0
         self.failures = 0
+        self.evictions = 0
+        self.peak_connections = 0
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -704,6 +758,11 @@ class TlsEndpoint:
     def running(self) -> bool:
         return self._accept_thread is not None and self._accept_thread.is_alive()
 
+    @property
+    def connections(self) -> int:
+        """Connections open now (handshaking, reading, writing or idle)."""
+        return len(self._conns)
+
     def start(self) -> TlsEndpoint:
         """Build the TLS context (TlsError if the chain or key is unusable) and listen."""
         if self._accept_thread is not None:
@@ -715,7 +774,7 @@ class TlsEndpoint:
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind(self._listen)
-            sock.listen(128)
+            sock.listen(socket.SOMAXCONN)
             sock.setblocking(False)
         except OSError:
             sock.close()
@@ -724,9 +783,20 @@ class TlsEndpoint:
         self._sock = sock
         self.address = sock.getsockname()[:2]
         self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
         self._stopping.clear()
+        self._work = queue.SimpleQueue()
+        self._done.clear()
+        self._worker_threads = [
+            threading.Thread(target=self._worker, name=f"tls-worker-{self.address[1]}-{n}",
+                             daemon=True)
+            for n in range(self._workers)
+        ]
+        for thread in self._worker_threads:
+            thread.start()
         self._accept_thread = threading.Thread(
-            target=self._accept_loop, name=f"tls-accept-{self.address[1]}", daemon=True
+            target=self._event_loop, name=f"tls-accept-{self.address[1]}", daemon=True
         )
         self._accept_thread.start()
         return self
@@ -736,32 +806,28 @@ class TlsEndpoint:
         if self._accept_thread is None:
             return
         self._stopping.set()
-        try:
-            self._wake_w.send(b"x")
-        except OSError:
-            pass
-        self._accept_thread.join(timeout)
-        with self._lock:
-            pending = list(self._conns.items())
-        for _, conn in pending:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        self._wake()
         deadline = time.monotonic() + timeout
-        for thread, _ in pending:
+        self._accept_thread.join(timeout)
+        for _ in self._worker_threads:
+            self._work.put(None)
+        for thread in self._worker_threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+        stuck = [t for t in [self._accept_thread, *self._worker_threads] if t.is_alive()]
+        for conn in list(self._conns.values()):
+            if stuck and conn.busy:
+                continue  # a worker may still be inside OpenSSL with it
+            self._release(conn)
         self._sock.close()
         self._wake_r.close()
         self._wake_w.close()
-        with self._lock:
-            stuck = [t for t in self._conns if t.is_alive()]
-            self._conns.clear()
-        if self._accept_thread.is_alive() or stuck:
+        if stuck:
             # Freeing the context under a live SSL* would crash the process; leak it.
             log.error("TLS endpoint %s: %d thread(s) did not stop", self.address, len(stuck))
         else:
             self._free_context()
+        self._conns = {}
+        self._worker_threads = []
         self._accept_thread = None
 
     # -- OpenSSL context ------------------------------------------------------------
@@ -777,7 +843,13 @@ class TlsEndpoint:
             if (o.SSL_CTX_ctrl(ctx, SSL_CTRL_SET_MIN_PROTO_VERSION, low, None) != 1
                     or o.SSL_CTX_ctrl(ctx, SSL_CTRL_SET_MAX_PROTO_VERSION, high, None) != 1):
                 raise TlsError("cannot set the protocol range: " + o.errors())
-            o.SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE)
+            # A peer closing without close_notify ends the stream (HTTP framing detects a
+            # truncated request); non-blocking writes may be partial and resumed from a new
+            # buffer; idle connections give their record buffers back (memory per slow client).
+            o.SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE
+                                  | SSL_OP_IGNORE_UNEXPECTED_EOF)
+            o.SSL_CTX_ctrl(ctx, SSL_CTRL_MODE, SSL_MODE_ENABLE_PARTIAL_WRITE
+                           | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS, None)
             o.SSL_CTX_set_num_tickets(ctx, self._tickets)
             if o.SSL_CTX_set_cipher_list(ctx, self._ciphers.encode()) != 1:
                 raise TlsError(f"cannot use ciphers {self._ciphers!r}: " + o.errors())
@@ -816,118 +888,323 @@ class TlsEndpoint:
             self._ossl.unbind_key(self._pkey)
             self._pkey = None
 
-    # -- serving --------------------------------------------------------------------
+    # -- the event loop (one thread: accept, wait, timers) ---------------------------
 
-    def _accept_loop(self):
+    def _wake(self) -> None:
+        try:
+            self._wake_w.send(b"\0")
+        except (BlockingIOError, OSError):
+            pass  # already pending, or closing
+
+    def _sweep_interval(self) -> float:
+        t = self.timeouts
+        shortest = min(self._io_timeout, t.header_wait, t.entity_body, t.idle_connection,
+                       t.drain_entity_body)
+        return max(0.01, min(0.1, shortest / 4))
+
+    def _event_loop(self) -> None:
+        interval = self._sweep_interval()
+        accept_paused_until = 0.0
         with selectors.DefaultSelector() as sel:
-            sel.register(self._sock, selectors.EVENT_READ)
-            sel.register(self._wake_r, selectors.EVENT_READ)
+            sel.register(self._sock, selectors.EVENT_READ, _LISTENER)
+            sel.register(self._wake_r, selectors.EVENT_READ, _WAKE)
+            next_sweep = time.monotonic() + interval
             while not self._stopping.is_set():
-                self._expire_slow_connections()
-                for selkey, _ in sel.select(timeout=1.0):
-                    if selkey.fileobj is self._wake_r or self._stopping.is_set():
-                        return
-                    try:
-                        conn, addr = self._sock.accept()
-                    except (BlockingIOError, InterruptedError):
-                        continue
-                    except OSError as exc:
-                        log.error("TLS endpoint %s: accept failed: %s", self.address, exc)
-                        continue
-                    try:
-                        self._spawn(conn, addr)
-                    except Exception:  # noqa: BLE001 — the loop must survive
-                        log.exception("TLS endpoint %s: cannot serve %s", self.address, addr)
-                        conn.close()
+                for selkey, _ in sel.select(max(0.0, next_sweep - time.monotonic())):
+                    tag = selkey.data
+                    if tag is _LISTENER:
+                        if not self._accept_ready(sel):
+                            # Out of descriptors: stop polling the listener for a moment
+                            # (the sweep frees connections) instead of spinning on it.
+                            sel.unregister(self._sock)
+                            accept_paused_until = time.monotonic() + interval
+                    elif tag is _WAKE:
+                        try:
+                            while self._wake_r.recv(4096):
+                                pass
+                        except (BlockingIOError, OSError):
+                            pass
+                    else:
+                        sel.unregister(tag.sock)
+                        tag.busy = True
+                        self._work.put(tag)
+                if self._stopping.is_set():
+                    break
+                self._collect(sel)
+                now = time.monotonic()
+                if now >= next_sweep:
+                    self._sweep(sel, now)
+                    next_sweep = now + interval
+                    if accept_paused_until and now >= accept_paused_until:
+                        sel.register(self._sock, selectors.EVENT_READ, _LISTENER)
+                        accept_paused_until = 0.0
 
-    def _expire_slow_connections(self) -> None:
-        """Shut down connections past their deadline: a blocked SSL_accept/SSL_read then
-        returns, so a client trickling bytes cannot hold a slot forever (slowloris)."""
-        now = time.monotonic()
-        with self._lock:
-            expired = [self._conns[t] for t, d in self._deadlines.items()
-                       if d < now and t in self._conns]
-        for conn in expired:
+    def _accept_ready(self, sel) -> bool:
+        """Accept what is pending (a bounded batch); False when out of descriptors."""
+        for _ in range(64):
             try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+                sock, addr = self._sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return True
+            except OSError as exc:
+                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    log.error("TLS endpoint %s: accept failed: %s", self.address, exc)
+                    return False
+                continue  # ECONNABORTED and the like: that client is gone
+            try:
+                self._admit(sel, sock, addr)
+            except Exception:  # noqa: BLE001 — the loop must survive
+                log.exception("TLS endpoint %s: cannot serve %s", self.address, addr)
+                sock.close()
+        return True
 
-    def _set_deadline(self, seconds: float | None) -> None:
-        with self._lock:
-            me = threading.current_thread()
-            if seconds is None:
-                self._deadlines.pop(me, None)
-            else:
-                self._deadlines[me] = time.monotonic() + seconds
-
-    def _spawn(self, conn: socket.socket, addr) -> None:
-        with self._lock:
-            self._conns = {t: s for t, s in self._conns.items() if t.is_alive()}
-            self._deadlines = {t: d for t, d in self._deadlines.items() if t in self._conns}
-            if len(self._conns) >= self._max_connections:
-                log.warning("TLS endpoint %s: too many connections, dropping %s", self.address, addr)
-                conn.close()
+    def _admit(self, sel, sock: socket.socket, addr) -> None:
+        if len(self._conns) >= self._max_connections:
+            # At the cap the connection silent longest makes room (http.sys does not refuse
+            # a new client because others hold their connections open doing nothing).
+            victim = min((c for c in self._conns.values() if not c.busy),
+                         key=lambda c: c.last_progress, default=None)
+            if victim is None:
+                log.warning("TLS endpoint %s: too many connections, dropping %s",
+                            self.address, addr)
+                sock.close()
                 return
-            # libssl does blocking I/O on the descriptor; kernel timeouts bound each wait.
-            conn.setblocking(True)
-            conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(self._io_timeout))
-            conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(self._io_timeout))
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            thread = threading.Thread(
-                target=self._serve_connection, args=(conn, addr), daemon=True,
-                name=f"tls-conn-{addr[1]}",
-            )
-            self._conns[thread] = conn
-        thread.start()
-
-    def _serve_connection(self, conn: socket.socket, addr) -> None:
+            sel.unregister(victim.sock)
+            self._release(victim)
+            with self._lock:
+                self.evictions += 1
+        sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         o = self._ossl
         ssl = o.SSL_new(self._ctx)
-        o.local.error = None
-        try:
-            if not ssl or o.SSL_set_fd(ssl, conn.fileno()) != 1:
-                raise TlsError("cannot set up the connection: " + o.errors())
-            self._set_deadline(self._request_timeout)
-            o.ERR_clear_error()
-            ret = o.SSL_accept(ssl)
-            if ret != 1:
-                raise self._io_error(ssl, ret, "handshake")
-            cipher = o.SSL_get_current_cipher(ssl)
-            sni = o.SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)
-            info = HandshakeInfo(
-                protocol=o.SSL_get_version(ssl).decode(),
-                cipher_suite=o.SSL_CIPHER_standard_name(cipher).decode(),
-                cipher=o.SSL_CIPHER_get_name(cipher).decode(),
-                client_address=addr,
-                server_name=sni.decode() if sni else None,
-                key_algorithm=self.key.algorithm,
-            )
-            with self._lock:
-                self.handshakes += 1
-            if self.on_handshake is not None:
-                try:
-                    self.on_handshake(info)
-                except Exception:  # noqa: BLE001 — a failed event write does not cut TLS
-                    log.exception("TLS endpoint %s: on_handshake hook failed", self.address)
-            self._serve_http(ssl, addr, info)
-        except Exception as exc:  # noqa: BLE001 — per-connection failures never escape
-            with self._lock:
-                self.failures += 1
-            if not self._stopping.is_set():
-                log.warning("TLS endpoint %s: connection from %s failed: %s",
-                            self.address, addr, exc)
-            if self.on_error is not None:
-                try:
-                    self.on_error(addr, exc)
-                except Exception:  # noqa: BLE001
-                    log.exception("TLS endpoint %s: on_error hook failed", self.address)
-        finally:
-            self._set_deadline(None)
-            o.local.error = None
+        if not ssl or o.SSL_set_fd(ssl, sock.fileno()) != 1:
             if ssl:
                 o.SSL_free(ssl)
-            conn.close()
+            raise TlsError("cannot set up the connection: " + o.errors())
+        conn = _Connection(sock, addr, ssl, time.monotonic(), self.timeouts.header_wait,
+                           self._io_timeout)
+        self._conns[conn.fd] = conn
+        self.peak_connections = max(self.peak_connections, len(self._conns))
+        sel.register(sock, selectors.EVENT_READ, conn)
+
+    def _collect(self, sel) -> None:
+        """Take back the connections whose step ended: wait for what they asked for."""
+        while True:
+            try:
+                conn, want = self._done.popleft()
+            except IndexError:
+                return
+            conn.busy = False
+            if want == _CLOSE:
+                self._release(conn)
+            elif want == _AGAIN:
+                conn.busy = True
+                self._work.put(conn)
+            else:
+                sel.register(conn.sock, want, conn)
+
+    def _sweep(self, sel, now: float) -> None:
+        """Close every waiting connection whose timer expired (http.sys resets them)."""
+        expired = []
+        for conn in self._conns.values():
+            if conn.busy:
+                continue
+            if now >= conn.deadline:
+                expired.append((conn, f"the {conn.timer} timer expired"))
+            elif conn.silence is not None and now - conn.last_progress >= conn.silence:
+                expired.append((conn, f"no data from the peer for {conn.silence:g} s"))
+        for conn, why in expired:
+            sel.unregister(conn.sock)
+            self._release(conn)
+            if conn.state == _DRAIN or (conn.state == _HTTP and conn.session.phase == IDLE
+                                        and conn.session.requests):
+                continue  # an idle keep-alive connection or a finished drain: normal end
+            self._report(conn.addr, TimeoutError(f"{conn.state}: {why}"))
+
+    def _release(self, conn: _Connection) -> None:
+        self._conns.pop(conn.fd, None)
+        if conn.ssl:
+            self._ossl.SSL_free(conn.ssl)
+            conn.ssl = None
+        conn.sock.close()
+
+    def _report(self, addr, exc: Exception) -> None:
+        with self._lock:
+            self.failures += 1
+        if not self._stopping.is_set():
+            log.warning("TLS endpoint %s: connection from %s failed: %s", self.address, addr, exc)
+        if self.on_error is not None:
+            try:
+                self.on_error(addr, exc)
+            except Exception:  # noqa: BLE001
+                log.exception("TLS endpoint %s: on_error hook failed", self.address)
+
+    # -- workers (bounded pool: handshakes, parsing, handlers) -----------------------
+
+    def _worker(self) -> None:
+        buf = ctypes.create_string_buffer(READ_CHUNK)
+        while True:
+            conn = self._work.get()
+            if conn is None:
+                return
+            want = self._step(conn, buf)
+            self._done.append((conn, want))
+            self._wake()
+
+    def _step(self, conn: _Connection, buf) -> str | int:
+        """Advance ``conn`` as far as it goes without blocking; say what it waits for."""
+        o = self._ossl
+        o.local.error = None
+        try:
+            conn.last_progress = time.monotonic()  # woken by I/O: the peer did something
+            if conn.state == _HANDSHAKE:
+                o.ERR_clear_error()
+                ret = o.SSL_accept(conn.ssl)
+                if ret != 1:
+                    code = o.SSL_get_error(conn.ssl, ret)
+                    if code in (SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE) and not o.local.error:
+                        o.errors()
+                        return _WANT_READ if code == SSL_ERROR_WANT_READ else _WANT_WRITE
+                    raise self._io_error(conn.ssl, ret, "handshake")
+                self._handshake_done(conn)
+            if conn.state == _DRAIN:
+                return self._drain(conn)
+            for _ in range(_STEP_READS):
+                if conn.state == _WRITE:
+                    want = self._flush(conn)
+                    if want is not None:
+                        return want
+                    continue
+                if conn.state == _DRAIN:
+                    return self._drain(conn)
+                o.ERR_clear_error()
+                n = o.SSL_read(conn.ssl, buf, len(buf))
+                if n > 0:
+                    self._feed(conn, buf.raw[:n])
+                    if conn.session.closing and conn.state == _HTTP:
+                        return self._close_notify(conn)
+                    continue
+                code = o.SSL_get_error(conn.ssl, n)
+                if code == SSL_ERROR_WANT_READ:
+                    o.errors()
+                    return _WANT_READ
+                if code == SSL_ERROR_WANT_WRITE:
+                    o.errors()
+                    return _WANT_WRITE
+                if code in (SSL_ERROR_ZERO_RETURN, SSL_ERROR_SYSCALL):
+                    o.errors()  # end of stream (or a reset): the session decides
+                    self._feed(conn, b"")
+                    if conn.state == _WRITE:
+                        continue
+                    return _CLOSE
+                raise self._io_error(conn.ssl, n, "read")
+            return _AGAIN
+        except Exception as exc:  # noqa: BLE001 — per-connection failures never escape
+            self._report(conn.addr, exc)
+            return _CLOSE
+        finally:
+            o.local.error = None
+
+    def _handshake_done(self, conn: _Connection) -> None:
+        o = self._ossl
+        cipher = o.SSL_get_current_cipher(conn.ssl)
+        sni = o.SSL_get_servername(conn.ssl, TLSEXT_NAMETYPE_host_name)
+        info = HandshakeInfo(
+            protocol=o.SSL_get_version(conn.ssl).decode(),
+            cipher_suite=o.SSL_CIPHER_standard_name(cipher).decode(),
+            cipher=o.SSL_CIPHER_get_name(cipher).decode(),
+            client_address=conn.addr,
+            server_name=sni.decode() if sni else None,
+            key_algorithm=self.key.algorithm,
+        )
+        with self._lock:
+            self.handshakes += 1
+        if self.on_handshake is not None:
+            try:
+                self.on_handshake(info)
+            except Exception:  # noqa: BLE001 — a failed event write does not cut TLS
+                log.exception("TLS endpoint %s: on_handshake hook failed", self.address)
+        conn.session = HttpSession(self.handler, conn.addr, info)
+        conn.state = _HTTP  # the HeaderWait timer started at accept keeps running
+
+    def _feed(self, conn: _Connection, data: bytes) -> None:
+        session = conn.session
+        before = session.phase
+        out = session.receive(data)
+        now = time.monotonic()
+        t = self.timeouts
+        if out:
+            conn.out, conn.sent = out, 0
+            conn.state = _WRITE
+            # MinSendRate: the client must take the response at 150 bytes/s or better.
+            conn.set_timer("MinSendRate", now + max(self._io_timeout, len(out) / t.min_send_rate),
+                           None)
+        elif session.phase == BODY:
+            conn.set_timer("EntityBody", now + t.entity_body, self._io_timeout)
+        elif session.phase == HEADERS and before == IDLE and session.requests:
+            conn.set_timer("HeaderWait", now + t.header_wait, self._io_timeout)
+
+    def _flush(self, conn: _Connection) -> str | int | None:
+        """Write the pending response; None once it is all sent and reading resumes."""
+        o = self._ossl
+        while conn.sent < len(conn.out):
+            chunk = conn.out[conn.sent:conn.sent + 4 * READ_CHUNK]
+            o.ERR_clear_error()
+            n = o.SSL_write(conn.ssl, chunk, len(chunk))
+            if n <= 0:
+                code = o.SSL_get_error(conn.ssl, n)
+                if code in (SSL_ERROR_WANT_WRITE, SSL_ERROR_WANT_READ):
+                    o.errors()
+                    return _WANT_WRITE if code == SSL_ERROR_WANT_WRITE else _WANT_READ
+                raise self._io_error(conn.ssl, n, "write")
+            conn.sent += n
+            conn.last_progress = time.monotonic()
+        conn.out, conn.sent = b"", 0
+        session = conn.session
+        now = time.monotonic()
+        t = self.timeouts
+        if session.closing:
+            if session.drain:
+                return self._close_notify(conn)
+            self._close_notify(conn)
+            return _CLOSE
+        conn.state = _HTTP
+        if session.phase == IDLE:
+            conn.set_timer("IdleConnection", now + t.idle_connection, None)
+        elif session.phase == BODY:
+            conn.set_timer("EntityBody", now + t.entity_body, self._io_timeout)
+        else:  # a pipelined request already under way
+            conn.set_timer("HeaderWait", now + t.header_wait, self._io_timeout)
+        return None
+
+    def _close_notify(self, conn: _Connection) -> str | int:
+        """Send close_notify; after an error response read and drop what the client still
+        sends (DrainEntityBody), so that it gets the response rather than a reset."""
+        o = self._ossl
+        o.ERR_clear_error()
+        o.SSL_shutdown(conn.ssl)
+        o.errors()
+        if not conn.session.drain:
+            return _CLOSE
+        try:
+            conn.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            return _CLOSE
+        conn.state = _DRAIN
+        conn.set_timer("DrainEntityBody", time.monotonic() + self.timeouts.drain_entity_body,
+                       None)
+        return self._drain(conn)
+
+    def _drain(self, conn: _Connection) -> str | int:
+        for _ in range(_STEP_READS):
+            try:
+                if not conn.sock.recv(READ_CHUNK):
+                    return _CLOSE
+            except (BlockingIOError, InterruptedError):
+                return _WANT_READ
+            except OSError:
+                return _CLOSE
+        return _AGAIN
 
     def _io_error(self, ssl, ret: int, what: str) -> Exception:
         o = self._ossl
@@ -937,158 +1214,11 @@ class TlsEndpoint:
         o.local.error = None
         if code == SSL_ERROR_ZERO_RETURN:
             exc: Exception = ConnectionAbortedError(f"{what}: peer closed the connection")
-        elif code in (SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE):
-            # A blocking descriptor only "wants" more when SO_RCVTIMEO/SO_SNDTIMEO expired.
-            exc = TimeoutError(f"{what}: no data from the peer for {self._io_timeout:g} s")
         elif code == SSL_ERROR_SYSCALL and not detail:
-            exc = ConnectionError(f"{what}: connection closed or timed out")
+            exc = ConnectionError(f"{what}: connection closed by the peer")
         else:
             exc = TlsError(f"{what} failed (SSL error {code}): {detail or 'no detail'}")
         if cause is not None:
             exc = TlsError(f"{exc.args[0]}; the server key failed: {cause!r}")
             exc.__cause__ = cause
         return exc
-
-    def _read(self, ssl, buf) -> bytes:
-        o = self._ossl
-        o.ERR_clear_error()
-        n = o.SSL_read(ssl, buf, len(buf))
-        if n > 0:
-            return buf.raw[:n]
-        if o.SSL_get_error(ssl, n) in (SSL_ERROR_ZERO_RETURN, SSL_ERROR_SYSCALL):
-            o.errors()
-            return b""
-        raise self._io_error(ssl, n, "read")
-
-    def _write(self, ssl, data: bytes) -> None:
-        o = self._ossl
-        while data:
-            o.ERR_clear_error()
-            n = o.SSL_write(ssl, data, len(data))
-            if n <= 0:
-                raise self._io_error(ssl, n, "write")
-            data = data[n:]
-
-    def _serve_http(self, ssl, addr, info: HandshakeInfo) -> None:
-        buf = ctypes.create_string_buffer(READ_CHUNK)
-        pending = b""
-        bad = HttpResponse(400, "Bad Request", [("Server", "Microsoft-HTTPAPI/2.0")])
-        too_large = HttpResponse(413, "Request Entity Too Large",
-                                 [("Server", "Microsoft-HTTPAPI/2.0")])
-        for _ in range(MAX_REQUESTS_PER_CONNECTION):
-            self._set_deadline(self._request_timeout)
-            while b"\r\n\r\n" not in pending:
-                if len(pending) > MAX_HEADER_BYTES:
-                    self._write(ssl, bad.encode(keep_alive=False))
-                    return
-                chunk = self._read(ssl, buf)
-                if not chunk:
-                    return
-                pending += chunk
-            head, _, pending = pending.partition(b"\r\n\r\n")
-            request = _parse_request(head, addr, info)
-            if request is None:
-                self._write(ssl, bad.encode(keep_alive=False))
-                return
-            if request.headers.get("transfer-encoding", "").lower() == "chunked":
-                pending = self._skip_chunked(ssl, buf, pending)
-                if pending is None:
-                    self._write(ssl, bad.encode(keep_alive=False))
-                    return
-            else:
-                length = int(request.headers.get("content-length") or 0)
-                if length > MAX_BODY_BYTES:
-                    self._write(ssl, too_large.encode(keep_alive=False))
-                    return
-                # Bodies are counted and dropped, as a static site does.
-                pending = self._skip_bytes(ssl, buf, pending, length)
-                if pending is None:
-                    return
-            self._set_deadline(None)
-            keep_alive = (request.version == "HTTP/1.1"
-                          and request.headers.get("connection", "").lower() != "close")
-            try:
-                response = self.handler(request)
-            except Exception:  # noqa: BLE001 — the site failed, not the connection
-                log.exception("TLS endpoint %s: handler failed for %s", self.address, request.target)
-                response = HttpResponse(500, "Internal Server Error", [("Server", "Microsoft-IIS/10.0")])
-                keep_alive = False
-            self._write(ssl, response.encode(head=request.method == "HEAD", keep_alive=keep_alive))
-            if not keep_alive:
-                break
-        o = self._ossl
-        o.ERR_clear_error()
-        o.SSL_shutdown(ssl)
-        o.errors()
-
-    def _skip_bytes(self, ssl, buf, pending: bytes, count: int) -> bytes | None:
-        """Drop ``count`` body bytes (some may already be in ``pending``); None if the peer
-        went away. Nothing is accumulated, so a large body costs no memory."""
-        if len(pending) >= count:
-            return pending[count:]
-        count -= len(pending)
-        while count > 0:
-            chunk = self._read(ssl, buf)
-            if not chunk:
-                return None
-            if len(chunk) > count:
-                return chunk[count:]
-            count -= len(chunk)
-        return b""
-
-    def _skip_chunked(self, ssl, buf, pending: bytes) -> bytes | None:
-        """Drop a chunked body (RFC 9112 §7.1) up to its last chunk and trailers; None for a
-        malformed or oversized one."""
-        total = 0
-        while True:
-            while b"\r\n" not in pending:
-                if len(pending) > 1024:
-                    return None
-                chunk = self._read(ssl, buf)
-                if not chunk:
-                    return None
-                pending += chunk
-            line, _, pending = pending.partition(b"\r\n")
-            size_text = line.split(b";", 1)[0].strip()
-            if not size_text or not all(c in b"0123456789abcdefABCDEF" for c in size_text):
-                return None
-            size = int(size_text, 16)
-            total += size
-            if total > MAX_BODY_BYTES:
-                return None
-            if size == 0:
-                break
-            pending = self._skip_bytes(ssl, buf, pending, size + 2)  # data and its CRLF
-            if pending is None:
-                return None
-        while True:  # trailers, up to the empty line
-            while b"\r\n" not in pending:
-                if len(pending) > MAX_HEADER_BYTES:
-                    return None
-                chunk = self._read(ssl, buf)
-                if not chunk:
-                    return None
-                pending += chunk
-            line, _, pending = pending.partition(b"\r\n")
-            if not line:
-                return pending
-
-
-def _parse_request(head: bytes, addr, info: HandshakeInfo) -> HttpRequest | None:
-    try:
-        lines = head.decode("latin-1").split("\r\n")
-        method, target, version = lines[0].split(" ")
-        headers = {}
-        for line in lines[1:]:
-            name, sep, value = line.partition(":")
-            if not sep:
-                return None
-            headers[name.strip().lower()] = value.strip()
-        length = headers.get("content-length")
-        if length is not None and not (length.isascii() and length.isdigit()):
-            return None  # http.sys: 400 for "+5", "1_0", "-1", "0x10"...
-    except ValueError:
-        return None
-    if not version.startswith("HTTP/1."):
-        return None
-    return HttpRequest(method, target, version, headers, addr, info)
