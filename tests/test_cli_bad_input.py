@@ -40,6 +40,13 @@ BAD = {
                                   "--token-label", "t"], ["remove", "Nope"], ["bogus"],
                  ["remove-token", "nope"], ["insert-token", "nope"]],
     "machine": [["create", "--os", "1999"], ["bogus"], ["create", "/proc/no/such/place"]],
+    "reg": [["query"], ["query", "HKXX\\Software"], ["query", "HKLM\\SOFTWARE\\NoSuchKey"],
+            ["query", "HKCU\\NoSuchKey"], ["query", "HKLM\\SOFTWARE", "/v", "Nope"],
+            ["add", "HKLM\\SOFTWARE\\X", "/v", "n", "/t", "REG_DWORD", "/d", "zz", "/f"],
+            ["add", "HKLM\\SOFTWARE\\X", "/t", "REG_BOGUS", "/v", "n", "/f"],
+            ["add", "HKLM\\SOFTWARE\\X", "/v", "a", "/ve"], ["add", "HKLM\\NewRootKey", "/f"],
+            ["delete", "HKLM\\SOFTWARE\\NoSuchKey", "/f"], ["delete", "HKLM\\SOFTWARE", "/f"],
+            ["delete", "HKLM\\SOFTWARE\\Microsoft", "/v", "nope", "/f"], ["frob", "HKLM"]],
 }
 
 

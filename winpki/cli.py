@@ -28,6 +28,7 @@ TOOLS: dict[str, tuple[str, str]] = {
     "serve": ("winpki.tools.serve", "serve an http.sys SSL binding over real TLS"),
     "mmc": ("winpki.tools.mmc", "the Certificates console (computer account) import wizard"),
     "netsh": ("winpki.tools.netsh", "http.sys SSL certificate bindings (netsh http ... sslcert)"),
+    "reg": ("winpki.tools.reg", "the machine registry (reg query / add / delete)"),
 }
 
 USAGE = """usage: winpki <tool> [arguments as on Windows]

@@ -35,6 +35,10 @@ class OSVersion:
     # certutil prints hashes with a space between bytes up to 2012 R2 ("32 b5 39 ..."; the
     # 0x80070520 article shows both forms) and as one lower-case hex string from Windows 10 / 2016 on.
     certutil_spaced_hashes: bool = False
+    # The Application-log source of Certificate Services events: "CertSvc" in "Key
+    # Archival and Management in Windows Server 2003" (Microsoft), the
+    # Microsoft-Windows-CertificationAuthority provider from Windows Server 2008 on.
+    ca_event_source: str = "Microsoft-Windows-CertificationAuthority"
 
     @property
     def major_minor(self) -> tuple[int, int]:
@@ -50,7 +54,7 @@ _USERS = r"C:\Users"
 OS_VERSIONS: dict[str, OSVersion] = {
     v.key: v
     for v in (
-        OSVersion("2003", "Windows Server 2003 R2", "5.2.3790", _XP_PD, _XP_USERS, True, "ssl", MS_STRONG_PROV, "6.0", "NetworkService", True),
+        OSVersion("2003", "Windows Server 2003 R2", "5.2.3790", _XP_PD, _XP_USERS, True, "ssl", MS_STRONG_PROV, "6.0", "NetworkService", True, "CertSvc"),
         OSVersion("2008", "Windows Server 2008", "6.0.6002", _PD, _USERS, True, "ssl", MS_STRONG_PROV, "7.0", "NetworkService", True),
         OSVersion("2008R2", "Windows Server 2008 R2", "6.1.7601", _PD, _USERS, True, "ssl", MS_STRONG_PROV, "7.5", "ApplicationPoolIdentity", True),
         OSVersion("2012", "Windows Server 2012", "6.2.9200", _PD, _USERS, False, "ssl", MS_KEY_STORAGE_PROVIDER, "8.0", "ApplicationPoolIdentity", True),

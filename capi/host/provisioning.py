@@ -64,6 +64,9 @@ def provision(machine: Machine, db: sqlite3.Connection) -> None:
     db.execute(
         "INSERT INTO meta(key, value) VALUES ('next_rid', '1000')"
     )
+    from capi.host import registry
+
+    registry.provision(machine, db)
     db.execute(
         "INSERT INTO iis_app_pools(name, identity_type) VALUES ('DefaultAppPool', ?)",
         (machine.os.default_app_pool_identity,),
