@@ -167,7 +167,8 @@ def test_icacls_shows_application_host_config_acl(machine):
 
 
 def test_pool_cannot_grant_itself_the_configuration(machine):
-    _refused(machine, POOL, "icacls", APPLICATION_HOST_CONFIG, "/grant", f"{POOL}:F")
+    rc, out = _refused(machine, POOL, "icacls", APPLICATION_HOST_CONFIG, "/grant", f"{POOL}:F")
+    assert f"{APPLICATION_HOST_CONFIG}: Access is denied." in out
 
 
 def test_granting_write_lets_a_user_change_the_configuration(machine, bob):
