@@ -27,7 +27,6 @@ from capi.host.objectsd import (
     EVT_CLEAR_ACCESS,
     EVT_READ_ACCESS,
     SSL_BINDING_KEY,
-    channel_access_key,
     check_channel_access,
     get_channel_sd,
     get_registry_sd,
@@ -182,25 +181,33 @@ def test_granting_write_lets_a_user_change_the_configuration(machine, bob):
 
 
 def test_machine_without_rows_gets_the_defaults(machine):
-    """A machine made before these descriptors existed: opening it provisions them."""
+    """A machine made before these descriptors existed: no row never means "allowed",
+    and opening the machine stores the Windows defaults."""
     from capi import Machine
 
+    def rows():
+        return machine.db.execute("SELECT COUNT(*) FROM path_sd WHERE path LIKE "
+                                  "'c:\\windows\\system32\\inetsrv%' OR path LIKE "
+                                  "'machine\\%'").fetchone()[0]
+
+    provisioned = rows()
+    assert provisioned == 8  # folder, 2 files, 2 hive roots, 3 channels
     with machine.transaction() as db:
         db.execute("DELETE FROM path_sd WHERE path LIKE 'c:\\windows\\system32\\inetsrv%' "
                    "OR path LIKE 'machine\\%'")
     machine.host_path(APPLICATION_HOST_CONFIG).unlink()
-    # Even before it is reopened, no row never means "allowed".
-    assert get_registry_sd(machine, CSP_PROVIDERS_KEY).allows(
-        resolve_token(machine, POOL), 0x4) is False
-    with run_as(POOL):
-        assert tool("appcmd", "add", "apppool", "/name:X")[0] == ERROR_ACCESS_DENIED
+    assert rows() == 0
+    pool = resolve_token(machine, POOL)
+    assert not get_registry_sd(machine, CSP_PROVIDERS_KEY).allows(pool, 0x4)
+    assert not get_channel_sd(machine, "System").allows(pool, EVT_CLEAR_ACCESS)
     reopened = Machine.open(machine.path)
     try:
-        assert reopened.db.execute("SELECT COUNT(*) FROM path_sd WHERE path = ?",
-                                   (channel_access_key("System"),)).fetchone()[0] == 1
+        assert rows() == provisioned
         assert reopened.host_path(APPLICATION_HOST_CONFIG).is_file()
     finally:
         reopened.close()
+    with run_as(POOL):
+        assert tool("appcmd", "add", "apppool", "/name:X") == (ERROR_ACCESS_DENIED, APPCMD_DENIED)
 
 
 # --------------------------------------------------------------------------------------
