@@ -130,21 +130,75 @@ def _build(machine, name: str, kind: str, config: str):
     return provider
 
 
-def register_provider(machine, name: str, kind: str, factory: str, **config) -> None:
+def provider_key(name: str, kind: str) -> str:
+    r"""The HKLM key a provider registration is: CSPs under
+    ``SOFTWARE\Microsoft\Cryptography\Defaults\Provider\<name>``, KSPs under
+    ``SYSTEM\CurrentControlSet\Control\Cryptography\Providers\<name>``."""
+    from capi.host.objectsd import CSP_PROVIDERS_KEY, KSP_PROVIDERS_KEY
+
+    return f"{CSP_PROVIDERS_KEY if kind == 'csp' else KSP_PROVIDERS_KEY}\\{name}"
+
+
+def _caller(machine, caller):
+    from capi.host.context import current_token
+
+    return caller if caller is not None else current_token(machine)
+
+
+def check_can_register(machine, name: str, kind: str, caller=None) -> None:
+    """Registering needs KEY_CREATE_SUB_KEY on the providers key (re-binding an existing
+    registration KEY_SET_VALUE on its own key): SYSTEM and Administrators only, by the
+    HKLM defaults. ERROR_ACCESS_DENIED otherwise."""
+    from capi.host.objectsd import KEY_CREATE_SUB_KEY, KEY_SET_VALUE, check_registry_access
+
+    caller = _caller(machine, caller)
+    key = provider_key(name, kind)
+    row = machine.db.execute("SELECT kind FROM providers WHERE name = ?", (name,)).fetchone()
+    if row is not None:
+        check_registry_access(machine, provider_key(name, row[0]), caller, KEY_SET_VALUE)
+        if row[0] == kind:
+            return
+    check_registry_access(machine, key.rpartition("\\")[0], caller, KEY_CREATE_SUB_KEY)
+
+
+def register_provider(machine, name: str, kind: str, factory: str, *, caller=None,
+                      **config) -> None:
     """Register (or re-bind) a provider by name: ``factory`` is "module:callable" called as
     ``callable(name, config)``; ``config`` must be JSON-serializable. Persists in the
-    machine's ``providers`` table; a built-in name (a smart-card provider) is re-bound."""
+    machine's ``providers`` table; a built-in name (a smart-card provider) is re-bound.
+    Access-checked as ``caller`` (default: the current identity), see
+    :func:`check_can_register`; the new key is owned by its creator."""
+    from capi.host.objectsd import create_registry_key_sd, delete_registry_key_sd
+
     if kind not in ("csp", "ksp"):
         raise ValueError("kind must be 'csp' or 'ksp'")
+    caller = _caller(machine, caller)
+    check_can_register(machine, name, kind, caller)
     text = json.dumps({"factory": factory, **config}, sort_keys=True)
     with machine.transaction() as db:
+        old = db.execute("SELECT kind FROM providers WHERE name = ?", (name,)).fetchone()
         db.execute("INSERT OR REPLACE INTO providers(name, kind, config) VALUES (?, ?, ?)",
                    (name, kind, text))
+        if old is None or old[0] != kind:
+            if old is not None:
+                delete_registry_key_sd(machine, provider_key(name, old[0]))
+            create_registry_key_sd(machine, provider_key(name, kind), caller)
 
 
-def unregister_provider(machine, name: str) -> None:
+def unregister_provider(machine, name: str, *, caller=None) -> None:
+    """Remove a registration: DELETE on its key, as ``caller`` (default: the current
+    identity); ERROR_ACCESS_DENIED otherwise."""
+    from capi.host.objectsd import check_registry_access, delete_registry_key_sd
+    from capi.host.security import DELETE
+
+    caller = _caller(machine, caller)
+    row = machine.db.execute("SELECT kind FROM providers WHERE name = ?", (name,)).fetchone()
+    if row is not None:
+        check_registry_access(machine, provider_key(name, row[0]), caller, DELETE)
     with machine.transaction() as db:
         db.execute("DELETE FROM providers WHERE name = ?", (name,))
+        if row is not None:
+            delete_registry_key_sd(machine, provider_key(name, row[0]))
     _runtime_cache.pop((str(machine.path), name.lower()), None)
 
 

@@ -69,9 +69,23 @@ def _require_bound(machine, label: str) -> None:
         raise win32_failure(SCARD_E_NO_SMARTCARD, detail=f"no provider is bound to token {label!r}")
 
 
-def remove_token(machine, label: str) -> None:
-    """Pull the card: the token is unavailable until :func:`insert_token`."""
+def _require_token_change(machine, caller) -> None:
+    r"""The token's presence and insertion count are the machine's smart-card state, kept
+    with the smart-card database (HKLM\SOFTWARE\Microsoft\Cryptography\Calais\
+    SmartCards): changing them needs KEY_SET_VALUE there — SYSTEM and Administrators
+    only. ERROR_ACCESS_DENIED for anyone else, before anything changes."""
+    from capi.host.context import current_token
+    from capi.host.objectsd import KEY_SET_VALUE, SMART_CARDS_KEY, check_registry_access
+
+    caller = caller if caller is not None else current_token(machine)
+    check_registry_access(machine, SMART_CARDS_KEY, caller, KEY_SET_VALUE)
+
+
+def remove_token(machine, label: str, *, caller=None) -> None:
+    """Pull the card: the token is unavailable until :func:`insert_token`. ``caller`` is
+    the access token acting (default: the current identity)."""
     _schema(machine)
+    _require_token_change(machine, caller)
     _require_bound(machine, label)
     with machine.transaction() as db:
         db.execute("INSERT INTO pkcs11_tokens(label, present, insertion) VALUES (?, 0, 0) "
@@ -79,10 +93,12 @@ def remove_token(machine, label: str) -> None:
     p11.drop_token(label)
 
 
-def insert_token(machine, label: str) -> None:
+def insert_token(machine, label: str, *, caller=None) -> None:
     """Put the card back (the Certificate Propagation service, capi.certprop, then copies
-    its certificates to CurrentUser\\My)."""
+    its certificates to CurrentUser\\My). Access-checked as ``caller`` (default: the
+    current identity), like :func:`remove_token`."""
     _schema(machine)
+    _require_token_change(machine, caller)
     _require_bound(machine, label)
     with machine.transaction() as db:
         db.execute("INSERT INTO pkcs11_tokens(label, present, insertion) VALUES (?, 1, 1) "
@@ -131,13 +147,15 @@ MODULE_ENVIRONMENT = ("SOFTHSM2_CONF",)
 
 
 def add_pkcs11(machine, name: str, module: str, token_label: str, *, pin: str | None = None,
-               kind: str = "ksp") -> TokenRegistration:
+               kind: str = "ksp", caller=None) -> TokenRegistration:
     """Register ``name`` as a provider on the token ``token_label`` of PKCS#11 ``module``.
 
     The module is loaded and the token looked up now, so a wrong path or label fails at
     registration: NTE_PROV_DLL_NOT_FOUND, NTE_PROVIDER_DLL_FAIL, SCARD_E_NO_SMARTCARD; a
     PIN is verified by logging in (SCARD_W_WRONG_CHV, SCARD_W_CHV_BLOCKED). The Microsoft
-    smart-card providers keep their own kind; a CSP gets PROV_RSA_FULL."""
+    smart-card providers keep their own kind; a CSP gets PROV_RSA_FULL. Registering is
+    access-checked as ``caller`` (default: the current identity): only SYSTEM and
+    Administrators may (ERROR_ACCESS_DENIED)."""
     from csp import registry
 
     if not name or not isinstance(name, str) or not token_label or not module:
@@ -151,6 +169,11 @@ def add_pkcs11(machine, name: str, module: str, token_label: str, *, pin: str | 
         raise win32_failure(NTE_BAD_PROVIDER, detail=f"{name!r} is a software provider")
     if builtin is not None:
         name = builtin.name
+    # A registration is an HKLM key: refused before the module is even loaded.
+    from capi.host.context import current_token
+
+    caller = caller if caller is not None else current_token(machine)
+    registry.check_can_register(machine, name, kind, caller)
     mod = p11.load_module(module)
     mod.find_token(token_label)
     if pin is not None:
@@ -165,7 +188,7 @@ def add_pkcs11(machine, name: str, module: str, token_label: str, *, pin: str | 
         config["prov_type"] = PROV_RSA_FULL
     if pin is not None:
         config["pin"] = _protect_pin(machine, pin)
-    registry.register_provider(machine, name, kind, FACTORY, **config)
+    registry.register_provider(machine, name, kind, FACTORY, caller=caller, **config)
     _schema(machine)
     with machine.transaction() as db:
         db.execute("INSERT OR IGNORE INTO pkcs11_tokens(label, present, insertion) VALUES (?, 1, 0)",
@@ -188,14 +211,16 @@ def list_pkcs11(machine) -> list[TokenRegistration]:
     return [TokenRegistration(n, k, c) for n, k, c in _rows(machine)]
 
 
-def remove_provider(machine, name: str) -> None:
+def remove_provider(machine, name: str, *, caller=None) -> None:
     """Unregister a token-bound provider; NTE_KEYSET_NOT_DEF if there is none by that name
-    (CryptAcquireContext's code for "the requested provider does not exist")."""
+    (CryptAcquireContext's code for "the requested provider does not exist");
+    ERROR_ACCESS_DENIED unless ``caller`` (default: the current identity) may delete
+    its registration key."""
     from csp import registry
 
     if not any(n.lower() == str(name).lower() for n, _, _ in _rows(machine)):
         raise win32_failure(NTE_KEYSET_NOT_DEF, detail=f"no token provider {name!r}")
-    registry.unregister_provider(machine, name)
+    registry.unregister_provider(machine, name, caller=caller)
 
 
 def build_provider(name: str, config: dict):

@@ -15,15 +15,22 @@ from dataclasses import dataclass
 
 from capi import constants as C
 from capi.errors import (
-    ERROR_ACCESS_DENIED,
     ERROR_ALREADY_EXISTS,
     ERROR_FILE_NOT_FOUND,
     ERROR_INVALID_PARAMETER,
     ERROR_NO_SUCH_LOGON_SESSION,
     WinError,
 )
+from capi.host.accounts import Token
 from capi.host.context import current_token, use_machine
 from capi.host.machine import Machine
+from capi.host.objectsd import (
+    KEY_CREATE_SUB_KEY,
+    KEY_SET_VALUE,
+    SSL_BINDING_KEY,
+    check_registry_access,
+)
+from capi.host.security import DELETE
 from schannel.credentials import ServerCredential, acquire_server_credential
 
 _SCHEMA = """
@@ -120,11 +127,22 @@ def credential_for(machine: Machine, binding: SslBinding) -> ServerCredential:
         raise WinError(ERROR_NO_SUCH_LOGON_SESSION, detail=f"{exc.name}: {exc.detail}") from exc
 
 
-def add_binding(machine: Machine, binding: SslBinding) -> SslBinding:
-    """HttpSetServiceConfiguration(HttpServiceConfigSSLCertInfo / SslSniCertInfo)."""
+def _require_change(machine: Machine, token: Token | None, endpoint: str | None = None) -> None:
+    r"""http.sys keeps its SSL configuration under HKLM\SYSTEM\CurrentControlSet\Services\
+    HTTP\Parameters\SslBindingInfo: only SYSTEM and Administrators may change it (netsh
+    as anyone else: "Error: 5"). Deleting a binding needs DELETE on its own key."""
+    token = token if token is not None else current_token(machine)
+    if endpoint is None:
+        check_registry_access(machine, SSL_BINDING_KEY, token, KEY_SET_VALUE | KEY_CREATE_SUB_KEY)
+    else:
+        check_registry_access(machine, f"{SSL_BINDING_KEY}\\{endpoint}", token, DELETE)
+
+
+def add_binding(machine: Machine, binding: SslBinding, *, token: Token | None = None) -> SslBinding:
+    """HttpSetServiceConfiguration(HttpServiceConfigSSLCertInfo / SslSniCertInfo), as the
+    caller (default: the current identity); ERROR_ACCESS_DENIED for a non-administrator."""
     _schema(machine)
-    if not current_token(machine).is_admin:
-        raise WinError(ERROR_ACCESS_DENIED)
+    _require_change(machine, token)
     if get_binding(machine, binding.endpoint) is not None:
         raise WinError(ERROR_ALREADY_EXISTS, detail=binding.endpoint)
     credential_for(machine, binding)
@@ -139,12 +157,12 @@ def add_binding(machine: Machine, binding: SslBinding) -> SslBinding:
     return binding
 
 
-def replace_binding(machine: Machine, binding: SslBinding) -> SslBinding:
+def replace_binding(machine: Machine, binding: SslBinding, *,
+                    token: Token | None = None) -> SslBinding:
     """Point an existing endpoint at another certificate — only once http.sys has built the
     new credential, so a failure leaves the working binding as it was."""
     _schema(machine)
-    if not current_token(machine).is_admin:
-        raise WinError(ERROR_ACCESS_DENIED)
+    _require_change(machine, token)
     credential_for(machine, binding)
     with machine.transaction() as db:
         cur = db.execute("UPDATE http_sslcert SET kind = ?, cert_hash = ?, app_id = ?, "
@@ -172,10 +190,9 @@ def list_bindings(machine: Machine) -> list[SslBinding]:
     return [SslBinding(*r[:5], bool(r[5])) for r in rows]
 
 
-def delete_binding(machine: Machine, endpoint: str) -> None:
+def delete_binding(machine: Machine, endpoint: str, *, token: Token | None = None) -> None:
     _schema(machine)
-    if not current_token(machine).is_admin:
-        raise WinError(ERROR_ACCESS_DENIED)
+    _require_change(machine, token, endpoint)
     with machine.transaction() as db:
         cur = db.execute("DELETE FROM http_sslcert WHERE endpoint = ?", (endpoint,))
         if cur.rowcount == 0:

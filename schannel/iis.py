@@ -18,8 +18,10 @@ import re
 from dataclasses import dataclass
 
 from capi.errors import ERROR_ALREADY_EXISTS, ERROR_INVALID_PARAMETER, ERROR_NOT_FOUND, WinError
-from capi.host.context import use_machine
+from capi.host.accounts import Token
+from capi.host.context import current_token, use_machine
 from capi.host.machine import Machine
+from capi.host.objectsd import check_config_write
 from schannel import httpsys
 
 # The application ID IIS registers its http.sys SSL bindings with.
@@ -153,8 +155,15 @@ def parse_binding_info(text: str) -> str:
     return f"{m.group(1)}:{int(m.group(2))}:{m.group(3).lower()}"
 
 
+def _require_config_write(machine: Machine, token: Token | None) -> None:
+    """Every change to applicationHost.config is access-checked as the caller (default:
+    the current identity) before anything else: only SYSTEM and Administrators may."""
+    check_config_write(machine, token if token is not None else current_token(machine))
+
+
 def add_app_pool(machine: Machine, name: str, identity_type: str = "ApplicationPoolIdentity",
-                 username: str | None = None) -> AppPool:
+                 username: str | None = None, *, token: Token | None = None) -> AppPool:
+    _require_config_write(machine, token)
     kind = IDENTITY_TYPES.get(identity_type.lower())
     if kind is None or (kind == "SpecificUser") != bool(username):
         raise WinError(ERROR_INVALID_PARAMETER, detail=f"identityType={identity_type}")
@@ -167,7 +176,8 @@ def add_app_pool(machine: Machine, name: str, identity_type: str = "ApplicationP
 
 
 def set_app_pool_identity(machine: Machine, name: str, identity_type: str,
-                          username: str | None = None) -> AppPool:
+                          username: str | None = None, *, token: Token | None = None) -> AppPool:
+    _require_config_write(machine, token)
     kind = IDENTITY_TYPES.get(identity_type.lower())
     if kind is None or (kind == "SpecificUser") != bool(username):
         raise WinError(ERROR_INVALID_PARAMETER, detail=f"identityType={identity_type}")
@@ -179,7 +189,9 @@ def set_app_pool_identity(machine: Machine, name: str, identity_type: str,
 
 
 def add_site(machine: Machine, name: str, physical_path: str, *, app_pool: str = "DefaultAppPool",
-             bindings: tuple[tuple[str, str], ...] = (("http", "*:80:"),)) -> Site:
+             bindings: tuple[tuple[str, str], ...] = (("http", "*:80:"),),
+             token: Token | None = None) -> Site:
+    _require_config_write(machine, token)
     get_app_pool(machine, app_pool)
     infos = [(p.lower(), parse_binding_info(b)) for p, b in bindings]
     with machine.transaction() as db:
@@ -194,8 +206,10 @@ def add_site(machine: Machine, name: str, physical_path: str, *, app_pool: str =
     return get_site(machine, name)
 
 
-def add_site_binding(machine: Machine, site_name: str, protocol: str, binding_info: str) -> Site:
+def add_site_binding(machine: Machine, site_name: str, protocol: str, binding_info: str, *,
+                     token: Token | None = None) -> Site:
     """appcmd set site /+bindings.[...]: a binding without a certificate; duplicates refused."""
+    _require_config_write(machine, token)
     site = get_site(machine, site_name)
     info = parse_binding_info(binding_info)
     protocol = protocol.lower()
@@ -221,13 +235,18 @@ def _sslcert_endpoint(binding_info: str, sni: bool) -> tuple[str, str]:
 
 
 def add_https_binding(machine: Machine, site_name: str, binding_info: str, cert_hash: str,
-                      store_name: str = "My", *, sni: bool = False) -> Site:
+                      store_name: str = "My", *, sni: bool = False,
+                      token: Token | None = None) -> Site:
     """What IIS Manager's "Add Site Binding" (https, with an SSL certificate) does.
 
     Registers the http.sys SSL binding first — which acquires the Schannel credential as
     SYSTEM — then the site binding. Raises the http.sys error (e.g. 0x80070520) unchanged;
-    callers render it with :func:`iis_manager_error` or :func:`hresult_text`.
+    callers render it with :func:`iis_manager_error` or :func:`hresult_text`. The caller
+    (default: the current identity) must be allowed to change applicationHost.config
+    (ERROR_ACCESS_DENIED) and http.sys's SSL configuration.
     """
+    token = token if token is not None else current_token(machine)
+    _require_config_write(machine, token)
     site = get_site(machine, site_name)
     info = parse_binding_info(binding_info)
     endpoint, kind = _sslcert_endpoint(info, sni)
@@ -235,11 +254,11 @@ def add_https_binding(machine: Machine, site_name: str, binding_info: str, cert_
                                  store_name.upper(), False)
     existing = httpsys.get_binding(machine, endpoint)
     if existing is None:
-        httpsys.add_binding(machine, binding)
+        httpsys.add_binding(machine, binding, token=token)
     elif existing.cert_hash != binding.cert_hash:
         # IIS Manager replaces the certificate of an existing endpoint; if the new one
         # cannot be used, the old binding stays.
-        httpsys.replace_binding(machine, binding)
+        httpsys.replace_binding(machine, binding, token=token)
     with machine.transaction() as db:
         db.execute("INSERT OR REPLACE INTO iis_bindings(site_id, protocol, binding_info, cert_hash, "
                    "cert_store, ssl_flags) VALUES (?, 'https', ?, ?, ?, ?)",

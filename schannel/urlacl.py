@@ -27,6 +27,7 @@ from capi.errors import (
 )
 from capi.host.accounts import Token, account_display, sid_for_account
 from capi.host.machine import Machine
+from capi.host.objectsd import KEY_CREATE_SUB_KEY, KEY_SET_VALUE, check_registry_access
 from capi.host.security import (
     GENERIC_EXECUTE,
     GENERIC_MAPPING,
@@ -91,10 +92,15 @@ def _schema(machine: Machine) -> None:
                 db.execute("INSERT INTO http_urlacl_defaults(done) VALUES (1)")
 
 
-def _require_admin(token: Token) -> None:
-    # HKLM\SYSTEM\CurrentControlSet\Services\HTTP\Parameters\UrlAclInfo: administrators only.
-    if not token.is_admin:
-        raise WinError(ERROR_ACCESS_DENIED, detail="only administrators change URL reservations")
+_PARAMETERS_KEY = r"MACHINE\SYSTEM\CurrentControlSet\Services\HTTP\Parameters"
+
+
+def _require_admin(machine: Machine, token: Token, key: str = "UrlAclInfo") -> None:
+    # http.sys keeps reservations under HTTP\Parameters\UrlAclInfo and the listen list in
+    # ListenOnlyList: changing them is a registry write, checked as the caller (SYSTEM and
+    # Administrators may, no one else).
+    check_registry_access(machine, f"{_PARAMETERS_KEY}\\{key}", token,
+                          KEY_SET_VALUE | KEY_CREATE_SUB_KEY)
 
 
 def sddl_for(machine: Machine, user: str, *, listen: bool = True, delegate: bool = False) -> str:
@@ -113,7 +119,7 @@ def add_reservation(machine: Machine, token: Token, url: str, sddl: str) -> UrlP
     prefix = parse_url(url)
     SecurityDescriptor.from_sddl(sddl, machine)  # ERROR_INVALID_* for a bad descriptor
     _schema(machine)
-    _require_admin(token)
+    _require_admin(machine, token)
     with machine.transaction() as db:
         if db.execute("SELECT 1 FROM http_urlacl WHERE url = ?", (str(prefix),)).fetchone():
             raise WinError(ERROR_ALREADY_EXISTS, detail=str(prefix))
@@ -125,7 +131,7 @@ def delete_reservation(machine: Machine, token: Token, url: str) -> None:
     """HttpDeleteServiceConfiguration(HttpServiceConfigUrlAclInfo): 2 when missing."""
     prefix = parse_url(url)
     _schema(machine)
-    _require_admin(token)
+    _require_admin(machine, token)
     with machine.transaction() as db:
         if db.execute("DELETE FROM http_urlacl WHERE url = ?", (str(prefix),)).rowcount == 0:
             raise WinError(ERROR_FILE_NOT_FOUND, detail=str(prefix))
@@ -195,7 +201,7 @@ def add_listen_address(machine: Machine, token: Token, address: str) -> None:
     """HttpSetServiceConfiguration(HttpServiceConfigIPListenList): 183 when listed."""
     addr = _listen_address(address)
     _schema(machine)
-    _require_admin(token)
+    _require_admin(machine, token, "ListenOnlyList")
     with machine.transaction() as db:
         if db.execute("SELECT 1 FROM http_iplisten WHERE address = ?", (addr,)).fetchone():
             raise WinError(ERROR_ALREADY_EXISTS, detail=addr)
@@ -206,7 +212,7 @@ def delete_listen_address(machine: Machine, token: Token, address: str) -> None:
     """HttpDeleteServiceConfiguration(HttpServiceConfigIPListenList): 2 when not listed."""
     addr = _listen_address(address)
     _schema(machine)
-    _require_admin(token)
+    _require_admin(machine, token, "ListenOnlyList")
     with machine.transaction() as db:
         if db.execute("DELETE FROM http_iplisten WHERE address = ?", (addr,)).rowcount == 0:
             raise WinError(ERROR_FILE_NOT_FOUND, detail=addr)

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from xml.sax.saxutils import escape, quoteattr
 
 from capi.errors import ERROR_EVT_CHANNEL_NOT_FOUND, ERROR_EVT_INVALID_QUERY, WinError
+from capi.host.accounts import Token
 from capi.host.machine import Machine
 
 LEVEL_CRITICAL, LEVEL_ERROR, LEVEL_WARNING, LEVEL_INFORMATION = 1, 2, 3, 4
@@ -147,6 +148,22 @@ def query(machine: Machine, log: str = "System", *, xpath: str | None = None,
     return result
 
 
+def clear_log(machine: Machine, log: str, *, token: Token | None = None) -> None:
+    """EvtClearLog: remove every record of ``log``, as ``token`` (default: the current
+    identity). ERROR_EVT_CHANNEL_NOT_FOUND for an unknown channel; ERROR_ACCESS_DENIED
+    unless the channel's access grants the caller EVT_CLEAR_ACCESS (0x4) — SYSTEM and
+    Administrators by default, never a service account, a pool or a standard user."""
+    from capi.host.context import current_token
+    from capi.host.objectsd import EVT_CLEAR_ACCESS, check_channel_access
+
+    if str(log).lower() not in {name.lower() for name in LOGS}:
+        raise WinError(ERROR_EVT_CHANNEL_NOT_FOUND, detail=log)
+    token = token if token is not None else current_token(machine)
+    check_channel_access(machine, log, token, EVT_CLEAR_ACCESS)
+    with machine.transaction() as db:
+        db.execute("DELETE FROM events WHERE log = ? COLLATE NOCASE", (log,))
+
+
 # --------------------------------------------------------------------------------------
 # The XPath subset Event Viewer writes:  *[System[Provider[@Name='Schannel'] and
 # (EventID=36870 or EventID=36874) and (Level=1 or Level=2) and
@@ -272,5 +289,5 @@ def compile_query(xpath: str):
 
 __all__ = [
     "LEVEL_CRITICAL", "LEVEL_ERROR", "LEVEL_WARNING", "LEVEL_INFORMATION", "LEVEL_NAMES",
-    "PROVIDERS", "LOGS", "EventRecord", "write_event", "query", "compile_query",
+    "PROVIDERS", "LOGS", "EventRecord", "write_event", "query", "compile_query", "clear_log",
 ]

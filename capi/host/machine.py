@@ -207,6 +207,11 @@ class Machine:
         from capi.host.journal import recover
 
         recover(machine)
+        # A machine created before its configuration had security descriptors gets the
+        # Windows defaults now, never "no descriptor, so allowed".
+        from capi.host.objectsd import upgrade
+
+        upgrade(machine)
         return machine
 
     @classmethod

@@ -1,5 +1,7 @@
 """What a new machine holds: Windows' folders with their default ACLs, the built-in local
-accounts, and IIS as shipped (Default Web Site on port 80, DefaultAppPool).
+accounts, IIS as shipped (Default Web Site on port 80, DefaultAppPool), and the security
+descriptors of the machine's configuration (IIS configuration files, registry keys,
+event-log channels: capi.host.objectsd).
 """
 
 from __future__ import annotations
@@ -78,3 +80,8 @@ def provision(machine: Machine, db: sqlite3.Connection) -> None:
     db.execute(
         "INSERT INTO iis_bindings(site_id, protocol, binding_info) VALUES (1, 'http', '*:80:')"
     )
+    # The IIS configuration files, registry keys and event-log channels with the owner
+    # and DACL Windows gives them (capi.host.objectsd).
+    from capi.host import objectsd
+
+    objectsd.provision(machine, db)

@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 from typing import TextIO
 
-from capi.errors import WinError
-from capi.host.context import current_machine
+from capi.errors import ERROR_ACCESS_DENIED, WinError
+from capi.host.context import current_machine, current_token
+from capi.host.objectsd import APPLICATION_HOST_CONFIG, check_config_read
 from schannel import iis
 
 
@@ -51,6 +52,27 @@ def _error(out: TextIO, message: str, hresult: str | None = None) -> int:
     return 1
 
 
+# A caller who may not read or write the configuration (anyone but SYSTEM and the
+# Administrators, by its default ACL) gets the IIS configuration system's error. A
+# non-elevated appcmd fails on the first file it reads, redirection.config:
+#   ERROR ( message:Configuration error
+#   Filename: redirection.config
+#   Line Number: 0
+#   Description: Cannot read configuration file due to insufficient permissions
+#   . )
+# and exits with 5 (appcmd's output as mocked in microsoft/azure-pipelines-tasks'
+# IISWebAppManagement tests; "Process 'appcmd.exe' exited with code '5'", issue 200 of
+# MicrosoftLearning/AZ400-DesigningandImplementingMicrosoftDevOpsSolutions). Someone
+# granted read but not write fails at the commit with "Cannot write configuration file
+# due to insufficient permissions" (Microsoft KB 2023852, "You receive an error when you
+# use the Web Deployment Tool (Web Deploy) as a non-administrative user").
+def _config_denied(out: TextIO, filename: str, verb: str) -> int:
+    out.write(f"ERROR ( message:Configuration error\nFilename: {filename}\nLine Number: 0\n"
+              f"Description: Cannot {verb} configuration file due to insufficient "
+              "permissions\n. )\n")
+    return ERROR_ACCESS_DENIED
+
+
 # appcmd list <object>: how to read and how to print each kind.
 _LISTS = {"site": (iis.list_sites, _site_line), "apppool": (iis.list_app_pools, _pool_line)}
 
@@ -66,6 +88,12 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
     obj = {"sites": "site", "apppools": "apppool"}.get(obj, obj)  # appcmd takes plurals too
     positional, opts = _opts(args[2:])
     machine = current_machine()
+    try:
+        check_config_read(machine, current_token(machine))
+    except WinError as exc:
+        if exc.winerror != ERROR_ACCESS_DENIED:
+            raise
+        return _config_denied(out, "redirection.config", "read")
     try:
         if verb == "list" and obj in _LISTS:
             items, render = _LISTS[obj][0](machine), _LISTS[obj][1]
@@ -138,5 +166,7 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
             out.write(f'APPPOOL object "{name}" changed\n')
             return 0
     except WinError as exc:
+        if exc.winerror == ERROR_ACCESS_DENIED:
+            return _config_denied(out, APPLICATION_HOST_CONFIG, "write")
         return _error(out, exc.strerror)
     return _error(out, f"Unknown verb or object: {args[0]} {args[1]}")

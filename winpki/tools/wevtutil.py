@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from capi.errors import WinError
+from capi.errors import ERROR_ACCESS_DENIED, WinError
 from capi.host.context import current_machine
 from schannel import eventlog
 
@@ -67,9 +67,15 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
         if command in ("cl", "clear-log"):
             if len(positional) != 1:
                 raise WinError(87)
-            eventlog.query(machine, positional[0], count=0)  # validates the channel name
-            with machine.transaction() as db:
-                db.execute("DELETE FROM events WHERE log = ? COLLATE NOCASE", (positional[0],))
+            try:
+                eventlog.clear_log(machine, positional[0])
+            except WinError as exc:
+                if exc.winerror != ERROR_ACCESS_DENIED:
+                    raise
+                # As wevtutil prints it: "Failed to clear log <name>. Access is denied."
+                # (quoted from real runs, e.g. clong/DetectionLab issue 171).
+                out.write(f"Failed to clear log {positional[0]}. {exc.strerror}\n")
+                return ERROR_ACCESS_DENIED
             return 0
         if command not in ("qe", "query-events"):
             err.write(f"Unknown command: {args[0]}\n")
