@@ -735,7 +735,9 @@ class _Parser:
         except Exception as exc:
             raise _fail(CRYPT_E_BAD_ENCODE, f"AuthenticatedSafe: {exc}") from None
         for info in items:
-            kind = info["content_type"].dotted
+            # asn1crypto decodes a ContentInfo's fields lazily: a contentType of the wrong
+            # type (an INTEGER) fails here, an undecodable PFX structure like any other.
+            kind = self._decode(lambda info=info: info["content_type"].dotted, "ContentInfo")
             if kind == OID_PKCS7_DATA:
                 octets = self._decode(lambda info=info: info["content"].native, "SafeContents")
                 if not isinstance(octets, bytes):
@@ -857,6 +859,13 @@ class _Parser:
         except Exception as exc:
             # Wrong password under a MAC-less PFX whose padding happened to come out right.
             raise _fail(CRYPT_E_BAD_ENCODE, f"PrivateKeyInfo: {exc}") from None
+        try:
+            # A PrivateKeyInfo that frames right but whose fields are of the wrong type (a
+            # NULL version): the key decoder's own error, as for the key inside it.
+            pki["version"].native  # noqa: B018
+            pki["private_key_algorithm"].native  # noqa: B018
+        except ValueError as exc:
+            raise _fail(_asn1_error(exc), f"PrivateKeyInfo: {exc}") from None
         # The key loader gets the PrivateKeyInfo without its attributes: they are read here.
         bare = _PrivateKeyInfo(
             {
@@ -895,7 +904,7 @@ class _Parser:
         der = self._decode(lambda: bag["cert_value"].native, "CertBag")
         try:
             certificate = x509.load_der_x509_certificate(der)
-        except ValueError as exc:
+        except (ValueError, x509.InvalidVersion) as exc:
             # dotnet/runtime PfxFormatTests.OneCorruptCert: CRYPT_E_BAD_ENCODE
             raise _fail(CRYPT_E_BAD_ENCODE, f"certificate: {exc}") from None
         return PfxCert(
@@ -948,11 +957,18 @@ def _key_decode_error(pki: _PrivateKeyInfo) -> int:
     try:
         spec.load(pki["private_key"].native, strict=True).native  # noqa: B018
     except ValueError as exc:
-        text = str(exc)
-        if "should have been" in text:  # asn1crypto: wrong tag, class or method
-            return CRYPT_E_ASN1_BADTAG
-        if "is missing" in text or "Insufficient data" in text:
-            return CRYPT_E_ASN1_EOD
+        return _asn1_error(exc)
+    return CRYPT_E_BAD_ENCODE
+
+
+def _asn1_error(exc: ValueError) -> int:
+    """The decoder error for an asn1crypto failure: wrong tag CRYPT_E_ASN1_BADTAG, missing
+    data CRYPT_E_ASN1_EOD, anything else CRYPT_E_BAD_ENCODE."""
+    text = str(exc)
+    if "should have been" in text:  # asn1crypto: wrong tag, class or method
+        return CRYPT_E_ASN1_BADTAG
+    if "is missing" in text or "Insufficient data" in text:
+        return CRYPT_E_ASN1_EOD
     return CRYPT_E_BAD_ENCODE
 
 
