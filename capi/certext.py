@@ -18,7 +18,7 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 
-__all__ = ["CertExtension", "certificate_extensions", "public_key_or_none", "is_self_issued"]
+__all__ = ["RawTbs", "raw_tbs", "CertExtension", "certificate_extensions", "public_key_or_none", "is_self_issued"]
 
 
 @dataclass(frozen=True)
@@ -44,19 +44,62 @@ class _RawExtensions(core.SequenceOf):
 
 
 def _tlvs(data: bytes):
-    """(class, tag, contents) of each TLV in ``data``."""
+    """(class, tag, contents, whole TLV) of each TLV in ``data``."""
     pos = 0
     while pos < len(data):
         cls_, _method, tag, header, contents, trailer = asn1_parser.parse(data[pos:])
-        yield cls_, tag, contents
-        pos += len(header) + len(contents) + len(trailer)
+        end = pos + len(header) + len(contents) + len(trailer)
+        yield cls_, tag, contents, data[pos:end]
+        pos = end
+
+
+@dataclass(frozen=True)
+class RawTbs:
+    """The TBSCertificate's parts as encoded (no part is decoded beyond its framing)."""
+
+    signature_parameters: bytes  # the AlgorithmIdentifier's parameters TLV, or b""
+    issuer: bytes
+    subject: bytes
+    spki: bytes
+    key_algorithm: str  # dotted OID
+    key_parameters: bytes  # TLV or b""
+    key_bit_string: bytes  # the BIT STRING TLV of subjectPublicKey
+
+    @property
+    def key_bits(self) -> bytes:
+        """subjectPublicKey without its unused-bits byte."""
+        _c, _t, contents, _w = next(_tlvs(self.key_bit_string))
+        return contents[1:]
+
+
+def _algorithm(tlv_contents: bytes) -> tuple[str, bytes]:
+    items = list(_tlvs(tlv_contents))
+    oid = core.ObjectIdentifier.load(items[0][3]).dotted
+    return oid, (items[1][3] if len(items) > 1 else b"")
+
+
+def raw_tbs(der: bytes) -> RawTbs:
+    """The parts of the certificate ``der`` that the tools print as bytes; ValueError if
+    the certificate does not frame."""
+    try:
+        _c, _t, cert_contents, _w = next(_tlvs(bytes(der)))
+        _c, _t, tbs_contents, _w = next(_tlvs(cert_contents))
+        fields = [t for t in _tlvs(tbs_contents) if (t[0], t[1]) != (2, 0)]  # no [0] version
+        _serial, signature, issuer, _validity, subject, spki = fields[:6]
+        _sig_oid, sig_params = _algorithm(signature[2])
+        spki_items = list(_tlvs(spki[2]))
+        key_oid, key_params = _algorithm(spki_items[0][2])
+        return RawTbs(sig_params, issuer[3], subject[3], spki[3], key_oid, key_params,
+                      spki_items[1][3])
+    except (ValueError, TypeError, IndexError, StopIteration) as exc:
+        raise ValueError(f"certificate does not frame: {exc}") from None
 
 
 def _raw_extensions(der: bytes) -> list[tuple[str, bool, bytes]]:
     try:
-        _c, _t, cert_contents = next(_tlvs(bytes(der)))
-        _c, _t, tbs_contents = next(_tlvs(cert_contents))
-        for cls_, tag, contents in _tlvs(tbs_contents):
+        _c, _t, cert_contents, _w = next(_tlvs(bytes(der)))
+        _c, _t, tbs_contents, _w = next(_tlvs(cert_contents))
+        for cls_, tag, contents, _w in _tlvs(tbs_contents):
             if (cls_, tag) == (2, 3):  # [3] EXPLICIT Extensions
                 exts = _RawExtensions.load(contents)
                 return [(ext["extn_id"].dotted, bool(ext["critical"].native),

@@ -3,11 +3,13 @@ UnicodeEncodeError, OSError) now give a Windows error, or are taken as Windows t
 """
 
 import hmac
+import io
 
 import pytest
 from asn1crypto import core
 from asn1crypto import pkcs12 as asn1_pkcs12
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from helpers_pfx import cryptography_pfx, make_cert, material
 from test_cli_bad_input import snapshot
 
@@ -19,6 +21,7 @@ from capi.errors import (
     ERROR_INVALID_ACL,
     ERROR_INVALID_PARAMETER,
     ERROR_INVALID_SID,
+    WinError,
 )
 from capi.pfx import PFXImportCertStore
 from capi.pkcs12 import pkcs12_kdf
@@ -202,4 +205,73 @@ def test_long_app_pool_name_key_paths_fail_with_a_windows_error(machine):
         with raises_hresult(ERROR_FILENAME_EXCED_RANGE):
             NCryptCreatePersistedKey(NCryptOpenStorageProvider(C.MS_KEY_STORAGE_PROVIDER),
                                      "RSA", "k1")
+    assert snapshot(machine) == before
+
+
+# -- found by tests/test_fuzz_parsers.py -----------------------------------------------------
+
+
+def _with_unknown_key_algorithm(der: bytes) -> bytes:
+    ec_public_key = bytes.fromhex("06072a8648ce3d0201")  # 1.2.840.10045.2.1
+    at = der.index(ec_public_key)
+    return der[:at + 2] + b"\x2b" + der[at + 3:]  # 1.3.840.10045.2.1: nobody's
+
+
+def test_certutil_dump_of_a_certificate_with_an_unknown_key_algorithm(tmp_path):
+    # Was KeyError from asn1crypto's typed SubjectPublicKeyInfo; the key is now printed
+    # by its algorithm OID and bytes.
+    from helpers_badcerts import good_cert
+
+    from capi.tools import main
+
+    path = tmp_path / "x.cer"
+    path.write_bytes(_with_unknown_key_algorithm(good_cert()))
+    out = io.StringIO()
+    assert main(["certutil", "-dump", str(path)], out=out, err=out) == 0, out.getvalue()
+    assert "    Algorithm ObjectId: 1.3.840.10045.2.1" in out.getvalue()
+
+
+@pytest.mark.parametrize("make", [
+    lambda: _with_unknown_key_algorithm(material().p256.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption())),
+    lambda: ec.generate_private_key(ec.SECP521R1()).private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()),
+    lambda: ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()),
+], ids=["unknown-oid", "p521", "ed25519"])
+def test_ncrypt_import_of_a_pkcs8_key_the_ksp_lacks(machine, make):
+    # Was UnsupportedAlgorithm / KeyError / AttributeError: NTE_NOT_SUPPORTED, the code
+    # NCryptCreatePersistedKey gives for an algorithm the provider lacks.
+    from capi.errors import NTE_NOT_SUPPORTED
+    from capi.ncrypt import NCryptImportKey, NCryptOpenStorageProvider
+
+    prov = NCryptOpenStorageProvider(C.MS_KEY_STORAGE_PROVIDER)
+    before = snapshot(machine)
+    with raises_hresult(NTE_NOT_SUPPORTED):
+        NCryptImportKey(prov, None, C.NCRYPT_PKCS8_PRIVATE_KEY_BLOB, None, make())
+    assert snapshot(machine) == before
+
+
+@pytest.mark.parametrize("subject", ['"CN="', '"CN=' + "x" * 65 + '"'])
+def test_certreq_subject_cryptography_will_not_encode(machine, tmp_path, subject):
+    # Was ValueError from cryptography's NameAttribute (CN of 1-64 characters), reported
+    # as 0x80070057 by the tool's catch-all: now the INF's bad-Subject error with its line.
+    from capi.tools import certreq
+
+    inf = tmp_path / "r.inf"
+    inf.write_text(f"[NewRequest]\nSubject = {subject}\n")
+    seen = []
+    original = certreq.describe_failure
+    certreq.describe_failure = lambda exc: seen.append(exc) or original(exc)
+    try:
+        before = snapshot(machine)
+        out = io.StringIO()
+        rc = certreq.run(["-new", "-q", str(inf), str(tmp_path / "r.req")], out, out)
+    finally:
+        certreq.describe_failure = original
+    assert rc != 0
+    assert seen and all(isinstance(e, WinError) for e in seen), seen
     assert snapshot(machine) == before

@@ -421,11 +421,10 @@ def _short(oid: str) -> str:
 
 def dump_lines(der: bytes) -> list[str]:
     """The ``X509 Certificate:`` block of certutil -dump (and of -store -v)."""
-    from asn1crypto import x509 as a509
+    from ..certext import certificate_extensions, public_key_or_none, raw_tbs
 
     cert = x509.load_der_x509_certificate(der)
-    parsed = a509.Certificate.load(der)
-    tbs = parsed["tbs_certificate"]
+    tbs = raw_tbs(der)  # each part as encoded: what does not decode is still printed
     sig_oid = cert.signature_algorithm_oid.dotted_string
     lines = [
         "X509 Certificate:",
@@ -435,18 +434,15 @@ def dump_lines(der: bytes) -> list[str]:
         f"    Algorithm ObjectId: {sig_oid} {_SIG_NAMES.get(sig_oid, '')}".rstrip(),
         "    Algorithm Parameters:",
     ]
-    params = tbs["signature"]["parameters"].dump() if tbs["signature"]["parameters"] else b""
+    params = tbs.signature_parameters
     lines += [f"    {' '.join(f'{b:02x}' for b in params)}"] if params else ["    NULL"]
-    lines += _name_block("Issuer", tbs["issuer"].dump())
+    lines += _name_block("Issuer", tbs.issuer)
     lines += ["", f" NotBefore: {format_time(cert.not_valid_before_utc)}",
               f" NotAfter: {format_time(cert.not_valid_after_utc)}", ""]
-    lines += _name_block("Subject", tbs["subject"].dump())
+    lines += _name_block("Subject", tbs.subject)
     lines.append("")
-    from ..certext import certificate_extensions, public_key_or_none
-
     pub = public_key_or_none(cert)  # None: an unknown curve, a malformed key
-    spki = tbs["subject_public_key_info"]
-    alg_oid = spki["algorithm"]["algorithm"].dotted
+    alg_oid = tbs.key_algorithm
     lines.append("Public Key Algorithm:")
     if isinstance(pub, rsa.RSAPublicKey):
         lines.append(f"    Algorithm ObjectId: {alg_oid} RSA (RSA_SIGN)")
@@ -455,15 +451,15 @@ def dump_lines(der: bytes) -> list[str]:
     elif isinstance(pub, ec.EllipticCurvePublicKey):
         lines.append(f"    Algorithm ObjectId: {alg_oid} ECC")
         lines += ["    Algorithm Parameters:",
-                  f"    {' '.join(f'{b:02x}' for b in spki['algorithm']['parameters'].dump())}",
+                  f"    {' '.join(f'{b:02x}' for b in tbs.key_parameters)}",
                   f"Public Key Length: {pub.key_size} bits"]
     else:
         lines.append(f"    Algorithm ObjectId: {alg_oid}{' ECC' if alg_oid == _EC_OID else ''}")
-        key_params = spki["algorithm"]["parameters"].dump()
+        key_params = tbs.key_parameters
         if key_params:
             lines += ["    Algorithm Parameters:",
                       f"    {' '.join(f'{b:02x}' for b in key_params)}"]
-    key_bits = spki["public_key"].contents[1:]
+    key_bits = tbs.key_bits
     lines.append("Public Key: UnusedBits = 0")
     lines += _hexdump(key_bits)
     exts = certificate_extensions(der, cert)
@@ -492,9 +488,9 @@ def dump_lines(der: bytes) -> list[str]:
         lines += ["Signature matches Public Key", "Root Certificate: Subject matches Issuer"]
     else:
         lines.append("Non-root Certificate")
-    spki_der = spki.dump()
+    spki_der = tbs.spki
     lines.append(f"Key Id Hash(rfc-sha1): {hashlib.sha1(key_bits).hexdigest()}")
-    lines.append(f"Key Id Hash(sha1): {hashlib.sha1(spki['public_key'].dump()).hexdigest()}")
+    lines.append(f"Key Id Hash(sha1): {hashlib.sha1(tbs.key_bit_string).hexdigest()}")
     lines.append(f"Key Id Hash(sha256): {hashlib.sha256(spki_der).hexdigest()}")
     lines.append(f"Cert Hash(md5): {hashlib.md5(der).hexdigest()}")
     lines.append(f"Cert Hash(sha1): {hash_text(hashlib.sha1(der).digest())}")
