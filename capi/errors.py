@@ -210,6 +210,8 @@ _TABLE: list[tuple[int, str, str, str]] = [
     # be found.").
     (W(15001), "ERROR_EVT_INVALID_QUERY", "The specified query is invalid.", "InvalidArgument"),
     (W(15007), "ERROR_EVT_CHANNEL_NOT_FOUND", "The specified channel could not be found.", "NotFound"),
+    # --- file paths the key store builds (csp.keyfiles): winerror.h value and MessageText ---
+    (W(206), "ERROR_FILENAME_EXCED_RANGE", "The filename or extension is too long.", "InvalidArgument"),
     # --- certreq INF files (winpki.tools.certreq): SetupAPI's ERROR_LINE_NOT_FOUND as an HRESULT ---
     # (value and MessageText as in winerror.h; also quoted in real setupapi.dev.log lines)
     (0x800F0102, "SPAPI_E_LINE_NOT_FOUND", "The required line was not found in the INF.", "NotFound"),

@@ -98,7 +98,7 @@ def cng_unique_name(key_name: str, machine_guid: str) -> str:
     ``{92761CBA-52AB-4531-9530-12533B1C9AF5}`` with unique name
     ``cad91794ddf50456b13c563fdc9fe9aa_64e6b472-...``, which is exactly this rule.
     """
-    raw = key_name.lower().encode("utf-16-le") + b"\x00\x00"
+    raw = key_name.lower().encode("utf-16-le", "surrogatepass") + b"\x00\x00"
     return f"{_dwords_hex(hashlib.md5(raw).digest())}_{machine_guid.lower()}"
 
 
@@ -109,6 +109,23 @@ def key_dir(scope: KeyScope, kind: str) -> str:
     if kind == CAPI:
         return m.user_rsa_dir(scope.token.profile_dir, str(scope.token.user))
     return m.user_cng_dir(scope.token.profile_dir)
+
+
+# A key file's name is 32 hex digits, "_" and the MachineGuid (CAPI and CNG alike).
+_UNIQUE_NAME_LENGTH = 32 + 1 + 36
+_MAX_PATH = 260  # windef.h MAX_PATH, the terminating NUL included
+
+
+def _check_path_length(folder: str) -> None:
+    """Every file the store makes is ``folder\\<unique name>``: refuse a folder (a profile
+    under a very long account name: an IIS app pool's virtual account takes the pool's
+    name) whose files would not fit MAX_PATH, with ERROR_FILENAME_EXCED_RANGE, the code of
+    a Win32 file call given a path that is too long, before the host's own limits answer
+    with an OSError."""
+    if len(folder) + 1 + _UNIQUE_NAME_LENGTH >= _MAX_PATH:
+        from capi.errors import ERROR_FILENAME_EXCED_RANGE, WinError
+
+        raise WinError(ERROR_FILENAME_EXCED_RANGE, detail=f"key folder {folder[:80]}...")
 
 
 def file_winpath(scope: KeyScope, kind: str, unique: str) -> str:
@@ -191,6 +208,7 @@ class KeyStore:
         self.kind = kind
         self.machine = scope.machine
         self.dir = key_dir(scope, kind)
+        _check_path_length(self.dir)
 
     # -- names and paths ---------------------------------------------------------------
 

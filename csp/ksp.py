@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric import utils as asym_utils
@@ -474,6 +474,14 @@ class SoftwareKSP(KspProvider):
                 private = serialization.load_der_private_key(bytes(data), None)
             except (ValueError, TypeError) as exc:
                 raise WinError(NTE_BAD_DATA, detail=str(exc)) from exc
+            except UnsupportedAlgorithm as exc:
+                raise WinError(NTE_NOT_SUPPORTED, detail=str(exc)) from exc
+            # Only the algorithms this KSP has (RSA, ECDSA P-256/P-384): NTE_NOT_SUPPORTED
+            # for another key, as NCryptCreatePersistedKey gives for an unknown algorithm.
+            if not isinstance(private, rsa.RSAPrivateKey) and not (
+                    isinstance(private, ec.EllipticCurvePrivateKey)
+                    and private.curve.name in ("secp256r1", "secp384r1")):
+                raise WinError(NTE_NOT_SUPPORTED, detail=f"key type {type(private).__name__}")
             algorithm = algorithm_of(private)
         else:
             raise WinError(NTE_INVALID_PARAMETER, detail=f"blob type {bt!r}")

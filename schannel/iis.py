@@ -161,8 +161,19 @@ def _require_config_write(machine: Machine, token: Token | None) -> None:
     check_config_write(machine, token if token is not None else current_token(machine))
 
 
+# The configuration system's "applicationPoolName" validation of applicationPools/add/@name
+# (IAppHostPropertySchema::ValidationType Property, IIS native-code API reference): the
+# name may not contain any of these characters. No length is checked there: a name past
+# WAS's own limit is kept in the configuration and ignored by WAS at run time (WAS event
+# 5050, "The application pool id '%1' exceeds length limits ... will therefore be
+# ignored"); the key store then refuses its profile's over-long paths.
+_APP_POOL_NAME_FORBIDDEN = frozenset('|<>&\\"/[]+=;:,?*@')
+
+
 def add_app_pool(machine: Machine, name: str, identity_type: str = "ApplicationPoolIdentity",
                  username: str | None = None, *, token: Token | None = None) -> AppPool:
+    if not name or _APP_POOL_NAME_FORBIDDEN.intersection(name):
+        raise WinError(ERROR_INVALID_PARAMETER, detail=f"application pool name {name!r}")
     _require_config_write(machine, token)
     kind = IDENTITY_TYPES.get(identity_type.lower())
     if kind is None or (kind == "SpecificUser") != bool(username):

@@ -146,3 +146,39 @@ def openssl_info(pfx: bytes, password: str | None, directory: Path) -> str:
         [OPENSSL, "pkcs12", "-info", "-nodes", "-in", str(path),
          "-passin", f"pass:{password or ''}"]
     )
+
+
+def cryptography_pfx(rounds: int, *, password: bytes = b"pw", aes: bool = False) -> bytes:
+    """A PFX from cryptography's PKCS#12 writer with ``rounds`` KDF iterations on the key
+    and certificate encryption (PBE-SHA1-3DES, or PBES2/AES-256 with ``aes``), SHA-1 MAC."""
+    from cryptography.hazmat.primitives.serialization import PrivateFormat
+    from cryptography.hazmat.primitives.serialization import pkcs12 as crypto_pkcs12
+
+    key = material().p256
+    cert = make_cert(key, "cost.example.test")
+    algorithm = (crypto_pkcs12.PBES.PBESv2SHA256AndAES256CBC if aes
+                 else crypto_pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC)
+    encryption = (PrivateFormat.PKCS12.encryption_builder().kdf_rounds(rounds)
+                  .key_cert_algorithm(algorithm).hmac_hash(hashes.SHA1()).build(password))
+    return crypto_pkcs12.serialize_key_and_certificates(b"cost", key, cert, None, encryption)
+
+
+def with_mac_count(data: bytes, password: str, count: int) -> bytes:
+    """``data`` with its MAC recomputed under ``password`` at ``count`` iterations."""
+    import hmac
+
+    from asn1crypto import pkcs12 as asn1_pkcs12
+
+    from capi.formats.pkcs12 import pkcs12_kdf
+
+    pfx = asn1_pkcs12.Pfx.load(data)
+    mac = pfx["mac_data"].copy()
+    mac["iterations"] = count
+    auth = pfx["auth_safe"]["content"].native
+    bmp = password.encode("utf-16-be") + b"\x00\x00"
+    key = pkcs12_kdf("sha1", bmp, mac["mac_salt"].native, 3, count, 20)
+    digest = mac["mac"].copy()
+    digest["digest"] = hmac.new(key, auth, "sha1").digest()
+    mac["mac"] = digest
+    pfx["mac_data"] = mac
+    return pfx.dump(force=True)

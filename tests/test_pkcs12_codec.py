@@ -338,9 +338,10 @@ def test_hostile_key_bag_iterations(files):
     assert time.perf_counter() - started < 1
 
 
-def _rc2_40_pfx(iterations: int) -> bytes:
+def _rc2_40_pfx(iterations: int, safes: int = 1) -> bytes:
     """A PFX whose certificates sit under pbeWithSHAAnd40BitRC2-CBC with ``iterations``
-    (the content is random: only the iteration accounting is under test), MAC count 1."""
+    in ``safes`` EncryptedData items (the content is random: only the iteration
+    accounting is under test), MAC count 1."""
     from asn1crypto import algos, cms
 
     enc = cms.EncryptedData({"version": "v0", "encrypted_content_info": {
@@ -350,7 +351,7 @@ def _rc2_40_pfx(iterations: int) -> bytes:
             "parameters": algos.Pbes1Params({"salt": b"\x01" * 8, "iterations": iterations})},
         "encrypted_content": b"\x02" * 64}})
     auth = asn1_pkcs12.AuthenticatedSafe(
-        [{"content_type": "encrypted_data", "content": enc}]).dump()
+        [{"content_type": "encrypted_data", "content": enc}] * safes).dump()
     salt = b"\x03" * 20
     mac_key = pkcs12_kdf("sha1", "pw".encode("utf-16-be") + b"\x00\x00", salt, 3, 1, 20)
     import hmac
@@ -362,18 +363,20 @@ def _rc2_40_pfx(iterations: int) -> bytes:
                      "mac_salt": salt, "iterations": 1}}).dump()
 
 
-@pytest.mark.parametrize("iterations", [10**9, MAX_KDF_ITERATIONS])
-def test_hostile_rc2_40_iterations_are_charged_before_the_legacy_loader(iterations, monkeypatch):
+@pytest.mark.parametrize("iterations,safes", [(10**9, 1), (MAX_KDF_ITERATIONS, 2)])
+def test_hostile_rc2_40_iterations_are_charged_before_the_legacy_loader(
+        iterations, safes, monkeypatch):
     # Review finding: RC2-40 content went to cryptography's loader, which derived keys with
     # any count. Now the count is charged first (key and IV, then the loader's second pass
-    # over the file), so both the per-scheme cap and the total budget refuse it unread.
+    # over the file), so both the per-scheme cap and the total budget refuse it unread
+    # (two safes at the cap: 4 derivations, doubled by the second pass, exceed the budget).
     def loader_must_not_run(*args, **kwargs):
         raise AssertionError("the legacy loader ran")
 
     monkeypatch.setattr(crypto_pkcs12, "load_pkcs12", loader_must_not_run)
     started = time.perf_counter()
     with raises_hresult(CRYPT_E_BAD_ENCODE):
-        parse_pfx(_rc2_40_pfx(iterations), "pw")
+        parse_pfx(_rc2_40_pfx(iterations, safes), "pw")
     assert time.perf_counter() - started < 1
 
 

@@ -115,13 +115,19 @@ def CertGetNameString(pCertContext, dwType: int, dwFlags: int = 0, pvTypePara=No
     issuer = bool(dwFlags & CERT_NAME_ISSUER_FLAG)
     info = pCertContext.pCertInfo
     name_der = info.Issuer if issuer else info.Subject
-    rdns = parse_name(name_der)
+    try:
+        rdns = parse_name(name_der)
+    except WinError as exc:
+        # A name that does not decode has no attribute to show: "" (length 1), as for a
+        # name without one; the alternative names may still give one.
+        SetLastError(exc.winerror)
+        rdns = []
     alt = _alt_names(pCertContext, issuer)
     result: str | None = None
     if dwType == CERT_NAME_EMAIL_TYPE:
         result = _first(alt, x509.RFC822Name) or _find_attr(rdns, OID_EMAIL)
     elif dwType == CERT_NAME_RDN_TYPE:
-        result = name_to_str(name_der, int(pvTypePara or 0))
+        result = CertNameToStr(X509_ASN_ENCODING, name_der, int(pvTypePara or 0))
     elif dwType == CERT_NAME_ATTR_TYPE:
         result = _find_attr(rdns, str(pvTypePara)) if pvTypePara else None
     elif dwType in (CERT_NAME_SIMPLE_DISPLAY_TYPE, CERT_NAME_FRIENDLY_DISPLAY_TYPE):

@@ -16,8 +16,8 @@ ASN.1 structures come from asn1crypto. Its ``pkcs12`` module calls 17.1
 "microsoft_local_machine_keyset" and never decodes it as a BMPString, and does not know
 17.2, so SafeBags are read here through a bag class whose attribute values stay raw and
 are decoded by OID below. The cryptography is ``cryptography``'s (PBKDF2, HMAC, AES,
-3DES, RC2, RC4); the one piece no installed library exposes is the PKCS#12 key
-derivation (RFC 7292 Appendix B), see :func:`pkcs12_kdf`.
+3DES, RC2, RC4); the one piece it does not expose, the PKCS#12 key derivation (RFC 7292
+Appendix B), is OpenSSL's libcrypto's, see :func:`pkcs12_kdf`.
 
 Errors are Windows errors (``WinError``):
 
@@ -43,7 +43,9 @@ encrypted that way gives NTE_BAD_ALGID where Windows would read it (a known dive
 Hostile input fails fast: every KDF iteration count is checked before any work is done
 against :data:`MAX_KDF_ITERATIONS` and the whole parse against
 :data:`MAX_TOTAL_KDF_ITERATIONS`. Windows documents no cap; winpki refuses larger counts
-with CRYPT_E_BAD_ENCODE rather than spinning for minutes (a known divergence).
+with CRYPT_E_BAD_ENCODE rather than spinning for minutes (a known divergence). Each
+derivation runs once per parse and in C, so a PFX costs about what OpenSSL spends on it
+(tests/bench/test_pfx_cost_bench.py).
 """
 
 from __future__ import annotations
@@ -85,14 +87,19 @@ from capi.errors import (
     WinError,
     win32_failure,
 )
+from capi.formats import openssl_kdf
 
 # BouncyCastle's documented read-side cap for PKCS#12 iteration counts
 # (org.bouncycastle.pkcs12.max_it_count, default 5,000,000): far above what any producer
 # writes (Windows 2000, OpenSSL 2048, Java 10000, BouncyCastle 600,000) and bounded to a
 # few seconds of work. Windows itself documents no cap.
 MAX_KDF_ITERATIONS = 5_000_000
-# All derivations of one parse together (MAC, each encrypted SafeContents, each key).
-MAX_TOTAL_KDF_ITERATIONS = 4 * MAX_KDF_ITERATIONS
+# All derivations of one parse together (MAC, each encrypted SafeContents, each key), each
+# distinct derivation charged once. Six at the cap: a PFX of one key and one certificate
+# safe under PKCS#12 PBE at 5,000,000 (key and IV each, plus the MAC, tried twice for an
+# empty password) still opens, as it does with OpenSSL; the derivations run in OpenSSL at
+# its speed (pkcs12_kdf), so the budget bounds a parse to what OpenSSL spends on the file.
+MAX_TOTAL_KDF_ITERATIONS = 6 * MAX_KDF_ITERATIONS
 # SafeContents bags nested inside SafeContents bags (RFC 7292 safeContentsBag).
 MAX_NESTING = 8
 
@@ -291,10 +298,35 @@ def _fail(code: int, detail: str) -> WinError:
 
 
 class _Budget:
-    """Iteration budget for one parse; refuses before doing the work."""
+    """Iteration budget for one parse; refuses before doing the work.
+
+    It also remembers each derivation of the parse by what determines it (algorithm,
+    password bytes, salt, iteration count, purpose, length): the same derivation asked for
+    again (the NULL and "" passwords share their PBKDF2 bytes; producers that reuse a salt
+    for certificates and key) is neither run nor charged again.
+    """
 
     def __init__(self) -> None:
         self.left = MAX_TOTAL_KDF_ITERATIONS
+        self._derived: dict[tuple, bytes] = {}
+
+    def cached(self, ident: tuple) -> bytes | None:
+        return self._derived.get(ident)
+
+    def remember(self, ident: tuple, value: bytes) -> bytes:
+        self._derived[ident] = value
+        return value
+
+    def pkcs12(self, hash_name: str, password: bytes, salt: bytes, purpose: int,
+               iterations: int, length: int) -> bytes:
+        """pkcs12_kdf, run (and charged) once per distinct derivation."""
+        ident = ("pkcs12", hash_name, password, salt, purpose, iterations, length)
+        value = self._derived.get(ident)
+        if value is None:
+            self.take(iterations)
+            value = self.remember(
+                ident, pkcs12_kdf(hash_name, password, salt, purpose, iterations, length))
+        return value
 
     def take(self, iterations: int) -> None:
         if iterations < 1 or iterations > MAX_KDF_ITERATIONS:
@@ -340,15 +372,41 @@ def _candidates(password: str | None) -> list[_Password]:
     return [_Password.of(password)]
 
 
+# Iterations the Python form of the KDF may run (about 0.1 s): used only where OpenSSL's
+# cannot be, a NULL password with an empty salt (OpenSSL refuses an empty input block).
+MAX_PYTHON_KDF_ITERATIONS = 100_000
+
+
 def pkcs12_kdf(
     hash_name: str, password: bytes, salt: bytes, purpose: int, iterations: int, length: int
 ) -> bytes:
     """RFC 7292 Appendix B.2 key derivation (``password`` already a BMPString with NUL).
 
-    Hand-written because no installed library exposes it: ``cryptography`` 48 runs this
-    derivation only inside its Rust PKCS#12 loader (no Python entry point),
-    asn1crypto/pyasn1 have no crypto, and oscrypto (which has one) is not a dependency.
+    ``cryptography`` runs this derivation only inside its PKCS#12 loader (no Python entry
+    point), so it is OpenSSL's ``PKCS12_key_gen_uni`` (:mod:`capi.openssl_kdf`): the
+    iterations run in C at ``openssl pkcs12``'s own speed. Where libcrypto cannot take the
+    input, the Python form below runs, for at most :data:`MAX_PYTHON_KDF_ITERATIONS`
+    (beyond that the count is refused as too costly, CRYPT_E_BAD_ENCODE as for the cap).
     """
+    if password or salt:
+        try:
+            out = openssl_kdf.pkcs12_key_gen(hash_name, password, salt, purpose, iterations,
+                                             length)
+        except ValueError:
+            out = b""  # libcrypto refused the input: the bounded Python form below
+        if out:
+            return out
+        if out is None:  # no usable libcrypto on this system: Python it is, at any cost
+            return _pkcs12_kdf_python(hash_name, password, salt, purpose, iterations, length)
+    if iterations > MAX_PYTHON_KDF_ITERATIONS:
+        raise _fail(CRYPT_E_BAD_ENCODE, "iteration count too large for this derivation")
+    return _pkcs12_kdf_python(hash_name, password, salt, purpose, iterations, length)
+
+
+def _pkcs12_kdf_python(
+    hash_name: str, password: bytes, salt: bytes, purpose: int, iterations: int, length: int
+) -> bytes:
+    """RFC 7292 Appendix B.2 in Python (hashlib): the reference and the fallback."""
     new = getattr(hashlib, hash_name)
     u = new().digest_size
     v = new().block_size
@@ -410,13 +468,11 @@ def _decrypt(
         factory, key_len, block = _PKCS12_PBE[name]
         params = alg["parameters"]
         salt, iterations = params["salt"].native, params["iterations"].native
-        budget.take(iterations)
-        key = pkcs12_kdf("sha1", pw.bmp, salt, _PKCS12_KEY_ID, iterations, key_len)
+        key = budget.pkcs12("sha1", pw.bmp, salt, _PKCS12_KEY_ID, iterations, key_len)
         if not block:
             decryptor = Cipher(factory(key), mode=None).decryptor()
             return decryptor.update(data) + decryptor.finalize()
-        budget.take(iterations)
-        iv = pkcs12_kdf("sha1", pw.bmp, salt, _PKCS12_IV_ID, iterations, block)
+        iv = budget.pkcs12("sha1", pw.bmp, salt, _PKCS12_IV_ID, iterations, block)
         return _cbc_decrypt(factory(key), iv, data, block)
     if name == "pbes2":
         params = alg["parameters"]
@@ -425,8 +481,13 @@ def _decrypt(
             raise _UnsupportedScheme(f"PBES2 key derivation {kdf['algorithm'].dotted}")
         kdf_params = kdf["parameters"]
         iterations = kdf_params["iteration_count"].native
-        # Charged before any "unsupported" verdict, as for every scheme.
-        budget.take(iterations)
+        # The derivation is named by its parameters' encoding, the cipher (which fixes
+        # the key length) and the password bytes; a new one is charged before any
+        # "unsupported" verdict, as for every scheme.
+        ident = ("pbkdf2", kdf.dump(), scheme["algorithm"].dotted, pw.utf8)
+        key = budget.cached(ident)
+        if key is None:
+            budget.take(iterations)
         cipher_name = scheme["algorithm"].native
         if cipher_name not in _PBES2_CIPHERS:
             raise _UnsupportedScheme(f"PBES2 cipher {scheme['algorithm'].dotted}")
@@ -436,12 +497,13 @@ def _decrypt(
             raise _UnsupportedScheme(f"PBKDF2 PRF {prf}")
         if kdf_params["key_length"].native not in (None, key_len):
             raise _fail(CRYPT_E_BAD_ENCODE, "PBKDF2 key length does not fit the cipher")
-        key = PBKDF2HMAC(
-            algorithm=_DIGESTS[prf][1](),
-            length=key_len,
-            salt=kdf_params["salt"].chosen.native,
-            iterations=iterations,
-        ).derive(pw.utf8)
+        if key is None:
+            key = budget.remember(ident, PBKDF2HMAC(
+                algorithm=_DIGESTS[prf][1](),
+                length=key_len,
+                salt=kdf_params["salt"].chosen.native,
+                iterations=iterations,
+            ).derive(pw.utf8))
         iv = scheme["parameters"].native
         block = factory.block_size // 8
         if not isinstance(iv, bytes) or len(iv) != block:
@@ -631,9 +693,10 @@ class _Parser:
         if digest_name not in _DIGESTS:
             raise _fail(NTE_BAD_ALGID, f"MAC digest {digest_name}")
         hash_name = _DIGESTS[digest_name][0]
-        self.budget.take(iterations)
+        if not isinstance(salt, bytes) or not isinstance(iterations, int):
+            raise _fail(CRYPT_E_BAD_ENCODE, "MacData: salt or iteration count missing")
         size = hashlib.new(hash_name).digest_size
-        key = pkcs12_kdf(hash_name, pw.bmp, salt, _PKCS12_MAC_ID, iterations, size)
+        key = self.budget.pkcs12(hash_name, pw.bmp, salt, _PKCS12_MAC_ID, iterations, size)
         actual = hmac.new(key, self.auth_safe_octets, hash_name).digest()
         return hmac.compare_digest(actual, expected)
 
@@ -659,7 +722,9 @@ class _Parser:
         except Exception as exc:
             raise _fail(CRYPT_E_BAD_ENCODE, f"AuthenticatedSafe: {exc}") from None
         for info in items:
-            kind = info["content_type"].dotted
+            # asn1crypto decodes a ContentInfo's fields lazily: a contentType of the wrong
+            # type (an INTEGER) fails here, an undecodable PFX structure like any other.
+            kind = self._decode(lambda info=info: info["content_type"].dotted, "ContentInfo")
             if kind == OID_PKCS7_DATA:
                 octets = self._decode(lambda info=info: info["content"].native, "SafeContents")
                 if not isinstance(octets, bytes):
@@ -781,6 +846,13 @@ class _Parser:
         except Exception as exc:
             # Wrong password under a MAC-less PFX whose padding happened to come out right.
             raise _fail(CRYPT_E_BAD_ENCODE, f"PrivateKeyInfo: {exc}") from None
+        try:
+            # A PrivateKeyInfo that frames right but whose fields are of the wrong type (a
+            # NULL version): the key decoder's own error, as for the key inside it.
+            pki["version"].native  # noqa: B018
+            pki["private_key_algorithm"].native  # noqa: B018
+        except ValueError as exc:
+            raise _fail(_asn1_error(exc), f"PrivateKeyInfo: {exc}") from None
         # The key loader gets the PrivateKeyInfo without its attributes: they are read here.
         bare = _PrivateKeyInfo(
             {
@@ -819,7 +891,7 @@ class _Parser:
         der = self._decode(lambda: bag["cert_value"].native, "CertBag")
         try:
             certificate = x509.load_der_x509_certificate(der)
-        except ValueError as exc:
+        except (ValueError, x509.InvalidVersion) as exc:
             # dotnet/runtime PfxFormatTests.OneCorruptCert: CRYPT_E_BAD_ENCODE
             raise _fail(CRYPT_E_BAD_ENCODE, f"certificate: {exc}") from None
         return PfxCert(
@@ -872,11 +944,18 @@ def _key_decode_error(pki: _PrivateKeyInfo) -> int:
     try:
         spec.load(pki["private_key"].native, strict=True).native  # noqa: B018
     except ValueError as exc:
-        text = str(exc)
-        if "should have been" in text:  # asn1crypto: wrong tag, class or method
-            return CRYPT_E_ASN1_BADTAG
-        if "is missing" in text or "Insufficient data" in text:
-            return CRYPT_E_ASN1_EOD
+        return _asn1_error(exc)
+    return CRYPT_E_BAD_ENCODE
+
+
+def _asn1_error(exc: ValueError) -> int:
+    """The decoder error for an asn1crypto failure: wrong tag CRYPT_E_ASN1_BADTAG, missing
+    data CRYPT_E_ASN1_EOD, anything else CRYPT_E_BAD_ENCODE."""
+    text = str(exc)
+    if "should have been" in text:  # asn1crypto: wrong tag, class or method
+        return CRYPT_E_ASN1_BADTAG
+    if "is missing" in text or "Insufficient data" in text:
+        return CRYPT_E_ASN1_EOD
     return CRYPT_E_BAD_ENCODE
 
 

@@ -156,7 +156,14 @@ _SID_RE = re.compile(rf"[sS]-({_SID_COMPONENT})-({_SID_COMPONENT})((?:-{_SID_COM
 
 
 def _component(text: str) -> int:
-    return int(text, 16) if text[:2] in ("0x", "0X") else int(text)
+    if text[:2] in ("0x", "0X"):
+        return int(text, 16)
+    digits = text.lstrip("0")
+    if len(digits) > 20:
+        # Past any SID field (and past Python's limit on decimal conversion): a value the
+        # range checks refuse, ERROR_INVALID_SID as for any other too-large component.
+        return 1 << 64
+    return int(digits or "0")
 
 
 def _parse_sid_text(text: str) -> tuple[int, int, list[int]]:

@@ -267,7 +267,10 @@ def _parse_rights(text: str) -> int:
             digits = m.group(0)
             base = 16 if digits[:2] in ("0x", "0X") else 8 if len(digits) > 1 and \
                 digits[0] == "0" else 10
-            mask |= min(int(digits, base), 0xFFFFFFFF)
+            # A decimal of more than ten digits is past 0xFFFFFFFF (and may be past
+            # Python's limit on decimal conversion): it saturates like any other.
+            value = 0xFFFFFFFF if base == 10 and len(digits) > 10 else int(digits, base)
+            mask |= min(value, 0xFFFFFFFF)
             i = m.end()
             continue
         code = text[i : i + 2].upper()

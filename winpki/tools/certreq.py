@@ -189,7 +189,12 @@ def parse_subject(text: str) -> x509.Name:
         value = _unquote(value.strip())
         if oid == NameOID.COUNTRY_NAME and len(value) != 2:
             raise _bad("NewRequest", "Subject", text)
-        attrs.append(x509.NameAttribute(oid, value))
+        try:
+            attrs.append(x509.NameAttribute(oid, value))
+        except ValueError:
+            # A value cryptography will not encode (an empty or over-long CN): the INF's
+            # bad-Subject error, as for any other Subject winpki cannot encode.
+            raise _bad("NewRequest", "Subject", text) from None
     # CertStrToName without CERT_NAME_STR_REVERSE_FLAG encodes the RDNs in the order
     # written, so a certreq subject "CN=www, O=Contoso, C=US" is encoded CN first.
     return x509.Name(attrs)

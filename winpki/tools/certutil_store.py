@@ -90,8 +90,15 @@ def name_str(name_der: bytes) -> str:
 
 
 def is_self_signed(cert: x509.Certificate) -> bool:
-    if cert.issuer != cert.subject:
-        return False
+    try:
+        if cert.issuer != cert.subject:
+            return False
+    except ValueError:
+        # A name that does not decode: compare the names as encoded.
+        from capi.formats.certext import is_self_issued
+
+        if not is_self_issued(cert.public_bytes(serialization.Encoding.DER)):
+            return False
     try:
         cert.verify_directly_issued_by(cert)
     except Exception:
@@ -112,6 +119,7 @@ def matches_cert_id(ctx, index: int, cert_id: str) -> bool:
             return True
     from capi.crypt32.str import CertGetNameString
 
+    # CertGetNameString never fails: a name that does not decode matches nothing.
     simple = CertGetNameString(ctx, C.CERT_NAME_SIMPLE_DISPLAY_TYPE, 0, None)
     return simple.lower() == cert_id.lower()
 
@@ -301,6 +309,7 @@ def _hexdump(data: bytes, indent: str = "    ") -> list[str]:
     return lines
 
 
+_EC_OID = "1.2.840.10045.2.1"
 _SIG_NAMES = {
     "1.2.840.113549.1.1.5": "sha1RSA",
     "1.2.840.113549.1.1.11": "sha256RSA",
@@ -378,11 +387,19 @@ def _extension_value_lines(ext: x509.Extension) -> list[str]:
     return _hexdump(ext.value.public_bytes(), ind)
 
 
-def _name_block(label: str, name: x509.Name, der: bytes) -> list[str]:
+def _name_block(label: str, der: bytes) -> list[str]:
+    from capi.formats.x500 import parse_name
+
     lines = [f"{label}:"]
-    for rdn in reversed(list(name.rdns)):
-        for attr in rdn:
-            lines.append(f"    {_short(attr.oid.dotted_string)}={attr.value}")
+    try:
+        rdns = parse_name(der)
+    except WinError:
+        # What does not decode is shown as its bytes, and the hashes still follow.
+        lines += _hexdump(der)
+        rdns = []
+    for rdn in reversed(rdns):
+        for oid, text in rdn:
+            lines.append(f"    {_short(oid)}={text}")
     lines.append(f"  Name Hash(sha1): {hashlib.sha1(der).hexdigest()}")
     lines.append(f"  Name Hash(md5): {hashlib.md5(der).hexdigest()}")
     return lines
@@ -399,11 +416,10 @@ def _short(oid: str) -> str:
 
 def dump_lines(der: bytes) -> list[str]:
     """The ``X509 Certificate:`` block of certutil -dump (and of -store -v)."""
-    from asn1crypto import x509 as a509
+    from capi.formats.certext import certificate_extensions, public_key_or_none, raw_tbs
 
     cert = x509.load_der_x509_certificate(der)
-    parsed = a509.Certificate.load(der)
-    tbs = parsed["tbs_certificate"]
+    tbs = raw_tbs(der)  # each part as encoded: what does not decode is still printed
     sig_oid = cert.signature_algorithm_oid.dotted_string
     lines = [
         "X509 Certificate:",
@@ -413,16 +429,15 @@ def dump_lines(der: bytes) -> list[str]:
         f"    Algorithm ObjectId: {sig_oid} {_SIG_NAMES.get(sig_oid, '')}".rstrip(),
         "    Algorithm Parameters:",
     ]
-    params = tbs["signature"]["parameters"].dump() if tbs["signature"]["parameters"] else b""
+    params = tbs.signature_parameters
     lines += [f"    {' '.join(f'{b:02x}' for b in params)}"] if params else ["    NULL"]
-    lines += _name_block("Issuer", cert.issuer, tbs["issuer"].dump())
+    lines += _name_block("Issuer", tbs.issuer)
     lines += ["", f" NotBefore: {format_time(cert.not_valid_before_utc)}",
               f" NotAfter: {format_time(cert.not_valid_after_utc)}", ""]
-    lines += _name_block("Subject", cert.subject, tbs["subject"].dump())
+    lines += _name_block("Subject", tbs.subject)
     lines.append("")
-    pub = cert.public_key()
-    spki = tbs["subject_public_key_info"]
-    alg_oid = spki["algorithm"]["algorithm"].dotted
+    pub = public_key_or_none(cert)  # None: an unknown curve, a malformed key
+    alg_oid = tbs.key_algorithm
     lines.append("Public Key Algorithm:")
     if isinstance(pub, rsa.RSAPublicKey):
         lines.append(f"    Algorithm ObjectId: {alg_oid} RSA (RSA_SIGN)")
@@ -431,25 +446,32 @@ def dump_lines(der: bytes) -> list[str]:
     elif isinstance(pub, ec.EllipticCurvePublicKey):
         lines.append(f"    Algorithm ObjectId: {alg_oid} ECC")
         lines += ["    Algorithm Parameters:",
-                  f"    {' '.join(f'{b:02x}' for b in spki['algorithm']['parameters'].dump())}",
+                  f"    {' '.join(f'{b:02x}' for b in tbs.key_parameters)}",
                   f"Public Key Length: {pub.key_size} bits"]
     else:
-        lines.append(f"    Algorithm ObjectId: {alg_oid}")
-    key_bits = spki["public_key"].contents[1:]
+        lines.append(f"    Algorithm ObjectId: {alg_oid}{' ECC' if alg_oid == _EC_OID else ''}")
+        key_params = tbs.key_parameters
+        if key_params:
+            lines += ["    Algorithm Parameters:",
+                      f"    {' '.join(f'{b:02x}' for b in key_params)}"]
+    key_bits = tbs.key_bits
     lines.append("Public Key: UnusedBits = 0")
     lines += _hexdump(key_bits)
-    exts = list(cert.extensions)
+    exts = certificate_extensions(der, cert)
     lines.append(f"Certificate Extensions: {len(exts)}")
     for ext in exts:
-        oid = ext.oid.dotted_string
-        raw = ext.value.public_bytes()
+        oid, raw = ext.oid, ext.raw
         crit = "1(Critical)" if ext.critical else "0"
         lines.append(f"    {oid}: Flags = {crit}, Length = {len(raw):x}")
         lines.append(f"    {_EXT_NAMES.get(oid, oid)}")
-        try:
-            lines += _extension_value_lines(ext)
-        except Exception:
+        if ext.value is None:
+            # A value that does not decode: its bytes, in the dump's layout.
             lines += _hexdump(raw, "        ")
+        else:
+            try:
+                lines += _extension_value_lines(ext.value)
+            except Exception:
+                lines += _hexdump(raw, "        ")
         lines.append("")
     lines += ["Signature Algorithm:",
               f"    Algorithm ObjectId: {sig_oid} {_SIG_NAMES.get(sig_oid, '')}".rstrip(),
@@ -461,10 +483,9 @@ def dump_lines(der: bytes) -> list[str]:
         lines += ["Signature matches Public Key", "Root Certificate: Subject matches Issuer"]
     else:
         lines.append("Non-root Certificate")
-    spki_der = pub.public_bytes(serialization.Encoding.DER,
-                                serialization.PublicFormat.SubjectPublicKeyInfo)
+    spki_der = tbs.spki
     lines.append(f"Key Id Hash(rfc-sha1): {hashlib.sha1(key_bits).hexdigest()}")
-    lines.append(f"Key Id Hash(sha1): {hashlib.sha1(spki['public_key'].dump()).hexdigest()}")
+    lines.append(f"Key Id Hash(sha1): {hashlib.sha1(tbs.key_bit_string).hexdigest()}")
     lines.append(f"Key Id Hash(sha256): {hashlib.sha256(spki_der).hexdigest()}")
     lines.append(f"Cert Hash(md5): {hashlib.md5(der).hexdigest()}")
     lines.append(f"Cert Hash(sha1): {hash_text(hashlib.sha1(der).digest())}")
