@@ -1207,6 +1207,11 @@ def _dec_cert_info(data, flags):
     return _to_be_signed(data, flags, _decode_cert_info)
 
 
+def decode_cert_info(cert_der: bytes) -> CERT_INFO:
+    """CERT_INFO of a whole certificate (CertContext.pCertInfo)."""
+    return _to_be_signed(bytes(cert_der), 0, _decode_cert_info)
+
+
 def _enc_crl_info(v, flags):
     _need(v)
     parts = []
