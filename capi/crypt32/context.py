@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from asn1crypto import parser as asn1_parser
@@ -46,6 +46,7 @@ from capi.constants import (
     CERT_SIGNATURE_HASH_PROP_ID,
     X509_ASN_ENCODING,
 )
+from capi.crypt32.structs import CERT_EXTENSION, CERT_INFO
 from capi.errors import (
     CRYPT_E_ASN1_BADTAG,
     CRYPT_E_ASN1_CORRUPT,
@@ -199,38 +200,6 @@ class CERT_KEY_CONTEXT:
     @property
     def hNCryptKey(self):
         return self.hCryptProv
-
-
-@dataclass
-class CERT_EXTENSION:
-    pszObjId: str
-    fCritical: bool
-    Value: bytes
-
-
-@dataclass
-class CERT_INFO:
-    """CERT_INFO as CryptDecodeObjectEx(X509_CERT_TO_BE_SIGNED) returns it (and as
-    ``CertContext.pCertInfo`` holds it): SerialNumber a little-endian CRYPT_INTEGER_BLOB,
-    SignatureAlgorithm a CRYPT_ALGORITHM_IDENTIFIER, Issuer/Subject the encoded names,
-    NotBefore/NotAfter FILETIME ticks, SubjectPublicKeyInfo a CERT_PUBLIC_KEY_INFO."""
-
-    dwVersion: int = 0
-    SerialNumber: bytes = b""
-    SignatureAlgorithm: Any = None
-    Issuer: bytes = b""
-    NotBefore: Any = 0
-    NotAfter: Any = 0
-    Subject: bytes = b""
-    SubjectPublicKeyInfo: Any = None
-    # CRYPT_BIT_BLOB or None (absent); C order puts them before the extensions.
-    IssuerUniqueId: Any = None
-    SubjectUniqueId: Any = None
-    rgExtension: list[CERT_EXTENSION] = field(default_factory=list)
-
-    @property
-    def cExtension(self) -> int:
-        return len(self.rgExtension)
 
 
 def _wstr(s: str) -> bytes:

@@ -98,7 +98,6 @@ from capi.constants import (
     X509_UNICODE_NAME_VALUE,
 )
 from capi.crypt32 import _der as D
-from capi.crypt32.context import CERT_EXTENSION, CERT_INFO
 from capi.crypt32.structs import (
     CERT_ALT_NAME_ENTRY,
     CERT_ALT_NAME_INFO,
@@ -108,9 +107,11 @@ from capi.crypt32.structs import (
     CERT_BASIC_CONSTRAINTS_INFO,
     CERT_ECC_SIGNATURE,
     CERT_ENHKEY_USAGE,
+    CERT_EXTENSION,
     CERT_EXTENSIONS,
     CERT_GENERAL_SUBTREE,
     CERT_ID,
+    CERT_INFO,
     CERT_ISSUER_SERIAL_NUMBER,
     CERT_NAME_CONSTRAINTS_INFO,
     CERT_NAME_INFO,
