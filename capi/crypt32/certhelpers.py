@@ -140,10 +140,13 @@ def public_key_from_info(info):
         return serialization.load_der_public_key(der)
     except (ValueError, TypeError, UnsupportedAlgorithm):
         pass
-    # An RSA key whose AlgorithmIdentifier lacks the NULL parameter: read the RSAPublicKey.
+    # An RSA key whose AlgorithmIdentifier lacks the NULL parameter, or names an RSA
+    # signature algorithm (Wine cert.c testVerifyCertSig exports the key with sha1RSA as
+    # its OID and verifies with it): read the RSAPublicKey.
     try:
         decoded = _decode(C.X509_PUBLIC_KEY_INFO, der)
-        if decoded.Algorithm.pszObjId == C.szOID_RSA_RSA:
+        oid = decoded.Algorithm.pszObjId
+        if oid == C.szOID_RSA_RSA or _SIGNATURE_ALGS.get(oid, ("",))[0].startswith("rsa"):
             r = D.seq_reader(bytes(decoded.PublicKey.pbData))
             n = int.from_bytes(D.decode_int_contents(r.take(D.INTEGER)), "big")
             e = int.from_bytes(D.decode_int_contents(r.take(D.INTEGER)), "big")
