@@ -347,6 +347,8 @@ _TABLE: list[tuple[int, str, str, str]] = [
     (NT(0xC0000225), "STATUS_NOT_FOUND", "The object was not found.", "NotFound"),
     (NT(0xC000A000), "STATUS_INVALID_SIGNATURE", "The cryptographic signature is invalid.", "BadData"),
     (NT(0xC000A002), "STATUS_AUTH_TAG_MISMATCH", "The computed authentication tag did not match the input authentication tag.", "BadData"),
+    # crypt32 helpers and chain checks (winerror.h names, values and texts)
+    (0x800B0105, "CERT_E_CRITICAL", "A certificate contains an unknown extension that is marked 'critical'.", "TrustError"),
 ]
 
 # Win32 codes by their own value; HRESULTs (including E_ACCESSDENIED, which shares its

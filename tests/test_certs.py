@@ -30,10 +30,15 @@ def test_context_fields(der):
     assert info.dwVersion == 2  # CERT_V3
     # CRYPT_INTEGER_BLOB is little-endian: serial 0x0102AB -> AB 02 01.
     assert info.SerialNumber == bytes([0xAB, 0x02, 0x01])
-    assert info.SignatureAlgorithm == "1.2.840.113549.1.1.11"
+    # CERT_INFO as CryptDecodeObjectEx(X509_CERT_TO_BE_SIGNED) returns it: the algorithm is
+    # a CRYPT_ALGORITHM_IDENTIFIER, the times FILETIME ticks.
+    assert info.SignatureAlgorithm.pszObjId == "1.2.840.113549.1.1.11"
+    assert info.SignatureAlgorithm.Parameters == b"\x05\x00"
     assert info.Subject == ctx.x509.subject.public_bytes()
     assert info.Issuer == info.Subject
-    assert info.NotBefore == datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
+    assert info.NotBefore == (datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
+                              - datetime.datetime(1601, 1, 1, tzinfo=datetime.timezone.utc)
+                              ) // datetime.timedelta(microseconds=1) * 10
     assert ctx.sha1 == hashlib.sha1(der).digest()
     assert ctx.thumbprint == hashlib.sha1(der).hexdigest().upper()
 

@@ -129,12 +129,17 @@ def make_pfx(run: Runner, cn: str, password: str, *, keysig: bool = False) -> tu
     openssl = shutil.which("openssl")
     if openssl:
         cmd = [openssl, "pkcs12", "-export", "-inkey", base + ".key", "-in", base + ".crt",
-               "-out", pfx, "-passout", f"pass:{password}", "-name", cn]
+               "-out", pfx, "-passout", f"pass:{password}", "-name", cn,
+               # 3DES and an SHA-1 MAC, what OpenSSL 1.x wrote by default and what Windows
+               # before 2019 can read (OpenSSL 3's AES-256/SHA-256 default is refused there
+               # with ERROR_INVALID_PASSWORD, tests/test_pfx_versions.py)
+               "-certpbe", "PBE-SHA1-3DES", "-keypbe", "PBE-SHA1-3DES", "-macalg", "sha1"]
         if keysig:
             cmd.append("-keysig")
         subprocess.run(cmd, check=True, capture_output=True)
         run.note(f"openssl pkcs12 -export {'-keysig ' if keysig else ''}-inkey {cn}.key "
-                 f"-in {cn}.crt -out {cn}.pfx")
+                 f"-in {cn}.crt -out {cn}.pfx -certpbe PBE-SHA1-3DES -keypbe PBE-SHA1-3DES "
+                 "-macalg sha1")
     else:  # the same attributes, written by winpki's own PKCS#12 layer
         from capi.formats.pkcs12 import PfxCert, PfxKey, build_pfx
 

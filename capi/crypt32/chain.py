@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 
 from asn1crypto import parser as asn1_parser
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.x509.oid import ExtensionOID
 
 from capi.constants import (
@@ -46,10 +45,16 @@ from capi.constants import (
     CERT_CHAIN_USE_LOCAL_MACHINE_STORE,
     CERT_STORE_READONLY_FLAG,
     CERT_TRUST_HAS_EXACT_MATCH_ISSUER,
+    CERT_TRUST_HAS_EXCLUDED_NAME_CONSTRAINT,
     CERT_TRUST_HAS_KEY_MATCH_ISSUER,
     CERT_TRUST_HAS_NAME_MATCH_ISSUER,
+    CERT_TRUST_HAS_NOT_PERMITTED_NAME_CONSTRAINT,
+    CERT_TRUST_HAS_NOT_SUPPORTED_CRITICAL_EXT,
+    CERT_TRUST_HAS_NOT_SUPPORTED_NAME_CONSTRAINT,
     CERT_TRUST_HAS_PREFERRED_ISSUER,
     CERT_TRUST_INVALID_BASIC_CONSTRAINTS,
+    CERT_TRUST_INVALID_EXTENSION,
+    CERT_TRUST_INVALID_NAME_CONSTRAINTS,
     CERT_TRUST_IS_CYCLIC,
     CERT_TRUST_IS_EXPLICIT_DISTRUST,
     CERT_TRUST_IS_NOT_SIGNATURE_VALID,
@@ -72,11 +77,14 @@ from capi.constants import (
     USAGE_MATCH_TYPE_OR,
     szOID_ANY_ENHANCED_KEY_USAGE,
 )
+from capi.crypt32.certhelpers import _spki_der_of, signed_by
 from capi.crypt32.context import CertContext, cert_eku
 from capi.errors import (
     CERT_E_CHAINING,
     CERT_E_CN_NO_MATCH,
+    CERT_E_CRITICAL,
     CERT_E_EXPIRED,
+    CERT_E_INVALID_NAME,
     CERT_E_UNTRUSTEDROOT,
     CERT_E_WRONG_USAGE,
     CRYPT_E_NO_REVOCATION_CHECK,
@@ -97,6 +105,10 @@ from capi.errors import (
 _ELEMENT_ONLY_INFO = 0x0000000F
 # Longest path tried and most candidate paths scored, so hostile stores cannot stall a build.
 _MAX_CHAIN_LENGTH = 16
+_NAME_CONSTRAINT_BITS = (CERT_TRUST_INVALID_NAME_CONSTRAINTS
+                         | CERT_TRUST_HAS_NOT_SUPPORTED_NAME_CONSTRAINT
+                         | CERT_TRUST_HAS_NOT_PERMITTED_NAME_CONSTRAINT
+                         | CERT_TRUST_HAS_EXCLUDED_NAME_CONSTRAINT)
 _MAX_CANDIDATE_PATHS = 64
 # Candidate paths with a link whose signature fails are scored on a separate allowance,
 # and candidate choice checks at most this many signatures per build (a few hundred
@@ -390,6 +402,127 @@ def _has_revocation_pointer(ctx: CertContext) -> bool:
     return aia is not None and len(aia) > 0
 
 
+# Critical extensions the chain engine understands; any other critical extension makes the
+# element CERT_TRUST_INVALID_EXTENSION | CERT_TRUST_HAS_NOT_SUPPORTED_CRITICAL_EXT
+# (CERT_TRUST_STATUS documentation; the set is RFC 5280's path-validation extensions).
+_SUPPORTED_CRITICAL = frozenset({
+    "2.5.29.10", "2.5.29.19",            # basic constraints (legacy, current)
+    "2.5.29.15", "2.5.29.37",            # key usage, enhanced key usage
+    "2.5.29.7", "2.5.29.17", "2.5.29.18",  # alternative names
+    "2.5.29.30",                         # name constraints
+    "2.5.29.32", "2.5.29.33", "2.5.29.36", "2.5.29.54",  # policies, mappings, constraints, inhibit
+    "2.5.29.14", "2.5.29.35",            # key identifiers
+})
+
+
+def _extension_errors(ctx: CertContext) -> int:
+    bits = 0
+    for ext in ctx.pCertInfo.rgExtension:
+        if ext.fCritical and ext.pszObjId not in _SUPPORTED_CRITICAL:
+            bits |= CERT_TRUST_INVALID_EXTENSION | CERT_TRUST_HAS_NOT_SUPPORTED_CRITICAL_EXT
+    return bits
+
+
+def _dns_in_subtree(name: str, base: str) -> bool:
+    name, base = name.lower().rstrip("."), base.lower().rstrip(".")
+    if base.startswith("."):
+        return name.endswith(base)
+    return name == base or name.endswith("." + base)
+
+
+def _email_in_subtree(addr: str, base: str) -> bool:
+    addr, base = addr.lower(), base.lower()
+    if "@" in base:
+        return addr == base
+    host = addr.rpartition("@")[2]
+    return _dns_in_subtree(host, base)
+
+
+def _uri_host(uri: str) -> str:
+    from urllib.parse import urlsplit
+
+    try:
+        return urlsplit(uri).hostname or ""
+    except ValueError:
+        return ""
+
+
+def _dn_in_subtree(name: x509.Name, base: x509.Name) -> bool:
+    rdns, brdns = list(name.rdns), list(base.rdns)
+    return len(rdns) >= len(brdns) and rdns[:len(brdns)] == brdns
+
+
+def _ip_in_subtree(ip, net) -> bool:
+    try:
+        return ip in net
+    except TypeError:
+        return False
+
+
+def _in_subtree(gn, base) -> bool | None:
+    """Whether general name ``gn`` is inside subtree ``base``; None when the types differ."""
+    if type(gn) is not type(base):
+        if isinstance(gn, x509.UniformResourceIdentifier) and isinstance(base, x509.DNSName):
+            return None
+        return None
+    if isinstance(gn, x509.DNSName):
+        return _dns_in_subtree(gn.value, base.value)
+    if isinstance(gn, x509.RFC822Name):
+        return _email_in_subtree(gn.value, base.value)
+    if isinstance(gn, x509.UniformResourceIdentifier):
+        return _dns_in_subtree(_uri_host(gn.value), base.value.lstrip("."))
+    if isinstance(gn, x509.DirectoryName):
+        return _dn_in_subtree(gn.value, base.value)
+    if isinstance(gn, x509.IPAddress):
+        return _ip_in_subtree(gn.value, base.value)
+    return None
+
+
+_SUPPORTED_SUBTREES = (x509.DNSName, x509.RFC822Name, x509.UniformResourceIdentifier,
+                       x509.DirectoryName, x509.IPAddress)
+
+
+def _names_of(ctx: CertContext) -> list:
+    """The names a CA's constraints apply to: the subject DN (when not empty), the
+    subject alternative names, and an E= address when there is no rfc822Name."""
+    cert = ctx.x509
+    names: list = []
+    if len(cert.subject.rdns):
+        names.append(x509.DirectoryName(cert.subject))
+    san = _ext(cert, x509.SubjectAlternativeName)
+    if san is not None:
+        names.extend(san)
+    if not any(isinstance(n, x509.RFC822Name) for n in names):
+        for attr in cert.subject.get_attributes_for_oid(x509.oid.NameOID.EMAIL_ADDRESS):
+            names.append(x509.RFC822Name(str(attr.value)))
+    return names
+
+
+def _name_constraint_errors(subject: CertContext, ca: CertContext) -> tuple[int, int]:
+    """(bits for the subject, bits for the CA) of ``ca``'s name constraints."""
+    try:
+        nc = ca.x509.extensions.get_extension_for_class(x509.NameConstraints).value
+    except x509.ExtensionNotFound:
+        return 0, 0
+    except ValueError:
+        # An undecodable name constraints extension (CERT_TRUST_STATUS documentation:
+        # "The certificate has an invalid name constraint").
+        return 0, CERT_TRUST_INVALID_EXTENSION | CERT_TRUST_INVALID_NAME_CONSTRAINTS
+    permitted = list(nc.permitted_subtrees or [])
+    excluded = list(nc.excluded_subtrees or [])
+    bits = 0
+    if any(not isinstance(t, _SUPPORTED_SUBTREES) for t in permitted + excluded):
+        bits |= CERT_TRUST_HAS_NOT_SUPPORTED_NAME_CONSTRAINT
+    for gn in _names_of(subject):
+        if any(_in_subtree(gn, t) for t in excluded):
+            bits |= CERT_TRUST_HAS_EXCLUDED_NAME_CONSTRAINT
+        same_type = [t for t in permitted if type(t) is type(gn) or (
+            isinstance(gn, x509.UniformResourceIdentifier) and isinstance(t, x509.UniformResourceIdentifier))]
+        if same_type and not any(_in_subtree(gn, t) for t in same_type):
+            bits |= CERT_TRUST_HAS_NOT_PERMITTED_NAME_CONSTRAINT
+    return bits, 0
+
+
 # ---------------------------------------------------------------------------------------
 # The engine
 # ---------------------------------------------------------------------------------------
@@ -434,10 +567,12 @@ class _Lookup:
         key = (subject.sha1, issuer.sha1)
         ok = self._sig.get(key)
         if ok is None:
+            # The outer signature over the TBS bytes with the issuer's key, as Windows
+            # checks it: an RSA AlgorithmIdentifier without its NULL parameter verifies
+            # (cryptography's verify_directly_issued_by rejects inner/outer mismatches).
             try:
-                subject.x509.verify_directly_issued_by(issuer.x509)
-                ok = True
-            except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
+                ok = signed_by(subject.pbCertEncoded, _spki_der_of(issuer))
+            except WinError:
                 ok = False
             self._sig[key] = ok
         return ok
@@ -589,7 +724,17 @@ def _evaluate(cand: _Candidate, lookup: _Lookup, when: datetime.datetime,
             status.dwErrorStatus |= CERT_TRUST_IS_EXPLICIT_DISTRUST
         if not _usage_ok(ctx, usage):
             status.dwErrorStatus |= CERT_TRUST_IS_NOT_VALID_FOR_USAGE
+        status.dwErrorStatus |= _extension_errors(ctx)
         elements.append(CERT_CHAIN_ELEMENT(ctx, status))
+    # Name constraints of each CA apply to every certificate below it (RFC 5280 6.1.3(b);
+    # a self-issued intermediate is exempt, 6.1.3(b) last sentence).
+    for ca_index in range(1, len(path)):
+        for below in range(ca_index):
+            if below > 0 and _is_self_issued(path[below]):
+                continue
+            sub_bits, ca_bits = _name_constraint_errors(path[below], path[ca_index])
+            elements[below].TrustStatus.dwErrorStatus |= sub_bits
+            elements[ca_index].TrustStatus.dwErrorStatus |= ca_bits
     if cand.kind == "root" and not elements[-1].TrustStatus.dwErrorStatus & CERT_TRUST_IS_UNTRUSTED_ROOT:
         # Observed, not documented: certutil -verify -v on current Windows dumps a chain to
         # a trusted root with CERT_TRUST_HAS_PREFERRED_ISSUER (0x100) on every element
@@ -736,6 +881,13 @@ def _chain_checks(chain: CERT_CHAIN_CONTEXT, *, ssl: bool, flags: int,
     if err & CERT_TRUST_INVALID_BASIC_CONSTRAINTS and not (
             flags & CERT_CHAIN_POLICY_IGNORE_INVALID_BASIC_CONSTRAINTS_FLAG):
         return _status(chain, TRUST_E_BASIC_CONSTRAINTS, CERT_TRUST_INVALID_BASIC_CONSTRAINTS)
+    # The codes whose Windows texts name these conditions: CERT_E_CRITICAL ("an unknown
+    # extension that is marked 'critical'") and CERT_E_INVALID_NAME ("not included in the
+    # permitted list or is explicitly excluded").
+    if err & CERT_TRUST_HAS_NOT_SUPPORTED_CRITICAL_EXT:
+        return _status(chain, CERT_E_CRITICAL, CERT_TRUST_HAS_NOT_SUPPORTED_CRITICAL_EXT)
+    if err & _NAME_CONSTRAINT_BITS:
+        return _status(chain, CERT_E_INVALID_NAME, _NAME_CONSTRAINT_BITS)
     revocation_ignored = ssl and checks & SECURITY_FLAG_IGNORE_REVOCATION
     if err & CERT_TRUST_IS_REVOKED and not revocation_ignored:
         return _status(chain, CRYPT_E_REVOKED, CERT_TRUST_IS_REVOKED)

@@ -13,13 +13,11 @@ serialized element carries) for every property except the handle-bearing ones
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from asn1crypto import core as asn1_core
 from asn1crypto import parser as asn1_parser
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -48,6 +46,7 @@ from capi.constants import (
     CERT_SIGNATURE_HASH_PROP_ID,
     X509_ASN_ENCODING,
 )
+from capi.crypt32.structs import CERT_EXTENSION, CERT_INFO
 from capi.errors import (
     CRYPT_E_ASN1_BADTAG,
     CRYPT_E_ASN1_CORRUPT,
@@ -201,33 +200,6 @@ class CERT_KEY_CONTEXT:
     @property
     def hNCryptKey(self):
         return self.hCryptProv
-
-
-@dataclass
-class CERT_EXTENSION:
-    pszObjId: str
-    fCritical: bool
-    Value: bytes
-
-
-@dataclass
-class CERT_INFO:
-    dwVersion: int
-    SerialNumber: bytes
-    SignatureAlgorithm: str
-    Issuer: bytes
-    NotBefore: datetime.datetime
-    NotAfter: datetime.datetime
-    Subject: bytes
-    SubjectPublicKeyInfo: bytes
-    # CRYPT_BIT_BLOB or None (absent); C order puts them before the extensions.
-    IssuerUniqueId: Any = None
-    SubjectUniqueId: Any = None
-    rgExtension: list[CERT_EXTENSION] = field(default_factory=list)
-
-    @property
-    def cExtension(self) -> int:
-        return len(self.rgExtension)
 
 
 def _wstr(s: str) -> bytes:
@@ -412,7 +384,8 @@ class CertContext:
     def pCertInfo(self) -> CERT_INFO:
         root = self._root()
         if root._info is None:
-            root._info = _build_cert_info(root._der, self.x509)
+            _ = self.x509  # validated once, as before
+            root._info = _build_cert_info(root._der)
         return root._info
 
     @property
@@ -583,43 +556,12 @@ def set_context_property(ctx: CertContext, prop_id: int, flags: int, value: Any)
         raise
 
 
-class _OpaqueExtension(asn1_core.Sequence):
-    """An extension whose value stays bytes, as CERT_INFO.rgExtension holds it: a malformed
-    value must not make the certificate's other fields unreadable."""
+def _build_cert_info(der: bytes, cert: x509.Certificate | None = None) -> CERT_INFO:
+    """CERT_INFO of a certificate, decoded by crypt32's own X509_CERT_TO_BE_SIGNED decoder
+    (extension values stay opaque bytes, so a malformed one leaves the rest readable)."""
+    from capi.crypt32.encode import decode_cert_info
 
-    _fields = [
-        ("extn_id", asn1_core.ObjectIdentifier),
-        ("critical", asn1_core.Boolean, {"default": False}),
-        ("extn_value", asn1_core.OctetString),
-    ]
-
-
-class _OpaqueExtensions(asn1_core.SequenceOf):
-    _child_spec = _OpaqueExtension
-
-
-def _build_cert_info(der: bytes, cert: x509.Certificate) -> CERT_INFO:
-    a = asn1_x509.Certificate.load(der)
-    tbs = a["tbs_certificate"]
-    serial_be = tbs["serial_number"].contents
-    exts = []
-    if cert.version != x509.Version.v1 and tbs["extensions"].contents:
-        raw = _OpaqueExtensions.load(tbs["extensions"].untag().dump())
-        for ext in raw:
-            exts.append(CERT_EXTENSION(ext["extn_id"].dotted, bool(ext["critical"].native),
-                                       bytes(ext["extn_value"].contents)))
-    return CERT_INFO(
-        dwVersion=cert.version.value,
-        # CRYPT_INTEGER_BLOB holds the DER integer's bytes little-endian.
-        SerialNumber=bytes(serial_be[::-1]),
-        SignatureAlgorithm=tbs["signature"]["algorithm"].dotted,
-        Issuer=tbs["issuer"].dump(),
-        NotBefore=cert.not_valid_before_utc,
-        NotAfter=cert.not_valid_after_utc,
-        Subject=tbs["subject"].dump(),
-        SubjectPublicKeyInfo=tbs["subject_public_key_info"].dump(),
-        rgExtension=exts,
-    )
+    return decode_cert_info(der)
 
 
 # ---------------------------------------------------------------------------------------

@@ -98,7 +98,6 @@ from capi.constants import (
     X509_UNICODE_NAME_VALUE,
 )
 from capi.crypt32 import _der as D
-from capi.crypt32.context import CERT_EXTENSION, CERT_INFO
 from capi.crypt32.structs import (
     CERT_ALT_NAME_ENTRY,
     CERT_ALT_NAME_INFO,
@@ -108,9 +107,11 @@ from capi.crypt32.structs import (
     CERT_BASIC_CONSTRAINTS_INFO,
     CERT_ECC_SIGNATURE,
     CERT_ENHKEY_USAGE,
+    CERT_EXTENSION,
     CERT_EXTENSIONS,
     CERT_GENERAL_SUBTREE,
     CERT_ID,
+    CERT_INFO,
     CERT_ISSUER_SERIAL_NUMBER,
     CERT_NAME_CONSTRAINTS_INFO,
     CERT_NAME_INFO,
@@ -1205,6 +1206,11 @@ def _to_be_signed(data, flags, decode_inner):
 
 def _dec_cert_info(data, flags):
     return _to_be_signed(data, flags, _decode_cert_info)
+
+
+def decode_cert_info(cert_der: bytes) -> CERT_INFO:
+    """CERT_INFO of a whole certificate (CertContext.pCertInfo)."""
+    return _to_be_signed(bytes(cert_der), 0, _decode_cert_info)
 
 
 def _enc_crl_info(v, flags):

@@ -31,7 +31,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from capi import constants as C
 from capi.crypt32.context import CERT_KEY_CONTEXT, CRYPT_KEY_PROV_INFO
 from capi.errors import (
+    E_INVALIDARG,
     ERROR_INVALID_PARAMETER,
+    ERROR_INVALID_PASSWORD,
     NTE_BAD_KEY_STATE,
     NTE_EXISTS,
     NTE_NOT_SUPPORTED,
@@ -285,6 +287,11 @@ def import_pfx(machine, token, data, password: str | None, flags: int, *,
         # Protecting a key needs UI, which a silent import may not show (as CryptGenKey
         # with CRYPT_USER_PROTECTED on a CRYPT_SILENT context).
         raise WinError(NTE_SILENT_CONTEXT)
+    if not machine.os.pfx_pbes2_aes and uses_pbes2_or_sha2_mac(bytes(data)):
+        # Before Windows 10 1709 / Server 2019 a PBES2 (AES) PFX or one whose MAC is not
+        # HMAC-SHA1 is unreadable, and Windows reports it as a wrong password (the most
+        # reported import failure for OpenSSL 3 output).
+        raise WinError(ERROR_INVALID_PASSWORD, detail="PBES2/AES or SHA-2 MAC: needs Windows 10 1709 / 2019")
     contents = pkcs12.parse_pfx(bytes(data), password)
     plans = _plan(machine, contents, flags, provider_name, key_spec)
     store = MemoryStore()
@@ -470,6 +477,44 @@ def export_pfx(store, password: str | None, flags: int, *, encryption: str = "3d
     return pkcs12.build_pfx(items, password, encryption=encryption)
 
 
+_PBES2_OID_DER = bytes.fromhex("06092a864886f70d01050d")   # 1.2.840.113549.1.5.13
+
+
+def uses_pbes2_or_sha2_mac(data: bytes) -> bool:
+    """Whether a PFX needs PBES2 or a MAC other than HMAC-SHA1."""
+    from asn1crypto import pkcs12 as asn1_pkcs12
+
+    try:
+        pfx = asn1_pkcs12.Pfx.load(data)
+        mac = pfx["mac_data"]
+        digest = None if mac.native is None else mac["mac"]["digest_algorithm"]["algorithm"].native
+    except (ValueError, TypeError, KeyError):
+        return False
+    return _PBES2_OID_DER in data or digest not in (None, "sha1")
+
+
+def _export_encryption(flags: int, para) -> str:
+    """The PFX algorithms PFXExportCertStoreEx uses: 3DES with an SHA-1 MAC, or with
+    PKCS12_EXPORT_PBES2_PARAMS and pwszPbes2Alg "AES256-SHA256" (Windows 10 1709 /
+    Server 2019 on) AES-256 with PBKDF2 and an HMAC-SHA256 MAC."""
+    if not flags & C.PKCS12_EXPORT_PBES2_PARAMS:
+        return "3des"
+    from capi.host.context import current_machine
+
+    alg = getattr(para, "pwszPbes2Alg", None)
+    if not current_machine().os.pfx_pbes2_aes or alg != C.PKCS12_PBES2_ALG_AES256_SHA256:
+        raise WinError(E_INVALIDARG, detail=f"PKCS12_EXPORT_PBES2_PARAMS with {alg!r}")
+    return "aes256"
+
+
+@dataclass
+class PKCS12_PBES2_EXPORT_PARAMS:
+    """PKCS12_PBES2_EXPORT_PARAMS (dwSize has no Python form)."""
+
+    hNcryptDescriptor: object = None
+    pwszPbes2Alg: str | None = C.PKCS12_PBES2_ALG_AES256_SHA256
+
+
 def _store_arg(hStore):
     from capi.crypt32.store_kinds import CertStore
 
@@ -493,7 +538,8 @@ def PFXExportCertStoreEx(hStore, szPassword, pvPara=None, dwFlags: int | None = 
     if dwFlags is None:
         dwFlags, pvPara = (pvPara if isinstance(pvPara, int) else 0), None
     flags = int(dwFlags) & 0xFFFFFFFF
-    return export_pfx(_store_arg(hStore), szPassword, flags)
+    return export_pfx(_store_arg(hStore), szPassword, flags,
+                      encryption=_export_encryption(flags, pvPara))
 
 
 @winapi
@@ -504,5 +550,5 @@ def PFXExportCertStore(hStore, szPassword, dwFlags: int = 0) -> bytes:
 
 __all__ = [
     "ImportedPfx", "import_pfx", "PFXIsPFXBlob", "PFXVerifyPassword", "PFXImportCertStore",
-    "export_pfx", "PFXExportCertStoreEx", "PFXExportCertStore",
+    "export_pfx", "PFXExportCertStoreEx", "PFXExportCertStore", "PKCS12_PBES2_EXPORT_PARAMS",
 ]

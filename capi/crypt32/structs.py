@@ -13,8 +13,6 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from capi.crypt32.context import CERT_EXTENSION, CERT_INFO
-
 
 def _count_name(array: str) -> str:
     name = array[2:]
@@ -37,6 +35,38 @@ def cstruct(cls):
 
 def _list():
     return field(default_factory=list)
+
+
+@dataclass
+class CERT_EXTENSION:
+    pszObjId: str
+    fCritical: bool
+    Value: bytes
+
+
+@dataclass
+class CERT_INFO:
+    """CERT_INFO as CryptDecodeObjectEx(X509_CERT_TO_BE_SIGNED) returns it (and as
+    ``CertContext.pCertInfo`` holds it): SerialNumber a little-endian CRYPT_INTEGER_BLOB,
+    SignatureAlgorithm a CRYPT_ALGORITHM_IDENTIFIER, Issuer/Subject the encoded names,
+    NotBefore/NotAfter FILETIME ticks, SubjectPublicKeyInfo a CERT_PUBLIC_KEY_INFO."""
+
+    dwVersion: int = 0
+    SerialNumber: bytes = b""
+    SignatureAlgorithm: Any = None
+    Issuer: bytes = b""
+    NotBefore: Any = 0
+    NotAfter: Any = 0
+    Subject: bytes = b""
+    SubjectPublicKeyInfo: Any = None
+    # CRYPT_BIT_BLOB or None (absent); C order puts them before the extensions.
+    IssuerUniqueId: Any = None
+    SubjectUniqueId: Any = None
+    rgExtension: list[CERT_EXTENSION] = field(default_factory=list)
+
+    @property
+    def cExtension(self) -> int:
+        return len(self.rgExtension)
 
 
 @cstruct

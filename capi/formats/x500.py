@@ -57,7 +57,9 @@ OID_ORG = "2.5.4.10"
 OID_EMAIL = "1.2.840.113549.1.9.1"
 
 
-_NEEDS_QUOTES = set(',+="\n<>#;')
+# Windows quotes a value holding a tab or a carriage return as it quotes one holding a
+# newline (recorded Windows output behind the "crypt32 beyond stores" issue, item 8).
+_NEEDS_QUOTES = set(',+="\n\r\t<>#;')
 
 
 _STR_TYPE_MASK = 0xFFFF

@@ -39,6 +39,11 @@ class OSVersion:
     # Archival and Management in Windows Server 2003" (Microsoft), the
     # Microsoft-Windows-CertificationAuthority provider from Windows Server 2008 on.
     ca_event_source: str = "Microsoft-Windows-CertificationAuthority"
+    # PFX with PBES2 (AES-256) encryption and an HMAC-SHA256 MAC, OpenSSL 3's default: read
+    # and, with PKCS12_EXPORT_PBES2_PARAMS "AES256-SHA256", written from Windows 10 1709 /
+    # Server 2019 on (PKCS12_PBES2_EXPORT_PARAMS documentation, minimum supported server);
+    # older versions fail the import with ERROR_INVALID_PASSWORD.
+    pfx_pbes2_aes: bool = False
 
     @property
     def major_minor(self) -> tuple[int, int]:
@@ -60,8 +65,8 @@ OS_VERSIONS: dict[str, OSVersion] = {
         OSVersion("2012", "Windows Server 2012", "6.2.9200", _PD, _USERS, False, "ssl", MS_KEY_STORAGE_PROVIDER, "8.0", "ApplicationPoolIdentity", True),
         OSVersion("2012R2", "Windows Server 2012 R2", "6.3.9600", _PD, _USERS, False, "ssl", MS_KEY_STORAGE_PROVIDER, "8.5", "ApplicationPoolIdentity", True),
         OSVersion("2016", "Windows Server 2016", "10.0.14393", _PD, _USERS, False, "tls", MS_KEY_STORAGE_PROVIDER, "10.0", "ApplicationPoolIdentity"),
-        OSVersion("2019", "Windows Server 2019", "10.0.17763", _PD, _USERS, False, "tls", MS_KEY_STORAGE_PROVIDER, "10.0", "ApplicationPoolIdentity"),
-        OSVersion("2022", "Windows Server 2022", "10.0.20348", _PD, _USERS, False, "tls", MS_KEY_STORAGE_PROVIDER, "10.0", "ApplicationPoolIdentity"),
+        OSVersion("2019", "Windows Server 2019", "10.0.17763", _PD, _USERS, False, "tls", MS_KEY_STORAGE_PROVIDER, "10.0", "ApplicationPoolIdentity", pfx_pbes2_aes=True),
+        OSVersion("2022", "Windows Server 2022", "10.0.20348", _PD, _USERS, False, "tls", MS_KEY_STORAGE_PROVIDER, "10.0", "ApplicationPoolIdentity", pfx_pbes2_aes=True),
     )
 }
 
