@@ -238,6 +238,19 @@ class MachineCA:
         the CA does not know, e.g. Ed25519), NTE_BAD_SIGNATURE (the proof of possession
         fails) and ERROR_INVALID_DATA (a request that decodes but breaks the format's
         rules, such as one extension twice)."""
+        csr, subject, public_key, requested = self.parse_request(request_der)
+        cert = self.build_certificate(subject, public_key, requested)
+        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+        stamp = now.isoformat()
+        with self.machine.transaction() as db:
+            cur = db.execute("INSERT INTO ca_requests(ca, request, cert, disposition, submitted) "
+                             "VALUES (?, ?, ?, 'Issued', ?)", (self.name, bytes(request_der), cert, stamp))
+            request_id = cur.lastrowid
+        return request_id, cert
+
+    def parse_request(self, request_der: bytes):
+        """(csr, subject, public key, requested extensions) of a PKCS#10 request, its
+        proof of possession checked; the errors :meth:`submit` documents."""
         from capi.errors import CRYPT_E_ASN1_BADTAG, ERROR_INVALID_DATA
 
         try:
@@ -254,18 +267,27 @@ class MachineCA:
             # (3.2.1.4.2.1.4.1.1 and .1.3) names for a PKCS#10 request whose content breaks
             # the format's rules; RFC 5280 4.2 forbids a second instance of an extension.
             raise WinError(ERROR_INVALID_DATA, detail=f"malformed request: {exc}") from None
+        return csr, subject, public_key, requested
+
+    def build_certificate(self, subject, public_key, requested, *, template=None,
+                          validity: datetime.timedelta | None = None, serial: int | None = None) -> bytes:
+        """Sign an end-entity certificate for ``public_key``. With a ``template``, its
+        EKUs and key usage replace the requested ones and its name goes in the
+        certificate-template extension."""
         ca_cert = self.certificate
         now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
         builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(ca_cert.subject)
-                   .public_key(public_key).serial_number(random_serial())
+                   .public_key(public_key).serial_number(serial or random_serial())
                    .not_valid_before(now - CLOCK_SKEW)
-                   .not_valid_after(min(now + CA_VALIDITY, ca_cert.not_valid_after_utc)))
+                   .not_valid_after(min(now + (validity or CA_VALIDITY), ca_cert.not_valid_after_utc)))
         # The policy module builds the certificate from its own policy: requested names,
         # usages and EKUs are taken, but a requester never decides to be a CA. Requested
         # BasicConstraints are ignored, the CA-only key usages are dropped, and the issued
         # certificate says End Entity.
         for ext in requested:
             value = ext.value
+            if template is not None and isinstance(value, (x509.KeyUsage, x509.ExtendedKeyUsage)):
+                continue
             if isinstance(value, x509.KeyUsage):
                 value = _end_entity_usage(value)
                 if value is None:
@@ -273,18 +295,14 @@ class MachineCA:
             elif not isinstance(value, (x509.SubjectAlternativeName, x509.ExtendedKeyUsage)):
                 continue
             builder = builder.add_extension(value, critical=ext.critical)
+        if template is not None:
+            builder = _template_extensions(builder, template)
         builder = builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=False)
         builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key),
                                         critical=False)
         builder = builder.add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()), critical=False)
-        cert = certificate_from_tbs(tbs_from_builder(builder, "sha256"), self.prov_info, "sha256")
-        stamp = now.isoformat()
-        with self.machine.transaction() as db:
-            cur = db.execute("INSERT INTO ca_requests(ca, request, cert, disposition, submitted) "
-                             "VALUES (?, ?, ?, 'Issued', ?)", (self.name, bytes(request_der), cert, stamp))
-            request_id = cur.lastrowid
-        return request_id, cert
+        return certificate_from_tbs(tbs_from_builder(builder, "sha256"), self.prov_info, "sha256")
 
     def request(self, request_id: int) -> tuple[str, bytes | None]:
         row = self.machine.db.execute("SELECT disposition, cert FROM ca_requests WHERE id = ? AND ca = ?",
@@ -294,6 +312,29 @@ class MachineCA:
 
             raise WinError(CRYPT_E_NOT_FOUND, detail=f"request {request_id}")
         return row[0], (bytes(row[1]) if row[1] is not None else None)
+
+
+def _template_extensions(builder, template):
+    """The template's key usage, EKUs and name (szOID_ENROLL_CERTTYPE_EXTENSION, a
+    BMPString, as version-1 templates put it in the certificate)."""
+    from asn1crypto import core as _core
+
+    from capi.certsrv.templates import szOID_ENROLL_CERTTYPE_EXTENSION
+
+    ku = template.key_usage
+    usage = x509.KeyUsage(bool(ku & 0x80), bool(ku & 0x40), bool(ku & 0x20), bool(ku & 0x10),
+                          bool(ku & 0x08), bool(ku & 0x04) and template.ca, bool(ku & 0x02) and template.ca,
+                          False, False)
+    if any((usage.digital_signature, usage.content_commitment, usage.key_encipherment,
+            usage.data_encipherment, usage.key_agreement, usage.key_cert_sign, usage.crl_sign)):
+        builder = builder.add_extension(usage, critical=True)
+    if template.ekus:
+        builder = builder.add_extension(
+            x509.ExtendedKeyUsage([x509.ObjectIdentifier(o) for o in template.ekus]), critical=False)
+    name = _core.BMPString(template.name).dump()
+    return builder.add_extension(
+        x509.UnrecognizedExtension(x509.ObjectIdentifier(szOID_ENROLL_CERTTYPE_EXTENSION), name),
+        critical=False)
 
 
 def _end_entity_usage(usage: x509.KeyUsage) -> x509.KeyUsage | None:
