@@ -198,6 +198,9 @@ class MachineCA:
         with machine.transaction() as db:
             key = ksp.create_key(scope, "RSA", name, 0, 0)
             key.set_property(C.NCRYPT_LENGTH_PROPERTY, CA_KEY_BITS, 0)
+            # The CA key can be backed up (certutil -backupKey writes it to a PFX).
+            key.set_property(C.NCRYPT_EXPORT_POLICY_PROPERTY,
+                             C.NCRYPT_ALLOW_EXPORT_FLAG | C.NCRYPT_ALLOW_PLAINTEXT_EXPORT_FLAG, 0)
             key.finalize(0)
             try:
                 ca = cls(machine, name, name, b"")
@@ -218,6 +221,50 @@ class MachineCA:
                            (name, name, ca.cert_der))
                 from capi.crypt32.store import CertAddEncodedCertificateToStore
 
+                for store_name in ("My", "Root"):
+                    with open_system_store(machine, "LocalMachine", store_name, token=token) as store:
+                        ctx = CertAddEncodedCertificateToStore(store, C.X509_ASN_ENCODING, ca.cert_der,
+                                                               C.CERT_STORE_ADD_REPLACE_EXISTING)
+                        if store_name == "My":
+                            ctx.set_property(C.CERT_KEY_PROV_INFO_PROP_ID, ca.prov_info)
+            except BaseException:
+                key.delete()
+                raise
+        return ca
+
+    @classmethod
+    def restore(cls, machine, token, cert_der: bytes, private_key) -> MachineCA:
+        r"""certutil -restoreKey: the CA's certificate and key from its backup, on this
+        machine (key in the Microsoft Software KSP as a machine key named after the CA,
+        certificate in LocalMachine\My linked to it and in Root, configuration row)."""
+        from capi.crypt32.store import CertAddEncodedCertificateToStore
+        from capi.crypt32.store_kinds import open_system_store
+        from capi.formats import blobs
+        from csp.base import KeyScope
+        from csp.registry import find_ksp
+
+        machine.ensure_schema("capi.ca", _SCHEMA)
+        cert = x509.load_der_x509_certificate(cert_der)
+        names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        if not names:
+            from capi.errors import CRYPT_E_NOT_FOUND
+
+            raise WinError(CRYPT_E_NOT_FOUND, detail="CA certificate without a common name")
+        name = str(names[0].value)
+        if cls.find(machine, name) is not None:
+            from capi.errors import NTE_EXISTS
+
+            raise WinError(NTE_EXISTS, detail=f"CA {name} exists on this machine")
+        ksp = find_ksp(machine, C.MS_KEY_STORAGE_PROVIDER)
+        scope = KeyScope(machine, token, True, True)
+        with machine.transaction() as db:
+            key = ksp.import_key(scope, C.BCRYPT_RSAFULLPRIVATE_BLOB,
+                                 blobs.bcrypt_rsa_blob(private_key, C.BCRYPT_RSAFULLPRIVATE_MAGIC), name,
+                                 0)
+            try:
+                ca = cls(machine, name, name, bytes(cert_der))
+                db.execute("INSERT INTO ca_config(name, key_name, cert) VALUES (?, ?, ?)",
+                           (name, name, ca.cert_der))
                 for store_name in ("My", "Root"):
                     with open_system_store(machine, "LocalMachine", store_name, token=token) as store:
                         ctx = CertAddEncodedCertificateToStore(store, C.X509_ASN_ENCODING, ca.cert_der,
