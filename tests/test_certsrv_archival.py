@@ -340,7 +340,21 @@ def test_registry_settings_view_revoke_and_crl(machine, work):
     assert crl.get_revoked_certificate_by_serial_number(int(serial, 16)) is not None
     from capi.certsrv.authority import CertificateAuthority
 
-    assert crl.is_signature_valid(CertificateAuthority.open(machine).ca.certificate.public_key())
+    authority = CertificateAuthority.open(machine)
+    assert crl.is_signature_valid(authority.ca.certificate.public_key())
+    # Chain building reads the published CRL: the revoked KRA certificate is revoked, the
+    # CA's other certificates are checked and clean.
+    from capi import constants as C
+    from capi.crypt32.cert import CertCreateCertificateContext
+    from capi.crypt32.chain import build_chain
+
+    row = authority.find_serial(serial)
+    ctx = CertCreateCertificateContext(C.X509_ASN_ENCODING, authority.certificate(row["id"]))
+    chain = build_chain(machine, ctx, location="LocalMachine", flags=C.CERT_CHAIN_REVOCATION_CHECK_END_CERT)
+    assert chain.TrustStatus.dwErrorStatus & C.CERT_TRUST_IS_REVOKED
+    xchg = CertCreateCertificateContext(C.X509_ASN_ENCODING, authority.exchange_certificate())
+    chain = build_chain(machine, xchg, location="LocalMachine", flags=C.CERT_CHAIN_REVOCATION_CHECK_END_CERT)
+    assert chain.TrustStatus.dwErrorStatus == 0
 
 
 def test_backup_password_limit_and_restore_to_a_fresh_machine(machine, work, make_machine):
