@@ -295,9 +295,26 @@ _TABLE: list[tuple[int, str, str, str]] = [
     (0x8009310B, "CRYPT_E_ASN1_BADTAG", "ASN1 bad tag value met.", "EncodingError"),
     (0x80092010, "CRYPT_E_REVOKED", "The certificate is revoked.", "TrustError"),
     (0x80092012, "CRYPT_E_NO_REVOCATION_CHECK", "The revocation function was unable to check revocation for the certificate.", "TrustError"),
-    # --- key archival ("Key Archival and Management in Windows Server 2003") ---
+    # --- Certificate Services (capi.certsrv) ---
+    # 0x8009400A's text is the one "Key Archival and Management in Windows Server 2003"
+    # (Microsoft) quotes in certreq's COM Error Info; the others as winerror.h / MS-ERREF
+    # 2.1 word them.
     (0x8009400A, "CERTSRV_E_KEY_ARCHIVAL_NOT_CONFIGURED", "Cannot archive private key.  The certification authority is not configured for key archival.", "SystemFailure"),
     (0x8009400B, "CERTSRV_E_NO_VALID_KRA", "Cannot archive private key.  The certification authority could not verify one or more key recovery certificates.", "SystemFailure"),
+    (0x80094002, "CERTSRV_E_NO_REQUEST", "The request does not exist.", "NotFound"),
+    (0x80094003, "CERTSRV_E_BAD_REQUESTSTATUS", "The request's current status does not allow this operation.", "InvalidArgument"),
+    (0x80094004, "CERTSRV_E_PROPERTY_EMPTY", "The requested property value is empty.", "NotFound"),
+    (0x80094008, "CERTSRV_E_ROLECONFLICT", "The operation is denied. The user has multiple roles assigned, and the CA is configured to enforce role separation.", "AccessDenied"),
+    (0x8009400C, "CERTSRV_E_BAD_REQUEST_KEY_ARCHIVAL", "The request is incorrectly formatted. The encrypted private key must be in an unauthenticated attribute in an outermost signature.", "BadData"),
+    (0x80094011, "CERTSRV_E_ENROLL_DENIED", "The permissions on this CA do not allow the current user to enroll for certificates.", "AccessDenied"),
+    (0x80094012, "CERTSRV_E_TEMPLATE_DENIED", "The permissions on the certificate template do not allow the current user to enroll for this type of certificate.", "AccessDenied"),
+    (0x80094800, "CERTSRV_E_UNSUPPORTED_CERT_TYPE", "The requested certificate template is not supported by this CA.", "InvalidArgument"),
+    (0x80094801, "CERTSRV_E_NO_CERT_TYPE", "The request contains no certificate template information.", "InvalidArgument"),
+    (0x80094804, "CERTSRV_E_ARCHIVED_KEY_REQUIRED", "The request is missing a required private key for archival by the server.", "InvalidArgument"),
+    (0x80094810, "CERTSRV_E_ARCHIVED_KEY_UNEXPECTED", "The request includes a private key for archival by the server, but key archival is not enabled for the specified certificate template.", "InvalidArgument"),
+    (0x80094811, "CERTSRV_E_KEY_LENGTH", "The public key does not meet the minimum size required by the specified certificate template.", "InvalidArgument"),
+    (0x80094813, "CERTSRV_E_UNKNOWN_CERT_TYPE", "One or more certificate templates to be enabled on this CA could not be found.", "NotFound"),
+    (0x80095000, "XENROLL_E_KEY_NOT_EXPORTABLE", "The key is not exportable.", "BadKeyState"),
     # --- CERT_E_* / TRUST_E_* ---
     # CERT_E_EXPIRED / CERT_E_UNTRUSTEDROOT as FormatMessage prints them ("timestamp";
     # "which is not trusted"): Microsoft support article on NDES, setupapi.dev.log lines

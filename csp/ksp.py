@@ -25,6 +25,7 @@ from capi.constants import (
     NCRYPT_ALGORITHM_GROUP_PROPERTY,
     NCRYPT_ALGORITHM_PROPERTY,
     NCRYPT_ALLOW_ALL_USAGES,
+    NCRYPT_ALLOW_ARCHIVING_FLAG,
     NCRYPT_ALLOW_DECRYPT_FLAG,
     NCRYPT_ALLOW_EXPORT_FLAG,
     NCRYPT_ALLOW_PLAINTEXT_EXPORT_FLAG,
@@ -140,7 +141,8 @@ class SoftwareKey(KspKey):
     def _document(self) -> tuple[dict, dict]:
         doc = self.store.new_document(
             self.name, algorithm=self.algorithm, length=self.length,
-            export_policy=self.export_policy, key_usage=self.key_usage,
+            # NCRYPT_ALLOW_ARCHIVING_FLAG applies to the handle it was set on only.
+            export_policy=self.export_policy & ~NCRYPT_ALLOW_ARCHIVING_FLAG, key_usage=self.key_usage,
             legacy_spec=self.legacy_spec,
             public=_b64(self.public.public_bytes(serialization.Encoding.DER,
                                                  serialization.PublicFormat.SubjectPublicKeyInfo)))
@@ -300,7 +302,12 @@ class SoftwareKey(KspKey):
         # only encrypted export. Refusal is NTE_NOT_SUPPORTED, "The requested operation
         # is not supported." — what CngKey.Export reports for such keys.
         if not self.export_policy & NCRYPT_ALLOW_PLAINTEXT_EXPORT_FLAG:
-            raise WinError(NTE_NOT_SUPPORTED, detail="key is not plaintext exportable")
+            if not self.export_policy & NCRYPT_ALLOW_ARCHIVING_FLAG:
+                raise WinError(NTE_NOT_SUPPORTED, detail="key is not plaintext exportable")
+            # NCRYPT_ALLOW_ARCHIVING_FLAG: "Allow the key to be exported once for
+            # archiving purposes" on the original handle (Key Storage Property
+            # Identifiers, Microsoft docs); then it no longer applies.
+            self.export_policy &= ~NCRYPT_ALLOW_ARCHIVING_FLAG
         if bt == NCRYPT_PKCS8_PRIVATE_KEY_BLOB:
             return self.private.private_bytes(serialization.Encoding.DER,
                                               serialization.PrivateFormat.PKCS8,

@@ -173,7 +173,9 @@ class SoftwareContainer(CspContainer):
             for spec, pair in sorted(self.slots.items()):
                 slot = str(spec)
                 doc["keys"][slot] = {
-                    "alg": pair.alg_id, "perm": pair.permissions, "flags": pair.flags,
+                    # CRYPT_ARCHIVABLE lasts as long as the handle, never on disk.
+                    "alg": pair.alg_id, "perm": pair.permissions,
+                    "flags": pair.flags & ~CRYPT_ARCHIVABLE,
                     "pub": _b64(blobs.capi_public_blob(pair.public, pair.alg_id, pair.bits)),
                     "cert": _b64(pair.certificate),
                 }
@@ -249,7 +251,13 @@ class SoftwareContainer(CspContainer):
             if pair.private is None:
                 raise WinError(NTE_BAD_KEY_STATE, detail="public key only")
             if not pair.permissions & CRYPT_EXPORT:
-                raise WinError(NTE_BAD_KEY_STATE, detail="key is not exportable")
+                if not pair.flags & CRYPT_ARCHIVABLE:
+                    raise WinError(NTE_BAD_KEY_STATE, detail="key is not exportable")
+                # CRYPT_ARCHIVABLE (CryptGenKey): a non-exportable key may be exported
+                # while the handle that generated it is open, for key archival; "the
+                # one-time flag for key archival" ("Key Archival and Management in
+                # Windows Server 2003", Microsoft). One export, then the flag is spent.
+                pair.flags &= ~CRYPT_ARCHIVABLE
             return blobs.capi_private_blob(pair.private, pair.alg_id, pair.bits)
         raise WinError(NTE_BAD_TYPE, detail=f"blob type {blob_type}")
 

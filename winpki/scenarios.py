@@ -373,6 +373,92 @@ class Scenario:
     func: Callable[[Runner], None]
 
 
+_ARCHIVAL_INF = """[Version]
+Signature= "$Windows NT$"
+
+[NewRequest]
+Subject = "CN=Test Subject"
+KeySpec = 1
+Exportable = FALSE
+PrivateKeyArchive = TRUE
+
+[RequestAttributes]
+CertificateTemplate = EFSArchive
+"""
+
+
+def _write(run: Runner, name: str, text: str) -> str:
+    path = run.path(name)
+    with open(path, "w") as fh:
+        fh.write(text)
+    return path
+
+
+def _der_of(path: str) -> bytes:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    with open(path, "rb") as fh:
+        return x509.load_pem_x509_certificate(fh.read()).public_bytes(serialization.Encoding.DER)
+
+
+def scenario_key_archival(run: Runner) -> None:
+    """Key archival on a CA: the two archival failures, then archive, lose the key,
+    recover it ("Key Archival and Management in Windows Server 2003")."""
+    import hashlib
+
+    run.step("A key recovery agent enrolls (the KeyRecoveryAgent template waits for a certificate manager)")
+    kra_inf = _write(run, "kra.inf", _ARCHIVAL_INF.replace("Test Subject", "KRA Admin")
+                     .replace("Exportable = FALSE\nPrivateKeyArchive = TRUE", "KeyLength = 2048\nExportable = TRUE")
+                     .replace("EFSArchive", "KeyRecoveryAgent"))
+    run.tool("certreq", "-new", kra_inf, run.path("kra.req"))
+    run.tool("certreq", "-submit", run.path("kra.req"))
+    run.tool("certutil", "-SetCATemplates", "+KeyRecoveryAgent")
+    rec = run.tool("certreq", "-submit", run.path("kra.req"))
+    request_id = rec.text.split()[1]
+    run.tool("certutil", "-resubmit", request_id)
+    run.tool("certreq", "-retrieve", request_id, run.path("kra.cer"))
+    run.tool("certreq", "-accept", run.path("kra.cer"))
+    run.step("A version-2 template that archives the subject's encryption key")
+    run.tool("mmc", "duplicate-template", "EFS", "EFSArchive", "--archive", "--min-key-size", "2048")
+    run.tool("certutil", "-SetCATemplates", "+EFSArchive")
+    run.tool("certreq", "-new", _write(run, "user.inf", _ARCHIVAL_INF), run.path("user.req"))
+
+    run.step("Failure 1: the CA is not configured for key archival")
+    rec = run.tool("certreq", "-submit", run.path("user.req"))
+    run.expect("The certification authority is not configured for key archival. 0x8009400a (-2146877430) "
+               "COM Error Info:" in rec.text, "certreq: 0x8009400a, not configured for key archival")
+    run.tool("doctor", "request", rec.text.split()[1])
+
+    run.step("Failure 2: a KRA is configured, but its certificate is not in the CA's KRA store")
+    thumb = hashlib.sha1(_der_of(run.path("kra.cer"))).hexdigest()
+    run.tool("certutil", "-setreg", "ca\\KRACertHash", thumb)
+    run.tool("certutil", "-setreg", "ca\\KRACertCount", "1")
+    rec = run.tool("certreq", "-submit", run.path("user.req"))
+    run.expect("0x8009400b" in rec.text, "certreq: 0x8009400b, no valid key recovery agent")
+    rec = run.tool("wevtutil", "qe", "Application", "/q:*[System[(EventID=21)]]", "/f:text", "/rd:true", "/c:1")
+    run.expect("No valid key recovery agent is defined for this certification authority. 0x8009400b "
+               "(-2146877429)" in rec.text, "event 21")
+
+    run.step("Fix: the KRA certificate goes in the CA's KRA store; the request is archived and issued")
+    run.tool("certutil", "-addstore", "KRA", run.path("kra.cer"))
+    rec = run.tool("certreq", "-submit", run.path("user.req"), run.path("user.cer"))
+    run.expect("Certificate retrieved(Issued) Issued" in rec.text, "issued with its key archived")
+    run.tool("certreq", "-accept", run.path("user.cer"))
+    user_thumb = hashlib.sha1(_der_of(run.path("user.cer"))).hexdigest()
+
+    run.step("The user loses the key; a certificate manager gets the recovery blob, the KRA recovers it")
+    run.tool("certutil", "-user", "-delstore", "My", user_thumb)
+    run.tool("certutil", "-getkey", "Test Subject", run.path("user.rec"))
+    rec = run.tool("certutil", "-user", "-p", "Rec0ver!", "-recoverkey", run.path("user.rec"),
+                   run.path("user-1.p12"))
+    run.expect(rec.rc == 0, "certutil -recoverkey")
+    run.tool("certutil", "-p", "Rec0ver!,N3wPass", "-MergePFX", run.path("user-1.p12"), run.path("user.p12"))
+    run.tool("certutil", "-user", "-p", "N3wPass", "-importPFX", run.path("user.p12"))
+    rec = run.tool("certutil", "-user", "-repairstore", "My", user_thumb)
+    run.expect("Encryption test passed" in rec.text, "the recovered key decrypts for the certificate")
+
+
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario("keyspec", "2008R2", '"Error HRESULT: 0x80070520 when adding SSL binding in IIS", scenario 3',
              "KeySpec = 2 (AT_SIGNATURE): 0x80070520 on 2008 R2", scenario_keyspec),
@@ -389,6 +475,9 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
              scenario_repairstore),
     Scenario("user-store", "2019", "Microsoft's IIS certificate documentation: the computer store",
              "A certificate in the user store cannot be bound", scenario_user_store),
+    Scenario("key-archival", "2019", '"Key Archival and Management in Windows Server 2003" (Microsoft)',
+             "Archive a key on the CA, lose it, recover it (and the two archival failures)",
+             scenario_key_archival),
 )}
 
 

@@ -198,6 +198,9 @@ class MachineCA:
         with machine.transaction() as db:
             key = ksp.create_key(scope, "RSA", name, 0, 0)
             key.set_property(C.NCRYPT_LENGTH_PROPERTY, CA_KEY_BITS, 0)
+            # The CA key can be backed up (certutil -backupKey writes it to a PFX).
+            key.set_property(C.NCRYPT_EXPORT_POLICY_PROPERTY,
+                             C.NCRYPT_ALLOW_EXPORT_FLAG | C.NCRYPT_ALLOW_PLAINTEXT_EXPORT_FLAG, 0)
             key.finalize(0)
             try:
                 ca = cls(machine, name, name, b"")
@@ -229,6 +232,50 @@ class MachineCA:
                 raise
         return ca
 
+    @classmethod
+    def restore(cls, machine, token, cert_der: bytes, private_key) -> MachineCA:
+        r"""certutil -restoreKey: the CA's certificate and key from its backup, on this
+        machine (key in the Microsoft Software KSP as a machine key named after the CA,
+        certificate in LocalMachine\My linked to it and in Root, configuration row)."""
+        from capi.crypt32.store import CertAddEncodedCertificateToStore
+        from capi.crypt32.store_kinds import open_system_store
+        from capi.formats import blobs
+        from csp.base import KeyScope
+        from csp.registry import find_ksp
+
+        machine.ensure_schema("capi.ca", _SCHEMA)
+        cert = x509.load_der_x509_certificate(cert_der)
+        names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        if not names:
+            from capi.errors import CRYPT_E_NOT_FOUND
+
+            raise WinError(CRYPT_E_NOT_FOUND, detail="CA certificate without a common name")
+        name = str(names[0].value)
+        if cls.find(machine, name) is not None:
+            from capi.errors import NTE_EXISTS
+
+            raise WinError(NTE_EXISTS, detail=f"CA {name} exists on this machine")
+        ksp = find_ksp(machine, C.MS_KEY_STORAGE_PROVIDER)
+        scope = KeyScope(machine, token, True, True)
+        with machine.transaction() as db:
+            key = ksp.import_key(scope, C.BCRYPT_RSAFULLPRIVATE_BLOB,
+                                 blobs.bcrypt_rsa_blob(private_key, C.BCRYPT_RSAFULLPRIVATE_MAGIC), name,
+                                 0)
+            try:
+                ca = cls(machine, name, name, bytes(cert_der))
+                db.execute("INSERT INTO ca_config(name, key_name, cert) VALUES (?, ?, ?)",
+                           (name, name, ca.cert_der))
+                for store_name in ("My", "Root"):
+                    with open_system_store(machine, "LocalMachine", store_name, token=token) as store:
+                        ctx = CertAddEncodedCertificateToStore(store, C.X509_ASN_ENCODING, ca.cert_der,
+                                                               C.CERT_STORE_ADD_REPLACE_EXISTING)
+                        if store_name == "My":
+                            ctx.set_property(C.CERT_KEY_PROV_INFO_PROP_ID, ca.prov_info)
+            except BaseException:
+                key.delete()
+                raise
+        return ca
+
     # -- issuing ---------------------------------------------------------------------------
 
     def submit(self, request_der: bytes) -> tuple[int, bytes]:
@@ -238,6 +285,19 @@ class MachineCA:
         the CA does not know, e.g. Ed25519), NTE_BAD_SIGNATURE (the proof of possession
         fails) and ERROR_INVALID_DATA (a request that decodes but breaks the format's
         rules, such as one extension twice)."""
+        csr, subject, public_key, requested = self.parse_request(request_der)
+        cert = self.build_certificate(subject, public_key, requested)
+        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+        stamp = now.isoformat()
+        with self.machine.transaction() as db:
+            cur = db.execute("INSERT INTO ca_requests(ca, request, cert, disposition, submitted) "
+                             "VALUES (?, ?, ?, 'Issued', ?)", (self.name, bytes(request_der), cert, stamp))
+            request_id = cur.lastrowid
+        return request_id, cert
+
+    def parse_request(self, request_der: bytes):
+        """(csr, subject, public key, requested extensions) of a PKCS#10 request, its
+        proof of possession checked; the errors :meth:`submit` documents."""
         from capi.errors import CRYPT_E_ASN1_BADTAG, ERROR_INVALID_DATA
 
         try:
@@ -254,18 +314,27 @@ class MachineCA:
             # (3.2.1.4.2.1.4.1.1 and .1.3) names for a PKCS#10 request whose content breaks
             # the format's rules; RFC 5280 4.2 forbids a second instance of an extension.
             raise WinError(ERROR_INVALID_DATA, detail=f"malformed request: {exc}") from None
+        return csr, subject, public_key, requested
+
+    def build_certificate(self, subject, public_key, requested, *, template=None,
+                          validity: datetime.timedelta | None = None, serial: int | None = None) -> bytes:
+        """Sign an end-entity certificate for ``public_key``. With a ``template``, its
+        EKUs and key usage replace the requested ones and its name goes in the
+        certificate-template extension."""
         ca_cert = self.certificate
         now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
         builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(ca_cert.subject)
-                   .public_key(public_key).serial_number(random_serial())
+                   .public_key(public_key).serial_number(serial or random_serial())
                    .not_valid_before(now - CLOCK_SKEW)
-                   .not_valid_after(min(now + CA_VALIDITY, ca_cert.not_valid_after_utc)))
+                   .not_valid_after(min(now + (validity or CA_VALIDITY), ca_cert.not_valid_after_utc)))
         # The policy module builds the certificate from its own policy: requested names,
         # usages and EKUs are taken, but a requester never decides to be a CA. Requested
         # BasicConstraints are ignored, the CA-only key usages are dropped, and the issued
         # certificate says End Entity.
         for ext in requested:
             value = ext.value
+            if template is not None and isinstance(value, (x509.KeyUsage, x509.ExtendedKeyUsage)):
+                continue
             if isinstance(value, x509.KeyUsage):
                 value = _end_entity_usage(value)
                 if value is None:
@@ -273,18 +342,14 @@ class MachineCA:
             elif not isinstance(value, (x509.SubjectAlternativeName, x509.ExtendedKeyUsage)):
                 continue
             builder = builder.add_extension(value, critical=ext.critical)
+        if template is not None:
+            builder = _template_extensions(builder, template)
         builder = builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=False)
         builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key),
                                         critical=False)
         builder = builder.add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()), critical=False)
-        cert = certificate_from_tbs(tbs_from_builder(builder, "sha256"), self.prov_info, "sha256")
-        stamp = now.isoformat()
-        with self.machine.transaction() as db:
-            cur = db.execute("INSERT INTO ca_requests(ca, request, cert, disposition, submitted) "
-                             "VALUES (?, ?, ?, 'Issued', ?)", (self.name, bytes(request_der), cert, stamp))
-            request_id = cur.lastrowid
-        return request_id, cert
+        return certificate_from_tbs(tbs_from_builder(builder, "sha256"), self.prov_info, "sha256")
 
     def request(self, request_id: int) -> tuple[str, bytes | None]:
         row = self.machine.db.execute("SELECT disposition, cert FROM ca_requests WHERE id = ? AND ca = ?",
@@ -294,6 +359,29 @@ class MachineCA:
 
             raise WinError(CRYPT_E_NOT_FOUND, detail=f"request {request_id}")
         return row[0], (bytes(row[1]) if row[1] is not None else None)
+
+
+def _template_extensions(builder, template):
+    """The template's key usage, EKUs and name (szOID_ENROLL_CERTTYPE_EXTENSION, a
+    BMPString, as version-1 templates put it in the certificate)."""
+    from asn1crypto import core as _core
+
+    from capi.certsrv.templates import szOID_ENROLL_CERTTYPE_EXTENSION
+
+    ku = template.key_usage
+    usage = x509.KeyUsage(bool(ku & 0x80), bool(ku & 0x40), bool(ku & 0x20), bool(ku & 0x10),
+                          bool(ku & 0x08), bool(ku & 0x04) and template.ca, bool(ku & 0x02) and template.ca,
+                          False, False)
+    if any((usage.digital_signature, usage.content_commitment, usage.key_encipherment,
+            usage.data_encipherment, usage.key_agreement, usage.key_cert_sign, usage.crl_sign)):
+        builder = builder.add_extension(usage, critical=True)
+    if template.ekus:
+        builder = builder.add_extension(
+            x509.ExtendedKeyUsage([x509.ObjectIdentifier(o) for o in template.ekus]), critical=False)
+    name = _core.BMPString(template.name).dump()
+    return builder.add_extension(
+        x509.UnrecognizedExtension(x509.ObjectIdentifier(szOID_ENROLL_CERTTYPE_EXTENSION), name),
+        critical=False)
 
 
 def _end_entity_usage(usage: x509.KeyUsage) -> x509.KeyUsage | None:

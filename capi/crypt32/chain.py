@@ -636,7 +636,7 @@ class ChainEngine:
             chain = best[1]
             if flags & (CERT_CHAIN_REVOCATION_CHECK_END_CERT | CERT_CHAIN_REVOCATION_CHECK_CHAIN
                         | CERT_CHAIN_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT):
-                _check_revocation(chain, flags)
+                _check_revocation(chain, flags, self.machine)
             chain.dwCreateFlags = flags
             return chain
         finally:
@@ -770,12 +770,38 @@ def _quality(chain: CERT_CHAIN_CONTEXT) -> tuple:
             -chain.rgpChain[0].cElement)
 
 
-def _check_revocation(chain: CERT_CHAIN_CONTEXT, flags: int) -> None:
+def _published_crl(machine, issuer_ctx, cert_ctx):
+    r"""The CRL the machine's CA published for ``issuer_ctx`` (certutil -CRL writes it to
+    C:\Windows\System32\CertSrv\CertEnroll\<CA name>.crl), verified with the issuer's key
+    and current; None when there is none."""
+    if machine is None or issuer_ctx is None:
+        return None
+    folder = machine.host_path(r"C:\Windows\System32\CertSrv\CertEnroll")
+    if not folder.is_dir():
+        return None
+    issuer = issuer_ctx.x509
+    now = datetime.datetime.now(datetime.timezone.utc)
+    for path in sorted(folder.glob("*.crl")):
+        try:
+            crl = x509.load_der_x509_crl(path.read_bytes())
+            if crl.issuer != issuer.subject or not crl.is_signature_valid(issuer.public_key()):
+                continue
+        except (ValueError, TypeError):
+            continue
+        if crl.next_update_utc is not None and crl.next_update_utc < now:
+            continue
+        return crl
+    return None
+
+
+def _check_revocation(chain: CERT_CHAIN_CONTEXT, flags: int, machine=None) -> None:
     """No CRL or OCSP responder is reachable from the simulated machine: a certificate
     that names one is offline (CRYPT_E_REVOCATION_OFFLINE), one that names none cannot be
-    checked (CRYPT_E_NO_REVOCATION_CHECK). Like Windows, revocation is only looked at when
-    the chain is otherwise clean (Wine chain.c tests: a time-invalid chain built with the
-    revocation flags carries no revocation bits)."""
+    checked (CRYPT_E_NO_REVOCATION_CHECK) — unless the machine's own CA published a CRL
+    for its issuer (certutil -CRL), which then answers: listed is CERT_TRUST_IS_REVOKED.
+    Like Windows, revocation is only looked at when the chain is otherwise clean (Wine
+    chain.c tests: a time-invalid chain built with the revocation flags carries no
+    revocation bits)."""
     if chain.TrustStatus.dwErrorStatus:
         return
     simple = chain.rgpChain[0]
@@ -786,7 +812,15 @@ def _check_revocation(chain: CERT_CHAIN_CONTEXT, flags: int) -> None:
         checked = elements[:-1] if len(elements) > 1 else elements
     else:
         checked = elements[:1]
-    for el in checked:
+    for index, el in enumerate(checked):
+        issuer = elements[index + 1].pCertContext if index + 1 < len(elements) else None
+        crl = _published_crl(machine, issuer, el.pCertContext)
+        if crl is not None:
+            if crl.get_revoked_certificate_by_serial_number(el.pCertContext.x509.serial_number) is not None:
+                el.TrustStatus.dwErrorStatus |= CERT_TRUST_IS_REVOKED
+                simple.TrustStatus.dwErrorStatus |= CERT_TRUST_IS_REVOKED
+                chain.TrustStatus.dwErrorStatus |= CERT_TRUST_IS_REVOKED
+            continue
         bits = CERT_TRUST_REVOCATION_STATUS_UNKNOWN
         if _has_revocation_pointer(el.pCertContext):
             bits |= CERT_TRUST_IS_OFFLINE_REVOCATION

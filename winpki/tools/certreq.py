@@ -46,7 +46,6 @@ from capi.errors import (
     ERROR_FILE_EXISTS,
     ERROR_FILE_NOT_FOUND,
     ERROR_INVALID_PARAMETER,
-    RPC_S_SERVER_UNAVAILABLE,
     SPAPI_E_LINE_NOT_FOUND,
     WinError,
 )
@@ -271,6 +270,7 @@ class NewRequest:
     template: str | None
     extensions: list = field(default_factory=list)  # (cryptography ExtensionType, critical)
     validity: datetime.timedelta = SELF_SIGNED_VALIDITY
+    archive: bool = False
 
 
 def read_request_settings(machine, inf: Inf, *, force_machine: bool | None) -> NewRequest:
@@ -334,8 +334,15 @@ def read_request_settings(machine, inf: Inf, *, force_machine: bool | None) -> N
     usage = None
     if get("KeyUsage") is not None:
         usage = _key_usage_value(get("KeyUsage"))
-    request_type = (get("RequestType") or "PKCS10").lower()
-    if request_type not in ("pkcs10", "cert"):
+    archive = _bool(section, "PrivateKeyArchive", get("PrivateKeyArchive"), False)
+    request_type = (get("RequestType") or ("CMC" if archive else "PKCS10")).lower()
+    if archive and request_type == "cmc":
+        request_type = "pkcs10"  # wrapped in CMC when the request is written
+    if archive and key_algorithm != "RSA":
+        # "Only RSA ... encryption keys may be archived" ("Key Archival and Management in
+        # Windows Server 2003", Microsoft): certreq does not send another key.
+        raise _bad(section, "PrivateKeyArchive", get("PrivateKeyArchive"))
+    if request_type not in ("pkcs10", "cert") or (archive and request_type == "cert"):
         code = ERROR_CALL_NOT_IMPLEMENTED if request_type in ("cmc", "pkcs7") else ERROR_INVALID_PARAMETER
         raise _bad(section, "RequestType", get("RequestType"), code)
     hash_name = (get("HashAlgorithm") or DEFAULT_HASH).lower()
@@ -353,6 +360,7 @@ def read_request_settings(machine, inf: Inf, *, force_machine: bool | None) -> N
         machine_keyset=machine_keyset, key_usage=usage, request_type=request_type,
         hash_name=hash_name, friendly_name=get("FriendlyName"),
         template=inf.value("RequestAttributes", "CertificateTemplate"),
+        archive=archive,
     )
     if get("ValidityPeriodUnits") is not None:
         units = _int(section, "ValidityPeriodUnits", get("ValidityPeriodUnits"))
@@ -416,7 +424,10 @@ def _read_extensions(inf: Inf, s: NewRequest) -> None:
 
 
 def _create_key(machine, token, s: NewRequest):
-    """Make the key; (CRYPT_KEY_PROV_INFO, public key, undo)."""
+    """Make the key; (CRYPT_KEY_PROV_INFO, public key, undo, PRIVATEKEYBLOB or None). With
+    PrivateKeyArchive the key is made archivable (CRYPT_ARCHIVABLE /
+    NCRYPT_ALLOW_ARCHIVING_FLAG) and exported once, on this handle, for the CA; it stays
+    as non-exportable as the INF asked."""
     from capi.crypt32.context import CRYPT_KEY_PROV_INFO
     from capi.crypt32.pfx import new_container_name
     from csp.base import KeyScope
@@ -429,24 +440,34 @@ def _create_key(machine, token, s: NewRequest):
         container = provider.create_container(scope, name)
         try:
             pair = container.generate_key(s.key_spec, _CAPI_ALG[s.key_spec], s.key_length,
-                                          C.CRYPT_EXPORTABLE if s.exportable else 0)
+                                          (C.CRYPT_EXPORTABLE if s.exportable else 0)
+                                          | (C.CRYPT_ARCHIVABLE if s.archive else 0))
+            blob = container.export_key(pair, C.PRIVATEKEYBLOB) if s.archive else None
         except BaseException:
             provider.delete_container(scope, name)
             raise
         info = CRYPT_KEY_PROV_INFO(name, provider.name, provider.prov_type, mflag, s.key_spec)
-        return info, pair.public, lambda: provider.delete_container(scope, name)
+        return info, pair.public, lambda: provider.delete_container(scope, name), blob
     key = provider.create_key(scope, s.key_algorithm, name, s.key_spec, 0)
     if s.key_algorithm == "RSA":
         key.set_property(C.NCRYPT_LENGTH_PROPERTY, s.key_length, 0)
     key.set_property(C.NCRYPT_EXPORT_POLICY_PROPERTY,
-                     C.NCRYPT_ALLOW_EXPORT_FLAG if s.exportable else 0, 0)
+                     (C.NCRYPT_ALLOW_EXPORT_FLAG if s.exportable else 0)
+                     | (C.NCRYPT_ALLOW_ARCHIVING_FLAG if s.archive else 0), 0)
     if s.key_usage is not None:
         from capi.crypt32.pfx import cng_usage_for
 
         key.set_property(C.NCRYPT_KEY_USAGE_PROPERTY, cng_usage_for(s.key_usage), 0)
     key.finalize(0)
+    blob = None
+    if s.archive:
+        try:
+            blob = key.export(C.LEGACY_RSAPRIVATE_BLOB, None)
+        except BaseException:
+            key.delete()
+            raise
     info = CRYPT_KEY_PROV_INFO(name, provider.name, 0, mflag, s.key_spec)
-    return info, key.public, key.delete
+    return info, key.public, key.delete, blob
 
 
 class _NameValuePair(core.Sequence):
@@ -622,7 +643,8 @@ def verb_new(args: list[str], opts: dict, out: TextIO) -> None:
     settings = read_request_settings(machine, parse_inf(text), force_machine=force_machine)
     # The key is complete once made (Windows keeps a certreq key whether or not the
     # request is ever accepted); it commits with its security descriptor on its own.
-    info, public, undo = _create_key(machine, token, settings)
+    exchange = _exchange_certificate(machine, opts.get("config")) if settings.archive else None
+    info, public, undo, archived_blob = _create_key(machine, token, settings)
     crashpoints.crash_point("certreq.key")
     try:
         with machine.transaction():
@@ -631,6 +653,13 @@ def verb_new(args: list[str], opts: dict, out: TextIO) -> None:
                 store_name, output = "My", _pem(der, CERT_PEM)
             else:
                 request = build_request(settings, info, public)
+                if settings.archive:
+                    from capi.certsrv.ca import sign_with_key
+                    from capi.certsrv.cmc import build_archival_request
+
+                    request = build_archival_request(
+                        request, archived_blob, exchange, public,
+                        lambda data: sign_with_key(info, data, settings.hash_name), settings.hash_name)
                 # The pending request: a self-signed placeholder holding the key, in REQUEST.
                 der = self_signed(settings, info, public, settings.validity)
                 store_name, output = "REQUEST", _pem(request, REQUEST_PEM)
@@ -653,24 +682,81 @@ def verb_new(args: list[str], opts: dict, out: TextIO) -> None:
         out.write("CertReq: Request Created\n")
 
 
+def _exchange_certificate(machine, config: str | None) -> bytes:
+    """The CA Exchange certificate, checked as the client checks it: signed by the key
+    that signed the CA certificate ("Key Archival and Management in Windows Server 2003",
+    CA Exchange Certificate Retrieval)."""
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    from capi.certsrv.authority import CertificateAuthority
+
+    authority = CertificateAuthority.open(machine, config)
+    der = authority.exchange_certificate()
+    xchg = x509.load_der_x509_certificate(der)
+    try:
+        authority.ca.certificate.public_key().verify(xchg.signature, xchg.tbs_certificate_bytes,
+                                                     padding.PKCS1v15(), xchg.signature_hash_algorithm)
+    except Exception:
+        from capi.errors import TRUST_E_CERT_SIGNATURE
+
+        raise WinError(TRUST_E_CERT_SIGNATURE, detail="CA exchange certificate") from None
+    return der
+
+
+def _attributes(text: str | None) -> dict:
+    """-attrib "Name:Value\nName:Value" (certreq's syntax; "\n" separates pairs)."""
+    out = {}
+    for part in (text or "").replace("\\n", "\n").split("\n"):
+        if not part.strip():
+            continue
+        name, sep, value = part.partition(":")
+        if not sep or not name.strip():
+            raise WinError(ERROR_INVALID_PARAMETER, detail=f"-attrib {part!r}")
+        out[name.strip()] = value.strip()
+    return out
+
+
 def verb_submit(args: list[str], opts: dict, out: TextIO) -> None:
-    from capi.certsrv.ca import MachineCA
+    from capi.certsrv.authority import DB_DISP_ISSUED, DB_DISP_PENDING, CertificateAuthority
 
     if not 1 <= len(args) <= 2:
         raise Usage("-submit needs RequestFileIn [CertFileOut]")
     machine, token = _machine_and_token()
-    config = opts.get("config")
-    ca = MachineCA.find(machine) or MachineCA.install(machine, token)
-    if config and config not in ("-", ".") and config.lower() not in (ca.config.lower(), ca.name.lower()):
-        # No CA answers at that config string: the RPC failure certreq reports.
-        raise WinError(RPC_S_SERVER_UNAVAILABLE, detail=config)
+    attributes = _attributes(opts.get("attrib"))
+    authority = CertificateAuthority.open(machine, opts.get("config"), install=True, token=token)
     request = _read_der(args[0], "certificate request")
-    request_id, cert = ca.submit(request)
-    out.write(f"RequestId: {request_id}\n")
-    out.write(f'RequestId: "{request_id}"\n')
-    out.write("Certificate retrieved(Issued) Issued\n")
-    if len(args) == 2:
-        _write(args[1], _pem(cert, CERT_PEM), bool(opts.get("f")))
+    result = authority.submit(request, token, attributes)
+    out.write(f"RequestId: {result.request_id}\n")
+    out.write(f'RequestId: "{result.request_id}"\n')
+    if result.disposition == DB_DISP_ISSUED:
+        out.write("Certificate retrieved(Issued) Issued\n")
+        if len(args) == 2:
+            _write(args[1], _pem(result.cert, CERT_PEM), bool(opts.get("f")))
+        return
+    if result.disposition == DB_DISP_PENDING:
+        out.write("Certificate request is pending: Taken Under Submission (0)\n")
+        return
+    if result.status in (0x8009400A, 0x8009400B, 0x8009400C):
+        # ICertRequest::Submit fails: the text, the COM error info and the last status,
+        # as "Key Archival and Management in Windows Server 2003" shows them.
+        from capi.certsrv.authority import hresult_text
+
+        line = hresult_text(result.status).replace(".  ", ". ")
+        out.write(f"{line} COM Error Info:\n")
+        out.write(f"CCertRequest::Submit {line} LastStatus:\n")
+        out.write(f"{line}\n")
+        raise SubmitFailed(result.status)
+    out.write(f"Certificate not issued (Denied) Denied by Policy Module  0x{result.status:x}, "
+              f"{result.message}\n")
+    raise SubmitFailed(result.status)
+
+
+class SubmitFailed(Exception):
+    """The CA refused the request; what it said is already printed."""
+
+    def __init__(self, status: int):
+        super().__init__(f"0x{status:08x}")
+        self.status = status
 
 
 def verb_accept(args: list[str], opts: dict, out: TextIO) -> None:
@@ -718,7 +804,35 @@ def verb_accept(args: list[str], opts: dict, out: TextIO) -> None:
     raise WinError(CRYPT_E_NOT_FOUND, detail="no pending request for this certificate")
 
 
-VERBS = {"new": verb_new, "submit": verb_submit, "accept": verb_accept}
+def verb_retrieve(args: list[str], opts: dict, out: TextIO) -> None:
+    """certreq -retrieve RequestId [CertFileOut]: the certificate of a request the CA
+    has issued since (a pending one says so)."""
+    from capi.certsrv.authority import DB_DISP_ISSUED, DB_DISP_PENDING, CertificateAuthority
+
+    if not 1 <= len(args) <= 2:
+        raise Usage("-retrieve needs RequestId [CertFileOut]")
+    try:
+        request_id = int(args[0], 0)
+    except ValueError:
+        raise WinError(ERROR_INVALID_PARAMETER, detail=f"request id {args[0]!r}") from None
+    machine, _token = _machine_and_token()
+    authority = CertificateAuthority.open(machine, opts.get("config"))
+    row = authority.row(request_id)
+    out.write(f"RequestId: {request_id}\n")
+    out.write(f'RequestId: "{request_id}"\n')
+    if row["disposition"] == DB_DISP_PENDING:
+        out.write("Certificate request is pending: Taken Under Submission (0)\n")
+        return
+    cert = authority.certificate(request_id)
+    if row["disposition"] != DB_DISP_ISSUED or cert is None:
+        out.write(f"Certificate not issued ({row['message']})\n")
+        raise SubmitFailed(row["status"] or 0x80094003)
+    out.write("Certificate retrieved(Issued) Issued\n")
+    if len(args) == 2:
+        _write(args[1], _pem(cert, CERT_PEM), bool(opts.get("f")))
+
+
+VERBS = {"new": verb_new, "submit": verb_submit, "accept": verb_accept, "retrieve": verb_retrieve}
 FLAGS = {"user", "machine", "f", "q", "v", "adminforcemachine"}
 VALUES = {"config", "attrib", "cert"}
 
@@ -766,6 +880,8 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
         return 87 & 0xFF
     except CertReqError as exc:
         return _fail(exc.error, out, exc.line)
+    except SubmitFailed as exc:
+        return (exc.status & 0xFF) or 1
     except Exception as exc:  # never a traceback for bad input
         return _fail(exc, out, None)
 

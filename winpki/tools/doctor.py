@@ -1,4 +1,5 @@
-"""``winpki doctor <thumbprint> [--ipport 0.0.0.0:443]``: why a binding fails, and the fix."""
+"""``winpki doctor <thumbprint> [--ipport 0.0.0.0:443]``: why a binding fails, and the fix.
+``winpki doctor request <RequestId>``: why the CA denied or failed a request, and the fix."""
 
 from __future__ import annotations
 
@@ -12,6 +13,19 @@ from winpki.tools.common import normalize_hash
 
 
 def run(args: list[str], out: TextIO, err: TextIO) -> int:
+    if args[:1] == ["request"]:
+        from winpki.doctor_ca import explain_request
+
+        if len(args) != 2:
+            err.write("winpki doctor request: give one request ID\n")
+            return 1
+        try:
+            text, failed = explain_request(current_machine(), args[1])
+        except WinError as exc:
+            err.write(f"winpki doctor: {exc.strerror}\n")
+            return 1
+        out.write(text)
+        return 1 if failed else 0
     p = argparse.ArgumentParser(prog="winpki doctor")
     p.add_argument("thumbprint", nargs="+", help="SHA-1 thumbprint (spaces allowed)")
     p.add_argument("--ipport", default=None, help="the http.sys binding to check, e.g. 0.0.0.0:443")

@@ -1,5 +1,10 @@
 """``winpki mmc import FILE -p PW [--exportable] [--store My]``: the Certificates console
-(certlm.msc, computer account) import wizard. The key goes straight into MachineKeys."""
+(certlm.msc, computer account) import wizard. The key goes straight into MachineKeys.
+
+``winpki mmc duplicate-template SOURCE NAME [--archive] [--min-key-size N] [--exportable |
+--no-export] [--csp NAME]… [--enroll ACCOUNT]… [--signature]``: the Certificate
+Templates console's "Duplicate Template" (a version-2 copy; "Archive subject's encryption
+private key" on the Request Handling tab is --archive)."""
 
 from __future__ import annotations
 
@@ -20,10 +25,22 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
     imp.add_argument("--exportable", action="store_true",
                      help='check "Mark this key as exportable"')
     imp.add_argument("--store", default="My")
+    dup = sub.add_parser("duplicate-template", help="Certificate Templates > Duplicate Template")
+    dup.add_argument("source")
+    dup.add_argument("name")
+    dup.add_argument("--archive", action="store_true")
+    dup.add_argument("--min-key-size", type=int)
+    dup.add_argument("--exportable", action="store_true", default=None)
+    dup.add_argument("--no-export", dest="exportable", action="store_false")
+    dup.add_argument("--csp", action="append")
+    dup.add_argument("--enroll", action="append")
+    dup.add_argument("--signature", action="store_true", help="Purpose: Signature (KeySpec 2)")
     try:
         ns = p.parse_args(args)
     except SystemExit as exc:
         return int(exc.code or 0)
+    if ns.cmd == "duplicate-template":
+        return _duplicate(ns, out)
     try:
         with open(ns.file, "rb") as fh:
             data = fh.read()
@@ -36,4 +53,31 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
         out.write(f"Certificate Import Wizard\n\n{exc.strerror}\n")
         return 1
     out.write(f"The import was successful. ({cert.thumbprint.lower()} in LocalMachine\\{ns.store})\n")
+    return 0
+
+
+def _duplicate(ns, out: TextIO) -> int:
+    from capi.certsrv.templates import AT_SIGNATURE, duplicate_template
+    from capi.host.accounts import sid_for_account
+
+    machine = current_machine()
+    settings = {}
+    if ns.archive:
+        settings["archive_key"] = True
+    if ns.min_key_size is not None:
+        settings["min_key_size"] = ns.min_key_size
+    if ns.exportable is not None:
+        settings["exportable"] = ns.exportable
+    if ns.csp:
+        settings["csps"] = ns.csp
+    if ns.signature:
+        settings["key_spec"] = AT_SIGNATURE
+    try:
+        if ns.enroll:
+            settings["enroll"] = [str(sid_for_account(machine, a)) for a in ns.enroll]
+        t = duplicate_template(machine, ns.source, ns.name, **settings)
+    except WinError as exc:
+        out.write(f"Certificate Templates\n\n{exc.strerror}\n")
+        return 1
+    out.write(f"Template {t.name} ({t.oid}) created, schema version {t.schema_version}.\n")
     return 0
