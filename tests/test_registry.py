@@ -248,3 +248,13 @@ def test_reg_delete_without_f_asks(machine, monkeypatch):
                                         ("HKU", "HKEY_USERS"), ("HKEY_CURRENT_USER", "HKEY_CURRENT_USER")])
 def test_root_abbreviations(root, full):
     assert R.split_root(root + r"\X")[0] == full
+
+
+def test_machine_guid_is_in_the_registry(make_machine):
+    # HKLM\SOFTWARE\Microsoft\Cryptography\MachineGuid: the value CAPI's unique container
+    # names derive from (docs/windows-facts.md §1), REG_SZ, lower-case GUID.
+    from capi.host import registry
+
+    m = make_machine(machine_guid="3ADE29BB-F050-41F3-B0DB-F2B69957A1D7")
+    assert registry.query_value(m, r"HKLM\SOFTWARE\Microsoft\Cryptography", "MachineGuid") == \
+        (registry.REG_SZ, "3ade29bb-f050-41f3-b0db-f2b69957a1d7")

@@ -135,6 +135,21 @@ INSERT OR IGNORE INTO reg_keys VALUES ('HKEY_LOCAL_MACHINE\\SYSTEM\\CURRENTCONTR
 
 def _ensure(machine) -> None:
     machine.ensure_schema("capi.host.registry", _SCHEMA)
+    if not getattr(machine, "_registry_seeded", False):
+        machine._registry_seeded = True
+        _seed_machine_guid(machine)
+
+
+def _seed_machine_guid(machine) -> None:
+    """HKLM\\SOFTWARE\\Microsoft\\Cryptography\\MachineGuid (REG_SZ), the value the
+    machine's key-container names derive from, written by setup."""
+    key = r"HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Cryptography"
+    system = system_token(machine)
+    if key_exists(machine, key, system):
+        with open_key(machine, key, system) as k:
+            if any(name.lower() == "machineguid" for name, _t, _v in k.enum_values()):
+                return
+    set_value(machine, key, "MachineGuid", REG_SZ, machine.machine_guid, system)
 
 
 # ---------------------------------------------------------------------------------------
