@@ -126,6 +126,7 @@ INSERT OR IGNORE INTO reg_keys VALUES ('HKEY_LOCAL_MACHINE\\SAM', 'HKEY_LOCAL_MA
 INSERT OR IGNORE INTO reg_keys VALUES ('HKEY_LOCAL_MACHINE\\SECURITY', 'HKEY_LOCAL_MACHINE\\SECURITY', 'HKEY_LOCAL_MACHINE', '{_SYSTEM_ONLY_SDDL}');
 INSERT OR IGNORE INTO reg_keys VALUES ('HKEY_LOCAL_MACHINE\\SOFTWARE\\CLASSES', 'HKEY_LOCAL_MACHINE\\SOFTWARE\\Classes', 'HKEY_LOCAL_MACHINE\\SOFTWARE', NULL);
 INSERT OR IGNORE INTO reg_keys VALUES ('HKEY_LOCAL_MACHINE\\SOFTWARE\\MICROSOFT', 'HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft', 'HKEY_LOCAL_MACHINE\\SOFTWARE', NULL);
+INSERT OR IGNORE INTO reg_keys VALUES ('HKEY_LOCAL_MACHINE\\SOFTWARE\\MICROSOFT\\CRYPTOGRAPHY', 'HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Cryptography', 'HKEY_LOCAL_MACHINE\\SOFTWARE\\MICROSOFT', NULL);
 INSERT OR IGNORE INTO reg_keys VALUES ('HKEY_LOCAL_MACHINE\\SOFTWARE\\POLICIES', 'HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies', 'HKEY_LOCAL_MACHINE\\SOFTWARE', NULL);
 INSERT OR IGNORE INTO reg_keys VALUES ('HKEY_LOCAL_MACHINE\\SYSTEM\\CURRENTCONTROLSET', 'HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet', 'HKEY_LOCAL_MACHINE\\SYSTEM', NULL);
 INSERT OR IGNORE INTO reg_keys VALUES ('HKEY_LOCAL_MACHINE\\SYSTEM\\CURRENTCONTROLSET\\CONTROL', 'HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control', 'HKEY_LOCAL_MACHINE\\SYSTEM\\CURRENTCONTROLSET', NULL);
@@ -135,21 +136,6 @@ INSERT OR IGNORE INTO reg_keys VALUES ('HKEY_LOCAL_MACHINE\\SYSTEM\\CURRENTCONTR
 
 def _ensure(machine) -> None:
     machine.ensure_schema("capi.host.registry", _SCHEMA)
-    if not getattr(machine, "_registry_seeded", False):
-        machine._registry_seeded = True
-        _seed_machine_guid(machine)
-
-
-def _seed_machine_guid(machine) -> None:
-    """HKLM\\SOFTWARE\\Microsoft\\Cryptography\\MachineGuid (REG_SZ), the value the
-    machine's key-container names derive from, written by setup."""
-    key = r"HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Cryptography"
-    system = system_token(machine)
-    if key_exists(machine, key, system):
-        with open_key(machine, key, system) as k:
-            if any(name.lower() == "machineguid" for name, _t, _v in k.enum_values()):
-                return
-    set_value(machine, key, "MachineGuid", REG_SZ, machine.machine_guid, system)
 
 
 # ---------------------------------------------------------------------------------------
@@ -324,6 +310,11 @@ def provision(machine, db) -> None:
         if sqlite3.complete_statement(current):
             db.execute(current)
             current = ""
+    # MachineGuid, written by setup: the value CAPI's unique container names derive from.
+    db.execute("INSERT OR IGNORE INTO reg_values(ukey, uname, name, type, data) "
+               "VALUES (?, 'MACHINEGUID', 'MachineGuid', ?, ?)",
+               (r"HKEY_LOCAL_MACHINE\SOFTWARE\MICROSOFT\CRYPTOGRAPHY", REG_SZ,
+                encode_value(REG_SZ, machine.machine_guid)))
 
 
 @dataclass
