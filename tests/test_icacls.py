@@ -207,3 +207,26 @@ def test_specific_rights_order_matches_real_icacls(mask, shown):
     # acceptance tests ("Directory - Deny Mask Specific": masks 1048868, 1180032, 1048714).
     from capi.host.security import icacls_rights
     assert icacls_rights(mask) == shown
+
+
+def test_empty_account_is_no_mapping_not_a_crash(machine):
+    # icacls resolves every account before touching a file; "" maps to no account (1332).
+    rc, out, err = icacls("C:\\", "/remove", "")
+    assert rc == 1332
+    assert err == ": No mapping between account names and security IDs was done.\n"
+
+
+def test_a_failing_operation_leaves_the_acl_as_it_was(machine, monkeypatch):
+    # A failed command changes nothing: /grant then /reset, the reset failing.
+    from capi.errors import ERROR_ACCESS_DENIED, WinError
+    from winpki.tools import icacls as tool
+
+    before = get_file_sd(machine, "C:\\ProgramData").to_sddl()
+
+    def failing_reset(machine, path):
+        raise WinError(ERROR_ACCESS_DENIED)
+
+    monkeypatch.setattr(tool, "reset_file_sd", failing_reset)
+    rc, _, _ = icacls("C:\\ProgramData", "/grant", "NetworkService:F", "/reset")
+    assert rc == 5
+    assert get_file_sd(machine, "C:\\ProgramData").to_sddl() == before

@@ -103,7 +103,7 @@ class BadParameter(Exception):
 @dataclass
 class Op:
     kind: str  # grant | grant_r | deny | remove | remove_g | remove_d | reset | inherit
-    account: str = ""
+    account: str | None = None
     flags: int = 0
     mask: int = 0
     arg: str = ""
@@ -302,7 +302,7 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
     # Accounts are resolved once, before any file is touched.
     sids: dict[str, Sid] = {}
     for op in plan.ops:
-        if op.account and op.account not in sids:
+        if op.account is not None and op.account not in sids:
             try:
                 sids[op.account] = sid_for_account(machine, op.account)
             except WinError:
@@ -320,7 +320,10 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
     for target in targets:
         try:
             if plan.ops:
-                _apply(machine, target, plan, token, sids)
+                # One transaction per file: an operation that fails leaves the file's ACL
+                # as it was, whatever came before it on the command line.
+                with machine.transaction():
+                    _apply(machine, target, plan, token, sids)
                 if not plan.quiet:
                     out.write(f"processed file: {target}\n")
             else:
