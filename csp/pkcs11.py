@@ -486,6 +486,18 @@ def _public_from_object(obj):
     raise _errors.win32_failure(NTE_BAD_KEY, detail=f"key type {key_type!r}")
 
 
+def _cng_algorithm_of(obj) -> str:
+    """The CNG algorithm name of a CKO_PUBLIC_KEY object."""
+    if _attr(obj, Attribute.KEY_TYPE, None) == KeyType.EC:
+        try:
+            params = asn1_keys.ECDomainParameters.load(obj[Attribute.EC_PARAMS])
+            curve = _CURVE_BY_OID.get(params.chosen.dotted if params.name == "named" else "")
+        except (ValueError, TypeError, KeyError):
+            curve = None
+        return _CNG_BY_CURVE.get(curve, "ECDSA")
+    return RSA_ALGORITHM
+
+
 class TokenPrivateKey(rsa.RSAPrivateKey):
     """An RSA private key that lives on the token: sign/decrypt run there; the private
     numbers are never available. Lets code that holds ``KeyPair.private`` use a token key
@@ -1490,7 +1502,16 @@ class Pkcs11KSP(_ProviderBase, KspProvider):
         return key
 
     def enum_keys(self, scope: KeyScope) -> list[KeyInfo]:
-        out = []
-        for name in self._names(scope):
-            out.append(KeyInfo(name, RSA_ALGORITHM, 0, 0))
-        return out
+        """Each key's name with its own algorithm: "RSA", or "ECDSA_P256"/"ECDSA_P384"
+        for an EC key (NCryptKeyName.pszAlgid names the key's algorithm)."""
+        handle = TokenHandle(self, scope, None)
+        try:
+            handle.check_present()
+            found: dict[str, str] = {}
+            for obj in handle.link.find({Attribute.CLASS: ObjectClass.PUBLIC_KEY}):
+                label = _attr(obj, Attribute.LABEL, "")
+                if label and label not in found:
+                    found[label] = _cng_algorithm_of(obj)
+        finally:
+            handle.close()
+        return [KeyInfo(name, algorithm, 0, 0) for name, algorithm in found.items()]
