@@ -549,3 +549,79 @@ def test_token_enum_keys_reports_ec_keys(machine, softhsm_token):
     found = {k.pszName: k.pszAlgid for k in nc.NCryptEnumKeys(ksp)}
     assert found == {"token-ec256": "ECDSA_P256", "token-ec384": "ECDSA_P384", "token-rsa": "RSA"}
     assert [a.pszName for a in pv.NCryptEnumAlgorithms(ksp, NCRYPT_SECRET_AGREEMENT_OPERATION)] == []
+
+
+# ---------------------------------------------------------------------------------------
+# PP_ENUMALGS / PP_ENUMALGS_EX of the software CSPs (Microsoft docs "Base Provider
+# Algorithms", "Enhanced Provider Algorithms", "AES Provider Algorithms"; "PROV_ENUMALGS
+# structure", "PROV_ENUMALGS_EX structure"; CryptGetProvParam: the list ends with
+# ERROR_NO_MORE_ITEMS, CRYPT_FIRST restarts it)
+# ---------------------------------------------------------------------------------------
+
+
+def _enum(hprov, param):
+    out, flags = [], CRYPT_FIRST
+    while True:
+        try:
+            out.append(capi.CryptGetProvParam(hprov, param, flags))
+        except WinError as exc:
+            assert exc.winerror == ERROR_NO_MORE_ITEMS
+            return out
+        flags = 0
+
+
+CSPS = [
+    (MS_DEF_PROV, PROV_RSA_FULL, {"RC2", "RC4", "DES", "MD2", "MD4", "MD5", "SHA-1", "SSL3 SHAMD5",
+                                  "MAC", "HMAC", "RSA_SIGN", "RSA_KEYX"}),
+    (MS_ENHANCED_PROV, PROV_RSA_FULL, {"RC2", "RC4", "DES", "3DES TWO KEY", "3DES", "MD2", "MD4",
+                                       "MD5", "SHA-1", "SSL3 SHAMD5", "MAC", "HMAC", "RSA_SIGN",
+                                       "RSA_KEYX"}),
+    (MS_ENH_RSA_AES_PROV, PROV_RSA_AES, {"RC2", "RC4", "DES", "3DES TWO KEY", "3DES", "AES-128",
+                                         "AES-192", "AES-256", "MD2", "MD4", "MD5", "SHA-1",
+                                         "SHA-256", "SHA-384", "SHA-512", "SSL3 SHAMD5", "MAC",
+                                         "HMAC", "RSA_SIGN", "RSA_KEYX"}),
+    (MS_DEF_RSA_SCHANNEL_PROV, PROV_RSA_SCHANNEL, {"RC2", "RC4", "DES", "3DES TWO KEY", "3DES",
+                                                   "AES-128", "AES-192", "AES-256", "MD5",
+                                                   "SHA-1", "SSL3 SHAMD5", "MAC", "HMAC",
+                                                   "RSA_SIGN", "RSA_KEYX"}),
+]
+
+
+@pytest.mark.parametrize("name, ptype, expected", CSPS, ids=["base", "enhanced", "aes", "schannel"])
+def test_pp_enumalgs_lists_what_the_provider_has(machine, name, ptype, expected):
+    hprov = capi.CryptAcquireContext(None, name, ptype, CRYPT_VERIFYCONTEXT)
+    short = _enum(hprov, PP_ENUMALGS)
+    ex = _enum(hprov, PP_ENUMALGS_EX)
+    assert {a.szName for a in short} == expected
+    assert [a.aiAlgid for a in short] == [a.aiAlgid for a in ex]
+    for entry, long in zip(short, ex, strict=True):
+        assert entry.dwBitLen == long.dwDefaultLen
+        assert long.dwMinLen <= long.dwDefaultLen <= long.dwMaxLen
+    # Every listed algorithm is usable: ciphers generate at their minimum, default and
+    # maximum lengths, hashes are created (MAC over a block-cipher key, HMAC with one).
+    block_key = capi.CryptGenKey(hprov, CALG_RC2, 0)
+    for long in ex:
+        alg = long.aiAlgid
+        cls = alg & 0xE000
+        if cls == 0x6000:  # ALG_CLASS_DATA_ENCRYPT
+            for bits in {long.dwMinLen, long.dwDefaultLen, long.dwMaxLen}:
+                key = capi.CryptGenKey(hprov, alg, bits << 16)
+                assert capi.CryptGetKeyParam(key, KP_KEYLEN) == bits
+            with raises_hresult(NTE_BAD_FLAGS):  # one step past the maximum
+                capi.CryptGenKey(hprov, alg, (long.dwMaxLen + 8) << 16)
+        elif cls == 0x8000:  # ALG_CLASS_HASH
+            needs_key = alg in (CALG_MAC, CALG_HMAC)
+            h = capi.CryptCreateHash(hprov, alg, block_key if needs_key else None)
+            if long.dwDefaultLen and alg != CALG_SSL3_SHAMD5:
+                assert capi.CryptGetHashParam(h, HP_HASHSIZE) * 8 == long.dwDefaultLen
+    # Algorithms the provider does not list are refused
+    listed = {a.aiAlgid for a in ex}
+    for alg in (CALG_3DES, CALG_AES_128, CALG_MD2, CALG_SHA_256):
+        if alg not in listed:
+            with raises_hresult(NTE_BAD_ALGID):
+                if alg & 0xE000 == 0x6000:
+                    capi.CryptGenKey(hprov, alg, 0)
+                else:
+                    capi.CryptCreateHash(hprov, alg, None)
+    # CRYPT_FIRST starts over
+    assert capi.CryptGetProvParam(hprov, PP_ENUMALGS, CRYPT_FIRST) == short[0]
