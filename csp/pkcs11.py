@@ -58,12 +58,14 @@ from capi.constants import (
     BCRYPT_PAD_OAEP,
     BCRYPT_PAD_PKCS1,
     BCRYPT_PAD_PSS,
+    BCRYPT_PUBLIC_KEY_LENGTH,
     BCRYPT_RSAFULLPRIVATE_BLOB,
     BCRYPT_RSAFULLPRIVATE_MAGIC,
     BCRYPT_RSAPRIVATE_BLOB,
     BCRYPT_RSAPRIVATE_MAGIC,
     BCRYPT_RSAPUBLIC_BLOB,
     BCRYPT_RSAPUBLIC_MAGIC,
+    BCRYPT_SIGNATURE_LENGTH,
     CALG_RSA_KEYX,
     CALG_RSA_SIGN,
     CRYPT_EXPORT,
@@ -90,6 +92,7 @@ from capi.constants import (
     NCRYPT_KEY_TYPE_PROPERTY,
     NCRYPT_KEY_USAGE_PROPERTY,
     NCRYPT_LENGTH_PROPERTY,
+    NCRYPT_LENGTHS_PROPERTY,
     NCRYPT_NAME_PROPERTY,
     NCRYPT_OVERWRITE_KEY_FLAG,
     NCRYPT_PAD_OAEP_FLAG,
@@ -1270,6 +1273,17 @@ class Pkcs11Key(KspKey):
             if self.algorithm != RSA_ALGORITHM:
                 raise _errors.win32_failure(NTE_NOT_SUPPORTED)
             return self.length // 8
+        if prop == NCRYPT_LENGTHS_PROPERTY:
+            # (min, max, increment, default): the token's RSA range, a curve's one size.
+            if self.algorithm == RSA_ALGORITHM:
+                low, high = self.provider._rsa_limits()
+                return low, high, _RSA_INCREMENT, _DEFAULT_RSA_BITS
+            return self.length, self.length, 0, self.length
+        if prop == BCRYPT_PUBLIC_KEY_LENGTH:
+            return self.length
+        if prop == BCRYPT_SIGNATURE_LENGTH:
+            size = (self.length + 7) // 8
+            return size if self.algorithm == RSA_ALGORITHM else 2 * size
         if prop in (NCRYPT_NAME_PROPERTY, NCRYPT_UNIQUE_NAME_PROPERTY):
             if self.name is None:
                 raise _errors.win32_failure(NTE_NOT_SUPPORTED)

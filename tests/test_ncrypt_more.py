@@ -546,6 +546,12 @@ def test_token_enum_keys_reports_ec_keys(machine, softhsm_token):
         key = nc.NCryptCreatePersistedKey(ksp, alg, name)
         nc.NCryptFinalizeKey(key)
         nc.NCryptFreeObject(key)
+    key = nc.NCryptOpenKey(ksp, "token-ec384")
+    assert nc.NCryptGetProperty(key, NCRYPT_LENGTHS_PROPERTY) == nc.NCRYPT_SUPPORTED_LENGTHS(384, 384, 0, 384)
+    assert nc.NCryptGetProperty(key, BCRYPT_SIGNATURE_LENGTH) == 96
+    assert nc.NCryptGetProperty(key, NCRYPT_PROVIDER_HANDLE_PROPERTY) is ksp
+    rsa_lengths = nc.NCryptGetProperty(nc.NCryptOpenKey(ksp, "token-rsa"), NCRYPT_LENGTHS_PROPERTY)
+    assert rsa_lengths.dwMinLength <= 2048 <= rsa_lengths.dwMaxLength and rsa_lengths.dwIncrement == 8
     found = {k.pszName: k.pszAlgid for k in nc.NCryptEnumKeys(ksp)}
     assert found == {"token-ec256": "ECDSA_P256", "token-ec384": "ECDSA_P384", "token-rsa": "RSA"}
     assert [a.pszName for a in pv.NCryptEnumAlgorithms(ksp, NCRYPT_SECRET_AGREEMENT_OPERATION)] == []
