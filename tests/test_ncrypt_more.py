@@ -631,3 +631,26 @@ def test_pp_enumalgs_lists_what_the_provider_has(machine, name, ptype, expected)
                     capi.CryptCreateHash(hprov, alg, None)
     # CRYPT_FIRST starts over
     assert capi.CryptGetProvParam(hprov, PP_ENUMALGS, CRYPT_FIRST) == short[0]
+
+
+@pytest.mark.parametrize("kdf, params", [
+    (None, None), (5, None), ("HASH", 7), ("HASH", _buffers((0, 12345))),
+    ("HASH", BCryptBufferDesc(0, 5)), ("HASH", BCryptBufferDesc(0, [BCryptBuffer(0, "x", b"")])),
+    ("HMAC", _buffers((3, 99))), ("TLS_PRF", _buffers((4, 5), (5, bytes(64)))),
+    ("TLS_PRF", _buffers((4, b"l"), (5, bytes(64)), (6, "tls"))),
+    ("TLS_PRF", _buffers((4, b"l"), (5, bytes(64)), (0, b"\xff"))),
+])
+def test_derive_key_bad_parameters_are_win_errors(prov, kdf, params):
+    # Bad input: a WinError (never a Python traceback), whatever the shape.
+    a = _ecdh_pair(prov, "P256")
+    secret = ag.NCryptSecretAgreement(a, a, 0)
+    with pytest.raises(WinError):
+        ag.NCryptDeriveKey(secret, kdf, params)
+
+
+def test_dword_arguments_that_are_not_numbers(prov):
+    # Bad input is a WinError, never a traceback.
+    with raises_hresult(NTE_INVALID_PARAMETER):
+        pv.NCryptEnumAlgorithms(prov, "signing")
+    with raises_hresult(NTE_INVALID_PARAMETER):
+        nc.NCryptIsAlgSupported(prov, "RSA", object())

@@ -82,9 +82,31 @@ def NCryptSecretAgreement(hPrivKey, hPubKey, dwFlags: int = 0) -> NCRYPT_SECRET_
 
 def _buffers(desc) -> dict[int, list]:
     out: dict[int, list] = {}
-    for buf in getattr(desc, "pBuffers", None) or []:
-        out.setdefault(int(getattr(buf, "BufferType", -1)), []).append(getattr(buf, "pvBuffer", None))
+    if desc is not None and not hasattr(desc, "pBuffers"):
+        raise WinError(NTE_INVALID_PARAMETER, detail="pParameterList must be an NCryptBufferDesc")
+    buffers = getattr(desc, "pBuffers", None) or []
+    if not isinstance(buffers, (list, tuple)):
+        raise WinError(NTE_INVALID_PARAMETER, detail="pBuffers must be a list")
+    for buf in buffers:
+        kind = getattr(buf, "BufferType", None)
+        if not isinstance(kind, int):
+            raise WinError(NTE_INVALID_PARAMETER, detail="BufferType must be an int")
+        out.setdefault(kind, []).append(getattr(buf, "pvBuffer", None))
     return out
+
+
+def _dword(value) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value & 0xFFFFFFFF
+    if isinstance(value, (bytes, bytearray)) and len(value) == 4:
+        return int.from_bytes(value, "little")
+    raise WinError(NTE_INVALID_PARAMETER, detail="a DWORD buffer")
+
+
+def _name(value) -> str:
+    if isinstance(value, str):
+        return value.split("\0", 1)[0]
+    return _bytes(value).decode("utf-16-le", "replace").split("\0", 1)[0]
 
 
 def _bytes(value) -> bytes:
@@ -119,8 +141,7 @@ def _tls_prf(z: bytes, params: dict[int, list]) -> bytes:
     label, seed = _bytes(labels[0]).split(b"\0", 1)[0], _bytes(seeds[0])
     if len(seed) != 64:
         raise WinError(NTE_INVALID_PARAMETER, detail="KDF_TLS_PRF_SEED must be 64 bytes")
-    protocol = params.get(KDF_TLS_PRF_PROTOCOL, [_TLS1_2])[0]
-    protocol = int.from_bytes(protocol, "little") if isinstance(protocol, (bytes, bytearray)) else int(protocol)
+    protocol = _dword(params.get(KDF_TLS_PRF_PROTOCOL, [_TLS1_2])[0])
     size = 48
     if protocol & (_TLS1_0 | _TLS1_1):
         half = (len(z) + 1) // 2
@@ -130,8 +151,7 @@ def _tls_prf(z: bytes, params: dict[int, list]) -> bytes:
     if not protocol & _TLS1_2:
         raise WinError(NTE_NOT_SUPPORTED, detail=f"protocol 0x{protocol:x}")
     names = params.get(K.KDF_HASH_ALGORITHM)
-    name = (names[0] if isinstance(names[0], str) else _bytes(names[0]).decode("utf-16-le")).split("\0")[0] \
-        if names else K.BCRYPT_SHA256_ALGORITHM
+    name = _name(names[0]) if names else K.BCRYPT_SHA256_ALGORITHM
     factory = {K.BCRYPT_SHA256_ALGORITHM: hashes.SHA256, K.BCRYPT_SHA384_ALGORITHM: hashes.SHA384}.get(name)
     if factory is None:
         raise WinError(NTE_NOT_SUPPORTED, detail=f"TLS 1.2 PRF hash {name!r}")
@@ -150,12 +170,13 @@ def NCryptDeriveKey(hSharedSecret, pwszKDF, pParameterList=None, dwFlags: int = 
     flags = _u32(dwFlags)
     if flags & ~_DERIVE_FLAGS:
         raise WinError(NTE_BAD_FLAGS)
-    if pwszKDF is None:
+    if not isinstance(pwszKDF, str):
         raise WinError(NTE_INVALID_PARAMETER)
     if pwszKDF == K.BCRYPT_KDF_TLS_PRF:
         return _tls_prf(secret._z, _buffers(pParameterList))
+    _buffers(pParameterList)  # the same shape checks for every KDF
     try:
-        return BCryptDeriveKey(BCRYPT_SECRET_HANDLE(secret._z), str(pwszKDF), pParameterList,
+        return BCryptDeriveKey(BCRYPT_SECRET_HANDLE(secret._z), pwszKDF, pParameterList,
                                flags & KDF_USE_SECRET_AS_HMAC_KEY_FLAG)
     except WinError as exc:
         code = _STATUS_TO_NTE.get(exc.hresult, exc.hresult)

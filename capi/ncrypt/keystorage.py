@@ -57,7 +57,10 @@ class NCryptKeyName:
 
 
 def _u32(value) -> int:
-    return int(value or 0) & 0xFFFFFFFF
+    try:
+        return int(value or 0) & 0xFFFFFFFF
+    except (TypeError, ValueError):
+        raise WinError(NTE_INVALID_PARAMETER, detail="a DWORD argument") from None
 
 
 _facade = winapi
