@@ -261,9 +261,11 @@ class SoftwareKey(KspKey):
             return self.length
         if prop == NCRYPT_LENGTHS_PROPERTY:
             return supported_lengths(self.algorithm)
+        if prop in (BCRYPT_PUBLIC_KEY_LENGTH, BCRYPT_SIGNATURE_LENGTH) and \
+                not self.scope.machine.os.ncrypt_key_length_properties:
+            raise WinError(NTE_NOT_SUPPORTED, detail=f"{prop} (this Windows version)")
         if prop == BCRYPT_PUBLIC_KEY_LENGTH:
-            # Windows 10 and later (Wine ncrypt.c check_properties; NTE_NOT_SUPPORTED <= 8).
-            return self.length
+            return self.length  # Wine ncrypt.c check_properties
         if prop == BCRYPT_SIGNATURE_LENGTH:
             if self.algorithm.startswith("ECDH"):
                 raise WinError(NTE_NOT_SUPPORTED)

@@ -654,3 +654,24 @@ def test_dword_arguments_that_are_not_numbers(prov):
         pv.NCryptEnumAlgorithms(prov, "signing")
     with raises_hresult(NTE_INVALID_PARAMETER):
         nc.NCryptIsAlgSupported(prov, "RSA", object())
+
+
+@pytest.mark.parametrize("os_version, supported", [("2012", False), ("2012R2", True), ("2016", True)])
+def test_key_length_properties_by_windows_version(tmp_path, os_version, supported):
+    # W check_properties: BCRYPT_SIGNATURE_LENGTH / BCRYPT_PUBLIC_KEY_LENGTH are
+    # NTE_NOT_SUPPORTED "<= Win 8" (the broken() status), 128 and 1024 after.
+    from capi.host.context import use_machine
+    from capi.host.machine import Machine
+
+    m = Machine.create(tmp_path / os_version, os_version=os_version)
+    try:
+        with use_machine(m), nc.NCryptOpenStorageProvider(KSP) as p:
+            key = nc.NCryptImportKey(p, None, BCRYPT_RSAPUBLIC_BLOB, None, public_blob(), 0)
+            for prop, value in ((BCRYPT_SIGNATURE_LENGTH, 128), (BCRYPT_PUBLIC_KEY_LENGTH, 1024)):
+                if supported:
+                    assert nc.NCryptGetProperty(key, prop) == value
+                else:
+                    with raises_hresult(NTE_NOT_SUPPORTED):
+                        nc.NCryptGetProperty(key, prop)
+    finally:
+        m.close()
