@@ -359,6 +359,13 @@ class SoftwareKey(KspKey):
     def export(self, blob_type: str, params: dict | None) -> bytes:
         self._need_final()
         bt = str(blob_type)
+        # The generic blobs are the key type's own ("NCryptExportKey function":
+        # BCRYPT_PUBLIC_KEY_BLOB / BCRYPT_PRIVATE_KEY_BLOB, the type told by the Magic).
+        rsa_key = self.algorithm == RSA_ALGORITHM
+        if bt == BCRYPT_PUBLIC_KEY_BLOB:
+            bt = BCRYPT_RSAPUBLIC_BLOB if rsa_key else BCRYPT_ECCPUBLIC_BLOB
+        elif bt == BCRYPT_PRIVATE_KEY_BLOB:
+            bt = BCRYPT_RSAPRIVATE_BLOB if rsa_key else BCRYPT_ECCPRIVATE_BLOB
         if bt == BCRYPT_RSAPUBLIC_BLOB and self.algorithm == RSA_ALGORITHM:
             return blobs.bcrypt_rsa_blob(self.public, BCRYPT_RSAPUBLIC_MAGIC)
         if bt == LEGACY_RSAPUBLIC_BLOB and self.algorithm == RSA_ALGORITHM:
@@ -411,6 +418,10 @@ class SoftwareKey(KspKey):
             raise WinError(NTE_NOT_SUPPORTED, detail="Key Usage does not allow signing")
         if self.algorithm.startswith("ECDH"):
             raise WinError(NTE_NOT_SUPPORTED, detail="ECDH keys do not sign")
+        if self.private is None:
+            # A public key alone: the invalid parameter BCryptSignHash reports for one
+            # (STATUS_INVALID_PARAMETER in bcrypt.dll); no Windows test covers NCrypt's.
+            raise WinError(NTE_INVALID_PARAMETER, detail="a public key cannot sign")
         if self.algorithm == RSA_ALGORITHM:
             scheme, alg = self._rsa_padding(pad, flags, for_sign=True)
             if alg is not None and len(digest) != alg.digest_size:
@@ -475,6 +486,8 @@ class SoftwareKey(KspKey):
         scheme = self._oaep_or_pkcs1(pad, flags)
         if not self.key_usage & NCRYPT_ALLOW_DECRYPT_FLAG:
             raise WinError(NTE_NOT_SUPPORTED, detail="Key Usage does not allow decryption")
+        if self.private is None:
+            raise WinError(NTE_INVALID_PARAMETER, detail="a public key cannot decrypt")
         try:
             return self.private.decrypt(bytes(data), scheme)
         except ValueError as exc:

@@ -173,6 +173,7 @@ def test_generic_public_and_private_blobs(prov):
     blob = public_blob()
     key = nc.NCryptImportKey(prov, None, BCRYPT_PUBLIC_KEY_BLOB, None, blob, 0)  # W
     assert nc.NCryptExportKey(key, None, BCRYPT_RSAPUBLIC_BLOB) == blob
+    assert nc.NCryptExportKey(key, None, BCRYPT_PUBLIC_KEY_BLOB) == blob
     nc.NCryptFreeObject(key)
     with raises_hresult(NTE_BAD_FLAGS):  # W: flags 49
         nc.NCryptImportKey(prov, None, BCRYPT_PUBLIC_KEY_BLOB, None, blob, 49)
@@ -349,6 +350,9 @@ def test_persisted_ecdsa_key(prov, curve, curve_cls, hash_cls, size):
     assert ec.derive_private_key(d, curve_cls()).public_key().public_numbers() == public.public_numbers()
     pkcs8 = nc.NCryptExportKey(key, None, NCRYPT_PKCS8_PRIVATE_KEY_BLOB)
     assert serialization.load_der_private_key(pkcs8, None).private_numbers().private_value == d
+    # Generic export is the specific blob ("NCryptExportKey function")
+    assert nc.NCryptExportKey(key, None, BCRYPT_PUBLIC_KEY_BLOB) == public_blob
+    assert nc.NCryptExportKey(key, None, BCRYPT_PRIVATE_KEY_BLOB) == private_blob
     # The public blob imports as a verifying key, generic or specific
     verifier = nc.NCryptImportKey(prov, None, BCRYPT_PUBLIC_KEY_BLOB, None, public_blob, 0)
     nc.NCryptVerifySignature(verifier, None, digest, sig, 0)
@@ -675,3 +679,18 @@ def test_key_length_properties_by_windows_version(tmp_path, os_version, supporte
                         nc.NCryptGetProperty(key, prop)
     finally:
         m.close()
+
+
+def test_public_only_keys_neither_sign_nor_decrypt(prov):
+    # No traceback: the invalid parameter BCryptSignHash/BCryptDecrypt give a public key.
+    key = nc.NCryptImportKey(prov, None, BCRYPT_RSAPUBLIC_BLOB, None, public_blob(), 0)
+    with raises_hresult(NTE_INVALID_PARAMETER):
+        nc.NCryptSignHash(key, nc.BCRYPT_PKCS1_PADDING_INFO(BCRYPT_SHA256_ALGORITHM),
+                          hashlib.sha256(b"").digest(), NCRYPT_PAD_PKCS1_FLAG)
+    with raises_hresult(NTE_INVALID_PARAMETER):
+        nc.NCryptDecrypt(key, bytes(128), None, NCRYPT_PAD_PKCS1_FLAG)
+    ec_pub = nc.NCryptImportKey(prov, None, BCRYPT_ECCPUBLIC_BLOB, None,
+                                bcrypt_ecc_blob(ec.generate_private_key(ec.SECP256R1()).public_key(),
+                                                "ECDSA_P256", False), 0)
+    with raises_hresult(NTE_INVALID_PARAMETER):
+        nc.NCryptSignHash(ec_pub, None, hashlib.sha256(b"").digest(), 0)
