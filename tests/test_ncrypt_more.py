@@ -20,6 +20,8 @@ import pytest
 from cryptography.hazmat.primitives import hashes, hmac, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric import utils as asym_utils
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from capi.advapi32 import crypt as capi
 from capi.bcrypt.structs import BCryptBuffer, BCryptBufferDesc
@@ -694,3 +696,36 @@ def test_public_only_keys_neither_sign_nor_decrypt(prov):
                                                 "ECDSA_P256", False), 0)
     with raises_hresult(NTE_INVALID_PARAMETER):
         nc.NCryptSignHash(ec_pub, None, hashlib.sha256(b"").digest(), 0)
+
+
+# ---------------------------------------------------------------------------------------
+# Generic blobs: any bytes give a key or a WinError (bounded, derandomized)
+# ---------------------------------------------------------------------------------------
+
+
+
+@functools.lru_cache(maxsize=1)
+def _seed_blobs() -> tuple[bytes, ...]:
+    ec_key = ec.generate_private_key(ec.SECP521R1())
+    return (public_blob(), bcrypt_rsa_blob(rsa_key(), BCRYPT_RSAPRIVATE_MAGIC),
+            bcrypt_rsa_blob(rsa_key(), BCRYPT_RSAFULLPRIVATE_MAGIC),
+            bcrypt_ecc_blob(ec_key.public_key(), "ECDH_P521", False),
+            bcrypt_ecc_blob(ec_key, "ECDSA_P521", True))
+
+
+@settings(max_examples=80, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(which=st.integers(0, 4), edits=st.lists(st.tuples(st.integers(0, 700), st.integers(0, 255)),
+                                               max_size=3),
+       cut=st.integers(0, 8), blob_type=st.sampled_from([BCRYPT_PUBLIC_KEY_BLOB, BCRYPT_PRIVATE_KEY_BLOB]))
+def test_generic_import_never_raises_anything_but_win_error(prov, which, edits, cut, blob_type):
+    data = bytearray(_seed_blobs()[which])
+    for pos, value in edits:
+        data[pos % len(data)] = value
+    data = bytes(data[:len(data) - cut])
+    try:
+        key = nc.NCryptImportKey(prov, None, blob_type, None, data, 0)
+    except WinError:
+        return
+    nc.NCryptGetProperty(key, NCRYPT_LENGTH_PROPERTY)
+    nc.NCryptFreeObject(key)
