@@ -94,8 +94,8 @@ ALGORITHMS = (RSA_ALGORITHM, *blobs.CURVE_ALGORITHMS)
 _GROUP = {"RSA": "RSA", "ECDSA_P256": "ECDSA", "ECDSA_P384": "ECDSA", "ECDSA_P521": "ECDSA",
           "ECDH_P256": "ECDH", "ECDH_P384": "ECDH", "ECDH_P521": "ECDH"}
 _EC_CURVES = {"secp256r1": "P256", "secp384r1": "P384", "secp521r1": "P521"}
-# Properties a software key does not have a value for yet: NTE_NOT_FOUND rather than
-# NTE_NOT_SUPPORTED (Wine ncrypt.c check_properties, the rows that are not todo-free aside).
+# Properties a software key has no value for: NTE_NOT_FOUND rather than NTE_NOT_SUPPORTED
+# (Wine ncrypt.c check_properties; its expected status is Windows' even on todo rows).
 _UNSET_PROPERTIES = (NCRYPT_UI_POLICY_PROPERTY, NCRYPT_WINDOW_HANDLE_PROPERTY,
                      NCRYPT_USE_CONTEXT_PROPERTY)
 _FILETIME_EPOCH = 116444736000000000  # 1601-01-01 -> 1970-01-01 in 100-ns ticks

@@ -223,7 +223,8 @@ def NCryptGetProperty(hObject, pszProperty, dwFlags: int = 0):
 
 @_facade
 def NCryptSetProperty(hObject, pszProperty, pbInput, dwFlags: int = 0) -> None:
-    """NCryptSetProperty: Length, Export Policy and Key Usage before finalization;
+    """NCryptSetProperty: Length, Export Policy and Key Usage before finalization (an
+    imported key takes a Length at any time and keeps its material);
     "Security Descr" (needs WRITE_DAC, NTE_PERM). SmartCardPin: NTE_NOT_SUPPORTED on the
     software KSP."""
     key = _target(hObject)
@@ -363,9 +364,10 @@ def NCryptIsAlgSupported(hProvider, pszAlgId, dwFlags: int = 0) -> None:
 
 __all__ = [
     "BCRYPT_PKCS1_PADDING_INFO", "BCRYPT_PSS_PADDING_INFO", "BCRYPT_OAEP_PADDING_INFO",
-    "NCryptKeyName", "NCRYPT_SUPPORTED_LENGTHS", "NCRYPT_PROV_HANDLE", "NCRYPT_KEY_HANDLE", "NCryptOpenStorageProvider",
+    "NCryptKeyName", "NCRYPT_PROV_HANDLE", "NCRYPT_KEY_HANDLE", "NCryptOpenStorageProvider",
     "NCryptEnumKeys", "NCryptOpenKey", "NCryptCreatePersistedKey", "NCryptFinalizeKey",
     "NCryptGetProperty", "NCryptSetProperty", "NCryptDeleteKey", "NCryptFreeObject",
     "NCryptExportKey", "NCryptImportKey", "NCryptSignHash", "NCryptVerifySignature",
     "NCryptEncrypt", "NCryptDecrypt", "NCryptIsAlgSupported", "NCRYPT_IMPL_SOFTWARE_FLAG",
+    "NCRYPT_SUPPORTED_LENGTHS",
 ]
