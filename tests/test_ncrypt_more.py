@@ -729,3 +729,21 @@ def test_generic_import_never_raises_anything_but_win_error(prov, which, edits, 
         return
     nc.NCryptGetProperty(key, NCRYPT_LENGTH_PROPERTY)
     nc.NCryptFreeObject(key)
+
+
+def test_pp_enumalgs_of_a_token_csp(machine, softhsm_token):
+    # A token CSP lists its own hashes and RSA lengths, and no session cipher it lacks
+    # (CryptGenKey refuses RC4 there too).
+    from csp import tokens
+
+    tokens.add_pkcs11(machine, "Contoso HSM CSP", softhsm_token.module, softhsm_token.label,
+                      pin=softhsm_token.pin, kind="csp")
+    hprov = capi.CryptAcquireContext(None, "Contoso HSM CSP", PROV_RSA_FULL, CRYPT_VERIFYCONTEXT)
+    entries = _enum(hprov, PP_ENUMALGS_EX)
+    names = {e.szName for e in entries}
+    assert {"RSA_SIGN", "RSA_KEYX"} <= names and "RC4" not in names
+    for e in entries:
+        if e.aiAlgid & 0xE000 == 0x8000:
+            capi.CryptCreateHash(hprov, e.aiAlgid, None)
+    with raises_hresult(NTE_BAD_ALGID):
+        capi.CryptGenKey(hprov, CALG_RC4, 0)
