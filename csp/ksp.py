@@ -1,4 +1,4 @@
-"""The Microsoft Software Key Storage Provider (CNG): RSA, ECDSA and ECDH P-256/P-384."""
+"""The Microsoft Software Key Storage Provider (CNG): RSA, ECDSA and ECDH P-256/P-384/P-521."""
 
 from __future__ import annotations
 
@@ -13,12 +13,16 @@ from capi.constants import (
     BCRYPT_PAD_OAEP,
     BCRYPT_PAD_PKCS1,
     BCRYPT_PAD_PSS,
+    BCRYPT_PRIVATE_KEY_BLOB,
+    BCRYPT_PUBLIC_KEY_BLOB,
+    BCRYPT_PUBLIC_KEY_LENGTH,
     BCRYPT_RSAFULLPRIVATE_BLOB,
     BCRYPT_RSAFULLPRIVATE_MAGIC,
     BCRYPT_RSAPRIVATE_BLOB,
     BCRYPT_RSAPRIVATE_MAGIC,
     BCRYPT_RSAPUBLIC_BLOB,
     BCRYPT_RSAPUBLIC_MAGIC,
+    BCRYPT_SIGNATURE_LENGTH,
     CALG_RSA_KEYX,
     LEGACY_RSAPRIVATE_BLOB,
     LEGACY_RSAPUBLIC_BLOB,
@@ -28,6 +32,7 @@ from capi.constants import (
     NCRYPT_ALLOW_ARCHIVING_FLAG,
     NCRYPT_ALLOW_DECRYPT_FLAG,
     NCRYPT_ALLOW_EXPORT_FLAG,
+    NCRYPT_ALLOW_KEY_AGREEMENT_FLAG,
     NCRYPT_ALLOW_PLAINTEXT_EXPORT_FLAG,
     NCRYPT_ALLOW_SIGNING_FLAG,
     NCRYPT_BLOCK_LENGTH_PROPERTY,
@@ -36,13 +41,18 @@ from capi.constants import (
     NCRYPT_IMPL_TYPE_PROPERTY,
     NCRYPT_KEY_TYPE_PROPERTY,
     NCRYPT_KEY_USAGE_PROPERTY,
+    NCRYPT_LAST_MODIFIED_PROPERTY,
     NCRYPT_LENGTH_PROPERTY,
+    NCRYPT_LENGTHS_PROPERTY,
     NCRYPT_MACHINE_KEY_FLAG,
     NCRYPT_NAME_PROPERTY,
     NCRYPT_PIN_PROPERTY,
     NCRYPT_PKCS8_PRIVATE_KEY_BLOB,
     NCRYPT_SECURITY_DESCR_PROPERTY,
+    NCRYPT_UI_POLICY_PROPERTY,
     NCRYPT_UNIQUE_NAME_PROPERTY,
+    NCRYPT_USE_CONTEXT_PROPERTY,
+    NCRYPT_WINDOW_HANDLE_PROPERTY,
 )
 from capi.errors import (
     NTE_BAD_DATA,
@@ -82,8 +92,14 @@ RSA_ALGORITHM = "RSA"
 # 16384, dwIncrement 8, dwDefaultLength 1024 for a Microsoft Software KSP RSA key.
 RSA_MIN_BITS, RSA_MAX_BITS, RSA_DEFAULT_BITS, RSA_INCREMENT = 512, 16384, 1024, 8
 ALGORITHMS = (RSA_ALGORITHM, *blobs.CURVE_ALGORITHMS)
-_GROUP = {"RSA": "RSA", "ECDSA_P256": "ECDSA", "ECDSA_P384": "ECDSA", "ECDH_P256": "ECDH",
-          "ECDH_P384": "ECDH"}
+_GROUP = {"RSA": "RSA", "ECDSA_P256": "ECDSA", "ECDSA_P384": "ECDSA", "ECDSA_P521": "ECDSA",
+          "ECDH_P256": "ECDH", "ECDH_P384": "ECDH", "ECDH_P521": "ECDH"}
+_EC_CURVES = {"secp256r1": "P256", "secp384r1": "P384", "secp521r1": "P521"}
+# Properties a software key has no value for: NTE_NOT_FOUND rather than NTE_NOT_SUPPORTED
+# (Wine ncrypt.c check_properties; its expected status is Windows' even on todo rows).
+_UNSET_PROPERTIES = (NCRYPT_UI_POLICY_PROPERTY, NCRYPT_WINDOW_HANDLE_PROPERTY,
+                     NCRYPT_USE_CONTEXT_PROPERTY)
+_FILETIME_EPOCH = 116444736000000000  # 1601-01-01 -> 1970-01-01 in 100-ns ticks
 _HASHES = {"MD5": hashes.MD5, "SHA1": hashes.SHA1, "SHA256": hashes.SHA256,
            "SHA384": hashes.SHA384, "SHA512": hashes.SHA512}
 _PLAINTEXT_BLOBS = (BCRYPT_RSAPRIVATE_BLOB, BCRYPT_RSAFULLPRIVATE_BLOB, BCRYPT_ECCPRIVATE_BLOB,
@@ -113,8 +129,35 @@ def _int(value) -> int:
 def algorithm_of(key) -> str:
     if isinstance(key, (rsa.RSAPrivateKey, rsa.RSAPublicKey)):
         return RSA_ALGORITHM
-    curve = key.curve.name
-    return {"secp256r1": "ECDSA_P256", "secp384r1": "ECDSA_P384"}[curve]
+    return "ECDSA_" + _EC_CURVES[key.curve.name]
+
+
+def supported_lengths(algorithm: str) -> tuple[int, int, int, int]:
+    """NCRYPT_SUPPORTED_LENGTHS (dwMinLength, dwMaxLength, dwIncrement, dwDefaultLength):
+    RSA 512..16384 step 8, default 1024 (Wine ncrypt.c check_properties; Windows 7 and 8
+    report an increment of 64); a curve has its one size."""
+    if algorithm == RSA_ALGORITHM:
+        return RSA_MIN_BITS, RSA_MAX_BITS, RSA_INCREMENT, RSA_DEFAULT_BITS
+    bits = blobs.curve_for(algorithm).key_size
+    return bits, bits, 0, bits
+
+
+def import_blob_kind(blob_type: str, data: bytes) -> str:
+    """The specific blob type a generic BCRYPT_PUBLIC_KEY_BLOB / BCRYPT_PRIVATE_KEY_BLOB
+    stands for: its magic decides (Wine ncrypt.c test_key_import_rsa imports an RSA1 blob
+    as BCRYPT_PUBLIC_KEY_BLOB; a bad magic is NTE_INVALID_PARAMETER)."""
+    if len(data) < 8:
+        raise WinError(NTE_BAD_DATA, detail="blob shorter than its header")
+    magic = int.from_bytes(data[:4], "little")
+    public = blob_type == BCRYPT_PUBLIC_KEY_BLOB
+    if magic == BCRYPT_RSAPUBLIC_MAGIC and public:
+        return BCRYPT_RSAPUBLIC_BLOB
+    if magic in (BCRYPT_RSAPRIVATE_MAGIC, BCRYPT_RSAFULLPRIVATE_MAGIC) and not public:
+        return BCRYPT_RSAPRIVATE_BLOB
+    kind = blobs.ecc_magic_kind(magic)
+    if kind is not None and kind == (not public):
+        return BCRYPT_ECCPRIVATE_BLOB if kind else BCRYPT_ECCPUBLIC_BLOB
+    raise WinError(NTE_INVALID_PARAMETER, detail=f"magic 0x{magic:08x} for {blob_type}")
 
 
 class SoftwareKey(KspKey):
@@ -135,6 +178,7 @@ class SoftwareKey(KspKey):
             blobs.curve_for(algorithm).key_size
         self.export_policy = 0
         self.key_usage = NCRYPT_ALLOW_ALL_USAGES
+        self.imported = False
 
     # -- persistence ------------------------------------------------------------------------
 
@@ -217,6 +261,28 @@ class SoftwareKey(KspKey):
             return _GROUP[self.algorithm]
         if prop == NCRYPT_LENGTH_PROPERTY:
             return self.length
+        if prop == NCRYPT_LENGTHS_PROPERTY:
+            return supported_lengths(self.algorithm)
+        if prop in (BCRYPT_PUBLIC_KEY_LENGTH, BCRYPT_SIGNATURE_LENGTH) and \
+                not self.scope.machine.os.ncrypt_key_length_properties:
+            raise WinError(NTE_NOT_SUPPORTED, detail=f"{prop} (this Windows version)")
+        if prop == BCRYPT_PUBLIC_KEY_LENGTH:
+            return self.length  # Wine ncrypt.c check_properties
+        if prop == BCRYPT_SIGNATURE_LENGTH:
+            if self.algorithm.startswith("ECDH"):
+                raise WinError(NTE_NOT_SUPPORTED)
+            size = (self.length + 7) // 8
+            return size if self.algorithm == RSA_ALGORITHM else 2 * size
+        if prop in _UNSET_PROPERTIES:
+            raise WinError(NTE_NOT_FOUND)
+        if prop == NCRYPT_LAST_MODIFIED_PROPERTY:
+            if self.name is None or not self.finalized:
+                raise WinError(NTE_NOT_FOUND)  # Wine check_properties: an ephemeral key
+            try:
+                mtime = self.store.host(self.unique_name).stat().st_mtime_ns
+            except OSError:
+                raise WinError(NTE_NOT_FOUND) from None
+            return mtime // 100 + _FILETIME_EPOCH
         if prop == NCRYPT_BLOCK_LENGTH_PROPERTY:
             if self.algorithm != RSA_ALGORITHM:
                 raise WinError(NTE_NOT_SUPPORTED)
@@ -228,7 +294,9 @@ class SoftwareKey(KspKey):
         if prop == NCRYPT_KEY_TYPE_PROPERTY:
             return NCRYPT_MACHINE_KEY_FLAG if self.scope.machine_keyset else 0
         if prop == NCRYPT_IMPL_TYPE_PROPERTY:
-            return NCRYPT_IMPL_SOFTWARE_FLAG
+            # Asked of a key (not the provider), the software KSP has no Impl Type
+            # (Wine ncrypt.c check_properties).
+            raise WinError(NTE_NOT_SUPPORTED)
         if prop in (NCRYPT_NAME_PROPERTY, NCRYPT_UNIQUE_NAME_PROPERTY):
             if self.name is None:
                 # An ephemeral key has no name (Wine ncrypt.c check_properties).
@@ -237,6 +305,9 @@ class SoftwareKey(KspKey):
         if prop == NCRYPT_CERTIFICATE_PROPERTY:
             raise WinError(NTE_NOT_FOUND)
         if prop == NCRYPT_SECURITY_DESCR_PROPERTY:
+            if not flags & 0xF:
+                # No SECURITY_INFORMATION bit: NTE_BAD_FLAGS (Wine ncrypt.c check_properties).
+                raise WinError(NTE_BAD_FLAGS)
             if self.name is None or not self.finalized:
                 raise WinError(NTE_NOT_SUPPORTED)
             if not self.store.allowed(self.unique_name, READ_CONTROL):
@@ -246,6 +317,14 @@ class SoftwareKey(KspKey):
 
     def set_property(self, name: str, value, flags: int) -> None:
         prop = str(name)
+        if prop == NCRYPT_LENGTH_PROPERTY and self.imported:
+            # An imported key takes a Length without complaint, finalized or not; its
+            # material is what was imported (Wine ncrypt.c test_set_property: 2048 on an
+            # imported 1024-bit public key succeeds).
+            bits = _int(value)
+            if self.algorithm == RSA_ALGORITHM and not RSA_MIN_BITS <= bits <= RSA_MAX_BITS:
+                raise WinError(NTE_INVALID_PARAMETER, detail=f"length {bits}")
+            return
         if prop == NCRYPT_LENGTH_PROPERTY:
             if self.finalized or self.algorithm != RSA_ALGORITHM:
                 raise WinError(NTE_NOT_SUPPORTED if not self.finalized else NTE_BAD_KEY_STATE)
@@ -282,6 +361,13 @@ class SoftwareKey(KspKey):
     def export(self, blob_type: str, params: dict | None) -> bytes:
         self._need_final()
         bt = str(blob_type)
+        # The generic blobs are the key type's own ("NCryptExportKey function":
+        # BCRYPT_PUBLIC_KEY_BLOB / BCRYPT_PRIVATE_KEY_BLOB, the type told by the Magic).
+        rsa_key = self.algorithm == RSA_ALGORITHM
+        if bt == BCRYPT_PUBLIC_KEY_BLOB:
+            bt = BCRYPT_RSAPUBLIC_BLOB if rsa_key else BCRYPT_ECCPUBLIC_BLOB
+        elif bt == BCRYPT_PRIVATE_KEY_BLOB:
+            bt = BCRYPT_RSAPRIVATE_BLOB if rsa_key else BCRYPT_ECCPRIVATE_BLOB
         if bt == BCRYPT_RSAPUBLIC_BLOB and self.algorithm == RSA_ALGORITHM:
             return blobs.bcrypt_rsa_blob(self.public, BCRYPT_RSAPUBLIC_MAGIC)
         if bt == LEGACY_RSAPUBLIC_BLOB and self.algorithm == RSA_ALGORITHM:
@@ -339,6 +425,10 @@ class SoftwareKey(KspKey):
             raise WinError(NTE_NOT_SUPPORTED, detail="Key Usage does not allow signing")
         if self.algorithm.startswith("ECDH"):
             raise WinError(NTE_NOT_SUPPORTED, detail="ECDH keys do not sign")
+        if self.private is None:
+            # A public key alone: the invalid parameter BCryptSignHash reports for one
+            # (STATUS_INVALID_PARAMETER in bcrypt.dll); no Windows test covers NCrypt's.
+            raise WinError(NTE_INVALID_PARAMETER, detail="a public key cannot sign")
         if self.algorithm == RSA_ALGORITHM:
             scheme, alg = self._rsa_padding(pad, flags, for_sign=True)
             if alg is not None and len(digest) != alg.digest_size:
@@ -358,6 +448,12 @@ class SoftwareKey(KspKey):
         try:
             if self.algorithm == RSA_ALGORITHM:
                 scheme, alg = self._rsa_padding(pad, flags, for_sign=False)
+                # A hash that is not the padding's hash's size, or a signature that is not
+                # the modulus' size: NTE_INVALID_PARAMETER (Wine ncrypt.c
+                # test_verify_signature: 4-byte hash, 4-byte signature, MD5 for SHA-256).
+                if (alg is not None and len(digest) != alg.digest_size) or \
+                        len(signature) != (self.public.key_size + 7) // 8:
+                    raise WinError(NTE_INVALID_PARAMETER, detail="hash or signature size")
                 algorithm = asym_utils.Prehashed(alg) if alg is not None else asym_utils.NoDigestInfo()
                 self.public.verify(signature, digest, scheme, algorithm)
                 return
@@ -397,11 +493,27 @@ class SoftwareKey(KspKey):
         scheme = self._oaep_or_pkcs1(pad, flags)
         if not self.key_usage & NCRYPT_ALLOW_DECRYPT_FLAG:
             raise WinError(NTE_NOT_SUPPORTED, detail="Key Usage does not allow decryption")
+        if self.private is None:
+            raise WinError(NTE_INVALID_PARAMETER, detail="a public key cannot decrypt")
         try:
             return self.private.decrypt(bytes(data), scheme)
         except ValueError as exc:
             # RSACng reports a bad ciphertext as "The parameter is incorrect."
             raise WinError(NTE_INVALID_PARAMETER, detail="decryption failed") from exc
+
+    def agree(self, peer_public) -> bytes:
+        """ECDH: the shared secret Z with ``peer_public`` (big-endian, the curve's size).
+        Both keys must be ECDH keys of one curve, as BCryptSecretAgreement demands
+        (Wine bcrypt.c test_SecretAgreement: another algorithm is an invalid parameter)."""
+        self._need_final()
+        if not self.algorithm.startswith("ECDH") or self.private is None:
+            raise WinError(NTE_INVALID_PARAMETER, detail="secret agreement needs an ECDH private key")
+        if not self.key_usage & NCRYPT_ALLOW_KEY_AGREEMENT_FLAG:
+            raise WinError(NTE_NOT_SUPPORTED, detail="Key Usage does not allow key agreement")
+        if not isinstance(peer_public, ec.EllipticCurvePublicKey) or \
+                peer_public.curve.name != self.private.curve.name:
+            raise WinError(NTE_INVALID_PARAMETER, detail="the public key is not on this curve")
+        return self.private.exchange(ec.ECDH(), peer_public)
 
     def delete(self) -> None:
         if self.name is None or not self.finalized:
@@ -462,6 +574,8 @@ class SoftwareKSP(KspProvider):
         from capi.constants import NCRYPT_DO_NOT_FINALIZE_FLAG
 
         bt = str(blob_type)
+        if bt in (BCRYPT_PUBLIC_KEY_BLOB, BCRYPT_PRIVATE_KEY_BLOB):
+            bt = import_blob_kind(bt, bytes(data))
         if bt in (BCRYPT_RSAPRIVATE_BLOB, BCRYPT_RSAFULLPRIVATE_BLOB):
             private = blobs.parse_bcrypt_rsa_blob(
                 data, (BCRYPT_RSAPRIVATE_MAGIC, BCRYPT_RSAFULLPRIVATE_MAGIC))
@@ -487,7 +601,7 @@ class SoftwareKSP(KspProvider):
             # for another key, as NCryptCreatePersistedKey gives for an unknown algorithm.
             if not isinstance(private, rsa.RSAPrivateKey) and not (
                     isinstance(private, ec.EllipticCurvePrivateKey)
-                    and private.curve.name in ("secp256r1", "secp384r1")):
+                    and private.curve.name in _EC_CURVES):
                 raise WinError(NTE_NOT_SUPPORTED, detail=f"key type {type(private).__name__}")
             algorithm = algorithm_of(private)
         else:
@@ -499,6 +613,7 @@ class SoftwareKSP(KspProvider):
         key.private = None if is_public else private
         key.public = private if is_public else private.public_key()
         key.length = key.public.key_size
+        key.imported = True
         if is_public:
             key.finalized = True
         elif not flags & NCRYPT_DO_NOT_FINALIZE_FLAG:

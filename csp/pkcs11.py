@@ -58,12 +58,14 @@ from capi.constants import (
     BCRYPT_PAD_OAEP,
     BCRYPT_PAD_PKCS1,
     BCRYPT_PAD_PSS,
+    BCRYPT_PUBLIC_KEY_LENGTH,
     BCRYPT_RSAFULLPRIVATE_BLOB,
     BCRYPT_RSAFULLPRIVATE_MAGIC,
     BCRYPT_RSAPRIVATE_BLOB,
     BCRYPT_RSAPRIVATE_MAGIC,
     BCRYPT_RSAPUBLIC_BLOB,
     BCRYPT_RSAPUBLIC_MAGIC,
+    BCRYPT_SIGNATURE_LENGTH,
     CALG_RSA_KEYX,
     CALG_RSA_SIGN,
     CRYPT_EXPORT,
@@ -90,6 +92,7 @@ from capi.constants import (
     NCRYPT_KEY_TYPE_PROPERTY,
     NCRYPT_KEY_USAGE_PROPERTY,
     NCRYPT_LENGTH_PROPERTY,
+    NCRYPT_LENGTHS_PROPERTY,
     NCRYPT_NAME_PROPERTY,
     NCRYPT_OVERWRITE_KEY_FLAG,
     NCRYPT_PAD_OAEP_FLAG,
@@ -484,6 +487,18 @@ def _public_from_object(obj):
         curve = ec.SECP256R1() if curve_name == "secp256r1" else ec.SECP384R1()
         return ec.EllipticCurvePublicKey.from_encoded_point(curve, raw)
     raise _errors.win32_failure(NTE_BAD_KEY, detail=f"key type {key_type!r}")
+
+
+def _cng_algorithm_of(obj) -> str:
+    """The CNG algorithm name of a CKO_PUBLIC_KEY object."""
+    if _attr(obj, Attribute.KEY_TYPE, None) == KeyType.EC:
+        try:
+            params = asn1_keys.ECDomainParameters.load(obj[Attribute.EC_PARAMS])
+            curve = _CURVE_BY_OID.get(params.chosen.dotted if params.name == "named" else "")
+        except (ValueError, TypeError, KeyError):
+            curve = None
+        return _CNG_BY_CURVE.get(curve, "ECDSA")
+    return RSA_ALGORITHM
 
 
 class TokenPrivateKey(rsa.RSAPrivateKey):
@@ -1258,6 +1273,17 @@ class Pkcs11Key(KspKey):
             if self.algorithm != RSA_ALGORITHM:
                 raise _errors.win32_failure(NTE_NOT_SUPPORTED)
             return self.length // 8
+        if prop == NCRYPT_LENGTHS_PROPERTY:
+            # (min, max, increment, default): the token's RSA range, a curve's one size.
+            if self.algorithm == RSA_ALGORITHM:
+                low, high = self.provider._rsa_limits()
+                return low, high, _RSA_INCREMENT, _DEFAULT_RSA_BITS
+            return self.length, self.length, 0, self.length
+        if prop == BCRYPT_PUBLIC_KEY_LENGTH:
+            return self.length
+        if prop == BCRYPT_SIGNATURE_LENGTH:
+            size = (self.length + 7) // 8
+            return size if self.algorithm == RSA_ALGORITHM else 2 * size
         if prop in (NCRYPT_NAME_PROPERTY, NCRYPT_UNIQUE_NAME_PROPERTY):
             if self.name is None:
                 raise _errors.win32_failure(NTE_NOT_SUPPORTED)
@@ -1490,7 +1516,16 @@ class Pkcs11KSP(_ProviderBase, KspProvider):
         return key
 
     def enum_keys(self, scope: KeyScope) -> list[KeyInfo]:
-        out = []
-        for name in self._names(scope):
-            out.append(KeyInfo(name, RSA_ALGORITHM, 0, 0))
-        return out
+        """Each key's name with its own algorithm: "RSA", or "ECDSA_P256"/"ECDSA_P384"
+        for an EC key (NCryptKeyName.pszAlgid names the key's algorithm)."""
+        handle = TokenHandle(self, scope, None)
+        try:
+            handle.check_present()
+            found: dict[str, str] = {}
+            for obj in handle.link.find({Attribute.CLASS: ObjectClass.PUBLIC_KEY}):
+                label = _attr(obj, Attribute.LABEL, "")
+                if label and label not in found:
+                    found[label] = _cng_algorithm_of(obj)
+        finally:
+            handle.close()
+        return [KeyInfo(name, algorithm, 0, 0) for name, algorithm in found.items()]

@@ -6,4 +6,5 @@ from __future__ import annotations
 
 from capi.lazy import lazy_exports
 
-__getattr__, __dir__ = lazy_exports(__name__, ("capi.advapi32.crypt", "capi.advapi32.security",))
+__getattr__, __dir__ = lazy_exports(__name__, ("capi.advapi32.crypt", "capi.advapi32.security",
+                                                   "capi.advapi32.enumalgs"))

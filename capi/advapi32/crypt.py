@@ -274,7 +274,8 @@ def CryptReleaseContext(hProv, dwFlags: int = 0) -> None:
 def CryptGetProvParam(hProv, dwParam: int, dwFlags: int = 0):
     """CryptGetProvParam: PP_NAME, PP_CONTAINER, PP_UNIQUE_CONTAINER, PP_PROVTYPE,
     PP_IMPTYPE, PP_VERSION, PP_KEYSPEC, PP_KEYSET_TYPE, PP_KEYSTORAGE, PP_ENUMCONTAINERS
-    (CRYPT_FIRST/CRYPT_NEXT, ends with ERROR_NO_MORE_ITEMS), PP_ENUMALGS, PP_KEYSET_SEC_DESCR
+    (CRYPT_FIRST/CRYPT_NEXT, ends with ERROR_NO_MORE_ITEMS), PP_ENUMALGS (PROV_ENUMALGS) and
+    PP_ENUMALGS_EX (PROV_ENUMALGS_EX) the same way, PP_KEYSET_SEC_DESCR
     (a SecurityDescriptor), PP_SIG_KEYSIZE_INC/PP_KEYX_KEYSIZE_INC. Others: NTE_BAD_TYPE."""
     prov = _prov(hProv)
     param, flags = _u32(dwParam), _u32(dwFlags)
@@ -310,22 +311,16 @@ def CryptGetProvParam(hProv, dwParam: int, dwFlags: int = 0):
         return prov._enum.pop(0)
     if param in (C.PP_ENUMALGS, C.PP_ENUMALGS_EX):
         if flags & C.CRYPT_FIRST or getattr(prov, "_algs", None) is None:
-            prov._algs = _algorithms(prov.provider)
+            from capi.advapi32 import enumalgs
+
+            prov._algs = (enumalgs.algorithms_ex(prov.provider) if param == C.PP_ENUMALGS_EX
+                          else enumalgs.algorithms(prov.provider))
         if not prov._algs:
             raise WinError(ERROR_NO_MORE_ITEMS)
         return prov._algs.pop(0)
     if param == C.PP_KEYSET_SEC_DESCR:
         return c.get_security_descriptor()
     raise WinError(NTE_BAD_TYPE, detail=f"dwParam {param}")
-
-
-def _algorithms(provider) -> list[tuple[int, int, str]]:
-    """PROV_ENUMALGS entries: (aiAlgid, dwBitLen, szName)."""
-    out = [(alg, cls().digest_size * 8 if cls else _SSL3_SHAMD5_LEN * 8, name)
-           for alg, (name, cls) in provider.hash_algorithms().items()]
-    for alg, name in ((C.CALG_RSA_SIGN, "RSA_SIGN"), (C.CALG_RSA_KEYX, "RSA_KEYX")):
-        out.append((alg, provider.key_lengths(alg)[2], name))
-    return out
 
 
 @_facade

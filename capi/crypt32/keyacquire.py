@@ -23,7 +23,6 @@ from capi.errors import (
     NTE_BAD_PROV_TYPE,
     NTE_BAD_PUBLIC_KEY,
     NTE_NOT_FOUND,
-    NTE_NOT_SUPPORTED,
     SetLastError,
     WinError,
     winapi,
@@ -74,51 +73,11 @@ def _public_numbers(pub):
 # ---------------------------------------------------------------------------------------
 
 
-def _legacy_key_class():
-    from csp.ksp import SoftwareKey
-
-    class LegacyCapiKey(SoftwareKey):
-        """A software-CSP key pair seen through CNG: same key material, CNG semantics
-        (PSS and SHA-2 work, as they do for rsaenh keys opened by the Software KSP)."""
-
-        def __init__(self, provider, scope, container, pair):
-            super().__init__(provider, scope, "RSA", None, pair.spec)
-            self.name = container.name
-            self.unique_name = container.unique_name
-            self.container = container
-            self.private = pair.private
-            self.public = pair.public
-            self.length = pair.public.key_size
-            exportable = bool(pair.permissions & C.CRYPT_EXPORT)
-            self.export_policy = (C.NCRYPT_ALLOW_EXPORT_FLAG | C.NCRYPT_ALLOW_PLAINTEXT_EXPORT_FLAG
-                                  if exportable else 0)
-            self.key_usage = (C.NCRYPT_ALLOW_SIGNING_FLAG if pair.spec == C.AT_SIGNATURE
-                              else C.NCRYPT_ALLOW_ALL_USAGES)
-            self.finalized = True
-
-        def get_property(self, name, flags):
-            if str(name) == C.NCRYPT_SECURITY_DESCR_PROPERTY:
-                return self.container.get_security_descriptor()
-            return super().get_property(name, flags)
-
-        def set_property(self, name, value, flags):
-            raise WinError(NTE_NOT_SUPPORTED, detail="a CryptoAPI key seen through CNG")
-
-        def delete(self):
-            raise WinError(NTE_NOT_SUPPORTED, detail="delete the CryptoAPI container instead")
-
-    return LegacyCapiKey
-
-
 def _router_handle(machine, prov_handle, spec: int):
     """An NCRYPT_KEY_HANDLE for the key ``spec`` of a software CSP container."""
-    from capi.ncrypt.keystorage import NCRYPT_KEY_HANDLE, NCRYPT_PROV_HANDLE
-    from csp.registry import find_ksp
+    from capi.ncrypt.translate import legacy_key_handle
 
-    pair = prov_handle.container.get_key(spec)
-    ksp = find_ksp(machine, C.MS_KEY_STORAGE_PROVIDER)
-    key = _legacy_key_class()(ksp, prov_handle.scope, prov_handle.container, pair)
-    return NCRYPT_KEY_HANDLE(NCRYPT_PROV_HANDLE(ksp, machine), key)
+    return legacy_key_handle(machine, prov_handle, prov_handle.container.get_key(spec))
 
 
 # ---------------------------------------------------------------------------------------

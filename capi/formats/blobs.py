@@ -15,12 +15,16 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from capi.constants import (
     BCRYPT_ECDH_PRIVATE_P256_MAGIC,
     BCRYPT_ECDH_PRIVATE_P384_MAGIC,
+    BCRYPT_ECDH_PRIVATE_P521_MAGIC,
     BCRYPT_ECDH_PUBLIC_P256_MAGIC,
     BCRYPT_ECDH_PUBLIC_P384_MAGIC,
+    BCRYPT_ECDH_PUBLIC_P521_MAGIC,
     BCRYPT_ECDSA_PRIVATE_P256_MAGIC,
     BCRYPT_ECDSA_PRIVATE_P384_MAGIC,
+    BCRYPT_ECDSA_PRIVATE_P521_MAGIC,
     BCRYPT_ECDSA_PUBLIC_P256_MAGIC,
     BCRYPT_ECDSA_PUBLIC_P384_MAGIC,
+    BCRYPT_ECDSA_PUBLIC_P521_MAGIC,
     BCRYPT_RSAFULLPRIVATE_MAGIC,
     BCRYPT_RSAPUBLIC_MAGIC,
     CALG_RSA_KEYX,
@@ -203,7 +207,11 @@ def parse_bcrypt_rsa_blob(data: bytes, expected_magics: tuple[int, ...]):
     magic, bits, cb_exp, cb_mod, cb_p1, cb_p2 = _BCRYPT_RSA.unpack_from(data, 0)
     if magic not in expected_magics:
         raise _bad(NTE_INVALID_PARAMETER, f"magic 0x{magic:08x}")
-    if cb_exp == 0 or cb_exp > MAX_PUBEXP_BYTES or cb_mod == 0 or cb_mod != (bits + 7) // 8:
+    # A BitLength smaller than cbModulus says is accepted: Windows imports an RSA1 blob
+    # with BitLength 768 and a 128-byte modulus (Wine ncrypt.c test_key_import_rsa,
+    # rsa_key_blob_with_invalid_bit_length); the modulus decides the key.
+    if cb_exp == 0 or cb_exp > MAX_PUBEXP_BYTES or cb_mod == 0 or bits == 0 \
+            or (bits + 7) // 8 > cb_mod:
         raise _bad(NTE_BAD_DATA, "cbPublicExp/cbModulus")
     size = _BCRYPT_RSA.size + cb_exp + cb_mod
     if magic != BCRYPT_RSAPUBLIC_MAGIC:
@@ -243,12 +251,22 @@ _CURVES = {
     "ECDSA_P384": (ec.SECP384R1, 48, BCRYPT_ECDSA_PUBLIC_P384_MAGIC, BCRYPT_ECDSA_PRIVATE_P384_MAGIC),
     "ECDH_P256": (ec.SECP256R1, 32, BCRYPT_ECDH_PUBLIC_P256_MAGIC, BCRYPT_ECDH_PRIVATE_P256_MAGIC),
     "ECDH_P384": (ec.SECP384R1, 48, BCRYPT_ECDH_PUBLIC_P384_MAGIC, BCRYPT_ECDH_PRIVATE_P384_MAGIC),
+    "ECDSA_P521": (ec.SECP521R1, 66, BCRYPT_ECDSA_PUBLIC_P521_MAGIC, BCRYPT_ECDSA_PRIVATE_P521_MAGIC),
+    "ECDH_P521": (ec.SECP521R1, 66, BCRYPT_ECDH_PUBLIC_P521_MAGIC, BCRYPT_ECDH_PRIVATE_P521_MAGIC),
 }
 CURVE_ALGORITHMS = tuple(_CURVES)
 
 
 def curve_for(alg: str) -> ec.EllipticCurve:
     return _CURVES[alg][0]()
+
+
+def ecc_magic_kind(magic: int) -> bool | None:
+    """True for an ECC private-blob magic, False for a public one, None otherwise."""
+    for entry in _CURVES.values():
+        if magic in (entry[2], entry[3]):
+            return magic == entry[3]
+    return None
 
 
 def bcrypt_ecc_blob(key, alg: str, private: bool) -> bytes:

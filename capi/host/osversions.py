@@ -50,6 +50,13 @@ class OSVersion:
         major, minor, _ = self.version.split(".")
         return int(major), int(minor)
 
+    @property
+    def ncrypt_key_length_properties(self) -> bool:
+        """BCRYPT_SIGNATURE_LENGTH and BCRYPT_PUBLIC_KEY_LENGTH asked of an NCrypt key:
+        NTE_NOT_SUPPORTED up to Windows 8 / Server 2012 (Wine ncrypt.c check_properties,
+        the broken() status of those rows), a DWORD from Windows 8.1 / 2012 R2 on."""
+        return self.major_minor >= (6, 3)
+
 
 _XP_PD = r"C:\Documents and Settings\All Users\Application Data"
 _XP_USERS = r"C:\Documents and Settings"

@@ -39,6 +39,16 @@ _PROPERTY_FLAGS = (C.NCRYPT_PERSIST_FLAG | C.NCRYPT_PERSIST_ONLY_FLAG | C.NCRYPT
 
 
 @dataclass(frozen=True)
+class NCRYPT_SUPPORTED_LENGTHS:
+    """The "Lengths" property (ncrypt.h __NCRYPT_SUPPORTED_LENGTHS)."""
+
+    dwMinLength: int
+    dwMaxLength: int
+    dwIncrement: int
+    dwDefaultLength: int
+
+
+@dataclass(frozen=True)
 class NCryptKeyName:
     pszName: str
     pszAlgid: str
@@ -47,7 +57,10 @@ class NCryptKeyName:
 
 
 def _u32(value) -> int:
-    return int(value or 0) & 0xFFFFFFFF
+    try:
+        return int(value or 0) & 0xFFFFFFFF
+    except (TypeError, ValueError):
+        raise WinError(NTE_INVALID_PARAMETER, detail="a DWORD argument") from None
 
 
 _facade = winapi
@@ -61,6 +74,9 @@ class _Object:
 
     def __exit__(self, *exc) -> None:
         self._open = False
+
+    def _free(self) -> None:
+        """What NCryptFreeObject releases besides the handle."""
 
 
 class NCRYPT_PROV_HANDLE(_Object):
@@ -180,9 +196,11 @@ def _target(h):
 
 @_facade
 def NCryptGetProperty(hObject, pszProperty, dwFlags: int = 0):
-    """NCryptGetProperty -> int (DWORD properties), str, or SecurityDescriptor ("Security
-    Descr", dwFlags = SECURITY_INFORMATION bits). NTE_NOT_SUPPORTED for unknown
-    properties; "Name" of an ephemeral key too."""
+    """NCryptGetProperty -> int (DWORD properties and "Modified", a FILETIME), str,
+    NCRYPT_SUPPORTED_LENGTHS ("Lengths"), the NCRYPT_PROV_HANDLE ("Provider Handle"), or
+    SecurityDescriptor ("Security Descr", dwFlags = SECURITY_INFORMATION bits; none is
+    NTE_BAD_FLAGS). NTE_NOT_SUPPORTED for unknown properties; "Name" of an ephemeral key
+    too; NTE_NOT_FOUND for properties without a value (UI Policy, HWND Handle...)."""
     key = _target(hObject)
     flags = _u32(dwFlags)
     if flags & ~_PROPERTY_FLAGS:
@@ -194,12 +212,19 @@ def NCryptGetProperty(hObject, pszProperty, dwFlags: int = 0):
         if pszProperty == C.NCRYPT_IMPL_TYPE_PROPERTY:
             return NCRYPT_IMPL_SOFTWARE_FLAG
         raise WinError(NTE_NOT_SUPPORTED)
-    return key.get_property(pszProperty, flags)
+    if pszProperty == C.NCRYPT_PROVIDER_HANDLE_PROPERTY:
+        # The handle the key was opened through (Wine ncrypt.c check_properties).
+        return hObject.prov
+    value = key.get_property(pszProperty, flags)
+    if pszProperty == C.NCRYPT_LENGTHS_PROPERTY and isinstance(value, tuple):
+        return NCRYPT_SUPPORTED_LENGTHS(*value)
+    return value
 
 
 @_facade
 def NCryptSetProperty(hObject, pszProperty, pbInput, dwFlags: int = 0) -> None:
-    """NCryptSetProperty: Length, Export Policy and Key Usage before finalization;
+    """NCryptSetProperty: Length, Export Policy and Key Usage before finalization (an
+    imported key takes a Length at any time and keeps its material);
     "Security Descr" (needs WRITE_DAC, NTE_PERM). SmartCardPin: NTE_NOT_SUPPORTED on the
     software KSP."""
     key = _target(hObject)
@@ -225,10 +250,12 @@ def NCryptDeleteKey(hKey, dwFlags: int = 0) -> None:
 
 @_facade
 def NCryptFreeObject(hObject) -> None:
-    """NCryptFreeObject; NTE_INVALID_HANDLE for NULL or freed handles."""
-    if not isinstance(hObject, (NCRYPT_KEY_HANDLE, NCRYPT_PROV_HANDLE)) or not hObject._open:
+    """NCryptFreeObject (provider, key or secret handles); NTE_INVALID_HANDLE for NULL
+    or freed handles and anything else (Wine ncrypt.c test_free_object)."""
+    if not isinstance(hObject, _Object) or not hObject._open:
         raise WinError(NTE_INVALID_HANDLE)
     hObject._open = False
+    hObject._free()
     if isinstance(hObject, NCRYPT_KEY_HANDLE):
         hObject.key.close()
 
@@ -291,10 +318,13 @@ def NCryptSignHash(hKey, pPaddingInfo, pbHashValue, dwFlags: int = 0) -> bytes:
 
 @_facade
 def NCryptVerifySignature(hKey, pPaddingInfo, pbHashValue, pbSignature, dwFlags: int = 0) -> None:
-    """NCryptVerifySignature; NTE_BAD_SIGNATURE on mismatch."""
+    """NCryptVerifySignature; NTE_BAD_SIGNATURE on mismatch, RPC_X_NULL_REF_POINTER for
+    a NULL hash or signature."""
     h = _key(hKey)
     if pbHashValue is None or pbSignature is None:
-        raise WinError(NTE_INVALID_PARAMETER)
+        # Wine ncrypt.c test_verify_signature: a NULL hash or signature is
+        # HRESULT_FROM_WIN32(RPC_X_NULL_REF_POINTER) (NTE_FAIL on Windows 7).
+        raise WinError(RPC_X_NULL_REF_POINTER)
     h.key.verify_signature(bytes(pbHashValue), bytes(pbSignature), pPaddingInfo, _u32(dwFlags))
 
 
@@ -320,10 +350,14 @@ def NCryptDecrypt(hKey, pbInput, pPaddingInfo, dwFlags: int) -> bytes:
 
 @_facade
 def NCryptIsAlgSupported(hProvider, pszAlgId, dwFlags: int = 0) -> None:
-    """NCryptIsAlgSupported: returns for key algorithms, NTE_NOT_SUPPORTED otherwise."""
+    """NCryptIsAlgSupported: returns for key algorithms, NTE_NOT_SUPPORTED otherwise;
+    NTE_BAD_FLAGS for any flag but NCRYPT_SILENT_FLAG, whatever the algorithm (Wine
+    ncrypt.c test_NCryptIsAlgSupported: flags 20 with RSA and with RSA_SIGN)."""
     prov = _prov(hProvider)
     if pszAlgId is None:
         raise WinError(RPC_X_NULL_REF_POINTER)
+    if _u32(dwFlags) & ~C.NCRYPT_SILENT_FLAG:
+        raise WinError(NTE_BAD_FLAGS)
     if str(pszAlgId).upper() not in prov.provider.algorithms():
         raise WinError(NTE_NOT_SUPPORTED)
 
@@ -335,4 +369,5 @@ __all__ = [
     "NCryptGetProperty", "NCryptSetProperty", "NCryptDeleteKey", "NCryptFreeObject",
     "NCryptExportKey", "NCryptImportKey", "NCryptSignHash", "NCryptVerifySignature",
     "NCryptEncrypt", "NCryptDecrypt", "NCryptIsAlgSupported", "NCRYPT_IMPL_SOFTWARE_FLAG",
+    "NCRYPT_SUPPORTED_LENGTHS",
 ]
