@@ -501,7 +501,8 @@ class ChainEngine:
             chain = best[1]
             if flags & (CERT_CHAIN_REVOCATION_CHECK_END_CERT | CERT_CHAIN_REVOCATION_CHECK_CHAIN
                         | CERT_CHAIN_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT):
-                _check_revocation(chain, flags)
+                crl_stores = [*extra, opened["CA"], opened["Root"]]
+                _check_revocation(chain, flags, crl_stores, when, self.machine)
             chain.dwCreateFlags = flags
             return chain
         finally:
@@ -625,12 +626,19 @@ def _quality(chain: CERT_CHAIN_CONTEXT) -> tuple:
             -chain.rgpChain[0].cElement)
 
 
-def _check_revocation(chain: CERT_CHAIN_CONTEXT, flags: int) -> None:
-    """No CRL or OCSP responder is reachable from the simulated machine: a certificate
-    that names one is offline (CRYPT_E_REVOCATION_OFFLINE), one that names none cannot be
-    checked (CRYPT_E_NO_REVOCATION_CHECK). Like Windows, revocation is only looked at when
-    the chain is otherwise clean (Wine chain.c tests: a time-invalid chain built with the
-    revocation flags carries no revocation bits)."""
+def _check_revocation(chain: CERT_CHAIN_CONTEXT, flags: int, stores: list | None = None,
+                      when: datetime.datetime | None = None, machine=None) -> None:
+    """Each checked element against CRLs (capi.crypt32.crl.check_certificate): those in
+    ``stores`` (the additional store, CA and Root) and at ``file:`` CRL distribution
+    points, signed by the element's issuer and current. Revoked ->
+    CERT_TRUST_IS_REVOKED (CRYPT_E_REVOKED from the policies); no usable CRL for a
+    certificate that names a CRL or OCSP location -> REVOCATION_STATUS_UNKNOWN |
+    IS_OFFLINE_REVOCATION (CRYPT_E_REVOCATION_OFFLINE: nothing is fetched over a network);
+    none named -> REVOCATION_STATUS_UNKNOWN (CRYPT_E_NO_REVOCATION_CHECK). Like Windows,
+    revocation is only looked at when the chain is otherwise clean (Wine chain.c tests: a
+    time-invalid chain built with the revocation flags carries no revocation bits)."""
+    from capi.crypt32.crl import check_certificate
+
     if chain.TrustStatus.dwErrorStatus:
         return
     simple = chain.rgpChain[0]
@@ -641,10 +649,18 @@ def _check_revocation(chain: CERT_CHAIN_CONTEXT, flags: int) -> None:
         checked = elements[:-1] if len(elements) > 1 else elements
     else:
         checked = elements[:1]
-    for el in checked:
-        bits = CERT_TRUST_REVOCATION_STATUS_UNKNOWN
-        if _has_revocation_pointer(el.pCertContext):
-            bits |= CERT_TRUST_IS_OFFLINE_REVOCATION
+    for i, el in enumerate(checked):
+        issuer = elements[i + 1].pCertContext if i + 1 < len(elements) else el.pCertContext
+        result = check_certificate(el.pCertContext, issuer, stores or [], when=when,
+                                   machine=machine)
+        if result.status == "good":
+            continue
+        if result.status == "revoked":
+            bits = CERT_TRUST_IS_REVOKED
+        else:
+            bits = CERT_TRUST_REVOCATION_STATUS_UNKNOWN
+            if result.status == "offline":
+                bits |= CERT_TRUST_IS_OFFLINE_REVOCATION
         el.TrustStatus.dwErrorStatus |= bits
         simple.TrustStatus.dwErrorStatus |= bits
         chain.TrustStatus.dwErrorStatus |= bits
