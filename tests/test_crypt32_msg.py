@@ -117,6 +117,7 @@ from capi.errors import (
     NTE_BAD_HASH_STATE,
     NTE_BAD_SIGNATURE,
     GetLastError,
+    WinError,
 )
 from capi.testing import raises_hresult
 
