@@ -696,3 +696,140 @@ def test_cert_verify_revocation(machine, keys, pki):
     assert good.dwError == 0
     with raises_hresult(E_INVALIDARG):
         CertVerifyRevocation(X509_ASN_ENCODING, 2, [leaf], 0, para)
+
+
+# ---------------------------------------------------------------------------------------
+# certutil -addstore / -delstore / -verify and the doctor
+# ---------------------------------------------------------------------------------------
+
+
+def certutil(*args):
+    import io
+
+    from winpki.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    rc = main(["certutil", *args], out=out, err=err)
+    return rc, out.getvalue()
+
+
+def test_certutil_addstore_delstore_crl(machine, keys, tmp_path):
+    der = make_crl(INTER_NAME, keys["inter"], [0x1234])
+    path = tmp_path / "issuing.crl"
+    path.write_bytes(der)
+    rc, out = certutil("-addstore", "CA", str(path))
+    assert rc == 0, out
+    assert 'CRL "Fabrikam Issuing CA" added to store.' in out
+    assert out.rstrip().endswith("CertUtil: -addstore command completed successfully.")
+    with CertOpenStore(CERT_STORE_PROV_SYSTEM, 0, None, CERT_SYSTEM_STORE_LOCAL_MACHINE,
+                       "CA") as s:
+        assert crls_in(s) == [der]
+    # The same CRL again is not newer: already in store.
+    rc, out = certutil("-addstore", "CA", str(path))
+    assert rc == 0 and 'CRL "Fabrikam Issuing CA" already in store.' in out
+    import hashlib
+
+    rc, out = certutil("-delstore", "CA", hashlib.sha1(der).hexdigest())
+    assert rc == 0 and "Deleting CRL 0" in out and "CRL Entries: 1" in out
+    with CertOpenStore(CERT_STORE_PROV_SYSTEM, 0, None, CERT_SYSTEM_STORE_LOCAL_MACHINE,
+                       "CA") as s:
+        assert crls_in(s) == []
+
+
+def test_certutil_verify_revoked_offline_and_good(machine, keys, pki, tmp_path):
+    _install(pki)
+    leaf_file = tmp_path / "leaf.cer"
+    leaf_file.write_bytes(pki["leaf"])
+    # No CRL anywhere: the leaf's CDP is unreachable.
+    rc, out = certutil("-verify", str(leaf_file))
+    assert rc != 0
+    assert "Revocation check skipped -- server offline" in out
+    assert "CertUtil: -verify command FAILED: 0x80092013 (-2146885613 CRYPT_E_REVOCATION_OFFLINE)" in out
+    assert "CertContext[0][0]: dwInfoStatus=" in out
+    assert ("Element.dwErrorStatus = CERT_TRUST_REVOCATION_STATUS_UNKNOWN | "
+            "CERT_TRUST_IS_OFFLINE_REVOCATION (0x1000040)") in out
+    # A CRL revoking it.
+    _add_crl(make_crl(INTER_NAME, keys["inter"], [0x1234],
+                      reason=x509.ReasonFlags.key_compromise))
+    _add_crl(make_crl(ROOT_NAME, keys["root"]), "Root")
+    rc, out = certutil("-verify", str(leaf_file))
+    assert "Certificate is REVOKED (Reason=1)" in out
+    assert "CertUtil: -verify command FAILED: 0x80092010 (-2146885616 CRYPT_E_REVOKED)" in out
+    assert "CertUtil: The certificate is revoked." in out
+    # Another certificate of that CA, not listed: passes.
+    good = issue(name("ok.fabrikam.test"), keys["leaf"], (INTER_NAME, keys["inter"]), serial=7,
+                 cdp="http://crl.fabrikam.test/issuing.crl")
+    good_file = tmp_path / "good.cer"
+    good_file.write_bytes(good)
+    rc, out = certutil("-verify", str(good_file))
+    assert rc == 0, out
+    assert "Leaf certificate revocation check passed" in out
+    assert out.rstrip().endswith("CertUtil: -verify command completed successfully.")
+
+
+def _server_cert_issued_by(pki_keys, serial):
+    """An issued server certificate in LocalMachine\\My linked to a real CAPI key."""
+    from helpers_certs import rsa_key
+    from helpers_keys import install_server_cert
+
+    from capi.constants import CERT_KEY_PROV_INFO_PROP_ID
+    from capi.crypt32.cert import (
+        CertGetCertificateContextProperty,
+        CertSetCertificateContextProperty,
+    )
+
+    keyed, _ = install_server_cert()
+    info = CertGetCertificateContextProperty(keyed, CERT_KEY_PROV_INFO_PROP_ID)
+    b = (x509.CertificateBuilder().subject_name(name("www.fabrikam.test"))
+         .issuer_name(INTER_NAME).public_key(rsa_key().public_key()).serial_number(serial)
+         .not_valid_before(datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=1))
+         .not_valid_after(datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=300))
+         .add_extension(x509.SubjectAlternativeName([x509.DNSName("www.fabrikam.test")]), False)
+         .add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
+             [x509.UniformResourceIdentifier("http://crl.fabrikam.test/issuing.crl")],
+             None, None, None)]), False))
+    der = b.sign(pki_keys["inter"], hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+    with CertOpenStore(CERT_STORE_PROV_SYSTEM, 0, None, CERT_SYSTEM_STORE_LOCAL_MACHINE,
+                       "My") as my:
+        ctx = CertAddEncodedCertificateToStore(my, X509_ASN_ENCODING, der, CERT_STORE_ADD_NEW)
+        CertSetCertificateContextProperty(ctx, CERT_KEY_PROV_INFO_PROP_ID, 0, info)
+    return ctx
+
+
+def _fresh_pki(keys):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    root = (x509.CertificateBuilder().subject_name(ROOT_NAME).issuer_name(ROOT_NAME)
+            .public_key(keys["root"].public_key()).serial_number(1)
+            .not_valid_before(now - datetime.timedelta(days=10))
+            .not_valid_after(now + datetime.timedelta(days=3000))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(keys["root"], hashes.SHA256()).public_bytes(serialization.Encoding.DER))
+    inter = (x509.CertificateBuilder().subject_name(INTER_NAME).issuer_name(ROOT_NAME)
+             .public_key(keys["inter"].public_key()).serial_number(2)
+             .not_valid_before(now - datetime.timedelta(days=10))
+             .not_valid_after(now + datetime.timedelta(days=3000))
+             .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+             .sign(keys["root"], hashes.SHA256()).public_bytes(serialization.Encoding.DER))
+    _install({"root": root, "inter": inter})
+    return now
+
+
+def test_doctor_reports_revoked_and_offline(machine, keys):
+    from winpki.doctor import diagnose
+
+    now = _fresh_pki(keys)
+    ctx = _server_cert_issued_by(keys, 0x4242)
+    # No CRL: offline (a client that checks revocation fails with
+    # CRYPT_E_REVOCATION_OFFLINE).
+    diag = diagnose(machine, ctx.thumbprint)
+    assert "revocation-offline" in diag.causes
+    offline = next(f for f in diag.findings if f.cause == "revocation-offline")
+    assert any("CRYPT_E_REVOCATION_OFFLINE 0x80092013" in e for e in offline.evidence)
+    assert any("http://crl.fabrikam.test/issuing.crl" in e for e in offline.evidence)
+    # A CRL listing it: revoked.
+    _add_crl(make_crl(INTER_NAME, keys["inter"], [0x4242],
+                      this_update=now - datetime.timedelta(hours=1), days=7))
+    diag = diagnose(machine, ctx.thumbprint)
+    assert "revoked" in diag.causes and "revocation-offline" not in diag.causes
+    revoked = next(f for f in diag.findings if f.cause == "revoked")
+    assert any("CRYPT_E_REVOKED 0x80092010" in e for e in revoked.evidence)
