@@ -299,6 +299,17 @@ def _add(store: CertStore | None, der: bytes, props: dict, encoding: int, info,
             raise WinError(CRYPT_E_EXISTS)
     elif disposition == CERT_STORE_ADD_USE_EXISTING:
         if existing is not None:
+            # CertAddCRLContextToStore docs: the existing CRL is used and gains the new
+            # CRL's properties.
+            root = existing._root()
+            missing = {k: v for k, v in props.items() if k not in root._props}
+            if missing:
+                root._props.update(missing)
+                try:
+                    root.hCertStore.crl_persist(root)
+                except (WinError, AttributeError):
+                    for k in missing:
+                        root._props.pop(k, None)
             return existing
     elif disposition in (CERT_STORE_ADD_REPLACE_EXISTING,
                          CERT_STORE_ADD_REPLACE_EXISTING_INHERIT_PROPERTIES):

@@ -44,8 +44,9 @@ from capi.errors import (
     winapi,
 )
 
-_ACQUIRE = (C.CRYPT_ACQUIRE_CACHE_FLAG | C.CRYPT_ACQUIRE_USE_PROV_INFO_FLAG
-            | C.CRYPT_ACQUIRE_ALLOW_NCRYPT_KEY_FLAG)
+# The key handle is cached on the certificate context (CERT_KEY_CONTEXT_PROP_ID, a
+# volatile property), so a certificate that signs repeatedly opens its key once.
+_ACQUIRE = C.CRYPT_ACQUIRE_CACHE_FLAG | C.CRYPT_ACQUIRE_ALLOW_NCRYPT_KEY_FLAG
 
 
 @dataclass
@@ -159,11 +160,11 @@ def CryptSignMessage(pSignPara: CRYPT_SIGN_MESSAGE_PARA, fDetachedSignature: boo
 
 
 def _message_store(msg):
-    from capi.crypt32.store_kinds import MemoryStore
+    """The message's certificates as a memory store (what Windows passes to
+    pfnGetSignerCertificate as hMsgCertStore)."""
+    from capi.crypt32.store_kinds import MemoryStore, _add_with_disposition
 
     store = MemoryStore()
-    from capi.crypt32.store_kinds import _add_with_disposition
-
     for i in range(CryptMsgGetParam(msg, C.CMSG_CERT_COUNT_PARAM, 0)):
         der = CryptMsgGetParam(msg, C.CMSG_CERT_PARAM, i)
         try:
@@ -173,22 +174,37 @@ def _message_store(msg):
     return store
 
 
+def _find_signer_cert(msg, signer_id):
+    """The message certificate named by ``signer_id`` (issuer and serial number), found
+    on the raw certificates so that only the match becomes a context."""
+    from capi.crypt32.chain import _name_ders
+    from capi.crypt32.store_kinds import MemoryStore, _add_with_disposition
+
+    wanted_serial = serial_int(signer_id.SerialNumber)
+    for i in range(CryptMsgGetParam(msg, C.CMSG_CERT_COUNT_PARAM, 0)):
+        der = CryptMsgGetParam(msg, C.CMSG_CERT_PARAM, i)
+        try:
+            store = MemoryStore()
+            ctx = _add_with_disposition(store, der, {}, C.X509_ASN_ENCODING,
+                                        C.CERT_STORE_ADD_ALWAYS)
+            if ctx.x509.serial_number == wanted_serial and \
+                    _name_ders(ctx)[0] == signer_id.Issuer:
+                return ctx
+        except (WinError, ValueError):
+            continue
+    return None
+
+
 def _signer_cert(para: CRYPT_VERIFY_MESSAGE_PARA, msg, index: int):
     count = CryptMsgGetParam(msg, C.CMSG_SIGNER_COUNT_PARAM, 0)
     if index >= count:
         raise WinError(CRYPT_E_NO_SIGNER)
     signer_id = CryptMsgGetParam(msg, C.CMSG_SIGNER_CERT_INFO_PARAM, index)
-    store = _message_store(msg)
     if para.pfnGetSignerCertificate is not None:
         cert = para.pfnGetSignerCertificate(para.pvGetArg, para.dwMsgAndCertEncodingType,
-                                            signer_id, store)
+                                            signer_id, _message_store(msg))
     else:
-        cert = None
-        for ctx in store:
-            if (ctx.pCertInfo.Issuer == signer_id.Issuer
-                    and _same_serial(ctx.pCertInfo.SerialNumber, signer_id.SerialNumber)):
-                cert = ctx
-                break
+        cert = _find_signer_cert(msg, signer_id)
     if cert is None:
         # Wine message.c test_verify_message_signature: no signer certificate ->
         # CRYPT_E_NOT_FOUND.
@@ -210,18 +226,17 @@ def _verify_para(para) -> CRYPT_VERIFY_MESSAGE_PARA:
 
 
 def _decode_signed(enc: int, blob: bytes, flags: int = 0):
+    msg = CryptMsgOpenToDecode(enc, flags, 0, None, None, None)
     try:
-        msg_type, _content = parse_content_info(blob)
+        CryptMsgUpdate(msg, blob, True)
     except WinError as exc:
         if exc.hresult == CRYPT_E_INVALID_MSG_TYPE:
             raise WinError(CRYPT_E_UNEXPECTED_MSG_TYPE) from None
         raise
-    if msg_type != C.CMSG_SIGNED:
+    if msg.decoded_type != C.CMSG_SIGNED:
         # Wine message.c test_verify_message_signature: a data message ->
         # CRYPT_E_UNEXPECTED_MSG_TYPE.
         raise WinError(CRYPT_E_UNEXPECTED_MSG_TYPE)
-    msg = CryptMsgOpenToDecode(enc, flags, 0, None, None, None)
-    CryptMsgUpdate(msg, blob, True)
     return msg
 
 

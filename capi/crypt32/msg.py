@@ -19,6 +19,7 @@ callback in one piece; decoding calls the callback with the content on the final
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections.abc import Callable
@@ -109,6 +110,34 @@ def _new_hash(oid: str):
 def _digest(oid: str, data: bytes) -> bytes:
     return hashlib.new(HASHES[oid][3], data).digest() if HASHES[oid][3] != "md5" \
         else hashlib.md5(data).digest()
+
+
+# -- fast DER for the encode path (asn1crypto objects cost more than the RSA signature) ----
+
+
+def _tlv(tag: int, body: bytes) -> bytes:
+    return bytes([tag]) + _length(len(body)) + body
+
+
+def _fseq(*parts: bytes) -> bytes:
+    return _tlv(0x30, b"".join(parts))
+
+
+@functools.lru_cache(maxsize=256)
+def _foid(dotted: str) -> bytes:
+    return D.oid(dotted)
+
+
+def _fint(n: int) -> bytes:
+    return _tlv(0x02, n.to_bytes(n.bit_length() // 8 + 1, "big", signed=True))
+
+
+_FNULL = b"\x05\x00"
+
+
+def _fset(parts, *, sort: bool) -> bytes:
+    parts = list(parts)
+    return _tlv(0x31, b"".join(sorted(parts) if sort else parts))
 
 
 # ---------------------------------------------------------------------------------------
@@ -336,39 +365,67 @@ def _attrs_from_cms(attrs) -> CRYPT_ATTRIBUTES:
     return out
 
 
-def make_signer_info(signer: CMSG_SIGNER_ENCODE_INFO, content: bytes,
-                     content_type: str) -> cms.SignerInfo:
-    """A SignerInfo over ``content``, signed by the signer's provider."""
-    info = _cert_info(signer.pCertInfo)
-    issuer, serial = _issuer_serial(info)
+_SIG_OIDS = {  # hash OID -> ECDSA signature algorithm OID
+    C.szOID_OIWSEC_sha1: "1.2.840.10045.4.1", C.szOID_NIST_sha256: "1.2.840.10045.4.3.2",
+    C.szOID_NIST_sha384: "1.2.840.10045.4.3.3", C.szOID_NIST_sha512: "1.2.840.10045.4.3.4",
+}
+_RSA_OID = "1.2.840.113549.1.1.1"
+_CONTENT_TYPE_OID = "1.2.840.113549.1.9.3"
+_MESSAGE_DIGEST_OID = "1.2.840.113549.1.9.4"
+
+
+def _attribute_der(oid: str, values) -> bytes:
+    return _fseq(_foid(oid), _fset((bytes(v) for v in values), sort=True))
+
+
+def _signer_identity(cert_info) -> tuple[bytes, int]:
+    """(issuer DER, serial number) of a CERT_INFO or certificate context."""
+    x = getattr(cert_info, "x509", None)
+    if x is not None and hasattr(cert_info, "sha1"):
+        from capi.crypt32.chain import _name_ders
+
+        return _name_ders(cert_info)[0], x.serial_number
+    issuer, serial = _issuer_serial(cert_info)
+    return issuer, serial_int(serial)
+
+
+def make_signer_info(signer: CMSG_SIGNER_ENCODE_INFO, content: bytes, content_type: str) -> bytes:
+    """The DER SignerInfo over ``content``, signed by the signer's provider: version 1,
+    issuer and serial number, the digest algorithm with NULL parameters, the signed
+    attributes when there are any (or the inner type is not data; the content type and
+    message digest are then added, PKCS #7 9.2), the signature algorithm (RSA with NULL
+    parameters, as Windows writes it; ECDSA-with-hash), the signature, unsigned
+    attributes."""
+    issuer, serial = _signer_identity(signer.pCertInfo)
     hash_oid = _hash_oid(signer.HashAlgorithm)
-    pub = _public_key_of(info) or _handle_public_key(signer.hCryptProv, signer.dwKeySpec)
+    x = getattr(signer.pCertInfo, "x509", None)
+    pub = x.public_key() if x is not None else (
+        _public_key_of(_cert_info(signer.pCertInfo))
+        or _handle_public_key(signer.hCryptProv, signer.dwKeySpec))
     content_digest = _digest(hash_oid, content)
-    signed_attrs = None
     to_sign = content_digest
+    attrs = b""
     if signer.rgAuthAttr or content_type != _DATA:
-        # With authenticated attributes (or a non-data inner type) the signature covers
-        # them, with the content type and message digest added (PKCS #7 9.2).
-        signed_attrs = cms.CMSAttributes([
-            cms.CMSAttribute({"type": "content_type", "values": [content_type]}),
-            cms.CMSAttribute({"type": "message_digest", "values": [content_digest]}),
-            *_attrs_to_cms(signer.rgAuthAttr),
-        ])
-        to_sign = _digest(hash_oid, signed_attrs.dump(force=True))
+        attr_set = _fset([
+            _attribute_der(_CONTENT_TYPE_OID, [_foid(content_type)]),
+            _attribute_der(_MESSAGE_DIGEST_OID, [_tlv(0x04, content_digest)]),
+            *(_attribute_der(a.pszObjId, a.rgValue) for a in signer.rgAuthAttr),
+        ], sort=True)
+        # The signature covers the SET OF; the message carries it as [0] IMPLICIT.
+        to_sign = _digest(hash_oid, attr_set)
+        attrs = b"\xa0" + attr_set[1:]
     signature = provider_sign(signer.hCryptProv, signer.dwKeySpec, hash_oid, to_sign, pub)
-    value = {
-        "version": "v1",
-        "sid": cms.SignerIdentifier({"issuer_and_serial_number": _ias(issuer, serial)}),
-        "digest_algorithm": {"algorithm": HASHES[hash_oid][3],
-                             "parameters": asn1_core.Null()},
-        "signature_algorithm": _sig_alg(pub, hash_oid),
-        "signature": signature,
-    }
-    if signed_attrs is not None:
-        value["signed_attrs"] = signed_attrs
+    if isinstance(pub, ec.EllipticCurvePublicKey):
+        sig_alg = _fseq(_foid(_SIG_OIDS[hash_oid]))
+    else:
+        sig_alg = _fseq(_foid(_RSA_OID), _FNULL)
+    unsigned = b""
     if signer.rgUnauthAttr:
-        value["unsigned_attrs"] = cms.CMSAttributes(_attrs_to_cms(signer.rgUnauthAttr))
-    return cms.SignerInfo(value)
+        unsigned_set = _fset((_attribute_der(a.pszObjId, a.rgValue)
+                              for a in signer.rgUnauthAttr), sort=True)
+        unsigned = b"\xa1" + unsigned_set[1:]
+    return _fseq(_fint(1), _fseq(issuer, _fint(serial)), _fseq(_foid(hash_oid), _FNULL),
+                 attrs, sig_alg, _tlv(0x04, signature), unsigned)
 
 
 def _validate_signer(signer) -> None:
@@ -424,8 +481,15 @@ def _signer_matches(si: cms.SignerInfo, info) -> bool:
             return x.extensions.get_extension_for_class(cx509.SubjectKeyIdentifier).value.digest == ski
         except cx509.ExtensionNotFound:
             return False
-    issuer, serial = _issuer_serial(_cert_info(info))
     ias = sid.chosen
+    x = getattr(info, "x509", None)
+    if x is not None and not isinstance(info, CMSG_SIGNER_ENCODE_INFO):
+        # A certificate context: its own issuer bytes and serial, no CERT_INFO to build.
+        from capi.crypt32.chain import _name_ders
+
+        return (ias["serial_number"].native == x.serial_number
+                and ias["issuer"].dump() == _name_ders(info)[0])
+    issuer, serial = _issuer_serial(_cert_info(info))
     return (ias["issuer"].dump() == issuer
             and ias["serial_number"].native == serial_int(serial))
 
@@ -529,7 +593,7 @@ class _EncodeMsg(HCRYPTMSG):
         # CMSG_BARE_CONTENT_FLAG changes nothing for CONTENT_PARAM (Wine msg.c
         # test_data_msg_encoding, test_hash_msg_encoding: same bytes with the flag).
         body = self.bare()
-        return D.seq(D.oid(_TYPE_OIDS[self.type]), D.explicit(0, body))
+        return _fseq(_foid(_TYPE_OIDS[self.type]), _tlv(0xA0, body))
 
     def get_param(self, param: int, index: int):
         if param in (C.CMSG_CONTENT_PARAM, C.CMSG_BARE_CONTENT_PARAM):
@@ -670,29 +734,23 @@ class _SignedEncode(_EncodeMsg):
                                   for s in self.info.rgSigners]
         return self._signer_infos
 
-    def signed_data(self) -> cms.SignedData:
-        encap = {"content_type": self.inner}
-        if not self.detached and (self.final or self.parts):
-            encap["content"] = self.content()
-        value = {
-            "version": "v1",
-            "digest_algorithms": list({HASHES[_hash_oid(s.HashAlgorithm)][3]: None
-                                       for s in self.info.rgSigners}),
-            "encap_content_info": encap,
-            "signer_infos": self.signer_infos() if self.final else [],
-        }
-        value["digest_algorithms"] = [{"algorithm": n, "parameters": asn1_core.Null()}
-                                      for n in value["digest_algorithms"]]
-        if self.info.rgCertEncoded:
-            value["certificates"] = [cms.CertificateChoices.load(bytes(c))
-                                     for c in self.info.rgCertEncoded]
-        if self.info.rgCrlEncoded:
-            value["crls"] = [cms.RevocationInfoChoice.load(bytes(c))
-                             for c in self.info.rgCrlEncoded]
-        return cms.SignedData(value)
-
     def bare(self) -> bytes:
-        return self.signed_data().dump()
+        """SignedData DER: version 1, the signers' digest algorithms, the encapsulated
+        content (none when detached or before any update), the certificates [0] and
+        CRLs [1] as given, the SignerInfos (after the final update)."""
+        algs = list(dict.fromkeys(_hash_oid(s.HashAlgorithm) for s in self.info.rgSigners))
+        encap = [_foid(self.inner)]
+        if not self.detached and (self.final or self.parts):
+            encap.append(_tlv(0xA0, _tlv(0x04, self.content())))
+        parts = [_fint(1), _fset((_fseq(_foid(a), _FNULL) for a in algs), sort=True),
+                 _fseq(*encap)]
+        if self.info.rgCertEncoded:
+            parts.append(_tlv(0xA0, b"".join(bytes(c) for c in self.info.rgCertEncoded)))
+        if self.info.rgCrlEncoded:
+            parts.append(_tlv(0xA1, b"".join(bytes(c) for c in self.info.rgCrlEncoded)))
+        # The SignerInfos keep the order of rgSigners (CMSG_SIGNER_INFO_PARAM indexes).
+        parts.append(_fset(self.signer_infos() if self.final else [], sort=False))
+        return _fseq(*parts)
 
     def get_param(self, param, index):
         if param == C.CMSG_COMPUTED_HASH_PARAM:
@@ -704,7 +762,7 @@ class _SignedEncode(_EncodeMsg):
             infos = self.signer_infos()
             if index >= len(infos):
                 raise WinError(CRYPT_E_INVALID_INDEX)
-            return infos[index].dump()
+            return infos[index]
         if param == C.CMSG_VERSION_PARAM:
             return 1
         return super().get_param(param, index)
@@ -811,8 +869,10 @@ def parse_content_info(data: bytes, expected: int = 0):
         # Parse what every parameter needs now: errors belong to the update. Embedded
         # certificates stay raw until asked for (Windows carries what it was given).
         if msg_type == C.CMSG_SIGNED:
-            _ = (content["version"].native, content["encap_content_info"].native,
-                 content["signer_infos"].native)
+            # The outline only; a damaged signer surfaces (as CRYPT_E_ASN1_BADTAG) when a
+            # parameter or control reads it.
+            encap = content["encap_content_info"]
+            _ = (encap["content_type"].dotted, len(content["signer_infos"]))
         else:
             _ = content.native
         return msg_type, content
@@ -833,6 +893,7 @@ class _DecodeMsg(HCRYPTMSG):
         self.plain: bytes | None = None
         self.recipient_index: int | None = None
         self.signed: cms.SignedData | None = None
+        self._inner: bytes | None = None
 
     def update(self, data, final):
         if self.final and not self.detached:
@@ -873,8 +934,9 @@ class _DecodeMsg(HCRYPTMSG):
         if t == C.CMSG_SIGNED:
             if self.detached_content:
                 return b"".join(self.detached_content)
-            v = c["encap_content_info"]["content"]
-            return _inner_bytes(v)
+            if self._inner is None:
+                self._inner = _inner_bytes(c["encap_content_info"]["content"])
+            return self._inner
         if t == C.CMSG_HASHED:
             return _inner_bytes(c["encap_content_info"]["content"])
         if t == C.CMSG_ENVELOPED:
@@ -942,7 +1004,7 @@ class _DecodeMsg(HCRYPTMSG):
             certs = self._list("certificates")
             if index >= len(certs):
                 raise WinError(CRYPT_E_INVALID_INDEX)
-            return certs[index].chosen.dump()
+            return certs[index].dump()
         if param == C.CMSG_CRL_COUNT_PARAM:
             return len(self._list("crls"))
         if param == C.CMSG_CRL_PARAM:
@@ -1053,11 +1115,11 @@ class _DecodeMsg(HCRYPTMSG):
         signers = self._signers()
         if cert_info is None:
             raise WinError(E_INVALIDARG)
-        info = _cert_info(cert_info)
+        is_ctx = hasattr(cert_info, "x509")
+        info = cert_info if is_ctx else _cert_info(cert_info)
         for si in signers:
-            if _signer_matches(si, cert_info if hasattr(cert_info, "x509") else info):
-                pub = cert_info.x509.public_key() if hasattr(cert_info, "x509") \
-                    else _public_key_of(info)
+            if _signer_matches(si, info):
+                pub = cert_info.x509.public_key() if is_ctx else _public_key_of(info)
                 check_signer(si, self.inner_content(), pub)
                 return True
         raise WinError(CRYPT_E_SIGNER_NOT_FOUND)
@@ -1069,7 +1131,7 @@ class _DecodeMsg(HCRYPTMSG):
         if ctrl == C.CMSG_CTRL_ADD_SIGNER:
             _validate_signer(para)
             inner = sd["encap_content_info"]["content_type"].dotted
-            new = make_signer_info(para, self.inner_content(), inner)
+            new = cms.SignerInfo.load(make_signer_info(para, self.inner_content(), inner))
             sd["signer_infos"] = [*sd["signer_infos"], new]
             algs = {a["algorithm"].dotted for a in sd["digest_algorithms"]}
             oid = _hash_oid(para.HashAlgorithm)
@@ -1191,6 +1253,15 @@ def _msg(h) -> HCRYPTMSG:
     return h
 
 
+def _decoding_errors(fn, *args):
+    """Run ``fn``; a structure of the decoded message that does not parse is
+    CRYPT_E_ASN1_BADTAG (asn1crypto parses lazily, on first access)."""
+    try:
+        return fn(*args)
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+        raise WinError(CRYPT_E_ASN1_BADTAG, detail=str(exc)) from None
+
+
 @winapi
 def CryptMsgUpdate(hCryptMsg, pbData: bytes | None, fFinal: bool) -> bool:
     """CryptMsgUpdate: add content (encode) or encoded bytes (decode). CRYPT_E_MSG_ERROR
@@ -1209,7 +1280,7 @@ def CryptMsgGetParam(hCryptMsg, dwParamType: int, dwIndex: int = 0):
     parameter the message does not have, CRYPT_E_INVALID_INDEX for an index past the
     end, CRYPT_E_STREAM_MSG_NOT_READY while a streamed decode has not seen the message,
     E_INVALIDARG for the content of a streamed encode."""
-    return _msg(hCryptMsg).get_param(dwParamType, dwIndex)
+    return _decoding_errors(_msg(hCryptMsg).get_param, dwParamType, dwIndex)
 
 
 @winapi
@@ -1220,7 +1291,7 @@ def CryptMsgControl(hCryptMsg, dwFlags: int, dwCtrlType: int, pvCtrlPara=None) -
     ADD/DEL_CERT, ADD/DEL_CRL. Raises CRYPT_E_CONTROL_TYPE for an unknown control or one
     on an encode message, CRYPT_E_SIGNER_NOT_FOUND, CRYPT_E_HASH_VALUE,
     NTE_BAD_SIGNATURE, CRYPT_E_INVALID_INDEX, CRYPT_E_ALREADY_DECRYPTED."""
-    return _msg(hCryptMsg).control(dwCtrlType, pvCtrlPara)
+    return _decoding_errors(_msg(hCryptMsg).control, dwCtrlType, pvCtrlPara)
 
 
 def CryptMsgClose(hCryptMsg) -> bool:
