@@ -10,7 +10,8 @@ from winpki.cli import TOOLS, main
 BAD = {
     "certutil": [["-store", "My", "zz"], ["-addstore"], ["-importPFX", "My", "/nonexistent.pfx"],
                  ["-p"], ["-exportPFX", "My", "00" * 20, "/tmp/never.pfx"], ["-repairstore", "My", "00" * 20],
-                 ["-delkey", "no-such-container"], ["-dump", "/nonexistent"], ["-csp", "No Such CSP", "-key"]],
+                 ["-delkey", "no-such-container"], ["-dump", "/nonexistent"], ["-csp", "No Such CSP", "-key"],
+                 ["-verify", "/nonexistent.cer"], ["-verify"], ["-delstore", "CA", "ff" * 20]],
     "certreq": [["-new"], ["-new", "/nonexistent.inf", "/tmp/x.req"], ["-accept", "/nonexistent.cer"],
                 ["-submit", "-config", "nohost\\noca", "/nonexistent.req"], ["-bogus"]],
     "icacls": [["relative\\path"], ["C:\\nope"], ["C:\\", "/grant", "NoSuchUser:F"], ["C:\\", "/grant"],

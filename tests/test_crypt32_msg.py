@@ -627,3 +627,113 @@ def test_raw_library_reads_our_signature(machine):
     cert = x509.load_der_x509_certificate(ctx.pbCertEncoded)
     assert pkcs7.load_der_pkcs7_certificates(blob) == [cert]
     assert hashes.SHA256  # the digest both use
+
+
+# ---------------------------------------------------------------------------------------
+# CryptQueryObject (Microsoft "CryptQueryObject function"; Wine crypt32 tests object.c)
+# ---------------------------------------------------------------------------------------
+
+
+def test_query_object_content_and_formats(machine, tmp_path):
+    import base64
+
+    from cryptography import x509 as cx509
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from helpers_certs import make_cert, make_crl, name, rsa_key
+
+    from capi.constants import (
+        CERT_QUERY_CONTENT_CERT,
+        CERT_QUERY_CONTENT_CRL,
+        CERT_QUERY_CONTENT_FLAG_ALL,
+        CERT_QUERY_CONTENT_FLAG_CERT,
+        CERT_QUERY_CONTENT_PFX,
+        CERT_QUERY_CONTENT_PKCS7_SIGNED,
+        CERT_QUERY_CONTENT_PKCS7_UNSIGNED,
+        CERT_QUERY_CONTENT_PKCS10,
+        CERT_QUERY_CONTENT_SERIALIZED_CERT,
+        CERT_QUERY_CONTENT_SERIALIZED_CRL,
+        CERT_QUERY_CONTENT_SERIALIZED_STORE,
+        CERT_QUERY_FORMAT_ASN_ASCII_HEX_ENCODED,
+        CERT_QUERY_FORMAT_BASE64_ENCODED,
+        CERT_QUERY_FORMAT_BINARY,
+        CERT_QUERY_FORMAT_FLAG_ALL,
+        CERT_QUERY_FORMAT_FLAG_BINARY,
+        CERT_QUERY_OBJECT_BLOB,
+        CERT_QUERY_OBJECT_FILE,
+        CERT_STORE_ADD_NEW,
+        CERT_STORE_PROV_MEMORY,
+        CERT_STORE_SAVE_AS_STORE,
+        CERT_STORE_SAVE_TO_MEMORY,
+    )
+    from capi.crypt32.crl import CertAddEncodedCRLToStore
+    from capi.crypt32.crlcontext import CrlContext, crl_element
+    from capi.crypt32.object import CryptQueryObject
+    from capi.crypt32.store import (
+        CertAddEncodedCertificateToStore,
+        CertSaveStore,
+        CertSerializeCertificateStoreElement,
+    )
+    from capi.errors import CRYPT_E_NO_MATCH, ERROR_FILE_NOT_FOUND
+
+    der = make_cert("query.contoso.com")
+    crl_der = make_crl(name("query.contoso.com"), rsa_key())
+    mem = CertOpenStore(CERT_STORE_PROV_MEMORY, 0, None, 0, None)
+    ctx = CertAddEncodedCertificateToStore(mem, X509_ASN_ENCODING, der, CERT_STORE_ADD_NEW)
+    crl = CertAddEncodedCRLToStore(mem, X509_ASN_ENCODING, crl_der, CERT_STORE_ADD_NEW)
+    sst = CertSaveStore(mem, X509_ASN_ENCODING, CERT_STORE_SAVE_AS_STORE,
+                        CERT_STORE_SAVE_TO_MEMORY, None)
+    csr = (cx509.CertificateSigningRequestBuilder().subject_name(name("req"))
+           .sign(rsa_key(), hashes.SHA256()).public_bytes(serialization.Encoding.DER))
+    pfx = pkcs12.serialize_key_and_certificates(b"x", rsa_key(), None, None,
+                                                serialization.NoEncryption())
+    p7 = pkcs7.serialize_certificates([cx509.load_der_x509_certificate(der)],
+                                      serialization.Encoding.DER)
+    cases = [
+        (der, CERT_QUERY_CONTENT_CERT), (crl_der, CERT_QUERY_CONTENT_CRL),
+        (sst, CERT_QUERY_CONTENT_SERIALIZED_STORE),
+        (CertSerializeCertificateStoreElement(ctx), CERT_QUERY_CONTENT_SERIALIZED_CERT),
+        (crl_element(crl), CERT_QUERY_CONTENT_SERIALIZED_CRL),
+        (p7, CERT_QUERY_CONTENT_PKCS7_SIGNED), (DATA_CONTENT, CERT_QUERY_CONTENT_PKCS7_UNSIGNED),
+        (csr, CERT_QUERY_CONTENT_PKCS10), (pfx, CERT_QUERY_CONTENT_PFX),
+    ]
+    for blob, expected in cases:
+        enc, content, fmt, store, msg, pv = CryptQueryObject(
+            CERT_QUERY_OBJECT_BLOB, blob, CERT_QUERY_CONTENT_FLAG_ALL, CERT_QUERY_FORMAT_FLAG_ALL)
+        assert (content, fmt) == (expected, CERT_QUERY_FORMAT_BINARY), expected
+    # The single certificate comes back as a context and in a store; a PKCS #7 as a
+    # decoded message and a store of its certificates.
+    _e, _c, _f, store, _m, pv = CryptQueryObject(CERT_QUERY_OBJECT_BLOB, der,
+                                                 CERT_QUERY_CONTENT_FLAG_ALL,
+                                                 CERT_QUERY_FORMAT_FLAG_ALL)
+    assert pv.pbCertEncoded == der and [c.pbCertEncoded for c in store] == [der]
+    _e, _c, _f, store, msg, _p = CryptQueryObject(CERT_QUERY_OBJECT_BLOB, p7,
+                                                  CERT_QUERY_CONTENT_FLAG_ALL,
+                                                  CERT_QUERY_FORMAT_FLAG_ALL)
+    assert CryptMsgGetParam(msg, CMSG_CERT_COUNT_PARAM) == 1 and len(list(store)) == 1
+    _e, _c, _f, _s, _m, pv = CryptQueryObject(CERT_QUERY_OBJECT_BLOB, crl_der,
+                                              CERT_QUERY_CONTENT_FLAG_ALL,
+                                              CERT_QUERY_FORMAT_FLAG_ALL)
+    assert isinstance(pv, CrlContext)
+    # Base64 (PEM and bare, UTF-16 too) and ASCII hex, from a file.
+    pem = b"-----BEGIN CERTIFICATE-----\r\n" + base64.encodebytes(der) + b"-----END CERTIFICATE-----\r\n"
+    for text, fmt in ((pem, CERT_QUERY_FORMAT_BASE64_ENCODED),
+                      (base64.b64encode(der).decode().encode("utf-16"), CERT_QUERY_FORMAT_BASE64_ENCODED),
+                      (der.hex(" ").encode(), CERT_QUERY_FORMAT_ASN_ASCII_HEX_ENCODED)):
+        path = tmp_path / "obj.txt"
+        path.write_bytes(text)
+        got = CryptQueryObject(CERT_QUERY_OBJECT_FILE, str(path), CERT_QUERY_CONTENT_FLAG_ALL,
+                               CERT_QUERY_FORMAT_FLAG_ALL)
+        assert got[1:3] == (CERT_QUERY_CONTENT_CERT, fmt)
+    # Not one of the expected types / formats, garbage, a missing file.
+    with raises_hresult(CRYPT_E_NO_MATCH):
+        CryptQueryObject(CERT_QUERY_OBJECT_BLOB, crl_der, CERT_QUERY_CONTENT_FLAG_CERT,
+                         CERT_QUERY_FORMAT_FLAG_ALL)
+    with raises_hresult(CRYPT_E_NO_MATCH):
+        CryptQueryObject(CERT_QUERY_OBJECT_BLOB, pem, CERT_QUERY_CONTENT_FLAG_ALL,
+                         CERT_QUERY_FORMAT_FLAG_BINARY)
+    with raises_hresult(CRYPT_E_NO_MATCH):
+        CryptQueryObject(CERT_QUERY_OBJECT_BLOB, b"\x01\x02\x03", CERT_QUERY_CONTENT_FLAG_ALL,
+                         CERT_QUERY_FORMAT_FLAG_ALL)
+    with raises_hresult(ERROR_FILE_NOT_FOUND):
+        CryptQueryObject(CERT_QUERY_OBJECT_FILE, str(tmp_path / "none"),
+                         CERT_QUERY_CONTENT_FLAG_ALL, CERT_QUERY_FORMAT_FLAG_ALL)
