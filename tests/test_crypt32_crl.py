@@ -833,3 +833,30 @@ def test_doctor_reports_revoked_and_offline(machine, keys):
     assert "revoked" in diag.causes and "revocation-offline" not in diag.causes
     revoked = next(f for f in diag.findings if f.cause == "revoked")
     assert any("CRYPT_E_REVOKED 0x80092010" in e for e in revoked.evidence)
+
+
+def test_serialized_crl_element_round_trip_and_no_ctls(keys):
+    from capi.constants import CERT_STORE_ALL_CONTEXT_FLAG, CERT_STORE_CRL_CONTEXT
+    from capi.crypt32.crl import (
+        CertAddEncodedCTLToStore,
+        CertCreateCTLContext,
+        CertSerializeCRLStoreElement,
+    )
+    from capi.crypt32.store import CertAddSerializedElementToStore
+    from capi.errors import ERROR_CALL_NOT_IMPLEMENTED
+
+    der = make_crl(INTER_NAME, keys["inter"], [3])
+    ctx = CertCreateCRLContext(X509_ASN_ENCODING, der)
+    CertSetCRLContextProperty(ctx, 11, 0, "serialized")
+    element = CertSerializeCRLStoreElement(ctx)
+    store = mem()
+    added, kind = CertAddSerializedElementToStore(store, element, CERT_STORE_ADD_NEW, 0,
+                                                  CERT_STORE_ALL_CONTEXT_FLAG)
+    assert kind == CERT_STORE_CRL_CONTEXT and added.pbCrlEncoded == der
+    assert CertGetCRLContextProperty(added, 11) == "serialized"
+    assert crls_in(store) == [der]
+    # No certificate trust lists in winpki: documented ERROR_CALL_NOT_IMPLEMENTED.
+    with raises_hresult(ERROR_CALL_NOT_IMPLEMENTED):
+        CertCreateCTLContext(X509_ASN_ENCODING, b"\x30\x00")
+    with raises_hresult(ERROR_CALL_NOT_IMPLEMENTED):
+        CertAddEncodedCTLToStore(store, X509_ASN_ENCODING, b"\x30\x00", CERT_STORE_ADD_NEW)

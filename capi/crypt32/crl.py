@@ -71,6 +71,7 @@ from capi.errors import (
     CRYPT_E_REVOCATION_OFFLINE,
     CRYPT_E_REVOKED,
     E_INVALIDARG,
+    ERROR_CALL_NOT_IMPLEMENTED,
     ERROR_INVALID_HANDLE,
     SetLastError,
     WinError,
@@ -445,6 +446,31 @@ def CertEnumCRLContextProperties(pCrlContext: CrlContext, dwPropId: int) -> int:
     return ids[i + 1] if i + 1 < len(ids) else 0
 
 
+@winapi
+def CertSerializeCRLStoreElement(pCrlContext: CrlContext, dwFlags: int = 0) -> bytes:
+    """CertSerializeCRLStoreElement: the CRL's properties and the CRL (record 33), the
+    form CertAddSerializedElementToStore takes back."""
+    from capi.crypt32.crlcontext import crl_element
+
+    if not isinstance(pCrlContext, CrlContext):
+        raise WinError(E_INVALIDARG)
+    return crl_element(pCrlContext)
+
+
+@winapi
+def CertCreateCTLContext(dwMsgAndCertEncodingType: int, pbCtlEncoded: bytes):
+    """CertCreateCTLContext: winpki keeps no certificate trust lists;
+    ERROR_CALL_NOT_IMPLEMENTED (serialized stores' CTL elements are skipped on load)."""
+    raise WinError(ERROR_CALL_NOT_IMPLEMENTED, detail="CTL contexts")
+
+
+@winapi
+def CertAddEncodedCTLToStore(hCertStore, dwMsgAndCertEncodingType: int, pbCtlEncoded: bytes,
+                             dwAddDisposition: int):
+    """CertAddEncodedCTLToStore: ERROR_CALL_NOT_IMPLEMENTED (no CTL contexts)."""
+    raise WinError(ERROR_CALL_NOT_IMPLEMENTED, detail="CTL contexts")
+
+
 # ---------------------------------------------------------------------------------------
 # Checking a certificate against CRLs
 # ---------------------------------------------------------------------------------------
@@ -715,6 +741,7 @@ __all__ = [
     "CertFindCRLInStore", "CertGetCRLFromStore", "CertDeleteCRLFromStore",
     "CertGetCRLContextProperty", "CertSetCRLContextProperty", "CertEnumCRLContextProperties",
     "CertFindCertificateInCRL", "CertIsValidCRLForCertificate", "CertVerifyCRLRevocation",
-    "CertVerifyRevocation", "check_certificate", "cdp_urls", "crls_from_url",
+    "CertVerifyRevocation", "CertSerializeCRLStoreElement", "CertCreateCTLContext",
+    "CertAddEncodedCTLToStore", "check_certificate", "cdp_urls", "crls_from_url",
     "RevocationResult", "X509_ASN_ENCODING",
 ]

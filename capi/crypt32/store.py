@@ -40,6 +40,7 @@ from capi.constants import (
     CERT_STORE_CERTIFICATE_CONTEXT,
     CERT_STORE_CERTIFICATE_CONTEXT_FLAG,
     CERT_STORE_CREATE_NEW_FLAG,
+    CERT_STORE_CRL_CONTEXT,
     CERT_STORE_CRL_CONTEXT_FLAG,
     CERT_STORE_CTL_CONTEXT_FLAG,
     CERT_STORE_DELETE_FLAG,
@@ -602,8 +603,22 @@ def CertAddSerializedElementToStore(hCertStore, pbElement: bytes, dwAddDispositi
     cid, der, props, _ = parse_element_ex(data)
     if wanted is not None and cid != wanted:
         raise WinError(E_INVALIDARG, detail=f"element holds context type {cid}")
+    if cid == 33:
+        # A CRL element: its CRL, with its properties, added with the CRL add rules.
+        from capi.crypt32.crl import CertAddCRLContextToStore
+        from capi.crypt32.crlcontext import CrlContext, decode_crl_info
+
+        crl = CrlContext(der, info=decode_crl_info(der),
+                         props={k: v for k, v in props.items()
+                                if k not in VOLATILE_PROP_IDS and k != CERT_MD5_HASH_PROP_ID})
+        if hCertStore is None:
+            if dwAddDisposition not in ADD_DISPOSITIONS:
+                raise WinError(E_INVALIDARG)
+            return crl, CERT_STORE_CRL_CONTEXT
+        return CertAddCRLContextToStore(hCertStore, crl, dwAddDisposition), CERT_STORE_CRL_CONTEXT
     if cid != 32:
-        raise WinError(ERROR_CALL_NOT_IMPLEMENTED, detail="CRL and CTL contexts")
+        # CTLs: winpki keeps no CTL contexts.
+        raise WinError(ERROR_CALL_NOT_IMPLEMENTED, detail="CTL contexts")
     if CERT_SHA1_HASH_PROP_ID in props:
         props[CERT_SHA1_HASH_PROP_ID] = hashlib.sha1(der).digest()
     props.pop(CERT_MD5_HASH_PROP_ID, None)
