@@ -366,6 +366,28 @@ _TABLE: list[tuple[int, str, str, str]] = [
     (NT(0xC000A002), "STATUS_AUTH_TAG_MISMATCH", "The computed authentication tag did not match the input authentication tag.", "BadData"),
     # crypt32 helpers and chain checks (winerror.h names, values and texts)
     (0x800B0105, "CERT_E_CRITICAL", "A certificate contains an unknown extension that is marked 'critical'.", "TrustError"),
+    # --- crypt32 CRLs and cryptographic messages (capi/crypt32/crl.py, msg.py): winerror.h ---
+    (0x80091001, "CRYPT_E_MSG_ERROR", "An error occurred while performing an operation on a cryptographic message.", "EncodingError"),
+    (0x80091002, "CRYPT_E_UNKNOWN_ALGO", "Unknown cryptographic algorithm.", "BadAlgorithm"),
+    (0x80091005, "CRYPT_E_UNEXPECTED_ENCODING", "Unexpected cryptographic message encoding.", "EncodingError"),
+    (0x80091006, "CRYPT_E_AUTH_ATTR_MISSING", "The cryptographic message does not contain an expected authenticated attribute.", "EncodingError"),
+    (0x80091007, "CRYPT_E_HASH_VALUE", "The hash value is not correct.", "BadData"),
+    (0x80091008, "CRYPT_E_INVALID_INDEX", "The index value is not valid.", "InvalidArgument"),
+    (0x80091009, "CRYPT_E_ALREADY_DECRYPTED", "The content of the cryptographic message has already been decrypted.", "InvalidArgument"),
+    (0x8009100A, "CRYPT_E_NOT_DECRYPTED", "The content of the cryptographic message has not been decrypted yet.", "InvalidArgument"),
+    (0x8009100B, "CRYPT_E_RECIPIENT_NOT_FOUND", "The enveloped-data message does not contain the specified recipient.", "NotFound"),
+    (0x8009100C, "CRYPT_E_CONTROL_TYPE", "Invalid control type.", "InvalidArgument"),
+    (0x8009100D, "CRYPT_E_ISSUER_SERIALNUMBER", "Invalid issuer and/or serial number.", "InvalidArgument"),
+    (0x8009100E, "CRYPT_E_SIGNER_NOT_FOUND", "Cannot find the original signer.", "NotFound"),
+    (0x8009100F, "CRYPT_E_ATTRIBUTES_MISSING", "The cryptographic message does not contain all of the requested attributes.", "EncodingError"),
+    (0x80091010, "CRYPT_E_STREAM_MSG_NOT_READY", "The streamed cryptographic message is not ready to return data.", "InvalidArgument"),
+    (0x80091011, "CRYPT_E_STREAM_INSUFFICIENT_DATA", "The streamed cryptographic message requires more data to complete the decode operation.", "EncodingError"),
+    (0x80092008, "CRYPT_E_DELETED_PREV", "The previous certificate or CRL context was deleted.", "InvalidArgument"),
+    (0x8009200A, "CRYPT_E_UNEXPECTED_MSG_TYPE", "The type of the cryptographic message being decoded is different than what was expected.", "EncodingError"),
+    (0x8009200C, "CRYPT_E_NO_DECRYPT_CERT", "Cannot find the certificate and private key to use for decryption.", "NotFound"),
+    (0x8009200D, "CRYPT_E_BAD_MSG", "Not a cryptographic message or the cryptographic message is not formatted correctly.", "EncodingError"),
+    (0x8009200E, "CRYPT_E_NO_SIGNER", "The signed cryptographic message does not have a signer for the specified signer index.", "NotFound"),
+    (0x80092011, "CRYPT_E_NO_REVOCATION_DLL", "No Dll or exported function was found to verify revocation.", "TrustError"),
 ]
 
 # Win32 codes by their own value; HRESULTs (including E_ACCESSDENIED, which shares its

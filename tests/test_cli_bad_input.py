@@ -14,6 +14,7 @@ BAD = {
                  ["-getkey", "nobody"], ["-setreg", "ca\\KRAFlags", "1"], ["-recoverkey", "/nonexistent.rec"],
                  ["-p", "x" * 33, "-backup", "/tmp/never-backup"], ["-MergePFX", "/nonexistent.pfx", "/tmp/x.pfx"],
                  ["-view", "-restrict", "Bogus=1"], ["-revoke", "00"]],
+["-verify", "/nonexistent.cer"], ["-verify"], ["-delstore", "CA", "ff" * 20]],
     "certreq": [["-new"], ["-new", "/nonexistent.inf", "/tmp/x.req"], ["-accept", "/nonexistent.cer"],
                 ["-submit", "-config", "nohost\\noca", "/nonexistent.req"], ["-bogus"]],
     "icacls": [["relative\\path"], ["C:\\nope"], ["C:\\", "/grant", "NoSuchUser:F"], ["C:\\", "/grant"],

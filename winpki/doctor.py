@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from capi import constants as C
-from capi.errors import WinError
+from capi.errors import CRYPT_E_REVOCATION_OFFLINE, CRYPT_E_REVOKED, WinError
 from capi.host.context import run_as
 from capi.host.machine import Machine
 from schannel import eventlog, iis
@@ -248,6 +248,52 @@ def _chain_findings(cert, findings: list[Finding]) -> None:
              f"chain {status.lChainIndex}, element {status.lElementIndex}"],
             ["Install the issuing CA certificates (LocalMachine CA and Root stores), or use a "
              "certificate from a CA the clients trust."]))
+        return
+    _revocation_findings(cert, findings)
+
+
+def _revocation_findings(cert, findings: list[Finding]) -> None:
+    """Revocation as a client that checks it sees it: the chain (root excluded) against
+    the CRLs in the machine's CA/Root stores and at file: distribution points. A revoked
+    certificate is an error; a CRL that cannot be had is offline (clients that require
+    revocation checking fail with CRYPT_E_REVOCATION_OFFLINE)."""
+    from capi.crypt32.chain import (
+        CERT_CHAIN_PARA,
+        CERT_CHAIN_POLICY_PARA,
+        CERT_USAGE_MATCH,
+        SSL_EXTRA_CERT_CHAIN_POLICY_PARA,
+        CertGetCertificateChain,
+        CertVerifyCertificateChainPolicy,
+    )
+
+    para = CERT_CHAIN_PARA(CERT_USAGE_MATCH(C.USAGE_MATCH_TYPE_AND, [C.szOID_PKIX_KP_SERVER_AUTH]))
+    chain = CertGetCertificateChain(C.HCCE_LOCAL_MACHINE, cert, None, None, para,
+                                    C.CERT_CHAIN_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT)
+    policy = CERT_CHAIN_POLICY_PARA(0, SSL_EXTRA_CERT_CHAIN_POLICY_PARA(C.AUTHTYPE_SERVER, 0, None))
+    status = CertVerifyCertificateChainPolicy(C.CERT_CHAIN_POLICY_SSL, chain, policy)
+    if status.dwError not in (CRYPT_E_REVOKED, CRYPT_E_REVOCATION_OFFLINE):
+        return  # CRYPT_E_NO_REVOCATION_CHECK: no CRL location named, nothing to report
+    err = WinError(status.dwError)
+    element = chain.rgpChain[status.lChainIndex].rgpElement[status.lElementIndex]
+    from capi.crypt32.str import CertGetNameString
+
+    who = CertGetNameString(element.pCertContext, C.CERT_NAME_SIMPLE_DISPLAY_TYPE, 0, None)
+    evidence = [f"CertVerifyCertificateChainPolicy(SSL, revocation checked): {err.name} "
+                f"0x{err.hresult:08X} {err.strerror}",
+                f'chain {status.lChainIndex}, element {status.lElementIndex} ("{who}")']
+    if status.dwError == CRYPT_E_REVOKED:
+        findings.append(Finding(
+            "revoked", "The certificate chain contains a revoked certificate", ERROR, evidence,
+            ["Issue a new certificate and bind it; a revoked certificate cannot be un-revoked."]))
+    else:
+        from capi.crypt32.crl import cdp_urls
+
+        urls = cdp_urls(element.pCertContext)
+        findings.append(Finding(
+            "revocation-offline", "The revocation status cannot be checked (CRL offline)",
+            WARNING, evidence + [f"CRL distribution point: {u}" for u in urls],
+            ["Publish a current CRL at the distribution point, or add it to the machine:",
+             "winpki certutil -addstore CA <issuer>.crl"]))
 
 
 def diagnose(machine: Machine, thumbprint: str, ipport: str | None = None) -> Diagnosis:

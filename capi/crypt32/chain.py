@@ -17,6 +17,7 @@ CERT_CHAIN_POLICY_STATUS / CERT_TRUST_STATUS documentation.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
 from collections.abc import Iterable, Iterator
@@ -636,7 +637,8 @@ class ChainEngine:
             chain = best[1]
             if flags & (CERT_CHAIN_REVOCATION_CHECK_END_CERT | CERT_CHAIN_REVOCATION_CHECK_CHAIN
                         | CERT_CHAIN_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT):
-                _check_revocation(chain, flags, self.machine)
+                crl_stores = [*extra, opened["CA"], opened["Root"]]
+                _check_revocation(chain, flags, crl_stores, when, self.machine)
             chain.dwCreateFlags = flags
             return chain
         finally:
@@ -794,14 +796,19 @@ def _published_crl(machine, issuer_ctx, cert_ctx):
     return None
 
 
-def _check_revocation(chain: CERT_CHAIN_CONTEXT, flags: int, machine=None) -> None:
-    """No CRL or OCSP responder is reachable from the simulated machine: a certificate
-    that names one is offline (CRYPT_E_REVOCATION_OFFLINE), one that names none cannot be
-    checked (CRYPT_E_NO_REVOCATION_CHECK) — unless the machine's own CA published a CRL
-    for its issuer (certutil -CRL), which then answers: listed is CERT_TRUST_IS_REVOKED.
-    Like Windows, revocation is only looked at when the chain is otherwise clean (Wine
-    chain.c tests: a time-invalid chain built with the revocation flags carries no
-    revocation bits)."""
+def _check_revocation(chain: CERT_CHAIN_CONTEXT, flags: int, stores: list | None = None,
+                      when: datetime.datetime | None = None, machine=None) -> None:
+    """Each checked element against CRLs (capi.crypt32.crl.check_certificate): those in
+    ``stores`` (the additional store, CA and Root) and at ``file:`` CRL distribution
+    points, signed by the element's issuer and current. Revoked ->
+    CERT_TRUST_IS_REVOKED (CRYPT_E_REVOKED from the policies); no usable CRL for a
+    certificate that names a CRL or OCSP location -> REVOCATION_STATUS_UNKNOWN |
+    IS_OFFLINE_REVOCATION (CRYPT_E_REVOCATION_OFFLINE: nothing is fetched over a network);
+    none named -> REVOCATION_STATUS_UNKNOWN (CRYPT_E_NO_REVOCATION_CHECK). Like Windows,
+    revocation is only looked at when the chain is otherwise clean (Wine chain.c tests: a
+    time-invalid chain built with the revocation flags carries no revocation bits)."""
+    from capi.crypt32.crl import check_certificate
+
     if chain.TrustStatus.dwErrorStatus:
         return
     simple = chain.rgpChain[0]
@@ -812,18 +819,27 @@ def _check_revocation(chain: CERT_CHAIN_CONTEXT, flags: int, machine=None) -> No
         checked = elements[:-1] if len(elements) > 1 else elements
     else:
         checked = elements[:1]
-    for index, el in enumerate(checked):
-        issuer = elements[index + 1].pCertContext if index + 1 < len(elements) else None
-        crl = _published_crl(machine, issuer, el.pCertContext)
-        if crl is not None:
-            if crl.get_revoked_certificate_by_serial_number(el.pCertContext.x509.serial_number) is not None:
-                el.TrustStatus.dwErrorStatus |= CERT_TRUST_IS_REVOKED
-                simple.TrustStatus.dwErrorStatus |= CERT_TRUST_IS_REVOKED
-                chain.TrustStatus.dwErrorStatus |= CERT_TRUST_IS_REVOKED
+    for i, el in enumerate(checked):
+        issuer = elements[i + 1].pCertContext if i + 1 < len(elements) else el.pCertContext
+        result = check_certificate(el.pCertContext, issuer, stores or [], when=when,
+                                   machine=machine)
+        if result.status != "revoked":
+            # The machine's own CA publishes its CRL to CertEnroll (certutil -CRL); its
+            # certificates name no distribution point, so that CRL is read here.
+            crl = _published_crl(machine, issuer, el.pCertContext)
+            if crl is not None:
+                if crl.get_revoked_certificate_by_serial_number(
+                        el.pCertContext.x509.serial_number) is None:
+                    continue
+                result = dataclasses.replace(result, status="revoked")
+        if result.status == "good":
             continue
-        bits = CERT_TRUST_REVOCATION_STATUS_UNKNOWN
-        if _has_revocation_pointer(el.pCertContext):
-            bits |= CERT_TRUST_IS_OFFLINE_REVOCATION
+        if result.status == "revoked":
+            bits = CERT_TRUST_IS_REVOKED
+        else:
+            bits = CERT_TRUST_REVOCATION_STATUS_UNKNOWN
+            if result.status == "offline":
+                bits |= CERT_TRUST_IS_OFFLINE_REVOCATION
         el.TrustStatus.dwErrorStatus |= bits
         simple.TrustStatus.dwErrorStatus |= bits
         chain.TrustStatus.dwErrorStatus |= bits

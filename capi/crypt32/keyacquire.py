@@ -132,11 +132,26 @@ def _compare(ctx, handle, spec: int) -> None:
         raise WinError(NTE_BAD_PUBLIC_KEY, detail="the key does not match the certificate")
 
 
+def _ncrypt_handle():
+    from capi.ncrypt.keystorage import NCRYPT_KEY_HANDLE
+
+    return NCRYPT_KEY_HANDLE
+
+
 def acquire_private_key(ctx, flags: int) -> AcquiredKey:
     """The object model behind CryptAcquireCertificatePrivateKey."""
     from capi.ncrypt.keystorage import NCRYPT_KEY_HANDLE
 
     root = ctx._root()
+    cached = root._props.get(C.CERT_KEY_CONTEXT_PROP_ID)
+    if (cached is not None and cached.hCryptProv is not None
+            and flags & C.CRYPT_ACQUIRE_CACHE_FLAG
+            and not flags & (C.CRYPT_ACQUIRE_USE_PROV_INFO_FLAG | C.CRYPT_ACQUIRE_COMPARE_KEY_FLAG)
+            and (flags & _NCRYPT_FLAGS or not isinstance(cached.hCryptProv, _ncrypt_handle()))):
+        # The cached key context answers without reading the key info (the hot path of
+        # a certificate that signs repeatedly).
+        SetLastError(0)
+        return AcquiredKey(cached.hCryptProv, cached.dwKeySpec, False)
     info_raw = root._props.get(C.CERT_KEY_PROV_INFO_PROP_ID)
     info = CRYPT_KEY_PROV_INFO.from_bytes(info_raw) if info_raw is not None else None
     if flags & C.CRYPT_ACQUIRE_USE_PROV_INFO_FLAG:

@@ -40,6 +40,7 @@ from capi.constants import (
     CERT_STORE_CERTIFICATE_CONTEXT,
     CERT_STORE_CERTIFICATE_CONTEXT_FLAG,
     CERT_STORE_CREATE_NEW_FLAG,
+    CERT_STORE_CRL_CONTEXT,
     CERT_STORE_CRL_CONTEXT_FLAG,
     CERT_STORE_CTL_CONTEXT_FLAG,
     CERT_STORE_DELETE_FLAG,
@@ -112,8 +113,8 @@ from capi.errors import (
 )
 from capi.formats.serialized import (
     STORE_MAGIC,
-    load_pkcs7,
-    load_serialized_store,
+    load_pkcs7_all,
+    load_serialized_store_all,
     parse_element_ex,
     save_pkcs7,
     save_serialized_store,
@@ -153,10 +154,18 @@ def _store_name(pvPara, ansi: bool) -> str | None:
 
 def _load_file_items(data: bytes) -> tuple[list, int]:
     """(items, save_as) from the bytes of a certificate file of any supported format."""
+    items, save_as, _crls = _load_file_items_all(data)
+    return items, save_as
+
+
+def _load_file_items_all(data: bytes) -> tuple[list, int, list]:
+    """(certificate items, save_as, CRL items) of a certificate, CRL, PKCS#7 or
+    serialized-store file."""
     if not data:
-        return [], CERT_STORE_SAVE_AS_STORE
+        return [], CERT_STORE_SAVE_AS_STORE, []
     if data.startswith(STORE_MAGIC):
-        return load_serialized_store(data), CERT_STORE_SAVE_AS_STORE
+        certs, crls = load_serialized_store_all(data)
+        return certs, CERT_STORE_SAVE_AS_STORE, crls
     candidates = [data]
     text = text_payload(data)
     if text is not None:
@@ -164,16 +173,24 @@ def _load_file_items(data: bytes) -> tuple[list, int]:
     for raw in candidates:
         try:
             parse_certificate(raw)
-            return [(raw, {})], CERT_STORE_SAVE_AS_STORE
+            return [(raw, {})], CERT_STORE_SAVE_AS_STORE, []
         except WinError:
             pass
         try:
-            ders = load_pkcs7(raw)
+            ders, crl_ders = load_pkcs7_all(raw)
         except WinError:
-            continue
+            crl_ders = None
+        if crl_ders is None:
+            from capi.crypt32.crlcontext import decode_crl_info
+
+            try:
+                decode_crl_info(raw)
+                return [], CERT_STORE_SAVE_AS_STORE, [(raw, {})]
+            except WinError:
+                continue
         for der in ders:
             parse_certificate(der)
-        return [(d, {}) for d in ders], CERT_STORE_SAVE_AS_PKCS7
+        return [(d, {}) for d in ders], CERT_STORE_SAVE_AS_PKCS7, [(c, {}) for c in crl_ders]
     raise WinError(CRYPT_E_NO_MATCH, detail="not a certificate, PKCS#7 or serialized store")
 
 
@@ -200,11 +217,12 @@ def _open_filename(flags: int, pvPara) -> FileStore:
         data = b""
     else:
         data = path.read_bytes()
-    items, save_as = _load_file_items(data)
+    items, save_as, crls = _load_file_items_all(data)
     if not data and path.suffix.lower() in PKCS7_SUFFIXES:
         save_as = CERT_STORE_SAVE_AS_PKCS7
     store = FileStore(flags, path=path, save_as=save_as)
     store.load(items)
+    store._crls.load(crls)
     return store
 
 
@@ -216,9 +234,10 @@ def _open_file_handle(flags: int, fileobj) -> FileStore:
     if flags & CERT_FILE_STORE_COMMIT_ENABLE_FLAG and flags & CERT_STORE_READONLY_FLAG:
         raise WinError(E_INVALIDARG)
     data = fileobj.read()
-    items = load_serialized_store(data) if data else []
+    items, crls = load_serialized_store_all(data) if data else ([], [])
     store = FileStore(flags, fileobj=fileobj)
     store.load(items)
+    store._crls.load(crls)
     return store
 
 
@@ -265,14 +284,17 @@ def CertOpenStore(lpszStoreProvider, dwEncodingType: int = 0, hCryptProv=None,
         if pid == CERT_STORE_PROV_SERIALIZED:
             if pvPara is None:
                 raise WinError(E_INVALIDARG)
-            store.load(load_serialized_store(bytes(pvPara)))
+            certs, crls = load_serialized_store_all(bytes(pvPara))
+            store.load(certs)
+            store._crls.load(crls)
         elif pid == CERT_STORE_PROV_PKCS7:
             if pvPara is None:
                 raise WinError(E_INVALIDARG)
-            ders = load_pkcs7(bytes(pvPara))
+            ders, crl_ders = load_pkcs7_all(bytes(pvPara))
             for der in ders:
                 parse_certificate(der)
             store.load([(d, {}) for d in ders])
+            store._crls.load([(c, {}) for c in crl_ders])
         return store
     if pid in (CERT_STORE_PROV_FILENAME_W, CERT_STORE_PROV_FILENAME_A):
         return _open_filename(flags, pvPara)
@@ -581,8 +603,22 @@ def CertAddSerializedElementToStore(hCertStore, pbElement: bytes, dwAddDispositi
     cid, der, props, _ = parse_element_ex(data)
     if wanted is not None and cid != wanted:
         raise WinError(E_INVALIDARG, detail=f"element holds context type {cid}")
+    if cid == 33:
+        # A CRL element: its CRL, with its properties, added with the CRL add rules.
+        from capi.crypt32.crl import CertAddCRLContextToStore
+        from capi.crypt32.crlcontext import CrlContext, decode_crl_info
+
+        crl = CrlContext(der, info=decode_crl_info(der),
+                         props={k: v for k, v in props.items()
+                                if k not in VOLATILE_PROP_IDS and k != CERT_MD5_HASH_PROP_ID})
+        if hCertStore is None:
+            if dwAddDisposition not in ADD_DISPOSITIONS:
+                raise WinError(E_INVALIDARG)
+            return crl, CERT_STORE_CRL_CONTEXT
+        return CertAddCRLContextToStore(hCertStore, crl, dwAddDisposition), CERT_STORE_CRL_CONTEXT
     if cid != 32:
-        raise WinError(ERROR_CALL_NOT_IMPLEMENTED, detail="CRL and CTL contexts")
+        # CTLs: winpki keeps no CTL contexts.
+        raise WinError(ERROR_CALL_NOT_IMPLEMENTED, detail="CTL contexts")
     if CERT_SHA1_HASH_PROP_ID in props:
         props[CERT_SHA1_HASH_PROP_ID] = hashlib.sha1(der).digest()
     props.pop(CERT_MD5_HASH_PROP_ID, None)
@@ -606,11 +642,15 @@ def CertSaveStore(hCertStore, dwEncodingType: int, dwSaveAs: int, dwSaveTo: int,
     store = _require_store(hCertStore)
     store._check_open()
     contexts = list(store)
+    crls = list(store.crl_all())
     if dwSaveAs == CERT_STORE_SAVE_AS_STORE:
-        data = save_serialized_store(serialize_element(c, include_hashes=False)
-                                     for c in contexts)
+        from capi.crypt32.crlcontext import crl_element
+
+        data = save_serialized_store(
+            [*(serialize_element(c, include_hashes=False) for c in contexts),
+             *(crl_element(c, include_hashes=False) for c in crls)])
     elif dwSaveAs == CERT_STORE_SAVE_AS_PKCS7:
-        data = save_pkcs7(c.x509 for c in contexts)
+        data = save_pkcs7((c.x509 for c in contexts), [c.pbCrlEncoded for c in crls])
     else:
         raise WinError(ERROR_INVALID_PARAMETER, detail=f"dwSaveAs {dwSaveAs}")
     if dwSaveTo == CERT_STORE_SAVE_TO_MEMORY:

@@ -64,6 +64,7 @@ from capi.crypt32.context import (
     parse_certificate,
     serialize_element,
 )
+from capi.crypt32.crlcontext import CrlContext, CrlList, RegistryCrls, crl_element
 from capi.errors import (
     CRYPT_E_EXISTS,
     CRYPT_E_PENDING_CLOSE,
@@ -165,6 +166,30 @@ class CertStore:
 
     def _on_close(self) -> None:
         pass
+
+    # -- CRLs (capi.crypt32.crlcontext): a CrlList / RegistryCrls, or None (holds none) ---
+
+    _crls = None
+
+    def crl_all(self) -> Iterator[CrlContext]:
+        return self._crls.all() if self._crls is not None else iter(())
+
+    def crl_lookup(self, sha1: bytes) -> CrlContext | None:
+        return self._crls.lookup(sha1) if self._crls is not None else None
+
+    def crl_store_new(self, der: bytes, props: dict, encoding: int, replace) -> CrlContext:
+        if self._crls is None:
+            raise WinError(E_ACCESSDENIED)
+        return self._crls.store_new(der, props, encoding, replace)
+
+    def crl_remove(self, ctx: CrlContext) -> None:
+        if self._crls is not None:
+            self._crls.remove(ctx)
+
+    def crl_persist(self, ctx: CrlContext) -> None:
+        persist = getattr(self._crls, "persist", None)
+        if persist is not None:
+            persist(ctx)
 
     # -- shared behaviour ------------------------------------------------------------------
 
@@ -320,6 +345,7 @@ class MemoryStore(CertStore):
         self._by_sha1: dict[bytes, list[int]] = {}
         self._next_seq = 1
         self.dirty = False
+        self._crls = CrlList(self)
 
     def _iter_from(self, prev):
         if prev is None:
@@ -440,13 +466,30 @@ class FileStore(MemoryStore):
             raise WinError(E_ACCESSDENIED)
         super()._remove(ctx)
 
+    def crl_store_new(self, der, props, encoding, replace):
+        if self.readonly:
+            raise WinError(E_ACCESSDENIED)
+        self.dirty = True
+        return super().crl_store_new(der, props, encoding, replace)
+
+    def crl_remove(self, ctx):
+        if self.readonly:
+            raise WinError(E_ACCESSDENIED)
+        self.dirty = True
+        super().crl_remove(ctx)
+
+    def crl_persist(self, ctx):
+        self.dirty = True
+
     def commit(self) -> None:
         contexts = list(self._iter_from(None))
+        crls = list(self.crl_all())
         if self.save_as == CERT_STORE_SAVE_AS_PKCS7:
-            data = save_pkcs7(c.x509 for c in contexts)
+            data = save_pkcs7((c.x509 for c in contexts), [c.pbCrlEncoded for c in crls])
         else:
-            data = save_serialized_store(serialize_element(c, include_hashes=False)
-                                         for c in contexts)
+            data = save_serialized_store(
+                [*(serialize_element(c, include_hashes=False) for c in contexts),
+                 *(crl_element(c, include_hashes=False) for c in crls)])
         if self.fileobj is not None:
             self.fileobj.seek(0)
             self.fileobj.write(data)
@@ -531,6 +574,7 @@ class RegistryStore(CertStore):
         self.token = token
         self.key = location_key(machine, location, token)
         self._cache: weakref.WeakValueDictionary[str, CertContext] = weakref.WeakValueDictionary()
+        self._crls = RegistryCrls(self, machine, self.key, name)
 
     def __repr__(self):
         return f"<RegistryStore {self.location}\\{self.name}>"
@@ -653,6 +697,7 @@ class RegistryStore(CertStore):
 
     def delete_store(self) -> None:
         self._check_write()
+        self._crls.delete_all()
         with self.machine.transaction() as db:
             db.execute("DELETE FROM certs WHERE location=? AND store=?", (self.key, self.name))
             db.execute("DELETE FROM stores WHERE location=? AND store=?", (self.key, self.name))
@@ -754,6 +799,33 @@ class CollectionStore(CertStore):
         for member, _f, _p in self.members:
             member.control(ctrl)
         return True
+
+    def crl_all(self):
+        for member, _f, _p in list(self.members):
+            for ctx in member.crl_all():
+                yield CrlContext.link(ctx, self, member)
+
+    def crl_lookup(self, sha1):
+        for member, _f, _p in self.members:
+            ctx = member.crl_lookup(sha1)
+            if ctx is not None:
+                return CrlContext.link(ctx, self, member)
+        return None
+
+    def crl_store_new(self, der, props, encoding, replace):
+        if replace is not None and replace._member is not None:
+            member = replace._member
+            return CrlContext.link(member.crl_store_new(der, props, encoding, replace._source),
+                                   self, member)
+        for member, uflags, _p in self.members:
+            if uflags & CERT_PHYSICAL_STORE_ADD_ENABLE_FLAG:
+                return CrlContext.link(member.crl_store_new(der, props, encoding, None),
+                                       self, member)
+        raise WinError(E_ACCESSDENIED)
+
+    def crl_remove(self, ctx):
+        if ctx._member is not None:
+            ctx._member.crl_remove(ctx._source)
 
     def _on_close(self):
         for member, _f, _p in self.members:

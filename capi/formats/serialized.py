@@ -112,11 +112,18 @@ def load_serialized_store(data: bytes) -> list[tuple[bytes, dict[int, bytes]]]:
     An empty input is an empty store. A missing or wrong header, a record cut short, or
     fewer than 12 bytes where a record header should be -> CRYPT_E_FILE_ERROR; the
     element-level errors of :func:`parse_element_ex` otherwise. CRL and CTL elements
-    are skipped (winpki keeps certificates only).
+    are skipped here; :func:`load_serialized_store_all` returns the CRLs too.
     """
+    return load_serialized_store_all(data)[0]
+
+
+def load_serialized_store_all(data: bytes):
+    """([(der, props)] of the certificates, [(der, props)] of the CRLs) of a serialized
+    store, with :func:`load_serialized_store`'s errors. CTL elements are skipped."""
     data = bytes(data)
+    crls: list[tuple[bytes, dict[int, bytes]]] = []
     if not data:
-        return []
+        return [], crls
     if len(data) < len(STORE_MAGIC) or not data.startswith(STORE_MAGIC):
         raise WinError(CRYPT_E_FILE_ERROR, detail="not a serialized store")
     pos = len(STORE_MAGIC)
@@ -144,7 +151,9 @@ def load_serialized_store(data: bytes) -> list[tuple[bytes, dict[int, bytes]]]:
         pos += consumed
         if cid == CERT_CERT_PROP_ID:
             out.append((der, props))
-    return out
+        elif cid == CERT_CRL_PROP_ID:
+            crls.append((der, props))
+    return out, crls
 
 
 # ---------------------------------------------------------------------------------------
@@ -155,9 +164,25 @@ _PEM_RE = re.compile(rb"-----BEGIN ([A-Z0-9 #]+)-----(.*?)-----END \1-----", re.
 _B64_CHARS = re.compile(rb"^[A-Za-z0-9+/=\s]+$")
 
 
-def save_pkcs7(certs) -> bytes:
-    """A DER PKCS#7 SignedData holding ``certs`` (cryptography certificates; no signers)."""
+def save_pkcs7(certs, crls=()) -> bytes:
+    """A DER PKCS#7 SignedData holding ``certs`` (cryptography certificates) and ``crls``
+    (DER CRLs); no signers."""
     certs = list(certs)
+    crls = [bytes(c) for c in crls]
+    if crls:
+        from asn1crypto import cms
+        from asn1crypto import crl as asn1_crl
+        from asn1crypto import x509 as asn1_x509
+
+        sd = cms.SignedData({
+            "version": "v1", "digest_algorithms": [],
+            "encap_content_info": {"content_type": "data"},
+            "certificates": [asn1_x509.Certificate.load(c.public_bytes(Encoding.DER))
+                             for c in certs] or None,
+            "crls": [asn1_crl.CertificateList.load(c) for c in crls],
+            "signer_infos": [],
+        })
+        return cms.ContentInfo({"content_type": "signed_data", "content": sd}).dump()
     if not certs:
         # cryptography refuses an empty bag; an empty SignedData is still well formed.
         from asn1crypto import cms
@@ -171,7 +196,12 @@ def save_pkcs7(certs) -> bytes:
 
 
 def load_pkcs7(data: bytes) -> list[bytes]:
-    """DER certificates of a PKCS#7 SignedData (DER or PEM).
+    """DER certificates of a PKCS#7 SignedData (DER or PEM); see :func:`load_pkcs7_all`."""
+    return load_pkcs7_all(data)[0]
+
+
+def load_pkcs7_all(data: bytes) -> tuple[list[bytes], list[bytes]]:
+    """(DER certificates, DER CRLs) of a PKCS#7 SignedData (DER or PEM).
 
     Raises CRYPT_E_INVALID_MSG_TYPE for a PKCS#7 message that is not SignedData, and
     CRYPT_E_ASN1_BADTAG for bytes that are not a ContentInfo at all.
@@ -191,7 +221,9 @@ def load_pkcs7(data: bytes) -> list[bytes]:
         raise WinError(CRYPT_E_INVALID_MSG_TYPE, detail=f"PKCS#7 content type {ctype}")
     try:
         certs = info["content"]["certificates"]
-        return [c.chosen.dump() for c in certs] if certs else []
+        crls = info["content"]["crls"]
+        return ([c.chosen.dump() for c in certs] if certs else [],
+                [c.chosen.dump() for c in crls] if crls else [])
     except (ValueError, TypeError, KeyError) as exc:
         raise WinError(CRYPT_E_ASN1_BADTAG, detail=str(exc)) from exc
 
@@ -227,4 +259,5 @@ def text_payload(data: bytes) -> tuple[str, bytes] | None:
 __all__ = [
     "STORE_MAGIC", "encode_element", "parse_element_ex", "parse_element",
     "save_serialized_store", "load_serialized_store", "save_pkcs7", "load_pkcs7",
+    "load_serialized_store_all", "load_pkcs7_all",
 ]

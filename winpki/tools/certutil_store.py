@@ -217,14 +217,60 @@ def read_certificates(path: str) -> list:
     return result
 
 
+def read_crls(path: str) -> list:
+    """CRLs from a file in any form certutil reads (DER/PEM .crl, .sst, PKCS#7)."""
+    from capi.crypt32.crl import CertEnumCRLsInStore
+    from capi.crypt32.store import CertOpenStore
+
+    with CertOpenStore(C.CERT_STORE_PROV_FILENAME, C.ENCODING_TYPE, None,
+                       C.CERT_STORE_OPEN_EXISTING_FLAG | C.CERT_STORE_READONLY_FLAG, path) as src:
+        result = []
+        ctx = CertEnumCRLsInStore(src, None)
+        while ctx is not None:
+            result.append(ctx)
+            ctx = CertEnumCRLsInStore(src, ctx)
+    return result
+
+
+def crl_issuer_simple(crl) -> str:
+    """The CRL issuer's common name (its whole name when it has none)."""
+    from cryptography.x509.oid import NameOID
+
+    obj = crl.x509crl
+    if obj is not None:
+        cns = obj.issuer.get_attributes_for_oid(NameOID.COMMON_NAME)
+        if cns:
+            return str(cns[0].value)
+    return name_str(crl.pCrlInfo.Issuer)
+
+
+CRL_SEPARATOR = "================ CRL {} ================"
+
+
+def crl_summary_lines(crl) -> list[str]:
+    """The per-CRL block of ``certutil -store`` (issuer, updates, hash)."""
+    from capi.crypt32.crl import _when
+
+    info = crl.pCrlInfo
+    lines = [f"Issuer: {name_str(info.Issuer)}",
+             f" ThisUpdate: {format_time(_when(info.ThisUpdate))}"]
+    if info.NextUpdate:
+        lines.append(f" NextUpdate: {format_time(_when(info.NextUpdate))}")
+    lines.append(f"CRL Entries: {len(info.rgCRLEntry)}")
+    lines.append(f"CRL Hash(sha1): {hash_text(crl.sha1)}")
+    return lines
+
+
 @verb("addstore", "[-f] [-user] CertificateStoreName InFile", min_args=2, max_args=2)
 def addstore_verb(inv: Invocation):
+    from capi.crypt32.crl import CertAddCRLContextToStore
     from capi.crypt32.store import CertAddCertificateContextToStore
     from capi.crypt32.str import CertGetNameString
 
     name, infile = inv.args
     certs = read_certificates(infile)
-    if not certs:
+    crls = read_crls(infile)
+    if not certs and not crls:
         raise WinError(CRYPT_E_NOT_FOUND, detail=infile)
     disposition = C.CERT_STORE_ADD_REPLACE_EXISTING_INHERIT_PROPERTIES if inv.flag("f") \
         else C.CERT_STORE_ADD_NEW
@@ -242,18 +288,50 @@ def addstore_verb(inv: Invocation):
                 inv.print(f'Certificate "{simple}" already in store.')
                 continue
             inv.print(f'Certificate "{simple}" added to store.')
+        for crl in crls:
+            # A CRL replaces an older one of the same issuer (CERT_STORE_ADD_NEWER), as
+            # publishing a new CRL does; -f replaces whatever is there.
+            crl_disposition = C.CERT_STORE_ADD_REPLACE_EXISTING if inv.flag("f") \
+                else C.CERT_STORE_ADD_NEWER
+            simple = crl_issuer_simple(crl)
+            try:
+                CertAddCRLContextToStore(store, crl, crl_disposition)
+            except WinError as exc:
+                if exc.hresult != CRYPT_E_EXISTS:
+                    raise
+                inv.print(f'CRL "{simple}" already in store.')
+                continue
+            inv.print(f'CRL "{simple}" added to store.')
     inv.print()
+
+
+def _select_crls(store, crl_id: str):
+    from capi.crypt32.crl import CertEnumCRLsInStore
+
+    wanted = normalize_hash(crl_id)
+    index = 0
+    ctx = CertEnumCRLsInStore(store, None)
+    while ctx is not None:
+        if (crl_id.isdigit() and len(crl_id) <= 6 and int(crl_id) == index) or (
+                wanted is not None and ctx.sha1.hex().upper() == wanted):
+            yield index, ctx
+        index += 1
+        ctx = CertEnumCRLsInStore(store, ctx)
 
 
 @verb("delstore", "[-user] CertificateStoreName CertId", min_args=2, max_args=2)
 def delstore_verb(inv: Invocation):
+    from capi.crypt32.crl import CertDeleteCRLFromStore
     from capi.crypt32.store import CertDeleteCertificateFromStore
 
     name, cert_id = inv.args
     with open_system_store(inv, name, write=True) as store:
         inv.print(store_header(name))
         victims = list(select(store, cert_id))
-        if not victims:
+        # A CRL is named by its SHA-1 hash (or, when no certificate matches, its index).
+        crl_victims = list(_select_crls(store, cert_id)) if not victims or \
+            normalize_hash(cert_id) is not None else []
+        if not victims and not crl_victims:
             raise WinError(CRYPT_E_NOT_FOUND, detail=cert_id)
         for index, ctx in victims:
             inv.print(f"Deleting Certificate {index}")
@@ -262,6 +340,13 @@ def delstore_verb(inv: Invocation):
                 inv.print(line)
             inv.print()
             CertDeleteCertificateFromStore(ctx)
+        for index, crl in crl_victims:
+            inv.print(f"Deleting CRL {index}")
+            inv.print(CRL_SEPARATOR.format(index))
+            for line in crl_summary_lines(crl):
+                inv.print(line)
+            inv.print()
+            CertDeleteCRLFromStore(crl)
 
 
 # --------------------------------------------------------------------------------------
