@@ -117,3 +117,100 @@ def test_encode_refuses_existing_output(tmp_path, blob):
     rc, out, _ = certutil("-encode", str(blob), str(target))
     assert rc != 0 and "ERROR_FILE_EXISTS" in out
     assert target.read_text() == "keep"
+
+
+# --------------------------------------------------------------------------------------
+# -asn
+# --------------------------------------------------------------------------------------
+
+# Microsoft Learn, "ClientId attribute" (CertEnroll): the certutil -asn dump of a request's
+# ClientId attribute, from the SET on (the page's first lines lost their tree prefix).
+CLIENT_ID_DUMP = [
+    '0143: |  |  31 4a                         ; SET (4a Bytes)',
+    '0145: |  |     30 48                      ; SEQUENCE (48 Bytes)',
+    '0147: |  |        02 01                   ; INTEGER (1 Bytes)',
+    '0149: |  |        |  09',
+    '014a: |  |        0c 23                   ; UTF8_STRING (23 Bytes)',
+    '014c: |  |        |  74 65 73 74 33 64 2e 6a  64 6f 6d 63 73 63 2e 6e ',
+    '015c: |  |        |  74 74 65 73 74 2e 6d 69  63 72 6f 73 6f 66 74 2e ',
+    '016c: |  |        |  63 6f 6d                                         ',
+    '      |  |        |     ; "test3d.jdomcsc.nttest.microsoft.com"',
+    '016f: |  |        0c 15                   ; UTF8_STRING (15 Bytes)',
+    '0171: |  |        |  4a 44 4f 4d 43 53 43 5c  61 64 6d 69 6e 69 73 74 ',
+    '0181: |  |        |  72 61 74 6f 72                                   ',
+    '      |  |        |     ; "JDOMCSC\\administrator"',
+    '0186: |  |        0c 07                   ; UTF8_STRING (7 Bytes)',
+    '0188: |  |           63 65 72 74 72 65 71                             ',
+    '      |  |              ; "certreq"',
+]
+
+
+def _tlv(tag, body):
+    n = len(body)
+    length = bytes([n]) if n < 0x80 else bytes([0x80 | ((n.bit_length() + 7) // 8)]) + n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([tag]) + length + body
+
+
+def _client_id_file(tmp_path):
+    from asn1crypto import core
+
+    values = b"".join([core.Integer(9).dump(), core.UTF8String("test3d.jdomcsc.nttest.microsoft.com").dump(),
+                       core.UTF8String("JDOMCSC\\administrator").dump(), core.UTF8String("certreq").dump()])
+    attribute = _tlv(0x30, core.ObjectIdentifier("1.3.6.1.4.1.311.21.20").dump()
+                     + _tlv(0x31, _tlv(0x30, values)))
+    # the attribute sits where the page's does: offset 0x136, inside a container, not last
+    filler = _tlv(0x04, bytes(0x136 - 2 - 4))
+    der = filler + _tlv(0x30, attribute + b"\x05\x00") + b"\x05\x00"
+    path = tmp_path / "clientid.der"
+    path.write_bytes(der)
+    return path
+
+
+def test_asn_matches_certutil_layout(tmp_path):
+    path = _client_id_file(tmp_path)
+    rc, out, _ = certutil("-asn", str(path))
+    assert rc == 0
+    lines = out.splitlines()
+    assert lines[-1] == "CertUtil: -asn command completed successfully."
+    start = lines.index(CLIENT_ID_DUMP[0])
+    assert lines[start:start + len(CLIENT_ID_DUMP)] == CLIENT_ID_DUMP
+    # the lines the page shortened, with their tree prefix restored
+    assert "0136: |  30 57                            ; SEQUENCE (57 Bytes)" in lines
+    assert "0138: |  |  06 09                         ; OBJECT_ID (9 Bytes)" in lines
+    assert "013a: |  |  |  2b 06 01 04 01 82 37 15  14" in lines
+
+
+def test_asn_of_a_certificate_nests_key_and_extensions(tmp_path):
+    from helpers_certs import make_cert, name
+
+    der = make_cert(subject=name("asn.example"), dns=("asn.example",))
+    path = tmp_path / "c.cer"
+    path.write_bytes(der)
+    rc, out, _ = certutil("-asn", str(path))
+    assert rc == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("0000: 30 82 ") and lines[0].endswith(" Bytes)")
+    assert lines[0].index(";") == 42
+    assert any("; OPTIONAL[0] (3 Bytes)" in x for x in lines)           # version
+    assert any(x.endswith("; 2.5.4.3 CN") for x in lines)               # commonName OID
+    assert any(x.endswith('; "asn.example"') for x in lines)
+    assert any("; CONTEXT_SPECIFIC[2] (b Bytes)" in x for x in lines)   # dNSName
+    # the public key BIT STRING opens into its SEQUENCE after the unused-bits octet
+    bit = next(i for i, x in enumerate(lines) if "; BIT_STRING (" in x)
+    assert lines[bit + 1].endswith(" 00") and "; SEQUENCE (" in lines[bit + 2]
+    # base64 input is decoded first
+    pem = tmp_path / "c.pem"
+    pem.write_text("-----BEGIN CERTIFICATE-----\n" + base64.b64encode(der).decode() + "\n-----END CERTIFICATE-----\n")
+    rc, out2, _ = certutil("-asn", str(pem))
+    assert rc == 0 and out2 == out
+
+
+def test_asn_failures(tmp_path):
+    rc, out, _ = certutil("-asn", str(tmp_path / "missing.der"))
+    assert rc != 0
+    assert out.startswith("CertUtil: -asn command FAILED: 0x80070002 (WIN32: 2 ERROR_FILE_NOT_FOUND)\n")
+    bad = tmp_path / "bad.der"
+    bad.write_bytes(b"\x30\x05\x02\x01")
+    rc, out, _ = certutil("-asn", str(bad))
+    assert rc != 0 and "CRYPT_E_ASN1_BADTAG" in out
+    assert "Traceback" not in out

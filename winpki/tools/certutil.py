@@ -19,7 +19,8 @@ FLAG_OPTIONS = {"v", "user", "f", "silent", "split", "enterprise", "gmt", "secon
                 "service", "nocrl", "urlfetch", "q", "unicode", "privatekey", "pin"}
 
 VERB_MODULES = ("winpki.tools.certutil_store", "winpki.tools.certutil_keys",
-                "winpki.tools.certutil_pfx", "winpki.tools.certutil_codec")
+                "winpki.tools.certutil_pfx", "winpki.tools.certutil_codec",
+                "winpki.tools.certutil_asn")
 
 
 @dataclass
