@@ -214,3 +214,92 @@ def test_asn_failures(tmp_path):
     rc, out, _ = certutil("-asn", str(bad))
     assert rc != 0 and "CRYPT_E_ASN1_BADTAG" in out
     assert "Traceback" not in out
+
+
+# --------------------------------------------------------------------------------------
+# -dump of a CRL and of a PKCS#7
+# --------------------------------------------------------------------------------------
+
+
+def _crl(tmp_path):
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from helpers_certs import BASE_TIME, name, rsa_key
+
+    key = rsa_key()
+    revoked = (x509.RevokedCertificateBuilder().serial_number(0x4400000014178d21c3ed6a4575000000000014)
+               .revocation_date(BASE_TIME)
+               .add_extension(x509.CRLReason(x509.ReasonFlags.cessation_of_operation), False).build())
+    crl = (x509.CertificateRevocationListBuilder().issuer_name(name("CVI Issuing CA 1"))
+           .last_update(BASE_TIME).next_update(BASE_TIME + datetime.timedelta(days=7))
+           .add_revoked_certificate(revoked).add_extension(x509.CRLNumber(5), False)
+           .sign(key, hashes.SHA256()))
+    der = crl.public_bytes(serialization.Encoding.DER)
+    path = tmp_path / "ca.crl"
+    path.write_bytes(der)
+    return path, der
+
+
+def test_dump_crl(machine, tmp_path):
+    # the shape of "certutil -dump <CA>.crl" as pasted from Windows (module docstring of
+    # winpki/tools/certutil_crldump.py)
+    path, der = _crl(tmp_path)
+    rc, out, _ = certutil("-dump", str(path))
+    assert rc == 0
+    lines = out.splitlines()
+    assert lines[:10] == [
+        "X509 Certificate Revocation List:",
+        "Version: 2",
+        "Signature Algorithm:",
+        "    Algorithm ObjectId: 1.2.840.113549.1.1.11 sha256RSA",
+        "    Algorithm Parameters:",
+        "    05 00",
+        "Issuer:",
+        "    CN=CVI Issuing CA 1",
+        f"  Name Hash(sha1): {hashlib.sha1(_issuer_der(der)).hexdigest()}",
+        f"  Name Hash(md5): {hashlib.md5(_issuer_der(der)).hexdigest()}",
+    ]
+    assert lines[10:20] == [
+        "",
+        " ThisUpdate: 1/1/2024 12:00 AM",
+        " NextUpdate: 1/8/2024 12:00 AM",
+        "CRL Entries: 1",
+        "  Serial Number: 4400000014178d21c3ed6a4575000000000014",
+        "   Revocation Date: 1/1/2024 12:00 AM",
+        "  Extensions: 1",
+        "    2.5.29.21: Flags = 0, Length = 3",
+        "    CRL Reason Code",
+        "        Cessation of Operation (5)",
+    ]
+    assert "CRL Extensions: 1" in lines
+    assert f"CRL Hash(sha1): {hashlib.sha1(der).hexdigest()}" in lines
+    assert lines[-1] == "CertUtil: -dump command completed successfully."
+    # a PEM CRL dumps the same
+    pem = tmp_path / "ca.pem"
+    pem.write_text("-----BEGIN X509 CRL-----\n" + base64.b64encode(der).decode() + "\n-----END X509 CRL-----\n")
+    assert certutil("-dump", str(pem))[1] == out
+
+
+def _issuer_der(crl_der):
+    from asn1crypto import crl
+
+    return crl.CertificateList.load(crl_der)["tbs_cert_list"]["issuer"].dump()
+
+
+def test_dump_pkcs7_lists_its_certificates(machine, tmp_path):
+    from cryptography import x509
+    from helpers_certs import make_cert, name
+
+    from capi.formats.serialized import save_pkcs7
+
+    ders = [make_cert(subject=name(cn)) for cn in ("p7-one", "p7-two")]
+    path = tmp_path / "chain.p7b"
+    path.write_bytes(save_pkcs7(x509.load_der_x509_certificate(d) for d in ders))
+    rc, out, _ = certutil("-dump", str(path))
+    assert rc == 0
+    assert "================ Certificate 0 ================" in out
+    assert "================ Certificate 1 ================" in out
+    for der in ders:
+        assert f"Cert Hash(sha1): {hashlib.sha1(der).hexdigest()}" in out

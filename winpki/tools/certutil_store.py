@@ -278,6 +278,13 @@ def dump_verb(inv: Invocation):
 
     with open(path, "rb") as fh:
         data = fh.read()
+    from winpki.tools.certutil_crldump import crl_der, crl_dump_lines
+
+    crl = crl_der(data)
+    if crl is not None:
+        for line in crl_dump_lines(crl):
+            inv.print(line)
+        return
     if is_pfx(data):
         # Like certutil: -p gives the password, else the empty password is tried;
         # a wrong one fails with ERROR_INVALID_PASSWORD from the PFX layer.
