@@ -36,6 +36,7 @@ import hashlib
 
 from capi import constants as C
 from capi.errors import CRYPT_E_ASN1_BADTAG, WinError
+from winpki.tools.certutil import DUMP_HANDLERS
 
 # RFC 5280 5.3.1 reason codes with the names certutil prints.
 _REASONS = {
@@ -191,5 +192,12 @@ def crl_dump_lines(der: bytes) -> list[str]:
     lines.append(f"CRL Hash(sha256): {hashlib.sha256(der).hexdigest()}")
     return lines
 
+
+def _dump_handler(data: bytes) -> list[str] | None:
+    der = crl_der(data)
+    return None if der is None else crl_dump_lines(der)
+
+
+DUMP_HANDLERS.append(_dump_handler)
 
 __all__ = ["crl_der", "crl_dump_lines", "is_crl"]
