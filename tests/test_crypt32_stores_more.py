@@ -348,3 +348,39 @@ def test_link_errors_and_file_store(tmp_path, machine, ders):
     linked = CertAddCertificateLinkToStore(reg, source, C.CERT_STORE_ADD_ALWAYS)
     assert linked.hCertStore is reg
     assert CertDeleteCertificateFromStore(linked)
+
+
+# ---------------------------------------------------------------------------------------
+# CertControlStore
+# ---------------------------------------------------------------------------------------
+
+
+def test_control_store_collection_commits_its_file_member(tmp_path, ders):
+    # store.c testCollectionStore: a file store (COMMIT_ENABLE) in a collection; an add to
+    # the collection then CERT_STORE_CTRL_COMMIT on the collection writes the file
+    path = tmp_path / "coll.sst"
+    path.write_bytes(b"")
+    coll = CertOpenStore(C.CERT_STORE_PROV_COLLECTION, 0, None, C.CERT_STORE_CREATE_NEW_FLAG, None)
+    with open(path, "r+b") as fh:
+        fstore = CertOpenStore(C.CERT_STORE_PROV_FILE, 0, None, C.CERT_FILE_STORE_COMMIT_ENABLE_FLAG, fh)
+        CertAddStoreToCollection(coll, fstore, C.CERT_PHYSICAL_STORE_ADD_ENABLE_FLAG, 0)
+        CertCloseStore(fstore)
+        CertAddEncodedCertificateToStore(coll, X509, ders[0], C.CERT_STORE_ADD_ALWAYS)
+        assert CertControlStore(coll, 0, C.CERT_STORE_CTRL_COMMIT) is True
+        fh.flush()
+    reread = CertOpenStore(C.CERT_STORE_PROV_FILENAME_W, 0, None, C.CERT_STORE_READONLY_FLAG, str(path))
+    assert CertEnumCertificatesInStore(reread, None).pbCertEncoded == ders[0]
+
+
+def test_control_store_registry_resync(machine, ders):
+    # store.c testRegStore: COMMIT and RESYNC succeed on a registry store, and after RESYNC
+    # the store shows what another handle wrote
+    reg = CertOpenStore(C.CERT_STORE_PROV_SYSTEM_REGISTRY_W, 0, None,
+                        C.CERT_SYSTEM_STORE_CURRENT_USER, "ResyncTest")
+    other = CertOpenStore(C.CERT_STORE_PROV_SYSTEM_REGISTRY_W, 0, None,
+                          C.CERT_SYSTEM_STORE_CURRENT_USER, "ResyncTest")
+    CertAddEncodedCertificateToStore(other, X509, ders[1], C.CERT_STORE_ADD_ALWAYS)
+    assert CertControlStore(other, 0, C.CERT_STORE_CTRL_COMMIT) is True
+    assert CertControlStore(reg, 0, C.CERT_STORE_CTRL_RESYNC) is True
+    assert _count(reg) == 1
+    assert CertControlStore(reg, 0, C.CERT_STORE_CTRL_AUTO_RESYNC) is True
