@@ -169,6 +169,8 @@ CERT_FIRST_USER_PROP_ID = 0x00008000
 CERT_LAST_USER_PROP_ID = 0x0000FFFF
 CERT_FIRST_RESERVED_PROP_ID = 87
 CERT_LAST_RESERVED_PROP_ID = 0x00007FFF
+# Store properties (CertGetStoreProperty / CertSetStoreProperty).
+CERT_STORE_LOCALIZED_NAME_PROP_ID = 0x00001000
 
 # Serialized-element record ids for the context itself.
 CERT_CERT_PROP_ID = 32

@@ -8,6 +8,8 @@ Windows' error codes.
 
 from __future__ import annotations
 
+import functools
+
 from asn1crypto import core
 from asn1crypto import parser as _parser
 
@@ -30,8 +32,18 @@ def fail(code: int, detail: str | None = None) -> WinError:
 # ---------------------------------------------------------------------------------------
 
 
+def _tlv(identifier: int, contents: bytes) -> bytes:
+    """One low-tag-number element: the identifier octet, the DER length, the contents
+    (X.690 8.1.2-8.1.3; what asn1crypto writes for these, without an object per call)."""
+    n = len(contents)
+    if n < 0x80:
+        return bytes((identifier, n)) + contents
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes((identifier, 0x80 | len(raw))) + raw + contents
+
+
 def seq(*parts: bytes) -> bytes:
-    return core.Sequence(contents=b"".join(parts)).dump()
+    return _tlv(0x30, b"".join(parts))
 
 
 class _SetOfAny(core.SetOf):
@@ -40,7 +52,7 @@ class _SetOfAny(core.SetOf):
 
 def set_of(parts) -> bytes:
     """SET OF with its elements in DER order (sorted encodings)."""
-    return _SetOfAny(contents=b"".join(sorted(parts))).dump()
+    return _tlv(0x31, b"".join(sorted(parts)))
 
 
 def explicit(n: int, der: bytes) -> bytes:
@@ -53,7 +65,9 @@ def implicit(n: int, contents: bytes) -> bytes:
     return core.OctetString(contents=contents, implicit=n).dump()
 
 
+@functools.lru_cache(maxsize=1024)
 def oid(dotted: str | None) -> bytes:
+    # Pure function of the dotted string; names and extensions repeat a few OIDs.
     if not dotted:
         return core.ObjectIdentifier(contents=b"").dump()
     return core.ObjectIdentifier(dotted).dump()
@@ -92,6 +106,8 @@ def bits(data: bytes, unused: int) -> bytes:
 
 
 def string(cls: type, contents: bytes) -> bytes:
+    if cls.class_ == 0 and cls.method == 0 and cls.tag < 31:
+        return _tlv(cls.tag, contents)  # a universal primitive string type
     return cls(contents=contents).dump()
 
 

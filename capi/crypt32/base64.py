@@ -6,8 +6,9 @@ PEM-style header and trailer lines for the HEADER formats. Decoding skips white 
 accepts any ``-----BEGIN <label>-----`` / ``-----END <label>-----`` pair for the
 header formats and reports the characters skipped before the header.
 
-The hexadecimal formats (CRYPT_STRING_HEX, HEXASCII, HEXADDR, HEXASCIIADDR, HEXRAW,
-HEX_ANY) are not implemented yet and raise ERROR_CALL_NOT_IMPLEMENTED.
+The hexadecimal formats are the dump layouts of Windows (capi/crypt32/hexdump.py): lower-case
+pairs, 16 bytes a line with a double space after the eighth, the "0000    " address column
+and the ASCII column; CRYPT_STRING_HEXRAW is one run of pairs.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from capi.constants import (
     CRYPT_STRING_BASE64REQUESTHEADER,
     CRYPT_STRING_BASE64X509CRLHEADER,
     CRYPT_STRING_BINARY,
+    CRYPT_STRING_HEX_ANY,
     CRYPT_STRING_NOCR,
     CRYPT_STRING_NOCRLF,
     CRYPT_STRING_STRICT,
 )
+from capi.crypt32.hexdump import HEX_FORMATS, decode_hex, encode_hex
 from capi.errors import (
-    ERROR_CALL_NOT_IMPLEMENTED,
     ERROR_INVALID_DATA,
     ERROR_INVALID_PARAMETER,
     WinError,
@@ -60,16 +62,16 @@ def CryptBinaryToString(pbBinary: bytes, dwFlags: int) -> str:
     data = bytes(pbBinary)
     if fmt == CRYPT_STRING_BINARY:
         return data.decode("latin-1")
-    if fmt not in (CRYPT_STRING_BASE64, *_HEADERS):
-        if fmt in range(4, 13):
-            raise WinError(ERROR_CALL_NOT_IMPLEMENTED, detail=f"format {fmt} not implemented")
-        raise WinError(ERROR_INVALID_PARAMETER, detail=f"format {fmt}")
     if flags & CRYPT_STRING_NOCRLF:
         eol = ""
     elif flags & CRYPT_STRING_NOCR:
         eol = "\n"
     else:
         eol = "\r\n"
+    if fmt in HEX_FORMATS:
+        return encode_hex(data, fmt, eol)
+    if fmt not in (CRYPT_STRING_BASE64, *_HEADERS):
+        raise WinError(ERROR_INVALID_PARAMETER, detail=f"format {fmt}")
     text = _b64.b64encode(data).decode("ascii")
     body = "".join(text[i:i + _LINE] + eol for i in range(0, len(text), _LINE))
     if fmt in _HEADERS:
@@ -167,8 +169,9 @@ def CryptStringToBinary(pszString: str, dwFlags: int) -> tuple[bytes, int, int]:
             if fmt == CRYPT_STRING_BASE64_ANY:
                 raise
         return text.encode("latin-1", "replace"), 0, CRYPT_STRING_BINARY
-    if fmt in range(4, 13):
-        raise WinError(ERROR_CALL_NOT_IMPLEMENTED, detail=f"format {fmt} not implemented")
+    if fmt in HEX_FORMATS or fmt == CRYPT_STRING_HEX_ANY:
+        data, used = decode_hex(text, fmt)
+        return data, 0, used
     raise WinError(ERROR_INVALID_DATA, detail=f"format {fmt}")
 
 

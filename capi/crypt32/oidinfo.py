@@ -193,8 +193,30 @@ def _in_group(info: CRYPT_OID_INFO, group: int) -> bool:
     return not group or info.dwGroupId == group
 
 
+# The OID and name lookups (CertStrToName, CertNameToStr and the dumps make them per
+# attribute) go through indexes that keep the table's order among equal keys.
+_BY_OID: dict[str, tuple[CRYPT_OID_INFO, ...]] = {}
+_BY_NAME: dict[str, tuple[CRYPT_OID_INFO, ...]] = {}
+for _info in TABLE:
+    _BY_OID[_info.pszOID] = _BY_OID.get(_info.pszOID, ()) + (_info,)
+    _BY_NAME[_info.pwszName.lower()] = _BY_NAME.get(_info.pwszName.lower(), ()) + (_info,)
+del _info
+
+
+def _first_in_group(candidates, group: int) -> CRYPT_OID_INFO | None:
+    for info in candidates:
+        if _in_group(info, group):
+            return info
+    return None
+
+
 def find_oid_info(key_type: int, key, group: int = 0) -> CRYPT_OID_INFO | None:
     key_type &= 0xFFFF
+    if key_type == C.CRYPT_OID_INFO_OID_KEY:
+        return _first_in_group(_BY_OID.get(key, ()) if isinstance(key, str) else (), group)
+    if key_type == C.CRYPT_OID_INFO_NAME_KEY:
+        return _first_in_group(_BY_NAME.get(key.lower(), ()) if isinstance(key, str) else (),
+                               group)
     for info in TABLE:
         if not _in_group(info, group):
             continue

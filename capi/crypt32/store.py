@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from capi.constants import (
+    CERT_ACCESS_STATE_PROP_ID,
     CERT_FILE_STORE_COMMIT_ENABLE_FLAG,
     CERT_FIND_ANY,
     CERT_FIND_ENHKEY_USAGE,
@@ -44,6 +45,7 @@ from capi.constants import (
     CERT_STORE_CRL_CONTEXT_FLAG,
     CERT_STORE_CTL_CONTEXT_FLAG,
     CERT_STORE_DELETE_FLAG,
+    CERT_STORE_LOCALIZED_NAME_PROP_ID,
     CERT_STORE_OPEN_EXISTING_FLAG,
     CERT_STORE_PROV_COLLECTION,
     CERT_STORE_PROV_FILE,
@@ -89,6 +91,7 @@ from capi.crypt32.store_kinds import (
     CollectionStore,
     FileStore,
     MemoryStore,
+    _add_with_disposition,
     copy_props,
     create_context,
     location_key,
@@ -97,6 +100,7 @@ from capi.crypt32.store_kinds import (
     write_atomically,
 )
 from capi.errors import (
+    CRYPT_E_ASN1_BADTAG,
     CRYPT_E_NO_MATCH,
     CRYPT_E_NOT_FOUND,
     E_INVALIDARG,
@@ -168,6 +172,10 @@ def _load_file_items_all(data: bytes) -> tuple[list, int, list]:
         return certs, CERT_STORE_SAVE_AS_STORE, crls
     candidates = [data]
     text = text_payload(data)
+    if text is None:
+        trimmed = _strip_trailing_nul(data)
+        if trimmed != data:
+            text = text_payload(trimmed)
     if text is not None:
         candidates = [text[1]]
     for raw in candidates:
@@ -177,7 +185,7 @@ def _load_file_items_all(data: bytes) -> tuple[list, int, list]:
         except WinError:
             pass
         try:
-            ders, crl_ders = load_pkcs7_all(raw)
+            ders, crl_ders = _load_pkcs7_any(raw)
         except WinError:
             crl_ders = None
         if crl_ders is None:
@@ -192,6 +200,61 @@ def _load_file_items_all(data: bytes) -> tuple[list, int, list]:
             parse_certificate(der)
         return [(d, {}) for d in ders], CERT_STORE_SAVE_AS_PKCS7, [(c, {}) for c in crl_ders]
     raise WinError(CRYPT_E_NO_MATCH, detail="not a certificate, PKCS#7 or serialized store")
+
+
+def _strip_trailing_nul(data: bytes) -> bytes:
+    """``data`` without the terminating NUL a C string leaves in a file (one byte for
+    ANSI text, two for UTF-16); Wine store.c testFileNameStore writes base64SPC and
+    utf16Base64SPC with their terminators and Windows reads them."""
+    if len(data) > 1 and data[1:2] == b"\0":
+        while data.endswith(b"\0\0"):
+            data = data[:-2]
+        return data
+    return data.rstrip(b"\0")
+
+
+_SIGNED_DATA_OID = bytes.fromhex("06092a864886f70d010702")
+
+
+def _der_length(n: int) -> bytes:
+    if n < 0x80:
+        return bytes([n])
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(raw)]) + raw
+
+
+def _looks_like_signed_data(raw: bytes) -> bool:
+    """SignedData opens with version INTEGER then digestAlgorithms SET (RFC 5652 5.1);
+    a bare DigestedData has a SEQUENCE second."""
+    from capi.crypt32 import _der
+
+    try:
+        outer = _der.expect(raw, 16)
+        first, pos = _der.read(outer.contents)
+        second, _ = _der.read(outer.contents, pos)
+    except WinError:
+        return False
+    return first.is_(2) and second.is_(17)
+
+
+def _load_pkcs7_any(raw: bytes) -> tuple[list[bytes], list[bytes]]:
+    """(certificates, CRLs) of a PKCS#7 SignedData given as a ContentInfo or bare (the content
+    alone, as CryptMsgOpenToDecode with CMSG_SIGNED accepts it: Wine store.c
+    testMessageStore opens signedWithCertAndCrlBareContent through CERT_STORE_PROV_PKCS7).
+    A bare message of another type stays CRYPT_E_ASN1_BADTAG (hashBareContent)."""
+    try:
+        return load_pkcs7_all(raw)
+    except WinError as exc:
+        if exc.hresult != CRYPT_E_ASN1_BADTAG or not _looks_like_signed_data(raw):
+            raise
+        first = exc
+    explicit = b"\xa0" + _der_length(len(raw)) + raw
+    body = _SIGNED_DATA_OID + explicit
+    wrapped = b"\x30" + _der_length(len(body)) + body
+    try:
+        return load_pkcs7_all(wrapped)
+    except WinError:
+        raise first from None
 
 
 def _open_filename(flags: int, pvPara) -> FileStore:
@@ -290,7 +353,7 @@ def CertOpenStore(lpszStoreProvider, dwEncodingType: int = 0, hCryptProv=None,
         elif pid == CERT_STORE_PROV_PKCS7:
             if pvPara is None:
                 raise WinError(E_INVALIDARG)
-            ders, crl_ders = load_pkcs7_all(bytes(pvPara))
+            ders, crl_ders = _load_pkcs7_any(bytes(pvPara))
             for der in ders:
                 parse_certificate(der)
             store.load([(d, {}) for d in ders])
@@ -675,9 +738,13 @@ def CertSaveStore(hCertStore, dwEncodingType: int, dwSaveAs: int, dwSaveTo: int,
 def CertAddStoreToCollection(hCollectionStore, hSiblingStore, dwUpdateFlags: int = 0,
                              dwPriority: int = 0) -> bool:
     """CertAddStoreToCollection. Raises E_INVALIDARG when the target is not a collection
-    (a SYSTEM_REGISTRY store is not; a PROV_SYSTEM store is)."""
+    (a SYSTEM_REGISTRY store is not; a PROV_SYSTEM store is). A None sibling adds
+    nothing and returns True, as on Windows."""
     if not isinstance(hCollectionStore, CollectionStore):
         raise WinError(E_INVALIDARG, detail="not a collection store")
+    if hSiblingStore is None:
+        # Windows (Wine store.c testCollectionStore): a NULL sibling "succeeds".
+        return True
     sibling = _require_store(hSiblingStore)
     hCollectionStore.add_member(sibling, dwUpdateFlags & 0xFFFFFFFF, dwPriority)
     return True
@@ -696,8 +763,11 @@ def CertEnumSystemStore(dwFlags: int, pvSystemStoreLocationPara=None, pvArg=None
     """CertEnumSystemStore: the system stores of the location in ``dwFlags`` (predefined
     ones, then those created). Without ``pfnEnum`` returns their names; with it, calls
     ``pfnEnum(pvSystemStore, dwFlags, pStoreInfo, pvReserved, pvArg)`` for each as the C
-    function does (stopping when it returns False) and returns True. Raises E_INVALIDARG
-    for another location."""
+    function does and returns True, or False when the callback stopped the enumeration
+    (Wine store.c testCertEnumSystemStore). Raises ERROR_FILE_NOT_FOUND for location 0
+    (same test) and E_INVALIDARG for another location."""
+    if not dwFlags & CERT_SYSTEM_STORE_LOCATION_MASK:
+        raise WinError(ERROR_FILE_NOT_FOUND, detail="no system store location")
     location = _location_from_flags(dwFlags & 0xFFFFFFFF)
     if location is None:
         raise WinError(E_INVALIDARG, detail="location")
@@ -715,8 +785,8 @@ def CertEnumSystemStore(dwFlags: int, pvSystemStoreLocationPara=None, pvArg=None
     if pfnEnum is None:
         return names
     for name in names:
-        if pfnEnum(name, dwFlags & 0xFFFFFFFF, None, None, pvArg) is False:
-            break
+        if not pfnEnum(name, dwFlags & 0xFFFFFFFF, None, None, pvArg):
+            return False
     return True
 
 
@@ -734,7 +804,125 @@ def CertControlStore(hCertStore, dwFlags: int, dwCtrlType: int, pvCtrlPara=None)
 
 
 
+@winapi
+def CertGetStoreProperty(hCertStore, dwPropId: int):
+    """CertGetStoreProperty: a property of the store.
+
+    CERT_ACCESS_STATE_PROP_ID is always there (an int: 0 for a memory store,
+    CERT_ACCESS_STATE_WRITE_PERSIST_FLAG and the system-store flags for a persisted
+    one); CERT_STORE_LOCALIZED_NAME_PROP_ID (a str) and the others (bytes) only once
+    set. Raises CRYPT_E_NOT_FOUND for a property not set -- the localized name of a
+    system store included (Wine store.c testStoreProperty).
+    """
+    store = _require_store(hCertStore)
+    prop_id = int(dwPropId) & 0xFFFFFFFF
+    if prop_id == CERT_ACCESS_STATE_PROP_ID:
+        return store.access_state()
+    props = getattr(store, "_store_props", None) or {}
+    if prop_id not in props:
+        SetLastError(CRYPT_E_NOT_FOUND)
+        raise WinError(CRYPT_E_NOT_FOUND, detail=f"store property {prop_id}")
+    value = props[prop_id]
+    if prop_id == CERT_STORE_LOCALIZED_NAME_PROP_ID:
+        return value.decode("utf-16-le").split("\0", 1)[0]
+    return value
+
+
+@winapi
+def CertSetStoreProperty(hCertStore, dwPropId: int, dwFlags: int, pvData) -> bool:
+    """CertSetStoreProperty: set a store property (``pvData`` bytes, or a str for
+    CERT_STORE_LOCALIZED_NAME_PROP_ID, stored as its NUL-terminated UTF-16), or delete
+    it with ``pvData`` None -- deleting one not set succeeds (Wine store.c
+    testStoreProperty). Raises E_INVALIDARG for property 0, CERT_ACCESS_STATE_PROP_ID
+    (computed, not settable) or a value that is neither bytes nor str."""
+    store = _require_store(hCertStore)
+    prop_id = int(dwPropId) & 0xFFFFFFFF
+    if not prop_id or prop_id == CERT_ACCESS_STATE_PROP_ID:
+        raise WinError(E_INVALIDARG, detail=f"store property {prop_id}")
+    props = getattr(store, "_store_props", None)
+    if props is None:
+        props = store._store_props = {}
+    if pvData is None:
+        props.pop(prop_id, None)
+        return True
+    if isinstance(pvData, str):
+        value = (pvData + "\0").encode("utf-16-le")
+    elif isinstance(pvData, (bytes, bytearray, memoryview)):
+        value = bytes(pvData)
+    else:
+        raise WinError(E_INVALIDARG, detail=f"store property value {type(pvData).__name__}")
+    props[prop_id] = value
+    return True
+
+
+def _system_store_name(pvSystemStore) -> str:
+    if isinstance(pvSystemStore, (bytes, bytearray)):
+        pvSystemStore = bytes(pvSystemStore).decode("latin-1")
+    if not pvSystemStore:
+        raise WinError(E_INVALIDARG, detail="no system store name")
+    return str(pvSystemStore)
+
+
+@winapi
+def CertRegisterSystemStore(pvSystemStore, dwFlags: int, pStoreInfo=None, pvReserved=None) -> bool:
+    """CertRegisterSystemStore: create the system store ``pvSystemStore`` in the location
+    of ``dwFlags`` (an existing one is kept; with CERT_STORE_CREATE_NEW_FLAG it is
+    ERROR_FILE_EXISTS). Wine store.c testCertRegisterSystemStore: the store then opens
+    with CERT_STORE_OPEN_EXISTING_FLAG and takes certificates.
+
+    Raises E_INVALIDARG (no name), E_ACCESSDENIED (a LocalMachine store for a
+    non-administrator), ERROR_FILE_NOT_FOUND (a location that is not one) and
+    ERROR_CALL_NOT_IMPLEMENTED (a location winpki does not keep), as CertOpenStore.
+    """
+    name = _system_store_name(pvSystemStore)
+    flags = dwFlags & (CERT_SYSTEM_STORE_LOCATION_MASK | CERT_STORE_CREATE_NEW_FLAG)
+    store = CertOpenStore(CERT_STORE_PROV_SYSTEM_W, 0, None, flags, name)
+    store.close()
+    return True
+
+
+@winapi
+def CertUnregisterSystemStore(pvSystemStore, dwFlags: int) -> bool:
+    """CertUnregisterSystemStore: delete the system store and its certificates (Wine
+    store.c testCertRegisterSystemStore). Raises E_INVALIDARG (no name),
+    ERROR_FILE_NOT_FOUND (no such store), E_ACCESSDENIED (a LocalMachine store for a
+    non-administrator)."""
+    name = _system_store_name(pvSystemStore)
+    flags = (dwFlags & CERT_SYSTEM_STORE_LOCATION_MASK) | CERT_STORE_DELETE_FLAG
+    CertOpenStore(CERT_STORE_PROV_SYSTEM_W, 0, None, flags, name)
+    return True
+
+
+@winapi
+def CertAddCertificateLinkToStore(hCertStore, pCertContext, dwAddDisposition: int):
+    """CertAddCertificateLinkToStore: add a link to ``pCertContext``; returns the link.
+
+    A link in a memory or file store shares the source's encoding, CERT_INFO and
+    properties (Wine cert.c testLinkCert; store.c testAddCertificateLink: a friendly
+    name set on the source shows through the link, and a file store commits the link
+    with the source's properties). A system-registry store keeps a copy. The usual
+    dispositions apply (ADD_NEW of a present certificate -> CRYPT_E_EXISTS).
+
+    Raises E_INVALIDARG for disposition 0 or unknown, a None context, or a collection
+    (a PROV_SYSTEM store is one) as the target (store.c testAddCertificateLink).
+    """
+    store = _require_store(hCertStore)
+    if dwAddDisposition not in ADD_DISPOSITIONS:
+        raise WinError(E_INVALIDARG, detail=f"disposition {dwAddDisposition}")
+    if pCertContext is None:
+        raise WinError(E_INVALIDARG, detail="NULL pCertContext")
+    if isinstance(store, CollectionStore):
+        raise WinError(E_INVALIDARG, detail="links cannot be added to a collection")
+    store._check_open()
+    added = _add_with_disposition(store, pCertContext.pbCertEncoded, copy_props(pCertContext),
+                                  pCertContext.dwCertEncodingType, dwAddDisposition,
+                                  link=pCertContext)
+    return store._hand_out(added)
+
+
 __all__ = [
+    "CertGetStoreProperty", "CertSetStoreProperty", "CertRegisterSystemStore",
+    "CertUnregisterSystemStore", "CertAddCertificateLinkToStore",
     "CertOpenStore", "CertOpenSystemStore", "CertDuplicateStore", "CertCloseStore",
     "CertEnumCertificatesInStore", "CertFindCertificateInStore",
     "CertAddCertificateContextToStore", "CertAddEncodedCertificateToStore",

@@ -155,6 +155,11 @@ class CertStore:
         """Write a new context (replacing ``replace``) and return it."""
         raise WinError(E_ACCESSDENIED)
 
+    def _store_link(self, source: CertContext, replace: CertContext | None) -> CertContext:
+        """Write a link to ``source``; stores that persist contexts keep a copy."""
+        return self._store_new(source.pbCertEncoded, copy_props(source),
+                               source.dwCertEncodingType, replace)
+
     def _remove(self, ctx: CertContext) -> None:
         raise WinError(E_ACCESSDENIED)
 
@@ -280,11 +285,20 @@ def copy_props(src: CertContext) -> dict:
 
 
 def _add_with_disposition(store: CertStore, der: bytes, props: dict, encoding: int,
-                          disposition: int) -> CertContext:
-    """Windows' add rules (CertAddCertificateContextToStore), shared by every store."""
+                          disposition: int, *, link: CertContext | None = None) -> CertContext:
+    """Windows' add rules (CertAddCertificateContextToStore), shared by every store.
+
+    Duplicates are found by the source's CERT_HASH_PROP_ID when one is set, else by the
+    SHA-1 of the encoding (Wine cert.c testAddCert: a context whose hash property is set
+    to another certificate's hash is refused by ADD_NEW). ``link`` makes the new context
+    a link to that context (CertAddCertificateLinkToStore)."""
     if disposition not in ADD_DISPOSITIONS:
         raise WinError(E_INVALIDARG, detail=f"disposition {disposition}")
-    sha1 = hashlib.sha1(der).digest()
+    hash_prop = props.get(CERT_SHA1_HASH_PROP_ID)
+    if isinstance(hash_prop, (bytes, bytearray)) and len(hash_prop) == hashlib.sha1().digest_size:
+        sha1 = bytes(hash_prop)
+    else:
+        sha1 = hashlib.sha1(der).digest()
     existing = store._lookup(sha1)
     replace = None
     if disposition == CERT_STORE_ADD_NEW:
@@ -323,6 +337,8 @@ def _add_with_disposition(store: CertStore, der: bytes, props: dict, encoding: i
             if disposition == CERT_STORE_ADD_NEWER_INHERIT_PROPERTIES:
                 props = {**props, **existing._root()._props}
     # ADD_ALWAYS: no check at all.
+    if link is not None:
+        return store._store_link(link, replace)
     return store._store_new(der, props, encoding, replace)
 
 
@@ -386,8 +402,22 @@ class MemoryStore(CertStore):
         self.dirty = True
         return ctx
 
+    def _store_link(self, source, replace):
+        # A link shares the source's encoding, CERT_INFO and properties (Wine cert.c
+        # testLinkCert, store.c testAddCertificateLink).
+        if replace is not None:
+            self._remove(replace)
+        ctx = CertContext.link(source, self)
+        ctx._seq = self._next_seq
+        self._next_seq += 1
+        self._seqs.append(ctx._seq)
+        self._by_seq[ctx._seq] = ctx
+        self._by_sha1.setdefault(ctx.sha1, []).append(ctx._seq)
+        self.dirty = True
+        return ctx
+
     def _remove(self, ctx):
-        root = ctx._root()
+        root = ctx if (ctx.hCertStore is self and ctx._seq) else ctx._root()
         if root.hCertStore is not self or root._seq not in self._by_seq:
             return  # already deleted: Windows still reports success
         del self._by_seq[root._seq]
@@ -456,15 +486,9 @@ class FileStore(MemoryStore):
     def access_state(self) -> int:
         return CERT_ACCESS_STATE_WRITE_PERSIST_FLAG if self.commit_enabled else 0
 
-    def _store_new(self, der, props, encoding, replace):
-        if self.readonly:
-            raise WinError(E_ACCESSDENIED)
-        return super()._store_new(der, props, encoding, replace)
-
-    def _remove(self, ctx):
-        if self.readonly:
-            raise WinError(E_ACCESSDENIED)
-        super()._remove(ctx)
+    # CERT_STORE_READONLY_FLAG does not stop adds or deletes: they stay in memory and
+    # are never written (Wine store.c testFileStore: a "read-only" file store accepts an
+    # add, refuses CERT_STORE_CTRL_COMMIT, and the file keeps its size).
 
     def crl_store_new(self, der, props, encoding, replace):
         if self.readonly:
@@ -856,6 +880,11 @@ class SystemStore(CollectionStore):
 
     def __repr__(self):
         return f"<SystemStore {self.location}\\{self.name}>"
+
+    def access_state(self) -> int:
+        # The system store's own registry store decides (Wine store.c testStoreProperty:
+        # CertOpenSystemStore "My" reports a persisted store).
+        return self.registry.access_state()
 
     def count(self) -> int:
         return sum(m.count() for m, _f, _p in self.members)

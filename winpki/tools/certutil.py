@@ -20,7 +20,8 @@ FLAG_OPTIONS = {"v", "user", "f", "silent", "split", "enterprise", "gmt", "secon
 
 VERB_MODULES = ("winpki.tools.certutil_store", "winpki.tools.certutil_keys",
                 "winpki.tools.certutil_pfx", "winpki.tools.certutil_ca",
-                "winpki.tools.certutil_verify")
+                "winpki.tools.certutil_verify", "winpki.tools.certutil_codec",
+                "winpki.tools.certutil_asn", "winpki.tools.certutil_crldump")
 
 
 @dataclass
@@ -53,6 +54,10 @@ class Verb:
 
 
 VERBS: dict[str, Verb] = {}
+
+# -dump asks each of these (file bytes -> lines, or None when not its kind) before it
+# reads the file as certificates; verb modules append to it.
+DUMP_HANDLERS: list[Callable[[bytes], list[str] | None]] = []
 
 
 def verb(name: str, usage: str, *, min_args: int = 0, max_args: int = 99,

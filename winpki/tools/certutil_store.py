@@ -21,7 +21,7 @@ from capi import constants as C
 from capi.errors import CRYPT_E_EXISTS, CRYPT_E_NOT_FOUND, ERROR_FILE_NOT_FOUND, WinError
 from capi.host.context import current_machine
 from winpki import keyreport
-from winpki.tools.certutil import Invocation, verb
+from winpki.tools.certutil import DUMP_HANDLERS, Invocation, verb
 from winpki.tools.common import normalize_hash
 
 # Localized names certutil prints after the store name (en-US).
@@ -363,6 +363,12 @@ def dump_verb(inv: Invocation):
 
     with open(path, "rb") as fh:
         data = fh.read()
+    for handler in DUMP_HANDLERS:  # other kinds of file (a CRL: certutil_crldump)
+        lines = handler(data)
+        if lines is not None:
+            for line in lines:
+                inv.print(line)
+            return
     if is_pfx(data):
         # Like certutil: -p gives the password, else the empty password is tried;
         # a wrong one fails with ERROR_INVALID_PASSWORD from the PFX layer.
