@@ -19,9 +19,9 @@ from capi import constants as C
 from capi.errors import ERROR_FILE_NOT_FOUND, WinError
 from capi.host.context import current_machine, run_as, use_machine
 from capi.host.machine import Machine
-from schannel import httpsys, protocols
+from schannel import httpsys, iisweb, protocols
 from schannel.credentials import SYSTEM, ServerCredential
-from schannel.tls import ServerKey, SignatureScheme, TlsEndpoint, ecdsa_raw_to_der, iis_default_page
+from schannel.tls import ServerKey, SignatureScheme, TlsEndpoint, ecdsa_raw_to_der
 
 
 class ProviderServerKey(ServerKey):
@@ -119,10 +119,6 @@ def _schannel_events(machine: Machine, settings, user_hook):
     return hook
 
 
-def _server_header(machine: Machine) -> str:
-    return f"Microsoft-IIS/{machine.os.iis_version}"
-
-
 @contextlib.contextmanager
 def serve(ipport: str, listen=("127.0.0.1", 0), *, machine: Machine | None = None,
           handler=None, on_handshake=None, **endpoint_options) -> Iterator[TlsEndpoint]:
@@ -145,8 +141,7 @@ def serve(ipport: str, listen=("127.0.0.1", 0), *, machine: Machine | None = Non
         credential = httpsys.credential_for(machine, binding)
         key = ProviderServerKey(machine, credential)
         chain = _chain_der(credential.certificate)
-    server = _server_header(machine)
-    page = handler or (lambda request: iis_default_page(request, server=server))
+    page = handler or iisweb.static_handler(machine)  # the Default Web Site's files, IIS's 404
     # The protocols and cipher suites the machine's Schannel allows (OS defaults, the
     # SCHANNEL\Protocols registry keys, the cipher-suite order policy), read when the
     # binding starts serving -- Windows reads them at boot. Explicit options win.
