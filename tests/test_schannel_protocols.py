@@ -290,3 +290,61 @@ def _split(command):
     import shlex
 
     return shlex.split(command, posix=True)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "OpenSSL answers a client that sends supported_versions (any TLS 1.3-capable client) "
+    "with protocol_version itself when none of its versions is enabled (36888); Windows "
+    "Server 2008 R2 predates the extension, sends a TLS 1.0 ServerHello and receives the "
+    "client's protocol_version alert (36887)"))
+def test_tls13_capable_client_alerts_the_2008r2_server(make_machine):
+    m = make_machine(os_version="2008R2")
+    with use_machine(m):
+        ctx = _bind(m)
+        with serve("0.0.0.0:443") as endpoint:
+            with pytest.raises(ssl.SSLError):
+                _handshake(endpoint.address, _client(ctx.pbCertEncoded, T12, T13,
+                                                     "DEFAULT:@SECLEVEL=0"))
+    assert _events(m, 36887) and not _events(m, 36888)
+
+
+# -- the doctor ------------------------------------------------------------------------
+
+def _doctor(machine, ctx):
+    from winpki import doctor
+
+    with use_machine(machine):
+        return doctor.diagnose(machine, ctx.thumbprint, "0.0.0.0:443")
+
+
+def test_doctor_protocol_mismatch_on_default_2008r2(make_machine):
+    from winpki import doctor
+
+    m = make_machine(os_version="2008R2")
+    with use_machine(m):
+        ctx = _bind(m)
+    diag = _doctor(m, ctx)
+    finding = next(f for f in diag.findings if f.cause == "protocol-mismatch")
+    # Predicted from the configuration only: a warning, with the reg add fix and the note.
+    assert finding.severity == doctor.WARNING
+    assert finding.title.startswith("Protocol or cipher-suite mismatch")
+    assert "TLS 1.2: disabled" in finding.evidence
+    assert any(TLS12_SERVER in x and "/v DisabledByDefault /t REG_DWORD /d 0 /f" in x
+               for x in finding.fix)
+    assert doctor.RESTART_NOTE in finding.fix
+    # After the fix: no finding.
+    protocols.set_server_protocol(m, "TLS 1.2", True, reg.system_token(m))
+    assert "protocol-mismatch" not in _doctor(m, ctx).causes
+
+
+def test_doctor_reports_failed_handshakes_on_2019(make_machine):
+    from winpki import doctor
+
+    m = make_machine(os_version="2019")
+    with use_machine(m):
+        ctx = _bind(m)
+    assert "protocol-mismatch" not in _doctor(m, ctx).causes
+    protocols.log_handshake_failure(m, "error:0A000102:SSL routines::unsupported protocol")
+    finding = next(f for f in _doctor(m, ctx).findings if f.cause == "protocol-mismatch")
+    assert finding.severity == doctor.ERROR
+    assert any("Schannel 36888" in e and "fatal error code is 70" in e for e in finding.evidence)
