@@ -30,6 +30,8 @@ def _bind(machine, **kw):
 def _get(address, cert_der, version):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.minimum_version = ctx.maximum_version = version
+    if version < ssl.TLSVersion.TLSv1_2:  # SHA-1 suites and MD5+SHA-1 signatures
+        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
     ctx.load_verify_locations(cadata=cert_der)
     with socket.create_connection(address, timeout=10) as raw:
         with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
@@ -98,6 +100,8 @@ def test_winpki_serve_command(make_machine):
         t.join(30)
     assert result.get("rc") == 0
     assert out.getvalue().startswith("Serving 0.0.0.0:443 (http.sys binding) at https://127.0.0.1:")
+    assert ("Schannel on Windows Server 2022: TLS 1.0, TLS 1.1, TLS 1.2, TLS 1.3; "
+            in out.getvalue().splitlines()[1]) and "first TLS_AES_256_GCM_SHA384" in out.getvalue()
 
 
 def test_no_binding_and_broken_key(make_machine):
@@ -121,8 +125,14 @@ def test_no_binding_and_broken_key(make_machine):
             pass
 
 
+@pytest.mark.parametrize("os_version, version", [
+    ("2022", ssl.TLSVersion.TLSv1_3),
+    # A default 2008 R2 serves TLS 1.0: the token signs the MD5+SHA-1 hash raw (CKM_RSA_PKCS).
+    ("2008R2", ssl.TLSVersion.TLSv1),
+])
 @pytest.mark.parametrize("kind", ["ksp", "csp"])
-def test_softhsm_key_bound_and_served(make_machine, softhsm_token, tmp_path, kind):
+def test_softhsm_key_bound_and_served(make_machine, softhsm_token, tmp_path, kind, os_version,
+                                      version):
     """Issue 5: a PFX imported with -csp "Contoso HSM KSP" puts its key on the SoftHSM token;
     the certificate binds and serves, every handshake signed on the token."""
     from helpers_certs import make_cert, rsa_key
@@ -131,7 +141,7 @@ def test_softhsm_key_bound_and_served(make_machine, softhsm_token, tmp_path, kin
     from capi.formats.pkcs12 import PfxCert, PfxKey, build_pfx
     from csp import tokens
 
-    m = make_machine(os_version="2022")  # TLS 1.3: Windows Server 2022 on
+    m = make_machine(os_version=os_version)
     with use_machine(m):
         name = "Contoso HSM KSP" if kind == "ksp" else "Contoso HSM CSP"
         tokens.add_pkcs11(m, name, softhsm_token.module, softhsm_token.label,
@@ -153,9 +163,10 @@ def test_softhsm_key_bound_and_served(make_machine, softhsm_token, tmp_path, kin
                    f"appid={IIS_APP_ID}"], out=out, err=out)
         assert rc == 0, out.getvalue()
         with serve("0.0.0.0:443") as endpoint:
-            version, data = _get(endpoint.address, der, ssl.TLSVersion.TLSv1_3)
+            got, data = _get(endpoint.address, der, version)
             assert endpoint.key.sign_calls >= 1
-    assert version == "TLSv1.3" and data.startswith(b"HTTP/1.1 200 OK")
+    assert got == {ssl.TLSVersion.TLSv1_3: "TLSv1.3", ssl.TLSVersion.TLSv1: "TLSv1"}[version]
+    assert data.startswith(b"HTTP/1.1 200 OK")
     # Nothing private in the machine directory: the key lives on the token.
     numbers = key.private_numbers()
     needles = [numbers.d.to_bytes(256, "big"), numbers.p.to_bytes(128, "big")]
