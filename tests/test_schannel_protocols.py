@@ -348,3 +348,19 @@ def test_doctor_reports_failed_handshakes_on_2019(make_machine):
     finding = next(f for f in _doctor(m, ctx).findings if f.cause == "protocol-mismatch")
     assert finding.severity == doctor.ERROR
     assert any("Schannel 36888" in e and "fatal error code is 70" in e for e in finding.evidence)
+
+
+def test_protocol_hole_tls11_stays_off(make_machine):
+    # 2008 R2 with TLS 1.2 enabled: TLS 1.0 and 1.2 on, TLS 1.1 still disabled by default.
+    m = make_machine(os_version="2008R2")
+    with use_machine(m):
+        protocols.set_server_protocol(m, "TLS 1.2", True, reg.system_token(m))
+        settings = protocols.effective_settings(m)
+        assert settings.served_protocols == ("TLS 1.0", "TLS 1.2")
+        assert settings.excluded_versions == ("TLS1.1",)
+        ctx = _bind(m)
+        t11 = ssl.TLSVersion.TLSv1_1
+        with serve("0.0.0.0:443") as endpoint:
+            with pytest.raises(ssl.SSLError):
+                _handshake(endpoint.address, _client(ctx.pbCertEncoded, t11, t11))
+            assert _handshake(endpoint.address, _client(ctx.pbCertEncoded, T10, T10))[0] == "TLSv1"
