@@ -153,9 +153,12 @@ def make_pfx(run: Runner, cn: str, password: str, *, keysig: bool = False) -> tu
     return pfx, cert.fingerprint(hashes.SHA1()).hex()
 
 
-def https_get(address: tuple[str, int], cafile: str, server_name: str) -> tuple[str, str]:
+def https_get(address: tuple[str, int], cafile: str, server_name: str,
+              max_version: ssl.TLSVersion | None = None) -> tuple[str, str]:
     """(TLS version, first response line) from Python's ssl client, verifying the chain."""
     ctx = ssl.create_default_context(cafile=cafile)
+    if max_version is not None:
+        ctx.maximum_version = max_version
     with socket.create_connection(address, timeout=10) as raw:
         with ctx.wrap_socket(raw, server_hostname=server_name) as tls:
             tls.sendall(f"GET / HTTP/1.1\r\nHost: {server_name}\r\nConnection: close\r\n\r\n".encode())
@@ -395,20 +398,25 @@ def scenario_tls12_2008r2(run: Runner) -> None:
     run.expect(rec.rc == 0, "certutil -importPFX succeeds")
     rec = _bind(run, thumb)
     run.expect("SSL Certificate successfully added" in rec.text, "the binding succeeds")
-    run.step("A TLS 1.2 client connects", "Python's ssl with its defaults: TLS 1.2 or later, no "
-             "SHA-1 cipher suites.")
+    run.step("A TLS 1.2 client connects", "Python's ssl limited to TLS 1.2 (its defaults: no "
+             "SHA-1 cipher suites). The server picks TLS 1.0, its highest enabled protocol, "
+             "and finds no cipher suite of the client's that TLS 1.0 can use.")
     with serve("0.0.0.0:443", ("127.0.0.1", 0), machine=run.machine) as endpoint:
         try:
-            https_get(endpoint.address, run.path(cn + ".crt"), cn)
+            https_get(endpoint.address, run.path(cn + ".crt"), cn, ssl.TLSVersion.TLSv1_2)
             failed = ""
         except (ssl.SSLError, OSError) as exc:
             failed = str(exc)
     run.note(f"client: {failed or 'connected'}")
     run.expect(bool(failed), "the handshake fails against the default 2008 R2")
-    rec = run.tool("wevtutil", "qe", "System", "/q:*[System[(EventID=36874 or EventID=36888)]]",
-                   "/f:text", "/c:1", "/rd:true")
-    run.expect("The following fatal alert was generated: 70." in rec.text,
-               "Schannel event 36888: protocol_version (70) sent to the client")
+    rec = run.tool("wevtutil", "qe", "System", "/q:*[System[(EventID=36874)]]", "/f:text", "/c:1",
+                   "/rd:true")
+    run.expect("An TLS 1.0 connection request was received from a remote client application"
+               in rec.text, "Schannel event 36874: no common cipher suite at TLS 1.0")
+    rec = run.tool("wevtutil", "qe", "System", "/q:*[System[(EventID=36888)]]", "/f:text", "/c:1",
+                   "/rd:true")
+    run.expect("The following fatal alert was generated: 40. The internal error state is 1205."
+               in rec.text, "Schannel event 36888: handshake_failure (40) sent to the client")
     rec = run.tool("doctor", thumb, "--ipport", "0.0.0.0:443")
     run.expect("Protocol or cipher-suite mismatch" in rec.text and "DisabledByDefault" in rec.text,
                "the doctor names the protocol mismatch and the reg add fix")
