@@ -111,6 +111,7 @@ class SchannelSettings:
     served_suites: tuple[str, ...]  # Windows names (curve suffix removed) served, in order
     omitted: tuple[tuple[str, str], ...] = field(default=())  # (name, why) left out
     policy_order: bool = False  # the cipher-suite order policy is set
+    groups: str = "X25519:P-256:P-384"  # ECDHE curves, OpenSSL names, in Schannel's order
 
     @property
     def min_version(self) -> str | None:
@@ -149,7 +150,7 @@ class SchannelSettings:
         """Keyword arguments for :class:`schannel.tls.TlsEndpoint`."""
         return {"min_version": self.min_version, "max_version": self.max_version,
                 "exclude_versions": self.excluded_versions, "ciphers": self.cipher_list,
-                "ciphersuites": self.tls13_suites}
+                "ciphersuites": self.tls13_suites, "groups": self.groups}
 
 
 def _dword(machine: Machine, path: str, name: str) -> int | None:
@@ -235,7 +236,25 @@ def effective_settings(machine: Machine) -> SchannelSettings:
                         if (p == "TLS 1.3" and has13) or (p == "TLS 1.2" and has12)
                         or (p in ("TLS 1.0", "TLS 1.1") and has_legacy)]
     return SchannelSettings(protocols, suites, tuple(served_protocols), tuple(served),
-                            tuple(omitted), policy is not None)
+                            tuple(omitted), policy is not None, _groups(suites))
+
+
+# Before Windows 10 the curve of an ECDHE suite is part of its name (_P256, _P384, _P521)
+# and the enabled names are the enabled curves, in their order; Windows 10 / Server 2016
+# and later order curves separately, curve25519, NistP256, NistP384 by default ("TLS
+# Elliptic Curves in Windows 10 1607 and later", Microsoft).
+_GROUP_NAMES = {"P256": "P-256", "P384": "P-384", "P521": "P-521"}
+
+
+def _groups(suites: tuple[str, ...]) -> str:
+    curves: list[str] = []
+    for s in suites:
+        m = _CURVE.search(s)
+        if m and _GROUP_NAMES["P" + m.group(1)] not in curves:
+            curves.append(_GROUP_NAMES["P" + m.group(1)])
+    if not any(_CURVE.search(s) for s in suites):
+        return "X25519:P-256:P-384"
+    return ":".join(curves)
 
 
 def require_servable(settings: SchannelSettings) -> None:

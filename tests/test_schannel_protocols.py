@@ -364,3 +364,23 @@ def test_protocol_hole_tls11_stays_off(make_machine):
             with pytest.raises(ssl.SSLError):
                 _handshake(endpoint.address, _client(ctx.pbCertEncoded, t11, t11))
             assert _handshake(endpoint.address, _client(ctx.pbCertEncoded, T10, T10))[0] == "TLSv1"
+
+
+def test_ecdhe_curves_per_version(make_machine):
+    # Curves come from the suite names before Windows 10 (_P256, _P384 enabled; _P521 not),
+    # curve25519 first from Windows 10 / Server 2016 on.
+    assert protocols.effective_settings(make_machine(os_version="2012R2")).groups == "P-256:P-384"
+    assert protocols.effective_settings(make_machine(os_version="2016")).groups == \
+        "X25519:P-256:P-384"
+    m = make_machine(os_version="2012R2")
+    with use_machine(m):
+        protocols.set_server_protocol(m, "TLS 1.2", True, reg.system_token(m))
+        ctx = _bind(m)
+        client = _client(ctx.pbCertEncoded, T12, T12)
+        with serve("0.0.0.0:443") as endpoint:
+            assert _handshake(endpoint.address, client)[0] == "TLSv1.2"
+            # A client that offers only X25519 shares no curve with 2012 R2's Schannel: the
+            # ECDHE suites drop out and the server falls back to its first DHE_RSA suite.
+            x25519_only = _client(ctx.pbCertEncoded, T12, T12)
+            x25519_only.set_ecdh_curve("X25519")
+            assert _handshake(endpoint.address, x25519_only)[1] == "DHE-RSA-AES256-GCM-SHA384"
