@@ -309,7 +309,7 @@ def classify_failure(detail: str) -> tuple[str, int] | None:
         return ("received", code) if code is not None else None
     if "no shared cipher" in text or "no suitable signature algorithm" in text:
         return ("no-cipher", ALERT_HANDSHAKE_FAILURE)
-    if "unsupported protocol" in text or "version too low" in text or "wrong version" in text:
+    if "unsupported protocol" in text or "version too low" in text:
         return ("generated", ALERT_PROTOCOL_VERSION)
     return None
 

@@ -307,6 +307,8 @@ def test_classify_failure_texts():
     assert protocols.classify_failure(
         "error:0A00042E:SSL routines::tlsv1 alert protocol version") == ("received", 70)
     assert protocols.classify_failure("connection closed by the peer") is None
+    # Plain HTTP sent to the TLS port is not a protocol/suite negotiation.
+    assert protocols.classify_failure("error:0A00010B:SSL routines::wrong version number") is None
 
 
 class _Sink:
