@@ -4,7 +4,9 @@ The site's physical path (``%SystemDrive%\inetpub\wwwroot`` in applicationHost.c
 the simulated machine's folder; a request for a file there gets it with the content type
 of IIS's ``staticContent`` MIME map, ``/`` gets the first default document that exists
 (IIS's ``defaultDocument`` list: Default.htm, Default.asp, index.htm, index.html,
-iisstart.htm, default.aspx), and anything else the 404 page.
+iisstart.htm, default.aspx), a folder without one the 403 page (directory browsing is off
+by default: 403.14), a folder named without its trailing slash a 301 to the slashed URL,
+and anything else the 404 page.
 
 Which 404 page: IIS's ``httpErrors`` default is ``errorMode="DetailedLocalOnly"`` — the
 detailed "HTTP Error 404.0 - Not Found" page for requests from the server itself, the
@@ -68,6 +70,16 @@ background-color:#555555;}
 """.replace(b"\n", b"\r\n")
 
 
+# custerr\en-US\403.htm: a folder without a default document when directory browsing is off
+# (IIS's default), 403.14 on the detailed page.
+FORBIDDEN_PAGE = (NOT_FOUND_PAGE
+                  .replace(b"404 - File or directory not found.", b"403 - Forbidden: Access is denied.")
+                  .replace(b"The resource you are looking for might have been removed, had its name "
+                           b"changed, or is temporarily unavailable.",
+                           b"You do not have permission to view this directory or page using the "
+                           b"credentials that you supplied."))
+
+
 def server_header(machine: Machine) -> str:
     return f"Microsoft-IIS/{machine.os.iis_version}"
 
@@ -87,6 +99,25 @@ def not_found(machine: Machine) -> HttpResponse:
     return HttpResponse(404, "Not Found", [("Content-Type", "text/html"),
                                            ("Server", server_header(machine)),
                                            ("X-Powered-By", "ASP.NET")], NOT_FOUND_PAGE)
+
+
+def forbidden(machine: Machine) -> HttpResponse:
+    """IIS's 403 for a remote client (403.14: no default document, no directory browsing)."""
+    return HttpResponse(403, "Forbidden", [("Content-Type", "text/html"),
+                                           ("Server", server_header(machine)),
+                                           ("X-Powered-By", "ASP.NET")], FORBIDDEN_PAGE)
+
+
+def moved(machine: Machine, request: HttpRequest, path: str) -> HttpResponse:
+    """A folder asked for without its trailing slash: IIS redirects to the slashed URL."""
+    host = request.headers.get("host", "localhost")
+    location = f"https://{host}{path}/"
+    body = (f'<head><title>Document Moved</title></head>\n<body><h1>Object Moved</h1>This '
+            f'document may be found <a HREF="{location}">here</a></body>').encode("latin-1", "replace")
+    return HttpResponse(301, "Moved Permanently", [("Content-Type", "text/html; charset=UTF-8"),
+                                                   ("Location", location),
+                                                   ("Server", server_header(machine)),
+                                                   ("X-Powered-By", "ASP.NET")], body)
 
 
 def _etag(mtime_ns: int) -> str:
@@ -117,13 +148,15 @@ def static_handler(machine: Machine):
         except (ValueError, OSError):
             return not_found(machine)
         if host.is_dir():
+            if parts and not path.endswith("/"):
+                return moved(machine, request, "/" + "/".join(parts))
             for name in DEFAULT_DOCUMENTS:
                 candidates = [c for c in host.iterdir() if c.name.lower() == name.lower()]
                 if candidates and candidates[0].is_file():
                     host = candidates[0]
                     break
             else:
-                return not_found(machine)
+                return forbidden(machine)
         if not host.is_file():
             return not_found(machine)
         content_type = MIME_TYPES.get(host.suffix.lower())
@@ -142,5 +175,5 @@ def static_handler(machine: Machine):
     return handle
 
 
-__all__ = ["DEFAULT_DOCUMENTS", "MIME_TYPES", "NOT_FOUND_PAGE", "not_found", "server_header",
-           "static_handler"]
+__all__ = ["DEFAULT_DOCUMENTS", "FORBIDDEN_PAGE", "MIME_TYPES", "NOT_FOUND_PAGE", "forbidden",
+           "moved", "not_found", "server_header", "static_handler"]

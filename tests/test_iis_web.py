@@ -55,8 +55,14 @@ def test_site_files_with_content_types(make_machine):
     assert handle(_req("/HELLO.TXT")).body == b"hi"  # NTFS: names match case-insensitively
     # No MIME map entry: IIS answers 404 (404.3), which a remote client sees as the 404 page.
     assert handle(_req("/data.bin")).status == 404
-    # A folder without a default document, and URLs that try to leave the site.
-    assert handle(_req("/css/")).status == 404
+    # A folder without a default document: 403 (403.14, directory browsing is off); named
+    # without its slash: a redirect to the slashed URL.
+    r = handle(_req("/css/"))
+    assert (r.status, r.reason) == (403, "Forbidden")
+    assert b"<h2>403 - Forbidden: Access is denied.</h2>" in r.body
+    r = handle(_req("/css"))
+    assert r.status == 301 and dict(r.headers)["Location"] == "https://localhost/css/"
+    # URLs that try to leave the site.
     for target in ("/../../Windows/System32/config", "/%2e%2e/%2e%2e/Windows", "/C:/Windows",
                    "/..%5c..%5cWindows"):
         assert handle(_req(target)).status == 404, target
