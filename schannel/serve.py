@@ -19,9 +19,9 @@ from capi import constants as C
 from capi.errors import ERROR_FILE_NOT_FOUND, WinError
 from capi.host.context import current_machine, run_as, use_machine
 from capi.host.machine import Machine
-from schannel import httpsys
+from schannel import httpsys, iisweb, protocols
 from schannel.credentials import SYSTEM, ServerCredential
-from schannel.tls import ServerKey, SignatureScheme, TlsEndpoint, ecdsa_raw_to_der, iis_default_page
+from schannel.tls import ServerKey, SignatureScheme, TlsEndpoint, ecdsa_raw_to_der
 
 
 class ProviderServerKey(ServerKey):
@@ -55,13 +55,16 @@ class ProviderServerKey(ServerKey):
 
     def sign(self, digest: bytes, scheme: SignatureScheme) -> bytes:
         self.sign_calls += 1
-        hash_cls = type(scheme.hash_algorithm)
+        hash_cls = type(scheme.hash_algorithm) if scheme.hash_algorithm is not None else None
         if self._cng:
             from capi.ncrypt import keystorage as ncrypt
 
             if scheme.is_ecdsa:
                 raw = ncrypt.NCryptSignHash(self._key, None, digest, 0)
                 return ecdsa_raw_to_der(raw)
+            if scheme.hash_algorithm is None:  # TLS 1.0/1.1: MD5+SHA-1, no DigestInfo
+                return ncrypt.NCryptSignHash(self._key, ncrypt.BCRYPT_PKCS1_PADDING_INFO(None),
+                                             digest, C.BCRYPT_PAD_PKCS1)
             alg = scheme.hash_name.upper()
             if scheme.is_pss:
                 pad = ncrypt.BCRYPT_PSS_PADDING_INFO(alg, len(digest))
@@ -73,6 +76,8 @@ class ProviderServerKey(ServerKey):
         container, pair = self._key.prov.container, self._key.pair
         if scheme.is_pss:
             return container.sign_pss(pair, digest, hash_cls, len(digest))
+        if scheme.hash_algorithm is None:  # CALG_SSL3_SHAMD5: the 36 bytes, no DigestInfo
+            return container.sign_hash(pair, digest, None, False)
         return container.sign_hash(pair, digest, hash_cls, True)
 
     def close(self) -> None:
@@ -98,8 +103,20 @@ def _chain_der(cert) -> list[bytes]:
     return [e.pbCertEncoded for e in elements]
 
 
-def _server_header(machine: Machine) -> str:
-    return f"Microsoft-IIS/{machine.os.iis_version}"
+def _schannel_events(machine: Machine, settings, user_hook):
+    """on_error: a failed negotiation leaves Schannel's System-log events (36874, 36887,
+    36888); then the caller's hook runs."""
+    top = [p for p in settings.served_protocols if p != "TLS 1.3"]
+    protocol = top[-1] if top else "TLS 1.2"
+
+    def hook(address, exc):
+        try:
+            protocols.log_handshake_failure(machine, str(exc), protocol)
+        finally:
+            if user_hook is not None:
+                user_hook(address, exc)
+
+    return hook
 
 
 @contextlib.contextmanager
@@ -124,8 +141,20 @@ def serve(ipport: str, listen=("127.0.0.1", 0), *, machine: Machine | None = Non
         credential = httpsys.credential_for(machine, binding)
         key = ProviderServerKey(machine, credential)
         chain = _chain_der(credential.certificate)
-    server = _server_header(machine)
-    page = handler or (lambda request: iis_default_page(request, server=server))
+    page = handler or iisweb.static_handler(machine)  # the Default Web Site's files, IIS's 404
+    # The protocols and cipher suites the machine's Schannel allows (OS defaults, the
+    # SCHANNEL\Protocols registry keys, the cipher-suite order policy), read when the
+    # binding starts serving -- Windows reads them at boot. Explicit options win.
+    settings = protocols.effective_settings(machine)
+    if not {"min_version", "max_version", "ciphers"} & set(endpoint_options):
+        try:
+            protocols.require_servable(settings)
+        except WinError:
+            key.close()
+            raise
+        endpoint_options = {**settings.endpoint_options(), **endpoint_options}
+    endpoint_options["on_error"] = _schannel_events(machine, settings,
+                                                    endpoint_options.get("on_error"))
     endpoint = TlsEndpoint(chain, key, listen, handler=page, on_handshake=on_handshake,
                            **endpoint_options)
     try:

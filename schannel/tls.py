@@ -114,14 +114,20 @@ class SignatureScheme(enum.IntEnum):
     rsa_pss_rsae_sha256 = 0x0804
     rsa_pss_rsae_sha384 = 0x0805
     rsa_pss_rsae_sha512 = 0x0806
+    # TLS 1.0/1.1 sign the MD5 and SHA-1 hashes concatenated (36 bytes, no DigestInfo;
+    # RFC 2246 §7.4.3). Not a TLS code point: a value of RFC 8446's private-use range.
+    rsa_pkcs1_md5_sha1 = 0xFF01
 
     @property
     def hash_name(self) -> str:
-        return self.name.rsplit("_", 1)[1]
+        return "md5_sha1" if self is SignatureScheme.rsa_pkcs1_md5_sha1 \
+            else self.name.rsplit("_", 1)[1]
 
     @property
-    def hash_algorithm(self) -> hashes.HashAlgorithm:
-        return _HASHES[self.hash_name]()
+    def hash_algorithm(self) -> hashes.HashAlgorithm | None:
+        """The hash, or None for MD5+SHA-1 (signed raw: PKCS#1 v1.5 without DigestInfo)."""
+        cls = _HASHES.get(self.hash_name)
+        return cls() if cls else None
 
     @property
     def is_pss(self) -> bool:
@@ -217,6 +223,8 @@ class SoftwareServerKey(ServerKey):
         with self._lock:
             self.sign_calls += 1
             self.schemes.append(scheme)
+        if scheme.hash_algorithm is None:
+            return self._key.sign(digest, padding.PKCS1v15(), utils.NoDigestInfo())
         algorithm = utils.Prehashed(scheme.hash_algorithm)
         if self._algorithm == "RSA":
             if scheme.is_pss:
@@ -246,16 +254,23 @@ EVP_PKEY_EC = 408  # NID_X9_62_id_ecPublicKey
 EVP_PKEY_FLAG_AUTOARGLEN = 2
 RSA_PKCS1_PSS_PADDING = 6
 NID_sha1 = 64
+NID_md5_sha1 = 114
 NID_sha256 = 672
 NID_sha384 = 673
 NID_sha512 = 674
 OPENSSL_3_0 = 0x30000000  # OpenSSL_version_num() of 3.0.0
+TLS1_VERSION = 0x0301
+TLS1_1_VERSION = 0x0302
 TLS1_2_VERSION = 0x0303
 TLS1_3_VERSION = 0x0304
 SSL_CTRL_CHAIN_CERT = 89
 SSL_CTRL_SET_GROUPS_LIST = 92
 SSL_CTRL_SET_MIN_PROTO_VERSION = 123
 SSL_CTRL_SET_MAX_PROTO_VERSION = 124
+SSL_CTRL_SET_DH_AUTO = 118
+# Protocol holes inside the min..max range (Schannel may enable TLS 1.0 and 1.2 but not 1.1).
+_SSL_OP_NO = {"TLS1.0": 0x04000000, "TLS1.1": 0x10000000, "TLS1.2": 0x08000000,
+              "TLS1.3": 0x20000000}
 SSL_OP_NO_RENEGOTIATION = 1 << 30
 SSL_OP_CIPHER_SERVER_PREFERENCE = 1 << 22
 SSL_OP_IGNORE_UNEXPECTED_EOF = 1 << 7
@@ -270,7 +285,7 @@ SSL_ERROR_SYSCALL = 5
 SSL_ERROR_ZERO_RETURN = 6
 TLSEXT_NAMETYPE_host_name = 0
 
-_NID_TO_HASH = {NID_sha1: "sha1", NID_sha256: "sha256", NID_sha384: "sha384", NID_sha512: "sha512"}
+_NID_TO_HASH = {NID_md5_sha1: "md5_sha1", NID_sha1: "sha1", NID_sha256: "sha256", NID_sha384: "sha384", NID_sha512: "sha512"}
 _RSA_SCHEMES = {
     (False, "sha1"): SignatureScheme.rsa_pkcs1_sha1,
     (False, "sha256"): SignatureScheme.rsa_pkcs1_sha256,
@@ -279,6 +294,7 @@ _RSA_SCHEMES = {
     (True, "sha256"): SignatureScheme.rsa_pss_rsae_sha256,
     (True, "sha384"): SignatureScheme.rsa_pss_rsae_sha384,
     (True, "sha512"): SignatureScheme.rsa_pss_rsae_sha512,
+    (False, "md5_sha1"): SignatureScheme.rsa_pkcs1_md5_sha1,
 }
 # In TLS 1.2 the ECDSA code points name only the hash; TLS 1.3 ties each to its curve,
 # and OpenSSL only offers a TLS 1.3 ECDSA scheme whose curve matches the key.
@@ -289,7 +305,8 @@ _ECDSA_SCHEMES = {
     "sha512": SignatureScheme.ecdsa_secp521r1_sha512,
 }
 
-_VERSIONS = {"TLS1.2": TLS1_2_VERSION, "TLS1.3": TLS1_3_VERSION}
+_VERSIONS = {"TLS1.0": TLS1_VERSION, "TLS1.1": TLS1_1_VERSION, "TLS1.2": TLS1_2_VERSION,
+             "TLS1.3": TLS1_3_VERSION}
 
 _vp = ctypes.c_void_p
 _SIGN_FN = ctypes.CFUNCTYPE(
@@ -372,6 +389,7 @@ class _OpenSSL:
         self.SSL_CTX_ctrl = _bind(s_, "SSL_CTX_ctrl", l, _vp, i, l, _vp)
         self.SSL_CTX_set_options = _bind(s_, "SSL_CTX_set_options", ctypes.c_uint64, _vp, ctypes.c_uint64)
         self.SSL_CTX_set_cipher_list = _bind(s_, "SSL_CTX_set_cipher_list", i, _vp, cp)
+        self.SSL_CTX_set_ciphersuites = _bind(s_, "SSL_CTX_set_ciphersuites", i, _vp, cp)
         self.SSL_CTX_set_num_tickets = _bind(s_, "SSL_CTX_set_num_tickets", i, _vp, sz)
         self.SSL_CTX_use_certificate = _bind(s_, "SSL_CTX_use_certificate", i, _vp, _vp)
         self.SSL_CTX_use_PrivateKey = _bind(s_, "SSL_CTX_use_PrivateKey", i, _vp, _vp)
@@ -684,6 +702,8 @@ class TlsEndpoint:
         on_handshake: Callable[[HandshakeInfo], None] | None = None,
         on_error: Callable[[tuple, BaseException], None] | None = None,
         ciphers: str = DEFAULT_CIPHERS,
+        ciphersuites: str | None = None,
+        exclude_versions: tuple[str, ...] = (),
         groups: str = DEFAULT_GROUPS,
         max_connections: int | None = None,
         io_timeout: float = 10.0,
@@ -701,6 +721,9 @@ class TlsEndpoint:
                 raise ValueError(f"{name} must be one of {sorted(_VERSIONS)}, not {value!r}")
         if _VERSIONS[min_version] > _VERSIONS[max_version]:
             raise ValueError("min_version is above max_version")
+        for value in exclude_versions:
+            if value not in _SSL_OP_NO:
+                raise ValueError(f"exclude_versions: unknown protocol {value!r}")
         if max_connections is None:
             max_connections = _default_max_connections()
         if isinstance(max_connections, bool) or not isinstance(max_connections, int) \
@@ -721,6 +744,10 @@ class TlsEndpoint:
         self.on_error = on_error
         self._versions = (_VERSIONS[min_version], _VERSIONS[max_version])
         self._ciphers = ciphers
+        self._ciphersuites = ciphersuites  # TLS 1.3 suites (None: OpenSSL's default)
+        self._no_versions = 0
+        for value in exclude_versions:
+            self._no_versions |= _SSL_OP_NO[value]
         self._groups = groups
         self._max_connections = max_connections
         self._io_timeout = io_timeout
@@ -847,12 +874,18 @@ class TlsEndpoint:
             # truncated request); non-blocking writes may be partial and resumed from a new
             # buffer; idle connections give their record buffers back (memory per slow client).
             o.SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE
-                                  | SSL_OP_IGNORE_UNEXPECTED_EOF)
+                                  | SSL_OP_IGNORE_UNEXPECTED_EOF | self._no_versions)
             o.SSL_CTX_ctrl(ctx, SSL_CTRL_MODE, SSL_MODE_ENABLE_PARTIAL_WRITE
                            | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS, None)
             o.SSL_CTX_set_num_tickets(ctx, self._tickets)
             if o.SSL_CTX_set_cipher_list(ctx, self._ciphers.encode()) != 1:
                 raise TlsError(f"cannot use ciphers {self._ciphers!r}: " + o.errors())
+            if self._ciphersuites is not None and \
+                    o.SSL_CTX_set_ciphersuites(ctx, self._ciphersuites.encode()) != 1:
+                raise TlsError(f"cannot use TLS 1.3 suites {self._ciphersuites!r}: " + o.errors())
+            # DHE suites (Schannel lists TLS_DHE_RSA_*) need group parameters: OpenSSL's
+            # built-in ones, sized to the certificate key.
+            o.SSL_CTX_ctrl(ctx, SSL_CTRL_SET_DH_AUTO, 1, None)
             if o.SSL_CTX_ctrl(ctx, SSL_CTRL_SET_GROUPS_LIST, 0, self._groups.encode()) != 1:
                 raise TlsError(f"cannot use groups {self._groups!r}: " + o.errors())
             for index, der in enumerate(self._chain):

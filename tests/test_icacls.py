@@ -163,8 +163,9 @@ def test_recursive_grant(machine):
     machine.host_path(root + r"\app\web.config").write_text("<configuration/>")
     rc, out, _ = icacls(root, "/grant", "IIS APPPOOL\\DefaultAppPool:(OI)(CI)RX", "/T")
     assert rc == 0
-    assert out.count("processed file:") == 3
-    assert "Successfully processed 3 files; Failed processing 0 files" in out
+    # wwwroot, iisstart.htm (IIS's welcome page, there from installation), app, web.config
+    assert out.count("processed file:") == 4
+    assert "Successfully processed 4 files; Failed processing 0 files" in out
     shown = icacls(root + r"\app\web.config")[1]
     assert "IIS APPPOOL\\DefaultAppPool:(RX)" in shown
     sd = get_file_sd(machine, root + r"\app\web.config")

@@ -15,7 +15,7 @@ from helpers_keys import install_server_cert
 from capi import AT_KEYEXCHANGE, AT_SIGNATURE, use_machine
 from capi.errors import ERROR_FILE_NOT_FOUND, ERROR_NO_SUCH_LOGON_SESSION
 from capi.testing import raises_hresult
-from schannel import httpsys, serve
+from schannel import httpsys, protocols, serve
 from schannel.iis import IIS_APP_ID
 from winpki.cli import main
 
@@ -30,6 +30,8 @@ def _bind(machine, **kw):
 def _get(address, cert_der, version):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.minimum_version = ctx.maximum_version = version
+    if version < ssl.TLSVersion.TLSv1_2:  # SHA-1 suites and MD5+SHA-1 signatures
+        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
     ctx.load_verify_locations(cadata=cert_der)
     with socket.create_connection(address, timeout=10) as raw:
         with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
@@ -40,23 +42,28 @@ def _get(address, cert_der, version):
             return tls.version(), data
 
 
-@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
+@pytest.mark.parametrize("os_version, version, iis", [
+    ("2008R2", ssl.TLSVersion.TLSv1_2, "7.5"),  # TLS 1.2 enabled in the registry first
+    ("2022", ssl.TLSVersion.TLSv1_3, "10.0"),  # the first server version with TLS 1.3
+])
 @pytest.mark.parametrize("kind", ["capi", "cng"])
-def test_python_ssl_handshake_through_the_provider(make_machine, version, kind):
-    m = make_machine(os_version="2008R2")
+def test_python_ssl_handshake_through_the_provider(make_machine, os_version, version, iis, kind):
+    m = make_machine(os_version=os_version)
     with use_machine(m):
+        if os_version == "2008R2":
+            protocols.set_server_protocol(m, "TLS 1.2", True)
         ctx = _bind(m, cng=(kind == "cng"), keyspec=AT_KEYEXCHANGE, exportable=False)
         with serve("0.0.0.0:443") as endpoint:
             got_version, data = _get(endpoint.address, ctx.pbCertEncoded, version)
             assert endpoint.key.sign_calls >= 1
     assert got_version == {ssl.TLSVersion.TLSv1_2: "TLSv1.2", ssl.TLSVersion.TLSv1_3: "TLSv1.3"}[version]
     assert data.startswith(b"HTTP/1.1 200 OK")
-    assert b"Server: Microsoft-IIS/7.5" in data and b"IIS Windows Server" in data
+    assert f"Server: Microsoft-IIS/{iis}".encode() in data
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl command not installed")
 def test_openssl_s_client_completes_a_handshake(make_machine):
-    m = make_machine(os_version="2019")
+    m = make_machine(os_version="2022")  # TLS 1.3: Windows Server 2022 on
     with use_machine(m):
         _bind(m, keyspec=AT_SIGNATURE)  # accepted from 2012 on
         with serve("0.0.0.0:443") as endpoint:
@@ -70,7 +77,7 @@ def test_openssl_s_client_completes_a_handshake(make_machine):
 
 
 def test_winpki_serve_command(make_machine):
-    m = make_machine(os_version="2019")
+    m = make_machine(os_version="2022")  # TLS 1.3: Windows Server 2022 on
     with use_machine(m):
         ctx = _bind(m)
         out = io.StringIO()
@@ -93,6 +100,8 @@ def test_winpki_serve_command(make_machine):
         t.join(30)
     assert result.get("rc") == 0
     assert out.getvalue().startswith("Serving 0.0.0.0:443 (http.sys binding) at https://127.0.0.1:")
+    assert ("Schannel on Windows Server 2022: TLS 1.0, TLS 1.1, TLS 1.2, TLS 1.3; "
+            in out.getvalue().splitlines()[1]) and "first TLS_AES_256_GCM_SHA384" in out.getvalue()
 
 
 def test_no_binding_and_broken_key(make_machine):
@@ -116,8 +125,14 @@ def test_no_binding_and_broken_key(make_machine):
             pass
 
 
+@pytest.mark.parametrize("os_version, version", [
+    ("2022", ssl.TLSVersion.TLSv1_3),
+    # A default 2008 R2 serves TLS 1.0: the token signs the MD5+SHA-1 hash raw (CKM_RSA_PKCS).
+    ("2008R2", ssl.TLSVersion.TLSv1),
+])
 @pytest.mark.parametrize("kind", ["ksp", "csp"])
-def test_softhsm_key_bound_and_served(make_machine, softhsm_token, tmp_path, kind):
+def test_softhsm_key_bound_and_served(make_machine, softhsm_token, tmp_path, kind, os_version,
+                                      version):
     """Issue 5: a PFX imported with -csp "Contoso HSM KSP" puts its key on the SoftHSM token;
     the certificate binds and serves, every handshake signed on the token."""
     from helpers_certs import make_cert, rsa_key
@@ -126,7 +141,7 @@ def test_softhsm_key_bound_and_served(make_machine, softhsm_token, tmp_path, kin
     from capi.formats.pkcs12 import PfxCert, PfxKey, build_pfx
     from csp import tokens
 
-    m = make_machine(os_version="2019")
+    m = make_machine(os_version=os_version)
     with use_machine(m):
         name = "Contoso HSM KSP" if kind == "ksp" else "Contoso HSM CSP"
         tokens.add_pkcs11(m, name, softhsm_token.module, softhsm_token.label,
@@ -148,9 +163,10 @@ def test_softhsm_key_bound_and_served(make_machine, softhsm_token, tmp_path, kin
                    f"appid={IIS_APP_ID}"], out=out, err=out)
         assert rc == 0, out.getvalue()
         with serve("0.0.0.0:443") as endpoint:
-            version, data = _get(endpoint.address, der, ssl.TLSVersion.TLSv1_3)
+            got, data = _get(endpoint.address, der, version)
             assert endpoint.key.sign_calls >= 1
-    assert version == "TLSv1.3" and data.startswith(b"HTTP/1.1 200 OK")
+    assert got == {ssl.TLSVersion.TLSv1_3: "TLSv1.3", ssl.TLSVersion.TLSv1: "TLSv1"}[version]
+    assert data.startswith(b"HTTP/1.1 200 OK")
     # Nothing private in the machine directory: the key lives on the token.
     numbers = key.private_numbers()
     needles = [numbers.d.to_bytes(256, "big"), numbers.p.to_bytes(128, "big")]
@@ -205,7 +221,7 @@ def test_server_sends_the_intermediate(make_machine):
 
 def test_sni_hostnameport_binding(make_machine):
     """netsh http add sslcert hostnameport=NAME:443 (SNI) binds and serves by host name."""
-    m = make_machine(os_version="2019")
+    m = make_machine(os_version="2022")  # TLS 1.3: Windows Server 2022 on
     with use_machine(m):
         ctx, _ = install_server_cert(cn="localhost")
         out = io.StringIO()

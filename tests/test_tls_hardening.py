@@ -273,7 +273,7 @@ def test_serve_passes_the_timers_and_limits_to_the_endpoint(make_machine):
     from capi import use_machine
     from schannel import serve
 
-    m = make_machine(os_version="2019")
+    m = make_machine(os_version="2022")  # TLS 1.3 from Windows Server 2022 on
     timeouts = HttpTimeouts(header_wait=5.0, idle_connection=0.5)
     with use_machine(m):
         ctx = _bind(m)

@@ -3,7 +3,8 @@
 A PFX made with ``openssl pkcs12 -export -keysig`` is imported; binding it to 0.0.0.0:443
 fails as on Windows (netsh Error 1312, IIS Manager 0x80070520, Schannel event 36870); the
 doctor names the cause (KeySpec = 2 -- AT_SIGNATURE, scenario 3 of the article "Error HRESULT: 0x80070520 when adding SSL binding in IIS"); the fix is
-applied; the binding succeeds and a real TLS client completes a handshake.
+applied; the binding succeeds; TLS 1.2, disabled by default on 2008 R2, is enabled in the
+registry; a real TLS client completes a handshake.
 """
 
 from __future__ import annotations
@@ -26,8 +27,11 @@ What happened:
   2. netsh / IIS Manager asked http.sys to bind it; Schannel (lsass, as SYSTEM) refused the
      AT_SIGNATURE key: Error 1312 / 0x80070520, and System event 36870 (0x8009030d).
   3. winpki doctor found KeySpec = 2 and gave the fix; the PFX was imported again as
-     AT_KEYEXCHANGE; the binding succeeded and Python's ssl completed a TLS handshake,
-     the server's signature made by the CSP holding the key.
+     AT_KEYEXCHANGE and the binding succeeded.
+  4. A default 2008 R2 serves TLS 1.0 only (TLS 1.1/1.2 are supported but disabled,
+     "Protocols in TLS/SSL (Schannel SSP)"), which current clients refuse; TLS 1.2 was
+     enabled with reg add, as 2008 R2 administrators do, and Python's ssl completed a
+     TLS 1.2 handshake, the server's signature made by the CSP holding the key.
 
 More: `winpki scenario list` (the other scenarios), `winpki doctor <thumbprint>`,
 `winpki certutil -store My`, `winpki wevtutil qe System /f:text` — with

@@ -14,6 +14,9 @@ docs/windows-facts.md §7:
 - broken keyset           (a key file that cannot be read or decrypted)
 - application-pool access (Windows Server 2003 note: NETWORK SERVICE / app pools need read)
 - untrusted chain         (clients will not trust the binding)
+- protocol or cipher-suite mismatch ("Protocols in TLS/SSL (Schannel SSP)": TLS 1.2 is
+  supported but disabled on Windows Server 2008 / 2008 R2; the cipher-suite order policy;
+  Schannel events 36874 / 36887 / 36888)
 """
 
 from __future__ import annotations
@@ -296,6 +299,52 @@ def _revocation_findings(cert, findings: list[Finding]) -> None:
              "winpki certutil -addstore CA <issuer>.crl"]))
 
 
+MISMATCH_EVENTS = "*[System[(EventID=36874 or EventID=36887 or EventID=36888)]]"
+RESTART_NOTE = ("Restart required: Schannel reads these settings when it starts (Windows: "
+                "reboot the server; winpki: serve the binding again).")
+
+
+def protocol_findings(machine: Machine, findings: list[Finding]) -> None:
+    """Protocols and cipher suites modern clients cannot meet, and the handshakes that
+    already failed on them (Schannel events 36874, 36887, 36888)."""
+    from schannel import protocols
+
+    settings = protocols.effective_settings(machine)
+    recent = eventlog.query(machine, "System", xpath=MISMATCH_EVENTS, count=3, newest_first=True)
+    modern = [p for p in settings.served_protocols if p in ("TLS 1.2", "TLS 1.3")]
+    if modern and not recent:
+        return
+    evidence = [f"Protocols enabled (server): {', '.join(settings.protocols) or 'none'}"]
+    for p in ("TLS 1.2", "TLS 1.3"):
+        evidence.append(f"{p}: {protocols.protocol_state(machine, p)}")
+    if settings.policy_order:
+        evidence.append("Cipher suite order policy (SSL\\00010002 Functions): "
+                        + ", ".join(settings.cipher_suites))
+    evidence.append(f"Cipher suites served: {len(settings.served_suites)} "
+                    f"({', '.join(settings.served_suites[:3])}{'...' if len(settings.served_suites) > 3 else ''})")
+    evidence += [f"System log: Schannel {e.event_id}: {e.message}" for e in recent]
+    fix: list[str] = []
+    for p in ("TLS 1.2",):
+        if protocols.protocol_state(machine, p) == "disabled":
+            fix.append(f"Enable {p} for Schannel's server side:")
+            fix += [f"winpki {c}" for c in protocols.enable_protocol_commands(p)]
+    if settings.policy_order and not any(s for s in settings.served_suites):
+        fix.append("The cipher-suite order policy leaves no suite this server can use; add "
+                   "ECDHE suites (TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, ...) to it or delete it:")
+        fix.append('winpki reg delete "HKLM\\SOFTWARE\\Policies\\Microsoft\\Cryptography\\Configuration\\SSL\\00010002" '
+                   "/v Functions /f")
+    if not fix:
+        fix.append("The client offers no protocol or cipher suite this server enables: update the "
+                   "client, or enable a suite it offers in the SSL Cipher Suite Order policy.")
+    fix.append(RESTART_NOTE)
+    title = "Protocol or cipher-suite mismatch"
+    if not modern:
+        title += f": {machine.os.product} does not serve TLS 1.2 or later, which current clients require"
+    findings.append(Finding("protocol-mismatch", title, ERROR if recent else WARNING, evidence, fix,
+                            '"Protocols in TLS/SSL (Schannel SSP)": TLS 1.1/1.2 disabled by default '
+                            "on Windows Server 2008 R2"))
+
+
 def diagnose(machine: Machine, thumbprint: str, ipport: str | None = None) -> Diagnosis:
     from winpki.keyreport import inspect, key_lines
 
@@ -346,6 +395,7 @@ def diagnose(machine: Machine, thumbprint: str, ipport: str | None = None) -> Di
         _key_file_findings(machine, cert, info, findings)
     _app_pool_findings(machine, cert, findings)
     _chain_findings(cert, findings)
+    protocol_findings(machine, findings)
     recent = eventlog.query(machine, "System", xpath="*[System[(EventID=36870 or EventID=36869)]]",
                             count=3, newest_first=True)
     if recent and any(f.severity == ERROR for f in findings):

@@ -153,9 +153,12 @@ def make_pfx(run: Runner, cn: str, password: str, *, keysig: bool = False) -> tu
     return pfx, cert.fingerprint(hashes.SHA1()).hex()
 
 
-def https_get(address: tuple[str, int], cafile: str, server_name: str) -> tuple[str, str]:
+def https_get(address: tuple[str, int], cafile: str, server_name: str,
+              max_version: ssl.TLSVersion | None = None) -> tuple[str, str]:
     """(TLS version, first response line) from Python's ssl client, verifying the chain."""
     ctx = ssl.create_default_context(cafile=cafile)
+    if max_version is not None:
+        ctx.maximum_version = max_version
     with socket.create_connection(address, timeout=10) as raw:
         with ctx.wrap_socket(raw, server_hostname=server_name) as tls:
             tls.sendall(f"GET / HTTP/1.1\r\nHost: {server_name}\r\nConnection: close\r\n\r\n".encode())
@@ -165,9 +168,28 @@ def https_get(address: tuple[str, int], cafile: str, server_name: str) -> tuple[
             return tls.version(), data.split(b"\r\n", 1)[0].decode()
 
 
+TLS12_SERVER_KEY = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Server"
+
+
+def _enable_tls12(run: Runner) -> None:
+    """reg add Enabled=1 and DisabledByDefault=0 for TLS 1.2's server side, as the
+    administrators of 2008 R2 web servers do ("Protocols in TLS/SSL (Schannel SSP)": TLS
+    1.2 supported but disabled there)."""
+    for value, data in (("Enabled", "1"), ("DisabledByDefault", "0")):
+        rec = run.tool("reg", "add", TLS12_SERVER_KEY, "/v", value, "/t", "REG_DWORD", "/d", data, "/f")
+        run.expect(rec.rc == 0, f"reg add ... TLS 1.2\\Server /v {value} /d {data}")
+
+
 def _handshake(run: Runner, cn: str) -> None:
+    from schannel import protocols
     from schannel.serve import serve
 
+    if "TLS 1.2" not in protocols.effective_settings(run.machine).served_protocols:
+        run.step(f"{run.machine.os.product} serves TLS 1.0 only: enable TLS 1.2",
+                 "Microsoft's table (\"Protocols in TLS/SSL (Schannel SSP)\") lists TLS 1.1 and "
+                 "1.2 as supported but disabled on this version; current clients require TLS "
+                 "1.2. Schannel reads the setting at boot: the restart is the next serve.")
+        _enable_tls12(run)
     run.step("A real TLS client connects",
              "winpki serves the binding on a loopback port; Python's ssl module verifies the "
              "certificate and the server signs the handshake through the key's provider.")
@@ -364,6 +386,49 @@ def scenario_user_store(run: Runner) -> None:
     _handshake(run, cn)
 
 
+def scenario_tls12_2008r2(run: Runner) -> None:
+    """"Protocols in TLS/SSL (Schannel SSP)": a default Windows Server 2008 R2 serves TLS 1.0
+    (TLS 1.1/1.2 supported but disabled); a TLS 1.2 client fails until the registry enables it."""
+    from schannel import protocols
+    from schannel.serve import serve
+
+    cn = "legacy.contoso.com"
+    pfx, thumb = make_pfx(run, cn, "P@ssw0rd")
+    rec = run.tool("certutil", "-p", "P@ssw0rd", "-importPFX", "My", pfx, "AT_KEYEXCHANGE")
+    run.expect(rec.rc == 0, "certutil -importPFX succeeds")
+    rec = _bind(run, thumb)
+    run.expect("SSL Certificate successfully added" in rec.text, "the binding succeeds")
+    run.step("A TLS 1.2 client connects", "Python's ssl limited to TLS 1.2 (its defaults: no "
+             "SHA-1 cipher suites). The server picks TLS 1.0, its highest enabled protocol, "
+             "and finds no cipher suite of the client's that TLS 1.0 can use.")
+    with serve("0.0.0.0:443", ("127.0.0.1", 0), machine=run.machine) as endpoint:
+        try:
+            https_get(endpoint.address, run.path(cn + ".crt"), cn, ssl.TLSVersion.TLSv1_2)
+            failed = ""
+        except (ssl.SSLError, OSError) as exc:
+            failed = str(exc)
+    run.note(f"client: {failed or 'connected'}")
+    run.expect(bool(failed), "the handshake fails against the default 2008 R2")
+    rec = run.tool("wevtutil", "qe", "System", "/q:*[System[(EventID=36874)]]", "/f:text", "/c:1",
+                   "/rd:true")
+    run.expect("An TLS 1.0 connection request was received from a remote client application"
+               in rec.text, "Schannel event 36874: no common cipher suite at TLS 1.0")
+    rec = run.tool("wevtutil", "qe", "System", "/q:*[System[(EventID=36888)]]", "/f:text", "/c:1",
+                   "/rd:true")
+    run.expect("The following fatal alert was generated: 40. The internal error state is 1205."
+               in rec.text, "Schannel event 36888: handshake_failure (40) sent to the client")
+    rec = run.tool("doctor", thumb, "--ipport", "0.0.0.0:443")
+    run.expect("Protocol or cipher-suite mismatch" in rec.text and "DisabledByDefault" in rec.text,
+               "the doctor names the protocol mismatch and the reg add fix")
+    run.step("Fix: enable TLS 1.2 for Schannel's server side, then restart")
+    _enable_tls12(run)
+    rec = run.tool("reg", "query", TLS12_SERVER_KEY)
+    run.expect("DisabledByDefault    REG_DWORD    0x0" in rec.text, "reg query shows the values")
+    run.expect("TLS 1.2" in protocols.effective_settings(run.machine).served_protocols,
+               "Schannel now serves TLS 1.2")
+    _handshake(run, cn)
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -473,6 +538,9 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario("repairstore", "2008R2", "Microsoft's IIS certificate documentation: certutil -repairstore",
              "certutil -repairstore re-links a certificate to its key (or 0x80090011)",
              scenario_repairstore),
+    Scenario("tls12-2008r2", "2008R2", '"Protocols in TLS/SSL (Schannel SSP)": Windows 7 / Server 2008 R2',
+             "TLS 1.2 is disabled by default on 2008 R2: a TLS 1.2 client fails until reg add enables it",
+             scenario_tls12_2008r2),
     Scenario("user-store", "2019", "Microsoft's IIS certificate documentation: the computer store",
              "A certificate in the user store cannot be bound", scenario_user_store),
     Scenario("key-archival", "2019", '"Key Archival and Management in Windows Server 2003" (Microsoft)',

@@ -44,6 +44,17 @@ class OSVersion:
     # Server 2019 on (PKCS12_PBES2_EXPORT_PARAMS documentation, minimum supported server);
     # older versions fail the import with ERROR_INVALID_PASSWORD.
     pfx_pbes2_aes: bool = False
+    # Schannel's server side: each protocol the version implements and whether it is
+    # enabled by default ("enabled") or supported but disabled ("disabled"); a protocol
+    # not listed is not supported at all (registry settings cannot turn it on). Sources:
+    # "Protocols in TLS/SSL (Schannel SSP)" (Microsoft, the TLS/DTLS/pre-TLS tables) and,
+    # for TLS 1.3, "TLS Cipher Suites in Windows Server 2022" (its TLS 1.3 suites are
+    # enabled by default; no earlier server version lists one).
+    schannel_protocols: tuple[tuple[str, str], ...] = ()
+    # The cipher suites enabled by default, in Schannel's priority order, as Windows names
+    # them ("TLS Cipher Suites in Windows <version>"; the suites "only used when the
+    # application explicitly requests" are left out: http.sys does not request them).
+    schannel_cipher_suites: tuple[str, ...] = ()
 
     @property
     def major_minor(self) -> tuple[int, int]:
@@ -60,20 +71,114 @@ class OSVersion:
 
 _XP_PD = r"C:\Documents and Settings\All Users\Application Data"
 _XP_USERS = r"C:\Documents and Settings"
+# "TLS Cipher Suites in Windows 7" = "... in Windows 8" = "... in Windows 8.1" (the same
+# list and order once updates 3042058 / 2919355 are applied): Windows Server 2008 R2, 2012
+# and 2012 R2. Windows Server 2003 and 2008 have no page in the sources at hand; they use
+# this list (an approximation, see docs/windows-facts.md).
+_WIN7_SUITES = (
+    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384_P256", "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384_P384",
+    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256_P256", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256_P384",
+    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA_P256", "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA_P384",
+    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA_P256", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA_P384",
+    "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_DHE_RSA_WITH_AES_256_CBC_SHA", "TLS_DHE_RSA_WITH_AES_128_CBC_SHA",
+    "TLS_RSA_WITH_AES_256_GCM_SHA384", "TLS_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_RSA_WITH_AES_256_CBC_SHA256", "TLS_RSA_WITH_AES_128_CBC_SHA256",
+    "TLS_RSA_WITH_AES_256_CBC_SHA", "TLS_RSA_WITH_AES_128_CBC_SHA",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384_P384", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256_P256",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256_P384", "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384_P384",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256_P256", "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256_P384",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA_P256", "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA_P384",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA_P256", "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA_P384",
+    "TLS_DHE_DSS_WITH_AES_256_CBC_SHA256", "TLS_DHE_DSS_WITH_AES_128_CBC_SHA256",
+    "TLS_DHE_DSS_WITH_AES_256_CBC_SHA", "TLS_DHE_DSS_WITH_AES_128_CBC_SHA",
+    "TLS_RSA_WITH_3DES_EDE_CBC_SHA", "TLS_DHE_DSS_WITH_3DES_EDE_CBC_SHA",
+    "TLS_RSA_WITH_RC4_128_SHA", "TLS_RSA_WITH_RC4_128_MD5",
+)
+# "TLS Cipher Suites in Windows 10 v1607" (Windows Server 2016).
+_1607_SUITES = (
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384", "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
+    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+    "TLS_DHE_RSA_WITH_AES_256_CBC_SHA", "TLS_DHE_RSA_WITH_AES_128_CBC_SHA",
+    "TLS_RSA_WITH_AES_256_GCM_SHA384", "TLS_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_RSA_WITH_AES_256_CBC_SHA256", "TLS_RSA_WITH_AES_128_CBC_SHA256",
+    "TLS_RSA_WITH_AES_256_CBC_SHA", "TLS_RSA_WITH_AES_128_CBC_SHA",
+    "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
+    "TLS_DHE_DSS_WITH_AES_256_CBC_SHA256", "TLS_DHE_DSS_WITH_AES_128_CBC_SHA256",
+    "TLS_DHE_DSS_WITH_AES_256_CBC_SHA", "TLS_DHE_DSS_WITH_AES_128_CBC_SHA",
+    "TLS_DHE_DSS_WITH_3DES_EDE_CBC_SHA", "TLS_RSA_WITH_RC4_128_SHA", "TLS_RSA_WITH_RC4_128_MD5",
+)
+# "TLS Cipher Suites in Windows 10 v1809" (Windows Server 2019).
+_1809_SUITES = (
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384", "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
+    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+    "TLS_RSA_WITH_AES_256_GCM_SHA384", "TLS_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_RSA_WITH_AES_256_CBC_SHA256", "TLS_RSA_WITH_AES_128_CBC_SHA256",
+    "TLS_RSA_WITH_AES_256_CBC_SHA", "TLS_RSA_WITH_AES_128_CBC_SHA",
+    "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
+)
+# "TLS Cipher Suites in Windows Server 2022".
+_2022_SUITES = (
+    "TLS_AES_256_GCM_SHA384", "TLS_AES_128_GCM_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384", "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
+    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+    "TLS_RSA_WITH_AES_256_GCM_SHA384", "TLS_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_RSA_WITH_AES_256_CBC_SHA256", "TLS_RSA_WITH_AES_128_CBC_SHA256",
+    "TLS_RSA_WITH_AES_256_CBC_SHA", "TLS_RSA_WITH_AES_128_CBC_SHA",
+    "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
+)
+# Server-side protocol states ("Protocols in TLS/SSL (Schannel SSP)"): Windows Server 2008
+# SP2 and 2008 R2 implement TLS 1.1 and 1.2 but leave them disabled; SSL 2.0's server side
+# is enabled up to 2008 R2 and disabled from 2012; SSL 3.0 is disabled and SSL 2.0 removed
+# from 2016 (Windows 10 1607) on. Windows Server 2003 (not in the table) speaks SSL 2.0,
+# SSL 3.0 and TLS 1.0.
+# Elliptic-curve suites arrived with Windows Vista / Server 2008 (Schannel's ECC support);
+# Windows Server 2003 keeps the rest of the list.
+_2003_SUITES = tuple(s for s in _WIN7_SUITES if "_ECDHE_" not in s)
+_P_2003 = (("SSL 2.0", "enabled"), ("SSL 3.0", "enabled"), ("TLS 1.0", "enabled"))
+_P_2008 = _P_2003 + (("TLS 1.1", "disabled"), ("TLS 1.2", "disabled"))
+_P_2012 = (("SSL 2.0", "disabled"), ("SSL 3.0", "enabled"), ("TLS 1.0", "enabled"),
+           ("TLS 1.1", "enabled"), ("TLS 1.2", "enabled"))
+_P_2016 = (("SSL 3.0", "disabled"), ("TLS 1.0", "enabled"), ("TLS 1.1", "enabled"),
+           ("TLS 1.2", "enabled"))
+_P_2022 = _P_2016 + (("TLS 1.3", "enabled"),)
 _PD = r"C:\ProgramData"
 _USERS = r"C:\Users"
 
 OS_VERSIONS: dict[str, OSVersion] = {
     v.key: v
     for v in (
-        OSVersion("2003", "Windows Server 2003 R2", "5.2.3790", _XP_PD, _XP_USERS, True, "ssl", MS_STRONG_PROV, "6.0", "NetworkService", True, "CertSvc"),
-        OSVersion("2008", "Windows Server 2008", "6.0.6002", _PD, _USERS, True, "ssl", MS_STRONG_PROV, "7.0", "NetworkService", True),
-        OSVersion("2008R2", "Windows Server 2008 R2", "6.1.7601", _PD, _USERS, True, "ssl", MS_STRONG_PROV, "7.5", "ApplicationPoolIdentity", True),
-        OSVersion("2012", "Windows Server 2012", "6.2.9200", _PD, _USERS, False, "ssl", MS_KEY_STORAGE_PROVIDER, "8.0", "ApplicationPoolIdentity", True),
-        OSVersion("2012R2", "Windows Server 2012 R2", "6.3.9600", _PD, _USERS, False, "ssl", MS_KEY_STORAGE_PROVIDER, "8.5", "ApplicationPoolIdentity", True),
-        OSVersion("2016", "Windows Server 2016", "10.0.14393", _PD, _USERS, False, "tls", MS_KEY_STORAGE_PROVIDER, "10.0", "ApplicationPoolIdentity"),
-        OSVersion("2019", "Windows Server 2019", "10.0.17763", _PD, _USERS, False, "tls", MS_KEY_STORAGE_PROVIDER, "10.0", "ApplicationPoolIdentity", pfx_pbes2_aes=True),
-        OSVersion("2022", "Windows Server 2022", "10.0.20348", _PD, _USERS, False, "tls", MS_KEY_STORAGE_PROVIDER, "10.0", "ApplicationPoolIdentity", pfx_pbes2_aes=True),
+        OSVersion("2003", "Windows Server 2003 R2", "5.2.3790", _XP_PD, _XP_USERS, True, "ssl", MS_STRONG_PROV, "6.0", "NetworkService", True, "CertSvc",
+                  schannel_protocols=_P_2003, schannel_cipher_suites=_2003_SUITES),
+        OSVersion("2008", "Windows Server 2008", "6.0.6002", _PD, _USERS, True, "ssl", MS_STRONG_PROV, "7.0", "NetworkService", True,
+                  schannel_protocols=_P_2008, schannel_cipher_suites=_WIN7_SUITES),
+        OSVersion("2008R2", "Windows Server 2008 R2", "6.1.7601", _PD, _USERS, True, "ssl", MS_STRONG_PROV, "7.5", "ApplicationPoolIdentity", True,
+                  schannel_protocols=_P_2008, schannel_cipher_suites=_WIN7_SUITES),
+        OSVersion("2012", "Windows Server 2012", "6.2.9200", _PD, _USERS, False, "ssl", MS_KEY_STORAGE_PROVIDER, "8.0", "ApplicationPoolIdentity", True,
+                  schannel_protocols=_P_2012, schannel_cipher_suites=_WIN7_SUITES),
+        OSVersion("2012R2", "Windows Server 2012 R2", "6.3.9600", _PD, _USERS, False, "ssl", MS_KEY_STORAGE_PROVIDER, "8.5", "ApplicationPoolIdentity", True,
+                  schannel_protocols=_P_2012, schannel_cipher_suites=_WIN7_SUITES),
+        OSVersion("2016", "Windows Server 2016", "10.0.14393", _PD, _USERS, False, "tls", MS_KEY_STORAGE_PROVIDER, "10.0", "ApplicationPoolIdentity",
+                  schannel_protocols=_P_2016, schannel_cipher_suites=_1607_SUITES),
+        OSVersion("2019", "Windows Server 2019", "10.0.17763", _PD, _USERS, False, "tls", MS_KEY_STORAGE_PROVIDER, "10.0", "ApplicationPoolIdentity", pfx_pbes2_aes=True,
+                  schannel_protocols=_P_2016, schannel_cipher_suites=_1809_SUITES),
+        OSVersion("2022", "Windows Server 2022", "10.0.20348", _PD, _USERS, False, "tls", MS_KEY_STORAGE_PROVIDER, "10.0", "ApplicationPoolIdentity", pfx_pbes2_aes=True,
+                  schannel_protocols=_P_2022, schannel_cipher_suites=_2022_SUITES),
     )
 }
 

@@ -50,6 +50,28 @@ def folders(machine: Machine) -> list[tuple[str, str | None]]:
     ]
 
 
+# The <title> of iisstart.htm as each IIS version ships it: "IIS7" on IIS 7.0 and 7.5,
+# "Microsoft Internet Information Services 8" on 8.0 and 8.5, "IIS Windows Server" on 10.
+_IISSTART_TITLES = {"6.0": "Under Construction", "7.0": "IIS7", "7.5": "IIS7",
+                    "8.0": "Microsoft Internet Information Services 8",
+                    "8.5": "Microsoft Internet Information Services 8",
+                    "10.0": "IIS Windows Server"}
+
+
+def iisstart_page(iis_version: str) -> bytes:
+    """iisstart.htm (the welcome page's markup, its title per IIS version; the images it
+    links to are not simulated)."""
+    title = _IISSTART_TITLES.get(iis_version, "IIS Windows Server")
+    return (
+        '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" '
+        '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">\r\n'
+        '<html xmlns="http://www.w3.org/1999/xhtml">\r\n<head>\r\n'
+        '<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1" />\r\n'
+        f"<title>{title}</title>\r\n</head>\r\n<body>\r\n"
+        '<div id="container"><h1>Internet Information Services</h1></div>\r\n'
+        "</body>\r\n</html>").encode("ascii")
+
+
 def provision(machine: Machine, db: sqlite3.Connection) -> None:
     for winpath, sddl in folders(machine):
         machine.host_path(winpath).mkdir(parents=True, exist_ok=True)
@@ -58,6 +80,9 @@ def provision(machine: Machine, db: sqlite3.Connection) -> None:
                 "INSERT OR REPLACE INTO path_sd(path, sddl) VALUES (?, ?)",
                 (path_key(winpath), sddl),
             )
+    # IIS's welcome page, the Default Web Site's default document.
+    machine.host_path(r"C:\inetpub\wwwroot\iisstart.htm").write_bytes(
+        iisstart_page(machine.os.iis_version))
     for name, rid, kind, groups in LOCAL_ACCOUNTS:
         db.execute(
             "INSERT INTO accounts(name, sid, kind, groups) VALUES (?, ?, ?, ?)",

@@ -8,6 +8,7 @@ from typing import TextIO
 
 from capi.errors import WinError
 from capi.host.context import current_machine
+from schannel import protocols
 from schannel.serve import serve
 from schannel.tls import parse_listen
 
@@ -32,6 +33,10 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
             host, port = endpoint.address
             shown = f"[{host}]" if ":" in host else host
             out.write(f"Serving {ns.ipport} (http.sys binding) at https://{shown}:{port}/\n")
+            settings = protocols.effective_settings(machine)
+            suites = settings.served_suites
+            out.write(f"Schannel on {machine.os.product}: {', '.join(settings.served_protocols)}; "
+                      f"{len(suites)} cipher suites, first {suites[0] if suites else '-'}\n")
             out.flush()
             deadline = None if ns.seconds is None else time.monotonic() + ns.seconds
             while True:

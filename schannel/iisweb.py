@@ -1,0 +1,179 @@
+r"""IIS's answers for the Default Web Site: its files, its default document, its error pages.
+
+The site's physical path (``%SystemDrive%\inetpub\wwwroot`` in applicationHost.config) is
+the simulated machine's folder; a request for a file there gets it with the content type
+of IIS's ``staticContent`` MIME map, ``/`` gets the first default document that exists
+(IIS's ``defaultDocument`` list: Default.htm, Default.asp, index.htm, index.html,
+iisstart.htm, default.aspx), a folder without one the 403 page (directory browsing is off
+by default: 403.14), a folder named without its trailing slash a 301 to the slashed URL,
+and anything else the 404 page.
+
+Which 404 page: IIS's ``httpErrors`` default is ``errorMode="DetailedLocalOnly"`` — the
+detailed "HTTP Error 404.0 - Not Found" page for requests from the server itself, the
+custom error file ``%SystemDrive%\inetpub\custerr\<lang>\404.htm`` ("404 - File or directory
+not found.") for everyone else. The client of a simulated server is never on that
+server, so it gets the custom page. Every response names the OS row's IIS version in
+``Server:`` (Microsoft-IIS/7.5, 8.0, 8.5, 10.0) and carries ``X-Powered-By: ASP.NET``.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import posixpath
+from pathlib import PureWindowsPath
+from urllib.parse import unquote, urlsplit
+
+from capi.host.machine import Machine
+from schannel.http11 import HttpRequest, HttpResponse
+
+# IIS's default MIME map (applicationHost.config <staticContent>), the common types.
+MIME_TYPES = {
+    ".htm": "text/html", ".html": "text/html", ".txt": "text/plain", ".css": "text/css",
+    ".js": "application/javascript", ".json": "application/json", ".xml": "text/xml",
+    ".png": "image/png", ".gif": "image/gif", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+    ".ico": "image/x-icon", ".svg": "image/svg+xml", ".pdf": "application/pdf",
+    ".zip": "application/x-zip-compressed", ".woff": "font/x-woff",
+}
+DEFAULT_DOCUMENTS = ("Default.htm", "Default.asp", "index.htm", "index.html", "iisstart.htm",
+                     "default.aspx")
+
+# %SystemDrive%\inetpub\custerr\en-US\404.htm, as IIS 7 and later ship it.
+NOT_FOUND_PAGE = b"""<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">
+<html xmlns="http://www.w3.org/1999/xhtml">
+<head>
+<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1"/>
+<title>404 - File or directory not found.</title>
+<style type="text/css">
+<!--
+body{margin:0;font-size:.7em;font-family:Verdana, Arial, Helvetica, sans-serif;background:#EEEEEE;}
+fieldset{padding:0 15px 10px 15px;}
+h1{font-size:2.4em;margin:0;color:#FFF;}
+h2{font-size:1.7em;margin:0;color:#CC0000;}
+h3{font-size:1.2em;margin:10px 0 0 0;color:#000000;}
+#header{width:96%;margin:0 0 0 0;padding:6px 2% 6px 2%;font-family:"trebuchet MS", Verdana, sans-serif;color:#FFF;
+background-color:#555555;}
+#content{margin:0 0 0 2%;position:relative;}
+.content-container{background:#FFF;width:96%;margin-top:8px;padding:10px;position:relative;}
+-->
+</style>
+</head>
+<body>
+<div id="header"><h1>Server Error</h1></div>
+<div id="content">
+ <div class="content-container"><fieldset>
+  <h2>404 - File or directory not found.</h2>
+  <h3>The resource you are looking for might have been removed, had its name changed, or is temporarily unavailable.</h3>
+ </fieldset></div>
+</div>
+</body>
+</html>
+""".replace(b"\n", b"\r\n")
+
+
+# custerr\en-US\403.htm: a folder without a default document when directory browsing is off
+# (IIS's default), 403.14 on the detailed page.
+FORBIDDEN_PAGE = (NOT_FOUND_PAGE
+                  .replace(b"404 - File or directory not found.", b"403 - Forbidden: Access is denied.")
+                  .replace(b"The resource you are looking for might have been removed, had its name "
+                           b"changed, or is temporarily unavailable.",
+                           b"You do not have permission to view this directory or page using the "
+                           b"credentials that you supplied."))
+
+
+def server_header(machine: Machine) -> str:
+    return f"Microsoft-IIS/{machine.os.iis_version}"
+
+
+def _site_root(machine: Machine) -> PureWindowsPath:
+    from schannel import iis
+
+    try:
+        physical = iis.get_site(machine, "Default Web Site").physical_path
+    except Exception:  # noqa: BLE001 — no such site: IIS's default location
+        physical = r"%SystemDrive%\inetpub\wwwroot"
+    return PureWindowsPath(physical.replace("%SystemDrive%", "C:").replace("%systemdrive%", "C:"))
+
+
+def not_found(machine: Machine) -> HttpResponse:
+    """IIS's 404 for a remote client: the custom error page."""
+    return HttpResponse(404, "Not Found", [("Content-Type", "text/html"),
+                                           ("Server", server_header(machine)),
+                                           ("X-Powered-By", "ASP.NET")], NOT_FOUND_PAGE)
+
+
+def forbidden(machine: Machine) -> HttpResponse:
+    """IIS's 403 for a remote client (403.14: no default document, no directory browsing)."""
+    return HttpResponse(403, "Forbidden", [("Content-Type", "text/html"),
+                                           ("Server", server_header(machine)),
+                                           ("X-Powered-By", "ASP.NET")], FORBIDDEN_PAGE)
+
+
+def moved(machine: Machine, request: HttpRequest, path: str) -> HttpResponse:
+    """A folder asked for without its trailing slash: IIS redirects to the slashed URL."""
+    host = request.headers.get("host", "localhost")
+    location = f"https://{host}{path}/"
+    body = (f'<head><title>Document Moved</title></head>\n<body><h1>Object Moved</h1>This '
+            f'document may be found <a HREF="{location}">here</a></body>').encode("latin-1", "replace")
+    return HttpResponse(301, "Moved Permanently", [("Content-Type", "text/html; charset=UTF-8"),
+                                                   ("Location", location),
+                                                   ("Server", server_header(machine)),
+                                                   ("X-Powered-By", "ASP.NET")], body)
+
+
+def _etag(mtime_ns: int) -> str:
+    # IIS's static-file ETag: the file time as FILETIME hex, then ":0".
+    filetime = mtime_ns // 100 + 116444736000000000
+    return f'"{filetime:x}:0"'
+
+
+def static_handler(machine: Machine):
+    """A handler for :class:`schannel.tls.TlsEndpoint` serving the Default Web Site."""
+
+    def handle(request: HttpRequest) -> HttpResponse:
+        path = unquote(urlsplit(request.target).path or "/")
+        # http.sys canonicalizes the URL: "." and ".." segments never leave the site.
+        norm = posixpath.normpath("/" + path.replace("\\", "/"))
+        parts = [p for p in norm.split("/") if p]
+        if any(":" in p or any(ord(c) < 32 for c in p) for p in parts):
+            return not_found(machine)  # no drive, stream or device names through a URL
+        root = _site_root(machine)
+        try:
+            host = machine.host_path(root)
+            for part in parts:  # NTFS names match case-insensitively
+                exact = host / part
+                if not exact.exists() and host.is_dir():
+                    exact = next((c for c in host.iterdir() if c.name.lower() == part.lower()),
+                                 exact)
+                host = exact
+        except (ValueError, OSError):
+            return not_found(machine)
+        if host.is_dir():
+            if parts and not path.endswith("/"):
+                return moved(machine, request, "/" + "/".join(parts))
+            for name in DEFAULT_DOCUMENTS:
+                candidates = [c for c in host.iterdir() if c.name.lower() == name.lower()]
+                if candidates and candidates[0].is_file():
+                    host = candidates[0]
+                    break
+            else:
+                return forbidden(machine)
+        if not host.is_file():
+            return not_found(machine)
+        content_type = MIME_TYPES.get(host.suffix.lower())
+        if content_type is None:
+            return not_found(machine)  # 404.3: no MIME map entry; remote clients see the 404 page
+        stat = host.stat()
+        return HttpResponse(headers=[
+            ("Content-Type", content_type),
+            ("Last-Modified", email.utils.formatdate(stat.st_mtime, usegmt=True)),
+            ("Accept-Ranges", "bytes"),
+            ("ETag", _etag(stat.st_mtime_ns)),
+            ("Server", server_header(machine)),
+            ("X-Powered-By", "ASP.NET"),
+        ], body=host.read_bytes())
+
+    return handle
+
+
+__all__ = ["DEFAULT_DOCUMENTS", "FORBIDDEN_PAGE", "MIME_TYPES", "NOT_FOUND_PAGE", "forbidden",
+           "moved", "not_found", "server_header", "static_handler"]
