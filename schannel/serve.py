@@ -27,14 +27,16 @@ from schannel.tls import ServerKey, SignatureScheme, TlsEndpoint, ecdsa_raw_to_d
 class ProviderServerKey(ServerKey):
     """A TLS server key whose operations go through the provider holding it."""
 
-    def __init__(self, machine: Machine, credential: ServerCredential):
+    def __init__(self, machine: Machine, credential: ServerCredential, identity=SYSTEM):
+        """Open the key as ``identity``: SYSTEM for http.sys (lsass), the caller's token for
+        an in-process SSPI credential (schannel.secur32)."""
         from capi.advapi32.crypt import CryptGetUserKey
         from capi.crypt32.keyacquire import CryptAcquireCertificatePrivateKey
         from schannel.credentials import ACQUIRE_FLAGS
 
         cert = credential.certificate
         self._public = cert.x509.public_key()
-        with use_machine(machine), run_as(SYSTEM):
+        with use_machine(machine), run_as(identity):
             self._handle, self._spec, self._free = CryptAcquireCertificatePrivateKey(
                 cert, ACQUIRE_FLAGS)
         self._cng = self._spec == C.CERT_NCRYPT_KEY_SPEC
