@@ -32,7 +32,9 @@ package ... when attempting to use certificates with ephemeral keys").
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import threading
+import time
 from dataclasses import dataclass, field
 
 from capi import constants as C
@@ -203,19 +205,32 @@ _X509_V_ERR_APPLICATION_VERIFICATION = 50
 _RECORD_TYPES = (20, 21, 22, 23)  # change_cipher_spec, alert, handshake, application_data
 _MAX_RECORD = 5 + 16384 + 2048  # RFC 8446 §5.2: TLSCiphertext.length <= 2^14 + 256 (1.2: +2048)
 _MAX_MESSAGE = 16384
+_OBUF = _MAX_MESSAGE + 2048 + 64  # one record, however it is protected
+# Validation results are kept per credential while the machine's certificate stores are
+# unchanged, for at most a minute and never past a certificate's notAfter -- as the
+# CryptoAPI chain engine caches what it built until a store it reads changes (Microsoft
+# "CERT_CHAIN_ENGINE_CONFIG": CERT_CHAIN_CACHE_END_CERT; "CertControlStore":
+# CERT_STORE_CTRL_RESYNC).
+_VALIDATION_CACHE_TTL = 60.0
+_VALIDATION_CACHE_SIZE = 256
 
 
 # --- structures ---------------------------------------------------------------------------
 
 
 class SecBuffer:
-    """SecBuffer(cbBuffer, BufferType, pvBuffer): ``pvBuffer`` is bytes; ``cbBuffer`` is
-    its length (set for you when omitted)."""
+    """SecBuffer(cbBuffer, BufferType, pvBuffer): ``pvBuffer`` is bytes or a memoryview;
+    ``cbBuffer`` is its length (set for you when omitted).
+
+    Output buffers are filled as C fills them: EncryptMessage's header, data and trailer and
+    DecryptMessage's header, trailer and EXTRA are memoryviews into one record or into the
+    caller's input (C's pointers into the caller's buffer), so a loop over many records in
+    one input copies nothing; ``bytes(buf.data)`` gives a copy."""
 
     __slots__ = ("cbBuffer", "BufferType", "pvBuffer")
 
     def __init__(self, cbBuffer: int = 0, BufferType: int = SECBUFFER_EMPTY, pvBuffer=None):
-        if pvBuffer is not None and not isinstance(pvBuffer, bytes):
+        if pvBuffer is not None and not isinstance(pvBuffer, (bytes, memoryview)):
             pvBuffer = bytes(pvBuffer)
         self.cbBuffer = cbBuffer if cbBuffer or pvBuffer is None else len(pvBuffer)
         self.BufferType = BufferType
@@ -416,6 +431,9 @@ class _Lib:
         self.i2d_X509 = _bind(c, "i2d_X509", i, _vp, ctypes.POINTER(_vp))
         self.EVP_PKEY_get_bits = _bind(c, "EVP_PKEY_get_bits", i, _vp)
         self.SSL_CTX_set_num_tickets = o.SSL_CTX_set_num_tickets
+        self.SSL_write = o.SSL_write
+        self.ERR_clear_error = o.ERR_clear_error
+        self.SSL_read = o.SSL_read
         self.store_idx = self.SSL_get_ex_data_X509_STORE_CTX_idx()
         # One verification hook for every context: it finds the SSPI context by its SSL*.
         self.contexts: dict[int, CtxtHandle] = {}
@@ -495,6 +513,7 @@ class CredHandle:
         self._ctx = None
         self._pkey = None
         self._lock = threading.Lock()
+        self.validations: dict = {}
 
     @property
     def inbound(self) -> bool:
@@ -618,6 +637,13 @@ def _chain_der(machine, cert) -> list[bytes]:
     if len(elements) > 1 and elements[-1].x509.issuer == elements[-1].x509.subject:
         elements = elements[:-1]
     return [e.pbCertEncoded for e in elements]
+
+
+def _store_fingerprint(machine) -> tuple:
+    """Changes whenever a certificate is added to, removed from or rewritten in any store."""
+    return tuple(machine.db.execute(
+        "SELECT count(*), coalesce(max(seq), 0), coalesce(sum(length(blob)), 0) FROM certs"
+    ).fetchone())
 
 
 def _trusted_issuers(machine) -> list[bytes]:
@@ -762,7 +788,8 @@ def _input_token(desc) -> tuple[bytes, SecBuffer | None]:
         return b"", None
     for buf in desc.pBuffers:
         if buf.BufferType == SECBUFFER_TOKEN:
-            return buf.data, buf
+            data = buf.data
+            return (data if isinstance(data, bytes) else bytes(data)), buf
     return b"", None
 
 
@@ -813,7 +840,7 @@ class CtxtHandle:
         self.state = "handshake"
         self._failure: WinError | None = None
         self._peer_chain: list[bytes] = []
-        self._shutdown_requested = False
+        self._sizes: SecPkgContext_StreamSizes | None = None
         o = lib.o
         mutual = server and bool(req & ASC_REQ_MUTUAL_AUTH)
         self.ssl = o.SSL_new(cred.ssl_ctx(lib, mutual=mutual))
@@ -834,7 +861,8 @@ class CtxtHandle:
                 lib.SSL_ctrl(self.ssl, _SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
                              ctypes.c_char_p(sni))
         lib.contexts[self.ssl] = self
-        self._buf = ctypes.create_string_buffer(_MAX_MESSAGE + 1024)
+        self._buf = ctypes.create_string_buffer(_OBUF)
+        self._obuf = ctypes.create_string_buffer(_OBUF)
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -878,6 +906,22 @@ class CtxtHandle:
         if not self.server and (cred.flags & SCH_CRED_MANUAL_CRED_VALIDATION
                                 or self.req & ISC_REQ_MANUAL_CRED_VALIDATION):
             return None
+        name = None if self.server or cred.flags & SCH_CRED_NO_SERVERNAME_CHECK else self.target
+        key = (tuple(chain), self.server, name, cred.flags)
+        fingerprint = _store_fingerprint(cred.machine)
+        now = time.time()
+        hit = cred.validations.get(key)
+        if hit is not None and hit[0] == fingerprint and hit[1] > now:
+            return None if hit[2] is None else WinError(hit[2], detail=hit[3])
+        code, detail, not_after = self._chain_policy(chain, name)
+        if len(cred.validations) >= _VALIDATION_CACHE_SIZE:
+            cred.validations.clear()
+        cred.validations[key] = (fingerprint, min(now + _VALIDATION_CACHE_TTL, not_after),
+                                 code, detail)
+        return None if code is None else WinError(code, detail=detail)
+
+    def _chain_policy(self, chain: list[bytes], name: str | None):
+        """(SEC code or None, detail, earliest notAfter as a timestamp)."""
         from capi.crypt32.cert import CertCreateCertificateContext
         from capi.crypt32.chain import (
             CERT_CHAIN_PARA,
@@ -890,6 +934,7 @@ class CtxtHandle:
         from capi.crypt32.store import CertAddEncodedCertificateToStore, CertOpenStore
         from capi.host.context import run_as, use_machine
 
+        cred = self.cred
         with use_machine(cred.machine), run_as(cred.token):
             leaf = CertCreateCertificateContext(C.X509_ASN_ENCODING, chain[0])
             extra = CertOpenStore(C.CERT_STORE_PROV_MEMORY, 0, None, 0, None)
@@ -898,29 +943,29 @@ class CtxtHandle:
                                                  C.CERT_STORE_ADD_ALWAYS)
             usage = C.szOID_PKIX_KP_CLIENT_AUTH if self.server else C.szOID_PKIX_KP_SERVER_AUTH
             para = CERT_CHAIN_PARA(CERT_USAGE_MATCH(C.USAGE_MATCH_TYPE_AND, [usage]))
+            # lsass validates a client certificate with the machine's engine; a client
+            # process validates the server with its user's (whose roots include the machine's).
             engine = C.HCCE_LOCAL_MACHINE if self.server else C.HCCE_CURRENT_USER
-            revocation = cred.flags & (SCH_CRED_REVOCATION_CHECK_END_CERT
-                                       | SCH_CRED_REVOCATION_CHECK_CHAIN
-                                       | SCH_CRED_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT)
             flags = 0
-            if revocation & SCH_CRED_REVOCATION_CHECK_END_CERT:
-                flags |= C.CERT_CHAIN_REVOCATION_CHECK_END_CERT
-            if revocation & SCH_CRED_REVOCATION_CHECK_CHAIN:
-                flags |= C.CERT_CHAIN_REVOCATION_CHECK_CHAIN
-            if revocation & SCH_CRED_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT:
-                flags |= C.CERT_CHAIN_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT
+            for sch, chain_flag in ((SCH_CRED_REVOCATION_CHECK_END_CERT,
+                                     C.CERT_CHAIN_REVOCATION_CHECK_END_CERT),
+                                    (SCH_CRED_REVOCATION_CHECK_CHAIN,
+                                     C.CERT_CHAIN_REVOCATION_CHECK_CHAIN),
+                                    (SCH_CRED_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT,
+                                     C.CERT_CHAIN_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT)):
+                if cred.flags & sch:
+                    flags |= chain_flag
             with CertGetCertificateChain(engine, leaf, None, extra, para, flags) as ctx:
-                checks = 0
-                name = None if self.server or cred.flags & SCH_CRED_NO_SERVERNAME_CHECK \
-                    else self.target
+                not_after = min(e.pCertContext.x509.not_valid_after_utc.timestamp()
+                                for e in ctx.rgpChain[0].rgpElement)
                 extra_para = SSL_EXTRA_CERT_CHAIN_POLICY_PARA(
-                    C.AUTHTYPE_CLIENT if self.server else C.AUTHTYPE_SERVER, checks, name)
+                    C.AUTHTYPE_CLIENT if self.server else C.AUTHTYPE_SERVER, 0, name)
                 status = CertVerifyCertificateChainPolicy(
                     C.CERT_CHAIN_POLICY_SSL, ctx, CERT_CHAIN_POLICY_PARA(0, extra_para))
         if status.dwError == 0:
-            return None
+            return None, None, not_after
         code = _POLICY_TO_SEC.get(status.dwError, SEC_E_CERT_UNKNOWN)
-        return WinError(code, detail=f"chain policy: {WinError(status.dwError).name}")
+        return code, f"chain policy: {WinError(status.dwError).name}", not_after
 
     # -- handshake ----------------------------------------------------------------------
 
@@ -980,6 +1025,12 @@ class CtxtHandle:
     # -- messages -----------------------------------------------------------------------
 
     def stream_sizes(self) -> SecPkgContext_StreamSizes:
+        sizes = self._sizes
+        if sizes is None:
+            sizes = self._sizes = self._stream_sizes()
+        return sizes
+
+    def _stream_sizes(self) -> SecPkgContext_StreamSizes:
         o = self._lib.o
         cipher = o.SSL_get_current_cipher(self.ssl)
         name = (o.SSL_CIPHER_standard_name(cipher) or b"").decode()
@@ -993,53 +1044,78 @@ class CtxtHandle:
         return SecPkgContext_StreamSizes(21, mac + 16, _MAX_MESSAGE, 4, 16)
 
     def encrypt(self, pMessage) -> int:
-        self._require_established()
-        bufs = pMessage.pBuffers
-        header = next((b for b in bufs if b.BufferType == SECBUFFER_STREAM_HEADER), None)
-        data = next((b for b in bufs if b.BufferType == SECBUFFER_DATA), None)
-        trailer = next((b for b in bufs if b.BufferType == SECBUFFER_STREAM_TRAILER), None)
+        # The message path is the hot path: one SSL_write and one BIO_read per record.
+        if self.state != "established" and self.state != "closing":
+            self._require_established()
+        header = data = trailer = None
+        for buf in pMessage.pBuffers:
+            kind = buf.BufferType
+            if kind == SECBUFFER_DATA:
+                data = buf
+            elif kind == SECBUFFER_STREAM_HEADER:
+                header = buf
+            elif kind == SECBUFFER_STREAM_TRAILER:
+                trailer = buf
         if header is None or data is None or trailer is None:
             raise WinError(SEC_E_INVALID_TOKEN, detail="EncryptMessage needs header, data, trailer")
-        plain = data.data
-        if len(plain) > _MAX_MESSAGE:
-            raise WinError(SEC_E_INVALID_TOKEN, detail="more than cbMaximumMessage")
-        o = self._lib.o
-        if plain:
-            o.ERR_clear_error()
-            if o.SSL_write(self.ssl, plain, len(plain)) != len(plain):
+        plain = data.pvBuffer or b""
+        n = data.cbBuffer
+        if n > _MAX_MESSAGE or n > len(plain):
+            raise WinError(SEC_E_INVALID_TOKEN, detail="cbBuffer beyond cbMaximumMessage or pvBuffer")
+        lib = self._lib
+        if n:
+            lib.ERR_clear_error()
+            if lib.SSL_write(self.ssl, plain, n) != n:
                 raise self._error(SEC_E_INTERNAL_ERROR)
-        record = self._drain(self.wbio)
-        hlen = min(self.stream_sizes().cbHeader, len(record))
-        header.set(SECBUFFER_STREAM_HEADER, record[:hlen])
-        data.set(SECBUFFER_DATA, record[hlen:hlen + len(plain)])
-        trailer.set(SECBUFFER_STREAM_TRAILER, record[hlen + len(plain):])
+        got = lib.BIO_read(self.wbio, self._obuf, _OBUF)
+        record = ctypes.string_at(self._obuf, got) if got > 0 else b""
+        if got == _OBUF:
+            record += self._drain(self.wbio)
+        h = self.stream_sizes().cbHeader
+        view = memoryview(record)
+        header.pvBuffer, header.cbBuffer = view[:h], h
+        data.pvBuffer = view[h:h + n]
+        trailer.pvBuffer = view[h + n:]
+        trailer.cbBuffer = len(record) - h - n
         return SEC_E_OK
 
     def decrypt(self, pMessage) -> int:
-        if self.state == "closed":
-            raise WinError(SEC_E_CONTEXT_EXPIRED)
-        self._require_established()
+        if self.state != "established":
+            if self.state == "closed":
+                raise WinError(SEC_E_CONTEXT_EXPIRED)
+            self._require_established()
         bufs = pMessage.pBuffers
-        data_buf = next((b for b in bufs if b.BufferType == SECBUFFER_DATA), None)
+        data_buf = bufs[0] if bufs and bufs[0].BufferType == SECBUFFER_DATA else next(
+            (b for b in bufs if b.BufferType == SECBUFFER_DATA), None)
         if data_buf is None:
             raise WinError(SEC_E_INVALID_TOKEN, detail="DecryptMessage needs a SECBUFFER_DATA")
-        data = data_buf.data
-        length, missing = _first_record(data)
-        if length == 0:
+        data = data_buf.pvBuffer or b""
+        size = data_buf.cbBuffer
+        if size < len(data):
+            data = data[:size]
+        if size >= 5 and data[0] in _RECORD_TYPES and data[1] == 3:
+            length = 5 + (data[3] << 8 | data[4])
+        else:
+            length, missing = _first_record(data)  # raises for bytes that are not records
+            length = length or size + missing
+        if size < length:
             for b in bufs[1:]:
                 if b.BufferType == SECBUFFER_EMPTY:
-                    b.BufferType, b.cbBuffer, b.pvBuffer = SECBUFFER_MISSING, missing, None
+                    b.BufferType, b.cbBuffer, b.pvBuffer = SECBUFFER_MISSING, length - size, None
                     break
             return SEC_E_INCOMPLETE_MESSAGE
-        record, rest = data[:length], data[length:]
-        lib, o = self._lib, self._lib.o
-        self._feed(record)
-        o.ERR_clear_error()
-        n = o.SSL_read(self.ssl, self._buf, len(self._buf))
-        plain = self._buf.raw[:n] if n > 0 else b""
+        lib = self._lib
+        if lib.BIO_write(self.rbio, data if isinstance(data, bytes) else bytes(data[:length]),
+                         length) != length:
+            raise WinError(SEC_E_INTERNAL_ERROR, detail="BIO_write")
+        lib.ERR_clear_error()  # SSL_get_error reads the thread's queue
+        n = lib.SSL_read(self.ssl, self._buf, _OBUF)
         status = SEC_E_OK
-        if n <= 0:
-            err = o.SSL_get_error(self.ssl, n)
+        if n > 0:
+            plain = ctypes.string_at(self._buf, n)
+        else:
+            err = lib.o.SSL_get_error(self.ssl, n)
+            plain, n = b"", 0
             if err == SSL_ERROR_ZERO_RETURN or lib.SSL_get_shutdown(self.ssl) & _SSL_RECEIVED_SHUTDOWN:
                 self.state = "closed"
                 status = SEC_I_CONTEXT_EXPIRED
@@ -1050,16 +1126,20 @@ class CtxtHandle:
             else:
                 self.state = "failed"
                 raise self._error(SEC_E_DECRYPT_FAILURE)
-        hlen = min(self.stream_sizes().cbHeader, len(record))
-        out = [SecBuffer(hlen, SECBUFFER_STREAM_HEADER, record[:hlen]),
-               SecBuffer(len(plain), SECBUFFER_DATA, plain),
-               SecBuffer(0, SECBUFFER_STREAM_TRAILER, record[hlen + len(plain):])]
-        out[2].cbBuffer = len(out[2].pvBuffer)
-        out.append(SecBuffer(len(rest), SECBUFFER_EXTRA, rest) if rest else SecBuffer())
         while len(bufs) < 4:
             bufs.append(SecBuffer())
-        for target, src in zip(bufs, out, strict=False):
-            target.set(src.BufferType, src.pvBuffer)
+        h = min(self.stream_sizes().cbHeader, length)
+        view = memoryview(data)
+        b0, b1, b2, b3 = bufs[0], bufs[1], bufs[2], bufs[3]
+        b0.BufferType, b0.pvBuffer, b0.cbBuffer = SECBUFFER_STREAM_HEADER, view[:h], h
+        b1.BufferType, b1.pvBuffer, b1.cbBuffer = SECBUFFER_DATA, plain, n
+        tail = max(length - h - n, 0)
+        b2.BufferType, b2.pvBuffer, b2.cbBuffer = (SECBUFFER_STREAM_TRAILER,
+                                                   view[length - tail:length], tail)
+        if size > length:
+            b3.BufferType, b3.pvBuffer, b3.cbBuffer = SECBUFFER_EXTRA, view[length:], size - length
+        else:
+            b3.BufferType, b3.pvBuffer, b3.cbBuffer = SECBUFFER_EMPTY, None, 0
         return status
 
     def _require_established(self) -> None:
@@ -1253,7 +1333,7 @@ def QueryContextAttributes(phContext, ulAttribute: int):
         raise WinError(SEC_E_UNSUPPORTED_FUNCTION, detail=f"attribute {ulAttribute:#x}")
     context._require_established()
     if ulAttribute == SECPKG_ATTR_STREAM_SIZES:
-        return context.stream_sizes()
+        return dataclasses.replace(context.stream_sizes())
     if ulAttribute == SECPKG_ATTR_CONNECTION_INFO:
         return context.connection_info()
     return context.cipher_info()
