@@ -385,6 +385,8 @@ SECPKGCONTEXT_CIPHERINFO_V1 = 1
 
 _vp = ctypes.c_void_p
 _VERIFY_FN = ctypes.CFUNCTYPE(ctypes.c_int, _vp, _vp)
+_CLIENT_CERT_FN = ctypes.CFUNCTYPE(ctypes.c_int, _vp, ctypes.POINTER(_vp), ctypes.POINTER(_vp))
+_SSL_ERROR_WANT_X509_LOOKUP = 4
 
 
 class _Lib:
@@ -430,6 +432,10 @@ class _Lib:
         self.OPENSSL_sk_value = _bind(c, "OPENSSL_sk_value", _vp, _vp, i)
         self.i2d_X509 = _bind(c, "i2d_X509", i, _vp, ctypes.POINTER(_vp))
         self.EVP_PKEY_get_bits = _bind(c, "EVP_PKEY_get_bits", i, _vp)
+        self.EVP_PKEY_up_ref = _bind(c, "EVP_PKEY_up_ref", i, _vp)
+        self.SSL_CTX_set_client_cert_cb = _bind(s, "SSL_CTX_set_client_cert_cb", None, _vp, _vp)
+        self.SSL_get_client_CA_list = _bind(s, "SSL_get_client_CA_list", _vp, _vp)
+        self.i2d_X509_NAME = _bind(c, "i2d_X509_NAME", i, _vp, ctypes.POINTER(_vp))
         self.SSL_CTX_set_num_tickets = o.SSL_CTX_set_num_tickets
         self.SSL_write = o.SSL_write
         self.ERR_clear_error = o.ERR_clear_error
@@ -438,6 +444,33 @@ class _Lib:
         # One verification hook for every context: it finds the SSPI context by its SSL*.
         self.contexts: dict[int, CtxtHandle] = {}
         self.verify_cb = _VERIFY_FN(self._verify)
+        self.client_cert_cb = _CLIENT_CERT_FN(self._client_cert)
+
+    def _client_cert(self, ssl, x509_out, pkey_out) -> int:
+        """OpenSSL asks the client for a certificate (the server sent CertificateRequest)."""
+        context = self.contexts.get(ssl)
+        if context is None:
+            return 0
+        try:
+            return context._supply_client_certificate(x509_out, pkey_out)
+        except BaseException as exc:  # noqa: BLE001 — nothing may escape into C
+            context._failure = exc if isinstance(exc, WinError) else WinError(
+                SEC_E_INTERNAL_ERROR, detail=repr(exc))
+            return -1
+
+    def ca_names(self, ssl) -> list[bytes]:
+        stack = self.SSL_get_client_CA_list(ssl)
+        out = []
+        if stack:
+            for index in range(self.OPENSSL_sk_num(stack)):
+                name = self.OPENSSL_sk_value(stack, index)
+                n = self.i2d_X509_NAME(name, None)
+                if n > 0:
+                    buf = ctypes.create_string_buffer(n)
+                    ptr = _vp(ctypes.addressof(buf))
+                    self.i2d_X509_NAME(name, ctypes.byref(ptr))
+                    out.append(buf.raw)
+        return out
 
     def x509_der(self, x509) -> bytes:
         n = self.i2d_X509(x509, None)
@@ -467,6 +500,15 @@ class _Lib:
         except BaseException as exc:  # noqa: BLE001 — nothing may escape into C
             error = exc if isinstance(exc, WinError) else WinError(SEC_E_CERT_UNKNOWN,
                                                                   detail=repr(exc))
+            context = self.contexts.get(self.X509_STORE_CTX_get_ex_data(store_ctx, self.store_idx))
+        if context is not None and context.server:
+            # A server hands the client's certificate to the application whatever its
+            # trust: .NET's SslStream server on Windows gets an untrusted client certificate
+            # in its RemoteCertificateValidationCallback (SslPolicyErrors.
+            # RemoteCertificateChainErrors) and http.sys reports it to IIS in CertFlags,
+            # which answers 403.16. The result is kept for those callers.
+            context.peer_trust_error = error
+            return 1
         if error is None:
             return 1
         context._failure = error
@@ -556,6 +598,8 @@ class CredHandle:
                         o.X509_free(x509)
         else:
             lib.SSL_CTX_set_verify(ctx, _SSL_VERIFY_PEER, None)
+            if self.certificate is None:
+                lib.SSL_CTX_set_client_cert_cb(ctx, ctypes.cast(lib.client_cert_cb, _vp))
         lib.SSL_CTX_set_cert_verify_callback(ctx, ctypes.cast(lib.verify_cb, _vp), None)
         return ctx
 
@@ -667,6 +711,58 @@ def _trusted_issuers(machine) -> list[bytes]:
                 out.append(ctx.pbCertEncoded)
                 ctx = CertEnumCertificatesInStore(store, ctx)
     return out
+
+
+def _default_client_certificate(cred: CredHandle, ca_names: list[bytes]):
+    """(certificate, key) Schannel would pick for client authentication: CurrentUser\\My
+    certificates with a private key, time-valid, good for client authentication, issued by
+    one of the CAs the server named (any, when it named none)."""
+    import datetime
+
+    from capi.crypt32.store import CertEnumCertificatesInStore, CertOpenStore
+    from capi.host.context import run_as, use_machine
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    with use_machine(cred.machine), run_as(cred.token):
+        try:
+            store = CertOpenStore(C.CERT_STORE_PROV_SYSTEM, 0, None,
+                                  C.CERT_SYSTEM_STORE_CURRENT_USER | C.CERT_STORE_READONLY_FLAG,
+                                  "My")
+        except WinError:
+            return None
+        with store:
+            ctx = CertEnumCertificatesInStore(store, None)
+            while ctx is not None:
+                if _client_candidate(ctx, now, ca_names):
+                    try:
+                        return ctx, _open_key(cred.machine, cred.token, ctx)
+                    except WinError as exc:
+                        if exc.hresult == SEC_E_NO_CREDENTIALS:
+                            pass  # no key information: not a candidate
+                        elif exc.__cause__ is not None and isinstance(exc.__cause__, WinError) \
+                                and exc.__cause__.name.startswith("SCARD_"):
+                            raise exc.__cause__ from None  # the card's own error
+                        else:
+                            raise
+                ctx = CertEnumCertificatesInStore(store, ctx)
+    return None
+
+
+def _client_candidate(ctx, now, ca_names: list[bytes]) -> bool:
+    from cryptography import x509 as cx509
+
+    cert = ctx.x509
+    if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+        return False
+    if C.CERT_KEY_PROV_INFO_PROP_ID not in ctx._root()._props:
+        return False
+    try:
+        eku = cert.extensions.get_extension_for_class(cx509.ExtendedKeyUsage).value
+        if C.szOID_PKIX_KP_CLIENT_AUTH not in {o.dotted_string for o in eku}:
+            return False
+    except cx509.ExtensionNotFound:
+        pass
+    return not ca_names or cert.issuer.public_bytes() in ca_names
 
 
 def _open_key(machine, token, cert):
@@ -841,6 +937,10 @@ class CtxtHandle:
         self._failure: WinError | None = None
         self._peer_chain: list[bytes] = []
         self._sizes: SecPkgContext_StreamSizes | None = None
+        self.peer_trust_error: WinError | None = None  # a server's view of the client chain
+        self.alt_cred: CredHandle | None = None  # credentials given after INCOMPLETE_CREDENTIALS
+        self._asked_for_credentials = False
+        self._client_keys: list = []  # (ServerKey, EVP_PKEY) bound for a default certificate
         o = lib.o
         mutual = server and bool(req & ASC_REQ_MUTUAL_AUTH)
         self.ssl = o.SSL_new(cred.ssl_ctx(lib, mutual=mutual))
@@ -967,6 +1067,36 @@ class CtxtHandle:
         code = _POLICY_TO_SEC.get(status.dwError, SEC_E_CERT_UNKNOWN)
         return code, f"chain policy: {WinError(status.dwError).name}", not_after
 
+    def _supply_client_certificate(self, x509_out, pkey_out) -> int:
+        """The server asked for a certificate and the credential has none: a certificate from
+        credentials supplied after SEC_I_INCOMPLETE_CREDENTIALS, else (unless
+        SCH_CRED_NO_DEFAULT_CREDS) one Schannel picks from CurrentUser\\My, else none.
+        Microsoft "SCHANNEL_CRED": SCH_CRED_NO_DEFAULT_CREDS "Prevent Schannel from attempting
+        to automatically supply a certificate chain for client authentication"; then
+        InitializeSecurityContext returns SEC_I_INCOMPLETE_CREDENTIALS."""
+        cred = self.cred
+        if self.alt_cred is not None and self.alt_cred.certificate is not None:
+            cert, key = self.alt_cred.certificate, self.alt_cred.key
+        elif cred.flags & SCH_CRED_NO_DEFAULT_CREDS:
+            if self._asked_for_credentials:
+                return 0  # called again with the same credentials: go on without one
+            self._asked_for_credentials = True
+            return -1
+        else:
+            found = _default_client_certificate(cred, self._lib.ca_names(self.ssl))
+            if found is None:
+                return 0
+            cert, key = found
+            self._client_keys.append((key, None))
+        o = self._lib.o
+        x509 = _x509(o, cert.pbCertEncoded)
+        pkey = o.bind_key(key)
+        self._client_keys.append((None, pkey))
+        self._lib.EVP_PKEY_up_ref(pkey)  # OpenSSL frees the reference it is handed
+        x509_out[0] = x509
+        pkey_out[0] = pkey
+        return 1
+
     # -- handshake ----------------------------------------------------------------------
 
     def step(self, pInput, pOutput):
@@ -1000,6 +1130,10 @@ class CtxtHandle:
             _set_extra(pInput, extra)
             return SEC_E_OK, out
         err = o.SSL_get_error(self.ssl, ret)
+        if err == _SSL_ERROR_WANT_X509_LOOKUP and self._failure is None:
+            _put_output(out, token)
+            _set_extra(pInput, extra)
+            return SEC_I_INCOMPLETE_CREDENTIALS, out
         if err == SSL_ERROR_WANT_READ and self._failure is None:
             _put_output(out, token)
             _set_extra(pInput, extra)
@@ -1235,6 +1369,12 @@ class CtxtHandle:
             lib.contexts.pop(self.ssl, None)
             lib.o.SSL_free(self.ssl)  # frees both BIOs
             self.ssl = None
+        for key, pkey in self._client_keys:
+            if pkey:
+                lib.o.unbind_key(pkey)
+            if key is not None:
+                key.close()
+        self._client_keys = []
         self.state = "deleted"
 
     def __enter__(self):
@@ -1281,6 +1421,8 @@ def InitializeSecurityContext(phCredential, phContext, pszTargetName, fContextRe
         context = CtxtHandle(_Lib.get(), cred, False, pszTargetName or None, fContextReq)
     else:
         context = _ctxt(phContext)
+        if isinstance(phCredential, CredHandle) and phCredential is not context.cred:
+            context.alt_cred = _cred(phCredential, inbound=False)
     status, out = context.step(pInput, pOutput)
     attrs = (ISC_RET_REPLAY_DETECT | ISC_RET_SEQUENCE_DETECT | ISC_RET_CONFIDENTIALITY
              | ISC_RET_STREAM | (fContextReq & (ISC_REQ_ALLOCATE_MEMORY | ISC_REQ_EXTENDED_ERROR
