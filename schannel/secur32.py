@@ -68,6 +68,7 @@ from capi.errors import (
 )
 from capi.host.context import current_machine, current_token
 from schannel.credentials import SCHANNEL_NAME, UNISP_NAME, ServerCredential
+from schannel.sslext import SSL_VERIFY_PEER, SslExtras, trusted_issuers, x509_from_der
 from schannel.tls import (
     SSL_CTRL_CHAIN_CERT,
     SSL_CTRL_MODE,
@@ -190,7 +191,6 @@ CALG_ECDH_EPHEM = 0x0000AE06
 CALG_ECDHE = CALG_ECDH_EPHEM
 
 # OpenSSL (include/openssl/ssl.h, x509_vfy.h, 3.0)
-_SSL_VERIFY_PEER = 0x01
 _SSL_VERIFY_FAIL_IF_NO_PEER_CERT = 0x02
 _SSL_CTRL_SET_TLSEXT_HOSTNAME = 55
 _SSL_CTRL_GET_PEER_TMP_KEY = 109
@@ -389,7 +389,9 @@ _CLIENT_CERT_FN = ctypes.CFUNCTYPE(ctypes.c_int, _vp, ctypes.POINTER(_vp), ctype
 _SSL_ERROR_WANT_X509_LOOKUP = 4
 
 
-class _Lib:
+class _Lib(SslExtras):
+    """SslExtras plus the SSPI callbacks, which find their context by its SSL*."""
+
     _instance: _Lib | None = None
     _lock = threading.Lock()
 
@@ -401,46 +403,7 @@ class _Lib:
             return cls._instance
 
     def __init__(self, o: _OpenSSL):
-        self.o = o
-        c, s = o.crypto, o.ssl
-        i, sz, cp, l = ctypes.c_int, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_long
-        self.TLS_client_method = _bind(s, "TLS_client_method", _vp)
-        self.BIO_s_mem = _bind(c, "BIO_s_mem", _vp)
-        self.BIO_new = _bind(c, "BIO_new", _vp, _vp)
-        self.BIO_write = _bind(c, "BIO_write", i, _vp, cp, i)
-        self.BIO_read = _bind(c, "BIO_read", i, _vp, _vp, i)
-        self.BIO_ctrl_pending = _bind(c, "BIO_ctrl_pending", sz, _vp)
-        self.SSL_set_bio = _bind(s, "SSL_set_bio", None, _vp, _vp, _vp)
-        self.SSL_do_handshake = _bind(s, "SSL_do_handshake", i, _vp)
-        self.SSL_set_connect_state = _bind(s, "SSL_set_connect_state", None, _vp)
-        self.SSL_set_accept_state = _bind(s, "SSL_set_accept_state", None, _vp)
-        self.SSL_ctrl = _bind(s, "SSL_ctrl", l, _vp, i, l, _vp)
-        self.SSL_version = _bind(s, "SSL_version", i, _vp)
-        self.SSL_get_shutdown = _bind(s, "SSL_get_shutdown", i, _vp)
-        self.SSL_CIPHER_get_bits = _bind(s, "SSL_CIPHER_get_bits", i, _vp, ctypes.POINTER(i))
-        self.SSL_CIPHER_get_protocol_id = _bind(s, "SSL_CIPHER_get_protocol_id", ctypes.c_uint16, _vp)
-        self.SSL_CTX_set_verify = _bind(s, "SSL_CTX_set_verify", None, _vp, i, _vp)
-        self.SSL_CTX_set_cert_verify_callback = _bind(
-            s, "SSL_CTX_set_cert_verify_callback", None, _vp, _vp, _vp)
-        self.SSL_CTX_add_client_CA = _bind(s, "SSL_CTX_add_client_CA", i, _vp, _vp)
-        self.SSL_get_ex_data_X509_STORE_CTX_idx = _bind(s, "SSL_get_ex_data_X509_STORE_CTX_idx", i)
-        self.X509_STORE_CTX_get_ex_data = _bind(c, "X509_STORE_CTX_get_ex_data", _vp, _vp, i)
-        self.X509_STORE_CTX_get0_cert = _bind(c, "X509_STORE_CTX_get0_cert", _vp, _vp)
-        self.X509_STORE_CTX_get0_untrusted = _bind(c, "X509_STORE_CTX_get0_untrusted", _vp, _vp)
-        self.X509_STORE_CTX_set_error = _bind(c, "X509_STORE_CTX_set_error", None, _vp, i)
-        self.OPENSSL_sk_num = _bind(c, "OPENSSL_sk_num", i, _vp)
-        self.OPENSSL_sk_value = _bind(c, "OPENSSL_sk_value", _vp, _vp, i)
-        self.i2d_X509 = _bind(c, "i2d_X509", i, _vp, ctypes.POINTER(_vp))
-        self.EVP_PKEY_get_bits = _bind(c, "EVP_PKEY_get_bits", i, _vp)
-        self.EVP_PKEY_up_ref = _bind(c, "EVP_PKEY_up_ref", i, _vp)
-        self.SSL_CTX_set_client_cert_cb = _bind(s, "SSL_CTX_set_client_cert_cb", None, _vp, _vp)
-        self.SSL_get_client_CA_list = _bind(s, "SSL_get_client_CA_list", _vp, _vp)
-        self.i2d_X509_NAME = _bind(c, "i2d_X509_NAME", i, _vp, ctypes.POINTER(_vp))
-        self.SSL_CTX_set_num_tickets = o.SSL_CTX_set_num_tickets
-        self.SSL_write = o.SSL_write
-        self.ERR_clear_error = o.ERR_clear_error
-        self.SSL_read = o.SSL_read
-        self.store_idx = self.SSL_get_ex_data_X509_STORE_CTX_idx()
+        super().__init__(o)
         # One verification hook for every context: it finds the SSPI context by its SSL*.
         self.contexts: dict[int, CtxtHandle] = {}
         self.verify_cb = _VERIFY_FN(self._verify)
@@ -457,29 +420,6 @@ class _Lib:
             context._failure = exc if isinstance(exc, WinError) else WinError(
                 SEC_E_INTERNAL_ERROR, detail=repr(exc))
             return -1
-
-    def ca_names(self, ssl) -> list[bytes]:
-        stack = self.SSL_get_client_CA_list(ssl)
-        out = []
-        if stack:
-            for index in range(self.OPENSSL_sk_num(stack)):
-                name = self.OPENSSL_sk_value(stack, index)
-                n = self.i2d_X509_NAME(name, None)
-                if n > 0:
-                    buf = ctypes.create_string_buffer(n)
-                    ptr = _vp(ctypes.addressof(buf))
-                    self.i2d_X509_NAME(name, ctypes.byref(ptr))
-                    out.append(buf.raw)
-        return out
-
-    def x509_der(self, x509) -> bytes:
-        n = self.i2d_X509(x509, None)
-        if n <= 0:
-            return b""
-        buf = ctypes.create_string_buffer(n)
-        ptr = _vp(ctypes.addressof(buf))
-        self.i2d_X509(x509, ctypes.byref(ptr))
-        return buf.raw
 
     def _verify(self, store_ctx, _arg) -> int:
         try:
@@ -590,14 +530,14 @@ class CredHandle:
             self._use_certificate(lib, ctx)
         if self.inbound:
             if mutual:
-                lib.SSL_CTX_set_verify(ctx, _SSL_VERIFY_PEER, None)
-                for der in _trusted_issuers(self.machine):
-                    x509 = _x509(o, der)
+                lib.SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, None)
+                for der in trusted_issuers(self.machine):
+                    x509 = x509_from_der(o, der)
                     if x509:
                         lib.SSL_CTX_add_client_CA(ctx, x509)
                         o.X509_free(x509)
         else:
-            lib.SSL_CTX_set_verify(ctx, _SSL_VERIFY_PEER, None)
+            lib.SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, None)
             if self.certificate is None:
                 lib.SSL_CTX_set_client_cert_cb(ctx, ctypes.cast(lib.client_cert_cb, _vp))
         lib.SSL_CTX_set_cert_verify_callback(ctx, ctypes.cast(lib.verify_cb, _vp), None)
@@ -606,7 +546,7 @@ class CredHandle:
     def _use_certificate(self, lib: _Lib, ctx) -> None:
         o = lib.o
         for index, der in enumerate(_chain_der(self.machine, self.certificate)):
-            x509 = _x509(o, der)
+            x509 = x509_from_der(o, der)
             if not x509:
                 raise WinError(SEC_E_UNKNOWN_CREDENTIALS, detail="certificate is not X.509")
             try:
@@ -640,12 +580,6 @@ class CredHandle:
 
     def __exit__(self, *exc):
         FreeCredentialsHandle(self)
-
-
-def _x509(o, der: bytes):
-    buf = ctypes.create_string_buffer(der, len(der))
-    ptr = _vp(ctypes.addressof(buf))
-    return o.d2i_X509(None, ctypes.byref(ptr), len(der))
 
 
 def _versions(cred, use: int) -> tuple[int, int]:
@@ -688,29 +622,6 @@ def _store_fingerprint(machine) -> tuple:
     return tuple(machine.db.execute(
         "SELECT count(*), coalesce(max(seq), 0), coalesce(sum(length(blob)), 0) FROM certs"
     ).fetchone())
-
-
-def _trusted_issuers(machine) -> list[bytes]:
-    """The certificates of LocalMachine\\Root: Schannel's server sends their subjects as
-    the CertificateRequest's certificate_authorities ("trusted issuer list"; Microsoft
-    "TLS/SSL Settings": SendTrustedIssuerList)."""
-    from capi.crypt32.store import CertEnumCertificatesInStore, CertOpenStore
-    from capi.host.context import use_machine
-
-    out = []
-    with use_machine(machine):
-        try:
-            store = CertOpenStore(C.CERT_STORE_PROV_SYSTEM, 0, None,
-                                  C.CERT_SYSTEM_STORE_LOCAL_MACHINE | C.CERT_STORE_READONLY_FLAG,
-                                  "Root")
-        except WinError:
-            return out
-        with store:
-            ctx = CertEnumCertificatesInStore(store, None)
-            while ctx is not None:
-                out.append(ctx.pbCertEncoded)
-                ctx = CertEnumCertificatesInStore(store, ctx)
-    return out
 
 
 def _default_client_certificate(cred: CredHandle, ca_names: list[bytes]):
@@ -1089,7 +1000,7 @@ class CtxtHandle:
             cert, key = found
             self._client_keys.append((key, None))
         o = self._lib.o
-        x509 = _x509(o, cert.pbCertEncoded)
+        x509 = x509_from_der(o, cert.pbCertEncoded)
         pkey = o.bind_key(key)
         self._client_keys.append((None, pkey))
         self._lib.EVP_PKEY_up_ref(pkey)  # OpenSSL frees the reference it is handed

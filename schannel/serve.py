@@ -128,8 +128,18 @@ def serve(ipport: str, listen=("127.0.0.1", 0), *, machine: Machine | None = Non
         chain = _chain_der(credential.certificate)
     server = _server_header(machine)
     page = handler or (lambda request: iis_default_page(request, server=server))
-    endpoint = TlsEndpoint(chain, key, listen, handler=page, on_handshake=on_handshake,
-                           **endpoint_options)
+    # Client certificates: the binding's clientcertnegotiation or the IIS site's sslFlags.
+    from schannel.clientcert import SSL_FLAGS, ClientCertEndpoint, ssl_flags_for_endpoint
+
+    ssl_flags = ssl_flags_for_endpoint(machine, binding.endpoint)
+    if binding.client_cert_negotiation or ssl_flags & (SSL_FLAGS["SslNegotiateCert"]
+                                                       | SSL_FLAGS["SslRequireCert"]):
+        endpoint = ClientCertEndpoint(chain, key, listen, handler=page, on_handshake=on_handshake,
+                                      machine=machine, ssl_flags=ssl_flags, server=server,
+                                      **endpoint_options)
+    else:
+        endpoint = TlsEndpoint(chain, key, listen, handler=page, on_handshake=on_handshake,
+                               **endpoint_options)
     try:
         with endpoint:
             yield endpoint
