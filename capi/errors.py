@@ -282,6 +282,7 @@ _TABLE: list[tuple[int, str, str, str]] = [
     (0x80090308, "SEC_E_INVALID_TOKEN", "The token supplied to the function is invalid", "CredentialsError"),
     (0x80090317, "SEC_E_CONTEXT_EXPIRED", "The context has expired and can no longer be used.", "CredentialsError"),
     (0x80090318, "SEC_E_INCOMPLETE_MESSAGE", "The supplied message is incomplete. The signature was not verified.", "CredentialsError"),
+    (0x80090321, "SEC_E_BUFFER_TOO_SMALL", "The buffers supplied to a function was too small.", "CredentialsError"),
     (0x80090322, "SEC_E_WRONG_PRINCIPAL", "The target principal name is incorrect.", "CredentialsError"),
     (0x80090325, "SEC_E_UNTRUSTED_ROOT", "The certificate chain was issued by an authority that is not trusted.", "CredentialsError"),
     (0x80090326, "SEC_E_ILLEGAL_MESSAGE", "The message received was unexpected or badly formatted.", "CredentialsError"),

@@ -47,6 +47,7 @@ from capi.errors import (
     CERT_E_WRONG_USAGE,
     CRYPT_E_REVOKED,
     SEC_E_ALGORITHM_MISMATCH,
+    SEC_E_BUFFER_TOO_SMALL,
     SEC_E_CERT_EXPIRED,
     SEC_E_CERT_UNKNOWN,
     SEC_E_CERT_WRONG_USAGE,
@@ -231,7 +232,7 @@ class SecBuffer:
 
     def __init__(self, cbBuffer: int = 0, BufferType: int = SECBUFFER_EMPTY, pvBuffer=None):
         if pvBuffer is not None and not isinstance(pvBuffer, (bytes, memoryview)):
-            pvBuffer = bytes(pvBuffer)
+            pvBuffer = memoryview(pvBuffer) if isinstance(pvBuffer, bytearray) else bytes(pvBuffer)
         self.cbBuffer = cbBuffer if cbBuffer or pvBuffer is None else len(pvBuffer)
         self.BufferType = BufferType
         self.pvBuffer = pvBuffer
@@ -756,6 +757,16 @@ def FreeCredentialsHandle(phCredential) -> None:
 # --- contexts -----------------------------------------------------------------------------
 
 
+_local = threading.local()
+
+
+def _scratch():
+    buf = getattr(_local, "scratch", None)
+    if buf is None:
+        buf = _local.scratch = ctypes.create_string_buffer(_OBUF)
+    return buf
+
+
 def _scan(data: bytes) -> tuple[int, int]:
     """(length of the complete records at the start of ``data``, bytes missing for the
     next one); SEC_E_INVALID_TOKEN for bytes that are not TLS records."""
@@ -872,8 +883,7 @@ class CtxtHandle:
                 lib.SSL_ctrl(self.ssl, _SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
                              ctypes.c_char_p(sni))
         lib.contexts[self.ssl] = self
-        self._buf = ctypes.create_string_buffer(_OBUF)
-        self._obuf = ctypes.create_string_buffer(_OBUF)
+        self._buf = self._obuf = None  # record buffers, made when the context is established
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -882,14 +892,18 @@ class CtxtHandle:
             raise WinError(SEC_E_INTERNAL_ERROR, detail="BIO_write")
 
     def _drain(self, bio) -> bytes:
+        """Everything ``bio`` holds: one BIO_read into the thread's scratch buffer."""
         lib = self._lib
-        out = []
-        while (n := lib.BIO_ctrl_pending(bio)) > 0:
-            buf = ctypes.create_string_buffer(n)
-            got = lib.BIO_read(bio, buf, n)
-            if got <= 0:
-                break
-            out.append(buf.raw[:got])
+        scratch = _scratch()
+        got = lib.BIO_read(bio, scratch, _OBUF)
+        if got <= 0:
+            return b""
+        data = ctypes.string_at(scratch, got)
+        if got < _OBUF:
+            return data
+        out = [data]
+        while (got := lib.BIO_read(bio, scratch, _OBUF)) > 0:
+            out.append(ctypes.string_at(scratch, got))
         return b"".join(out)
 
     def _error(self, default: int) -> WinError:
@@ -1103,11 +1117,20 @@ class CtxtHandle:
                 trailer = buf
         if header is None or data is None or trailer is None:
             raise WinError(SEC_E_INVALID_TOKEN, detail="EncryptMessage needs header, data, trailer")
-        plain = data.pvBuffer or b""
+        plain = data.pvBuffer if data.pvBuffer is not None else b""
         n = data.cbBuffer
         if n > _MAX_MESSAGE or n > len(plain):
             raise WinError(SEC_E_INVALID_TOKEN, detail="cbBuffer beyond cbMaximumMessage or pvBuffer")
         lib = self._lib
+        h = self.stream_sizes().cbHeader
+        hb, tb = header.pvBuffer, trailer.pvBuffer
+        if (type(plain) is memoryview and type(hb) is memoryview and type(tb) is memoryview
+                and not plain.readonly and not hb.readonly and not tb.readonly and len(hb) >= h):
+            return self._encrypt_in_place(header, data, trailer, h, n)
+        if type(plain) is not bytes:
+            plain = bytes(plain[:n])
+        if self._obuf is None:
+            self._obuf = ctypes.create_string_buffer(_OBUF)
         if n:
             lib.ERR_clear_error()
             if lib.SSL_write(self.ssl, plain, n) != n:
@@ -1116,12 +1139,38 @@ class CtxtHandle:
         record = ctypes.string_at(self._obuf, got) if got > 0 else b""
         if got == _OBUF:
             record += self._drain(self.wbio)
-        h = self.stream_sizes().cbHeader
         view = memoryview(record)
         header.pvBuffer, header.cbBuffer = view[:h], h
         data.pvBuffer = view[h:h + n]
         trailer.pvBuffer = view[h + n:]
         trailer.cbBuffer = len(record) - h - n
+        return SEC_E_OK
+
+    def _encrypt_in_place(self, header, data, trailer, h: int, n: int) -> int:
+        """The caller's own writable buffers (memoryviews), as C passes them: the record is
+        written over them -- straight into one buffer when the three are contiguous."""
+        lib = self._lib
+        hb, db, tb = header.pvBuffer, data.pvBuffer, trailer.pvBuffer
+        base = ctypes.addressof(ctypes.c_char.from_buffer(hb))
+        daddr = ctypes.addressof(ctypes.c_char.from_buffer(db)) if len(db) else base + h
+        if n:
+            lib.ERR_clear_error()
+            if lib.SSL_write_p(self.ssl, daddr, n) != n:
+                raise self._error(SEC_E_INTERNAL_ERROR)
+        size = lib.BIO_ctrl_pending(self.wbio)
+        if size - h - n > len(tb):
+            self._drain(self.wbio)
+            raise WinError(SEC_E_BUFFER_TOO_SMALL, detail="the trailer buffer is too small")
+        taddr = ctypes.addressof(ctypes.c_char.from_buffer(tb)) if len(tb) else daddr + n
+        if daddr == base + h and taddr == daddr + n:
+            lib.BIO_read(self.wbio, base, size)
+        else:
+            record = self._drain(self.wbio)
+            hb[:h] = record[:h]
+            db[:n] = record[h:h + n]
+            tb[:size - h - n] = record[h + n:]
+        header.cbBuffer = h
+        trailer.cbBuffer = size - h - n
         return SEC_E_OK
 
     def decrypt(self, pMessage) -> int:
@@ -1150,14 +1199,27 @@ class CtxtHandle:
                     break
             return SEC_E_INCOMPLETE_MESSAGE
         lib = self._lib
-        if lib.BIO_write(self.rbio, data if isinstance(data, bytes) else bytes(data[:length]),
-                         length) != length:
-            raise WinError(SEC_E_INTERNAL_ERROR, detail="BIO_write")
-        lib.ERR_clear_error()  # SSL_get_error reads the thread's queue
-        n = lib.SSL_read(self.ssl, self._buf, _OBUF)
+        in_place = type(data) is not bytes and not memoryview(data).readonly
+        if in_place:
+            # The caller's writable buffer: decrypted in place, DATA points into it (as C).
+            view = memoryview(data)
+            addr = ctypes.addressof(ctypes.c_char.from_buffer(view))
+            if lib.BIO_write_p(self.rbio, addr, length) != length:
+                raise WinError(SEC_E_INTERNAL_ERROR, detail="BIO_write")
+            h = min(self.stream_sizes().cbHeader, length)
+            lib.ERR_clear_error()
+            n = lib.SSL_read_p(self.ssl, addr + h, length - h)
+        else:
+            if lib.BIO_write(self.rbio, data if type(data) is bytes else bytes(data[:length]),
+                             length) != length:
+                raise WinError(SEC_E_INTERNAL_ERROR, detail="BIO_write")
+            if self._buf is None:
+                self._buf = ctypes.create_string_buffer(_OBUF)
+            lib.ERR_clear_error()  # SSL_get_error reads the thread's queue
+            n = lib.SSL_read(self.ssl, self._buf, _OBUF)
         status = SEC_E_OK
         if n > 0:
-            plain = ctypes.string_at(self._buf, n)
+            plain = view[h:h + n] if in_place else ctypes.string_at(self._buf, n)
         else:
             err = lib.o.SSL_get_error(self.ssl, n)
             plain, n = b"", 0

@@ -67,6 +67,10 @@ class SslExtras:
         self.SSL_write = o.SSL_write
         self.ERR_clear_error = o.ERR_clear_error
         self.SSL_read = o.SSL_read
+        # The same functions taking raw addresses (the caller's writable buffers).
+        self.SSL_write_p = _bind(s, "SSL_write", i, _vp, _vp, i)
+        self.SSL_read_p = _bind(s, "SSL_read", i, _vp, _vp, i)
+        self.BIO_write_p = _bind(c, "BIO_write", i, _vp, _vp, i)
         self.store_idx = self.SSL_get_ex_data_X509_STORE_CTX_idx()
 
     def x509_der(self, x509) -> bytes:

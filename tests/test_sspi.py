@@ -528,3 +528,29 @@ def test_python_ssl_client_certificate_against_sspi_server(pki, tmp_path, truste
         assert seen["error"] is None
     else:
         assert seen["error"].hresult == SEC_E_UNTRUSTED_ROOT
+
+
+def test_messages_in_the_callers_own_buffers(pki, creds):
+    """As C passes them: header, data and trailer point into one buffer the caller owns;
+    EncryptMessage writes the record over it and DecryptMessage decrypts in place."""
+    cctx, sctx, _ = handshake(creds[1], creds[0])
+    sizes = S.QueryContextAttributes(cctx, S.SECPKG_ATTR_STREAM_SIZES)
+    payload = b"in place " * 100
+    h, n = sizes.cbHeader, len(payload)
+    buf = bytearray(h + n + sizes.cbTrailer)
+    view = memoryview(buf)
+    view[h:h + n] = payload
+    msg = S.SecBufferDesc([S.SecBuffer(h, S.SECBUFFER_STREAM_HEADER, view[:h]),
+                           S.SecBuffer(n, S.SECBUFFER_DATA, view[h:h + n]),
+                           S.SecBuffer(sizes.cbTrailer, S.SECBUFFER_STREAM_TRAILER, view[h + n:]),
+                           S.SecBuffer()])
+    assert S.EncryptMessage(cctx, 0, msg, 0) == S.SEC_E_OK
+    wire = bytes(buf[:h + n + msg.pBuffers[2].cbBuffer])
+    assert payload[:100] not in wire
+    # The same record as bytes and as the caller's bytearray decrypt alike.
+    inbuf = bytearray(wire)
+    dec = S.SecBufferDesc([S.SecBuffer(len(inbuf), S.SECBUFFER_DATA, inbuf), S.SecBuffer(),
+                           S.SecBuffer(), S.SecBuffer()])
+    assert S.DecryptMessage(sctx, dec, 0) == S.SEC_E_OK
+    assert bytes(dec.pBuffers[1].data) == payload
+    assert bytes(inbuf[h:h + n]) == payload  # decrypted where it lay
