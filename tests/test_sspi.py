@@ -554,3 +554,29 @@ def test_messages_in_the_callers_own_buffers(pki, creds):
     assert S.DecryptMessage(sctx, dec, 0) == S.SEC_E_OK
     assert bytes(dec.pBuffers[1].data) == payload
     assert bytes(inbuf[h:h + n]) == payload  # decrypted where it lay
+
+
+def test_smart_card_client_certificate_and_card_removal(pki, softhsm_token):
+    """Smart-card client authentication: the client certificate's key lives on a PKCS#11
+    token (SoftHSM) behind a CSP; the CertificateVerify is signed on the card. With the
+    card pulled, the next handshake fails with the smart-card providers' SCARD_W_REMOVED_CARD
+    ("The smart card has been removed, so that further communication is not possible.")."""
+    from capi import CertCreateSelfSignCertificate, CertStrToName, CryptAcquireContext, CryptGenKey
+    from capi.errors import SCARD_W_REMOVED_CARD
+    from csp import tokens
+
+    machine = pki["machine"]
+    tokens.add_pkcs11(machine, "Contoso Card CSP", softhsm_token.module, softhsm_token.label,
+                      pin=softhsm_token.pin, kind="csp")
+    prov = CryptAcquireContext("card-user", "Contoso Card CSP", C.PROV_RSA_FULL, C.CRYPT_NEWKEYSET)
+    CryptGenKey(prov, C.AT_SIGNATURE, 0)  # a card's signature key (accepted from 2012 on)
+    subject = CertStrToName(C.X509_ASN_ENCODING, "CN=Card Holder", 0)
+    card_cert = CertCreateSelfSignCertificate(prov, subject, 0, None, None)
+    with server_cred(pki["ctx"]) as scred, client_cred(
+            S.SCH_CREDENTIALS(paCred=[card_cert])) as ccred:
+        _, sctx, _ = handshake(ccred, scred, asc_flags=MUTUAL)
+        remote = S.QueryContextAttributes(sctx, S.SECPKG_ATTR_REMOTE_CERT_CONTEXT)
+        assert remote.pbCertEncoded == card_cert.pbCertEncoded
+        tokens.remove_token(machine, softhsm_token.label)
+        with raises_hresult(SCARD_W_REMOVED_CARD):
+            handshake(ccred, scred, asc_flags=MUTUAL)
