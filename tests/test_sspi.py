@@ -561,7 +561,10 @@ def test_smart_card_client_certificate_and_card_removal(pki, softhsm_token):
     token (SoftHSM) behind a CSP; the CertificateVerify is signed on the card. With the
     card pulled, the next handshake fails with the smart-card providers' SCARD_W_REMOVED_CARD
     ("The smart card has been removed, so that further communication is not possible.")."""
-    from capi import CertCreateSelfSignCertificate, CertStrToName, CryptAcquireContext, CryptGenKey
+    import capi.crypt32.chain  # noqa: F401 — before certhelpers (they import each other)
+    from capi.advapi32.crypt import CryptAcquireContext, CryptGenKey
+    from capi.crypt32.certhelpers import CertCreateSelfSignCertificate
+    from capi.crypt32.str import CertStrToName
     from capi.errors import SCARD_W_REMOVED_CARD
     from csp import tokens
 
