@@ -20,7 +20,7 @@ __getattr__, __dir__ = lazy_exports(__name__, (
     "capi.formats.x500", "capi.crypt32", "capi.advapi32", "capi.ncrypt", "capi.bcrypt",
     # httpapi.dll lives with http.sys in schannel; a port still finds it here (names
     # only: no layer imports the capi root).
-    "schannel.httpapi",
+    "schannel.httpapi", "schannel.secur32",
 ), {
     "Machine": "capi.host.machine", "current_machine": "capi.host.context",
     "current_token": "capi.host.context", "run_as": "capi.host.context",

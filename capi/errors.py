@@ -274,6 +274,22 @@ _TABLE: list[tuple[int, str, str, str]] = [
     (0x8009030D, "SEC_E_UNKNOWN_CREDENTIALS", "The credentials supplied to the package were not recognized", "CredentialsError"),
     (0x8009030E, "SEC_E_NO_CREDENTIALS", "No credentials are available in the security package", "CredentialsError"),
     (0x80090331, "SEC_E_ALGORITHM_MISMATCH", "The client and server cannot communicate, because they do not possess a common algorithm.", "CredentialsError"),
+    # SSPI stream contexts (schannel/secur32.py): winerror.h MessageText, as FormatMessage
+    # prints them (Microsoft "SSPI Status Codes" lists the same codes).
+    (0x80090301, "SEC_E_INVALID_HANDLE", "The handle specified is invalid", "CredentialsError"),
+    (0x80090302, "SEC_E_UNSUPPORTED_FUNCTION", "The function requested is not supported", "CredentialsError"),
+    (0x80090304, "SEC_E_INTERNAL_ERROR", "The Local Security Authority cannot be contacted", "CredentialsError"),
+    (0x80090308, "SEC_E_INVALID_TOKEN", "The token supplied to the function is invalid", "CredentialsError"),
+    (0x80090317, "SEC_E_CONTEXT_EXPIRED", "The context has expired and can no longer be used.", "CredentialsError"),
+    (0x80090318, "SEC_E_INCOMPLETE_MESSAGE", "The supplied message is incomplete. The signature was not verified.", "CredentialsError"),
+    (0x80090321, "SEC_E_BUFFER_TOO_SMALL", "The buffers supplied to a function was too small.", "CredentialsError"),
+    (0x80090322, "SEC_E_WRONG_PRINCIPAL", "The target principal name is incorrect.", "CredentialsError"),
+    (0x80090325, "SEC_E_UNTRUSTED_ROOT", "The certificate chain was issued by an authority that is not trusted.", "CredentialsError"),
+    (0x80090326, "SEC_E_ILLEGAL_MESSAGE", "The message received was unexpected or badly formatted.", "CredentialsError"),
+    (0x80090327, "SEC_E_CERT_UNKNOWN", "An unknown error occurred while processing the certificate.", "CredentialsError"),
+    (0x80090328, "SEC_E_CERT_EXPIRED", "The received certificate has expired.", "CredentialsError"),
+    (0x80090330, "SEC_E_DECRYPT_FAILURE", "The specified data could not be decrypted.", "CredentialsError"),
+    (0x80090349, "SEC_E_CERT_WRONG_USAGE", "The certificate is not valid for the requested usage.", "CredentialsError"),
     # --- CRYPT_E_* ---
     (0x80091004, "CRYPT_E_INVALID_MSG_TYPE", "Invalid cryptographic message type.", "EncodingError"),
     (0x80092002, "CRYPT_E_BAD_ENCODE", "An error occurred during encode or decode operation.", "EncodingError"),

@@ -27,14 +27,16 @@ from schannel.tls import ServerKey, SignatureScheme, TlsEndpoint, ecdsa_raw_to_d
 class ProviderServerKey(ServerKey):
     """A TLS server key whose operations go through the provider holding it."""
 
-    def __init__(self, machine: Machine, credential: ServerCredential):
+    def __init__(self, machine: Machine, credential: ServerCredential, identity=SYSTEM):
+        """Open the key as ``identity``: SYSTEM for http.sys (lsass), the caller's token for
+        an in-process SSPI credential (schannel.secur32)."""
         from capi.advapi32.crypt import CryptGetUserKey
         from capi.crypt32.keyacquire import CryptAcquireCertificatePrivateKey
         from schannel.credentials import ACQUIRE_FLAGS
 
         cert = credential.certificate
         self._public = cert.x509.public_key()
-        with use_machine(machine), run_as(SYSTEM):
+        with use_machine(machine), run_as(identity):
             self._handle, self._spec, self._free = CryptAcquireCertificatePrivateKey(
                 cert, ACQUIRE_FLAGS)
         self._cng = self._spec == C.CERT_NCRYPT_KEY_SPEC
@@ -155,8 +157,18 @@ def serve(ipport: str, listen=("127.0.0.1", 0), *, machine: Machine | None = Non
         endpoint_options = {**settings.endpoint_options(), **endpoint_options}
     endpoint_options["on_error"] = _schannel_events(machine, settings,
                                                     endpoint_options.get("on_error"))
-    endpoint = TlsEndpoint(chain, key, listen, handler=page, on_handshake=on_handshake,
-                           **endpoint_options)
+    # Client certificates: the binding's clientcertnegotiation or the IIS site's sslFlags.
+    from schannel.clientcert import SSL_FLAGS, ClientCertEndpoint, ssl_flags_for_endpoint
+
+    ssl_flags = ssl_flags_for_endpoint(machine, binding.endpoint)
+    if binding.client_cert_negotiation or ssl_flags & (SSL_FLAGS["SslNegotiateCert"]
+                                                       | SSL_FLAGS["SslRequireCert"]):
+        endpoint = ClientCertEndpoint(chain, key, listen, handler=page, on_handshake=on_handshake,
+                                      machine=machine, ssl_flags=ssl_flags,
+                                      server=iisweb.server_header(machine), **endpoint_options)
+    else:
+        endpoint = TlsEndpoint(chain, key, listen, handler=page, on_handshake=on_handshake,
+                               **endpoint_options)
     try:
         with endpoint:
             yield endpoint

@@ -5,6 +5,9 @@
     appcmd set site /site.name:N /+bindings.[protocol='https',bindingInformation='*:443:']
     appcmd add apppool /name:N
     appcmd set apppool /apppool.name:N /processModel.identityType:NetworkService
+    appcmd set config "Site" -section:system.webServer/security/access
+           /sslFlags:"Ssl, SslNegotiateCert, SslRequireCert" /commit:apphost
+    appcmd list config "Site" -section:system.webServer/security/access
 """
 
 from __future__ import annotations
@@ -80,6 +83,40 @@ _ADD_BINDING = re.compile(
     r"^\+bindings\.\[protocol='(?P<p>[^']+)',bindingInformation='(?P<b>[^']*)'\]$", re.I)
 
 
+def _config_section(machine, verb: str, positional: list[str], values: dict, out: TextIO) -> int:
+    """set/list config for system.webServer/security/access (sslFlags), the one section
+    kept (schannel.clientcert). appcmd's success line names the section, the configuration
+    path and the commit path."""
+    from schannel import clientcert
+
+    section = values.get("section", "")
+    if section.lower() != clientcert.ACCESS_SECTION.lower():
+        return _error(out, f'Unknown config section "{section}".  Replace with -? for help.')
+    location = positional[0] if positional else ""
+    if location:
+        try:
+            location = iis.get_site(machine, location).name
+        except WinError:
+            return _error(out, f'Cannot find SITE object with identifier "{location}".')
+    path = "MACHINE/WEBROOT/APPHOST" + (f"/{location}" if location else "")
+    if verb == "list":
+        flags = clientcert.get_access_ssl_flags(machine, location or None)
+        out.write("<system.webServer>\n  <security>\n    <access sslFlags=\""
+                  f"{clientcert.format_ssl_flags(flags)}\" />\n  </security>\n"
+                  "</system.webServer>\n")
+        return 0
+    if "sslflags" not in values:
+        return _error(out, "Missing attribute sslFlags")
+    try:
+        clientcert.parse_ssl_flags(values["sslflags"])
+    except WinError:
+        return _error(out, f'Invalid sslFlags value "{values["sslflags"]}"')
+    clientcert.set_access_ssl_flags(machine, location, values["sslflags"])
+    out.write(f'Applied configuration changes to section "{clientcert.ACCESS_SECTION}" for '
+              f'"{path}" at configuration commit path "MACHINE/WEBROOT/APPHOST"\n')
+    return 0
+
+
 def run(args: list[str], out: TextIO, err: TextIO) -> int:
     if len(args) < 2:
         out.write(__doc__.strip() + "\n")
@@ -106,6 +143,8 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
                 out.write(render(item) + "\n")
             return 0
         values = {k.lower(): v for k, v in opts}
+        if obj == "config" and verb in ("set", "list"):
+            return _config_section(machine, verb, positional, values, out)
         if verb == "add" and obj == "site":
             if "name" not in values or "physicalpath" not in values:
                 return _error(out, "Missing required attribute name or physicalPath")

@@ -1,0 +1,263 @@
+"""Client certificates on http.sys/IIS: the binding's ``clientcertnegotiation=enable`` and
+IIS's ``system.webServer/security/access`` ``sslFlags``.
+
+- The server asks for a certificate in the handshake (CertificateRequest naming
+  LocalMachine\\Root's subjects, the "trusted issuer list") when the http.sys binding has
+  ``clientcertnegotiation=enable`` or the IIS site's sslFlags hold SslNegotiateCert or
+  SslRequireCert.
+- Trust is decided by the machine's chain engine (``capi.crypt32.chain``, HCCE_LOCAL_MACHINE,
+  Client Authentication usage), never OpenSSL's store: OpenSSL's verification is replaced by
+  a callback that records the chain the client sent.
+- IIS answers as it does (Microsoft "The HTTP status code in IIS 7 and later versions"):
+  403.7 "Client certificate required." when SslRequireCert and none was sent, 403.16 "Client
+  certificate is untrusted or invalid." when the chain fails, 403.13 "Client certificate
+  revoked." when the chain engine says revoked. Otherwise the request handler runs and finds
+  the certificate in ``request.handshake.client_certificate`` (a CERT_CONTEXT).
+
+Known divergence: IIS without ``clientcertnegotiation=enable`` asks for the certificate by
+renegotiation after reading the request; here the certificate is always asked for in the
+initial handshake. Revocation is not checked (the simulated machine reaches no CRL, and
+http.sys's default check would make every certificate "offline").
+"""
+
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+import threading
+
+from capi import constants as C
+from capi.errors import CERT_E_REVOKED, CRYPT_E_REVOKED, ERROR_INVALID_PARAMETER, WinError
+from capi.host.machine import Machine
+from schannel.http11 import HttpResponse
+from schannel.sslext import SSL_VERIFY_PEER, SslExtras, trusted_issuers, x509_from_der
+from schannel.tls import HandshakeInfo, TlsEndpoint
+
+# IIS schema (system.webServer/security/access, sslFlags): flag values.
+SSL_FLAGS = {"None": 0, "Ssl": 0x8, "SslNegotiateCert": 0x20, "SslRequireCert": 0x40,
+             "SslMapCert": 0x80, "Ssl128": 0x100}
+ACCESS_SECTION = "system.webServer/security/access"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS iis_access (
+    location  TEXT PRIMARY KEY COLLATE NOCASE,   -- '' = the server level, else a site name
+    ssl_flags INTEGER NOT NULL
+);
+"""
+
+
+def parse_ssl_flags(text: str) -> int:
+    """``"Ssl, SslNegotiateCert, SslRequireCert"`` -> the flag bits (names case-insensitive);
+    ERROR_INVALID_PARAMETER for an unknown name."""
+    value = 0
+    names = {k.lower(): v for k, v in SSL_FLAGS.items()}
+    for part in str(text).split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if part.lower() not in names:
+            raise WinError(ERROR_INVALID_PARAMETER, detail=f"sslFlags value {part!r}")
+        value |= names[part.lower()]
+    return value
+
+
+def format_ssl_flags(value: int) -> str:
+    names = [n for n, bit in SSL_FLAGS.items() if bit and value & bit]
+    return ", ".join(names) if names else "None"
+
+
+def set_access_ssl_flags(machine: Machine, location: str, ssl_flags: int | str, *,
+                         token=None) -> int:
+    """appcmd set config "<site>" -section:system.webServer/security/access /sslFlags:...
+    /commit:apphost, as the caller (only SYSTEM and Administrators may write the file)."""
+    from schannel.iis import _require_config_write, get_site
+
+    flags = parse_ssl_flags(ssl_flags) if isinstance(ssl_flags, str) else int(ssl_flags)
+    if location:
+        location = get_site(machine, location).name
+    _require_config_write(machine, token)
+    machine.ensure_schema("iis_access", _SCHEMA)
+    with machine.transaction() as db:
+        db.execute("INSERT INTO iis_access(location, ssl_flags) VALUES (?, ?) "
+                   "ON CONFLICT(location) DO UPDATE SET ssl_flags = excluded.ssl_flags",
+                   (location or "", flags))
+    return flags
+
+
+def get_access_ssl_flags(machine: Machine, site_name: str | None) -> int:
+    """The effective sslFlags of a site: its own location, else the server level, else 0."""
+    machine.ensure_schema("iis_access", _SCHEMA)
+    for location in ([site_name] if site_name else []) + [""]:
+        row = machine.db.execute("SELECT ssl_flags FROM iis_access WHERE location = ?",
+                                 (location,)).fetchone()
+        if row is not None:
+            return row[0]
+    return 0
+
+
+def ssl_flags_for_endpoint(machine: Machine, endpoint: str) -> int:
+    """sslFlags of the IIS site whose https binding is the http.sys endpoint (0 if none)."""
+    from schannel import iis
+
+    for site in iis.list_sites(machine):
+        for b in site.bindings:
+            if b.protocol.lower() == "https":
+                try:
+                    if iis.https_binding_endpoint(b) == endpoint:
+                        return get_access_ssl_flags(machine, site.name)
+                except (WinError, ValueError, IndexError):
+                    continue
+    return 0
+
+
+# --- the endpoint ----------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ClientHandshakeInfo(HandshakeInfo):
+    """HandshakeInfo plus the client certificate and what the chain engine said of it."""
+
+    client_certificate: object = None  # CertContext or None
+    client_cert_error: int = 0  # the chain policy's dwError (0: trusted)
+
+
+_STATUS = {
+    7: "Client certificate required.",
+    13: "Client certificate revoked.",
+    16: "Client certificate is untrusted or invalid.",
+}
+
+
+def iis_403(substatus: int, server: str = "Microsoft-IIS/10.0") -> HttpResponse:
+    """IIS's 403.<substatus> answer (sub-status texts: Microsoft "The HTTP status code in
+    IIS 7 and later versions")."""
+    text = _STATUS[substatus]
+    body = (f"<!DOCTYPE html><html><head><title>403 - Forbidden: Access is denied.</title>"
+            f"</head><body><h1>HTTP Error 403.{substatus} - Forbidden</h1>"
+            f"<h2>{text}</h2></body></html>").encode()
+    return HttpResponse(status=403, reason="Forbidden",
+                        headers=[("Content-Type", "text/html"), ("Server", server)], body=body)
+
+
+_VERIFY_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
+
+
+class ClientCertEndpoint(TlsEndpoint):
+    """A TlsEndpoint that asks for a client certificate and applies IIS's sslFlags."""
+
+    def __init__(self, *args, machine: Machine, ssl_flags: int = 0,
+                 server: str = "Microsoft-IIS/10.0", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.machine = machine
+        self.ssl_flags = ssl_flags
+        self.server_header = server
+        self._lib = SslExtras.get()
+        self._chains: dict[int, list[bytes]] = {}
+        self._chains_lock = threading.Lock()
+        self._verify_cb = _VERIFY_FN(self._record_chain)
+
+    def _make_context(self):
+        ctx = super()._make_context()
+        lib, o = self._lib, self._ossl
+        lib.SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, None)
+        for der in trusted_issuers(self.machine):
+            x509 = x509_from_der(o, der)
+            if x509:
+                lib.SSL_CTX_add_client_CA(ctx, x509)
+                o.X509_free(x509)
+        lib.SSL_CTX_set_cert_verify_callback(ctx, ctypes.cast(self._verify_cb, ctypes.c_void_p),
+                                             None)
+        return ctx
+
+    def _record_chain(self, store_ctx, _arg) -> int:
+        """OpenSSL's verification replaced: keep the chain the client sent, accept it; the
+        machine's chain engine judges it after the handshake."""
+        try:
+            lib = self._lib
+            ssl = lib.X509_STORE_CTX_get_ex_data(store_ctx, lib.store_idx)
+            chain = [lib.x509_der(lib.X509_STORE_CTX_get0_cert(store_ctx))]
+            stack = lib.X509_STORE_CTX_get0_untrusted(store_ctx)
+            if stack:
+                for i in range(lib.OPENSSL_sk_num(stack)):
+                    der = lib.x509_der(lib.OPENSSL_sk_value(stack, i))
+                    if der and der not in chain:
+                        chain.append(der)
+            with self._chains_lock:
+                self._chains[ssl] = chain
+        except BaseException:  # noqa: BLE001 — nothing may escape into C
+            return 0
+        return 1
+
+    def _handshake_done(self, conn) -> None:
+        super()._handshake_done(conn)
+        with self._chains_lock:
+            chain = self._chains.pop(conn.ssl, None)
+        cert, error = (None, 0) if not chain else self._judge(chain)
+        info = conn.session.handshake if hasattr(conn.session, "handshake") else None
+        base = info if isinstance(info, HandshakeInfo) else self._info_of(conn)
+        full = ClientHandshakeInfo(**dataclasses.asdict(base), client_certificate=cert,
+                                   client_cert_error=error)
+        from schannel.http11 import HttpSession
+
+        conn.session = HttpSession(self._gate(full), conn.addr, full)
+
+    def _info_of(self, conn) -> HandshakeInfo:
+        o = self._ossl
+        cipher = o.SSL_get_current_cipher(conn.ssl)
+        return HandshakeInfo(o.SSL_get_version(conn.ssl).decode(),
+                             o.SSL_CIPHER_standard_name(cipher).decode(),
+                             o.SSL_CIPHER_get_name(cipher).decode(), conn.addr, None,
+                             self.key.algorithm)
+
+    def _judge(self, chain: list[bytes]):
+        """(CERT_CONTEXT, chain policy dwError) by LocalMachine's chain engine."""
+        from capi.crypt32.cert import CertCreateCertificateContext
+        from capi.crypt32.chain import (
+            CERT_CHAIN_PARA,
+            CERT_CHAIN_POLICY_PARA,
+            CERT_USAGE_MATCH,
+            SSL_EXTRA_CERT_CHAIN_POLICY_PARA,
+            CertGetCertificateChain,
+            CertVerifyCertificateChainPolicy,
+        )
+        from capi.crypt32.store import CertAddEncodedCertificateToStore, CertOpenStore
+        from capi.host.context import run_as, use_machine
+
+        with use_machine(self.machine), run_as("NT AUTHORITY\\SYSTEM"):
+            try:
+                leaf = CertCreateCertificateContext(C.X509_ASN_ENCODING, chain[0])
+            except WinError as exc:
+                return None, exc.hresult
+            extra = CertOpenStore(C.CERT_STORE_PROV_MEMORY, 0, None, 0, None)
+            for der in chain[1:]:
+                try:
+                    CertAddEncodedCertificateToStore(extra, C.X509_ASN_ENCODING, der,
+                                                     C.CERT_STORE_ADD_ALWAYS)
+                except WinError:
+                    continue
+            para = CERT_CHAIN_PARA(CERT_USAGE_MATCH(C.USAGE_MATCH_TYPE_AND,
+                                                    [C.szOID_PKIX_KP_CLIENT_AUTH]))
+            with CertGetCertificateChain(C.HCCE_LOCAL_MACHINE, leaf, None, extra, para, 0) as ctx:
+                status = CertVerifyCertificateChainPolicy(
+                    C.CERT_CHAIN_POLICY_SSL, ctx, CERT_CHAIN_POLICY_PARA(
+                        0, SSL_EXTRA_CERT_CHAIN_POLICY_PARA(C.AUTHTYPE_CLIENT, 0, None)))
+        return leaf, status.dwError
+
+    def _gate(self, info: ClientHandshakeInfo):
+        handler, flags, server = self.handler, self.ssl_flags, self.server_header
+
+        def gate(request):
+            if info.client_certificate is None:
+                if flags & SSL_FLAGS["SslRequireCert"]:
+                    return iis_403(7, server)
+            elif info.client_cert_error:
+                revoked = info.client_cert_error in (CRYPT_E_REVOKED, CERT_E_REVOKED)
+                return iis_403(13 if revoked else 16, server)
+            return handler(request)
+
+        return gate
+
+
+__all__ = ["ACCESS_SECTION", "SSL_FLAGS", "ClientCertEndpoint", "ClientHandshakeInfo",
+           "format_ssl_flags", "get_access_ssl_flags", "iis_403", "parse_ssl_flags",
+           "set_access_ssl_flags", "ssl_flags_for_endpoint"]

@@ -1,0 +1,129 @@
+"""The libssl/libcrypto functions beyond the TLS endpoint's that SSPI contexts
+(schannel.secur32) and the client-certificate endpoint (schannel.clientcert) share."""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+
+from capi import constants as C
+from capi.errors import WinError
+from schannel.tls import _bind, _OpenSSL
+
+_vp = ctypes.c_void_p
+SSL_VERIFY_PEER = 0x01  # include/openssl/ssl.h
+
+
+class SslExtras:
+    """Bindings for memory BIOs, client-side TLS, certificate requests and verification."""
+
+    _instance: SslExtras | None = None
+    _lock = threading.Lock()
+
+    @classmethod
+    def get(cls):
+        with cls._lock:
+            if cls.__dict__.get("_instance") is None:
+                cls._instance = cls(_OpenSSL.get())
+            return cls._instance
+
+    def __init__(self, o: _OpenSSL):
+        self.o = o
+        c, s = o.crypto, o.ssl
+        i, sz, cp, l = ctypes.c_int, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_long
+        self.TLS_client_method = _bind(s, "TLS_client_method", _vp)
+        self.BIO_s_mem = _bind(c, "BIO_s_mem", _vp)
+        self.BIO_new = _bind(c, "BIO_new", _vp, _vp)
+        self.BIO_write = _bind(c, "BIO_write", i, _vp, cp, i)
+        self.BIO_read = _bind(c, "BIO_read", i, _vp, _vp, i)
+        self.BIO_ctrl_pending = _bind(c, "BIO_ctrl_pending", sz, _vp)
+        self.SSL_set_bio = _bind(s, "SSL_set_bio", None, _vp, _vp, _vp)
+        self.SSL_do_handshake = _bind(s, "SSL_do_handshake", i, _vp)
+        self.SSL_set_connect_state = _bind(s, "SSL_set_connect_state", None, _vp)
+        self.SSL_set_accept_state = _bind(s, "SSL_set_accept_state", None, _vp)
+        self.SSL_ctrl = _bind(s, "SSL_ctrl", l, _vp, i, l, _vp)
+        self.SSL_version = _bind(s, "SSL_version", i, _vp)
+        self.SSL_get_shutdown = _bind(s, "SSL_get_shutdown", i, _vp)
+        self.SSL_CIPHER_get_bits = _bind(s, "SSL_CIPHER_get_bits", i, _vp, ctypes.POINTER(i))
+        self.SSL_CIPHER_get_protocol_id = _bind(s, "SSL_CIPHER_get_protocol_id", ctypes.c_uint16, _vp)
+        self.SSL_CTX_set_verify = _bind(s, "SSL_CTX_set_verify", None, _vp, i, _vp)
+        self.SSL_CTX_set_cert_verify_callback = _bind(
+            s, "SSL_CTX_set_cert_verify_callback", None, _vp, _vp, _vp)
+        self.SSL_CTX_add_client_CA = _bind(s, "SSL_CTX_add_client_CA", i, _vp, _vp)
+        self.SSL_get_ex_data_X509_STORE_CTX_idx = _bind(s, "SSL_get_ex_data_X509_STORE_CTX_idx", i)
+        self.X509_STORE_CTX_get_ex_data = _bind(c, "X509_STORE_CTX_get_ex_data", _vp, _vp, i)
+        self.X509_STORE_CTX_get0_cert = _bind(c, "X509_STORE_CTX_get0_cert", _vp, _vp)
+        self.X509_STORE_CTX_get0_untrusted = _bind(c, "X509_STORE_CTX_get0_untrusted", _vp, _vp)
+        self.X509_STORE_CTX_set_error = _bind(c, "X509_STORE_CTX_set_error", None, _vp, i)
+        self.OPENSSL_sk_num = _bind(c, "OPENSSL_sk_num", i, _vp)
+        self.OPENSSL_sk_value = _bind(c, "OPENSSL_sk_value", _vp, _vp, i)
+        self.i2d_X509 = _bind(c, "i2d_X509", i, _vp, ctypes.POINTER(_vp))
+        self.EVP_PKEY_get_bits = _bind(c, "EVP_PKEY_get_bits", i, _vp)
+        self.EVP_PKEY_up_ref = _bind(c, "EVP_PKEY_up_ref", i, _vp)
+        self.SSL_CTX_set_client_cert_cb = _bind(s, "SSL_CTX_set_client_cert_cb", None, _vp, _vp)
+        self.SSL_get_client_CA_list = _bind(s, "SSL_get_client_CA_list", _vp, _vp)
+        self.i2d_X509_NAME = _bind(c, "i2d_X509_NAME", i, _vp, ctypes.POINTER(_vp))
+        self.SSL_CTX_set_num_tickets = o.SSL_CTX_set_num_tickets
+        self.SSL_write = o.SSL_write
+        self.ERR_clear_error = o.ERR_clear_error
+        self.SSL_read = o.SSL_read
+        # The same functions taking raw addresses (the caller's writable buffers).
+        self.SSL_write_p = _bind(s, "SSL_write", i, _vp, _vp, i)
+        self.SSL_read_p = _bind(s, "SSL_read", i, _vp, _vp, i)
+        self.BIO_write_p = _bind(c, "BIO_write", i, _vp, _vp, i)
+        self.store_idx = self.SSL_get_ex_data_X509_STORE_CTX_idx()
+
+    def x509_der(self, x509) -> bytes:
+        n = self.i2d_X509(x509, None)
+        if n <= 0:
+            return b""
+        buf = ctypes.create_string_buffer(n)
+        ptr = _vp(ctypes.addressof(buf))
+        self.i2d_X509(x509, ctypes.byref(ptr))
+        return buf.raw
+
+    def ca_names(self, ssl) -> list[bytes]:
+        stack = self.SSL_get_client_CA_list(ssl)
+        out = []
+        if stack:
+            for index in range(self.OPENSSL_sk_num(stack)):
+                name = self.OPENSSL_sk_value(stack, index)
+                n = self.i2d_X509_NAME(name, None)
+                if n > 0:
+                    buf = ctypes.create_string_buffer(n)
+                    ptr = _vp(ctypes.addressof(buf))
+                    self.i2d_X509_NAME(name, ctypes.byref(ptr))
+                    out.append(buf.raw)
+        return out
+
+
+def x509_from_der(o, der: bytes):
+    buf = ctypes.create_string_buffer(der, len(der))
+    ptr = _vp(ctypes.addressof(buf))
+    return o.d2i_X509(None, ctypes.byref(ptr), len(der))
+
+
+def trusted_issuers(machine) -> list[bytes]:
+    """The certificates of LocalMachine\\Root: Schannel's server sends their subjects as
+    the CertificateRequest's certificate_authorities ("trusted issuer list"; Microsoft
+    "TLS/SSL Settings": SendTrustedIssuerList)."""
+    from capi.crypt32.store import CertEnumCertificatesInStore, CertOpenStore
+    from capi.host.context import use_machine
+
+    out = []
+    with use_machine(machine):
+        try:
+            store = CertOpenStore(C.CERT_STORE_PROV_SYSTEM, 0, None,
+                                  C.CERT_SYSTEM_STORE_LOCAL_MACHINE | C.CERT_STORE_READONLY_FLAG,
+                                  "Root")
+        except WinError:
+            return out
+        with store:
+            ctx = CertEnumCertificatesInStore(store, None)
+            while ctx is not None:
+                out.append(ctx.pbCertEncoded)
+                ctx = CertEnumCertificatesInStore(store, ctx)
+    return out
+
+
+__all__ = ["SSL_VERIFY_PEER", "SslExtras", "trusted_issuers", "x509_from_der"]

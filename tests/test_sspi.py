@@ -1,0 +1,585 @@
+"""SSPI (schannel.secur32): client and server contexts in one process, token loops, messages,
+interop with Python's ssl over sockets, and Schannel's error codes."""
+
+from __future__ import annotations
+
+import datetime
+import socket
+import ssl
+import threading
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from helpers_sspi import (
+    ASC_FLAGS,
+    ISC_FLAGS,
+    NOW,
+    client_cred,
+    decrypt_all,
+    encrypt,
+    extra_of,
+    handshake,
+    install,
+    issue,
+    make_root,
+    out_token,
+    server_cred,
+    token_in,
+    trust_root,
+)
+
+from capi import constants as C
+from capi.errors import (
+    CRYPT_E_REVOKED,  # noqa: F401 — documented mapping, see secur32._POLICY_TO_SEC
+    SEC_E_ALGORITHM_MISMATCH,
+    SEC_E_CERT_EXPIRED,
+    SEC_E_DECRYPT_FAILURE,
+    SEC_E_INVALID_HANDLE,
+    SEC_E_INVALID_TOKEN,
+    SEC_E_NO_CREDENTIALS,
+    SEC_E_SECPKG_NOT_FOUND,
+    SEC_E_UNKNOWN_CREDENTIALS,
+    SEC_E_UNTRUSTED_ROOT,
+    SEC_E_WRONG_PRINCIPAL,
+    GetLastError,
+)
+from capi.testing import raises_hresult
+from schannel import secur32 as S
+
+
+@pytest.fixture
+def pki(machine):
+    root = make_root()
+    trust_root(root[0])
+    cert, key = issue(root, "localhost", dns=("localhost",))
+    ctx, container = install(cert, key)
+    return {"root": root, "cert": cert, "key": key, "ctx": ctx, "machine": machine}
+
+
+@pytest.fixture
+def creds(pki):
+    scred, ccred = server_cred(pki["ctx"]), client_cred()
+    yield scred, ccred
+    S.FreeCredentialsHandle(scred)
+    S.FreeCredentialsHandle(ccred)
+
+
+# --- in-process handshake and messages ------------------------------------------------------
+
+
+@pytest.mark.parametrize("cred_cls, protocol", [(S.SCH_CREDENTIALS, S.SP_PROT_TLS1_3_CLIENT),
+                                                (S.SCHANNEL_CRED, S.SP_PROT_TLS1_2_CLIENT)])
+def test_handshake_and_messages_through_token_buffers(pki, cred_cls, protocol):
+    scred = server_cred(pki["ctx"], cred_cls)
+    ccred = client_cred(cred_cls())
+    cctx, sctx, rounds = handshake(ccred, scred)
+    # Two exchanges each way (1.3: the second server token carries the tickets).
+    assert rounds == 2
+    info = S.QueryContextAttributes(cctx, S.SECPKG_ATTR_CONNECTION_INFO)
+    assert info.dwProtocol == protocol
+    assert S.QueryContextAttributes(sctx, S.SECPKG_ATTR_CONNECTION_INFO).dwProtocol == protocol >> 1
+    assert info.aiExch == S.CALG_ECDHE and info.dwCipherStrength in (128, 256)
+    cipher = S.QueryContextAttributes(sctx, S.SECPKG_ATTR_CIPHER_INFO)
+    assert cipher.szCipherSuite.startswith("TLS_") and cipher.dwCipherSuite > 0
+    # Every signature of the server's handshake came from the CNG key, not a copy.
+    assert scred.key.sign_calls == 1
+    remote = S.QueryContextAttributes(cctx, S.SECPKG_ATTR_REMOTE_CERT_CONTEXT)
+    assert remote.pbCertEncoded == pki["cert"].public_bytes(serialization.Encoding.DER)
+
+    sizes = S.QueryContextAttributes(cctx, S.SECPKG_ATTR_STREAM_SIZES)
+    assert sizes.cbMaximumMessage == 16384 and sizes.cBuffers == 4
+    for size in (1, 100, 16384):
+        payload = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+        record = encrypt(cctx, payload)
+        # header + data + trailer is one record of exactly the announced overhead.
+        assert len(record) == sizes.cbHeader + size + sizes.cbTrailer
+        assert size < 100 or payload[:100] not in record  # encrypted (a byte may recur)
+        plain, statuses = decrypt_all(sctx, record)
+        assert plain == payload and statuses == [S.SEC_E_OK]
+    # Server to client: TLS 1.3 clients first meet the tickets as SEC_I_RENEGOTIATE
+    # (curl/curl#18983: "Schannel's DecryptMessage returns SEC_I_RENEGOTIATE for session
+    # tickets"), then the data.
+    pending = getattr(cctx, "_pending", b"")
+    plain, statuses = decrypt_all(cctx, pending + encrypt(sctx, b"reply"))
+    assert plain == b"reply" and statuses[-1] == S.SEC_E_OK
+    if protocol == S.SP_PROT_TLS1_3_CLIENT:
+        assert S.SEC_I_RENEGOTIATE in statuses
+        # The renegotiate call: InitializeSecurityContext with the leftovers, SEC_E_OK.
+        status, _, _, _ = S.InitializeSecurityContext(ccred, cctx, "localhost", ISC_FLAGS, 0, 0,
+                                                      token_in(b""))
+        assert status == S.SEC_E_OK
+    S.DeleteSecurityContext(cctx)
+    S.DeleteSecurityContext(sctx)
+    with raises_hresult(SEC_E_INVALID_HANDLE):
+        S.DeleteSecurityContext(cctx)
+
+
+def test_two_records_in_one_buffer_leave_secbuffer_extra(pki, creds):
+    cctx, sctx, _ = handshake(creds[1], creds[0])
+    first, second = encrypt(cctx, b"one"), encrypt(cctx, b"two")
+    msg = S.SecBufferDesc([S.SecBuffer(0, S.SECBUFFER_DATA, first + second), S.SecBuffer(),
+                           S.SecBuffer(), S.SecBuffer()])
+    assert S.DecryptMessage(sctx, msg, 0) == S.SEC_E_OK
+    kinds = [b.BufferType for b in msg.pBuffers]
+    assert kinds == [S.SECBUFFER_STREAM_HEADER, S.SECBUFFER_DATA, S.SECBUFFER_STREAM_TRAILER,
+                     S.SECBUFFER_EXTRA]
+    assert msg.pBuffers[1].data == b"one" and msg.pBuffers[3].data == second
+
+
+def test_incomplete_message_reports_missing_bytes(pki, creds):
+    scred, ccred = creds
+    status, cctx, out, _ = S.InitializeSecurityContext(ccred, None, "localhost", ISC_FLAGS, 0, 0,
+                                                       None)
+    hello = out_token(out)
+    # Part of the ClientHello: SEC_E_INCOMPLETE_MESSAGE, SECBUFFER_MISSING says how much more
+    # (Microsoft "AcceptSecurityContext (Schannel)": SEC_E_INCOMPLETE_MESSAGE ... "the
+    # SECBUFFER_MISSING buffer ... cbBuffer ... the number of additional bytes").
+    inp = token_in(hello[:10])
+    status, sctx, _, _ = S.AcceptSecurityContext(scred, None, inp, ASC_FLAGS, 0)
+    assert status == S.SEC_E_INCOMPLETE_MESSAGE
+    assert inp.pBuffers[1].BufferType == S.SECBUFFER_MISSING
+    assert inp.pBuffers[1].cbBuffer == len(hello) - 10
+    # The caller appends the rest and calls again with the whole buffer.
+    status, sctx, sout, _ = S.AcceptSecurityContext(scred, sctx, token_in(hello), ASC_FLAGS, 0)
+    assert status == S.SEC_I_CONTINUE_NEEDED and out_token(sout)
+
+    c2, s2, _ = handshake(ccred, scred)
+    record = encrypt(c2, b"payload")
+    msg = S.SecBufferDesc([S.SecBuffer(0, S.SECBUFFER_DATA, record[:-3]), S.SecBuffer(),
+                           S.SecBuffer(), S.SecBuffer()])
+    assert S.DecryptMessage(s2, msg, 0) == S.SEC_E_INCOMPLETE_MESSAGE
+    assert msg.pBuffers[1].BufferType == S.SECBUFFER_MISSING and msg.pBuffers[1].cbBuffer == 3
+    assert decrypt_all(s2, record) == (b"payload", [S.SEC_E_OK])
+
+
+def test_shutdown_sends_close_notify_and_peer_sees_context_expired(pki, creds):
+    scred, ccred = creds
+    cctx, sctx, _ = handshake(ccred, scred)
+    assert S.ApplyControlToken(cctx, S.shutdown_token()) == S.SEC_E_OK
+    status, _, out, _ = S.InitializeSecurityContext(ccred, cctx, "localhost", ISC_FLAGS, 0, 0,
+                                                    None)
+    assert status == S.SEC_E_OK
+    alert = out_token(out)
+    assert alert[0] in (21, 23)  # an alert record (1.3: encrypted as application_data)
+    # Microsoft "Shutting Down an Schannel Connection"; DecryptMessage (Schannel):
+    # SEC_I_CONTEXT_EXPIRED "The message sender has finished using the connection".
+    _, statuses = decrypt_all(sctx, alert)
+    assert statuses == [S.SEC_I_CONTEXT_EXPIRED]
+
+
+def test_tampered_record_fails_to_decrypt(pki, creds):
+    cctx, sctx, _ = handshake(creds[1], creds[0])
+    record = bytearray(encrypt(cctx, b"secret data"))
+    record[-1] ^= 1
+    msg = S.SecBufferDesc([S.SecBuffer(0, S.SECBUFFER_DATA, bytes(record)), S.SecBuffer(),
+                           S.SecBuffer(), S.SecBuffer()])
+    with raises_hresult(SEC_E_DECRYPT_FAILURE):
+        S.DecryptMessage(sctx, msg, 0)
+    assert GetLastError() == SEC_E_DECRYPT_FAILURE
+
+
+def test_garbage_token_is_invalid(pki, creds):
+    # An HTTP request on a TLS port: not a record.
+    with raises_hresult(SEC_E_INVALID_TOKEN):
+        S.AcceptSecurityContext(creds[0], None, token_in(b"GET / HTTP/1.1\r\n\r\n"), ASC_FLAGS, 0)
+
+
+# --- credentials ------------------------------------------------------------------------------
+
+
+def test_acquire_errors(pki):
+    with raises_hresult(SEC_E_SECPKG_NOT_FOUND):
+        S.AcquireCredentialsHandle(None, "NoSuchPackage", S.SECPKG_CRED_INBOUND, None,
+                                   S.SCH_CREDENTIALS(paCred=[pki["ctx"]]))
+    # Wine schannel.c testAcquireSecurityContext: inbound without a certificate.
+    with raises_hresult(SEC_E_NO_CREDENTIALS):
+        S.AcquireCredentialsHandle(None, S.UNISP_NAME, S.SECPKG_CRED_INBOUND, None, None)
+    with raises_hresult(SEC_E_UNKNOWN_CREDENTIALS):
+        S.AcquireCredentialsHandle(None, S.UNISP_NAME, S.SECPKG_CRED_INBOUND, None,
+                                   S.SCHANNEL_CRED(dwVersion=3, paCred=[pki["ctx"]]))
+    # Package names are case-insensitive; "Schannel" names the same package.
+    with S.AcquireCredentialsHandle(None, "schannel", S.SECPKG_CRED_OUTBOUND, None, None) as h:
+        assert not h.inbound
+
+
+def test_ephemeral_key_has_no_credentials(pki):
+    """PKCS12_NO_PERSIST_KEY (.NET EphemeralKeySet): the key is only in this process's
+    handle, which lsass cannot reopen -> SEC_E_NO_CREDENTIALS (dotnet/corefx#24454,
+    dotnet/runtime#23749; Microsoft "Troubleshooting SslStream authentication issues")."""
+    from capi.crypt32.pfx import PFXExportCertStoreEx, PFXImportCertStore
+    from capi.crypt32.store import (
+        CertAddCertificateContextToStore,
+        CertEnumCertificatesInStore,
+        CertOpenStore,
+    )
+
+    mem = CertOpenStore(C.CERT_STORE_PROV_MEMORY, 0, None, 0, None)
+    key = rsa.generate_private_key(65537, 2048)
+    cert, _ = issue(pki["root"], "localhost", key=key, dns=("localhost",))
+    ctx, _ = install(cert, key, machine_key=False)
+    CertAddCertificateContextToStore(mem, ctx, C.CERT_STORE_ADD_ALWAYS)
+    pfx = PFXExportCertStoreEx(mem, "pw", None, C.EXPORT_PRIVATE_KEYS)
+    imported = PFXImportCertStore(pfx, "pw", C.PKCS12_NO_PERSIST_KEY)
+    eph = CertEnumCertificatesInStore(imported, None)
+    with raises_hresult(SEC_E_NO_CREDENTIALS):
+        server_cred(eph)
+    # The same certificate with a persisted key works.
+    with server_cred(ctx) as cred:
+        assert cred.key is not None
+
+
+def test_process_key_opened_as_the_caller_not_system(pki):
+    """In-process credentials open the key as the calling identity: a user key in the
+    user's profile (which SYSTEM's http.sys path cannot use) serves a handshake."""
+    from capi.host.context import current_token
+    from schannel.credentials import acquire_server_credential
+
+    key = rsa.generate_private_key(65537, 2048)
+    cert, _ = issue(pki["root"], "localhost", key=key, dns=("localhost",))
+    ctx, _ = install(cert, key, machine_key=False)
+    with server_cred(ctx) as scred, client_cred() as ccred:
+        handshake(ccred, scred)
+        assert scred.token.user == current_token(pki["machine"]).user
+    # http.sys's credential (as SYSTEM) cannot open the Administrator's user key.
+    with raises_hresult(SEC_E_UNKNOWN_CREDENTIALS):
+        acquire_server_credential(pki["machine"], ctx)
+
+
+# --- client-side validation ----------------------------------------------------------------
+
+
+def _client_fails(pki, cert_ctx, target, code, cred=None):
+    with server_cred(cert_ctx) as scred, client_cred(cred) as ccred:
+        with raises_hresult(code) as caught:
+            handshake(ccred, scred, target)
+    return caught
+
+
+def test_untrusted_root(pki):
+    other = make_root("Untrusted Root")
+    cert, key = issue(other, "localhost", dns=("localhost",))
+    ctx, _ = install(cert, key)
+    # Microsoft "SSPI Status Codes": SEC_E_UNTRUSTED_ROOT "The certificate chain was issued by
+    # an authority that is not trusted." (CERT_E_UNTRUSTEDROOT from the SSL chain policy)
+    _client_fails(pki, ctx, "localhost", SEC_E_UNTRUSTED_ROOT)
+    # SCH_CRED_MANUAL_CRED_VALIDATION: the application validates; the handshake completes.
+    with server_cred(ctx) as scred, client_cred(
+            S.SCH_CREDENTIALS(dwFlags=S.SCH_CRED_MANUAL_CRED_VALIDATION)) as ccred:
+        cctx, _, _ = handshake(ccred, scred)
+        remote = S.QueryContextAttributes(cctx, S.SECPKG_ATTR_REMOTE_CERT_CONTEXT)
+        assert remote.pbCertEncoded == cert.public_bytes(serialization.Encoding.DER)
+
+
+def test_expired_certificate(pki):
+    cert, key = issue(pki["root"], "localhost", dns=("localhost",),
+                      not_before=NOW - datetime.timedelta(days=30),
+                      not_after=NOW - datetime.timedelta(days=1))
+    ctx, _ = install(cert, key)
+    _client_fails(pki, ctx, "localhost", SEC_E_CERT_EXPIRED)
+
+
+def test_wrong_principal(pki):
+    _client_fails(pki, pki["ctx"], "www.contoso.com", SEC_E_WRONG_PRINCIPAL)
+    # SCH_CRED_NO_SERVERNAME_CHECK skips the name, not the chain.
+    with server_cred(pki["ctx"]) as scred, client_cred(
+            S.SCH_CREDENTIALS(dwFlags=S.SCH_CRED_NO_SERVERNAME_CHECK)) as ccred:
+        handshake(ccred, scred, "www.contoso.com")
+
+
+def test_no_common_protocol_is_algorithm_mismatch(pki):
+    """A TLS 1.2-only server (SCHANNEL_CRED) and a TLS 1.3-only client: the server fails
+    with SEC_E_ALGORITHM_MISMATCH (aspnet/KestrelHttpServer#637: AuthenticateAsServer with an
+    older-protocol client, "do not possess a common algorithm")."""
+    only13 = S.SCH_CREDENTIALS(pTlsParameters=[S.TLS_PARAMETERS(
+        grbitDisabledProtocols=S.SP_PROT_TLS1_2)])
+    with server_cred(pki["ctx"], S.SCHANNEL_CRED) as scred, client_cred(only13) as ccred:
+        status, cctx, out, _ = S.InitializeSecurityContext(ccred, None, "localhost", ISC_FLAGS,
+                                                           0, 0, None)
+        with raises_hresult(SEC_E_ALGORITHM_MISMATCH):
+            S.AcceptSecurityContext(scred, None, token_in(out_token(out)), ASC_FLAGS, 0)
+
+
+# --- interop with Python's ssl over sockets ------------------------------------------------
+
+
+def _sspi_server_session(sock, scred, replies: list):
+    """The server half of a C Schannel program: ASC loop, then one request and reply."""
+    data, sctx = b"", None
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return
+        data += chunk
+        while data:
+            inp = token_in(data)
+            status, sctx, out, _ = S.AcceptSecurityContext(scred, sctx, inp, ASC_FLAGS, 0)
+            if status == S.SEC_E_INCOMPLETE_MESSAGE:
+                break
+            sock.sendall(out_token(out))
+            data = extra_of(inp)
+            if status == S.SEC_E_OK:
+                plain, _ = decrypt_all(sctx, data) if data else (b"", [])
+                while b"\n" not in plain:
+                    more = sock.recv(65536)
+                    if not more:
+                        return
+                    got, _ = decrypt_all(sctx, more)
+                    plain += got
+                replies.append(plain)
+                sock.sendall(encrypt(sctx, b"echo:" + plain))
+                return
+
+
+def test_sspi_server_with_python_ssl_client(pki, creds):
+    scred, _ = creds
+    listener = socket.create_server(("127.0.0.1", 0))
+    replies: list = []
+
+    def serve():
+        conn, _ = listener.accept()
+        with conn:
+            _sspi_server_session(conn, scred, replies)
+
+    t = threading.Thread(target=serve)
+    t.start()
+    ctx = ssl.create_default_context(cadata=pki["root"][0].public_bytes(
+        serialization.Encoding.PEM).decode())
+    with socket.create_connection(listener.getsockname(), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+            tls.sendall(b"hello from ssl\n")
+            answer = tls.recv(1024)
+            version = tls.version()
+    t.join(10)
+    listener.close()
+    assert replies == [b"hello from ssl\n"]
+    assert answer == b"echo:hello from ssl\n" and version == "TLSv1.3"
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
+def test_sspi_client_against_python_ssl_server(pki, tmp_path, version):
+    (tmp_path / "c.pem").write_bytes(pki["cert"].public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "k.pem").write_bytes(pki["key"].private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    sctx.minimum_version = sctx.maximum_version = version
+    sctx.load_cert_chain(tmp_path / "c.pem", tmp_path / "k.pem")
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve():
+        conn, _ = listener.accept()
+        with sctx.wrap_socket(conn, server_side=True) as tls:
+            line = tls.recv(1024)
+            tls.sendall(b"ssl says " + line)
+
+    t = threading.Thread(target=serve)
+    t.start()
+    with client_cred() as ccred, socket.create_connection(listener.getsockname(), timeout=10) as s:
+        status, cctx, out, _ = S.InitializeSecurityContext(ccred, None, "localhost", ISC_FLAGS,
+                                                           0, 0, None)
+        s.sendall(out_token(out))
+        data = b""
+        while status != S.SEC_E_OK:
+            data += s.recv(65536)
+            inp = token_in(data)
+            status, cctx, out, _ = S.InitializeSecurityContext(ccred, cctx, "localhost",
+                                                               ISC_FLAGS, 0, 0, inp)
+            if status == S.SEC_E_INCOMPLETE_MESSAGE:
+                continue
+            s.sendall(out_token(out))
+            data = extra_of(inp)
+        s.sendall(encrypt(cctx, b"hi\n"))
+        plain = b""
+        while not plain.endswith(b"hi\n"):
+            data += s.recv(65536)
+            got, statuses = decrypt_all(cctx, data)
+            plain += got
+            data = b"" if statuses[-1] != S.SEC_E_INCOMPLETE_MESSAGE else data
+        info = S.QueryContextAttributes(cctx, S.SECPKG_ATTR_CONNECTION_INFO)
+    t.join(10)
+    listener.close()
+    assert plain == b"ssl says hi\n"
+    assert info.dwProtocol == {ssl.TLSVersion.TLSv1_2: S.SP_PROT_TLS1_2_CLIENT,
+                               ssl.TLSVersion.TLSv1_3: S.SP_PROT_TLS1_3_CLIENT}[version]
+
+
+# --- client certificates -----------------------------------------------------------------
+
+MUTUAL = ASC_FLAGS | S.ASC_REQ_MUTUAL_AUTH
+
+
+def _client_cert(root, cn="alice"):
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    cert, key = issue(root, cn, eku=ExtendedKeyUsageOID.CLIENT_AUTH)
+    ctx, _ = install(cert, key, machine_key=False, store="My")
+    return cert, key, ctx
+
+
+def test_mutual_auth_with_a_trusted_client_certificate(pki):
+    cert, _, ctx = _client_cert(pki["root"])
+    with server_cred(pki["ctx"]) as scred, client_cred(S.SCH_CREDENTIALS(paCred=[ctx])) as ccred:
+        cctx, sctx, _ = handshake(ccred, scred, asc_flags=MUTUAL)
+        remote = S.QueryContextAttributes(sctx, S.SECPKG_ATTR_REMOTE_CERT_CONTEXT)
+        assert remote.pbCertEncoded == cert.public_bytes(serialization.Encoding.DER)
+        assert sctx.peer_trust_error is None
+        # The CertificateRequest named LocalMachine\Root's subjects (the trusted issuer list).
+        assert pki["root"][0].subject.public_bytes() in cctx._lib.ca_names(cctx.ssl)
+        # The client's CertificateVerify was signed by the provider's key.
+        assert ccred.key.sign_calls == 1
+        assert S.QueryContextAttributes(cctx, S.SECPKG_ATTR_LOCAL_CERT_CONTEXT) is ctx
+
+
+def test_untrusted_client_certificate_is_handed_to_the_server_with_its_trust_error(pki):
+    """Schannel's server does not refuse the chain itself: .NET's SslStream server on Windows
+    receives an untrusted client certificate with SslPolicyErrors.RemoteCertificateChainErrors
+    and http.sys passes the result to IIS (403.16). The machine's chain engine decides."""
+    other = make_root("Rogue Root")
+    _, _, ctx = _client_cert(other, "mallory")
+    with server_cred(pki["ctx"]) as scred, client_cred(S.SCH_CREDENTIALS(paCred=[ctx])) as ccred:
+        _, sctx, _ = handshake(ccred, scred, asc_flags=MUTUAL)
+        assert sctx.peer_trust_error.hresult == SEC_E_UNTRUSTED_ROOT
+        assert S.QueryContextAttributes(sctx, S.SECPKG_ATTR_REMOTE_CERT_CONTEXT) is not None
+
+
+def test_default_credentials_pick_a_certificate_from_current_user_my(pki):
+    cert, _, _ = _client_cert(pki["root"], "bob")
+    with server_cred(pki["ctx"]) as scred, client_cred() as ccred:
+        _, sctx, _ = handshake(ccred, scred, asc_flags=MUTUAL)
+        remote = S.QueryContextAttributes(sctx, S.SECPKG_ATTR_REMOTE_CERT_CONTEXT)
+        assert remote.pbCertEncoded == cert.public_bytes(serialization.Encoding.DER)
+
+
+def test_no_default_creds_returns_incomplete_credentials(pki):
+    """SCH_CRED_NO_DEFAULT_CREDS: InitializeSecurityContext returns
+    SEC_I_INCOMPLETE_CREDENTIALS when the server asks for a certificate (Microsoft
+    "SCHANNEL_CRED"); called again with credentials holding one, it goes on with it."""
+    cert, _, ctx = _client_cert(pki["root"], "carol")
+    nodefault = S.SCH_CREDENTIALS(dwFlags=S.SCH_CRED_NO_DEFAULT_CREDS)
+    with server_cred(pki["ctx"]) as scred, client_cred(nodefault) as ccred, \
+            client_cred(S.SCH_CREDENTIALS(paCred=[ctx])) as with_cert:
+        status, cctx, out, _ = S.InitializeSecurityContext(ccred, None, "localhost", ISC_FLAGS,
+                                                           0, 0, None)
+        _, sctx, sout, _ = S.AcceptSecurityContext(scred, None, token_in(out_token(out)), MUTUAL, 0)
+        inp = token_in(out_token(sout))
+        status, cctx, out, _ = S.InitializeSecurityContext(ccred, cctx, "localhost", ISC_FLAGS, 0,
+                                                           0, inp)
+        assert status == S.SEC_I_INCOMPLETE_CREDENTIALS
+        # What the client had not read yet comes back as SECBUFFER_EXTRA, to pass again.
+        status, cctx, out, _ = S.InitializeSecurityContext(with_cert, cctx, "localhost", ISC_FLAGS,
+                                                           0, 0, token_in(extra_of(inp)))
+        assert status in (S.SEC_E_OK, S.SEC_I_CONTINUE_NEEDED)
+        status, sctx, sout, _ = S.AcceptSecurityContext(scred, sctx, token_in(out_token(out)),
+                                                        MUTUAL, 0)
+        assert status == S.SEC_E_OK
+        remote = S.QueryContextAttributes(sctx, S.SECPKG_ATTR_REMOTE_CERT_CONTEXT)
+        assert remote.pbCertEncoded == cert.public_bytes(serialization.Encoding.DER)
+
+
+@pytest.mark.parametrize("trusted", [True, False])
+def test_python_ssl_client_certificate_against_sspi_server(pki, tmp_path, trusted):
+    """An OpenSSL-made client certificate: trusted when its root is in LocalMachine\\Root."""
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    root = pki["root"] if trusted else make_root("Elsewhere Root")
+    cert, key = issue(root, "ssl-client", eku=ExtendedKeyUsageOID.CLIENT_AUTH)
+    (tmp_path / "cc.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "ck.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    listener = socket.create_server(("127.0.0.1", 0))
+    seen = {}
+    scred = server_cred(pki["ctx"])  # the machine and identity are this thread's
+
+    def serve():
+        conn, _ = listener.accept()
+        with conn, scred:
+            data, sctx = b"", None
+            while True:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+                inp = token_in(data)
+                status, sctx, out, _ = S.AcceptSecurityContext(scred, sctx, inp, MUTUAL, 0)
+                if status == S.SEC_E_INCOMPLETE_MESSAGE:
+                    continue
+                conn.sendall(out_token(out))
+                data = extra_of(inp)
+                if status == S.SEC_E_OK:
+                    seen["cert"] = S.QueryContextAttributes(sctx, S.SECPKG_ATTR_REMOTE_CERT_CONTEXT)
+                    seen["error"] = sctx.peer_trust_error
+                    conn.sendall(encrypt(sctx, b"ok"))
+                    return
+
+    t = threading.Thread(target=serve)
+    t.start()
+    ctx = ssl.create_default_context(cadata=pki["root"][0].public_bytes(
+        serialization.Encoding.PEM).decode())
+    ctx.load_cert_chain(tmp_path / "cc.pem", tmp_path / "ck.pem")
+    with socket.create_connection(listener.getsockname(), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+            assert tls.recv(16) == b"ok"
+    t.join(10)
+    listener.close()
+    assert seen["cert"].pbCertEncoded == cert.public_bytes(serialization.Encoding.DER)
+    if trusted:
+        assert seen["error"] is None
+    else:
+        assert seen["error"].hresult == SEC_E_UNTRUSTED_ROOT
+
+
+def test_messages_in_the_callers_own_buffers(pki, creds):
+    """As C passes them: header, data and trailer point into one buffer the caller owns;
+    EncryptMessage writes the record over it and DecryptMessage decrypts in place."""
+    cctx, sctx, _ = handshake(creds[1], creds[0])
+    sizes = S.QueryContextAttributes(cctx, S.SECPKG_ATTR_STREAM_SIZES)
+    payload = b"in place " * 100
+    h, n = sizes.cbHeader, len(payload)
+    buf = bytearray(h + n + sizes.cbTrailer)
+    view = memoryview(buf)
+    view[h:h + n] = payload
+    msg = S.SecBufferDesc([S.SecBuffer(h, S.SECBUFFER_STREAM_HEADER, view[:h]),
+                           S.SecBuffer(n, S.SECBUFFER_DATA, view[h:h + n]),
+                           S.SecBuffer(sizes.cbTrailer, S.SECBUFFER_STREAM_TRAILER, view[h + n:]),
+                           S.SecBuffer()])
+    assert S.EncryptMessage(cctx, 0, msg, 0) == S.SEC_E_OK
+    wire = bytes(buf[:h + n + msg.pBuffers[2].cbBuffer])
+    assert payload[:100] not in wire
+    # The same record as bytes and as the caller's bytearray decrypt alike.
+    inbuf = bytearray(wire)
+    dec = S.SecBufferDesc([S.SecBuffer(len(inbuf), S.SECBUFFER_DATA, inbuf), S.SecBuffer(),
+                           S.SecBuffer(), S.SecBuffer()])
+    assert S.DecryptMessage(sctx, dec, 0) == S.SEC_E_OK
+    assert bytes(dec.pBuffers[1].data) == payload
+    assert bytes(inbuf[h:h + n]) == payload  # decrypted where it lay
+
+
+def test_smart_card_client_certificate_and_card_removal(pki, softhsm_token):
+    """Smart-card client authentication: the client certificate's key lives on a PKCS#11
+    token (SoftHSM) behind a CSP; the CertificateVerify is signed on the card. With the
+    card pulled, the next handshake fails with the smart-card providers' SCARD_W_REMOVED_CARD
+    ("The smart card has been removed, so that further communication is not possible.")."""
+    import capi.crypt32.chain  # noqa: F401 — before certhelpers (they import each other)
+    from capi.advapi32.crypt import CryptAcquireContext, CryptGenKey
+    from capi.crypt32.certhelpers import CertCreateSelfSignCertificate
+    from capi.crypt32.str import CertStrToName
+    from capi.errors import SCARD_W_REMOVED_CARD
+    from csp import tokens
+
+    machine = pki["machine"]
+    tokens.add_pkcs11(machine, "Contoso Card CSP", softhsm_token.module, softhsm_token.label,
+                      pin=softhsm_token.pin, kind="csp")
+    prov = CryptAcquireContext("card-user", "Contoso Card CSP", C.PROV_RSA_FULL, C.CRYPT_NEWKEYSET)
+    CryptGenKey(prov, C.AT_SIGNATURE, 0)  # a card's signature key (accepted from 2012 on)
+    subject = CertStrToName(C.X509_ASN_ENCODING, "CN=Card Holder", 0)
+    card_cert = CertCreateSelfSignCertificate(prov, subject, 0, None, None)
+    with server_cred(pki["ctx"]) as scred, client_cred(
+            S.SCH_CREDENTIALS(paCred=[card_cert])) as ccred:
+        _, sctx, _ = handshake(ccred, scred, asc_flags=MUTUAL)
+        remote = S.QueryContextAttributes(sctx, S.SECPKG_ATTR_REMOTE_CERT_CONTEXT)
+        assert remote.pbCertEncoded == card_cert.pbCertEncoded
+        tokens.remove_token(machine, softhsm_token.label)
+        with raises_hresult(SCARD_W_REMOVED_CARD):
+            handshake(ccred, scred, asc_flags=MUTUAL)
