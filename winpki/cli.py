@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import re
+import shlex
 import sys
 from collections.abc import Sequence
 from typing import TextIO
@@ -80,6 +81,28 @@ def version() -> str:
     return __version__
 
 
+def missing_machine() -> str | None:
+    """A WINPKI_MACHINE naming a directory without a machine is an error (nothing is
+    created behind the user's back; ``winpki machine create`` creates): its message."""
+    import os
+    from pathlib import Path
+
+    from capi.errors import ERROR_PATH_NOT_FOUND, message
+    from capi.host.context import machine_in_use
+    from capi.host.machine import Machine
+
+    env = os.environ.get("WINPKI_MACHINE")
+    if not env or machine_in_use() is not None or (Path(env) / Machine.DB_NAME).is_file():
+        return None
+    return (f"winpki: WINPKI_MACHINE names {env}, which holds no machine: "
+            f"{message(ERROR_PATH_NOT_FOUND)}\n"
+            f"Create it with: winpki machine create {shlex.quote(env)}\n")
+
+
+# Tools that never open the WINPKI_MACHINE machine (or create it themselves).
+NO_MACHINE = frozenset({"scenario", "machine"})
+
+
 def exit_status(rc: int | None) -> int:
     """A tool's Windows exit code (1332, 0x80092004...) as a POSIX status, which keeps only
     8 bits: a failure whose low byte is 0 must still be non-zero."""
@@ -119,6 +142,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None,
         rest = [PASS_THROUGH[name]]
     elif name in OWN_TOOLS:
         rest = own_tool_args(rest)
+    if name not in NO_MACHINE and not is_help_request(rest) \
+            and (problem := missing_machine()) is not None:
+        err.write(problem)
+        return 3  # ERROR_PATH_NOT_FOUND
     module = importlib.import_module(entry[0])
     try:
         # argparse prints help and errors to sys.stdout / sys.stderr: send them to the

@@ -40,6 +40,11 @@ def default_machine_path() -> Path:
     return Path(platformdirs.user_data_dir("winpki")) / "machine"
 
 
+def machine_in_use() -> Machine | None:
+    """The machine ``use_machine`` made current in this thread/task, or None."""
+    return _current_machine.get()
+
+
 def current_machine() -> Machine:
     """The machine the facade acts on: use_machine(), else WINPKI_MACHINE, else default."""
     m = _current_machine.get()
