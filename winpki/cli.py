@@ -57,7 +57,7 @@ _SLASH_OPTION = re.compile(r"^/([A-Za-z][A-Za-z0-9-]*)(?::(.*))?$", re.S)
 
 def own_tool_args(args: list[str]) -> list[str]:
     """``/?`` -> ``--help``, ``/json`` -> ``--json``, ``/ipport:X`` -> ``--ipport=X``."""
-    from winpki.tools.helptext import HELP_WORDS
+    from winpki.helptext import HELP_WORDS
 
     converted = []
     for a in args:
@@ -131,7 +131,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None,
         err.write(f"'{args[0]}' is not recognized as an internal or external command,\n"
                   "operable program or batch file.\n")
         return 1
-    from winpki.tools.helptext import PASS_THROUGH, help_for, is_help_request
+    from winpki.helptext import PASS_THROUGH, help_for, is_help_request
 
     rest = args[1:]
     text = help_for(name, rest)
