@@ -107,14 +107,24 @@ def _http_sys_probe(machine: Machine, digest: bytes) -> int | None:
     from capi.host.context import use_machine
     from schannel import httpsys
 
+    class _DryRun(Exception):
+        pass
+
     binding = httpsys.SslBinding("0.0.0.0:443", "ipport", digest.hex(),
                                  "{4dc3e181-e14b-4a21-b022-59fc669b0914}", "MY")
+    result: int | None = None
+    # In a transaction that is rolled back: the Schannel event a failed acquisition logs
+    # is not left in the System log (the doctor changes nothing).
     try:
-        with use_machine(machine):
-            httpsys.credential_for(machine, binding)
-    except WinError as exc:
-        return exc.hresult
-    return None
+        with machine.transaction(), use_machine(machine):
+            try:
+                httpsys.credential_for(machine, binding)
+            except WinError as exc:
+                result = exc.hresult
+            raise _DryRun
+    except _DryRun:
+        pass
+    return result
 
 
 def _with_hresults(machine: Machine, diag: Diagnosis) -> Diagnosis:
