@@ -298,7 +298,8 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
     if rest and rest[0].lower() in ("/save", "/restore"):
         from winpki.tools.icacls_save import run_save_restore
 
-        return run_save_restore(path, rest, out, err)
+        return run_save_restore(path, rest, out, err, targets=_targets, summary=_summary,
+                                exit_code=_exit_code)
     try:
         plan = parse_args(rest)
     except BadParameter as exc:

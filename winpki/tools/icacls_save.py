@@ -120,11 +120,14 @@ def restore(machine, token, directory: str, entries: list[tuple[str, str]], *, q
     return ok, failed, status
 
 
-def run_save_restore(path: str, rest: list[str], out: TextIO, err: TextIO) -> int:
-    """``icacls`` with /save or /restore (the rest of its command line after ``path``)."""
+def run_save_restore(path: str, rest: list[str], out: TextIO, err: TextIO, *,
+                     targets, summary, exit_code) -> int:
+    """``icacls`` with /save or /restore (the rest of its command line after ``path``);
+    icacls passes its own ``targets`` (the /T walk), ``summary`` and ``exit_code``."""
     from capi.errors import ERROR_INVALID_PARAMETER
     from capi.host.context import current_machine, current_token
-    from winpki.tools.icacls import _exit_code, _summary, _targets
+
+    _targets, _summary, _exit_code = targets, summary, exit_code
 
     verb, aclfile = rest[0].lower(), None
     recurse = quiet = cont = False
