@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 install: system-packages $(STAMP)
 
 demo: install
-	$(PY) -m winpki.demo
+	$(PY) -m winpki.demo $(DEMO_ARGS)
 
 test: install
 	$(PY) -m pytest -q

@@ -15,7 +15,7 @@ from capi.lazy import lazy_exports
 
 # Names are imported on first use (capi.lazy), so a tool that needs one DLL's functions
 # does not load the others; ``from capi import *`` still sees everything.
-__getattr__, __dir__ = lazy_exports(__name__, (
+_exports, __dir__ = lazy_exports(__name__, (
     "capi.errors", "capi.host.accounts", "capi.host.security", "capi.formats.serialized",
     "capi.formats.x500", "capi.crypt32", "capi.advapi32", "capi.ncrypt", "capi.bcrypt",
     # httpapi.dll lives with http.sys in schannel; a port still finds it here (names
@@ -28,3 +28,11 @@ __getattr__, __dir__ = lazy_exports(__name__, (
     "OSVersion": "capi.host.osversions",
     **{n: "capi.constants" for n in dir(_constants) if n[:1].isupper() or n.startswith("sz")},
 })
+
+
+def __getattr__(name: str):
+    if name == "__version__":  # read from the installed distribution on first use
+        from capi.version import __version__
+
+        return __version__
+    return _exports(name)

@@ -217,7 +217,7 @@ def _with_unknown_key_algorithm(der: bytes) -> bytes:
     return der[:at + 2] + b"\x2b" + der[at + 3:]  # 1.3.840.10045.2.1: nobody's
 
 
-def test_certutil_dump_of_a_certificate_with_an_unknown_key_algorithm(tmp_path):
+def test_certutil_dump_of_a_certificate_with_an_unknown_key_algorithm(machine, tmp_path):
     # Was KeyError from asn1crypto's typed SubjectPublicKeyInfo; the key is now printed
     # by its algorithm OID and bytes.
     from helpers_badcerts import good_cert

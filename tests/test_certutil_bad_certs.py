@@ -64,7 +64,7 @@ def test_store_and_repairstore_select_the_other_certificate(store_with_bad, kind
 
 
 @pytest.mark.parametrize("kind", sorted(BAD_CERTS))
-def test_dump_prints_what_decodes(tmp_path, kind):
+def test_dump_prints_what_decodes(machine, tmp_path, kind):
     path = tmp_path / "bad.cer"
     der = BAD_CERTS[kind]()
     path.write_bytes(der)
@@ -81,7 +81,7 @@ def test_dump_prints_what_decodes(tmp_path, kind):
     ("bc", "2.5.29.19", "Subject Type=End Entity"),
     ("aki", "2.5.29.35", "KeyID=11 11"),
 ])
-def test_a_bad_extension_is_its_hex_dump_and_the_others_decode(tmp_path, kind, oid, shown):
+def test_a_bad_extension_is_its_hex_dump_and_the_others_decode(machine, tmp_path, kind, oid, shown):
     path = tmp_path / "bad.cer"
     path.write_bytes(BAD_CERTS[kind]())
     _, out = certutil("-dump", str(path))
@@ -95,7 +95,7 @@ def test_a_bad_extension_is_its_hex_dump_and_the_others_decode(tmp_path, kind, o
     assert any(shown in line for line in good_out.splitlines())
 
 
-def test_unknown_curve_key_is_shown_by_its_parameters(tmp_path):
+def test_unknown_curve_key_is_shown_by_its_parameters(machine, tmp_path):
     path = tmp_path / "bad.cer"
     path.write_bytes(BAD_CERTS["curve"]())
     _, out = certutil("-dump", str(path))

@@ -7,7 +7,10 @@ this table maps the tool name (case-insensitive) to that module. Tools that belo
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import re
+import shlex
 import sys
 from collections.abc import Sequence
 from typing import TextIO
@@ -32,6 +35,8 @@ TOOLS: dict[str, tuple[str, str]] = {
 }
 
 USAGE = """usage: winpki <tool> [arguments as on Windows]
+       winpki <tool> -?          (each tool's help, as Windows prints it)
+       winpki --version
 
 The simulated machine is the one named by WINPKI_MACHINE, else the default machine in
 your data directory (created on first use).
@@ -44,6 +49,60 @@ def _usage(out: TextIO) -> None:
     out.write(USAGE)
     for name, (_, desc) in sorted(TOOLS.items()):
         out.write(f"  {name:<16}{desc}\n")
+
+
+# winpki's own tools (argparse) take Windows' "/" options too: /json, /?, /ipport:X.
+OWN_TOOLS = frozenset({"machine", "provider", "doctor", "scenario", "serve", "iis", "mmc"})
+_SLASH_OPTION = re.compile(r"^/([A-Za-z][A-Za-z0-9-]*)(?::(.*))?$", re.S)
+
+
+def own_tool_args(args: list[str]) -> list[str]:
+    """``/?`` -> ``--help``, ``/json`` -> ``--json``, ``/ipport:X`` -> ``--ipport=X``."""
+    from winpki.helptext import HELP_WORDS
+
+    converted = []
+    for a in args:
+        if a.lower() in HELP_WORDS:
+            converted.append("--help")
+            continue
+        m = _SLASH_OPTION.match(a)
+        if m:
+            name = m.group(1)
+            opt = ("--" if len(name) > 1 else "-") + name
+            converted.append(opt if m.group(2) is None else f"{opt}={m.group(2)}")
+        else:
+            converted.append(a)
+    return converted
+
+
+def version() -> str:
+    """winpki's version, from the installed package's metadata."""
+    from capi.version import __version__
+
+    return __version__
+
+
+class MissingMachine(BaseException):  # not swallowed by a tool's own error handling
+    """WINPKI_MACHINE names a directory that holds no machine."""
+
+
+def _refuse_missing_machine(path) -> None:
+    """A WINPKI_MACHINE naming a directory without a machine is an error when a command
+    needs the machine (nothing is created behind the user's back; ``winpki machine
+    create`` creates). Commands that only read a file (certutil -dump) do not ask."""
+    raise MissingMachine(str(path))
+
+
+def missing_machine_text(env: str) -> str:
+    from capi.errors import ERROR_PATH_NOT_FOUND, message
+
+    return (f"winpki: WINPKI_MACHINE names {env}, which holds no machine: "
+            f"{message(ERROR_PATH_NOT_FOUND)}\n"
+            f"Create it with: winpki machine create {shlex.quote(env)}\n")
+
+
+# Tools that never open the WINPKI_MACHINE machine (or create it themselves).
+NO_MACHINE = frozenset({"scenario", "machine"})
 
 
 def exit_status(rc: int | None) -> int:
@@ -63,6 +122,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None,
     if not args or args[0].lower().lstrip("-/") in ("h", "help", "?"):
         _usage(out)
         return 0 if args else 1
+    if args[0].lower() in ("--version", "-version", "/version"):
+        out.write(f"winpki {version()}\n")
+        return 0
     name = args[0].lower()
     if name.endswith(".exe"):
         name = name[:-4]
@@ -71,9 +133,32 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None,
         err.write(f"'{args[0]}' is not recognized as an internal or external command,\n"
                   "operable program or batch file.\n")
         return 1
+    from winpki.helptext import PASS_THROUGH, help_for, is_help_request
+
+    rest = args[1:]
+    text = help_for(name, rest)
+    if text is not None:
+        out.write(text)
+        return 0
+    if name in PASS_THROUGH and is_help_request(rest):
+        rest = [PASS_THROUGH[name]]
+    elif name in OWN_TOOLS:
+        rest = own_tool_args(rest)
     module = importlib.import_module(entry[0])
+    from capi.host.context import on_missing_machine
+
+    strict = on_missing_machine(_refuse_missing_machine) if name not in NO_MACHINE \
+        else contextlib.nullcontext()
     try:
-        return module.run(args[1:], out, err)
+        # argparse prints help and errors to sys.stdout / sys.stderr: send them to the
+        # streams this call was given.
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), strict:
+            return module.run(rest, out, err)
+    except MissingMachine as exc:
+        err.write(missing_machine_text(str(exc)))
+        return 3  # ERROR_PATH_NOT_FOUND
+    except SystemExit as exc:  # argparse's --help and usage errors
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

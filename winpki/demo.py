@@ -34,27 +34,47 @@ What happened:
      TLS 1.2 handshake, the server's signature made by the CSP holding the key.
 
 More: `winpki scenario list` (the other scenarios), `winpki doctor <thumbprint>`,
-`winpki certutil -store My`, `winpki wevtutil qe System /f:text` — with
-WINPKI_MACHINE set to the machine directory printed below.
+`winpki certutil -store My`, `winpki wevtutil qe System /f:text` — on a machine of your
+own (`winpki machine create`), or on the demo's with `make demo DEMO_ARGS=--keep`
+(`python -m winpki.demo --keep`), which keeps the temporary machine and prints its path.
 """
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    import shlex
+    import shutil
+    import tempfile
+
     from rich.console import Console
 
     from winpki.scenarios import ScenarioFailed, run_scenario
     from winpki.tools.scenario import console_printer
 
+    args = sys.argv[1:] if argv is None else argv
+    if any(a in ("-h", "--help", "-?", "/?") for a in args):
+        sys.stdout.write("usage: python -m winpki.demo [--keep]\n\n"
+                         "  --keep   keep the temporary machine (removed by default)\n")
+        return 0
+    keep = "--keep" in args
     console = Console(highlight=False)
     sys.stdout.write(INTRO)
     sys.stdout.flush()
+    workdir = tempfile.mkdtemp(prefix="winpki-demo-")
     try:
-        run = run_scenario("keyspec", printer=console_printer(sys.stdout))
+        run = run_scenario("keyspec", workdir=workdir, printer=console_printer(sys.stdout))
+        run.machine.close()
     except ScenarioFailed as exc:
         console.print(f"\n[red]The simulated machine diverged from Windows:[/red] {exc}")
         return 1
+    finally:
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
     sys.stdout.write(OUTRO)
-    sys.stdout.write(f"\nThe machine is in {run.machine.path}\n")
+    if keep:
+        sys.stdout.write(f"\nThe machine is kept in {run.machine.path}:\n"
+                         f"  export WINPKI_MACHINE={shlex.quote(str(run.machine.path))}\n")
+    else:
+        sys.stdout.write("\nThe temporary machine was removed (run with --keep to keep it).\n")
     return 0
 
 

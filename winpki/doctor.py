@@ -21,6 +21,7 @@ docs/windows-facts.md §7:
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 
 from capi import constants as C
@@ -41,6 +42,18 @@ class Finding:
     evidence: list[str] = field(default_factory=list)
     fix: list[str] = field(default_factory=list)
     scenario: str | None = None
+    hresult: int | None = None  # what the failing call returns (0x80070520 from http.sys...)
+
+    @property
+    def commands(self) -> list[str]:
+        """The fix's lines that are commands to run, as they can be pasted."""
+        return [x.split("  (")[0] for x in self.fix if x.startswith("winpki ")]
+
+    def as_dict(self) -> dict:
+        return {"cause": self.cause, "title": self.title, "severity": self.severity,
+                "evidence": list(self.evidence), "fix": list(self.fix),
+                "commands": self.commands, "scenario": self.scenario,
+                "hresult": None if self.hresult is None else f"0x{self.hresult:08X}"}
 
 
 @dataclass
@@ -55,6 +68,77 @@ class Diagnosis:
     @property
     def causes(self) -> list[str]:
         return [f.cause for f in self.findings if f.severity != OK]
+
+    @property
+    def verdict(self) -> str:
+        """error when anything blocks, else warning when something is off, else ok."""
+        severities = {f.severity for f in self.findings}
+        return ERROR if ERROR in severities else WARNING if WARNING in severities else OK
+
+    def as_dict(self) -> dict:
+        return {"thumbprint": self.thumbprint, "verdict": self.verdict,
+                "findings": [f.as_dict() for f in self.findings]}
+
+
+# certutil's terse key lines, in plain words (the doctor shows both).
+PLAIN_WORDS = {
+    "Missing stored keyset":
+        "  (certutil's words for: the certificate names a key container, but no key "
+        "provider has a container by that name -- the key was deleted, or never came to "
+        "this machine with the certificate)",
+    "No key provider information":
+        "  (the certificate carries no link to a private key, e.g. it was added from a "
+        ".cer file without its key)",
+    "Private key is NOT exportable":
+        "  (the key was imported without 'Mark this key as exportable'; it works, but cannot "
+        "be exported again)",
+}
+
+
+def _plain(lines: list[str]) -> list[str]:
+    """``lines`` with an explanation after each terse certutil phrase."""
+    out: list[str] = []
+    for line in lines:
+        out.append(line)
+        if line.strip() in PLAIN_WORDS:
+            out.append(PLAIN_WORDS[line.strip()])
+    return out
+
+
+def _http_sys_probe(machine: Machine, digest: bytes) -> int | None:
+    """What http.sys returns acquiring a credential for this certificate (as netsh add
+    sslcert does): None when it succeeds, else the HRESULT (0x80070520 for error 1312)."""
+    from capi.host.context import use_machine
+    from schannel import httpsys
+
+    class _DryRun(Exception):
+        pass
+
+    binding = httpsys.SslBinding("0.0.0.0:443", "ipport", digest.hex(),
+                                 "{4dc3e181-e14b-4a21-b022-59fc669b0914}", "MY")
+    result: int | None = None
+    # In a transaction that is rolled back: the Schannel event a failed acquisition logs
+    # is not left in the System log (the doctor changes nothing).
+    try:
+        with machine.transaction(), use_machine(machine):
+            try:
+                httpsys.credential_for(machine, binding)
+            except WinError as exc:
+                result = exc.hresult
+            raise _DryRun
+    except _DryRun:
+        pass
+    return result
+
+
+def _with_hresults(machine: Machine, diag: Diagnosis) -> Diagnosis:
+    """Give each blocking finding the HRESULT binding the certificate gives."""
+    if any(f.severity == ERROR and f.hresult is None for f in diag.findings):
+        hr = _http_sys_probe(machine, bytes.fromhex(diag.thumbprint))
+        for f in diag.findings:
+            if f.severity == ERROR and f.hresult is None:
+                f.hresult = hr
+    return diag
 
 
 def _open_store(location: int, name: str):
@@ -223,9 +307,11 @@ def _app_pool_findings(machine: Machine, cert, findings: list[Finding]) -> None:
                 [f"as {pool.account}: {exc.name} 0x{exc.hresult:08X} \"{exc.strerror}\"",
                  "Code in that pool using the certificate's private key (e.g. .NET "
                  "X509Certificate2.PrivateKey) fails with 'Keyset does not exist'."],
-                [f'winpki winhttpcertcfg -g -c LOCAL_MACHINE\\My -s "{subject}" -a "{pool.account}"',
+                [f"winpki winhttpcertcfg -g -c 'LOCAL_MACHINE\\My' -s {shlex.quote(subject)} "
+                 f"-a {shlex.quote(pool.account)}",
                  "or grant read on the key file with icacls."],
-                "NETWORK SERVICE / app-pool identities need read access to the key (WinHttpCertCfg -g)"))
+                "NETWORK SERVICE / app-pool identities need read access to the key (WinHttpCertCfg -g)",
+                exc.hresult))
 
 
 def _chain_findings(cert, findings: list[Finding]) -> None:
@@ -250,7 +336,7 @@ def _chain_findings(cert, findings: list[Finding]) -> None:
             [f"CertVerifyCertificateChainPolicy(SSL): {err.name} 0x{err.hresult:08X} {err.strerror}",
              f"chain {status.lChainIndex}, element {status.lElementIndex}"],
             ["Install the issuing CA certificates (LocalMachine CA and Root stores), or use a "
-             "certificate from a CA the clients trust."]))
+             "certificate from a CA the clients trust."], None, err.hresult))
         return
     _revocation_findings(cert, findings)
 
@@ -346,6 +432,11 @@ def protocol_findings(machine: Machine, findings: list[Finding]) -> None:
 
 
 def diagnose(machine: Machine, thumbprint: str, ipport: str | None = None) -> Diagnosis:
+    """The findings for ``thumbprint`` (and the http.sys binding ``ipport``, if given)."""
+    return _with_hresults(machine, _diagnose(machine, thumbprint, ipport))
+
+
+def _diagnose(machine: Machine, thumbprint: str, ipport: str | None = None) -> Diagnosis:
     from winpki.keyreport import inspect, key_lines
 
     digest = bytes.fromhex("".join(thumbprint.split()))
@@ -354,7 +445,7 @@ def diagnose(machine: Machine, thumbprint: str, ipport: str | None = None) -> Di
     if cert is None:
         return Diagnosis(digest.hex(), findings)
     report = inspect(cert)
-    lines = key_lines(cert, verbose=True, report=report)
+    lines = _plain(key_lines(cert, verbose=True, report=report))
     if report.prov_info is None:
         fix = ["Import the PFX that has the private key again."]
         if _key_on_machine(cert):
@@ -412,6 +503,11 @@ def diagnose(machine: Machine, thumbprint: str, ipport: str | None = None) -> Di
         elif binding.cert_hash != digest.hex():
             findings.append(Finding("bound-elsewhere", f"{ipport} is bound to another certificate",
                                     WARNING, [f"Certificate Hash : {binding.cert_hash}"], []))
+        elif not any(f.severity == ERROR for f in findings):
+            findings.append(Finding("binding-ok", f"The http.sys binding {ipport} uses this "
+                                    "certificate, and Schannel can use its key", OK,
+                                    [f"netsh http show sslcert ipport={ipport}  -> Certificate "
+                                     f"Hash : {binding.cert_hash}"]))
     if not [f for f in findings if f.severity == ERROR]:
         findings.insert(0, Finding("ok", "Schannel can use this certificate's private key", OK,
                                    [ln for ln in lines if ln.endswith("passed")]))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import io
 import os
+import shlex
 import shutil
 import socket
 import ssl
@@ -77,7 +78,8 @@ class Runner:
 
         out = io.StringIO()
         rc = main(list(args), out=out, err=out)
-        shown = " ".join(f'"{a}"' if " " in a else a for a in args)
+        # Quoted for bash, so every command shown can be pasted as it is.
+        shown = " ".join(shlex.quote(a) for a in args)
         return self._emit(Record("tool", shown, out.getvalue(), rc, excerpt))
 
     def expect(self, condition: bool, what: str) -> None:
@@ -139,7 +141,8 @@ def make_pfx(run: Runner, cn: str, password: str, *, keysig: bool = False) -> tu
         subprocess.run(cmd, check=True, capture_output=True)
         run.note(f"openssl pkcs12 -export {'-keysig ' if keysig else ''}-inkey {cn}.key "
                  f"-in {cn}.crt -out {cn}.pfx -certpbe PBE-SHA1-3DES -keypbe PBE-SHA1-3DES "
-                 "-macalg sha1")
+                 "-macalg sha1 "
+                 f"-passout {shlex.quote('pass:' + password)} -name {shlex.quote(cn)}")
     else:  # the same attributes, written by winpki's own PKCS#12 layer
         from capi.formats.pkcs12 import PfxCert, PfxKey, build_pfx
 

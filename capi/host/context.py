@@ -40,12 +40,38 @@ def default_machine_path() -> Path:
     return Path(platformdirs.user_data_dir("winpki")) / "machine"
 
 
+# Set by the command line: what to do when the machine WINPKI_MACHINE names does not
+# exist yet (the library creates it; the tools refuse, naming the path).
+_missing_machine_hook: contextvars.ContextVar = contextvars.ContextVar(
+    "winpki_missing_machine_hook", default=None)
+
+
+@contextlib.contextmanager
+def on_missing_machine(hook) -> Iterator[None]:
+    """While active, ``current_machine`` calls ``hook(path)`` instead of creating a
+    WINPKI_MACHINE machine that does not exist (the hook raises)."""
+    token = _missing_machine_hook.set(hook)
+    try:
+        yield
+    finally:
+        _missing_machine_hook.reset(token)
+
+
+def machine_in_use() -> Machine | None:
+    """The machine ``use_machine`` made current in this thread/task, or None."""
+    return _current_machine.get()
+
+
 def current_machine() -> Machine:
     """The machine the facade acts on: use_machine(), else WINPKI_MACHINE, else default."""
     m = _current_machine.get()
     if m is not None:
         return m
     path = default_machine_path()
+    hook = _missing_machine_hook.get()
+    if hook is not None and os.environ.get("WINPKI_MACHINE") \
+            and not (path / Machine.DB_NAME).is_file():
+        hook(path)
     key = str(path.resolve()) if path.exists() else str(path.absolute())
     with _default_lock:
         m = _default_machines.get(key)

@@ -139,8 +139,16 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
                 if not items:
                     return _error(out, f'Cannot find {obj.upper()} object with identifier '
                                        f'"{positional[0]}".')
-            for item in items:
-                out.write(render(item) + "\n")
+            from winpki.tools.appcmd_output import render_list
+
+            fmt = None
+            for key, value in opts:  # /xml, /text, /text:ATTR, /text:*
+                if key.lower() in ("xml", "text"):
+                    fmt = key.lower() + (f":{value}" if value else "")
+            text, unknown = render_list(obj, items, fmt, render)
+            if unknown is not None:
+                return _error(out, f'Unknown attribute "{unknown}".  Replace with -? for help.')
+            out.write(text)
             return 0
         values = {k.lower(): v for k, v in opts}
         if obj == "config" and verb in ("set", "list"):

@@ -104,6 +104,10 @@ def import_pfx_verb(inv: Invocation):
         C.AT_KEYEXCHANGE if "at_keyexchange" in mods else None
     machine, token = _machine_and_token()
     password = inv.value("p")
+    if password is None:  # certutil asks, as it does without -p
+        from winpki.tools.common import read_password
+
+        password = read_password("Enter PFX password:", inv.out)
     # Keys and certificates in one write transaction: a kill before it commits leaves
     # neither (the keys' files are removed when the machine is next opened), one after
     # leaves both.

@@ -74,3 +74,27 @@ def describe_failure(exc: BaseException) -> tuple[int, str]:
         return e.hresult, e.strerror
     e = WinError(0x80004005)
     return e.hresult, f"{e.strerror}: {exc}"
+
+
+def read_password(prompt: str, out) -> str:
+    """Ask for a password as the Windows tool does ("Enter PFX password:"): from the
+    terminal without echo when stdin is one, else one line of stdin (scripts pipe it)."""
+    import getpass
+    import sys
+
+    stdin = sys.stdin
+    if stdin is not None and stdin.isatty():
+        return getpass.getpass(prompt + " ")
+    out.write(prompt + "\n")
+    try:
+        line = stdin.readline() if stdin is not None else ""
+    except OSError:  # no usable stdin: an empty password, as an empty line gives
+        line = ""
+    return line.rstrip("\r\n")
+
+
+def windows_file_error(exc: OSError, path: str) -> str:
+    """An OSError opening ``path`` in Windows' words, naming the file:
+    'The system cannot find the file specified. (C:\\certs\\site.pfx)'."""
+    _, text = describe_failure(exc)
+    return f"{text} ({path})"

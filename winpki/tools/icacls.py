@@ -40,6 +40,13 @@ from capi.host.security import (
 )
 
 USAGE = """ICACLS name /save aclfile [/T] [/C] [/L] [/Q]
+    stores the DACLs for the files and folders that match the name
+    into aclfile for later use with /restore. SACLs, owner and
+    integrity labels are not saved.
+
+ICACLS directory /restore aclfile [/C] [/L] [/Q]
+    applies the stored DACLs to files in directory.
+
 ICACLS name /reset [/T] [/C] [/L] [/Q]
 ICACLS name [/grant[:r] Sid:perm[...]]
        [/deny Sid:perm [...]]
@@ -288,6 +295,11 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
         out.write(USAGE)
         return 0 if args else ERROR_INVALID_PARAMETER
     path, rest = args[0], args[1:]
+    if rest and rest[0].lower() in ("/save", "/restore"):
+        from winpki.tools.icacls_save import run_save_restore
+
+        return run_save_restore(path, rest, out, err, targets=_targets, summary=_summary,
+                                exit_code=_exit_code)
     try:
         plan = parse_args(rest)
     except BadParameter as exc:

@@ -20,30 +20,44 @@ from typing import TextIO
 from capi.errors import WinError
 from capi.host.context import current_machine
 from schannel import iis
+from winpki.tools.common import windows_file_error
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="winpki iis")
-    sub = p.add_subparsers(dest="cmd", required=True)
+    p = argparse.ArgumentParser(
+        prog="winpki iis",
+        description="What IIS Manager and the WebAdministration module do, with their texts.")
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+    helps = {"add-binding": "IIS Manager: Site Bindings > Add (type https, an SSL certificate)",
+             "add-sslcertificate": 'PowerShell: (Get-WebBinding ...).AddSslCertificate(T, "My")'}
     for name in ("add-binding", "add-sslcertificate"):
-        b = sub.add_parser(name)
-        b.add_argument("--site", default="Default Web Site")
-        b.add_argument("--thumbprint", required=True)
-        b.add_argument("--port", type=int, default=443)
-        b.add_argument("--ip", default="*")
-        b.add_argument("--host", default="")
-        b.add_argument("--sni", action="store_true")
-        b.add_argument("--store", default="My")
-    imp = sub.add_parser("import-pfx")
-    imp.add_argument("file")
-    imp.add_argument("--password", default="")
-    imp.add_argument("--no-export", action="store_true")
-    imp.add_argument("--store", default="My")
-    load = sub.add_parser("load-key")
-    load.add_argument("--pool", default="DefaultAppPool")
-    load.add_argument("--thumbprint", required=True)
-    sub.add_parser("sites")
-    sub.add_parser("apppools")
+        b = sub.add_parser(name, help=helps[name], description=helps[name])
+        b.add_argument("--site", default="Default Web Site",
+                       help='the site (default "Default Web Site")')
+        b.add_argument("--thumbprint", required=True,
+                       help="the certificate's SHA-1 thumbprint (spaces allowed)")
+        b.add_argument("--port", type=int, default=443, help="the port (default 443)")
+        b.add_argument("--ip", default="*", help="the IP address (default *: all unassigned)")
+        b.add_argument("--host", default="", help="the host name (with --sni)")
+        b.add_argument("--sni", action="store_true", help="Require Server Name Indication")
+        b.add_argument("--store", default="My",
+                       help="the LocalMachine store holding the certificate (default My)")
+    text = ("IIS Manager: Server Certificates > Import (into LocalMachine\\My, "
+            "\"Allow this certificate to be exported\" checked unless --no-export)")
+    imp = sub.add_parser("import-pfx", help=text, description=text)
+    imp.add_argument("file", help="the PFX (.pfx, .p12) file to import")
+    imp.add_argument("--password", default="", help="the PFX file's password")
+    imp.add_argument("--no-export", action="store_true",
+                     help='leave "Allow this certificate to be exported" unchecked')
+    imp.add_argument("--store", default="My", help="the LocalMachine store (default My)")
+    text = "code in an application pool's worker process opening a certificate's private key"
+    load = sub.add_parser("load-key", help=text, description=text)
+    load.add_argument("--pool", default="DefaultAppPool",
+                      help="the application pool (default DefaultAppPool)")
+    load.add_argument("--thumbprint", required=True,
+                      help="the certificate's SHA-1 thumbprint")
+    sub.add_parser("sites", help="list the sites: id, name, state, pool, bindings")
+    sub.add_parser("apppools", help="list the application pools and their identities")
     return p
 
 
@@ -70,7 +84,8 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
             cert = iis.iis_manager_import(machine, data, ns.password,
                                           allow_export=not ns.no_export, store_name=ns.store)
         except OSError as exc:
-            out.write(f"Import Certificate\n\n{iis.IIS_MANAGER_ERROR}\n\nDetails:\n\n{exc.strerror}\n")
+            out.write(f"Import Certificate\n\n{iis.IIS_MANAGER_ERROR}\n\nDetails:\n\n"
+                      f"{windows_file_error(exc, ns.file)}\n")
             return 1
         except WinError as exc:
             out.write("Import Certificate\n\n" + iis.iis_manager_error(exc) + "\n")

@@ -1,8 +1,12 @@
-"""``winpki machine create|info``: make or describe the simulated Windows host."""
+"""``winpki machine create|list|info|delete``: make, find, describe or remove simulated
+Windows hosts. ``create`` is the only command that makes a machine."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
+from pathlib import Path
 from typing import TextIO
 
 from capi.errors import WinError
@@ -12,15 +16,66 @@ from capi.host.osversions import OS_VERSIONS
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="winpki machine", add_help=True)
+    p = argparse.ArgumentParser(prog="winpki machine", add_help=True,
+                                description="Simulated Windows hosts: each is a directory "
+                                            "(state database and file system).")
     sub = p.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("create", help="create a machine (default: the WINPKI_MACHINE path)")
-    c.add_argument("path", nargs="?")
-    c.add_argument("--os", dest="os_version", default="2019", choices=list(OS_VERSIONS))
-    c.add_argument("--name", dest="computer_name", default="WEBSERVER")
-    c.add_argument("--guid", dest="machine_guid")
-    sub.add_parser("info", help="describe the current machine")
+    c.add_argument("path", nargs="?", help="the machine's directory (must not hold one)")
+    c.add_argument("--os", dest="os_version", default="2019", choices=list(OS_VERSIONS),
+                   help="the Windows version it runs (default 2019)")
+    c.add_argument("--name", dest="computer_name", default="WEBSERVER",
+                   help="the computer name (default WEBSERVER)")
+    c.add_argument("--guid", dest="machine_guid", help="the MachineGuid (default: random)")
+    sub.add_parser("list", help="list the machines in winpki's data directory and "
+                                "the WINPKI_MACHINE one")
+    i = sub.add_parser("info", help="describe a machine (default: the current one)")
+    i.add_argument("path", nargs="?", help="the machine's directory")
+    d = sub.add_parser("delete", help="remove a machine and its directory")
+    d.add_argument("path", help="the machine's directory")
     return p
+
+
+def _data_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("winpki"))
+
+
+def _is_machine(path: Path) -> bool:
+    return (path / Machine.DB_NAME).is_file()
+
+
+def _list(out: TextIO) -> int:
+    seen: list[Path] = []
+    env = os.environ.get("WINPKI_MACHINE")
+    candidates = [Path(env)] if env else []
+    data = _data_dir()
+    if data.is_dir():
+        candidates += sorted(p for p in data.iterdir() if p.is_dir())
+    for path in candidates:
+        if path.resolve() in seen or not _is_machine(path):
+            continue
+        seen.append(path.resolve())
+        m = Machine.open(path)
+        try:
+            mark = "*" if env and path == Path(env) else " "
+            out.write(f"{mark} {m.computer_name:<16} {m.os.version:<8} {path}\n")
+        finally:
+            m.close()
+    if not seen:
+        out.write("No machines. Create one with: winpki machine create PATH\n")
+    return 0
+
+
+def _delete(path: Path, out: TextIO, err: TextIO) -> int:
+    if not _is_machine(path):
+        e = WinError(3)
+        err.write(f"winpki machine: {e.strerror} (no machine in {path})\n")
+        return 1
+    shutil.rmtree(path)
+    out.write(f"Deleted the machine in {path}\n")
+    return 0
 
 
 def run(args: list[str], out: TextIO, err: TextIO) -> int:
@@ -29,10 +84,16 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
         ns = parser.parse_args(args)
     except SystemExit as exc:
         return int(exc.code or 0)
+    if ns.cmd == "list":
+        return _list(out)
+    if ns.cmd == "delete":
+        return _delete(Path(ns.path), out, err)
     try:
         if ns.cmd == "create":
             m = Machine.create(ns.path or default_machine_path(), os_version=ns.os_version,
                                computer_name=ns.computer_name, machine_guid=ns.machine_guid)
+        elif ns.path:
+            m = Machine.open(ns.path)
         else:
             m = current_machine()
     except WinError as exc:

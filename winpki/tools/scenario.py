@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shlex
 from typing import TextIO
 
 from winpki.scenarios import SCENARIOS, Record, ScenarioFailed, run_scenario
@@ -33,20 +35,62 @@ def console_printer(out: TextIO):
     return emit
 
 
+def _parser():
+    import argparse
+
+    p = argparse.ArgumentParser(
+        prog="winpki scenario",
+        description="Replay the failures users report on a fresh temporary machine: the "
+                    "failure as Windows shows it, the doctor's diagnosis, the fix.")
+    sub = p.add_subparsers(dest="cmd")
+    sub.add_parser("list", help="list the scenarios (name, Windows version, title)")
+    r = sub.add_parser("run", help="replay one scenario")
+    r.add_argument("name", help="the scenario's name (see: winpki scenario list)")
+    r.add_argument("--keep", action="store_true",
+                   help="keep the temporary machine and files (removed by default)")
+    return p
+
+
+def _usage(err: TextIO) -> int:
+    err.write("usage: winpki scenario list | run NAME [--keep]   (names: "
+              + ", ".join(SCENARIOS) + ")\n")
+    return 1
+
+
 def run(args: list[str], out: TextIO, err: TextIO) -> int:
+    import shutil
+    import tempfile
+
     if not args or args[0].lower() == "list":
         for s in SCENARIOS.values():
             out.write(f"{s.name:<20} {s.os_version:<7} {s.title}\n")
         return 0
-    if args[0].lower() != "run" or len(args) != 2 or args[1] not in SCENARIOS:
-        if args[0].lower() == "run" and len(args) == 2:
-            err.write(f"winpki scenario: unknown scenario {args[1]!r}\n")
-        err.write("usage: winpki scenario list | run NAME   (names: "
-                  + ", ".join(SCENARIOS) + ")\n")
-        return 1
+    if args[0] in ("-h", "--help"):
+        _parser().print_help(out)
+        return 0
+    if args[0].lower() != "run":
+        return _usage(err)
+    rest = [a for a in args[1:] if a != "--keep"]
+    keep = len(rest) != len(args) - 1
+    if rest and rest[0] in ("-h", "--help"):
+        _parser().parse_args(["run", "--help"])
+    if len(rest) != 1 or rest[0] not in SCENARIOS:
+        if len(rest) == 1:
+            err.write(f"winpki scenario: unknown scenario {rest[0]!r}\n")
+        return _usage(err)
+    workdir = tempfile.mkdtemp(prefix=f"winpki-{rest[0]}-")
+    runner = None
     try:
-        run_scenario(args[1], printer=console_printer(out))
+        runner = run_scenario(rest[0], workdir=workdir, printer=console_printer(out))
     except ScenarioFailed as exc:
         out.write(f"\nScenario diverged from Windows: {exc}\n")
         return 1
+    finally:
+        if runner is not None:
+            runner.machine.close()
+        if keep:
+            out.write(f"\nKept the machine and its files in {workdir}\n"
+                      f"  export WINPKI_MACHINE={shlex.quote(os.path.join(workdir, 'machine'))}\n")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
     return 0

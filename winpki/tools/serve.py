@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import time
 from typing import TextIO
 
@@ -14,7 +15,10 @@ from schannel.tls import parse_listen
 
 
 def run(args: list[str], out: TextIO, err: TextIO) -> int:
-    p = argparse.ArgumentParser(prog="winpki serve")
+    p = argparse.ArgumentParser(prog="winpki serve",
+                                description="Serve an http.sys SSL binding over real TLS: "
+                                            "the certificate and key netsh bound, the key "
+                                            "used where its provider keeps it.")
     p.add_argument("ipport", help="the http.sys binding, e.g. 0.0.0.0:443")
     p.add_argument("--listen", default="127.0.0.1:8443", help="loopback HOST:PORT to listen on")
     p.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
@@ -51,4 +55,14 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
         return 1
     except KeyboardInterrupt:
         pass
+    except OSError as exc:  # the listening socket: say which address, in Windows' words
+        host, port = listen
+        shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        if exc.errno == errno.EADDRINUSE:
+            # WSAEADDRINUSE (10048), FormatMessage's text for it.
+            err.write(f"winpki serve: cannot listen on {shown}: Only one usage of each socket "
+                      "address (protocol/network address/port) is normally permitted.\n")
+        else:
+            err.write(f"winpki serve: cannot listen on {shown}: {exc.strerror or exc}\n")
+        return 1
     return 0
