@@ -19,9 +19,6 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from asn1crypto import core as asn1_core
-from asn1crypto import parser as asn1_parser
-from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
@@ -257,10 +254,14 @@ def decode_string_prop(b: bytes) -> str:
 
 def encode_eku_prop(oids) -> bytes:
     """ENHKEY_USAGE: the DER of an ExtKeyUsageSyntax, as in the EKU extension value."""
+    from asn1crypto import x509 as asn1_x509  # imported when used: a tool starts faster
+
     return asn1_x509.ExtKeyUsageSyntax(list(oids)).dump()
 
 
 def decode_eku_prop(b: bytes) -> list[str]:
+    from asn1crypto import x509 as asn1_x509
+
     try:
         seq = asn1_x509.ExtKeyUsageSyntax.load(bytes(b))
         return [item.dotted for item in seq]
@@ -279,6 +280,8 @@ _TAG_INTEGER, _TAG_SEQUENCE = 2, 16
 
 def _children(contents: bytes):
     """Top-level TLVs in ``contents``; raises CRYPT_E_ASN1_EOD on a truncated one."""
+    from asn1crypto import parser as asn1_parser
+
     pos = 0
     while pos < len(contents):
         try:
@@ -297,6 +300,8 @@ def classify_certificate_der(data: bytes) -> int:
     CRYPT_E_ASN1_BADTAG, anything else CRYPT_E_ASN1_CORRUPT. Only the outer structure
     and the TBSCertificate field tags are examined; cryptography did the real parse.
     """
+    from asn1crypto import parser as asn1_parser
+
     if not data:
         return CRYPT_E_ASN1_EOD
     try:
@@ -583,28 +588,40 @@ def set_context_property(ctx: CertContext, prop_id: int, flags: int, value: Any)
         raise
 
 
-class _OpaqueExtension(asn1_core.Sequence):
-    """An extension whose value stays bytes, as CERT_INFO.rgExtension holds it: a malformed
-    value must not make the certificate's other fields unreadable."""
-
-    _fields = [
-        ("extn_id", asn1_core.ObjectIdentifier),
-        ("critical", asn1_core.Boolean, {"default": False}),
-        ("extn_value", asn1_core.OctetString),
-    ]
+_opaque_extensions = None
 
 
-class _OpaqueExtensions(asn1_core.SequenceOf):
-    _child_spec = _OpaqueExtension
+def _opaque_extensions_spec():
+    """The asn1crypto spec of Extensions whose values stay bytes, as CERT_INFO.rgExtension
+    holds them: a malformed value must not make the certificate's other fields unreadable.
+    Built on first use, so that starting a tool does not load asn1crypto."""
+    global _opaque_extensions
+    if _opaque_extensions is None:
+        from asn1crypto import core as asn1_core
+
+        class _OpaqueExtension(asn1_core.Sequence):
+            _fields = [
+                ("extn_id", asn1_core.ObjectIdentifier),
+                ("critical", asn1_core.Boolean, {"default": False}),
+                ("extn_value", asn1_core.OctetString),
+            ]
+
+        class _OpaqueExtensions(asn1_core.SequenceOf):
+            _child_spec = _OpaqueExtension
+
+        _opaque_extensions = _OpaqueExtensions
+    return _opaque_extensions
 
 
 def _build_cert_info(der: bytes, cert: x509.Certificate) -> CERT_INFO:
+    from asn1crypto import x509 as asn1_x509
+
     a = asn1_x509.Certificate.load(der)
     tbs = a["tbs_certificate"]
     serial_be = tbs["serial_number"].contents
     exts = []
     if cert.version != x509.Version.v1 and tbs["extensions"].contents:
-        raw = _OpaqueExtensions.load(tbs["extensions"].untag().dump())
+        raw = _opaque_extensions_spec().load(tbs["extensions"].untag().dump())
         for ext in raw:
             exts.append(CERT_EXTENSION(ext["extn_id"].dotted, bool(ext["critical"].native),
                                        bytes(ext["extn_value"].contents)))

@@ -21,8 +21,6 @@ import binascii
 import re
 import struct
 
-from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
-
 from capi.constants import (
     CERT_CERT_PROP_ID,
     CERT_CRL_PROP_ID,
@@ -167,6 +165,8 @@ def save_pkcs7(certs) -> bytes:
             "encap_content_info": {"content_type": "data"}, "signer_infos": [],
         })
         return cms.ContentInfo({"content_type": "signed_data", "content": sd}).dump()
+    from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
+
     return pkcs7.serialize_certificates(certs, Encoding.DER)
 
 
