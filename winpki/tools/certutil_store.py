@@ -13,7 +13,7 @@ import os
 from datetime import datetime, timezone
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtensionOID
 
@@ -461,6 +461,8 @@ def dump_lines(der: bytes) -> list[str]:
         lines += ["Signature matches Public Key", "Root Certificate: Subject matches Issuer"]
     else:
         lines.append("Non-root Certificate")
+    from cryptography.hazmat.primitives import serialization  # when used: faster start
+
     spki_der = pub.public_bytes(serialization.Encoding.DER,
                                 serialization.PublicFormat.SubjectPublicKeyInfo)
     lines.append(f"Key Id Hash(rfc-sha1): {hashlib.sha1(key_bits).hexdigest()}")
