@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test bench lint system-packages clean
+.PHONY: install demo test test-lowest bench lint system-packages clean
 
 # System packages the SoftHSM tests and OpenSSL interop need (installed when missing).
 system-packages:
@@ -32,6 +32,15 @@ demo: install
 test: install
 	$(PY) -m pytest -q
 
+# The suite against the lowest version of every dependency pyproject.toml allows
+# (uv's lowest-direct resolution), so that the lower bounds stay true. Benchmarks skipped.
+LOWEST := .venv-lowest
+test-lowest: install
+	$(PY) -m pip install -q uv
+	$(PY) -m uv venv -q --allow-existing --python $(PY) $(LOWEST)
+	VIRTUAL_ENV=$(LOWEST) $(PY) -m uv pip install -q --resolution lowest-direct -e '.[test]'
+	$(LOWEST)/bin/python -m pytest -q -m "not slow" --benchmark-disable
+
 bench: install
 	$(PY) -m pytest tests/bench --benchmark-enable --benchmark-only -q
 
@@ -40,4 +49,4 @@ lint: install
 	$(VENV)/bin/lint-imports
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) .venv-lowest build dist *.egg-info

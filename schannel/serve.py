@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -21,11 +22,15 @@ from capi.host.context import current_machine, run_as, use_machine
 from capi.host.machine import Machine
 from schannel import httpsys, iisweb, protocols
 from schannel.credentials import SYSTEM, ServerCredential
-from schannel.tls import ServerKey, SignatureScheme, TlsEndpoint, ecdsa_raw_to_der
+
+if TYPE_CHECKING:
+    from schannel.tls import SignatureScheme, TlsEndpoint
 
 
-class ProviderServerKey(ServerKey):
-    """A TLS server key whose operations go through the provider holding it."""
+class ProviderServerKey:
+    """A TLS server key whose operations go through the provider holding it: a
+    ``schannel.tls.ServerKey``, registered as one when the first is made (the TLS
+    endpoint, with OpenSSL, is loaded only by what serves)."""
 
     def __init__(self, machine: Machine, credential: ServerCredential, identity=SYSTEM):
         """Open the key as ``identity``: SYSTEM for http.sys (lsass), the caller's token for
@@ -33,7 +38,9 @@ class ProviderServerKey(ServerKey):
         from capi.advapi32.crypt import CryptGetUserKey
         from capi.crypt32.keyacquire import CryptAcquireCertificatePrivateKey
         from schannel.credentials import ACQUIRE_FLAGS
+        from schannel.tls import ServerKey
 
+        ServerKey.register(ProviderServerKey)
         cert = credential.certificate
         self._public = cert.x509.public_key()
         with use_machine(machine), run_as(identity):
@@ -62,6 +69,8 @@ class ProviderServerKey(ServerKey):
             from capi.ncrypt import keystorage as ncrypt
 
             if scheme.is_ecdsa:
+                from schannel.tls import ecdsa_raw_to_der
+
                 raw = ncrypt.NCryptSignHash(self._key, None, digest, 0)
                 return ecdsa_raw_to_der(raw)
             if scheme.hash_algorithm is None:  # TLS 1.0/1.1: MD5+SHA-1, no DigestInfo
@@ -133,6 +142,7 @@ def serve(ipport: str, listen=("127.0.0.1", 0), *, machine: Machine | None = Non
     Raises ERROR_FILE_NOT_FOUND when there is no such binding and ERROR_NO_SUCH_LOGON_SESSION
     (0x80070520) when its credential cannot be acquired — as http.sys would.
     """
+    from schannel.tls import TlsEndpoint
     machine = machine or current_machine()
     endpoint_name = httpsys.parse_ipport(ipport) if "[" in ipport or ipport[:1].isdigit() \
         else httpsys.parse_hostnameport(ipport)

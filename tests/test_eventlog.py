@@ -5,6 +5,7 @@ import pytest
 
 from capi.errors import ERROR_EVT_CHANNEL_NOT_FOUND, ERROR_EVT_INVALID_QUERY
 from capi.testing import raises_hresult
+from capi.host import eventlog as host_eventlog
 from schannel import eventlog
 from winpki.cli import main
 
@@ -51,7 +52,8 @@ def test_event_viewer_xpath_filters(machine, xpath, expected):
     assert [r.event_id for r in eventlog.query(machine, "System", xpath=xpath)] == expected
 
 
-@pytest.mark.parametrize("bad", ["*[System[EventID=]]", "*[System[(EventID=1]]", "Event[", "*[Foo[x]]"])
+@pytest.mark.parametrize("bad", ["*[System[EventID=]]", "*[System[(EventID=1]]", "Event[",
+                                 "*[System[nosuchfunction(1)]]", "*[[x]]"])
 def test_invalid_query(machine, bad):
     with raises_hresult(ERROR_EVT_INVALID_QUERY):
         eventlog.query(machine, "System", xpath=bad)
@@ -97,9 +99,58 @@ def test_wevtutil_text_and_count(machine, monkeypatch):
 
 
 def test_wevtutil_bad_input_is_a_message_not_a_traceback(machine):
+    rc, text = wevtutil("qe", "System", "/q:*[System[EventID=]]")
+    # wevtutil prefixes the failing step to the system message of ERROR_EVT_INVALID_QUERY (15001).
+    assert rc != 0 and text == "Failed to read events. The specified query is invalid.\n"
+    # A path naming elements no event has is a valid query that selects nothing.
     rc, text = wevtutil("qe", "System", "/q:*[System[Nope=1]]")
-    assert rc != 0 and text == "The specified query is invalid.\n"
+    assert rc == 0 and text == ""
     rc, text = wevtutil("qe", "NoSuchLog")
     assert rc != 0 and "The specified channel could not be found." in text
     rc, text = wevtutil("qe", "System", "/f:yaml")
     assert rc != 0 and "The parameter is incorrect." in text
+
+
+# "Consuming Events" (Windows Event Log docs) — XPath queries as Event Viewer writes them:
+# *[UserData/*/PrinterName="MyPrinter" and System/Level=1], TimeCreated[timediff(@SystemTime)
+# <= 86400000], and the custom range TimeCreated[@SystemTime>='...' and @SystemTime<='...'].
+@pytest.mark.parametrize("xpath, expected", [
+    ("*[UserData/*/ErrorCode='0x8009030d']", [36870, 36874]),
+    ("*[UserData[EventXML[ErrorStatus=10001]] and System/Level=2]", [36870, 36874]),
+    ("*[EventData[Data[@Name='TargetUserName']='x']]", []),
+    ("Event/System[EventID=36880]", [36880]),
+    ("*[System[TimeCreated[@SystemTime>='2026-03-01T00:00:00.000Z' and "
+     "@SystemTime<='2026-03-02T00:00:00.000Z']]]", [36874]),
+    ("*[System[TimeCreated[timediff(@SystemTime) <= 86400000]]]", [36880]),
+    ("*[System[TimeCreated[timediff(@SystemTime) > 86400000]]]", [36870, 36874]),
+    ("*[System[EventRecordID > 1]]", [36874, 36880]),
+])
+def test_xpath_engine_paths_and_times(machine, xpath, expected):
+    from datetime import datetime, timezone
+
+    old = datetime(2026, 1, 15, 12, 0, tzinfo=timezone.utc)
+    eventlog.write_event(machine, source="Schannel", event_id=36870, level=2, message=MSG,
+                         data={"ErrorCode": "0x8009030d", "ErrorStatus": "10001"}, when=old)
+    eventlog.write_event(machine, source="Schannel", event_id=36874, level=2, message=MSG,
+                         data={"ErrorCode": "0x8009030d", "ErrorStatus": "10001"},
+                         when=datetime(2026, 3, 1, 8, 30, tzinfo=timezone.utc))
+    eventlog.write_event(machine, source="Schannel", event_id=36880, level=4, message=MSG)
+    assert [r.event_id for r in eventlog.query(machine, "System", xpath=xpath)] == expected
+
+
+def test_timediff_is_milliseconds_to_now():
+    from datetime import datetime, timedelta, timezone
+
+    stamp = (datetime.now(timezone.utc) - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S.%f0Z")
+    assert 2 * 3600_000 - 1000 < host_eventlog.timediff(stamp) < 2 * 3600_000 + 60_000
+
+
+def test_wevtutil_reverse_direction_and_count(machine, monkeypatch):
+    monkeypatch.setenv("WINPKI_MACHINE", str(machine.path))
+    for eid in (36870, 36874, 36880):
+        _schannel(machine, eid)
+    rc, xml = wevtutil("qe", "System", "/rd:true", "/c:2", "/f:xml")
+    ids = [int(e.find("{http://schemas.microsoft.com/win/2004/08/events/event}System/"
+                      "{http://schemas.microsoft.com/win/2004/08/events/event}EventID").text)
+           for e in (ET.fromstring(line) for line in xml.splitlines())]
+    assert rc == 0 and ids == [36880, 36874]

@@ -18,8 +18,6 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-from asn1crypto import parser as asn1_parser
-from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
@@ -229,10 +227,14 @@ def decode_string_prop(b: bytes) -> str:
 
 def encode_eku_prop(oids) -> bytes:
     """ENHKEY_USAGE: the DER of an ExtKeyUsageSyntax, as in the EKU extension value."""
+    from asn1crypto import x509 as asn1_x509  # imported when used: a tool starts faster
+
     return asn1_x509.ExtKeyUsageSyntax(list(oids)).dump()
 
 
 def decode_eku_prop(b: bytes) -> list[str]:
+    from asn1crypto import x509 as asn1_x509
+
     try:
         seq = asn1_x509.ExtKeyUsageSyntax.load(bytes(b))
         return [item.dotted for item in seq]
@@ -251,6 +253,8 @@ _TAG_INTEGER, _TAG_SEQUENCE = 2, 16
 
 def _children(contents: bytes):
     """Top-level TLVs in ``contents``; raises CRYPT_E_ASN1_EOD on a truncated one."""
+    from asn1crypto import parser as asn1_parser
+
     pos = 0
     while pos < len(contents):
         try:
@@ -269,6 +273,8 @@ def classify_certificate_der(data: bytes) -> int:
     CRYPT_E_ASN1_BADTAG, anything else CRYPT_E_ASN1_CORRUPT. Only the outer structure
     and the TBSCertificate field tags are examined; cryptography did the real parse.
     """
+    from asn1crypto import parser as asn1_parser
+
     if not data:
         return CRYPT_E_ASN1_EOD
     try:

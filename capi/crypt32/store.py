@@ -9,6 +9,7 @@ import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from capi.constants import (
     CERT_ACCESS_STATE_PROP_ID,
@@ -316,8 +317,8 @@ def _provider_id(lpszStoreProvider) -> int:
 
 
 @winapi
-def CertOpenStore(lpszStoreProvider, dwEncodingType: int = 0, hCryptProv=None,
-                  dwFlags: int = 0, pvPara=None):
+def CertOpenStore(lpszStoreProvider: int | str, dwEncodingType: int = 0, hCryptProv: Any = None,
+                  dwFlags: int = 0, pvPara: Any = None) -> CertStore:
     r"""CertOpenStore: open a store by provider number (CERT_STORE_PROV_*) or name.
 
     MEMORY, COLLECTION; SERIALIZED / PKCS7 (``pvPara`` bytes); FILENAME (a host path:
@@ -395,7 +396,7 @@ def CertOpenStore(lpszStoreProvider, dwEncodingType: int = 0, hCryptProv=None,
 
 
 @winapi
-def CertOpenSystemStore(hProv, szSubsystemProtocol):
+def CertOpenSystemStore(hProv: Any, szSubsystemProtocol: str) -> CertStore:
     """CertOpenSystemStore: CurrentUser's system store ``szSubsystemProtocol`` (created if
     missing). Raises E_INVALIDARG for an empty name (Wine store.c testCertOpenSystemStore)."""
     if not szSubsystemProtocol:
@@ -405,13 +406,13 @@ def CertOpenSystemStore(hProv, szSubsystemProtocol):
 
 
 @winapi
-def CertDuplicateStore(hCertStore):
+def CertDuplicateStore(hCertStore: CertStore) -> CertStore:
     """CertDuplicateStore: the same handle with one more reference."""
     return hCertStore.duplicate()
 
 
 @winapi
-def CertCloseStore(hCertStore, dwFlags: int = 0) -> bool:
+def CertCloseStore(hCertStore: CertStore, dwFlags: int = 0) -> bool:
     """CertCloseStore. NULL -> TRUE. With CERT_CLOSE_STORE_CHECK_FLAG raises
     CRYPT_E_PENDING_CLOSE (after releasing the handle) while another handle or a context
     from the store is alive; the empty store of created contexts -> E_UNEXPECTED."""
@@ -439,7 +440,8 @@ def _next_result(store: CertStore, previous, ctx):
 
 
 @winapi
-def CertEnumCertificatesInStore(hCertStore, pPrevCertContext=None):
+def CertEnumCertificatesInStore(hCertStore: CertStore, pPrevCertContext: CertContext | None = None
+                                ) -> CertContext | None:
     """CertEnumCertificatesInStore: the context after ``pPrevCertContext`` (which is
     released), or None with CRYPT_E_NOT_FOUND in GetLastError at the end. Memory stores
     give the newest first; system stores ascending SHA-1 (module docstring)."""
@@ -576,7 +578,8 @@ def _free_standing_copy(der: bytes, props: dict, encoding: int) -> CertContext:
 
 
 @winapi
-def CertAddCertificateContextToStore(hCertStore, pCertContext, dwAddDisposition: int):
+def CertAddCertificateContextToStore(hCertStore: CertStore | None, pCertContext: CertContext,
+                                     dwAddDisposition: int) -> CertContext:
     """CertAddCertificateContextToStore: add a copy (with its properties) of a context.
 
     Returns the context now in the store (a new one; the existing one for USE_EXISTING).
@@ -612,7 +615,7 @@ def CertAddEncodedCertificateToStore(hCertStore, dwCertEncodingType: int, pbCert
 
 
 @winapi
-def CertDeleteCertificateFromStore(pCertContext) -> bool:
+def CertDeleteCertificateFromStore(pCertContext: CertContext) -> bool:
     """CertDeleteCertificateFromStore: remove the context's certificate from its store
     (the context is released). Deleting one already deleted succeeds. Raises
     E_ACCESSDENIED for a read-only store or a LocalMachine store and a non-administrator."""
@@ -632,7 +635,7 @@ def CertDeleteCertificateFromStore(pCertContext) -> bool:
 
 
 @winapi
-def CertSerializeCertificateStoreElement(pCertContext, dwFlags: int = 0) -> bytes:
+def CertSerializeCertificateStoreElement(pCertContext: CertContext, dwFlags: int = 0) -> bytes:
     """CertSerializeCertificateStoreElement: the context as a serialized element,
     cached hash properties included (``dwFlags`` is ignored, as on Windows)."""
     if pCertContext is None:
@@ -751,7 +754,7 @@ def CertAddStoreToCollection(hCollectionStore, hSiblingStore, dwUpdateFlags: int
 
 
 @winapi
-def CertRemoveStoreFromCollection(hCollectionStore, hSiblingStore) -> None:
+def CertRemoveStoreFromCollection(hCollectionStore: CertStore, hSiblingStore: CertStore) -> None:
     """CertRemoveStoreFromCollection."""
     if isinstance(hCollectionStore, CollectionStore):
         hCollectionStore.remove_member(hSiblingStore)
@@ -791,7 +794,8 @@ def CertEnumSystemStore(dwFlags: int, pvSystemStoreLocationPara=None, pvArg=None
 
 
 @winapi
-def CertControlStore(hCertStore, dwFlags: int, dwCtrlType: int, pvCtrlPara=None) -> bool:
+def CertControlStore(hCertStore: CertStore, dwFlags: int, dwCtrlType: int,
+                     pvCtrlPara: Any = None) -> bool:
     """CertControlStore: RESYNC, COMMIT, AUTO_RESYNC. System stores write through, so
     COMMIT succeeds; a memory store (alone or in a collection) and a file store without
     CERT_FILE_STORE_COMMIT_ENABLE_FLAG raise ERROR_CALL_NOT_IMPLEMENTED."""

@@ -21,8 +21,6 @@ import binascii
 import re
 import struct
 
-from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
-
 from capi.constants import (
     CERT_CERT_PROP_ID,
     CERT_CRL_PROP_ID,
@@ -173,6 +171,7 @@ def save_pkcs7(certs, crls=()) -> bytes:
         from asn1crypto import cms
         from asn1crypto import crl as asn1_crl
         from asn1crypto import x509 as asn1_x509
+        from cryptography.hazmat.primitives.serialization import Encoding
 
         sd = cms.SignedData({
             "version": "v1", "digest_algorithms": [],
@@ -192,6 +191,8 @@ def save_pkcs7(certs, crls=()) -> bytes:
             "encap_content_info": {"content_type": "data"}, "signer_infos": [],
         })
         return cms.ContentInfo({"content_type": "signed_data", "content": sd}).dump()
+    from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
+
     return pkcs7.serialize_certificates(certs, Encoding.DER)
 
 

@@ -5,9 +5,6 @@ and the store find types build on it."""
 
 from __future__ import annotations
 
-from asn1crypto import core as asn1_core
-from asn1crypto import x509 as asn1_x509
-
 from capi.constants import (
     CERT_NAME_STR_CRLF_FLAG,
     CERT_NAME_STR_NO_PLUS_FLAG,
@@ -67,6 +64,9 @@ _STR_TYPE_MASK = 0xFFFF
 
 def _value_text(value) -> str:
     """A printable form of one attribute value (strings as themselves)."""
+    from asn1crypto import core as asn1_core
+    from asn1crypto import x509 as asn1_x509
+
     if isinstance(value, asn1_core.Any):
         try:
             value = value.parsed
@@ -90,6 +90,8 @@ def _quote(text: str) -> str:
 
 def parse_name(name_der: bytes) -> list[list[tuple[str, str]]]:
     """[[(oid, text), ...] per RDN] in encoding order."""
+    from asn1crypto import x509 as asn1_x509  # imported when used: a tool starts faster
+
     try:
         name = asn1_x509.Name.load(bytes(name_der))
         rdns = []

@@ -13,11 +13,21 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from xml.sax.saxutils import escape, quoteattr
 
 from capi.errors import ERROR_EVT_CHANNEL_NOT_FOUND, ERROR_EVT_INVALID_QUERY, WinError
 from capi.host.accounts import Token
 from capi.host.machine import Machine
+
+
+def escape(text: str) -> str:
+    """XML character data (as xml.sax.saxutils.escape, which costs a tool's start-up
+    urllib.request)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def quoteattr(text: str) -> str:
+    return '"' + escape(text).replace('"', "&quot;").replace("\n", "&#10;") + '"'
+
 
 LEVEL_CRITICAL, LEVEL_ERROR, LEVEL_WARNING, LEVEL_INFORMATION = 1, 2, 3, 4
 LEVEL_NAMES = {0: "Information", 1: "Critical", 2: "Error", 3: "Warning", 4: "Information",
@@ -165,126 +175,97 @@ def clear_log(machine: Machine, log: str, *, token: Token | None = None) -> None
 
 
 # --------------------------------------------------------------------------------------
-# The XPath subset Event Viewer writes:  *[System[Provider[@Name='Schannel'] and
-# (EventID=36870 or EventID=36874) and (Level=1 or Level=2) and
-# TimeCreated[timediff(@SystemTime) <= 86400000]]]
+# Event Viewer's XPath filters (``*[System[Provider[@Name='Schannel'] and (EventID=36870)
+# and TimeCreated[timediff(@SystemTime) <= 86400000]]]``, ``*[UserData/*/ErrorCode=...]``,
+# ``*[EventData[Data[@Name='x']='y']]``), evaluated by elementpath over each event's XML.
 # --------------------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"""\s*(?:(?P<num>\d+)|(?P<str>'[^']*'|"[^"]*")|(?P<op><=|>=|!=|=|<|>)
-                     |(?P<punct>[\[\]()@*])|(?P<name>[A-Za-z_][\w\-]*))""", re.X)
-_OPS = {"=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
-        ">": lambda a, b: a > b, "<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b}
+_FILETIME_STAMP = re.compile(r"^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.(\d+))?Z?$", re.I)
+_parser = None
 
 
 def _invalid(detail: str) -> WinError:
     return WinError(ERROR_EVT_INVALID_QUERY, detail=detail)
 
 
-class _Parser:
-    def __init__(self, text: str):
-        self.toks: list[tuple[str, str]] = []
-        pos = 0
-        text = text.strip()
-        while pos < len(text):
-            m = _TOKEN.match(text, pos)
-            if not m or m.end() == pos:
-                raise _invalid(text)
-            kind = m.lastgroup
-            self.toks.append((kind, m.group(kind)))
-            pos = m.end()
-        self.i = 0
+def _parse_system_time(text: str) -> datetime:
+    m = _FILETIME_STAMP.match(text.strip())
+    if not m:
+        raise ValueError(f"not a SystemTime: {text!r}")
+    frac = (m.group(3) or "0")[:6].ljust(6, "0")
+    return datetime.fromisoformat(f"{m.group(1)}T{m.group(2)}.{frac}+00:00")
 
-    def peek(self, value: str | None = None):
-        if self.i >= len(self.toks):
-            return None
-        tok = self.toks[self.i]
-        return tok if value is None or tok[1].lower() == value.lower() else None
 
-    def take(self, value: str | None = None):
-        tok = self.peek(value)
-        if tok is None:
-            raise _invalid(f"expected {value!r}")
-        self.i += 1
-        return tok
+def timediff(value, other=None) -> float:
+    """Event Log's ``timediff(@SystemTime)``: the milliseconds between the argument and now
+    (or between the two arguments). Not an XPath function: the Event Log service adds it.
+    "Consuming Events" (Windows Event Log docs): ``TimeCreated[timediff(@SystemTime) <=
+    86400000]`` selects events of the last 24 hours."""
+    def when(v):
+        if isinstance(v, list):
+            if not v:
+                raise ValueError("timediff of an empty sequence")
+            v = v[0]
+        return _parse_system_time(str(getattr(v, "string_value", v)))
 
-    # query := '*' '[' 'System' '[' expr ']' ']'  |  '*'
-    def query(self):
-        self.take("*")
-        if self.peek() is None:
-            return lambda rec: True
-        self.take("[")
-        self.take("System")
-        self.take("[")
-        pred = self.expr()
-        self.take("]")
-        self.take("]")
-        if self.peek() is not None:
-            raise _invalid("trailing text")
-        return pred
+    later = when(other) if other is not None else datetime.now(timezone.utc)
+    return abs((later - when(value)).total_seconds() * 1000.0)
 
-    def expr(self):
-        left = self.term()
-        while self.peek("or"):
-            self.take()
-            right = self.term()
-            left = (lambda a, b: lambda r: a(r) or b(r))(left, right)
-        return left
 
-    def term(self):
-        left = self.factor()
-        while self.peek("and"):
-            self.take()
-            right = self.factor()
-            left = (lambda a, b: lambda r: a(r) and b(r))(left, right)
-        return left
+def _xpath_parser():
+    """An XPath 2 parser (string comparison of ``@SystemTime >= '2026-...'`` as Event
+    Viewer's custom ranges write it) that knows ``timediff``."""
+    global _parser
+    if _parser is None:
+        from elementpath import XPath2Parser
 
-    def factor(self):
-        if self.peek("("):
-            self.take()
-            inner = self.expr()
-            self.take(")")
-            return inner
-        kind, name = self.take()
-        if kind != "name":
-            raise _invalid(name)
-        lname = name.lower()
-        if lname == "provider":
-            self.take("[")
-            self.take("@")
-            self.take("Name")
-            op = self.take()[1]
-            value = self.take()[1].strip("'\"")
-            self.take("]")
-            return lambda r: _OPS[op](r.source.lower(), value.lower())
-        if lname == "timecreated":
-            self.take("[")
-            self.take("timediff")
-            self.take("(")
-            self.take("@")
-            self.take("SystemTime")
-            self.take(")")
-            op = self.take()[1]
-            ms = int(self.take()[1])
-            self.take("]")
-            return lambda r: _OPS[op](
-                (datetime.now(timezone.utc) - r.time).total_seconds() * 1000, ms)
-        fields = {"eventid": lambda r: r.event_id, "level": lambda r: r.level,
-                  "eventrecordid": lambda r: r.record_id}
-        if lname not in fields:
-            raise _invalid(name)
-        op_kind, op = self.take()
-        if op_kind != "op":
-            raise _invalid(op)
-        num_kind, num = self.take()
-        if num_kind != "num":
-            raise _invalid(num)
-        get, value = fields[lname], int(num)
-        return lambda r: _OPS[op](get(r), value)
+        parser = XPath2Parser()
+        parser.external_function(timediff, name="timediff")
+        _parser = parser
+    return _parser
+
+
+def _event_tree(rec: EventRecord):
+    """The event's XML as an element tree with namespaces removed (Event Log queries name
+    ``System``, ``EventID``, ``UserData/EventXML`` without prefixes) and values case-folded,
+    as the query's string literals are: values compare without regard to case, so that
+    Provider[@Name='schannel'] finds Schannel's events."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(rec.to_xml())
+    for el in root.iter():
+        if isinstance(el.tag, str) and el.tag.startswith("{"):
+            el.tag = el.tag.split("}", 1)[1]
+        if el.text:
+            el.text = el.text.casefold()
+        for k, v in el.attrib.items():
+            el.attrib[k] = v.casefold()
+    return ET.ElementTree(root)
 
 
 def compile_query(xpath: str):
     """Compile an Event Viewer XPath filter; invalid -> ERROR_EVT_INVALID_QUERY."""
-    return _Parser(xpath).query()
+    from elementpath import ElementPathError, XPathContext
+
+    text = (xpath or "").strip()
+    if not text:
+        raise _invalid("empty query")
+    try:
+        token = _xpath_parser().parse(text)
+    except (ElementPathError, ValueError, TypeError, SyntaxError) as exc:
+        raise _invalid(f"{text}: {exc}") from exc
+    for tk in token.iter():
+        if tk.symbol == "(string)" and isinstance(tk.value, str):
+            tk.value = tk.value.casefold()
+
+    def predicate(rec: EventRecord) -> bool:
+        try:
+            result = token.evaluate(XPathContext(_event_tree(rec)))
+        except (ElementPathError, ValueError, TypeError, ArithmeticError) as exc:
+            raise _invalid(f"{text}: {exc}") from exc
+        return bool(result)
+
+    return predicate
 
 
 __all__ = [

@@ -21,7 +21,6 @@ import os
 import re
 import sqlite3
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path, PureWindowsPath
 
@@ -158,6 +157,8 @@ class Machine:
         machine_guid: str | None = None,
     ) -> Machine:
         """Create a new machine in ``path`` (which must not hold one already)."""
+        import uuid  # imported when used: a tool starts faster
+
         from capi.host.osversions import os_version as _osv
 
         osv = _osv(os_version)

@@ -145,7 +145,29 @@ def parse_inf(text: str) -> Inf:
             current[-1] = (prev_key, prev_value + value)
         else:
             current.append((key, value))
+    _substitute_strings(inf)
     return inf
+
+
+_STRING_REF = re.compile(r"%([^%\s]*)%")
+
+
+def _substitute_strings(inf: Inf) -> None:
+    """``[Strings]``: ``%name%`` in any other section's keys and values is replaced by that
+    string (names without regard to case; ``%%`` is a percent sign), as SetupAPI reads an
+    INF — certreq's reference writes its EKU example this way:
+    ``%szOID_ENHANCED_KEY_USAGE% = "{text}%szOID_PKIX_KP_SERVER_AUTH%"``."""
+    strings = {k.lower(): v for k, v in inf.sections.get("strings", [])}
+    if not strings:
+        return
+
+    def sub(text: str) -> str:
+        return _STRING_REF.sub(lambda m: "%" if not m.group(1)
+                               else strings.get(m.group(1).lower(), m.group(0)), text)
+
+    for name, lines in inf.sections.items():
+        if name != "strings":
+            lines[:] = [(sub(k), sub(v)) for k, v in lines]
 
 
 def _bool(section: str, key: str, value: str | None, default: bool) -> bool:
@@ -286,7 +308,11 @@ def read_request_settings(machine, inf: Inf, *, force_machine: bool | None) -> N
              "keyalgorithm", "silent", "privatekeyarchive", "usermprotected", "userprotected",
              "validityperiod", "validityperiodunits", "suppressdefaults", "keyusageproperty",
              "exportableencrypted", "encryptionalgorithm", "encryptionlength", "renewalcert",
-             "usexistingkeyset", "useexistingkeyset"}
+             "usexistingkeyset", "useexistingkeyset",
+             # Accepted as certreq accepts them; no effect on the simulated request (the
+             # key's container name is generated, no protection dialog, no CA-side fields).
+             "keycontainer", "keyprotection", "notbefore", "notafter", "requestername",
+             "securitydescriptor", "alternatesignaturealgorithm"}
     for key, value in inf.section(section):
         if key.lower() not in known:
             raise _bad(section, key, value)

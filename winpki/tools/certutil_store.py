@@ -13,7 +13,7 @@ import os
 from datetime import datetime, timezone
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtensionOID
 
@@ -95,9 +95,11 @@ def is_self_signed(cert: x509.Certificate) -> bool:
             return False
     except ValueError:
         # A name that does not decode: compare the names as encoded.
+        from cryptography.hazmat.primitives.serialization import Encoding
+
         from capi.formats.certext import is_self_issued
 
-        if not is_self_issued(cert.public_bytes(serialization.Encoding.DER)):
+        if not is_self_issued(cert.public_bytes(Encoding.DER)):
             return False
     try:
         cert.verify_directly_issued_by(cert)

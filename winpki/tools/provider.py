@@ -6,6 +6,9 @@
     winpki provider remove-token LABEL      (pull the card out)
     winpki provider insert-token LABEL      (put it back; certificates are propagated)
     winpki provider propagate NAME          (copy the card's certificates to CurrentUser\\My)
+    winpki provider init-token --label L [--pin P] [--so-pin S] [--machine DIR]
+                                            (a SoftHSM2 token in <machine>/softhsm; prints
+                                             the SOFTHSM2_CONF to export)
 
 Failures print the code and the Windows message (``0x8010006b (-2146434965
 SCARD_W_WRONG_CHV)`` / ``The card cannot be accessed because the wrong PIN was
@@ -48,7 +51,32 @@ def _parser() -> argparse.ArgumentParser:
         t.add_argument("label")
     g = sub.add_parser("propagate", help="propagate the token's certificates to CurrentUser\\My")
     g.add_argument("name")
+    i = sub.add_parser("init-token", help="create a SoftHSM2 token in <machine>/softhsm")
+    i.add_argument("--label", required=True)
+    i.add_argument("--pin", default="1234")
+    i.add_argument("--so-pin", default="5678")
+    i.add_argument("--machine", help="machine directory (default: the current machine)")
     return p
+
+
+def _init_token(ns, out: TextIO) -> None:
+    """softhsm-config/provision.py as a command: configuration and token directory in the
+    machine directory, a fresh token labelled ``--label``, the export line to use."""
+    from pathlib import Path
+
+    from csp import softhsm
+
+    if ns.machine:
+        base = Path(ns.machine) / "softhsm"
+    else:
+        from capi.host.context import current_machine
+
+        base = Path(current_machine().path) / "softhsm"
+    token = softhsm.provision(base, ns.label, ns.pin, ns.so_pin, set_env=False)
+    out.write(f'Token "{token.label}" initialised.\n')
+    out.write(f"  Module: {token.module}\n")
+    out.write("Before loading the module, export:\n")
+    out.write(f"export SOFTHSM2_CONF={token.config}\n")
 
 
 def _add(machine, ns, out: TextIO) -> None:
@@ -88,6 +116,9 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
         err.write(__doc__.split("\n\n")[1] + "\n")
         return 2
     try:
+        if ns.cmd == "init-token":
+            _init_token(ns, out)
+            return 0
         machine = current_machine()
         if ns.cmd == "add-pkcs11":
             _add(machine, ns, out)

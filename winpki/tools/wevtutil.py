@@ -93,8 +93,10 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
                                  count=int(count) if count is not None else None,
                                  newest_first=reverse)
     except WinError as exc:
-        # wevtutil prints the bare system message ("The specified channel could not be found.").
-        out.write(f"{exc.strerror}\n")
+        # wevtutil prints the bare system message ("The specified channel could not be found.");
+        # a query the service rejects fails reading: "Failed to read events. <message>".
+        prefix = "Failed to read events. " if exc.winerror == 15001 else ""
+        out.write(f"{prefix}{exc.strerror}\n")
         return exc.winerror & 0xFF or 1
     for index, rec in enumerate(records):
         if fmt == "text":
