@@ -4,8 +4,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from capi.errors import ERROR_EVT_CHANNEL_NOT_FOUND, ERROR_EVT_INVALID_QUERY
-from capi.testing import raises_hresult
 from capi.host import eventlog as host_eventlog
+from capi.testing import raises_hresult
 from schannel import eventlog
 from winpki.cli import main
 
