@@ -38,7 +38,7 @@ LOWEST := .venv-lowest
 test-lowest: install
 	$(PY) -m pip install -q uv
 	$(PY) -m uv venv -q --allow-existing --python $(PY) $(LOWEST)
-	VIRTUAL_ENV=$(LOWEST) $(PY) -m uv pip install -q --resolution lowest-direct -e '.[test]'
+	$(PY) -m uv pip install -q --python $(LOWEST)/bin/python --resolution lowest-direct -e '.[test]'
 	$(LOWEST)/bin/python -m pytest -q -m "not slow" --benchmark-disable
 
 bench: install

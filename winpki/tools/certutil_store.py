@@ -93,8 +93,10 @@ def is_self_signed(cert: x509.Certificate) -> bool:
     try:
         if cert.issuer != cert.subject:
             return False
-    except ValueError:
-        # A name that does not decode: compare the names as encoded.
+    except (ValueError, KeyError):
+        # A name that does not decode (cryptography before 50 raises KeyError for a value
+        # of an unexpected ASN.1 type, later versions ValueError): compare the names as
+        # encoded.
         from cryptography.hazmat.primitives.serialization import Encoding
 
         from capi.formats.certext import is_self_issued
