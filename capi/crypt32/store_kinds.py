@@ -28,6 +28,7 @@ import os
 import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from capi.constants import (
     CERT_ACCESS_STATE_LM_SYSTEM_STORE_FLAG,
@@ -83,6 +84,10 @@ from capi.formats.serialized import (
     save_pkcs7,
     save_serialized_store,
 )
+
+if TYPE_CHECKING:
+    from capi.host.accounts import Token
+    from capi.host.machine import Machine
 
 LOCAL_MACHINE = "LocalMachine"
 CURRENT_USER = "CurrentUser"
@@ -939,8 +944,8 @@ def open_registry_store(machine, location: str, name: str, *, token, flags: int,
     return RegistryStore(machine, location, canonical, token=token, flags=flags)
 
 
-def open_system_store(machine, location: str, name: str, *, token=None, flags: int = 0,
-                      create: bool = True) -> SystemStore:
+def open_system_store(machine: Machine, location: str, name: str, *, token: Token | None = None,
+                      flags: int = 0, create: bool = True) -> SystemStore:
     """The system store ``location\\name`` (location "LocalMachine" or "CurrentUser")."""
     if location.lower() == LOCAL_MACHINE.lower():
         location = LOCAL_MACHINE
