@@ -1528,8 +1528,8 @@ def _unexpected(exc: Exception, code: int) -> WinError:
 
 
 @winapi
-def CryptEncodeObjectEx(dwCertEncodingType: int, lpszStructType, pvStructInfo,
-                        dwFlags: int = 0, pEncodePara=None) -> bytes:
+def CryptEncodeObjectEx(dwCertEncodingType: int, lpszStructType: int | str, pvStructInfo: Any,
+                        dwFlags: int = 0, pEncodePara: Any = None) -> bytes:
     """CryptEncodeObjectEx: the DER of ``pvStructInfo`` as Windows encodes it.
 
     Raises ERROR_FILE_NOT_FOUND (unknown structure type or encoding), E_INVALIDARG,
@@ -1565,8 +1565,8 @@ def _unicode_flags(flags: int) -> int:
 
 
 @winapi
-def CryptDecodeObjectEx(dwCertEncodingType: int, lpszStructType, pbEncoded: bytes,
-                        dwFlags: int = 0, pDecodePara=None):
+def CryptDecodeObjectEx(dwCertEncodingType: int, lpszStructType: int | str, pbEncoded: bytes,
+                        dwFlags: int = 0, pDecodePara: Any = None) -> Any:
     """CryptDecodeObjectEx: the structure (or scalar) ``pbEncoded`` holds.
 
     Raises ERROR_FILE_NOT_FOUND (unknown type or encoding), CRYPT_E_ASN1_EOD,
@@ -1587,13 +1587,14 @@ def CryptDecodeObjectEx(dwCertEncodingType: int, lpszStructType, pbEncoded: byte
         raise _unexpected(exc, CRYPT_E_ASN1_CORRUPT) from None
 
 
-def CryptEncodeObject(dwCertEncodingType: int, lpszStructType, pvStructInfo) -> bytes:
+def CryptEncodeObject(dwCertEncodingType: int, lpszStructType: int | str,
+                      pvStructInfo: Any) -> bytes:
     """CryptEncodeObject: CryptEncodeObjectEx without flags."""
     return CryptEncodeObjectEx(dwCertEncodingType, lpszStructType, pvStructInfo, 0, None)
 
 
-def CryptDecodeObject(dwCertEncodingType: int, lpszStructType, pbEncoded: bytes,
-                      dwFlags: int = 0):
+def CryptDecodeObject(dwCertEncodingType: int, lpszStructType: int | str, pbEncoded: bytes,
+                      dwFlags: int = 0) -> Any:
     """CryptDecodeObject: CryptDecodeObjectEx without decode parameters."""
     return CryptDecodeObjectEx(dwCertEncodingType, lpszStructType, pbEncoded, dwFlags, None)
 
