@@ -49,7 +49,7 @@ _ACQUIRE_FLAGS = (C.CRYPT_ACQUIRE_CACHE_FLAG | C.CRYPT_ACQUIRE_USE_PROV_INFO_FLA
 class AcquiredKey:
     """A certificate's private key: the handle, its KeySpec and who frees it."""
 
-    handle: object  # HCRYPTPROV or NCRYPT_KEY_HANDLE
+    handle: HCRYPTPROV | NCRYPT_KEY_HANDLE
     key_spec: int
     caller_free: bool
 

@@ -46,7 +46,7 @@ from capi.formats import pkcs12
 from capi.host import crashpoints
 
 if TYPE_CHECKING:
-    from capi.crypt32.store_kinds import CertStore
+    from capi.crypt32.store_kinds import CertStore, MemoryStore
     from capi.host.accounts import Token
     from capi.host.machine import Machine
 
@@ -131,7 +131,7 @@ class _Plan:
 class ImportedPfx:
     """What :func:`import_pfx` produced: the memory store and the keys it persisted."""
 
-    store: CertStore
+    store: MemoryStore
     created: list = field(default_factory=list)  # (provider, scope, name) per new key
 
     def delete_keys(self) -> None:
@@ -367,7 +367,7 @@ def PFXVerifyPassword(pPFX: bytes | None, szPassword: str | None, dwFlags: int =
 
 
 @winapi
-def PFXImportCertStore(pPFX: bytes, szPassword: str | None, dwFlags: int = 0) -> CertStore:
+def PFXImportCertStore(pPFX: bytes, szPassword: str | None, dwFlags: int = 0) -> MemoryStore:
     """PFXImportCertStore -> a memory store (HCERTSTORE) of the PFX's certificates.
 
     Certificates with a key carry CERT_KEY_PROV_INFO_PROP_ID, their keys persisted in

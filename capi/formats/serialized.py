@@ -58,7 +58,7 @@ def _record(prop_id: int, data: bytes) -> bytes:
     return RECORD.pack(prop_id, ELEMENT_ENCODING, len(data)) + data
 
 
-def encode_element(der: bytes, props: Iterable[tuple[int, bytes]],
+def encode_element(der: bytes, props: Iterable[tuple[int, bytes | bytearray]],
                    context_id: int = CERT_CERT_PROP_ID) -> bytes:
     """Records for ``props`` (iterable of (id, bytes)) then the context record."""
     out = [_record(pid, bytes(val)) for pid, val in props]
