@@ -321,7 +321,7 @@ def _provider_id(lpszStoreProvider) -> int:
 
 @winapi
 def CertOpenStore(lpszStoreProvider: int | str, dwEncodingType: int = 0, hCryptProv: Any = None,
-                  dwFlags: int = 0, pvPara: Any = None) -> CertStore:
+                  dwFlags: int = 0, pvPara: Any = None) -> CertStore | None:
     r"""CertOpenStore: open a store by provider number (CERT_STORE_PROV_*) or name.
 
     MEMORY, COLLECTION; SERIALIZED / PKCS7 (``pvPara`` bytes); FILENAME (a host path:
