@@ -14,6 +14,13 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at start-up
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, TypeVar
+
+    _F = TypeVar("_F", bound=Callable[..., Any])
+
 FACILITY_WIN32 = 7
 
 
@@ -485,7 +492,7 @@ def SetLastError(code: int) -> None:
     _last.code = int(code) & 0xFFFFFFFF
 
 
-def winapi(func):
+def winapi(func: _F) -> _F:
     """Decorator for facade functions: a failure leaves its code in GetLastError(), as the
     Win32 function would, and propagates unchanged."""
     import functools

@@ -175,7 +175,7 @@ def _flags(Flags) -> int:
 
 
 @winapi
-def HttpInitialize(Version: HTTPAPI_VERSION, Flags: int, pReserved=None) -> None:
+def HttpInitialize(Version: HTTPAPI_VERSION, Flags: int, pReserved: None = None) -> None:
     """HttpInitialize: version 1.0 or 2.0, HTTP_INITIALIZE_SERVER and/or _CONFIG.
     ERROR_INVALID_PARAMETER for other flags, versions or a non-NULL reserved pointer."""
     flags = _flags(Flags)
@@ -189,7 +189,7 @@ def HttpInitialize(Version: HTTPAPI_VERSION, Flags: int, pReserved=None) -> None
 
 
 @winapi
-def HttpTerminate(Flags: int, pReserved=None) -> None:
+def HttpTerminate(Flags: int, pReserved: None = None) -> None:
     """HttpTerminate: undoes one HttpInitialize for each flag given."""
     flags = _flags(Flags)
     with _init_lock:
@@ -267,7 +267,10 @@ _SSL_IDS = (HttpServiceConfigSSLCertInfo, HttpServiceConfigSslSniCertInfo)
 
 
 @winapi
-def HttpSetServiceConfiguration(ServiceHandle, ConfigId: int, pConfigInformation) -> None:
+def HttpSetServiceConfiguration(ServiceHandle: int | None, ConfigId: int,
+                                pConfigInformation: HTTP_SERVICE_CONFIG_SSL_SET
+                                | HTTP_SERVICE_CONFIG_SSL_SNI_SET | HTTP_SERVICE_CONFIG_URLACL_SET
+                                | HTTP_SERVICE_CONFIG_IP_LISTEN_PARAM) -> None:
     """HttpSetServiceConfiguration for SSL (ipport and SNI) bindings, URL reservations and
     the IP listen list. ERROR_ALREADY_EXISTS for an existing record,
     ERROR_NO_SUCH_LOGON_SESSION when http.sys cannot use the certificate,
@@ -291,7 +294,9 @@ def HttpSetServiceConfiguration(ServiceHandle, ConfigId: int, pConfigInformation
 
 
 @winapi
-def HttpUpdateServiceConfiguration(ServiceHandle, ConfigId: int, pConfigInformation) -> None:
+def HttpUpdateServiceConfiguration(ServiceHandle: int | None, ConfigId: int,
+                                   pConfigInformation: HTTP_SERVICE_CONFIG_SSL_SET
+                                   | HTTP_SERVICE_CONFIG_SSL_SNI_SET) -> None:
     """HttpUpdateServiceConfiguration: replace an SSL binding in one step (the old one
     stays if http.sys cannot use the new certificate); ERROR_FILE_NOT_FOUND if none."""
     _reserved(ServiceHandle)
@@ -305,7 +310,11 @@ def HttpUpdateServiceConfiguration(ServiceHandle, ConfigId: int, pConfigInformat
 
 
 @winapi
-def HttpDeleteServiceConfiguration(ServiceHandle, ConfigId: int, pConfigInformation) -> None:
+def HttpDeleteServiceConfiguration(ServiceHandle: int | None, ConfigId: int,
+                                   pConfigInformation: HTTP_SERVICE_CONFIG_SSL_SET
+                                   | HTTP_SERVICE_CONFIG_SSL_SNI_SET
+                                   | HTTP_SERVICE_CONFIG_URLACL_SET
+                                   | HTTP_SERVICE_CONFIG_IP_LISTEN_PARAM) -> None:
     """HttpDeleteServiceConfiguration: ERROR_FILE_NOT_FOUND for a record that is not there."""
     _reserved(ServiceHandle)
     machine = current_machine()
@@ -335,7 +344,13 @@ def _query_kind(pInput) -> tuple[int, int]:
 
 
 @winapi
-def HttpQueryServiceConfiguration(ServiceHandle, ConfigId: int, pInput=None):
+def HttpQueryServiceConfiguration(ServiceHandle: int | None, ConfigId: int,
+                                  pInput: HTTP_SERVICE_CONFIG_SSL_QUERY
+                                  | HTTP_SERVICE_CONFIG_SSL_SNI_QUERY
+                                  | HTTP_SERVICE_CONFIG_URLACL_QUERY | None = None
+                                  ) -> (HTTP_SERVICE_CONFIG_SSL_SET | HTTP_SERVICE_CONFIG_SSL_SNI_SET
+                                        | HTTP_SERVICE_CONFIG_URLACL_SET
+                                        | HTTP_SERVICE_CONFIG_IP_LISTEN_QUERY):
     """HttpQueryServiceConfiguration -> the record. HttpServiceConfigQueryExact finds one by
     key (ERROR_FILE_NOT_FOUND when absent); HttpServiceConfigQueryNext walks the records by
     ``dwToken`` 0, 1, … until ERROR_NO_MORE_ITEMS. The IP listen list takes no input."""
@@ -426,7 +441,8 @@ HttpCreateRequestQueue = HttpCreateHttpHandle
 
 
 @winapi
-def HttpAddUrl(ReqQueueHandle, pFullyQualifiedUrl: str, pReserved=None) -> None:
+def HttpAddUrl(ReqQueueHandle: HTTP_REQUEST_QUEUE_HANDLE, pFullyQualifiedUrl: str,
+               pReserved: None = None) -> None:
     """HttpAddUrl: register a URL prefix for the queue. ERROR_ACCESS_DENIED when the
     caller is not an administrator and no reservation lets it listen there;
     ERROR_ALREADY_EXISTS when another queue registered the same prefix."""
@@ -444,7 +460,7 @@ def HttpAddUrl(ReqQueueHandle, pFullyQualifiedUrl: str, pReserved=None) -> None:
 
 
 @winapi
-def HttpAddUrlToUrlGroup(UrlGroupId, pFullyQualifiedUrl: str, UrlContext: int = 0,
+def HttpAddUrlToUrlGroup(UrlGroupId: HTTP_URL_GROUP, pFullyQualifiedUrl: str, UrlContext: int = 0,
                          Reserved: int = 0) -> None:
     """HttpAddUrlToUrlGroup (version 2.0): as HttpAddUrl, for the group's queue."""
     if not isinstance(UrlGroupId, HTTP_URL_GROUP):
@@ -453,13 +469,13 @@ def HttpAddUrlToUrlGroup(UrlGroupId, pFullyQualifiedUrl: str, UrlContext: int = 
 
 
 @winapi
-def HttpCreateUrlGroup(ReqQueueHandle) -> HTTP_URL_GROUP:
+def HttpCreateUrlGroup(ReqQueueHandle: HTTP_REQUEST_QUEUE_HANDLE) -> HTTP_URL_GROUP:
     """A URL group bound to a request queue (HttpCreateUrlGroup + the binding property)."""
     return HTTP_URL_GROUP(_queue(ReqQueueHandle))
 
 
 @winapi
-def HttpRemoveUrl(ReqQueueHandle, pFullyQualifiedUrl: str) -> None:
+def HttpRemoveUrl(ReqQueueHandle: HTTP_REQUEST_QUEUE_HANDLE, pFullyQualifiedUrl: str) -> None:
     """HttpRemoveUrl: ERROR_FILE_NOT_FOUND when the queue did not register the prefix."""
     q = _queue(ReqQueueHandle)
     prefix = str(urlacl.parse_url(pFullyQualifiedUrl)).lower()
@@ -471,7 +487,7 @@ def HttpRemoveUrl(ReqQueueHandle, pFullyQualifiedUrl: str) -> None:
 
 
 @winapi
-def HttpCloseRequestQueue(ReqQueueHandle) -> None:
+def HttpCloseRequestQueue(ReqQueueHandle: HTTP_REQUEST_QUEUE_HANDLE) -> None:
     """Close the queue; its URL registrations go with it."""
     q = _queue(ReqQueueHandle)
     with _reg_lock:

@@ -707,8 +707,9 @@ def _open_key(machine, token, cert):
 
 
 @winapi
-def AcquireCredentialsHandle(pszPrincipal, pszPackage, fCredentialUse, pvLogonId=None,
-                             pAuthData=None) -> CredHandle:
+def AcquireCredentialsHandle(pszPrincipal: str | None, pszPackage: str, fCredentialUse: int,
+                             pvLogonId: object = None,
+                             pAuthData: SCHANNEL_CRED | SCH_CREDENTIALS | None = None) -> CredHandle:
     """AcquireCredentialsHandle (Schannel) -> CredHandle (the expiry output dropped).
 
     ``pAuthData`` is a SCHANNEL_CRED or SCH_CREDENTIALS (or None: a client with no
@@ -747,7 +748,7 @@ def AcquireCredentialsHandle(pszPrincipal, pszPackage, fCredentialUse, pvLogonId
 
 
 @winapi
-def FreeCredentialsHandle(phCredential) -> None:
+def FreeCredentialsHandle(phCredential: CredHandle) -> None:
     """FreeCredentialsHandle; SEC_E_INVALID_HANDLE for something that is not a handle."""
     if not isinstance(phCredential, CredHandle):
         raise WinError(SEC_E_INVALID_HANDLE)
@@ -1373,9 +1374,13 @@ def _ctxt(phContext) -> CtxtHandle:
 
 
 @winapi
-def InitializeSecurityContext(phCredential, phContext, pszTargetName, fContextReq: int,
-                              Reserved1: int = 0, TargetDataRep: int = 0, pInput=None,
-                              Reserved2: int = 0, phNewContext=None, pOutput=None):
+def InitializeSecurityContext(phCredential: CredHandle | None, phContext: CtxtHandle | None,
+                              pszTargetName: str | None, fContextReq: int,
+                              Reserved1: int = 0, TargetDataRep: int = 0,
+                              pInput: SecBufferDesc | None = None, Reserved2: int = 0,
+                              phNewContext: CtxtHandle | None = None,
+                              pOutput: SecBufferDesc | None = None
+                              ) -> tuple[int, CtxtHandle, SecBufferDesc, int]:
     """InitializeSecurityContext (Schannel client) -> (status, phNewContext, pOutput,
     pfContextAttr).
 
@@ -1404,8 +1409,11 @@ def InitializeSecurityContext(phCredential, phContext, pszTargetName, fContextRe
 
 
 @winapi
-def AcceptSecurityContext(phCredential, phContext, pInput, fContextReq: int,
-                          TargetDataRep: int = 0, phNewContext=None, pOutput=None):
+def AcceptSecurityContext(phCredential: CredHandle | None, phContext: CtxtHandle | None,
+                          pInput: SecBufferDesc | None, fContextReq: int,
+                          TargetDataRep: int = 0, phNewContext: CtxtHandle | None = None,
+                          pOutput: SecBufferDesc | None = None
+                          ) -> tuple[int, CtxtHandle, SecBufferDesc, int]:
     """AcceptSecurityContext (Schannel server) -> (status, phNewContext, pOutput,
     pfContextAttr).
 
@@ -1429,7 +1437,7 @@ def AcceptSecurityContext(phCredential, phContext, pInput, fContextReq: int,
 
 
 @winapi
-def QueryContextAttributes(phContext, ulAttribute: int):
+def QueryContextAttributes(phContext: CtxtHandle, ulAttribute: int) -> object:
     """QueryContextAttributes -> the attribute's structure: SECPKG_ATTR_STREAM_SIZES,
     _CONNECTION_INFO, _CIPHER_INFO, _REMOTE_CERT_CONTEXT (a CERT_CONTEXT whose hCertStore
     holds the chain the peer sent), _LOCAL_CERT_CONTEXT. SEC_E_UNSUPPORTED_FUNCTION for
@@ -1455,14 +1463,15 @@ def QueryContextAttributes(phContext, ulAttribute: int):
 
 
 @winapi
-def EncryptMessage(phContext, fQOP: int, pMessage, MessageSeqNo: int = 0) -> int:
+def EncryptMessage(phContext: CtxtHandle, fQOP: int, pMessage: SecBufferDesc,
+                   MessageSeqNo: int = 0) -> int:
     """EncryptMessage: [STREAM_HEADER, DATA (plaintext, at most cbMaximumMessage),
     STREAM_TRAILER, EMPTY] -> header + data + trailer are one TLS record. Returns SEC_E_OK."""
     return _ctxt(phContext).encrypt(pMessage)
 
 
 @winapi
-def DecryptMessage(phContext, pMessage, MessageSeqNo: int = 0):
+def DecryptMessage(phContext: CtxtHandle, pMessage: SecBufferDesc, MessageSeqNo: int = 0) -> int:
     """DecryptMessage: [DATA (received bytes), EMPTY, EMPTY, EMPTY] -> one record decrypted:
     [STREAM_HEADER, DATA (plaintext), STREAM_TRAILER, EXTRA (bytes after it) or EMPTY].
 
@@ -1475,7 +1484,7 @@ def DecryptMessage(phContext, pMessage, MessageSeqNo: int = 0):
 
 
 @winapi
-def ApplyControlToken(phContext, pInput) -> int:
+def ApplyControlToken(phContext: CtxtHandle, pInput: SecBufferDesc) -> int:
     """ApplyControlToken with a SECBUFFER_TOKEN holding the DWORD SCHANNEL_SHUTDOWN: the
     next Initialize/AcceptSecurityContext returns the close_notify alert to send."""
     context = _ctxt(phContext)
@@ -1487,7 +1496,7 @@ def ApplyControlToken(phContext, pInput) -> int:
 
 
 @winapi
-def DeleteSecurityContext(phContext) -> int:
+def DeleteSecurityContext(phContext: CtxtHandle) -> int:
     """DeleteSecurityContext; SEC_E_INVALID_HANDLE for anything but a live context."""
     if not isinstance(phContext, CtxtHandle) or phContext.ssl is None:
         raise WinError(SEC_E_INVALID_HANDLE)

@@ -8,6 +8,7 @@ as CryptoAPI writes them (reversed relative to PKCS#1 / ``cryptography``).
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -39,6 +40,10 @@ from capi.errors import (
     WinError,
     winapi,
 )
+
+if TYPE_CHECKING:
+    from capi.advapi32.enumalgs import PROV_ENUMALGS, PROV_ENUMALGS_EX
+    from capi.host.security import SecurityDescriptor
 
 MAX_PATH = 260
 PP_VERSION_2_0 = 0x0200
@@ -218,7 +223,8 @@ def CryptGetDefaultProvider(dwProvType: int, dwFlags: int = C.CRYPT_MACHINE_DEFA
 
 
 @_facade
-def CryptAcquireContext(szContainer, szProvider, dwProvType: int, dwFlags: int = 0):
+def CryptAcquireContext(szContainer: str | None, szProvider: str | None, dwProvType: int,
+                        dwFlags: int = 0) -> HCRYPTPROV | None:
     """CryptAcquireContext -> HCRYPTPROV (None for CRYPT_DELETEKEYSET).
 
     NTE_BAD_PROV_TYPE (type 0), NTE_KEYSET_NOT_DEF (unknown provider),
@@ -260,7 +266,7 @@ def CryptAcquireContext(szContainer, szProvider, dwProvType: int, dwFlags: int =
 
 
 @_facade
-def CryptReleaseContext(hProv, dwFlags: int = 0) -> None:
+def CryptReleaseContext(hProv: HCRYPTPROV, dwFlags: int = 0) -> None:
     """CryptReleaseContext. Nonzero flags: NTE_BAD_FLAGS but the handle is freed; a second
     release: ERROR_INVALID_PARAMETER (Wine rsaenh.c clean_up_base_environment)."""
     prov = _prov(hProv)
@@ -271,7 +277,8 @@ def CryptReleaseContext(hProv, dwFlags: int = 0) -> None:
 
 
 @_facade
-def CryptGetProvParam(hProv, dwParam: int, dwFlags: int = 0):
+def CryptGetProvParam(hProv: HCRYPTPROV, dwParam: int, dwFlags: int = 0
+                      ) -> int | str | PROV_ENUMALGS | PROV_ENUMALGS_EX | SecurityDescriptor:
     """CryptGetProvParam: PP_NAME, PP_CONTAINER, PP_UNIQUE_CONTAINER, PP_PROVTYPE,
     PP_IMPTYPE, PP_VERSION, PP_KEYSPEC, PP_KEYSET_TYPE, PP_KEYSTORAGE, PP_ENUMCONTAINERS
     (CRYPT_FIRST/CRYPT_NEXT, ends with ERROR_NO_MORE_ITEMS), PP_ENUMALGS (PROV_ENUMALGS) and
@@ -324,7 +331,8 @@ def CryptGetProvParam(hProv, dwParam: int, dwFlags: int = 0):
 
 
 @_facade
-def CryptSetProvParam(hProv, dwParam: int, pbData, dwFlags: int = 0) -> None:
+def CryptSetProvParam(hProv: HCRYPTPROV, dwParam: int, pbData: SecurityDescriptor | bytes | None,
+                      dwFlags: int = 0) -> None:
     """CryptSetProvParam: PP_KEYSET_SEC_DESCR (pbData a SecurityDescriptor, dwFlags the
     SECURITY_INFORMATION bits; NTE_PERM without WRITE_DAC). PP_KEYEXCHANGE_PIN /
     PP_SIGNATURE_PIN are kept for hardware providers; software CSPs, like rsaenh, answer
@@ -353,7 +361,7 @@ _ALG_SPEC = {C.CALG_RSA_KEYX: C.AT_KEYEXCHANGE, C.CALG_RSA_SIGN: C.AT_SIGNATURE}
 
 
 @_facade
-def CryptGenKey(hProv, Algid: int, dwFlags: int = 0) -> HCRYPTKEY:
+def CryptGenKey(hProv: HCRYPTPROV, Algid: int, dwFlags: int = 0) -> HCRYPTKEY:
     """CryptGenKey -> HCRYPTKEY. AT_KEYEXCHANGE/CALG_RSA_KEYX, AT_SIGNATURE/CALG_RSA_SIGN,
     and session keys (CALG_RC2, RC4, DES, 3DES_112, 3DES, AES_128/192/256 as the
     provider's table allows; CRYPT_EXPORTABLE, CRYPT_CREATE_SALT, CRYPT_NO_SALT);
@@ -378,7 +386,7 @@ def CryptGenKey(hProv, Algid: int, dwFlags: int = 0) -> HCRYPTKEY:
 
 
 @_facade
-def CryptGetUserKey(hProv, dwKeySpec: int) -> HCRYPTKEY:
+def CryptGetUserKey(hProv: HCRYPTPROV, dwKeySpec: int) -> HCRYPTKEY:
     """CryptGetUserKey -> HCRYPTKEY; NTE_NO_KEY when the slot is empty."""
     prov = _prov(hProv)
     spec = _u32(dwKeySpec)
@@ -388,13 +396,14 @@ def CryptGetUserKey(hProv, dwKeySpec: int) -> HCRYPTKEY:
 
 
 @_facade
-def CryptDestroyKey(hKey) -> None:
+def CryptDestroyKey(hKey: HCRYPTKEY) -> None:
     """CryptDestroyKey (the key stays in its container)."""
     _key(hKey)._open = False
 
 
 @_facade
-def CryptExportKey(hKey, hExpKey, dwBlobType: int, dwFlags: int = 0) -> bytes:
+def CryptExportKey(hKey: HCRYPTKEY, hExpKey: HCRYPTKEY | None, dwBlobType: int,
+                   dwFlags: int = 0) -> bytes:
     """CryptExportKey -> blob. PUBLICKEYBLOB always; PRIVATEKEYBLOB only from an exportable
     key (NTE_BAD_KEY_STATE otherwise), clear or encrypted with a session hExpKey; a session
     key as SIMPLEBLOB (hExpKey the RSA exchange key), PLAINTEXTKEYBLOB or
@@ -435,7 +444,8 @@ def _export_wrapped(key: HCRYPTKEY, exp: HCRYPTKEY | None, btype: int) -> bytes:
 
 
 @_facade
-def CryptImportKey(hProv, pbData, hPubKey=None, dwFlags: int = 0) -> HCRYPTKEY:
+def CryptImportKey(hProv: HCRYPTPROV, pbData: bytes, hPubKey: HCRYPTKEY | None = None,
+                   dwFlags: int = 0) -> HCRYPTKEY:
     """CryptImportKey -> HCRYPTKEY. A private blob fills the slot its ALG_ID names and is
     persisted at once; a public blob is not stored in the container. NTE_BAD_DATA for a
     wrong version/magic/length, NTE_BAD_TYPE for an unknown blob type."""
@@ -482,7 +492,8 @@ def _import_session(prov: HCRYPTPROV, btype: int, data: bytes, pub, flags: int):
 
 
 @_facade
-def CryptDeriveKey(hProv, Algid: int, hBaseData, dwFlags: int = 0) -> HCRYPTKEY:
+def CryptDeriveKey(hProv: HCRYPTPROV, Algid: int, hBaseData: HCRYPTHASH,
+                   dwFlags: int = 0) -> HCRYPTKEY:
     """CryptDeriveKey -> HCRYPTKEY: a session key from a hash's value (which is finished).
     Keys longer than the hash (and AES keys from hashes shorter than 32 bytes) use
     Windows' 0x36/0x5C expansion; CRYPT_CREATE_SALT takes the salt from the leftover hash
@@ -502,7 +513,7 @@ def CryptDeriveKey(hProv, Algid: int, hBaseData, dwFlags: int = 0) -> HCRYPTKEY:
 
 
 @_facade
-def CryptDuplicateKey(hKey, pdwReserved=None, dwFlags: int = 0) -> HCRYPTKEY:
+def CryptDuplicateKey(hKey: HCRYPTKEY, pdwReserved: None = None, dwFlags: int = 0) -> HCRYPTKEY:
     """CryptDuplicateKey -> a new HCRYPTKEY with the key's parameters (an open chain is
     not carried over). ERROR_INVALID_PARAMETER for a non-NULL pdwReserved."""
     key = _key(hKey)
@@ -513,7 +524,7 @@ def CryptDuplicateKey(hKey, pdwReserved=None, dwFlags: int = 0) -> HCRYPTKEY:
 
 
 @_facade
-def CryptGetKeyParam(hKey, dwParam: int, dwFlags: int = 0):
+def CryptGetKeyParam(hKey: HCRYPTKEY, dwParam: int, dwFlags: int = 0) -> int | bytes:
     """CryptGetKeyParam: KP_ALGID, KP_KEYLEN and KP_BLOCKLEN (bits), KP_PERMISSIONS
     (0x3B, 0x3F if exportable), KP_CERTIFICATE (NTE_NOT_FOUND if none). KP_SALT on RSA:
     NTE_BAD_KEY; others NTE_BAD_TYPE."""
@@ -538,7 +549,8 @@ def CryptGetKeyParam(hKey, dwParam: int, dwFlags: int = 0):
 
 
 @_facade
-def CryptSetKeyParam(hKey, dwParam: int, pbData, dwFlags: int = 0) -> None:
+def CryptSetKeyParam(hKey: HCRYPTKEY, dwParam: int, pbData: int | bytes,
+                     dwFlags: int = 0) -> None:
     """CryptSetKeyParam: KP_PERMISSIONS (CRYPT_EXPORT can be cleared — silently kept — but
     never added: NTE_BAD_DATA), KP_CERTIFICATE (DER bytes, stored with the key)."""
     key = _key(hKey)
@@ -569,7 +581,8 @@ def CryptSetKeyParam(hKey, dwParam: int, pbData, dwFlags: int = 0) -> None:
 
 
 @_facade
-def CryptCreateHash(hProv, Algid: int, hKey=None, dwFlags: int = 0) -> HCRYPTHASH:
+def CryptCreateHash(hProv: HCRYPTPROV, Algid: int, hKey: HCRYPTKEY | None = None,
+                    dwFlags: int = 0) -> HCRYPTHASH:
     """CryptCreateHash -> HCRYPTHASH. MD2, MD4, MD5, SHA-1, SHA-2 (PROV_RSA_AES only),
     CALG_SSL3_SHAMD5, CALG_HMAC and CALG_MAC with a session key. NTE_BAD_ALGID for an
     algorithm the provider type lacks (CALG_SHA_256 in a PROV_RSA_FULL provider),
@@ -587,7 +600,7 @@ def CryptCreateHash(hProv, Algid: int, hKey=None, dwFlags: int = 0) -> HCRYPTHAS
 
 
 @_facade
-def CryptHashData(hHash, pbData, dwFlags: int = 0) -> None:
+def CryptHashData(hHash: HCRYPTHASH, pbData: bytes, dwFlags: int = 0) -> None:
     """CryptHashData; NTE_BAD_HASH_STATE after the value was read or signed; dwFlags 0 or
     CRYPT_USERDATA, anything else NTE_BAD_FLAGS (Wine rsaenh.c test_hashes)."""
     h = _hash(hHash)
@@ -599,7 +612,7 @@ def CryptHashData(hHash, pbData, dwFlags: int = 0) -> None:
 
 
 @_facade
-def CryptGetHashParam(hHash, dwParam: int, dwFlags: int = 0):
+def CryptGetHashParam(hHash: HCRYPTHASH, dwParam: int, dwFlags: int = 0) -> int | bytes:
     """CryptGetHashParam: HP_ALGID, HP_HASHSIZE, HP_HASHVAL (finishes the hash)."""
     h = _hash(hHash)
     param = _u32(dwParam)
@@ -613,7 +626,8 @@ def CryptGetHashParam(hHash, dwParam: int, dwFlags: int = 0):
 
 
 @_facade
-def CryptSetHashParam(hHash, dwParam: int, pbData, dwFlags: int = 0) -> None:
+def CryptSetHashParam(hHash: HCRYPTHASH, dwParam: int, pbData: bytes | HMAC_INFO | None,
+                      dwFlags: int = 0) -> None:
     """CryptSetHashParam: HP_HASHVAL (sign a hash computed elsewhere; NTE_BAD_HASH for a
     wrong length) and HP_HMAC_INFO (an HMAC_INFO, once, before any data)."""
     h = _hash(hHash)
@@ -636,13 +650,14 @@ def CryptSetHashParam(hHash, dwParam: int, pbData, dwFlags: int = 0) -> None:
 
 
 @_facade
-def CryptDestroyHash(hHash) -> None:
+def CryptDestroyHash(hHash: HCRYPTHASH) -> None:
     """CryptDestroyHash."""
     _hash(hHash)._open = False
 
 
 @_facade
-def CryptDuplicateHash(hHash, pdwReserved=None, dwFlags: int = 0) -> HCRYPTHASH:
+def CryptDuplicateHash(hHash: HCRYPTHASH, pdwReserved: None = None,
+                       dwFlags: int = 0) -> HCRYPTHASH:
     """CryptDuplicateHash -> an independent copy of the hash state (Wine rsaenh.c
     test_hashes). ERROR_INVALID_PARAMETER for a non-NULL pdwReserved."""
     h = _hash(hHash)
@@ -655,7 +670,7 @@ def CryptDuplicateHash(hHash, pdwReserved=None, dwFlags: int = 0) -> HCRYPTHASH:
 
 
 @_facade
-def CryptHashSessionKey(hHash, hKey, dwFlags: int = 0) -> None:
+def CryptHashSessionKey(hHash: HCRYPTHASH, hKey: HCRYPTKEY, dwFlags: int = 0) -> None:
     """CryptHashSessionKey: hashes the session key's bytes, big-endian (reversed) unless
     CRYPT_LITTLE_ENDIAN (docs "CryptHashSessionKey function"). NTE_BAD_KEY for a key
     that is not a session key, NTE_BAD_FLAGS for other flags."""
@@ -676,7 +691,8 @@ def _hash_class(h: HCRYPTHASH):
 
 
 @_facade
-def CryptSignHash(hHash, dwKeySpec: int, sDescription=None, dwFlags: int = 0) -> bytes:
+def CryptSignHash(hHash: HCRYPTHASH, dwKeySpec: int, sDescription: str | None = None,
+                  dwFlags: int = 0) -> bytes:
     """CryptSignHash -> signature (little-endian). PKCS#1 v1.5 with the DigestInfo, without
     it under CRYPT_NOHASHOID (and always for CALG_SSL3_SHAMD5). A missing key for
     dwKeySpec is NTE_BAD_KEYSET (alejacma, "CryptSignHash fails with NTE_BAD_KEYSET")."""
@@ -705,7 +721,8 @@ def CryptSignHash(hHash, dwKeySpec: int, sDescription=None, dwFlags: int = 0) ->
 
 
 @_facade
-def CryptVerifySignature(hHash, pbSignature, hPubKey, sDescription=None, dwFlags: int = 0) -> None:
+def CryptVerifySignature(hHash: HCRYPTHASH, pbSignature: bytes, hPubKey: HCRYPTKEY,
+                         sDescription: str | None = None, dwFlags: int = 0) -> None:
     """CryptVerifySignature. ERROR_INVALID_PARAMETER for a NULL signature, NTE_BAD_SIGNATURE
     for a wrong length or mismatch; signatures with or without the DigestInfo verify
     whatever CRYPT_NOHASHOID says (Wine rsaenh.c test_verify_signature)."""
@@ -763,7 +780,8 @@ _PKCS1_OVERHEAD = 11
 
 
 @_facade
-def CryptEncrypt(hKey, hHash, Final: bool, dwFlags: int, pbData) -> bytes:
+def CryptEncrypt(hKey: HCRYPTKEY, hHash: HCRYPTHASH | None, Final: bool, dwFlags: int,
+                 pbData: bytes) -> bytes:
     """CryptEncrypt with an RSA key -> ciphertext (little-endian). PKCS#1 v1.5, or OAEP
     with CRYPT_OAEP. An AT_SIGNATURE key is NTE_BAD_KEY; data too long is NTE_BAD_LEN."""
     key = _key(hKey)
@@ -786,7 +804,8 @@ def CryptEncrypt(hKey, hHash, Final: bool, dwFlags: int, pbData) -> bytes:
 
 
 @_facade
-def CryptDecrypt(hKey, hHash, Final: bool, dwFlags: int, pbData) -> bytes:
+def CryptDecrypt(hKey: HCRYPTKEY, hHash: HCRYPTHASH | None, Final: bool, dwFlags: int,
+                 pbData: bytes) -> bytes:
     """CryptDecrypt with an RSA key: little-endian ciphertext in, plaintext out.
     NTE_BAD_KEY for AT_SIGNATURE, NTE_BAD_DATA for malformed ciphertext."""
     key = _key(hKey)
@@ -835,7 +854,7 @@ _MAX_RANDOM = 64 * 1024 * 1024
 
 
 @_facade
-def CryptGenRandom(hProv, dwLen: int) -> bytes:
+def CryptGenRandom(hProv: HCRYPTPROV, dwLen: int) -> bytes:
     """CryptGenRandom -> dwLen random bytes. NTE_NO_MEMORY above 64 MiB."""
     _prov(hProv)
     length = _u32(dwLen)

@@ -309,7 +309,7 @@ def BCryptOpenAlgorithmProvider(pszAlgId: str, pszImplementation: str | None = N
     return BCRYPT_ALG_HANDLE(spec, hmac)
 
 
-def BCryptCloseAlgorithmProvider(hAlgorithm, dwFlags: int = 0) -> None:
+def BCryptCloseAlgorithmProvider(hAlgorithm: BCRYPT_ALG_HANDLE | int, dwFlags: int = 0) -> None:
     """BCryptCloseAlgorithmProvider. A closed, NULL or pseudo handle is
     STATUS_INVALID_HANDLE (Wine bcrypt.c test_BCryptDecrypt, test_BCryptGenRandom)."""
     if isinstance(hAlgorithm, int) and not isinstance(hAlgorithm, bool):
@@ -341,7 +341,8 @@ def BCryptEnumAlgorithms(dwAlgOperations: int = 0, dwFlags: int = 0) -> list:
     return out
 
 
-def BCryptGetProperty(hObject, pszProperty: str, dwFlags: int = 0):
+def BCryptGetProperty(hObject: BCRYPT_HANDLE | int, pszProperty: str, dwFlags: int = 0
+                      ) -> int | str | bytes | list[int] | BCRYPT_KEY_LENGTHS_STRUCT:
     """BCryptGetProperty -> int (DWORD properties), str, structure or bytes.
     STATUS_INVALID_HANDLE for a NULL/freed handle, STATUS_INVALID_PARAMETER for a NULL
     name, STATUS_NOT_SUPPORTED for a property the object lacks."""
@@ -351,7 +352,8 @@ def BCryptGetProperty(hObject, pszProperty: str, dwFlags: int = 0):
     return obj._get_property(pszProperty)
 
 
-def BCryptSetProperty(hObject, pszProperty: str, pbInput, dwFlags: int = 0) -> None:
+def BCryptSetProperty(hObject: BCRYPT_HANDLE | int, pszProperty: str, pbInput: int | str | bytes,
+                      dwFlags: int = 0) -> None:
     """BCryptSetProperty. DWORD properties take an int or 4 little-endian bytes, strings a
     str (or UTF-16LE bytes). STATUS_ACCESS_DENIED on a pseudo-handle."""
     obj = resolve(hObject)
@@ -360,7 +362,8 @@ def BCryptSetProperty(hObject, pszProperty: str, pbInput, dwFlags: int = 0) -> N
     obj._set_property(pszProperty, pbInput)
 
 
-def BCryptGenRandom(hAlgorithm, cbBuffer: int, dwFlags: int = 0) -> bytes:
+def BCryptGenRandom(hAlgorithm: BCRYPT_ALG_HANDLE | int | None, cbBuffer: int,
+                    dwFlags: int = 0) -> bytes:
     """BCryptGenRandom -> cbBuffer random bytes from the system CSPRNG. hAlgorithm None
     needs BCRYPT_USE_SYSTEM_PREFERRED_RNG (else STATUS_INVALID_HANDLE, Wine
     test_BCryptGenRandom)."""

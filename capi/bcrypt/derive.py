@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as _hmac
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -11,6 +13,10 @@ from capi.bcrypt._status import as_bytes, fail, u32
 from capi.bcrypt.algorithms import BCRYPT_HANDLE
 from capi.bcrypt.keys import _AsymmetricKey
 from capi.errors import STATUS_INVALID_HANDLE, STATUS_INVALID_PARAMETER, STATUS_NOT_SUPPORTED
+
+if TYPE_CHECKING:
+    from capi.bcrypt.keys import BCRYPT_KEY_HANDLE
+    from capi.bcrypt.structs import BCryptBufferDesc
 
 KDF_USE_SECRET_AS_HMAC_KEY_FLAG = 0x1
 
@@ -37,7 +43,8 @@ def _agreement_key(h) -> _AsymmetricKey:
     return h
 
 
-def BCryptSecretAgreement(hPrivKey, hPubKey, dwFlags: int = 0) -> BCRYPT_SECRET_HANDLE:
+def BCryptSecretAgreement(hPrivKey: BCRYPT_KEY_HANDLE, hPubKey: BCRYPT_KEY_HANDLE,
+                          dwFlags: int = 0) -> BCRYPT_SECRET_HANDLE:
     """BCryptSecretAgreement -> hSecret (ECDH). NULL or non-key handles are
     STATUS_INVALID_HANDLE (Wine bcrypt.c test_SecretAgreement)."""
     priv, pub = _agreement_key(hPrivKey), _agreement_key(hPubKey)
@@ -48,7 +55,7 @@ def BCryptSecretAgreement(hPrivKey, hPubKey, dwFlags: int = 0) -> BCRYPT_SECRET_
     return BCRYPT_SECRET_HANDLE(priv.private.exchange(ec.ECDH(), pub.public))
 
 
-def BCryptDestroySecret(hSecret) -> None:
+def BCryptDestroySecret(hSecret: BCRYPT_SECRET_HANDLE) -> None:
     """BCryptDestroySecret; anything but a live secret is STATUS_INVALID_HANDLE."""
     if not isinstance(hSecret, BCRYPT_SECRET_HANDLE) or not hSecret._open:
         raise fail(STATUS_INVALID_HANDLE)
@@ -90,7 +97,8 @@ def _joined(params, kind) -> bytes:
     return b"".join(bytes(as_bytes(v)) for v in params.get(kind, []))
 
 
-def BCryptDeriveKey(hSharedSecret, pwszKDF: str, pParameterList=None, dwFlags: int = 0) -> bytes:
+def BCryptDeriveKey(hSharedSecret: BCRYPT_SECRET_HANDLE, pwszKDF: str,
+                    pParameterList: BCryptBufferDesc | None = None, dwFlags: int = 0) -> bytes:
     """BCryptDeriveKey -> key material from an agreed secret. KDFs: BCRYPT_KDF_HASH
     (H(prepend || Z || append), SHA-1 by default), BCRYPT_KDF_HMAC (KDF_HMAC_KEY, or Z with
     KDF_USE_SECRET_AS_HMAC_KEY_FLAG) and BCRYPT_KDF_RAW_SECRET (Z little-endian, as

@@ -65,8 +65,8 @@ def _hash_alg(hAlgorithm) -> BCRYPT_ALG_HANDLE:
     return alg
 
 
-def BCryptCreateHash(hAlgorithm, pbHashObject=None, pbSecret: bytes | None = None,
-                     dwFlags: int = 0) -> BCRYPT_HASH_HANDLE:
+def BCryptCreateHash(hAlgorithm: BCRYPT_ALG_HANDLE | int, pbHashObject: bytearray | None = None,
+                     pbSecret: bytes | None = None, dwFlags: int = 0) -> BCRYPT_HASH_HANDLE:
     """BCryptCreateHash -> hHash. pbSecret keys an HMAC provider (opened with
     BCRYPT_ALG_HANDLE_HMAC_FLAG); BCRYPT_HASH_REUSABLE_FLAG makes FinishHash reset the
     object. pbHashObject has no Python form (None)."""
@@ -84,7 +84,7 @@ def _hash_handle(hHash, code=STATUS_INVALID_HANDLE) -> BCRYPT_HASH_HANDLE:
     return hHash
 
 
-def BCryptHashData(hHash, pbInput, dwFlags: int = 0) -> None:
+def BCryptHashData(hHash: BCRYPT_HASH_HANDLE, pbInput: bytes, dwFlags: int = 0) -> None:
     """BCryptHashData. STATUS_INVALID_HANDLE for a freed or finished hash."""
     if type(hHash) is not BCRYPT_HASH_HANDLE:
         raise fail(STATUS_INVALID_HANDLE)
@@ -93,7 +93,7 @@ def BCryptHashData(hHash, pbInput, dwFlags: int = 0) -> None:
     hHash._live().update(pbInput)
 
 
-def BCryptFinishHash(hHash, cbOutput: int, dwFlags: int = 0) -> bytes:
+def BCryptFinishHash(hHash: BCRYPT_HASH_HANDLE, cbOutput: int, dwFlags: int = 0) -> bytes:
     """BCryptFinishHash -> the digest. cbOutput must be the digest length
     (STATUS_INVALID_PARAMETER otherwise, Wine bcrypt.c test_hash)."""
     h = _hash_handle(hHash)
@@ -103,7 +103,8 @@ def BCryptFinishHash(hHash, cbOutput: int, dwFlags: int = 0) -> bytes:
     return h._finish()
 
 
-def BCryptDuplicateHash(hHash, pbHashObject=None, dwFlags: int = 0) -> BCRYPT_HASH_HANDLE:
+def BCryptDuplicateHash(hHash: BCRYPT_HASH_HANDLE, pbHashObject: bytearray | None = None,
+                        dwFlags: int = 0) -> BCRYPT_HASH_HANDLE:
     """BCryptDuplicateHash -> an independent copy of the hash state."""
     h = _hash_handle(hHash)
     ctx = h._live()
@@ -113,7 +114,7 @@ def BCryptDuplicateHash(hHash, pbHashObject=None, dwFlags: int = 0) -> BCRYPT_HA
     return dup
 
 
-def BCryptDestroyHash(hHash) -> None:
+def BCryptDestroyHash(hHash: BCRYPT_HASH_HANDLE) -> None:
     """BCryptDestroyHash. A NULL, freed or non-hash handle is STATUS_INVALID_PARAMETER
     (Wine bcrypt.c test_hash, test_SecretAgreement)."""
     h = _hash_handle(hHash, STATUS_INVALID_PARAMETER)
@@ -121,7 +122,8 @@ def BCryptDestroyHash(hHash) -> None:
     h.ctx = None
 
 
-def BCryptHash(hAlgorithm, pbSecret: bytes | None, pbInput: bytes | None, cbOutput: int) -> bytes:
+def BCryptHash(hAlgorithm: BCRYPT_ALG_HANDLE | int, pbSecret: bytes | None, pbInput: bytes | None,
+               cbOutput: int) -> bytes:
     """BCryptHash -> digest of pbInput (HMAC keyed with pbSecret on an HMAC provider).
     cbOutput must be the digest length (STATUS_INVALID_PARAMETER, Wine test_hash)."""
     alg = _hash_alg(hAlgorithm)
@@ -132,8 +134,9 @@ def BCryptHash(hAlgorithm, pbSecret: bytes | None, pbInput: bytes | None, cbOutp
     return h._finish()
 
 
-def BCryptDeriveKeyPBKDF2(hPrf, pbPassword: bytes | None, pbSalt: bytes | None,
-                          cIterations: int, cbDerivedKey: int, dwFlags: int = 0) -> bytes:
+def BCryptDeriveKeyPBKDF2(hPrf: BCRYPT_ALG_HANDLE | int, pbPassword: bytes | None,
+                          pbSalt: bytes | None, cIterations: int, cbDerivedKey: int,
+                          dwFlags: int = 0) -> bytes:
     """BCryptDeriveKeyPBKDF2 -> cbDerivedKey bytes (RFC 2898 with HMAC over hPrf's hash).
     Zero iterations is STATUS_INVALID_PARAMETER (Wine test_BcryptDeriveKeyPBKDF2)."""
     alg = _hash_alg(hPrf)
@@ -152,7 +155,8 @@ def BCryptDeriveKeyPBKDF2(hPrf, pbPassword: bytes | None, pbSalt: bytes | None,
     return kdf.derive(bytes(as_bytes(pbPassword)))
 
 
-def BCryptDeriveKeyCapi(hHash, hTargetAlg, cbDerivedKey: int, dwFlags: int = 0) -> bytes:
+def BCryptDeriveKeyCapi(hHash: BCRYPT_HASH_HANDLE, hTargetAlg: BCRYPT_ALG_HANDLE | int | None,
+                        cbDerivedKey: int, dwFlags: int = 0) -> bytes:
     """BCryptDeriveKeyCapi -> key bytes as CryptDeriveKey makes them: the digest, or for
     keys longer than it, H(ipad ^ digest) || H(opad ^ digest) over the hash block. Finishes
     the hash. cbDerivedKey must be 1..2*digest length (STATUS_INVALID_PARAMETER, Wine

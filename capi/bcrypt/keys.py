@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import struct
 import threading
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidSignature, InvalidTag, UnsupportedAlgorithm
 from cryptography.hazmat.decrepit.ciphers import algorithms as decrepit
@@ -43,6 +44,13 @@ from capi.errors import (
     STATUS_INVALID_SIGNATURE,
     STATUS_NOT_SUPPORTED,
 )
+
+if TYPE_CHECKING:
+    from capi.bcrypt.structs import (
+        BCRYPT_OAEP_PADDING_INFO,
+        BCRYPT_PKCS1_PADDING_INFO,
+        BCRYPT_PSS_PADDING_INFO,
+    )
 
 _MISSING = object()
 
@@ -359,7 +367,8 @@ def _key(hKey, cls=BCRYPT_KEY_HANDLE) -> BCRYPT_KEY_HANDLE:
     return hKey
 
 
-def BCryptGenerateSymmetricKey(hAlgorithm, pbKeyObject=None, pbSecret: bytes = b"",
+def BCryptGenerateSymmetricKey(hAlgorithm: BCRYPT_ALG_HANDLE | int,
+                               pbKeyObject: bytearray | None = None, pbSecret: bytes = b"",
                                dwFlags: int = 0) -> BCRYPT_KEY_HANDLE:
     """BCryptGenerateSymmetricKey -> hKey from pbSecret; the key takes the provider's
     chaining mode. STATUS_INVALID_HANDLE without a cipher provider,
@@ -369,7 +378,8 @@ def BCryptGenerateSymmetricKey(hAlgorithm, pbKeyObject=None, pbSecret: bytes = b
     return _SymmetricKey(alg.spec, secret, alg.mode)
 
 
-def BCryptDuplicateKey(hKey, pbKeyObject=None, dwFlags: int = 0) -> BCRYPT_KEY_HANDLE:
+def BCryptDuplicateKey(hKey: BCRYPT_KEY_HANDLE, pbKeyObject: bytearray | None = None,
+                       dwFlags: int = 0) -> BCRYPT_KEY_HANDLE:
     """BCryptDuplicateKey -> an independent copy (mode and chaining value included)."""
     key = _key(hKey)
     if not isinstance(key, _SymmetricKey):
@@ -377,7 +387,9 @@ def BCryptDuplicateKey(hKey, pbKeyObject=None, dwFlags: int = 0) -> BCRYPT_KEY_H
     return key._copy()
 
 
-def BCryptEncrypt(hKey, pbInput, pPaddingInfo=None, pbIV=None, dwFlags: int = 0) -> bytes:
+def BCryptEncrypt(hKey: BCRYPT_KEY_HANDLE, pbInput: bytes,
+                  pPaddingInfo: BCRYPT_AUTHENTICATED_CIPHER_MODE_INFO | BCRYPT_OAEP_PADDING_INFO
+                  | None = None, pbIV: bytearray | None = None, dwFlags: int = 0) -> bytes:
     """BCryptEncrypt -> ciphertext. Symmetric keys: pbIV (a bytearray) is updated in place
     with the chaining value, None continues from the key's own; GCM/CCM take a
     BCRYPT_AUTHENTICATED_CIPHER_MODE_INFO whose pbTag the call fills. RSA keys:
@@ -389,7 +401,9 @@ def BCryptEncrypt(hKey, pbInput, pPaddingInfo=None, pbIV=None, dwFlags: int = 0)
     return hKey._encrypt(pbInput, pPaddingInfo, pbIV, u32(dwFlags))
 
 
-def BCryptDecrypt(hKey, pbInput, pPaddingInfo=None, pbIV=None, dwFlags: int = 0) -> bytes:
+def BCryptDecrypt(hKey: BCRYPT_KEY_HANDLE, pbInput: bytes,
+                  pPaddingInfo: BCRYPT_AUTHENTICATED_CIPHER_MODE_INFO | BCRYPT_OAEP_PADDING_INFO
+                  | None = None, pbIV: bytearray | None = None, dwFlags: int = 0) -> bytes:
     """BCryptDecrypt -> plaintext; the mirror of BCryptEncrypt. A GCM/CCM tag that does not
     match is STATUS_AUTH_TAG_MISMATCH."""
     if not isinstance(hKey, BCRYPT_KEY_HANDLE) or not hKey._open:
@@ -424,7 +438,8 @@ def _from_opaque(spec: AlgSpec, blob: bytes) -> _SymmetricKey:
     return _SymmetricKey(spec, _key_bytes(spec, blob[16 + n_name + n_mode:]), mode)
 
 
-def BCryptImportKey(hAlgorithm, hImportKey, pszBlobType: str, pbKeyObject=None,
+def BCryptImportKey(hAlgorithm: BCRYPT_ALG_HANDLE | int, hImportKey: BCRYPT_KEY_HANDLE | None,
+                    pszBlobType: str, pbKeyObject: bytearray | None = None,
                     pbInput: bytes = b"", dwFlags: int = 0) -> BCRYPT_KEY_HANDLE:
     """BCryptImportKey -> hKey from BCRYPT_KEY_DATA_BLOB, BCRYPT_OPAQUE_KEY_BLOB or
     BCRYPT_AES_WRAP_KEY_BLOB (RFC 3394, unwrapped with hImportKey)."""
@@ -566,7 +581,8 @@ def _asym_alg(hAlgorithm) -> BCRYPT_ALG_HANDLE:
     return alg
 
 
-def BCryptGenerateKeyPair(hAlgorithm, dwLength: int, dwFlags: int = 0) -> BCRYPT_KEY_HANDLE:
+def BCryptGenerateKeyPair(hAlgorithm: BCRYPT_ALG_HANDLE | int, dwLength: int,
+                          dwFlags: int = 0) -> BCRYPT_KEY_HANDLE:
     """BCryptGenerateKeyPair -> an unfinalized key of dwLength bits (its KeyLength may still
     be set); BCryptFinalizeKeyPair makes the key material."""
     alg = _asym_alg(hAlgorithm)
@@ -579,7 +595,7 @@ def BCryptGenerateKeyPair(hAlgorithm, dwLength: int, dwFlags: int = 0) -> BCRYPT
     return _AsymmetricKey(alg.spec, bits=dwLength)
 
 
-def BCryptFinalizeKeyPair(hKey, dwFlags: int = 0) -> None:
+def BCryptFinalizeKeyPair(hKey: BCRYPT_KEY_HANDLE, dwFlags: int = 0) -> None:
     """BCryptFinalizeKeyPair. A key already finalized, or imported, is
     STATUS_INVALID_HANDLE (Wine bcrypt.c test_BCryptSignHash, test_RSA)."""
     key = _key(hKey, _AsymmetricKey)
@@ -602,8 +618,8 @@ _GENERIC = (K.BCRYPT_PUBLIC_KEY_BLOB, K.BCRYPT_PRIVATE_KEY_BLOB)
 _LEGACY = (K.LEGACY_RSAPUBLIC_BLOB, K.LEGACY_RSAPRIVATE_BLOB)
 
 
-def BCryptImportKeyPair(hAlgorithm, hImportKey, pszBlobType: str, pbInput: bytes,
-                        dwFlags: int = 0) -> BCRYPT_KEY_HANDLE:
+def BCryptImportKeyPair(hAlgorithm: BCRYPT_ALG_HANDLE | int, hImportKey: BCRYPT_KEY_HANDLE | None,
+                        pszBlobType: str, pbInput: bytes, dwFlags: int = 0) -> BCRYPT_KEY_HANDLE:
     """BCryptImportKeyPair -> hKey from an RSA (CNG or legacy CAPI) or ECC blob. A blob of
     the wrong family, curve or size is STATUS_INVALID_PARAMETER; an RSA public exponent
     over 8 bytes NTE_BAD_DATA (Wine bcrypt.c test_ECDSA, test_RSA)."""
@@ -624,7 +640,8 @@ def BCryptImportKeyPair(hAlgorithm, hImportKey, pszBlobType: str, pbInput: bytes
     return _AsymmetricKey(spec, private, public)
 
 
-def BCryptExportKey(hKey, hExportKey, pszBlobType: str, dwFlags: int = 0) -> bytes:
+def BCryptExportKey(hKey: BCRYPT_KEY_HANDLE, hExportKey: BCRYPT_KEY_HANDLE | None,
+                    pszBlobType: str, dwFlags: int = 0) -> bytes:
     """BCryptExportKey -> the key blob. Private blobs of a public-only key are
     STATUS_INVALID_PARAMETER (Wine test_ECDSA, test_RSA_SIGN); BCRYPT_AES_WRAP_KEY_BLOB
     wraps with hExportKey (RFC 3394)."""
@@ -655,7 +672,7 @@ def BCryptExportKey(hKey, hExportKey, pszBlobType: str, dwFlags: int = 0) -> byt
     raise fail(STATUS_INVALID_PARAMETER)
 
 
-def BCryptDestroyKey(hKey) -> None:
+def BCryptDestroyKey(hKey: BCRYPT_KEY_HANDLE) -> None:
     """BCryptDestroyKey. A NULL, destroyed or non-key handle is STATUS_INVALID_HANDLE
     (Wine bcrypt.c test_BCryptDecrypt, test_SecretAgreement)."""
     key = _key(hKey)
@@ -696,7 +713,9 @@ def _rsa_sig_padding(info, flags: int):
     raise fail(STATUS_INVALID_PARAMETER)
 
 
-def BCryptSignHash(hKey, pPaddingInfo, pbInput: bytes, dwFlags: int = 0) -> bytes:
+def BCryptSignHash(hKey: BCRYPT_KEY_HANDLE,
+                   pPaddingInfo: BCRYPT_PKCS1_PADDING_INFO | BCRYPT_PSS_PADDING_INFO | None,
+                   pbInput: bytes, dwFlags: int = 0) -> bytes:
     """BCryptSignHash -> signature: RSA with BCRYPT_PAD_PKCS1 (pszAlgId None: no
     DigestInfo) or BCRYPT_PAD_PSS; ECDSA r||s, big-endian, padding info ignored. A
     public-only key is STATUS_INVALID_PARAMETER (Wine test_BCryptSignHash)."""
@@ -725,8 +744,9 @@ def BCryptSignHash(hKey, pPaddingInfo, pbInput: bytes, dwFlags: int = 0) -> byte
         raise fail(STATUS_INVALID_PARAMETER, str(exc)) from None
 
 
-def BCryptVerifySignature(hKey, pPaddingInfo, pbHash: bytes, pbSignature: bytes,
-                          dwFlags: int = 0) -> None:
+def BCryptVerifySignature(hKey: BCRYPT_KEY_HANDLE,
+                          pPaddingInfo: BCRYPT_PKCS1_PADDING_INFO | BCRYPT_PSS_PADDING_INFO | None,
+                          pbHash: bytes, pbSignature: bytes, dwFlags: int = 0) -> None:
     """BCryptVerifySignature; a signature that does not verify is STATUS_INVALID_SIGNATURE."""
     key = _key(hKey, _AsymmetricKey)
     key._ready()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime
 import os
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
@@ -48,6 +48,21 @@ from capi.errors import (
     WinError,
     winapi,
 )
+
+if TYPE_CHECKING:
+    from capi.advapi32.crypt import HCRYPTKEY, HCRYPTPROV
+    from capi.bcrypt.keys import BCRYPT_KEY_HANDLE
+    from capi.crypt32.chain import CERT_CHAIN_CONTEXT
+    from capi.crypt32.crlcontext import CrlContext
+    from capi.crypt32.store_kinds import CertStore
+    from capi.crypt32.structs import (
+        CERT_EXTENSIONS,
+        CERT_NAME_INFO,
+        CERT_RDN,
+        CERT_RDN_ATTR,
+        CRYPT_ATTRIBUTE,
+    )
+    from capi.ncrypt.keystorage import NCRYPT_KEY_HANDLE
 
 # ---------------------------------------------------------------------------------------
 # Signature algorithms: OID -> (key family, hash, CALG of the hash)
@@ -250,9 +265,13 @@ def _spki_of_context(ctx: CertContext) -> CERT_PUBLIC_KEY_INFO:
 
 
 @winapi
-def CryptVerifyCertificateSignatureEx(hCryptProv, dwCertEncodingType: int, dwSubjectType: int,
-                                      pvSubject, dwIssuerType: int, pvIssuer,
-                                      dwFlags: int = 0, pvExtra=None) -> bool:
+def CryptVerifyCertificateSignatureEx(hCryptProv: HCRYPTPROV | None, dwCertEncodingType: int,
+                                      dwSubjectType: int,
+                                      pvSubject: bytes | CertContext | CrlContext,
+                                      dwIssuerType: int,
+                                      pvIssuer: CERT_PUBLIC_KEY_INFO | CertContext
+                                      | CERT_CHAIN_CONTEXT | None,
+                                      dwFlags: int = 0, pvExtra: Any = None) -> bool:
     """CryptVerifyCertificateSignatureEx -> True.
 
     Subjects: CRYPT_VERIFY_CERT_SIGN_SUBJECT_BLOB (encoded bytes), _CERT (a context),
@@ -302,8 +321,8 @@ def _spki_der_of(ctx) -> bytes:
 
 
 @winapi
-def CryptVerifyCertificateSignature(hCryptProv, dwCertEncodingType: int, pbEncoded,
-                                    pPublicKey) -> bool:
+def CryptVerifyCertificateSignature(hCryptProv: HCRYPTPROV | None, dwCertEncodingType: int,
+                                    pbEncoded: bytes, pPublicKey: CERT_PUBLIC_KEY_INFO) -> bool:
     """CryptVerifyCertificateSignature -> True. ERROR_FILE_NOT_FOUND for an encoding
     without X509_ASN_ENCODING, CRYPT_E_ASN1_EOD for empty bytes (Wine cert.c
     testVerifyCertSig), NTE_BAD_SIGNATURE on a mismatch."""
@@ -381,9 +400,10 @@ def _alg_arg(alg) -> tuple[str | None, bytes]:
 
 
 @winapi
-def CryptSignCertificate(hCryptProvOrNCryptKey, dwKeySpec: int, dwCertEncodingType: int,
-                         pbEncodedToBeSigned: bytes, pSignatureAlgorithm,
-                         pvHashAuxInfo=None) -> bytes:
+def CryptSignCertificate(hCryptProvOrNCryptKey: HCRYPTPROV | NCRYPT_KEY_HANDLE, dwKeySpec: int,
+                         dwCertEncodingType: int, pbEncodedToBeSigned: bytes,
+                         pSignatureAlgorithm: CRYPT_ALGORITHM_IDENTIFIER | str | None,
+                         pvHashAuxInfo: Any = None) -> bytes:
     """CryptSignCertificate -> the signature as CERT_SIGNED_CONTENT_INFO.Signature holds
     it: little-endian, the bytes CryptSignHash returns (Wine cert.c testSignCert checks
     it against CryptSignHash). NTE_BAD_ALGID without an algorithm OID, ERROR_INVALID_PARAMETER
@@ -400,9 +420,11 @@ def _signed_der(tbs: bytes, oid: str, params: bytes, signature_be: bytes) -> byt
 
 
 @winapi
-def CryptSignAndEncodeCertificate(hCryptProvOrNCryptKey, dwKeySpec: int, dwCertEncodingType: int,
-                                  lpszStructType, pvStructInfo, pSignatureAlgorithm,
-                                  pvHashAuxInfo=None) -> bytes:
+def CryptSignAndEncodeCertificate(hCryptProvOrNCryptKey: HCRYPTPROV | NCRYPT_KEY_HANDLE,
+                                  dwKeySpec: int, dwCertEncodingType: int,
+                                  lpszStructType: int | str, pvStructInfo: Any,
+                                  pSignatureAlgorithm: CRYPT_ALGORITHM_IDENTIFIER | str | None,
+                                  pvHashAuxInfo: Any = None) -> bytes:
     """CryptSignAndEncodeCertificate -> the signed DER: ``pvStructInfo`` (CERT_INFO,
     CRL_INFO, CERT_REQUEST_INFO) encoded as ``lpszStructType``, signed by the provider,
     and wrapped as X509_CERT."""
@@ -435,9 +457,10 @@ def _public_of_handle(handle, key_spec: int):
 
 
 @winapi
-def CryptExportPublicKeyInfoEx(hCryptProvOrNCryptKey, dwKeySpec: int, dwCertEncodingType: int,
-                               pszPublicKeyObjId=None, dwFlags: int = 0,
-                               pvAuxInfo=None) -> CERT_PUBLIC_KEY_INFO:
+def CryptExportPublicKeyInfoEx(hCryptProvOrNCryptKey: HCRYPTPROV | NCRYPT_KEY_HANDLE,
+                               dwKeySpec: int, dwCertEncodingType: int,
+                               pszPublicKeyObjId: str | None = None, dwFlags: int = 0,
+                               pvAuxInfo: Any = None) -> CERT_PUBLIC_KEY_INFO:
     """CryptExportPublicKeyInfoEx -> CERT_PUBLIC_KEY_INFO of the provider's key (RSA
     with NULL parameters; ECC with its named curve). ``pszPublicKeyObjId`` replaces the
     algorithm OID (Wine cert.c testVerifyCertSig passes sha1RSA there and verifies with
@@ -447,14 +470,15 @@ def CryptExportPublicKeyInfoEx(hCryptProvOrNCryptKey, dwKeySpec: int, dwCertEnco
 
 
 @winapi
-def CryptExportPublicKeyInfo(hCryptProvOrNCryptKey, dwKeySpec: int,
-                             dwCertEncodingType: int) -> CERT_PUBLIC_KEY_INFO:
+def CryptExportPublicKeyInfo(hCryptProvOrNCryptKey: HCRYPTPROV | NCRYPT_KEY_HANDLE,
+                             dwKeySpec: int, dwCertEncodingType: int) -> CERT_PUBLIC_KEY_INFO:
     """CryptExportPublicKeyInfo: CryptExportPublicKeyInfoEx with the default OID."""
     return CryptExportPublicKeyInfoEx(hCryptProvOrNCryptKey, dwKeySpec, dwCertEncodingType)
 
 
 @winapi
-def CryptImportPublicKeyInfo(hCryptProv, dwCertEncodingType: int, pInfo):
+def CryptImportPublicKeyInfo(hCryptProv: HCRYPTPROV, dwCertEncodingType: int,
+                             pInfo: CERT_PUBLIC_KEY_INFO) -> HCRYPTKEY:
     """CryptImportPublicKeyInfo -> HCRYPTKEY in ``hCryptProv`` (an RSA key as a
     PUBLICKEYBLOB). NTE_BAD_ALGID for a key CryptoAPI cannot hold."""
     from capi.advapi32.crypt import CryptImportKey
@@ -468,8 +492,8 @@ def CryptImportPublicKeyInfo(hCryptProv, dwCertEncodingType: int, pInfo):
 
 
 @winapi
-def CryptImportPublicKeyInfoEx2(dwCertEncodingType: int, pInfo, dwFlags: int = 0,
-                                pvAuxInfo=None):
+def CryptImportPublicKeyInfoEx2(dwCertEncodingType: int, pInfo: CERT_PUBLIC_KEY_INFO,
+                                dwFlags: int = 0, pvAuxInfo: Any = None) -> BCRYPT_KEY_HANDLE:
     """CryptImportPublicKeyInfoEx2 -> BCRYPT_KEY_HANDLE (RSA, or ECDSA on P-256/384/521)."""
     from capi.bcrypt import blobs
     from capi.bcrypt.algorithms import BCryptOpenAlgorithmProvider
@@ -490,7 +514,7 @@ def CryptImportPublicKeyInfoEx2(dwCertEncodingType: int, pInfo, dwFlags: int = 0
     raise WinError(NTE_BAD_ALGID, detail="unsupported public key")
 
 
-def CertGetPublicKeyLength(dwCertEncodingType: int, pPublicKey) -> int:
+def CertGetPublicKeyLength(dwCertEncodingType: int, pPublicKey: CERT_PUBLIC_KEY_INFO) -> int:
     """CertGetPublicKeyLength -> bits (RSA modulus, ECC curve, DSA p), or 0 with the
     error in GetLastError: ERROR_FILE_NOT_FOUND for an encoding without X509_ASN_ENCODING,
     the decoder's code for a key it cannot read."""
@@ -520,7 +544,8 @@ def _rsa_numbers(info):
     return public.public_numbers() if isinstance(public, rsa.RSAPublicKey) else None
 
 
-def CertComparePublicKeyInfo(dwCertEncodingType: int, pPublicKey1, pPublicKey2) -> bool:
+def CertComparePublicKeyInfo(dwCertEncodingType: int, pPublicKey1: CERT_PUBLIC_KEY_INFO,
+                             pPublicKey2: CERT_PUBLIC_KEY_INFO) -> bool:
     """CertComparePublicKeyInfo: equal key bits; two RSA keys compare by modulus and
     exponent, so an encoding with a redundant leading zero still matches. The algorithm
     OIDs are not compared."""
@@ -539,18 +564,20 @@ def _normal_int(le: bytes) -> bytes:
     return bytes(b)
 
 
-def CertCompareIntegerBlob(pInt1, pInt2) -> bool:
+def CertCompareIntegerBlob(pInt1: bytes, pInt2: bytes) -> bool:
     """CertCompareIntegerBlob: the two little-endian integers are equal once redundant
     most-significant 0x00 (positive) or 0xFF (negative) bytes are dropped."""
     return _normal_int(_b(pInt1)) == _normal_int(_b(pInt2))
 
 
-def CertCompareCertificateName(dwCertEncodingType: int, pCertName1, pCertName2) -> bool:
+def CertCompareCertificateName(dwCertEncodingType: int, pCertName1: bytes,
+                               pCertName2: bytes) -> bool:
     """CertCompareCertificateName: byte-for-byte equality of the two encoded names."""
     return _b(pCertName1) == _b(pCertName2)
 
 
-def CertCompareCertificate(dwCertEncodingType: int, pCertId1, pCertId2) -> bool:
+def CertCompareCertificate(dwCertEncodingType: int, pCertId1: CERT_INFO,
+                           pCertId2: CERT_INFO) -> bool:
     """CertCompareCertificate: same issuer name and same serial number (two CERT_INFOs)."""
     return (CertCompareCertificateName(dwCertEncodingType, pCertId1.Issuer, pCertId2.Issuer)
             and CertCompareIntegerBlob(pCertId1.SerialNumber, pCertId2.SerialNumber))
@@ -566,8 +593,8 @@ def _attr_text(attr, unicode: bool) -> str | None:
         return value.decode("latin-1")
 
 
-def CertIsRDNAttrsInCertificateName(dwCertEncodingType: int, dwFlags: int, pCertName,
-                                    pRDN) -> bool:
+def CertIsRDNAttrsInCertificateName(dwCertEncodingType: int, dwFlags: int, pCertName: bytes,
+                                    pRDN: CERT_RDN) -> bool:
     """CertIsRDNAttrsInCertificateName: every attribute of ``pRDN`` (OID and value) is in
     the name. CERT_UNICODE_IS_RDN_ATTRS_FLAG: the values are UTF-16LE;
     CERT_CASE_INSENSITIVE_IS_RDN_ATTRS_FLAG. False leaves CRYPT_E_NO_MATCH in
@@ -607,14 +634,16 @@ def _hash_for_calg(algid: int, default):
 
 
 @winapi
-def CryptHashCertificate(hCryptProv, Algid: int, dwFlags: int, pbEncoded) -> bytes:
+def CryptHashCertificate(hCryptProv: HCRYPTPROV | None, Algid: int, dwFlags: int,
+                         pbEncoded: bytes) -> bytes:
     """CryptHashCertificate -> the hash of ``pbEncoded`` (Algid 0 = CALG_SHA1;
     CALG_MD5, SHA-1, SHA-256/384/512). NTE_BAD_ALGID otherwise."""
     return _digest(_hash_for_calg(Algid, hashes.SHA1), _b(pbEncoded))
 
 
 @winapi
-def CryptHashCertificate2(pwszCNGHashAlgid: str, dwFlags: int, pvReserved, pbEncoded) -> bytes:
+def CryptHashCertificate2(pwszCNGHashAlgid: str, dwFlags: int, pvReserved: Any,
+                          pbEncoded: bytes) -> bytes:
     """CryptHashCertificate2 -> the hash with a CNG algorithm name ("SHA256"...), computed
     by BCrypt as Windows does: an unknown name fails as BCryptOpenAlgorithmProvider fails."""
     from capi.bcrypt.algorithms import BCryptOpenAlgorithmProvider
@@ -627,8 +656,8 @@ def CryptHashCertificate2(pwszCNGHashAlgid: str, dwFlags: int, pvReserved, pbEnc
 
 
 @winapi
-def CryptHashPublicKeyInfo(hCryptProv, Algid: int, dwFlags: int, dwCertEncodingType: int,
-                           pInfo) -> bytes:
+def CryptHashPublicKeyInfo(hCryptProv: HCRYPTPROV | None, Algid: int, dwFlags: int,
+                           dwCertEncodingType: int, pInfo: CERT_PUBLIC_KEY_INFO) -> bytes:
     """CryptHashPublicKeyInfo -> the hash of the encoded CERT_PUBLIC_KEY_INFO (Algid 0 =
     CALG_MD5, the function's documented default). ERROR_FILE_NOT_FOUND for an encoding
     without X509_ASN_ENCODING."""
@@ -640,7 +669,8 @@ def CryptHashPublicKeyInfo(hCryptProv, Algid: int, dwFlags: int, dwCertEncodingT
 
 
 @winapi
-def CryptHashToBeSigned(hCryptProv, dwCertEncodingType: int, pbEncoded) -> bytes:
+def CryptHashToBeSigned(hCryptProv: HCRYPTPROV | None, dwCertEncodingType: int,
+                        pbEncoded: bytes) -> bytes:
     """CryptHashToBeSigned -> the hash of the to-be-signed part with the signature
     algorithm's hash (what CERT_SIGNATURE_HASH_PROP_ID holds). NTE_BAD_ALGID when the
     algorithm has no hash."""
@@ -666,7 +696,7 @@ def _now_ticks() -> int:
     return (delta.days * 86400 + delta.seconds) * 10_000_000 + delta.microseconds * 10
 
 
-def CertVerifyTimeValidity(pTimeToVerify, pCertInfo) -> int:
+def CertVerifyTimeValidity(pTimeToVerify: int | None, pCertInfo: CERT_INFO) -> int:
     """CertVerifyTimeValidity -> -1 before NotBefore, 1 after NotAfter, 0 within
     (``pTimeToVerify`` FILETIME ticks, None = now)."""
     when = _now_ticks() if pTimeToVerify is None else int(pTimeToVerify)
@@ -692,7 +722,7 @@ def _eku_of_property(ctx: CertContext) -> list[str] | None:
 
 
 @winapi
-def CertGetEnhancedKeyUsage(pCertContext, dwFlags: int = 0) -> CERT_ENHKEY_USAGE:
+def CertGetEnhancedKeyUsage(pCertContext: CertContext, dwFlags: int = 0) -> CERT_ENHKEY_USAGE:
     """CertGetEnhancedKeyUsage -> CERT_ENHKEY_USAGE: the ENHKEY_USAGE property, else the
     extension (CERT_FIND_EXT_ONLY_/PROP_ONLY_ENHKEY_USAGE_FLAG pick one). Neither present:
     an empty usage with CRYPT_E_NOT_FOUND in GetLastError (every usage is valid)."""
@@ -712,7 +742,7 @@ def CertGetEnhancedKeyUsage(pCertContext, dwFlags: int = 0) -> CERT_ENHKEY_USAGE
 
 
 @winapi
-def CertSetEnhancedKeyUsage(pCertContext, pUsage) -> bool:
+def CertSetEnhancedKeyUsage(pCertContext: CertContext, pUsage: CERT_ENHKEY_USAGE | None) -> bool:
     """CertSetEnhancedKeyUsage: set the ENHKEY_USAGE property (None deletes it)."""
     if pCertContext is None:
         raise WinError(E_INVALIDARG)
@@ -722,7 +752,7 @@ def CertSetEnhancedKeyUsage(pCertContext, pUsage) -> bool:
 
 
 @winapi
-def CertAddEnhancedKeyUsageIdentifier(pCertContext, pszUsageIdentifier: str) -> bool:
+def CertAddEnhancedKeyUsageIdentifier(pCertContext: CertContext, pszUsageIdentifier: str) -> bool:
     """CertAddEnhancedKeyUsageIdentifier: add an OID to the ENHKEY_USAGE property (once)."""
     if pCertContext is None or not pszUsageIdentifier:
         raise WinError(E_INVALIDARG)
@@ -733,7 +763,8 @@ def CertAddEnhancedKeyUsageIdentifier(pCertContext, pszUsageIdentifier: str) -> 
 
 
 @winapi
-def CertRemoveEnhancedKeyUsageIdentifier(pCertContext, pszUsageIdentifier: str) -> bool:
+def CertRemoveEnhancedKeyUsageIdentifier(pCertContext: CertContext,
+                                         pszUsageIdentifier: str) -> bool:
     """CertRemoveEnhancedKeyUsageIdentifier: drop an OID from the property."""
     if pCertContext is None or not pszUsageIdentifier:
         raise WinError(E_INVALIDARG)
@@ -761,7 +792,7 @@ def CertGetValidUsages(rghCerts: list) -> tuple[int, list[str]]:
     return len(common), common
 
 
-def CertGetIntendedKeyUsage(dwCertEncodingType: int, pCertInfo) -> bytes | None:
+def CertGetIntendedKeyUsage(dwCertEncodingType: int, pCertInfo: CERT_INFO) -> bytes | None:
     """CertGetIntendedKeyUsage -> the Key Usage extension's bytes (first byte
     CERT_DIGITAL_SIGNATURE_KEY_USAGE...), or None when the certificate has none (FALSE
     with last error 0)."""
@@ -786,7 +817,7 @@ def CertFindExtension(pszObjId: str, rgExtensions: list) -> CERT_EXTENSION | Non
     return None
 
 
-def CertFindAttribute(pszObjId: str, rgAttr: list):
+def CertFindAttribute(pszObjId: str, rgAttr: list[CRYPT_ATTRIBUTE]) -> CRYPT_ATTRIBUTE | None:
     """CertFindAttribute -> the first CRYPT_ATTRIBUTE with that OID, or None."""
     for attr in rgAttr or ():
         if attr.pszObjId == pszObjId:
@@ -795,7 +826,7 @@ def CertFindAttribute(pszObjId: str, rgAttr: list):
     return None
 
 
-def CertFindRDNAttr(pszObjId: str, pName):
+def CertFindRDNAttr(pszObjId: str, pName: CERT_NAME_INFO) -> CERT_RDN_ATTR | None:
     """CertFindRDNAttr -> the first CERT_RDN_ATTR with that OID in a CERT_NAME_INFO."""
     for rdn in pName.rgRDN:
         for attr in rdn.rgRDNAttr:
@@ -806,7 +837,8 @@ def CertFindRDNAttr(pszObjId: str, pName):
 
 
 @winapi
-def CertGetSubjectCertificateFromStore(hCertStore, dwCertEncodingType: int, pCertId):
+def CertGetSubjectCertificateFromStore(hCertStore: CertStore, dwCertEncodingType: int,
+                                       pCertId: CERT_INFO) -> CertContext:
     """CertGetSubjectCertificateFromStore -> the certificate with the issuer and serial
     number of ``pCertId`` (a CERT_INFO). E_INVALIDARG without an encoding or id,
     CRYPT_E_NOT_FOUND when the store has none."""
@@ -843,7 +875,8 @@ def _verify_flags(subject: CertContext, issuer: CertContext | None, flags: int) 
 
 
 @winapi
-def CertVerifySubjectCertificateContext(pSubject, pIssuer, pdwFlags: int) -> int:
+def CertVerifySubjectCertificateContext(pSubject: CertContext, pIssuer: CertContext | None,
+                                        pdwFlags: int) -> int:
     """CertVerifySubjectCertificateContext -> the flags still set: a check that passes
     clears its flag (SIGNATURE: the issuer's key verifies; TIME_VALIDITY: the subject is
     current; REVOCATION stays, with NO_CRL, as no CRL is available). E_INVALIDARG for
@@ -856,7 +889,8 @@ def CertVerifySubjectCertificateContext(pSubject, pIssuer, pdwFlags: int) -> int
 
 
 @winapi
-def CertGetIssuerCertificateFromStore(hCertStore, pSubjectContext, pPrevIssuerContext,
+def CertGetIssuerCertificateFromStore(hCertStore: CertStore, pSubjectContext: CertContext,
+                                      pPrevIssuerContext: CertContext | None,
                                       pdwFlags: int) -> tuple[CertContext, int]:
     """CertGetIssuerCertificateFromStore -> (issuer, flags): the next certificate of the
     store whose subject is the subject's issuer, with the verification flags as
@@ -935,9 +969,15 @@ def _random_serial() -> bytes:
 
 
 @winapi
-def CertCreateSelfSignCertificate(hCryptProvOrNCryptKey, pSubjectIssuerBlob: bytes,
-                                  dwFlags: int = 0, pKeyProvInfo=None, pSignatureAlgorithm=None,
-                                  pStartTime=None, pEndTime=None, pExtensions=None) -> CertContext:
+def CertCreateSelfSignCertificate(hCryptProvOrNCryptKey: HCRYPTPROV | NCRYPT_KEY_HANDLE | None,
+                                  pSubjectIssuerBlob: bytes, dwFlags: int = 0,
+                                  pKeyProvInfo: CRYPT_KEY_PROV_INFO | None = None,
+                                  pSignatureAlgorithm: CRYPT_ALGORITHM_IDENTIFIER | str
+                                  | None = None,
+                                  pStartTime: int | datetime.datetime | None = None,
+                                  pEndTime: int | datetime.datetime | None = None,
+                                  pExtensions: CERT_EXTENSIONS | list[CERT_EXTENSION]
+                                  | None = None) -> CertContext:
     """CertCreateSelfSignCertificate -> a context (in no store) for a new v3 certificate
     whose subject and issuer are ``pSubjectIssuerBlob``.
 

@@ -22,6 +22,7 @@ import datetime
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from asn1crypto import parser as asn1_parser
 from cryptography import x509
@@ -100,6 +101,11 @@ from capi.errors import (
     WinError,
     winapi,
 )
+
+if TYPE_CHECKING:
+    from capi.crypt32.store_kinds import CertStore
+    from capi.host.accounts import Token
+    from capi.host.machine import Machine
 
 # The lower nibble of an element's info status (how its issuer was matched, whether it is
 # self-signed) describes that element only; Windows leaves it out of the chain's status.
@@ -845,8 +851,10 @@ def _check_revocation(chain: CERT_CHAIN_CONTEXT, flags: int, stores: list | None
         chain.TrustStatus.dwErrorStatus |= bits
 
 
-def build_chain(machine, cert: CertContext, *, location: str = "CurrentUser", token=None,
-                time=None, additional_store=None, usage: CERT_USAGE_MATCH | list[str] | None = None,
+def build_chain(machine: Machine, cert: CertContext, *, location: str = "CurrentUser",
+                token: Token | None = None, time: int | datetime.datetime | None = None,
+                additional_store: CertStore | None = None,
+                usage: CERT_USAGE_MATCH | list[str] | None = None,
                 flags: int = 0) -> CERT_CHAIN_CONTEXT:
     """Pythonic CertGetCertificateChain: ``usage`` may be a list of EKU OIDs (AND)."""
     if isinstance(usage, (list, tuple)):
@@ -1094,16 +1102,17 @@ def CertCreateCertificateChainEngine(pConfig: CERT_CHAIN_ENGINE_CONFIG) -> Chain
     return engine
 
 
-def CertFreeCertificateChainEngine(hChainEngine) -> None:
+def CertFreeCertificateChainEngine(hChainEngine: ChainEngine | int | None) -> None:
     """CertFreeCertificateChainEngine (the HCCE_* defaults are never freed)."""
     if isinstance(hChainEngine, ChainEngine):
         hChainEngine.close()
 
 
 @winapi
-def CertGetCertificateChain(hChainEngine, pCertContext: CertContext, pTime,
-                            hAdditionalStore, pChainPara: CERT_CHAIN_PARA, dwFlags: int = 0,
-                            pvReserved=None) -> CERT_CHAIN_CONTEXT:
+def CertGetCertificateChain(hChainEngine: ChainEngine | int | None, pCertContext: CertContext,
+                            pTime: int | datetime.datetime | None,
+                            hAdditionalStore: CertStore | None, pChainPara: CERT_CHAIN_PARA,
+                            dwFlags: int = 0, pvReserved: Any = None) -> CERT_CHAIN_CONTEXT:
     """CertGetCertificateChain: the chain context (output parameter returned).
 
     ``hChainEngine`` None/HCCE_CURRENT_USER, HCCE_LOCAL_MACHINE or an engine from
@@ -1121,7 +1130,8 @@ def CertGetCertificateChain(hChainEngine, pCertContext: CertContext, pTime,
                         usage=pChainPara.RequestedUsage, flags=dwFlags & 0xFFFFFFFF)
 
 
-def CertDuplicateCertificateChain(pChainContext: CERT_CHAIN_CONTEXT | None):
+def CertDuplicateCertificateChain(pChainContext: CERT_CHAIN_CONTEXT | None
+                                  ) -> CERT_CHAIN_CONTEXT | None:
     """CertDuplicateCertificateChain: the same context, one more reference."""
     if pChainContext is not None:
         pChainContext._refs += 1
@@ -1135,7 +1145,7 @@ def CertFreeCertificateChain(pChainContext: CERT_CHAIN_CONTEXT | None) -> None:
 
 
 @winapi
-def CertVerifyCertificateChainPolicy(pszPolicyOID, pChainContext: CERT_CHAIN_CONTEXT,
+def CertVerifyCertificateChainPolicy(pszPolicyOID: int | str, pChainContext: CERT_CHAIN_CONTEXT,
                                      pPolicyPara: CERT_CHAIN_POLICY_PARA | None = None,
                                      pPolicyStatus: CERT_CHAIN_POLICY_STATUS | None = None
                                      ) -> CERT_CHAIN_POLICY_STATUS:

@@ -31,13 +31,6 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 
 from capi.constants import (
     CERT_CONTEXT_REVOCATION_TYPE,
-    CERT_STORE_ADD_ALWAYS,
-    CERT_STORE_ADD_NEW,
-    CERT_STORE_ADD_NEWER,
-    CERT_STORE_ADD_NEWER_INHERIT_PROPERTIES,
-    CERT_STORE_ADD_REPLACE_EXISTING,
-    CERT_STORE_ADD_REPLACE_EXISTING_INHERIT_PROPERTIES,
-    CERT_STORE_ADD_USE_EXISTING,
     CERT_STORE_BASE_CRL_FLAG,
     CERT_STORE_DELTA_CRL_FLAG,
     CERT_STORE_SIGNATURE_FLAG,
@@ -61,10 +54,9 @@ from capi.constants import (
 )
 from capi.crypt32.context import CertContext, check_encoding, decode_property
 from capi.crypt32.crlcontext import CrlContext, decode_crl_info
-from capi.crypt32.store_kinds import ADD_DISPOSITIONS, CertStore
+from capi.crypt32.store_kinds import ADD_DISPOSITIONS, CertStore, apply_add_disposition
 from capi.crypt32.structs import CRL_ENTRY, CRL_INFO
 from capi.errors import (
-    CRYPT_E_EXISTS,
     CRYPT_E_NO_MATCH,
     CRYPT_E_NO_REVOCATION_CHECK,
     CRYPT_E_NOT_FOUND,
@@ -293,40 +285,15 @@ def _add(store: CertStore | None, der: bytes, props: dict, encoding: int, info,
     new = CrlContext(der, encoding=encoding, props=props, info=info)
     match = _matcher(CRL_FIND_EXISTING, 0, new)
     existing = next((c for c in store.crl_all() if match(c)), None)
-    replace = None
-    if disposition == CERT_STORE_ADD_NEW:
-        if existing is not None:
-            # Wine crl.c testAddCRL: a CRL of the same issuer -> CRYPT_E_EXISTS.
-            raise WinError(CRYPT_E_EXISTS)
-    elif disposition == CERT_STORE_ADD_USE_EXISTING:
-        if existing is not None:
-            # CertAddCRLContextToStore docs: the existing CRL is used and gains the new
-            # CRL's properties.
-            root = existing._root()
-            missing = {k: v for k, v in props.items() if k not in root._props}
-            if missing:
-                root._props.update(missing)
-                try:
-                    root.hCertStore.crl_persist(root)
-                except (WinError, AttributeError):
-                    for k in missing:
-                        root._props.pop(k, None)
-            return existing
-    elif disposition in (CERT_STORE_ADD_REPLACE_EXISTING,
-                         CERT_STORE_ADD_REPLACE_EXISTING_INHERIT_PROPERTIES):
-        replace = existing
-        if existing is not None and disposition == CERT_STORE_ADD_REPLACE_EXISTING_INHERIT_PROPERTIES:
-            props = {**props, **existing._root()._props}
-    elif disposition in (CERT_STORE_ADD_NEWER, CERT_STORE_ADD_NEWER_INHERIT_PROPERTIES):
-        if existing is not None:
-            # Wine crl.c testAddCRL: newerCRL (a later ThisUpdate) replaces the old one.
-            if existing.pCrlInfo.ThisUpdate >= info.ThisUpdate:
-                raise WinError(CRYPT_E_EXISTS)
-            replace = existing
-            if disposition == CERT_STORE_ADD_NEWER_INHERIT_PROPERTIES:
-                props = {**props, **existing._root()._props}
-    elif disposition != CERT_STORE_ADD_ALWAYS:
-        raise WinError(E_INVALIDARG)
+    # Wine crl.c testAddCRL: ADD_NEW of a CRL of the same issuer -> CRYPT_E_EXISTS;
+    # ADD_NEWER replaces it when the new CRL has a later ThisUpdate.
+    # CertAddCRLContextToStore docs: ADD_USE_EXISTING uses the existing CRL, which gains
+    # the new CRL's properties.
+    kept, props, replace = apply_add_disposition(
+        disposition, existing, props, "crl_persist",
+        lambda old: old.pCrlInfo.ThisUpdate < info.ThisUpdate)
+    if kept is not None:
+        return kept
     return store.crl_store_new(der, props, encoding, replace)
 
 

@@ -787,63 +787,57 @@ def _serial_contents(le: bytes) -> bytes:
     return core.Integer.load(D.integer_blob(le)).contents
 
 
-def _enc_aki(v, flags):
-    _need(v)
-    parts = []
-    if v.KeyId:
-        parts.append(D.implicit(0, _b(v.KeyId)))
-    if v.CertIssuer:
-        parts.append(D.explicit(1, _b(v.CertIssuer)))
-    if v.CertSerialNumber:
-        parts.append(D.implicit(2, _serial_contents(_b(v.CertSerialNumber))))
-    return D.seq(*parts)
+def _key_id_codec(cls, key_id: str, issuer: str, serial: str, enc_issuer, dec_issuer):
+    """Encoder and decoder of an AuthorityKeyIdentifier: a SEQUENCE of optional [0] key
+    identifier, [1] issuer and [2] serial number (a little-endian blob in the structure).
+    ``cls`` names the three fields; the two forms differ only in how [1] holds the issuer
+    (``enc_issuer`` returns None to leave it out)."""
+
+    def enc(v, flags):
+        _need(v)
+        parts = []
+        if getattr(v, key_id):
+            parts.append(D.implicit(0, _b(getattr(v, key_id))))
+        issuer_der = enc_issuer(getattr(v, issuer))
+        if issuer_der is not None:
+            parts.append(D.explicit(1, issuer_der))
+        if getattr(v, serial):
+            parts.append(D.implicit(2, _serial_contents(_b(getattr(v, serial)))))
+        return D.seq(*parts)
+
+    def dec(data, flags):
+        r = D.seq_reader(data)
+        out = cls()
+        t = r.optional(0, cls=2)
+        if t is not None:
+            setattr(out, key_id, bytes(t.contents))
+        t = r.optional(1, cls=2)
+        if t is not None:
+            setattr(out, issuer, dec_issuer(t.contents))
+        t = r.optional(2, cls=2)
+        if t is not None:
+            setattr(out, serial, bytes(t.contents)[::-1])
+        r.done()
+        return out
+
+    return enc, dec
 
 
-def _dec_aki(data, flags):
-    r = D.seq_reader(data)
-    out = CERT_AUTHORITY_KEY_ID_INFO()
-    t = r.optional(0, cls=2)
-    if t is not None:
-        out.KeyId = bytes(t.contents)
-    t = r.optional(1, cls=2)
-    if t is not None:
-        inner = D.Reader(t.contents)
-        out.CertIssuer = bytes(inner.take(D.SEQUENCE).raw)
-        inner.done()
-    t = r.optional(2, cls=2)
-    if t is not None:
-        out.CertSerialNumber = bytes(t.contents)[::-1]
-    r.done()
-    return out
+def _dec_wrapped_name(contents: bytes) -> bytes:
+    inner = D.Reader(contents)
+    name = bytes(inner.take(D.SEQUENCE).raw)
+    inner.done()
+    return name
 
 
-def _enc_aki2(v, flags):
-    _need(v)
-    parts = []
-    if v.KeyId:
-        parts.append(D.implicit(0, _b(v.KeyId)))
-    issuer = v.AuthorityCertIssuer
-    if issuer is not None and issuer.rgAltEntry:
-        parts.append(D.explicit(1, _alt_entries(issuer)))
-    if v.AuthorityCertSerialNumber:
-        parts.append(D.implicit(2, _serial_contents(_b(v.AuthorityCertSerialNumber))))
-    return D.seq(*parts)
-
-
-def _dec_aki2(data, flags):
-    r = D.seq_reader(data)
-    out = CERT_AUTHORITY_KEY_ID2_INFO()
-    t = r.optional(0, cls=2)
-    if t is not None:
-        out.KeyId = bytes(t.contents)
-    t = r.optional(1, cls=2)
-    if t is not None:
-        out.AuthorityCertIssuer = _decode_alt_entries(t.contents)
-    t = r.optional(2, cls=2)
-    if t is not None:
-        out.AuthorityCertSerialNumber = bytes(t.contents)[::-1]
-    r.done()
-    return out
+# X509_AUTHORITY_KEY_ID: [1] holds the issuer's Name; X509_AUTHORITY_KEY_ID2: GeneralNames.
+_enc_aki, _dec_aki = _key_id_codec(
+    CERT_AUTHORITY_KEY_ID_INFO, "KeyId", "CertIssuer", "CertSerialNumber",
+    lambda name: _b(name) if name else None, _dec_wrapped_name)
+_enc_aki2, _dec_aki2 = _key_id_codec(
+    CERT_AUTHORITY_KEY_ID2_INFO, "KeyId", "AuthorityCertIssuer", "AuthorityCertSerialNumber",
+    lambda alt: _alt_entries(alt) if alt is not None and alt.rgAltEntry else None,
+    _decode_alt_entries)
 
 
 def _enc_policies(v, flags):
@@ -1528,8 +1522,8 @@ def _unexpected(exc: Exception, code: int) -> WinError:
 
 
 @winapi
-def CryptEncodeObjectEx(dwCertEncodingType: int, lpszStructType, pvStructInfo,
-                        dwFlags: int = 0, pEncodePara=None) -> bytes:
+def CryptEncodeObjectEx(dwCertEncodingType: int, lpszStructType: int | str, pvStructInfo: Any,
+                        dwFlags: int = 0, pEncodePara: Any = None) -> bytes:
     """CryptEncodeObjectEx: the DER of ``pvStructInfo`` as Windows encodes it.
 
     Raises ERROR_FILE_NOT_FOUND (unknown structure type or encoding), E_INVALIDARG,
@@ -1565,8 +1559,8 @@ def _unicode_flags(flags: int) -> int:
 
 
 @winapi
-def CryptDecodeObjectEx(dwCertEncodingType: int, lpszStructType, pbEncoded: bytes,
-                        dwFlags: int = 0, pDecodePara=None):
+def CryptDecodeObjectEx(dwCertEncodingType: int, lpszStructType: int | str, pbEncoded: bytes,
+                        dwFlags: int = 0, pDecodePara: Any = None) -> Any:
     """CryptDecodeObjectEx: the structure (or scalar) ``pbEncoded`` holds.
 
     Raises ERROR_FILE_NOT_FOUND (unknown type or encoding), CRYPT_E_ASN1_EOD,
@@ -1587,13 +1581,14 @@ def CryptDecodeObjectEx(dwCertEncodingType: int, lpszStructType, pbEncoded: byte
         raise _unexpected(exc, CRYPT_E_ASN1_CORRUPT) from None
 
 
-def CryptEncodeObject(dwCertEncodingType: int, lpszStructType, pvStructInfo) -> bytes:
+def CryptEncodeObject(dwCertEncodingType: int, lpszStructType: int | str,
+                      pvStructInfo: Any) -> bytes:
     """CryptEncodeObject: CryptEncodeObjectEx without flags."""
     return CryptEncodeObjectEx(dwCertEncodingType, lpszStructType, pvStructInfo, 0, None)
 
 
-def CryptDecodeObject(dwCertEncodingType: int, lpszStructType, pbEncoded: bytes,
-                      dwFlags: int = 0):
+def CryptDecodeObject(dwCertEncodingType: int, lpszStructType: int | str, pbEncoded: bytes,
+                      dwFlags: int = 0) -> Any:
     """CryptDecodeObject: CryptDecodeObjectEx without decode parameters."""
     return CryptDecodeObjectEx(dwCertEncodingType, lpszStructType, pbEncoded, dwFlags, None)
 

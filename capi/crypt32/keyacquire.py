@@ -12,6 +12,7 @@ into the Enhanced CSP), with PREFER/ONLY_NCRYPT.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives import serialization
 
@@ -28,6 +29,13 @@ from capi.errors import (
     winapi,
 )
 
+if TYPE_CHECKING:
+    from capi.advapi32.crypt import HCRYPTPROV
+    from capi.crypt32.context import CertContext
+    from capi.host.accounts import Token
+    from capi.host.machine import Machine
+    from capi.ncrypt.keystorage import NCRYPT_KEY_HANDLE
+
 _NCRYPT_FLAGS = (C.CRYPT_ACQUIRE_ALLOW_NCRYPT_KEY_FLAG | C.CRYPT_ACQUIRE_PREFER_NCRYPT_KEY_FLAG
                  | C.CRYPT_ACQUIRE_ONLY_NCRYPT_KEY_FLAG)
 _ACQUIRE_FLAGS = (C.CRYPT_ACQUIRE_CACHE_FLAG | C.CRYPT_ACQUIRE_USE_PROV_INFO_FLAG
@@ -41,7 +49,7 @@ _ACQUIRE_FLAGS = (C.CRYPT_ACQUIRE_CACHE_FLAG | C.CRYPT_ACQUIRE_USE_PROV_INFO_FLA
 class AcquiredKey:
     """A certificate's private key: the handle, its KeySpec and who frees it."""
 
-    handle: object  # HCRYPTPROV or NCRYPT_KEY_HANDLE
+    handle: HCRYPTPROV | NCRYPT_KEY_HANDLE
     key_spec: int
     caller_free: bool
 
@@ -138,7 +146,7 @@ def _ncrypt_handle():
     return NCRYPT_KEY_HANDLE
 
 
-def acquire_private_key(ctx, flags: int) -> AcquiredKey:
+def acquire_private_key(ctx: CertContext, flags: int) -> AcquiredKey:
     """The object model behind CryptAcquireCertificatePrivateKey."""
     from capi.ncrypt.keystorage import NCRYPT_KEY_HANDLE
 
@@ -186,7 +194,9 @@ def acquire_private_key(ctx, flags: int) -> AcquiredKey:
 
 
 @winapi
-def CryptAcquireCertificatePrivateKey(pCert, dwFlags: int = 0, pvParameters=None):
+def CryptAcquireCertificatePrivateKey(pCert: CertContext, dwFlags: int = 0,
+                                      pvParameters: Any = None
+                                      ) -> tuple[HCRYPTPROV | NCRYPT_KEY_HANDLE, int, bool]:
     """CryptAcquireCertificatePrivateKey -> (hCryptProvOrNCryptKey, dwKeySpec,
     fCallerFreeProvOrNCryptKey).
 
@@ -236,7 +246,7 @@ def _scopes(flags: int) -> list[bool]:
     return [m for m, wanted in ((False, user), (True, machine)) if wanted]
 
 
-def find_key_prov_info(machine, token, ctx, flags: int = 0,
+def find_key_prov_info(machine: Machine, token: Token, ctx: CertContext, flags: int = 0,
                        providers: list | None = None) -> CRYPT_KEY_PROV_INFO | None:
     """Search the providers' containers for the key matching ``ctx``'s public key."""
     from csp.base import KeyScope
@@ -288,7 +298,8 @@ def _search(provider, scope, target: bytes):
 
 
 @winapi
-def CryptFindCertificateKeyProvInfo(pCert, dwFlags: int = 0, pvReserved=None) -> bool:
+def CryptFindCertificateKeyProvInfo(pCert: CertContext, dwFlags: int = 0,
+                                    pvReserved: Any = None) -> bool:
     """CryptFindCertificateKeyProvInfo: find the container holding the key of ``pCert``
     and set its CERT_KEY_PROV_INFO_PROP_ID (persisted in the certificate's store).
 

@@ -243,7 +243,8 @@ def find_oid_info(key_type: int, key, group: int = 0) -> CRYPT_OID_INFO | None:
     return None
 
 
-def CryptFindOIDInfo(dwKeyType: int, pvKey, dwGroupId: int = 0) -> CRYPT_OID_INFO | None:
+def CryptFindOIDInfo(dwKeyType: int, pvKey: str | int | tuple[int, int] | tuple[str, str],
+                     dwGroupId: int = 0) -> CRYPT_OID_INFO | None:
     """CryptFindOIDInfo -> CRYPT_OID_INFO or None.
 
     Keys: CRYPT_OID_INFO_OID_KEY (a dotted OID), _NAME_KEY (a name, case-insensitive:

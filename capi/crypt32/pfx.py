@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -43,6 +44,11 @@ from capi.errors import (
 )
 from capi.formats import pkcs12
 from capi.host import crashpoints
+
+if TYPE_CHECKING:
+    from capi.crypt32.store_kinds import CertStore, MemoryStore
+    from capi.host.accounts import Token
+    from capi.host.machine import Machine
 
 _SIGNING_USAGE = (C.CERT_DIGITAL_SIGNATURE_KEY_USAGE | C.CERT_KEY_CERT_SIGN_KEY_USAGE
                   | C.CERT_CRL_SIGN_KEY_USAGE)
@@ -125,7 +131,7 @@ class _Plan:
 class ImportedPfx:
     """What :func:`import_pfx` produced: the memory store and the keys it persisted."""
 
-    store: object
+    store: MemoryStore
     created: list = field(default_factory=list)  # (provider, scope, name) per new key
 
     def delete_keys(self) -> None:
@@ -269,7 +275,7 @@ def _ephemeral(plan: _Plan, machine, scope, flags: int) -> CERT_KEY_CONTEXT:
                             C.CERT_NCRYPT_KEY_SPEC)
 
 
-def import_pfx(machine, token, data, password: str | None, flags: int, *,
+def import_pfx(machine: Machine, token: Token, data: bytes, password: str | None, flags: int, *,
                provider_name: str | None = None, key_spec: int | None = None) -> ImportedPfx:
     """The object model behind PFXImportCertStore: parse ``data``, persist its keys (or
     keep them in handles with PKCS12_NO_PERSIST_KEY) and return the memory store.
@@ -349,19 +355,19 @@ def _sha1(der: bytes) -> bytes:
 
 
 @winapi
-def PFXIsPFXBlob(pPFX) -> bool:
+def PFXIsPFXBlob(pPFX: bytes | None) -> bool:
     """PFXIsPFXBlob: True if ``pPFX`` decodes as a PFX (no password needed)."""
     return pkcs12.is_pfx(None if pPFX is None else bytes(pPFX))
 
 
 @winapi
-def PFXVerifyPassword(pPFX, szPassword, dwFlags: int = 0) -> bool:
+def PFXVerifyPassword(pPFX: bytes | None, szPassword: str | None, dwFlags: int = 0) -> bool:
     """PFXVerifyPassword: True if ``szPassword`` (None and "" alike) opens the PFX."""
     return pkcs12.verify_password(None if pPFX is None else bytes(pPFX), szPassword)
 
 
 @winapi
-def PFXImportCertStore(pPFX, szPassword, dwFlags: int = 0):
+def PFXImportCertStore(pPFX: bytes, szPassword: str | None, dwFlags: int = 0) -> MemoryStore:
     """PFXImportCertStore -> a memory store (HCERTSTORE) of the PFX's certificates.
 
     Certificates with a key carry CERT_KEY_PROV_INFO_PROP_ID, their keys persisted in
@@ -446,7 +452,8 @@ def _has_key_property(ctx) -> bool:
     return C.CERT_KEY_PROV_INFO_PROP_ID in props or C.CERT_KEY_CONTEXT_PROP_ID in props
 
 
-def export_pfx(store, password: str | None, flags: int, *, encryption: str = "3des") -> bytes:
+def export_pfx(store: CertStore, password: str | None, flags: int, *,
+               encryption: str = "3des") -> bytes:
     """The object model behind PFXExportCertStoreEx: every certificate of ``store`` and,
     with EXPORT_PRIVATE_KEYS, the keys they name."""
     items: list = []
@@ -524,7 +531,8 @@ def _store_arg(hStore):
 
 
 @winapi
-def PFXExportCertStoreEx(hStore, szPassword, pvPara=None, dwFlags: int | None = None) -> bytes:
+def PFXExportCertStoreEx(hStore: CertStore, szPassword: str | None, pvPara: Any = None,
+                         dwFlags: int | None = None) -> bytes:
     """PFXExportCertStoreEx -> the PFX bytes (the C function's pPFX out-parameter).
 
     Called as in C (``hStore, szPassword, pvPara, dwFlags``) or, since pvPara is
@@ -543,7 +551,7 @@ def PFXExportCertStoreEx(hStore, szPassword, pvPara=None, dwFlags: int | None = 
 
 
 @winapi
-def PFXExportCertStore(hStore, szPassword, dwFlags: int = 0) -> bytes:
+def PFXExportCertStore(hStore: CertStore, szPassword: str | None, dwFlags: int = 0) -> bytes:
     """PFXExportCertStore: PFXExportCertStoreEx without pvPara."""
     return export_pfx(_store_arg(hStore), szPassword, int(dwFlags) & 0xFFFFFFFF)
 

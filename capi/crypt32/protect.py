@@ -3,6 +3,8 @@ DPAPI stand-in (``capi.host.dpapi``), for the current user or the machine."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from capi.constants import (
     CRYPTPROTECT_AUDIT,
     CRYPTPROTECT_LOCAL_MACHINE,
@@ -30,8 +32,9 @@ def _caller():
     return machine, current_token(machine)
 
 
-def CryptProtectData(pDataIn, szDataDescr=None, pOptionalEntropy=None, pvReserved=None,
-                     pPromptStruct=None, dwFlags=0) -> bytes:
+def CryptProtectData(pDataIn: bytes, szDataDescr: str | None = None,
+                     pOptionalEntropy: bytes | None = None, pvReserved: Any = None,
+                     pPromptStruct: Any = None, dwFlags: int = 0) -> bytes:
     """CryptProtectData: encrypt for the current user (or the machine with
     CRYPTPROTECT_LOCAL_MACHINE). ERROR_INVALID_PARAMETER for NULL data, NTE_BAD_FLAGS for
     unknown flags."""
@@ -49,8 +52,9 @@ def CryptProtectData(pDataIn, szDataDescr=None, pOptionalEntropy=None, pvReserve
         raise win32_failure(exc.winerror, detail=exc.detail) from None
 
 
-def CryptUnprotectData(pDataIn, pOptionalEntropy=None, pvReserved=None, pPromptStruct=None,
-                       dwFlags=0) -> tuple[bytes, str]:
+def CryptUnprotectData(pDataIn: bytes, pOptionalEntropy: bytes | None = None,
+                       pvReserved: Any = None, pPromptStruct: Any = None,
+                       dwFlags: int = 0) -> tuple[bytes, str]:
     """CryptUnprotectData -> (data, description). ERROR_INVALID_PARAMETER for NULL input,
     ERROR_INVALID_DATA for a wrong entropy or a damaged blob, NTE_BAD_KEY_STATE for a
     blob protected by another user."""

@@ -9,7 +9,7 @@ import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from capi.constants import (
     CERT_ACCESS_STATE_PROP_ID,
@@ -127,6 +127,9 @@ from capi.formats.serialized import (
 )
 from capi.formats.x500 import name_to_str
 from capi.host.context import current_machine, current_token
+
+if TYPE_CHECKING:
+    from capi.crypt32.crlcontext import CrlContext
 
 # CertOpenStore's provider given by name, as Windows accepts it (case-insensitive).
 _PROVIDER_NAMES = {
@@ -318,7 +321,7 @@ def _provider_id(lpszStoreProvider) -> int:
 
 @winapi
 def CertOpenStore(lpszStoreProvider: int | str, dwEncodingType: int = 0, hCryptProv: Any = None,
-                  dwFlags: int = 0, pvPara: Any = None) -> CertStore:
+                  dwFlags: int = 0, pvPara: Any = None) -> CertStore | None:
     r"""CertOpenStore: open a store by provider number (CERT_STORE_PROV_*) or name.
 
     MEMORY, COLLECTION; SERIALIZED / PKCS7 (``pvPara`` bytes); FILENAME (a host path:
@@ -530,8 +533,10 @@ def _matcher(find_type: int, flags: int, para) -> Callable[[CertContext], bool]:
 
 
 @winapi
-def CertFindCertificateInStore(hCertStore, dwCertEncodingType: int, dwFindFlags: int,
-                               dwFindType: int, pvFindPara, pPrevCertContext=None):
+def CertFindCertificateInStore(hCertStore: CertStore, dwCertEncodingType: int, dwFindFlags: int,
+                               dwFindType: int, pvFindPara: Any,
+                               pPrevCertContext: CertContext | None = None
+                               ) -> CertContext | None:
     """CertFindCertificateInStore: the next context matching ``dwFindType``, or None with
     CRYPT_E_NOT_FOUND. ``pPrevCertContext`` is released, as on Windows.
 
@@ -600,8 +605,9 @@ def CertAddCertificateContextToStore(hCertStore: CertStore | None, pCertContext:
 
 
 @winapi
-def CertAddEncodedCertificateToStore(hCertStore, dwCertEncodingType: int, pbCertEncoded: bytes,
-                                     dwAddDisposition: int):
+def CertAddEncodedCertificateToStore(hCertStore: CertStore | None, dwCertEncodingType: int,
+                                     pbCertEncoded: bytes, dwAddDisposition: int
+                                     ) -> CertContext:
     """CertAddEncodedCertificateToStore: decode ``pbCertEncoded`` and add it.
 
     Raises the decoder's CRYPT_E_ASN1_* error for bad bytes (``30 00`` ->
@@ -644,8 +650,10 @@ def CertSerializeCertificateStoreElement(pCertContext: CertContext, dwFlags: int
 
 
 @winapi
-def CertAddSerializedElementToStore(hCertStore, pbElement: bytes, dwAddDisposition: int,
-                                    dwFlags: int, dwContextTypeFlags: int):
+def CertAddSerializedElementToStore(hCertStore: CertStore | None, pbElement: bytes,
+                                    dwAddDisposition: int, dwFlags: int,
+                                    dwContextTypeFlags: int
+                                    ) -> tuple[CertContext | CrlContext, int]:
     """CertAddSerializedElementToStore: add a serialized element; (context, context type).
 
     Raises ERROR_END_OF_MEDIA (empty), E_INVALIDARG (context-type flags 0 or not
@@ -699,8 +707,9 @@ def CertAddSerializedElementToStore(hCertStore, pbElement: bytes, dwAddDispositi
 
 
 @winapi
-def CertSaveStore(hCertStore, dwEncodingType: int, dwSaveAs: int, dwSaveTo: int, pvSaveToPara,
-                  dwFlags: int = 0):
+def CertSaveStore(hCertStore: CertStore, dwEncodingType: int, dwSaveAs: int, dwSaveTo: int,
+                  pvSaveToPara: str | os.PathLike[str] | BinaryIO | None,
+                  dwFlags: int = 0) -> bytes | bool:
     """CertSaveStore: the store as a serialized store (CERT_STORE_SAVE_AS_STORE) or a
     PKCS#7 SignedData (CERT_STORE_SAVE_AS_PKCS7). CERT_STORE_SAVE_TO_MEMORY returns the
     bytes; SAVE_TO_FILENAME writes the host file ``pvSaveToPara``; SAVE_TO_FILE writes a
@@ -738,8 +747,8 @@ def CertSaveStore(hCertStore, dwEncodingType: int, dwSaveAs: int, dwSaveTo: int,
 
 
 @winapi
-def CertAddStoreToCollection(hCollectionStore, hSiblingStore, dwUpdateFlags: int = 0,
-                             dwPriority: int = 0) -> bool:
+def CertAddStoreToCollection(hCollectionStore: CertStore, hSiblingStore: CertStore | None,
+                             dwUpdateFlags: int = 0, dwPriority: int = 0) -> bool:
     """CertAddStoreToCollection. Raises E_INVALIDARG when the target is not a collection
     (a SYSTEM_REGISTRY store is not; a PROV_SYSTEM store is). A None sibling adds
     nothing and returns True, as on Windows."""
@@ -761,8 +770,9 @@ def CertRemoveStoreFromCollection(hCollectionStore: CertStore, hSiblingStore: Ce
 
 
 @winapi
-def CertEnumSystemStore(dwFlags: int, pvSystemStoreLocationPara=None, pvArg=None,
-                        pfnEnum=None):
+def CertEnumSystemStore(dwFlags: int, pvSystemStoreLocationPara: Any = None, pvArg: Any = None,
+                        pfnEnum: Callable[[str, int, Any, Any, Any], bool] | None = None
+                        ) -> list[str] | bool:
     """CertEnumSystemStore: the system stores of the location in ``dwFlags`` (predefined
     ones, then those created). Without ``pfnEnum`` returns their names; with it, calls
     ``pfnEnum(pvSystemStore, dwFlags, pStoreInfo, pvReserved, pvArg)`` for each as the C
@@ -809,7 +819,7 @@ def CertControlStore(hCertStore: CertStore, dwFlags: int, dwCtrlType: int,
 
 
 @winapi
-def CertGetStoreProperty(hCertStore, dwPropId: int):
+def CertGetStoreProperty(hCertStore: CertStore, dwPropId: int) -> int | str | bytes:
     """CertGetStoreProperty: a property of the store.
 
     CERT_ACCESS_STATE_PROP_ID is always there (an int: 0 for a memory store,
@@ -833,7 +843,8 @@ def CertGetStoreProperty(hCertStore, dwPropId: int):
 
 
 @winapi
-def CertSetStoreProperty(hCertStore, dwPropId: int, dwFlags: int, pvData) -> bool:
+def CertSetStoreProperty(hCertStore: CertStore, dwPropId: int, dwFlags: int,
+                         pvData: bytes | str | None) -> bool:
     """CertSetStoreProperty: set a store property (``pvData`` bytes, or a str for
     CERT_STORE_LOCALIZED_NAME_PROP_ID, stored as its NUL-terminated UTF-16), or delete
     it with ``pvData`` None -- deleting one not set succeeds (Wine store.c
@@ -868,7 +879,8 @@ def _system_store_name(pvSystemStore) -> str:
 
 
 @winapi
-def CertRegisterSystemStore(pvSystemStore, dwFlags: int, pStoreInfo=None, pvReserved=None) -> bool:
+def CertRegisterSystemStore(pvSystemStore: str, dwFlags: int, pStoreInfo: Any = None,
+                            pvReserved: Any = None) -> bool:
     """CertRegisterSystemStore: create the system store ``pvSystemStore`` in the location
     of ``dwFlags`` (an existing one is kept; with CERT_STORE_CREATE_NEW_FLAG it is
     ERROR_FILE_EXISTS). Wine store.c testCertRegisterSystemStore: the store then opens
@@ -886,7 +898,7 @@ def CertRegisterSystemStore(pvSystemStore, dwFlags: int, pStoreInfo=None, pvRese
 
 
 @winapi
-def CertUnregisterSystemStore(pvSystemStore, dwFlags: int) -> bool:
+def CertUnregisterSystemStore(pvSystemStore: str, dwFlags: int) -> bool:
     """CertUnregisterSystemStore: delete the system store and its certificates (Wine
     store.c testCertRegisterSystemStore). Raises E_INVALIDARG (no name),
     ERROR_FILE_NOT_FOUND (no such store), E_ACCESSDENIED (a LocalMachine store for a
@@ -898,7 +910,8 @@ def CertUnregisterSystemStore(pvSystemStore, dwFlags: int) -> bool:
 
 
 @winapi
-def CertAddCertificateLinkToStore(hCertStore, pCertContext, dwAddDisposition: int):
+def CertAddCertificateLinkToStore(hCertStore: CertStore, pCertContext: CertContext,
+                                  dwAddDisposition: int) -> CertContext:
     """CertAddCertificateLinkToStore: add a link to ``pCertContext``; returns the link.
 
     A link in a memory or file store shares the source's encoding, CERT_INFO and

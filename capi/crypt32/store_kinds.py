@@ -28,6 +28,7 @@ import os
 import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from capi.constants import (
     CERT_ACCESS_STATE_LM_SYSTEM_STORE_FLAG,
@@ -83,6 +84,10 @@ from capi.formats.serialized import (
     save_pkcs7,
     save_serialized_store,
 )
+
+if TYPE_CHECKING:
+    from capi.host.accounts import Token
+    from capi.host.machine import Machine
 
 LOCAL_MACHINE = "LocalMachine"
 CURRENT_USER = "CurrentUser"
@@ -284,6 +289,53 @@ def copy_props(src: CertContext) -> dict:
     return dict(src._root()._props)
 
 
+def apply_add_disposition(disposition: int, existing, props: dict, persist_name: str,
+                          is_newer: Callable[[Any], bool]) -> tuple[Any, dict, Any]:
+    """Windows' add rules for a context whose match ``existing`` (or None) is in the store,
+    shared by certificates and CRLs. Returns ``(kept, props, replace)``: ``kept`` is the
+    existing context to hand back (ADD_USE_EXISTING, which gives it the properties it
+    lacked, saved through its store's ``persist_name`` method), else None, and the new
+    context is stored with ``props`` in place of ``replace`` (or of nothing).
+
+    ADD_NEW: CRYPT_E_EXISTS for a match. REPLACE_EXISTING(_INHERIT_PROPERTIES): the match
+    goes (keeping its properties under the inherit form). NEWER(_INHERIT_PROPERTIES):
+    CRYPT_E_EXISTS unless ``is_newer(existing)``, else as REPLACE. ADD_ALWAYS: no check."""
+    replace = None
+    if disposition == CERT_STORE_ADD_NEW:
+        if existing is not None:
+            raise WinError(CRYPT_E_EXISTS)
+    elif disposition == CERT_STORE_ADD_USE_EXISTING:
+        if existing is not None:
+            # The existing context is kept and gains the properties it lacked.
+            root = existing._root()
+            missing = {k: v for k, v in props.items() if k not in root._props}
+            if missing:
+                root._props.update(missing)
+                persist = getattr(root.hCertStore, persist_name, None)
+                try:
+                    if persist:
+                        persist(root)
+                except WinError:
+                    # A store we may not write (CurrentUser's view of LocalMachine): the
+                    # existing context is still used, unchanged.
+                    for k in missing:
+                        root._props.pop(k, None)
+            return existing, props, None
+    elif disposition in (CERT_STORE_ADD_REPLACE_EXISTING,
+                         CERT_STORE_ADD_REPLACE_EXISTING_INHERIT_PROPERTIES):
+        replace = existing
+        if existing is not None and disposition == CERT_STORE_ADD_REPLACE_EXISTING_INHERIT_PROPERTIES:
+            props = {**props, **existing._root()._props}
+    elif disposition in (CERT_STORE_ADD_NEWER, CERT_STORE_ADD_NEWER_INHERIT_PROPERTIES):
+        if existing is not None:
+            if not is_newer(existing):
+                raise WinError(CRYPT_E_EXISTS)
+            replace = existing
+            if disposition == CERT_STORE_ADD_NEWER_INHERIT_PROPERTIES:
+                props = {**props, **existing._root()._props}
+    return None, props, replace
+
+
 def _add_with_disposition(store: CertStore, der: bytes, props: dict, encoding: int,
                           disposition: int, *, link: CertContext | None = None) -> CertContext:
     """Windows' add rules (CertAddCertificateContextToStore), shared by every store.
@@ -299,44 +351,13 @@ def _add_with_disposition(store: CertStore, der: bytes, props: dict, encoding: i
         sha1 = bytes(hash_prop)
     else:
         sha1 = hashlib.sha1(der).digest()
-    existing = store._lookup(sha1)
-    replace = None
-    if disposition == CERT_STORE_ADD_NEW:
-        if existing is not None:
-            raise WinError(CRYPT_E_EXISTS)
-    elif disposition == CERT_STORE_ADD_USE_EXISTING:
-        if existing is not None:
-            # The existing context is kept and gains the properties it lacked.
-            root = existing._root()
-            missing = {k: v for k, v in props.items() if k not in root._props}
-            if missing:
-                root._props.update(missing)
-                persist = getattr(root.hCertStore, "persist_properties", None)
-                try:
-                    if persist:
-                        persist(root)
-                except WinError:
-                    # A store we may not write (CurrentUser's view of LocalMachine): the
-                    # existing context is still used, unchanged.
-                    for k in missing:
-                        root._props.pop(k, None)
-            return existing
-    elif disposition in (CERT_STORE_ADD_REPLACE_EXISTING,
-                         CERT_STORE_ADD_REPLACE_EXISTING_INHERIT_PROPERTIES):
-        replace = existing
-        if existing is not None and disposition == CERT_STORE_ADD_REPLACE_EXISTING_INHERIT_PROPERTIES:
-            props = {**props, **existing._root()._props}
-    elif disposition in (CERT_STORE_ADD_NEWER, CERT_STORE_ADD_NEWER_INHERIT_PROPERTIES):
-        if existing is not None:
-            # Documented rule: fail with CRYPT_E_EXISTS unless the new certificate's
-            # NotBefore is later. "Matching" is by SHA-1, so the dates are equal.
-            new_nb = parse_certificate(der).not_valid_before_utc
-            if existing.x509.not_valid_before_utc >= new_nb:
-                raise WinError(CRYPT_E_EXISTS)
-            replace = existing
-            if disposition == CERT_STORE_ADD_NEWER_INHERIT_PROPERTIES:
-                props = {**props, **existing._root()._props}
-    # ADD_ALWAYS: no check at all.
+    # ADD_NEWER's documented rule: CRYPT_E_EXISTS unless the new certificate's NotBefore
+    # is later. "Matching" is by SHA-1, so the dates are equal.
+    kept, props, replace = apply_add_disposition(
+        disposition, store._lookup(sha1), props, "persist_properties",
+        lambda old: old.x509.not_valid_before_utc < parse_certificate(der).not_valid_before_utc)
+    if kept is not None:
+        return kept
     if link is not None:
         return store._store_link(link, replace)
     return store._store_new(der, props, encoding, replace)
@@ -939,8 +960,8 @@ def open_registry_store(machine, location: str, name: str, *, token, flags: int,
     return RegistryStore(machine, location, canonical, token=token, flags=flags)
 
 
-def open_system_store(machine, location: str, name: str, *, token=None, flags: int = 0,
-                      create: bool = True) -> SystemStore:
+def open_system_store(machine: Machine, location: str, name: str, *, token: Token | None = None,
+                      flags: int = 0, create: bool = True) -> SystemStore:
     """The system store ``location\\name`` (location "LocalMachine" or "CurrentUser")."""
     if location.lower() == LOCAL_MACHINE.lower():
         location = LOCAL_MACHINE

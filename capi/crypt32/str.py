@@ -14,6 +14,8 @@ the formatting rules are Windows' (Wine crypt32 tests str.c, run on real Windows
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from asn1crypto import core as asn1_core
 
 from capi.constants import (
@@ -61,6 +63,9 @@ from capi.formats.x500 import (
     parse_name,
 )
 
+if TYPE_CHECKING:
+    from capi.crypt32.context import CertContext
+
 OID_SUBJECT_ALT_NAME = "2.5.29.17"
 OID_ISSUER_ALT_NAME = "2.5.29.18"
 OID_UPN = "1.3.6.1.4.1.311.20.2.3"
@@ -86,7 +91,7 @@ def CertNameToStr(dwCertEncodingType: int, pName: bytes, dwStrType: int) -> str:
     return text
 
 
-def CertRDNValueToStr(dwValueType: int, pValue) -> str:
+def CertRDNValueToStr(dwValueType: int, pValue: bytes) -> str:
     """CertRDNValueToStr: one attribute value as text, unquoted (Wine str.c
     test_CertRDNValueToStrA: "abc\"def", " abc " come back as they are; an empty value
     gives ""). The 8-bit string types are read as bytes, the wide ones (BMP, UTF8,
@@ -235,7 +240,7 @@ def _parse_x500(text: str, str_type: int) -> list[tuple[str, bytes]]:
 
 
 def CertStrToName(dwCertEncodingType: int, pszX500: str, dwStrType: int,
-                  pvReserved=None) -> bytes:
+                  pvReserved: Any = None) -> bytes:
     """CertStrToName -> the encoded Name (X509_NAME) of an X.500 string.
 
     Keys are Windows' X.500 keys (CN, O, OU, L, S/ST, C, E, DC, T/Title, G/GivenName,
@@ -336,7 +341,8 @@ def _upn_values(entries) -> list[str]:
     return out
 
 
-def CertGetNameString(pCertContext, dwType: int, dwFlags: int = 0, pvTypePara=None) -> str:
+def CertGetNameString(pCertContext: CertContext | None, dwType: int, dwFlags: int = 0,
+                      pvTypePara: str | int | None = None) -> str:
     """CertGetNameString: a display name of the subject (or, with CERT_NAME_ISSUER_FLAG,
     the issuer). Returns "" when the certificate has no such name (Windows' empty string,
     length 1), also for a NULL context or an unknown type (Wine str.c

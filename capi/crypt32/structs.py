@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
 
 
 def _count_name(array: str) -> str:
@@ -22,7 +24,7 @@ def _count_name(array: str) -> str:
     return "c" + name
 
 
-def cstruct(cls):
+def cstruct(cls: type[_T]) -> type[_T]:
     """A dataclass whose ``rgX`` list fields get a read-only ``cX`` count property."""
     cls = dataclass(cls)
     for f in dataclasses.fields(cls):

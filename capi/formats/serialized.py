@@ -20,6 +20,7 @@ import base64
 import binascii
 import re
 import struct
+from typing import TYPE_CHECKING
 
 from capi.constants import (
     CERT_CERT_PROP_ID,
@@ -39,6 +40,11 @@ from capi.errors import (
     WinError,
 )
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from cryptography import x509
+
 RECORD = struct.Struct("<III")
 # The middle DWORD of every record; Windows always writes 1 (Wine calls it "unknown").
 ELEMENT_ENCODING = 1
@@ -52,14 +58,15 @@ def _record(prop_id: int, data: bytes) -> bytes:
     return RECORD.pack(prop_id, ELEMENT_ENCODING, len(data)) + data
 
 
-def encode_element(der: bytes, props, context_id: int = CERT_CERT_PROP_ID) -> bytes:
+def encode_element(der: bytes, props: Iterable[tuple[int, bytes | bytearray]],
+                   context_id: int = CERT_CERT_PROP_ID) -> bytes:
     """Records for ``props`` (iterable of (id, bytes)) then the context record."""
     out = [_record(pid, bytes(val)) for pid, val in props]
     out.append(_record(context_id, bytes(der)))
     return b"".join(out)
 
 
-def parse_element_ex(data: bytes, offset: int = 0):
+def parse_element_ex(data: bytes, offset: int = 0) -> tuple[int, bytes, dict[int, bytes], int]:
     """(context id, der, {prop: bytes}, consumed) of the element at ``offset``.
 
     Errors as Windows reports them (Wine store.c testAddSerialized): nothing to read ->
@@ -91,7 +98,7 @@ def parse_element_ex(data: bytes, offset: int = 0):
     raise WinError(E_INVALIDARG, detail="no context record in the element")
 
 
-def parse_element(data: bytes):
+def parse_element(data: bytes) -> tuple[bytes, dict[int, bytes], int]:
     """(der, {prop_id: bytes}, consumed) of a serialized certificate element."""
     cid, der, props, consumed = parse_element_ex(data)
     if cid != CERT_CERT_PROP_ID:
@@ -99,7 +106,7 @@ def parse_element(data: bytes):
     return der, props, consumed
 
 
-def save_serialized_store(elements) -> bytes:
+def save_serialized_store(elements: Iterable[bytes]) -> bytes:
     """A serialized store (.sst): header, the serialized ``elements`` (bytes), trailer."""
     return STORE_MAGIC + b"".join(elements) + STORE_TRAILER
 
@@ -115,7 +122,8 @@ def load_serialized_store(data: bytes) -> list[tuple[bytes, dict[int, bytes]]]:
     return load_serialized_store_all(data)[0]
 
 
-def load_serialized_store_all(data: bytes):
+def load_serialized_store_all(data: bytes) -> tuple[list[tuple[bytes, dict[int, bytes]]],
+                                                    list[tuple[bytes, dict[int, bytes]]]]:
     """([(der, props)] of the certificates, [(der, props)] of the CRLs) of a serialized
     store, with :func:`load_serialized_store`'s errors. CTL elements are skipped."""
     data = bytes(data)
@@ -162,7 +170,7 @@ _PEM_RE = re.compile(rb"-----BEGIN ([A-Z0-9 #]+)-----(.*?)-----END \1-----", re.
 _B64_CHARS = re.compile(rb"^[A-Za-z0-9+/=\s]+$")
 
 
-def save_pkcs7(certs, crls=()) -> bytes:
+def save_pkcs7(certs: Iterable[x509.Certificate], crls: Iterable[bytes] = ()) -> bytes:
     """A DER PKCS#7 SignedData holding ``certs`` (cryptography certificates) and ``crls``
     (DER CRLs); no signers."""
     certs = list(certs)

@@ -38,6 +38,8 @@ from capi.errors import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from capi.host.machine import Machine
 
 SID_REVISION = 1
@@ -336,7 +338,8 @@ def _pools(machine: Machine) -> list[str]:
     return [r[0] for r in machine.db.execute("SELECT name FROM iis_app_pools")]
 
 
-def create_local_user(machine: Machine, name: str, *, groups=("S-1-5-32-545",)) -> Sid:
+def create_local_user(machine: Machine, name: str, *,
+                      groups: Iterable[str | Sid] = ("S-1-5-32-545",)) -> Sid:
     """Add a local user (NetUserAdd); its RID comes from meta 'next_rid' (from 1000).
 
     A name already used by a local account or a well-known/builtin name raises
@@ -618,7 +621,7 @@ def _local_user_token(machine: Machine, row) -> Token:
     )
 
 
-def resolve_token(machine: Machine, spec) -> Token:
+def resolve_token(machine: Machine, spec: str | Sid | Token | None) -> Token:
     """The token for ``spec``: None (the elevated local Administrator), a Token, a Sid, or
     any spelling Windows accepts for an identity to run as.
 

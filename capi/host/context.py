@@ -12,8 +12,12 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from capi.host.machine import Machine
+
+if TYPE_CHECKING:
+    from capi.host.accounts import Sid, Token
 
 _current_machine: contextvars.ContextVar[Machine | None] = contextvars.ContextVar(
     "winpki_machine", default=None
@@ -94,7 +98,7 @@ def use_machine(machine: Machine | str | os.PathLike) -> Iterator[Machine]:
 
 
 @contextlib.contextmanager
-def run_as(account) -> Iterator[object]:
+def run_as(account: str | Sid | Token | None) -> Iterator[str | Sid | Token | None]:
     """Act as ``account`` (a name Windows accepts, a SID string, or a Token).
 
     The token is resolved against the current machine when the identity is used, so
@@ -111,7 +115,7 @@ def run_as(account) -> Iterator[object]:
         _current_identity.reset(token)
 
 
-def current_token(machine: Machine | None = None):
+def current_token(machine: Machine | None = None) -> Token:
     """The access token of the current identity on ``machine`` (default: current one)."""
     from capi.host.accounts import resolve_token
 

@@ -25,7 +25,7 @@ from capi.errors import (
     WinError,
     winapi,
 )
-from capi.ncrypt.keystorage import _key, _Object, _u32
+from capi.ncrypt.keystorage import NCRYPT_KEY_HANDLE, _key, _Object, _u32
 
 NCryptBuffer = BCryptBuffer
 NCryptBufferDesc = BCryptBufferDesc
@@ -59,7 +59,8 @@ def _secret(h) -> NCRYPT_SECRET_HANDLE:
 
 
 @winapi
-def NCryptSecretAgreement(hPrivKey, hPubKey, dwFlags: int = 0) -> NCRYPT_SECRET_HANDLE:
+def NCryptSecretAgreement(hPrivKey: NCRYPT_KEY_HANDLE, hPubKey: NCRYPT_KEY_HANDLE,
+                          dwFlags: int = 0) -> NCRYPT_SECRET_HANDLE:
     """NCryptSecretAgreement -> hAgreedSecret. Both handles are ECDH keys of one curve
     (the public one may be imported from an ECCPUBLIC blob); NTE_INVALID_HANDLE for
     anything that is not a live key handle, NTE_INVALID_PARAMETER for a key of another
@@ -159,7 +160,8 @@ def _tls_prf(z: bytes, params: dict[int, list]) -> bytes:
 
 
 @winapi
-def NCryptDeriveKey(hSharedSecret, pwszKDF, pParameterList=None, dwFlags: int = 0) -> bytes:
+def NCryptDeriveKey(hSharedSecret: NCRYPT_SECRET_HANDLE, pwszKDF: str,
+                    pParameterList: BCryptBufferDesc | None = None, dwFlags: int = 0) -> bytes:
     """NCryptDeriveKey -> the derived key material. KDFs: BCRYPT_KDF_HASH, BCRYPT_KDF_HMAC
     (KDF_USE_SECRET_AS_HMAC_KEY_FLAG), BCRYPT_KDF_TLS_PRF and BCRYPT_KDF_RAW_SECRET, with
     bcrypt.dll's parameters. NTE_INVALID_HANDLE for a bad secret handle, NTE_NOT_SUPPORTED

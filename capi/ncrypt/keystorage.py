@@ -8,6 +8,7 @@ CNG blobs and signatures are big-endian.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from capi import constants as C
 from capi.bcrypt.structs import (
@@ -24,6 +25,10 @@ from capi.errors import (
     WinError,
     winapi,
 )
+
+if TYPE_CHECKING:
+    from capi.host.security import SecurityDescriptor
+    from capi.ncrypt.agreement import NCRYPT_SECRET_HANDLE
 
 NCRYPT_IMPL_SOFTWARE_FLAG = 0x2
 _OPEN_FLAGS = C.NCRYPT_MACHINE_KEY_FLAG | C.NCRYPT_SILENT_FLAG
@@ -118,7 +123,8 @@ def _scope(prov: NCRYPT_PROV_HANDLE, flags: int):
 
 
 @_facade
-def NCryptOpenStorageProvider(pszProviderName=None, dwFlags: int = 0) -> NCRYPT_PROV_HANDLE:
+def NCryptOpenStorageProvider(pszProviderName: str | None = None,
+                              dwFlags: int = 0) -> NCRYPT_PROV_HANDLE:
     """NCryptOpenStorageProvider -> provider handle (default: Microsoft Software Key
     Storage Provider). NTE_BAD_FLAGS for flags, NTE_BAD_PROVIDER for an unknown name."""
     from capi.host.context import current_machine
@@ -131,7 +137,8 @@ def NCryptOpenStorageProvider(pszProviderName=None, dwFlags: int = 0) -> NCRYPT_
 
 
 @_facade
-def NCryptEnumKeys(hProvider, pszScope=None, dwFlags: int = 0) -> list[NCryptKeyName]:
+def NCryptEnumKeys(hProvider: NCRYPT_PROV_HANDLE, pszScope: str | None = None,
+                   dwFlags: int = 0) -> list[NCryptKeyName]:
     """NCryptEnumKeys -> every key the caller can open (user keys, or machine keys with
     NCRYPT_MACHINE_KEY_FLAG)."""
     prov = _prov(hProvider)
@@ -143,7 +150,8 @@ def NCryptEnumKeys(hProvider, pszScope=None, dwFlags: int = 0) -> list[NCryptKey
 
 
 @_facade
-def NCryptOpenKey(hProvider, pszKeyName, dwLegacyKeySpec: int = 0, dwFlags: int = 0) -> NCRYPT_KEY_HANDLE:
+def NCryptOpenKey(hProvider: NCRYPT_PROV_HANDLE, pszKeyName: str, dwLegacyKeySpec: int = 0,
+                  dwFlags: int = 0) -> NCRYPT_KEY_HANDLE:
     """NCryptOpenKey -> key handle. NTE_BAD_KEYSET for a missing or broken key, NTE_PERM
     when the key file's DACL refuses the caller."""
     prov = _prov(hProvider)
@@ -157,7 +165,8 @@ def NCryptOpenKey(hProvider, pszKeyName, dwLegacyKeySpec: int = 0, dwFlags: int 
 
 
 @_facade
-def NCryptCreatePersistedKey(hProvider, pszAlgId, pszKeyName=None, dwLegacyKeySpec: int = 0,
+def NCryptCreatePersistedKey(hProvider: NCRYPT_PROV_HANDLE, pszAlgId: str,
+                             pszKeyName: str | None = None, dwLegacyKeySpec: int = 0,
                              dwFlags: int = 0) -> NCRYPT_KEY_HANDLE:
     """NCryptCreatePersistedKey -> a key to configure and finalize; a None name is an
     ephemeral key. NTE_EXISTS for an existing name without NCRYPT_OVERWRITE_KEY_FLAG,
@@ -177,7 +186,7 @@ def NCryptCreatePersistedKey(hProvider, pszAlgId, pszKeyName=None, dwLegacyKeySp
 
 
 @_facade
-def NCryptFinalizeKey(hKey, dwFlags: int = 0) -> None:
+def NCryptFinalizeKey(hKey: NCRYPT_KEY_HANDLE, dwFlags: int = 0) -> None:
     """NCryptFinalizeKey: generate and persist. A second call is NTE_INVALID_HANDLE."""
     h = _key(hKey)
     if _u32(dwFlags) & ~(C.NCRYPT_SILENT_FLAG | C.NCRYPT_NO_KEY_VALIDATION
@@ -195,7 +204,9 @@ def _target(h):
 
 
 @_facade
-def NCryptGetProperty(hObject, pszProperty, dwFlags: int = 0):
+def NCryptGetProperty(hObject: NCRYPT_PROV_HANDLE | NCRYPT_KEY_HANDLE, pszProperty: str,
+                      dwFlags: int = 0) -> (int | str | bytes | NCRYPT_SUPPORTED_LENGTHS
+                                            | NCRYPT_PROV_HANDLE | SecurityDescriptor):
     """NCryptGetProperty -> int (DWORD properties and "Modified", a FILETIME), str,
     NCRYPT_SUPPORTED_LENGTHS ("Lengths"), the NCRYPT_PROV_HANDLE ("Provider Handle"), or
     SecurityDescriptor ("Security Descr", dwFlags = SECURITY_INFORMATION bits; none is
@@ -222,7 +233,8 @@ def NCryptGetProperty(hObject, pszProperty, dwFlags: int = 0):
 
 
 @_facade
-def NCryptSetProperty(hObject, pszProperty, pbInput, dwFlags: int = 0) -> None:
+def NCryptSetProperty(hObject: NCRYPT_PROV_HANDLE | NCRYPT_KEY_HANDLE, pszProperty: str,
+                      pbInput: int | str | bytes | SecurityDescriptor, dwFlags: int = 0) -> None:
     """NCryptSetProperty: Length, Export Policy and Key Usage before finalization (an
     imported key takes a Length at any time and keeps its material);
     "Security Descr" (needs WRITE_DAC, NTE_PERM). SmartCardPin: NTE_NOT_SUPPORTED on the
@@ -239,7 +251,7 @@ def NCryptSetProperty(hObject, pszProperty, pbInput, dwFlags: int = 0) -> None:
 
 
 @_facade
-def NCryptDeleteKey(hKey, dwFlags: int = 0) -> None:
+def NCryptDeleteKey(hKey: NCRYPT_KEY_HANDLE, dwFlags: int = 0) -> None:
     """NCryptDeleteKey: delete the key file (needs DELETE: NTE_PERM) and free the handle."""
     h = _key(hKey)
     if _u32(dwFlags) & ~C.NCRYPT_SILENT_FLAG:
@@ -249,7 +261,8 @@ def NCryptDeleteKey(hKey, dwFlags: int = 0) -> None:
 
 
 @_facade
-def NCryptFreeObject(hObject) -> None:
+def NCryptFreeObject(hObject: NCRYPT_PROV_HANDLE | NCRYPT_KEY_HANDLE | NCRYPT_SECRET_HANDLE
+                     ) -> None:
     """NCryptFreeObject (provider, key or secret handles); NTE_INVALID_HANDLE for NULL
     or freed handles and anything else (Wine ncrypt.c test_free_object)."""
     if not isinstance(hObject, _Object) or not hObject._open:
@@ -269,7 +282,9 @@ def _params(pParameterList) -> dict | None:
 
 
 @_facade
-def NCryptExportKey(hKey, hExportKey, pszBlobType, pParameterList=None, dwFlags: int = 0) -> bytes:
+def NCryptExportKey(hKey: NCRYPT_KEY_HANDLE, hExportKey: NCRYPT_KEY_HANDLE | None,
+                    pszBlobType: str, pParameterList: dict[str, Any] | None = None,
+                    dwFlags: int = 0) -> bytes:
     """NCryptExportKey -> blob: BCRYPT_RSAPUBLIC/RSAPRIVATE/RSAFULLPRIVATE, ECCPUBLIC/
     ECCPRIVATE, LEGACY_RSAPUBLIC/RSAPRIVATE, PKCS8_PRIVATEKEY (encrypted when
     pParameterList has "NCRYPTBUFFER_PKCS_SECRET"). Private blobs need the Export Policy:
@@ -285,7 +300,8 @@ def NCryptExportKey(hKey, hExportKey, pszBlobType, pParameterList=None, dwFlags:
 
 
 @_facade
-def NCryptImportKey(hProvider, hImportKey, pszBlobType, pParameterList, pbData,
+def NCryptImportKey(hProvider: NCRYPT_PROV_HANDLE, hImportKey: NCRYPT_KEY_HANDLE | None,
+                    pszBlobType: str, pParameterList: dict[str, Any] | None, pbData: bytes,
                     dwFlags: int = 0) -> NCRYPT_KEY_HANDLE:
     """NCryptImportKey -> key handle. Name a persisted key with pParameterList
     {"NCRYPTBUFFER_PKCS_KEY_NAME": name}. NTE_BAD_FLAGS (e.g. flags 49), bad magic
@@ -306,7 +322,9 @@ def NCryptImportKey(hProvider, hImportKey, pszBlobType, pParameterList, pbData,
 
 
 @_facade
-def NCryptSignHash(hKey, pPaddingInfo, pbHashValue, dwFlags: int = 0) -> bytes:
+def NCryptSignHash(hKey: NCRYPT_KEY_HANDLE,
+                   pPaddingInfo: BCRYPT_PKCS1_PADDING_INFO | BCRYPT_PSS_PADDING_INFO | None,
+                   pbHashValue: bytes, dwFlags: int = 0) -> bytes:
     """NCryptSignHash -> signature (PKCS#1 v1.5 or PSS for RSA, r||s for ECDSA).
     A Key Usage without NCRYPT_ALLOW_SIGNING_FLAG is NTE_NOT_SUPPORTED; an unfinalized
     key NTE_BAD_KEY_STATE."""
@@ -317,7 +335,9 @@ def NCryptSignHash(hKey, pPaddingInfo, pbHashValue, dwFlags: int = 0) -> bytes:
 
 
 @_facade
-def NCryptVerifySignature(hKey, pPaddingInfo, pbHashValue, pbSignature, dwFlags: int = 0) -> None:
+def NCryptVerifySignature(hKey: NCRYPT_KEY_HANDLE,
+                          pPaddingInfo: BCRYPT_PKCS1_PADDING_INFO | BCRYPT_PSS_PADDING_INFO | None,
+                          pbHashValue: bytes, pbSignature: bytes, dwFlags: int = 0) -> None:
     """NCryptVerifySignature; NTE_BAD_SIGNATURE on mismatch, RPC_X_NULL_REF_POINTER for
     a NULL hash or signature."""
     h = _key(hKey)
@@ -329,7 +349,8 @@ def NCryptVerifySignature(hKey, pPaddingInfo, pbHashValue, pbSignature, dwFlags:
 
 
 @_facade
-def NCryptEncrypt(hKey, pbInput, pPaddingInfo, dwFlags: int) -> bytes:
+def NCryptEncrypt(hKey: NCRYPT_KEY_HANDLE, pbInput: bytes,
+                  pPaddingInfo: BCRYPT_OAEP_PADDING_INFO | None, dwFlags: int) -> bytes:
     """NCryptEncrypt (RSA; NCRYPT_PAD_PKCS1_FLAG or NCRYPT_PAD_OAEP_FLAG with
     BCRYPT_OAEP_PADDING_INFO). NTE_BAD_FLAGS, NTE_BAD_KEY_STATE (unfinalized)."""
     h = _key(hKey)
@@ -339,7 +360,8 @@ def NCryptEncrypt(hKey, pbInput, pPaddingInfo, dwFlags: int) -> bytes:
 
 
 @_facade
-def NCryptDecrypt(hKey, pbInput, pPaddingInfo, dwFlags: int) -> bytes:
+def NCryptDecrypt(hKey: NCRYPT_KEY_HANDLE, pbInput: bytes,
+                  pPaddingInfo: BCRYPT_OAEP_PADDING_INFO | None, dwFlags: int) -> bytes:
     """NCryptDecrypt; a bad ciphertext is NTE_INVALID_PARAMETER ("The parameter is
     incorrect.", as RSACng reports it); Key Usage without ALLOW_DECRYPT NTE_NOT_SUPPORTED."""
     h = _key(hKey)
@@ -349,7 +371,7 @@ def NCryptDecrypt(hKey, pbInput, pPaddingInfo, dwFlags: int) -> bytes:
 
 
 @_facade
-def NCryptIsAlgSupported(hProvider, pszAlgId, dwFlags: int = 0) -> None:
+def NCryptIsAlgSupported(hProvider: NCRYPT_PROV_HANDLE, pszAlgId: str, dwFlags: int = 0) -> None:
     """NCryptIsAlgSupported: returns for key algorithms, NTE_NOT_SUPPORTED otherwise;
     NTE_BAD_FLAGS for any flag but NCRYPT_SILENT_FLAG, whatever the algorithm (Wine
     ncrypt.c test_NCryptIsAlgSupported: flags 20 with RSA and with RSA_SIGN)."""

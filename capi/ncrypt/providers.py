@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from capi import constants as C
 from capi.errors import NTE_BAD_FLAGS, WinError, winapi
-from capi.ncrypt.keystorage import _prov, _u32
+from capi.ncrypt.keystorage import NCRYPT_PROV_HANDLE, _prov, _u32
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,8 @@ def _describe(name: str) -> NCryptAlgorithmName | None:
 
 
 @winapi
-def NCryptEnumAlgorithms(hProvider, dwAlgOperations: int = 0, dwFlags: int = 0) -> list[NCryptAlgorithmName]:
+def NCryptEnumAlgorithms(hProvider: NCRYPT_PROV_HANDLE, dwAlgOperations: int = 0,
+                         dwFlags: int = 0) -> list[NCryptAlgorithmName]:
     """NCryptEnumAlgorithms -> the provider's algorithms whose operations intersect
     ``dwAlgOperations`` (0: all). NTE_INVALID_HANDLE for a bad provider handle,
     NTE_BAD_FLAGS for a flag other than NCRYPT_SILENT_FLAG. A provider without an
@@ -80,7 +81,7 @@ def NCryptEnumStorageProviders(dwFlags: int = 0) -> list[NCryptProviderName]:
 
 
 @winapi
-def NCryptFreeBuffer(pvInput) -> None:
+def NCryptFreeBuffer(pvInput: object) -> None:
     """NCryptFreeBuffer: releases a buffer an NCrypt function returned. Python's lists
     need no release, so this only exists so that C code ports line for line."""
     del pvInput

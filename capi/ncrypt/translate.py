@@ -9,6 +9,8 @@ may only sign.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from capi import constants as C
 from capi.errors import (
     NTE_BAD_FLAGS,
@@ -19,6 +21,9 @@ from capi.errors import (
     winapi,
 )
 from capi.ncrypt.keystorage import NCRYPT_KEY_HANDLE, NCRYPT_PROV_HANDLE, _u32
+
+if TYPE_CHECKING:
+    from capi.advapi32.crypt import HCRYPTKEY, HCRYPTPROV
 
 _CLASS = None
 
@@ -79,8 +84,9 @@ def _live(handle, *attrs) -> bool:
 
 
 @winapi
-def NCryptTranslateHandle(hLegacyProv, hLegacyKey=None, dwLegacyKeySpec: int = 0,
-                          dwFlags: int = 0) -> tuple[NCRYPT_PROV_HANDLE, NCRYPT_KEY_HANDLE]:
+def NCryptTranslateHandle(hLegacyProv: HCRYPTPROV, hLegacyKey: HCRYPTKEY | None = None,
+                          dwLegacyKeySpec: int = 0, dwFlags: int = 0
+                          ) -> tuple[NCRYPT_PROV_HANDLE, NCRYPT_KEY_HANDLE]:
     """NCryptTranslateHandle -> (hProvider, hKey) for a CryptoAPI context and key: the key
     is ``hLegacyKey``'s, or the container's ``dwLegacyKeySpec`` (AT_KEYEXCHANGE /
     AT_SIGNATURE) key when hLegacyKey is NULL. NTE_INVALID_HANDLE for a released or
