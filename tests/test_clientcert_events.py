@@ -112,7 +112,8 @@ def served(machine, tmp_path):
     httpsys.add_binding(machine, httpsys.SslBinding("0.0.0.0:443", "ipport",
                                                     ctx.thumbprint.lower(), IIS_APP_ID, "MY",
                                                     client_cert_negotiation=True))
-    return {"machine": machine, "root": root, "clients": clients, "ctx": ctx}
+    return {"machine": machine, "root": root, "clients": clients, "ctx": ctx,
+            "rogue_root": rogue[0]}
 
 
 def get(address, served, client):
@@ -212,17 +213,20 @@ def test_no_client_certificate_found_is_36875(machine):
 
 
 def test_ephemeral_key_acquire_logs_36869(machine):
-    from capi.crypt32.pfx import PFXExportCertStoreEx, PFXImportCertStore
-    from capi.crypt32.store import CertAddCertificateContextToStore, CertEnumCertificatesInStore
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    from capi.crypt32.cert import CertGetCertificateContextProperty
+    from capi.crypt32.pfx import PFXImportCertStore
+    from capi.crypt32.store import CertEnumCertificatesInStore
 
     root = make_root()
     cert, key = issue(root, "client", eku=ExtendedKeyUsageOID.CLIENT_AUTH)
-    ctx, _ = install(cert, key, machine_key=False)
-    mem = CertOpenStore(C.CERT_STORE_PROV_MEMORY, 0, None, 0, None)
-    CertAddCertificateContextToStore(mem, ctx, C.CERT_STORE_ADD_ALWAYS)
-    pfx = PFXExportCertStoreEx(mem, "pw", None, C.EXPORT_PRIVATE_KEYS)
+    pfx = pkcs12.serialize_key_and_certificates(
+        b"client", key, cert, None, serialization.BestAvailableEncryption(b"pw"))
     eph = CertEnumCertificatesInStore(PFXImportCertStore(pfx, "pw", C.PKCS12_NO_PERSIST_KEY),
                                       None)
+    # The key is there, in this process's handle only (CERT_KEY_CONTEXT_PROP_ID).
+    assert CertGetCertificateContextProperty(eph, C.CERT_KEY_CONTEXT_PROP_ID) is not None
     with raises_hresult(SEC_E_NO_CREDENTIALS):
         client_cred(S.SCH_CREDENTIALS(paCred=[eph]))
     [event] = _events(machine, 36869)

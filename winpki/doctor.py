@@ -60,6 +60,7 @@ class Finding:
 class Diagnosis:
     thumbprint: str
     findings: list[Finding]
+    heading: str | None = None  # the first line of the text output (default: the certificate)
 
     @property
     def blocking(self) -> list[Finding]:
@@ -487,6 +488,10 @@ def _diagnose(machine: Machine, thumbprint: str, ipport: str | None = None) -> D
     _app_pool_findings(machine, cert, findings)
     _chain_findings(cert, findings)
     protocol_findings(machine, findings)
+    from winpki.doctor_clients import client_cert_event_findings, no_key_info_event_findings
+
+    client_cert_event_findings(machine, findings)
+    no_key_info_event_findings(machine, findings)
     recent = eventlog.query(machine, "System", xpath="*[System[(EventID=36870 or EventID=36869)]]",
                             count=3, newest_first=True)
     if recent and any(f.severity == ERROR for f in findings):
@@ -515,7 +520,7 @@ def _diagnose(machine: Machine, thumbprint: str, ipport: str | None = None) -> D
 
 
 def render(diag: Diagnosis) -> str:
-    out = [f"Certificate {diag.thumbprint}", ""]
+    out = [diag.heading or f"Certificate {diag.thumbprint}", ""]
     for f in diag.findings:
         mark = {"error": "FAIL", "warning": "WARN", "ok": " OK "}[f.severity]
         out.append(f"[{mark}] {f.title}")
