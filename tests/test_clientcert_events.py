@@ -23,7 +23,7 @@ import ssl
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from helpers_sspi import (
     ASC_FLAGS,
@@ -51,6 +51,10 @@ from schannel.iis import IIS_APP_ID
 MUTUAL = ASC_FLAGS | S.ASC_REQ_MUTUAL_AUTH
 
 
+def _ec():
+    return ec.generate_private_key(ec.SECP256R1())
+
+
 def _events(machine, *ids):
     xpath = "*[System[(" + " or ".join(f"EventID={i}" for i in ids) + ")]]"
     return eventlog.query(machine, "System", xpath=xpath)
@@ -65,7 +69,7 @@ def _pem(cert, key, d, name):
 
 
 def _client_with_cdp(root, cn, serial, cdp="file:///C:/crl/root.crl", **validity):
-    key = rsa.generate_private_key(65537, 2048)
+    key = ec.generate_private_key(ec.SECP256R1())  # EC client keys: fast to make
     root_cert, root_key = root
     b = (x509.CertificateBuilder()
          .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
@@ -101,7 +105,7 @@ def served(machine, tmp_path):
     d.mkdir()
     clients = {}
     rogue = make_root("Rogue Root")
-    clients["rogue"] = _pem(*issue(rogue, "rogue-client", eku=ExtendedKeyUsageOID.CLIENT_AUTH),
+    clients["rogue"] = _pem(*issue(rogue, "rogue-client", eku=ExtendedKeyUsageOID.CLIENT_AUTH, key=_ec()),
                             d, "rogue")
     clients["revoked"] = _pem(*_client_with_cdp(root, "revoked-client", 0x5151), d, "revoked")
     clients["expired"] = _pem(*_client_with_cdp(
@@ -171,7 +175,8 @@ def test_sspi_server_logs_36877_and_client_logs_36882(machine):
     trust_root(root[0])
     cert, key = issue(root, "localhost", dns=("localhost",))
     sctx_cert, _ = install(cert, key)
-    ccert, ckey = issue(make_root("Rogue Root"), "mallory", eku=ExtendedKeyUsageOID.CLIENT_AUTH)
+    ccert, ckey = issue(make_root("Rogue Root"), "mallory", eku=ExtendedKeyUsageOID.CLIENT_AUTH,
+                         key=_ec())
     cctx_cert, _ = install(ccert, ckey, machine_key=False)
     certevents.set_event_logging(machine, 3)
     with server_cred(sctx_cert) as scred, client_cred(
@@ -220,7 +225,7 @@ def test_ephemeral_key_acquire_logs_36869(machine):
     from capi.crypt32.store import CertEnumCertificatesInStore
 
     root = make_root()
-    cert, key = issue(root, "client", eku=ExtendedKeyUsageOID.CLIENT_AUTH)
+    cert, key = issue(root, "client", eku=ExtendedKeyUsageOID.CLIENT_AUTH, key=_ec())
     pfx = pkcs12.serialize_key_and_certificates(
         b"client", key, cert, None, serialization.BestAvailableEncryption(b"pw"))
     eph = CertEnumCertificatesInStore(PFXImportCertStore(pfx, "pw", C.PKCS12_NO_PERSIST_KEY),

@@ -20,7 +20,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from helpers_sspi import client_cred, issue, make_root
-from test_clientcert_events import _events, _ok, get, served  # noqa: F401 — the served fixture
+from test_clientcert_events import _ec, _events, _ok, get, served  # noqa: F401 — the served fixture
 
 from capi import constants as C
 from capi.crypt32.pfx import PFXImportCertStore
@@ -181,7 +181,7 @@ def _pfx(tmp_path, machine):
     from cryptography.hazmat.primitives.serialization import pkcs12
 
     root = make_root()
-    cert, key = issue(root, "app-client", eku=ExtendedKeyUsageOID.CLIENT_AUTH)
+    cert, key = issue(root, "app-client", eku=ExtendedKeyUsageOID.CLIENT_AUTH, key=_ec())
     pfx = pkcs12.serialize_key_and_certificates(
         b"app", key, cert, None, serialization.BestAvailableEncryption(b"pw"))
     path = tmp_path / "app.pfx"

@@ -161,7 +161,8 @@ def diagnose_client_certificate(machine: Machine, cert, ipport: str | None = Non
     evidence = [f'Client certificate "{subject}" ({thumb})',
                 f"Chain built by the machine's engine (HCCE_LOCAL_MACHINE, Client Authentication): {path}"]
     in_list = anchor_name.public_bytes() in issuers
-    evidence.append(f"Trusted issuer list (LocalMachine\\Root, {len(issuers)} names) "
+    count = f"{len(issuers)} name" + ("" if len(issuers) == 1 else "s")
+    evidence.append(f"Trusted issuer list (LocalMachine\\Root, {count}) "
                     f"{'names' if in_list else 'does not name'} \"{anchor}\"")
     evidence += binding_evidence
     findings += binding_findings
@@ -178,9 +179,11 @@ def diagnose_client_certificate(machine: Machine, cert, ipport: str | None = Non
     sec = sec_code(error)
     substatus = clientcert.substatus_for(error)
     text = clientcert._STATUS[substatus]
-    evidence += [f"CertVerifyCertificateChainPolicy(SSL, client): {_err(error)}",
-                 f"chain {status.lChainIndex}, element {status.lElementIndex}",
-                 f"Schannel's code (event 36877 \"The error code is …\"): 0x{sec:08X}",
+    evidence.append(f"CertVerifyCertificateChainPolicy(SSL, client): {_err(error)}")
+    if status.lElementIndex >= 0:
+        evidence.append(f"chain {status.lChainIndex}, element {status.lElementIndex} "
+                        f'("{_name(elements[status.lElementIndex])}")')
+    evidence += [f"Schannel's code (event 36877 \"The error code is …\"): 0x{sec:08X}",
                  f"IIS answers: HTTP Error 403.{substatus} - Forbidden \"{text}\""]
     if requires:
         evidence.append("sslFlags requires a certificate: a client that does not offer this one "
