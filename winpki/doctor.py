@@ -488,10 +488,12 @@ def _diagnose(machine: Machine, thumbprint: str, ipport: str | None = None) -> D
     _app_pool_findings(machine, cert, findings)
     _chain_findings(cert, findings)
     protocol_findings(machine, findings)
-    from winpki.doctor_clients import client_cert_event_findings, no_key_info_event_findings
+    if ipport:
+        # What clients of a binding met lately (machine-wide events: a binding's diagnosis).
+        from winpki.doctor_clients import client_cert_event_findings, no_key_info_event_findings
 
-    client_cert_event_findings(machine, findings)
-    no_key_info_event_findings(machine, findings)
+        client_cert_event_findings(machine, findings)
+        no_key_info_event_findings(machine, findings)
     recent = eventlog.query(machine, "System", xpath="*[System[(EventID=36870 or EventID=36869)]]",
                             count=3, newest_first=True)
     if recent and any(f.severity == ERROR for f in findings):
