@@ -240,3 +240,18 @@ def test_bad_combinations(machine):
     assert rc == 1 and "give one of" in err
     rc, _, err = doctor("--as", "NT AUTHORITY\\NETWORK SERVICE")
     assert rc == 1 and "--as goes with --url" in err
+
+
+def test_bad_input_is_an_error_line(machine, tmp_path):
+    (tmp_path / "junk.cer").write_bytes(b"not a certificate")
+    (tmp_path / "junk.pfx").write_bytes(b"not a pfx")
+    for args, text in (
+            (["--client-cert", str(tmp_path / "junk.cer")], "Cannot find the requested object."),
+            (["--pfx", str(tmp_path / "junk.pfx"), "-p", "x"],
+             "An error occurred during encode or decode operation."),
+            (["--url", "ftp://x/"], "The parameter is incorrect."),
+            # A group is not an identity one can run as (LogonUser: ERROR_LOGON_FAILURE).
+            (["--url", "http://+:80/a/", "--as", "Everyone"],
+             "The user name or password is incorrect.")):
+        rc, out, err = doctor(*args)
+        assert (rc, out, err) == (1, "", f"winpki doctor: {text}\n"), args
