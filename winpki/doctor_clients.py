@@ -6,9 +6,9 @@ r"""The doctor's checks for the other side of TLS and for self-hosted listeners:
   (LocalMachine\Root's subjects), and what IIS answers: 403.16 "Client certificate is
   untrusted or invalid.", 403.13 "Client certificate revoked.", 403.17 "Client certificate
   has expired or is not yet valid." (Microsoft "The HTTP status code in IIS 7 and later
-  versions"), or 403.7 when the binding requires a certificate the client will not offer;
-- refused client certificates already in the System log (Schannel 36877 / 36875,
-  :mod:`schannel.certevents`), for a normal binding diagnosis;
+  versions"), or 403.7 when the binding requires a certificate the client will not offer
+  (the refusals already in the System log, events 36877 / 36875, are read by
+  :func:`winpki.doctor.client_cert_event_findings` for a binding's diagnosis);
 - a URL reservation (``winpki doctor --url … --as …``): may that identity register the
   URL with http.sys (HttpAddUrl / HttpListener / WCF), and if not, the ``netsh http add
   urlacl`` that lets it ("HTTP could not register URL … Your process does not have access
@@ -215,40 +215,6 @@ def diagnose_client_certificate(machine: Machine, cert, ipport: str | None = Non
     return Diagnosis(thumb, findings, heading=f"Client certificate {thumb}")
 
 
-CLIENT_CERT_EVENTS_XPATH = "*[System[Provider[@Name='Schannel'] and (EventID=36877 or EventID=36875)]]"
-
-
-def client_cert_event_findings(machine: Machine, findings: list[Finding]) -> None:
-    """Client certificates Schannel refused (36877) or could not find (36875) lately."""
-    from capi.host import eventlog
-    from schannel import certevents
-
-    recent = eventlog.query(machine, "System", xpath=CLIENT_CERT_EVENTS_XPATH, count=3,
-                            newest_first=True)
-    if not recent:
-        return
-    evidence = [f"System log: Schannel {e.event_id}: {e.message}" for e in recent]
-    fix = []
-    for e in recent:
-        code = (e.data or {}).get("ErrorCode")
-        if e.event_id == 36877 and code:
-            try:
-                value = int(code, 16)
-            except ValueError:
-                continue
-            err = WinError(value)
-            evidence.append(f"  {code}: {err.name} \"{err.strerror}\"")
-    fix.append("Check each client certificate the way http.sys does, and get its fix:")
-    fix.append("winpki doctor --client-cert <client>.cer --ipport <ip:port>")
-    if not certevents.event_logging(machine) & certevents.LOG_WARNINGS:
-        fix.append("Schannel's EventLogging no longer includes warnings, so new refusals are "
-                   "not logged; to log them:")
-        fix.append(f"winpki {certevents.event_logging_command()}")
-    findings.append(Finding(
-        "client-cert-refused", "Clients' certificates were refused (Schannel events 36877/36875)",
-        WARNING, evidence, fix, IIS_STATUS_PAGE + ": 403.16 / 403.13 / 403.17 / 403.7"))
-
-
 # --------------------------------------------------------------------------------------
 # URL reservations
 # --------------------------------------------------------------------------------------
@@ -405,26 +371,4 @@ def diagnose_pfx(machine: Machine, pfx: bytes, password: str, *, ephemeral: bool
                 SEC_E_NO_CREDENTIALS if failed else None)], heading=heading)
 
 
-def no_key_info_event_findings(machine: Machine, findings: list[Finding]) -> None:
-    """36869 events written for an in-process caller (not http.sys's SYSTEM): an ephemeral
-    key given to AcquireCredentialsHandle."""
-    from capi.host import eventlog
-
-    recent = [e for e in eventlog.query(machine, "System", xpath="*[System[(EventID=36869)]]",
-                                        count=10, newest_first=True)
-              if (e.data or {}).get("CallerProcessImageName", "SYSTEM") != "SYSTEM"
-              or (e.data or {}).get("Type") == "client"][:3]
-    if not recent:
-        return
-    findings.append(Finding(
-        "ephemeral-key", "An application gave Schannel a certificate whose key is not "
-        "persisted (event 36869 from an in-process caller)", WARNING,
-        [f"System log: Schannel 36869: {e.message}" for e in recent],
-        ["Check the application's certificate: winpki doctor --pfx <file>.pfx --ephemeral",
-         "Import it with a persisted key (certutil -importPFX; .NET PersistKeySet | "
-         "MachineKeySet instead of EphemeralKeySet)."],
-        'dotnet/corefx#24454 "SslStream not working with ephemeral keys"', SEC_E_NO_CREDENTIALS))
-
-
-__all__ = ["CLIENT_CERT_EVENTS_XPATH", "client_cert_event_findings", "diagnose_client_certificate",
-           "diagnose_pfx", "diagnose_url_reservation", "no_key_info_event_findings"]
+__all__ = ["diagnose_client_certificate", "diagnose_pfx", "diagnose_url_reservation"]
