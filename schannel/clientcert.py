@@ -263,19 +263,14 @@ class ClientCertEndpoint(TlsEndpoint):
                     continue
             para = CERT_CHAIN_PARA(CERT_USAGE_MATCH(C.USAGE_MATCH_TYPE_AND,
                                                     [C.szOID_PKIX_KP_CLIENT_AUTH]))
+            # Revocation checked, but only a CRL's "revoked" refuses: an unknown status
+            # (no CRL, offline) is ignored by the policy (module docstring).
             policy = CERT_CHAIN_POLICY_PARA(
-                0, SSL_EXTRA_CERT_CHAIN_POLICY_PARA(C.AUTHTYPE_CLIENT, 0, None))
-            with CertGetCertificateChain(C.HCCE_LOCAL_MACHINE, leaf, None, extra, para, 0) as ctx:
+                C.CERT_CHAIN_POLICY_IGNORE_ALL_REV_UNKNOWN_FLAGS,
+                SSL_EXTRA_CERT_CHAIN_POLICY_PARA(C.AUTHTYPE_CLIENT, 0, None))
+            with CertGetCertificateChain(C.HCCE_LOCAL_MACHINE, leaf, None, extra, para,
+                                         C.CERT_CHAIN_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT) as ctx:
                 status = CertVerifyCertificateChainPolicy(C.CERT_CHAIN_POLICY_SSL, ctx, policy)
-            if status.dwError == 0:
-                # Revocation: only a CRL's "revoked" refuses (module docstring).
-                with CertGetCertificateChain(
-                        C.HCCE_LOCAL_MACHINE, leaf, None, extra, para,
-                        C.CERT_CHAIN_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT) as ctx:
-                    revoked = CertVerifyCertificateChainPolicy(C.CERT_CHAIN_POLICY_SSL, ctx,
-                                                               policy)
-                if revoked.dwError == CRYPT_E_REVOKED:
-                    status = revoked
         return leaf, status.dwError
 
     def _gate(self, info: ClientHandshakeInfo):

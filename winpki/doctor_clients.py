@@ -71,7 +71,9 @@ class _DryRun(Exception):
 # --------------------------------------------------------------------------------------
 
 
-def _chain(machine: Machine, cert, flags: int):
+def _chain(machine: Machine, cert):
+    """The chain and SSL policy status as ClientCertEndpoint judges a client certificate:
+    revocation checked, an unknown revocation status ignored."""
     from capi.crypt32.chain import (
         CERT_CHAIN_PARA,
         CERT_CHAIN_POLICY_PARA,
@@ -82,9 +84,11 @@ def _chain(machine: Machine, cert, flags: int):
     )
 
     para = CERT_CHAIN_PARA(CERT_USAGE_MATCH(C.USAGE_MATCH_TYPE_AND, [C.szOID_PKIX_KP_CLIENT_AUTH]))
-    chain = CertGetCertificateChain(C.HCCE_LOCAL_MACHINE, cert, None, None, para, flags)
+    chain = CertGetCertificateChain(C.HCCE_LOCAL_MACHINE, cert, None, None, para,
+                                    C.CERT_CHAIN_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT)
     status = CertVerifyCertificateChainPolicy(C.CERT_CHAIN_POLICY_SSL, chain, CERT_CHAIN_POLICY_PARA(
-        0, SSL_EXTRA_CERT_CHAIN_POLICY_PARA(C.AUTHTYPE_CLIENT, 0, None)))
+        C.CERT_CHAIN_POLICY_IGNORE_ALL_REV_UNKNOWN_FLAGS,
+        SSL_EXTRA_CERT_CHAIN_POLICY_PARA(C.AUTHTYPE_CLIENT, 0, None)))
     return chain, status
 
 
@@ -138,11 +142,7 @@ def diagnose_client_certificate(machine: Machine, cert, ipport: str | None = Non
     subject = _name(cert)
     binding_evidence, asks, requires, binding_findings = _binding_asks(machine, ipport)
     with use_machine(machine), run_as("NT AUTHORITY\\SYSTEM"):
-        chain, status = _chain(machine, cert, 0)
-        if status.dwError == 0:
-            chain, revoked = _chain(machine, cert, C.CERT_CHAIN_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT)
-            if revoked.dwError == CRYPT_E_REVOKED:
-                status = revoked
+        chain, status = _chain(machine, cert)
         elements = [e.pCertContext for e in chain.rgpChain[0].rgpElement]
         top = elements[-1]
     from cryptography import x509 as cx509
