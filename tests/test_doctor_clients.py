@@ -140,6 +140,16 @@ def test_binding_diagnosis_reports_refused_client_certificates(served):  # noqa:
     assert finding.commands[0].startswith("winpki doctor --client-cert")
     # The binding itself is fine: the refusals are a warning, not a failure.
     assert diag.verdict == "warning"
+    # EventLogging back to the default (errors only): the fix says how to see new refusals,
+    # and the command it prints is the one that does it.
+    certevents.set_event_logging(m, 1)
+    finding = next(f for f in diagnose(m, served["ctx"].thumbprint, "0.0.0.0:443").findings
+                   if f.cause == "client-cert-refused")
+    command = finding.commands[-1]
+    assert command == ('winpki reg add "HKLM\\SYSTEM\\CurrentControlSet\\Control\\'
+                       'SecurityProviders\\SCHANNEL" /v EventLogging /t REG_DWORD /d 3 /f')
+    run_fix(command)
+    assert certevents.event_logging(m) == 3
 
 
 def test_url_reservation_missing_then_fixed(machine):

@@ -463,8 +463,8 @@ def client_cert_event_findings(machine: Machine, findings: list[Finding]) -> Non
     fix.append("Check each client certificate the way http.sys does, and get its fix:")
     fix.append("winpki doctor --client-cert <client>.cer --ipport <ip:port>")
     if not certevents.event_logging(machine) & certevents.LOG_WARNINGS:
-        fix.append("Schannel's EventLogging no longer includes warnings, so new refusals are "
-                   "not logged; to log them:")
+        fix.append("Schannel's EventLogging does not include warnings (0x2) now, so further "
+                   "refusals are not logged; to log them:")
         fix.append(f"winpki {certevents.event_logging_command()}")
     findings.append(Finding(
         "client-cert-refused", "Clients' certificates were refused (Schannel events 36877/36875)",
