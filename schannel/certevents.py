@@ -26,8 +26,9 @@ detection-wiki "Schannel" page (the later "TLS" wording of the same messages):
 
 Which events are written at all is Schannel's ``EventLogging`` value
 (``HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL``, REG_DWORD, a bit
-mask: 0x1 errors, 0x2 warnings, 0x4 informational and success events; the default is
-0x1 -- KB 260729 "How to enable Schannel event logging"). So by default a refused client
+mask: 0x1 errors, 0x2 warnings, 0x4 informational and success events; KB 260729 "How to
+enable Schannel event logging" gives 0x1 as the default of Windows 2000 and XP, assumed for
+every version here -- no source gives another). So by default a refused client
 certificate leaves *no* Schannel event on the server (36877 is a warning): an
 administrator sets EventLogging to 3 (or 7) to see it. The error events are written
 whenever bit 0x1 is set, which is the default.
