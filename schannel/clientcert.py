@@ -11,13 +11,19 @@ IIS's ``system.webServer/security/access`` ``sslFlags``.
 - IIS answers as it does (Microsoft "The HTTP status code in IIS 7 and later versions"):
   403.7 "Client certificate required." when SslRequireCert and none was sent, 403.16 "Client
   certificate is untrusted or invalid." when the chain fails, 403.13 "Client certificate
-  revoked." when the chain engine says revoked. Otherwise the request handler runs and finds
+  revoked." when the chain engine says revoked, 403.17 "Client certificate has expired or is
+  not yet valid." when it is out of its validity period. Otherwise the request handler runs and finds
   the certificate in ``request.handshake.client_certificate`` (a CERT_CONTEXT).
 
 Known divergence: IIS without ``clientcertnegotiation=enable`` asks for the certificate by
 renegotiation after reading the request; here the certificate is always asked for in the
-initial handshake. Revocation is not checked (the simulated machine reaches no CRL, and
-http.sys's default check would make every certificate "offline").
+initial handshake. Revocation is checked against the CRLs the machine has (its stores and
+file: distribution points); only a certificate a CRL lists as revoked is refused (the
+simulated machine reaches no http: CRL, and treating "offline" as a failure would refuse
+every certificate with an http: distribution point).
+
+A refused certificate leaves Schannel's event 36877 in the System log when Schannel's
+EventLogging includes warnings (:mod:`schannel.certevents`; not by default).
 """
 
 from __future__ import annotations
@@ -27,7 +33,13 @@ import dataclasses
 import threading
 
 from capi import constants as C
-from capi.errors import CERT_E_REVOKED, CRYPT_E_REVOKED, ERROR_INVALID_PARAMETER, WinError
+from capi.errors import (
+    CERT_E_EXPIRED,
+    CERT_E_REVOKED,
+    CRYPT_E_REVOKED,
+    ERROR_INVALID_PARAMETER,
+    WinError,
+)
 from capi.host.machine import Machine
 from schannel.http11 import HttpResponse
 from schannel.sslext import SSL_VERIFY_PEER, SslExtras, trusted_issuers, x509_from_der
@@ -125,6 +137,7 @@ _STATUS = {
     7: "Client certificate required.",
     13: "Client certificate revoked.",
     16: "Client certificate is untrusted or invalid.",
+    17: "Client certificate has expired or is not yet valid.",
 }
 
 
@@ -137,6 +150,15 @@ def iis_403(substatus: int, server: str = "Microsoft-IIS/10.0") -> HttpResponse:
             f"<h2>{text}</h2></body></html>").encode()
     return HttpResponse(status=403, reason="Forbidden",
                         headers=[("Content-Type", "text/html"), ("Server", server)], body=body)
+
+
+def substatus_for(policy_error: int) -> int:
+    """The 403 sub-status IIS answers a client certificate the chain policy refused with."""
+    if policy_error in (CRYPT_E_REVOKED, CERT_E_REVOKED):
+        return 13
+    if policy_error == CERT_E_EXPIRED:
+        return 17
+    return 16
 
 
 _VERIFY_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
@@ -193,6 +215,10 @@ class ClientCertEndpoint(TlsEndpoint):
         with self._chains_lock:
             chain = self._chains.pop(conn.ssl, None)
         cert, error = (None, 0) if not chain else self._judge(chain)
+        if error:
+            from schannel.certevents import log_client_cert_rejected
+
+            log_client_cert_rejected(self.machine, error, chain[0])
         info = conn.session.handshake if hasattr(conn.session, "handshake") else None
         base = info if isinstance(info, HandshakeInfo) else self._info_of(conn)
         full = ClientHandshakeInfo(**dataclasses.asdict(base), client_certificate=cert,
@@ -237,10 +263,14 @@ class ClientCertEndpoint(TlsEndpoint):
                     continue
             para = CERT_CHAIN_PARA(CERT_USAGE_MATCH(C.USAGE_MATCH_TYPE_AND,
                                                     [C.szOID_PKIX_KP_CLIENT_AUTH]))
-            with CertGetCertificateChain(C.HCCE_LOCAL_MACHINE, leaf, None, extra, para, 0) as ctx:
-                status = CertVerifyCertificateChainPolicy(
-                    C.CERT_CHAIN_POLICY_SSL, ctx, CERT_CHAIN_POLICY_PARA(
-                        0, SSL_EXTRA_CERT_CHAIN_POLICY_PARA(C.AUTHTYPE_CLIENT, 0, None)))
+            # Revocation checked, but only a CRL's "revoked" refuses: an unknown status
+            # (no CRL, offline) is ignored by the policy (module docstring).
+            policy = CERT_CHAIN_POLICY_PARA(
+                C.CERT_CHAIN_POLICY_IGNORE_ALL_REV_UNKNOWN_FLAGS,
+                SSL_EXTRA_CERT_CHAIN_POLICY_PARA(C.AUTHTYPE_CLIENT, 0, None))
+            with CertGetCertificateChain(C.HCCE_LOCAL_MACHINE, leaf, None, extra, para,
+                                         C.CERT_CHAIN_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT) as ctx:
+                status = CertVerifyCertificateChainPolicy(C.CERT_CHAIN_POLICY_SSL, ctx, policy)
         return leaf, status.dwError
 
     def _gate(self, info: ClientHandshakeInfo):
@@ -251,8 +281,7 @@ class ClientCertEndpoint(TlsEndpoint):
                 if flags & SSL_FLAGS["SslRequireCert"]:
                     return iis_403(7, server)
             elif info.client_cert_error:
-                revoked = info.client_cert_error in (CRYPT_E_REVOKED, CERT_E_REVOKED)
-                return iis_403(13 if revoked else 16, server)
+                return iis_403(substatus_for(info.client_cert_error), server)
             return handler(request)
 
         return gate
@@ -260,4 +289,4 @@ class ClientCertEndpoint(TlsEndpoint):
 
 __all__ = ["ACCESS_SECTION", "SSL_FLAGS", "ClientCertEndpoint", "ClientHandshakeInfo",
            "format_ssl_flags", "get_access_ssl_flags", "iis_403", "parse_ssl_flags",
-           "set_access_ssl_flags", "ssl_flags_for_endpoint"]
+           "set_access_ssl_flags", "ssl_flags_for_endpoint", "substatus_for"]

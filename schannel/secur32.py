@@ -449,13 +449,31 @@ class _Lib(SslExtras):
             # RemoteCertificateChainErrors) and http.sys reports it to IIS in CertFlags,
             # which answers 403.16. The result is kept for those callers.
             context.peer_trust_error = error
+            if error is not None:
+                _log_rejected_peer(context, error)
             return 1
         if error is None:
             return 1
         context._failure = error
+        _log_rejected_peer(context, error)
         self.X509_STORE_CTX_set_error(store_ctx, _X509_ERRORS.get(error.hresult,
                                                                   _X509_V_ERR_APPLICATION_VERIFICATION))
         return 0
+
+
+def _log_rejected_peer(context, error: WinError) -> None:
+    """Schannel's System-log event for a refused peer certificate (schannel.certevents)."""
+    from schannel import certevents
+
+    try:
+        leaf = context._peer_chain[0] if context._peer_chain else None
+        if context.server:
+            certevents.log_client_cert_rejected(context.cred.machine, error.hresult, leaf)
+        else:
+            certevents.log_server_cert_rejected(context.cred.machine, error.hresult,
+                                                context.target, leaf)
+    except WinError:
+        pass  # the log cannot be written: the handshake's result stands
 
 
 # Which alert the peer gets: X509 error -> OpenSSL's alert (ssl/statem/statem_lib.c).
@@ -741,7 +759,14 @@ def AcquireCredentialsHandle(pszPrincipal: str | None, pszPackage: str, fCredent
             raise WinError(SEC_E_NO_CREDENTIALS)
         handle = CredHandle(machine, token, use, cred, None, None)
     else:
-        key = _open_key(machine, token, certs[0])
+        try:
+            key = _open_key(machine, token, certs[0])
+        except WinError as exc:
+            if exc.hresult == SEC_E_NO_CREDENTIALS:  # no key information: event 36869
+                from schannel.certevents import log_no_key_information
+
+                log_no_key_information(machine, use == SECPKG_CRED_INBOUND)
+            raise
         handle = CredHandle(machine, token, use, cred, certs[0], key)
     _versions(cred, use)
     return handle
@@ -1011,6 +1036,9 @@ class CtxtHandle:
         else:
             found = _default_client_certificate(cred, self._lib.ca_names(self.ssl))
             if found is None:
+                from schannel.certevents import log_no_client_certificate
+
+                log_no_client_certificate(cred.machine)  # 36875
                 return 0
             cert, key = found
             self._client_keys.append((key, None))

@@ -17,6 +17,9 @@ docs/windows-facts.md §7:
 - protocol or cipher-suite mismatch ("Protocols in TLS/SSL (Schannel SSP)": TLS 1.2 is
   supported but disabled on Windows Server 2008 / 2008 R2; the cipher-suite order policy;
   Schannel events 36874 / 36887 / 36888)
+- for a binding: client certificates Schannel refused (events 36877 / 36875) and an
+  application's certificate with an unpersisted key (event 36869 from an in-process
+  caller); the checks behind them (--client-cert, --url, --pfx) are in winpki.doctor_clients
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import shlex
 from dataclasses import dataclass, field
 
 from capi import constants as C
-from capi.errors import CRYPT_E_REVOCATION_OFFLINE, CRYPT_E_REVOKED, WinError
+from capi.errors import CRYPT_E_REVOCATION_OFFLINE, CRYPT_E_REVOKED, SEC_E_NO_CREDENTIALS, WinError
 from capi.host.context import run_as
 from capi.host.machine import Machine
 from schannel import eventlog, iis
@@ -60,6 +63,7 @@ class Finding:
 class Diagnosis:
     thumbprint: str
     findings: list[Finding]
+    heading: str | None = None  # the first line of the text output (default: the certificate)
 
     @property
     def blocking(self) -> list[Finding]:
@@ -431,6 +435,62 @@ def protocol_findings(machine: Machine, findings: list[Finding]) -> None:
                             "on Windows Server 2008 R2"))
 
 
+CLIENT_CERT_SCENARIO = '"The HTTP status code in IIS 7 and later versions" (Microsoft)'
+
+
+CLIENT_CERT_EVENTS_XPATH = "*[System[Provider[@Name='Schannel'] and (EventID=36877 or EventID=36875)]]"
+
+
+def client_cert_event_findings(machine: Machine, findings: list[Finding]) -> None:
+    """Client certificates Schannel refused (36877) or could not find (36875) lately."""
+    from schannel import certevents
+
+    recent = eventlog.query(machine, "System", xpath=CLIENT_CERT_EVENTS_XPATH, count=3,
+                            newest_first=True)
+    if not recent:
+        return
+    evidence = [f"System log: Schannel {e.event_id}: {e.message}" for e in recent]
+    fix = []
+    for e in recent:
+        code = (e.data or {}).get("ErrorCode")
+        if e.event_id == 36877 and code:
+            try:
+                value = int(code, 16)
+            except ValueError:
+                continue
+            err = WinError(value)
+            evidence.append(f"  {code}: {err.name} \"{err.strerror}\"")
+    fix.append("Check each client certificate the way http.sys does, and get its fix:")
+    fix.append("winpki doctor --client-cert <client>.cer --ipport <ip:port>")
+    if not certevents.event_logging(machine) & certevents.LOG_WARNINGS:
+        fix.append("Schannel's EventLogging does not include warnings (0x2) now, so further "
+                   "refusals are not logged; to log them:")
+        fix.append(f"winpki {certevents.event_logging_command()}")
+    findings.append(Finding(
+        "client-cert-refused", "Clients' certificates were refused (Schannel events 36877/36875)",
+        WARNING, evidence, fix, CLIENT_CERT_SCENARIO + ": 403.16 / 403.13 / 403.17 / 403.7"))
+
+
+def no_key_info_event_findings(machine: Machine, findings: list[Finding]) -> None:
+    """36869 events written for an in-process caller (not http.sys's SYSTEM): an ephemeral
+    key given to AcquireCredentialsHandle."""
+    recent = [e for e in eventlog.query(machine, "System", xpath="*[System[(EventID=36869)]]",
+                                        count=10, newest_first=True)
+              if (e.data or {}).get("CallerProcessImageName", "SYSTEM") != "SYSTEM"
+              or (e.data or {}).get("Type") == "client"][:3]
+    if not recent:
+        return
+    findings.append(Finding(
+        "ephemeral-key", "An application gave Schannel a certificate whose key is not "
+        "persisted (event 36869 from an in-process caller)", WARNING,
+        [f"System log: Schannel 36869: {e.message}" for e in recent],
+        ["Check the application's certificate:",
+         "winpki doctor --pfx <file>.pfx --ephemeral",
+         "Import it with a persisted key (certutil -importPFX; .NET PersistKeySet | "
+         "MachineKeySet instead of EphemeralKeySet)."],
+        'dotnet/corefx#24454 "SslStream not working with ephemeral keys"', SEC_E_NO_CREDENTIALS))
+
+
 def diagnose(machine: Machine, thumbprint: str, ipport: str | None = None) -> Diagnosis:
     """The findings for ``thumbprint`` (and the http.sys binding ``ipport``, if given)."""
     return _with_hresults(machine, _diagnose(machine, thumbprint, ipport))
@@ -487,6 +547,10 @@ def _diagnose(machine: Machine, thumbprint: str, ipport: str | None = None) -> D
     _app_pool_findings(machine, cert, findings)
     _chain_findings(cert, findings)
     protocol_findings(machine, findings)
+    if ipport:
+        # What clients of a binding met lately (machine-wide events: a binding's diagnosis).
+        client_cert_event_findings(machine, findings)
+        no_key_info_event_findings(machine, findings)
     recent = eventlog.query(machine, "System", xpath="*[System[(EventID=36870 or EventID=36869)]]",
                             count=3, newest_first=True)
     if recent and any(f.severity == ERROR for f in findings):
@@ -515,7 +579,7 @@ def _diagnose(machine: Machine, thumbprint: str, ipport: str | None = None) -> D
 
 
 def render(diag: Diagnosis) -> str:
-    out = [f"Certificate {diag.thumbprint}", ""]
+    out = [diag.heading or f"Certificate {diag.thumbprint}", ""]
     for f in diag.findings:
         mark = {"error": "FAIL", "warning": "WARN", "ok": " OK "}[f.severity]
         out.append(f"[{mark}] {f.title}")

@@ -157,11 +157,15 @@ def make_pfx(run: Runner, cn: str, password: str, *, keysig: bool = False) -> tu
 
 
 def https_get(address: tuple[str, int], cafile: str, server_name: str,
-              max_version: ssl.TLSVersion | None = None) -> tuple[str, str]:
-    """(TLS version, first response line) from Python's ssl client, verifying the chain."""
+              max_version: ssl.TLSVersion | None = None, *,
+              client: tuple[str, str] | None = None) -> tuple[str, str]:
+    """(TLS version, first response line) from Python's ssl client, verifying the chain;
+    ``client``: (certificate file, key file) to offer when the server asks for one."""
     ctx = ssl.create_default_context(cafile=cafile)
     if max_version is not None:
         ctx.maximum_version = max_version
+    if client is not None:
+        ctx.load_cert_chain(*client)
     with socket.create_connection(address, timeout=10) as raw:
         with ctx.wrap_socket(raw, server_hostname=server_name) as tls:
             tls.sendall(f"GET / HTTP/1.1\r\nHost: {server_name}\r\nConnection: close\r\n\r\n".encode())
@@ -432,6 +436,100 @@ def scenario_tls12_2008r2(run: Runner) -> None:
     _handshake(run, cn)
 
 
+def _partner_pki(run: Runner) -> tuple[str, str, str]:
+    """A partner's root (PartnerRoot.cer, DER) and a client certificate it issued
+    (partner-client.crt / .key, PEM) -> the three paths."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    root_key = ec.generate_private_key(ec.SECP256R1())
+    root_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Partner Root")])
+    root = (x509.CertificateBuilder().subject_name(root_name).issuer_name(root_name)
+            .public_key(root_key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=3650))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(root_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "partner-client")]))
+            .issuer_name(root_name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=365))
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+            .sign(root_key, hashes.SHA256()))
+    paths = run.path("PartnerRoot.cer"), run.path("partner-client.crt"), run.path("partner-client.key")
+    with open(paths[0], "wb") as fh:
+        fh.write(root.public_bytes(serialization.Encoding.DER))
+    with open(paths[1], "wb") as fh:
+        fh.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(paths[2], "wb") as fh:
+        fh.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                   serialization.NoEncryption()))
+    return paths
+
+
+SCHANNEL_KEY = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL"
+
+
+def scenario_client_cert(run: Runner) -> None:
+    """A binding that asks for client certificates (clientcertnegotiation=enable): a
+    partner's certificate from a CA the server does not trust gets IIS's 403.16 ("The HTTP
+    status code in IIS 7 and later versions"); Schannel logs 36877 once its EventLogging
+    includes warnings (KB 260729); the doctor names the missing root; importing it into
+    LocalMachine\\Root (which also puts it in the trusted issuer list) fixes it."""
+    from schannel.serve import serve
+
+    cn = "api.contoso.com"
+    pfx, thumb = make_pfx(run, cn, "P@ssw0rd")
+    rec = run.tool("certutil", "-p", "P@ssw0rd", "-importPFX", "My", pfx)
+    run.expect(rec.rc == 0, "certutil -importPFX succeeds")
+    rec = run.tool("netsh", "http", "add", "sslcert", "ipport=0.0.0.0:443", f"certhash={thumb}",
+                   f"appid={APPID}", "clientcertnegotiation=enable")
+    run.expect("SSL Certificate successfully added" in rec.text, "the binding succeeds")
+    run.step("Log Schannel's warnings too (KB 260729: EventLogging 0x1 = errors, the default; "
+             "0x2 = warnings); a refused client certificate is a warning")
+    rec = run.tool("reg", "add", SCHANNEL_KEY, "/v", "EventLogging", "/t", "REG_DWORD", "/d", "3",
+                   "/f")
+    run.expect(rec.rc == 0, "reg add ... SCHANNEL /v EventLogging /d 3")
+    root_file, client_crt, client_key = _partner_pki(run)
+    run.step("The partner connects with its client certificate",
+             "Python's ssl module offers partner-client.crt (issued by \"Partner Root\", a CA "
+             "this server does not trust); the handshake completes and IIS judges the chain.")
+    with serve("0.0.0.0:443", ("127.0.0.1", 0), machine=run.machine) as endpoint:
+        _, status = https_get(endpoint.address, run.path(cn + ".crt"), cn,
+                              client=(client_crt, client_key))
+    run.note(f"client: '{status}'")
+    run.expect(status == "HTTP/1.1 403 Forbidden", "IIS refuses the request (403)")
+    rec = run.tool("wevtutil", "qe", "System", "/q:*[System[(EventID=36877)]]", "/f:text", "/c:1",
+                   "/rd:true")
+    run.expect("The certificate received from the remote client application has not validated "
+               "correctly. The error code is 0x80090325." in rec.text,
+               "Schannel event 36877 with SEC_E_UNTRUSTED_ROOT")
+    rec = run.tool("doctor", thumb, "--ipport", "0.0.0.0:443")
+    run.expect("[WARN] Clients' certificates were refused" in rec.text,
+               "the binding's diagnosis reports the refused client certificate")
+    rec = run.tool("doctor", "--client-cert", client_crt, "--ipport", "0.0.0.0:443")
+    run.expect('IIS answers: HTTP Error 403.16 - Forbidden "Client certificate is untrusted or '
+               'invalid."' in rec.text and "winpki certutil -addstore Root PartnerRoot.cer"
+               in rec.text, "the doctor predicts 403.16 and gives the certutil -addstore fix")
+    run.step("Fix: trust the partner's root on the server (LocalMachine\\Root)")
+    rec = run.tool("certutil", "-addstore", "Root", root_file)
+    run.expect(rec.rc == 0, "certutil -addstore Root PartnerRoot.cer")
+    rec = run.tool("doctor", "--client-cert", client_crt, "--ipport", "0.0.0.0:443")
+    run.expect(rec.rc == 0 and "[ OK ] The binding trusts this client certificate" in rec.text,
+               "the doctor now accepts the client certificate")
+    with serve("0.0.0.0:443", ("127.0.0.1", 0), machine=run.machine) as endpoint:
+        version, status = https_get(endpoint.address, run.path(cn + ".crt"), cn,
+                                    client=(client_crt, client_key))
+    run.note(f"client: {version}, '{status}'")
+    run.expect(status == "HTTP/1.1 200 OK", "the partner's request now succeeds (200)")
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -546,6 +644,9 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
              scenario_tls12_2008r2),
     Scenario("user-store", "2019", "Microsoft's IIS certificate documentation: the computer store",
              "A certificate in the user store cannot be bound", scenario_user_store),
+    Scenario("client-cert", "2019", '"The HTTP status code in IIS 7 and later versions" (Microsoft): 403.16',
+             "A client certificate from an untrusted CA: 403.16 and event 36877; trust its root",
+             scenario_client_cert),
     Scenario("key-archival", "2019", '"Key Archival and Management in Windows Server 2003" (Microsoft)',
              "Archive a key on the CA, lose it, recover it (and the two archival failures)",
              scenario_key_archival),

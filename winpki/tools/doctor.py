@@ -1,6 +1,10 @@
 """``winpki doctor <thumbprint> [--ipport 0.0.0.0:443] [--json]`` and ``winpki doctor
 --all [--json]``: why a binding fails, and the fix. ``winpki doctor request <RequestId>``:
-why the CA denied or failed a request, and the fix.
+why the CA denied or failed a request, and the fix. ``winpki doctor --client-cert FILE
+[--ipport IP:PORT]``: would the binding accept this client certificate, and what IIS
+answers. ``winpki doctor --url URL --as ACCOUNT``: may that identity register the URL with
+http.sys. ``winpki doctor --pfx FILE [-p PASSWORD] [--ephemeral]``: can SSPI use the
+certificate when the application keeps its key in memory only.
 
 ``--json`` prints one JSON object. For a thumbprint::
 
@@ -15,7 +19,10 @@ and for ``--all``::
 
 Each FINDING has the keys ``cause`` (a stable identifier: keyspec, key-acl, user-keyset,
 missing-key, no-key-info, broken-keyset, store-location, not-found, app-pool-access,
-untrusted-chain, not-bound, bound-elsewhere, binding-ok, ok), ``title``, ``severity``
+untrusted-chain, not-bound, bound-elsewhere, binding-ok, ok; client-cert-untrusted,
+client-cert-revoked, client-cert-expired, client-cert-usage, client-cert-not-asked,
+client-cert-ok, client-cert-refused; urlacl-missing, urlacl-ok; ephemeral-key, pfx-ok,
+pfx-no-key), ``title``, ``severity``
 (error | warning | ok), ``evidence`` (lines), ``fix`` (lines), ``commands`` (the fix's
 lines that are winpki commands), ``scenario`` (the public article or case, or null) and
 ``hresult`` ("0x80070520": what the failing call returns, or null).
@@ -36,7 +43,12 @@ from winpki.tools.common import normalize_hash
 
 EPILOG = """JSON keys (--json): thumbprint, ipport, verdict (ok|warning|error), findings: a
 list of objects with cause, title, severity, evidence, fix, commands, scenario, hresult.
---all prints {"bindings": [...], "certificates": [...]}.
+--all prints {"bindings": [...], "certificates": [...]}. --client-cert adds "client_cert"
+(the file), --url adds "url" and "account", --pfx adds "pfx" and "ephemeral".
+Examples:
+  winpki doctor --client-cert client.cer --ipport 0.0.0.0:443
+  winpki doctor --url http://+:8080/app/ --as "NT AUTHORITY\\NETWORK SERVICE"
+  winpki doctor --pfx site.pfx -p secret --ephemeral
 Exit status: 0 when nothing blocks the binding, 1 otherwise."""
 
 
@@ -51,7 +63,89 @@ def _parser() -> argparse.ArgumentParser:
                    help="check every http.sys binding and every LocalMachine\\My certificate "
                         "with a private key, one verdict each")
     p.add_argument("--json", action="store_true", help="print one JSON object (keys below)")
+    p.add_argument("--client-cert", metavar="FILE", default=None,
+                   help="judge this client certificate (.cer: DER, PEM or base64) as http.sys "
+                        "would for the binding --ipport (or a positional IP:PORT): trust by "
+                        "the machine's chain engine, revocation, the trusted issuer list, and "
+                        "IIS's answer (403.16, 403.13, 403.17, 403.7)")
+    p.add_argument("--url", default=None,
+                   help="check the http.sys URL reservation for this URL prefix "
+                        "(e.g. http://+:8080/app/) for the identity --as")
+    p.add_argument("--as", dest="account", metavar="ACCOUNT", default=None,
+                   help='with --url: the identity that registers the URL, as netsh\'s user= '
+                        'takes it (e.g. "NT AUTHORITY\\NETWORK SERVICE", '
+                        '"IIS APPPOOL\\MyPool", MACHINE\\user); default: the current identity')
+    p.add_argument("--pfx", metavar="FILE", default=None,
+                   help="check whether SSPI (Schannel) can use this PFX's certificate when "
+                        "the application imports it in memory")
+    p.add_argument("-p", "--password", default=None,
+                   help="with --pfx: the PFX password (asked for when omitted)")
+    p.add_argument("--ephemeral", action="store_true",
+                   help="with --pfx: the application imports it with PKCS12_NO_PERSIST_KEY / "
+                        "X509KeyStorageFlags.EphemeralKeySet (report it as the failure)")
     return p
+
+
+def _read_file(path: str, err: TextIO) -> bytes | None:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError as exc:
+        from winpki.tools.common import windows_file_error
+
+        err.write(f"winpki doctor: {windows_file_error(exc, path)}\n")
+        return None
+
+
+def _special(ns, out: TextIO, err: TextIO) -> int:
+    """--client-cert, --url and --pfx."""
+    machine = current_machine()
+    extra: dict = {}
+    if ns.client_cert:
+        from winpki.doctor_clients import diagnose_client_certificate
+        from winpki.tools.certutil_store import read_certificates
+
+        ipport = ns.ipport
+        if ns.thumbprint:
+            if ipport is not None or len(ns.thumbprint) != 1:
+                err.write("winpki doctor: --client-cert takes one IP:PORT\n")
+                return 1
+            ipport = ns.thumbprint[0]
+        if _read_file(ns.client_cert, err) is None:
+            return 1
+        certs = read_certificates(ns.client_cert)
+        if not certs:
+            err.write(f"winpki doctor: no certificate in {ns.client_cert}\n")
+            return 1
+        diag = diagnose_client_certificate(machine, certs[0], ipport)
+        extra = {"client_cert": ns.client_cert, "ipport": ipport}
+    elif ns.url:
+        from capi.host.context import current_token
+        from winpki.doctor_clients import diagnose_url_reservation
+
+        account = ns.account or current_token(machine).name
+        diag = diagnose_url_reservation(machine, ns.url, account)
+        extra = {"url": ns.url, "account": account, "ipport": None}
+    else:
+        from winpki.doctor_clients import diagnose_pfx
+
+        data = _read_file(ns.pfx, err)
+        if data is None:
+            return 1
+        password = ns.password
+        if password is None:
+            from winpki.tools.common import read_password
+
+            password = read_password("Enter PFX password:", err)
+        diag = diagnose_pfx(machine, data, password, ephemeral=ns.ephemeral)
+        extra = {"pfx": ns.pfx, "ephemeral": ns.ephemeral, "ipport": None}
+    if ns.json:
+        doc = diag.as_dict()
+        doc.update(extra)
+        out.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        out.write(render(diag))
+    return 1 if any(f.severity == ERROR for f in diag.findings) else 0
 
 
 def _as_json(diag: Diagnosis, ipport: str | None) -> dict:
@@ -127,6 +221,22 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
         ns = _parser().parse_args(args)
     except SystemExit as exc:
         return int(exc.code or 0)
+    modes = [m for m in ("client_cert", "url", "pfx") if getattr(ns, m)]
+    if len(modes) > 1 or (modes and ns.all):
+        err.write("winpki doctor: give one of --client-cert, --url, --pfx, --all\n")
+        return 1
+    if (ns.account and not ns.url) or ((ns.password is not None or ns.ephemeral) and not ns.pfx):
+        err.write("winpki doctor: --as goes with --url; -p and --ephemeral go with --pfx\n")
+        return 1
+    if modes:
+        if (ns.url or ns.pfx) and ns.thumbprint:
+            err.write("winpki doctor: --url and --pfx take no thumbprint\n")
+            return 1
+        try:
+            return _special(ns, out, err)
+        except WinError as exc:
+            err.write(f"winpki doctor: {exc.strerror}\n")
+            return 1
     if ns.all:
         if ns.thumbprint:
             err.write("winpki doctor: --all takes no thumbprint\n")
