@@ -207,21 +207,22 @@ def test_ephemeral_key_has_no_credentials(pki):
     """PKCS12_NO_PERSIST_KEY (.NET EphemeralKeySet): the key is only in this process's
     handle, which lsass cannot reopen -> SEC_E_NO_CREDENTIALS (dotnet/corefx#24454,
     dotnet/runtime#23749; Microsoft "Troubleshooting SslStream authentication issues")."""
-    from capi.crypt32.pfx import PFXExportCertStoreEx, PFXImportCertStore
-    from capi.crypt32.store import (
-        CertAddCertificateContextToStore,
-        CertEnumCertificatesInStore,
-        CertOpenStore,
-    )
+    from cryptography.hazmat.primitives.serialization import pkcs12
 
-    mem = CertOpenStore(C.CERT_STORE_PROV_MEMORY, 0, None, 0, None)
+    from capi.crypt32.cert import CertGetCertificateContextProperty
+    from capi.crypt32.pfx import PFXImportCertStore
+    from capi.crypt32.store import CertEnumCertificatesInStore
+
     key = rsa.generate_private_key(65537, 2048)
     cert, _ = issue(pki["root"], "localhost", key=key, dns=("localhost",))
     ctx, _ = install(cert, key, machine_key=False)
-    CertAddCertificateContextToStore(mem, ctx, C.CERT_STORE_ADD_ALWAYS)
-    pfx = PFXExportCertStoreEx(mem, "pw", None, C.EXPORT_PRIVATE_KEYS)
+    pfx = pkcs12.serialize_key_and_certificates(
+        b"localhost", key, cert, None, serialization.BestAvailableEncryption(b"pw"))
     imported = PFXImportCertStore(pfx, "pw", C.PKCS12_NO_PERSIST_KEY)
     eph = CertEnumCertificatesInStore(imported, None)
+    # The key came with it, held by this process's handle only: what fails is lsass
+    # reaching it, not a missing key.
+    assert CertGetCertificateContextProperty(eph, C.CERT_KEY_CONTEXT_PROP_ID) is not None
     with raises_hresult(SEC_E_NO_CREDENTIALS):
         server_cred(eph)
     # The same certificate with a persisted key works.
