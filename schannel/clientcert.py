@@ -15,9 +15,16 @@ IIS's ``system.webServer/security/access`` ``sslFlags``.
   not yet valid." when it is out of its validity period. Otherwise the request handler runs and finds
   the certificate in ``request.handshake.client_certificate`` (a CERT_CONTEXT).
 
-Known divergence: IIS without ``clientcertnegotiation=enable`` asks for the certificate by
-renegotiation after reading the request; here the certificate is always asked for in the
-initial handshake. Revocation is checked against the CRLs the machine has (its stores and
+When only IIS's sslFlags ask (the binding's ``clientcertnegotiation`` is off, http.sys's
+default), the certificate is asked for as IIS asks for it: after the request's headers
+have arrived, by a renegotiation whose CertificateRequest names the trusted issuers, and
+the request is answered once it completes (Microsoft TechNet "How it works on the wire:
+IIS HTTP Client certificate authentication": GET, HelloRequest, a second handshake with
+the client's certificate, then 200). TLS 1.3 has no renegotiation (RFC 8446) and http.sys
+does not ask after the handshake: on Windows Server 2022 the connection is reset (IIS
+support blog "Addressing TLS 1.3 Compatibility Issues in IIS Express on Windows 11": the
+browser shows ERR_CONNECTION_RESET before 24H2 / Server 2025); the fix is
+``clientcertnegotiation=enable`` on the binding. Revocation is checked against the CRLs the machine has (its stores and
 file: distribution points); only a certificate a CRL lists as revoked is refused (the
 simulated machine reaches no http: CRL, and treating "offline" as a failure would refuse
 every certificate with an http: distribution point).
@@ -30,6 +37,8 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
+import socket
+import struct
 import threading
 
 from capi import constants as C
@@ -43,7 +52,7 @@ from capi.errors import (
 from capi.host.machine import Machine
 from schannel.http11 import HttpResponse
 from schannel.sslext import SSL_VERIFY_PEER, SslExtras, trusted_issuers, x509_from_der
-from schannel.tls import HandshakeInfo, TlsEndpoint
+from schannel.tls import SSL_OP_NO_RENEGOTIATION, HandshakeInfo, TlsEndpoint, TlsError
 
 # IIS schema (system.webServer/security/access, sslFlags): flag values.
 SSL_FLAGS = {"None": 0, "Ssl": 0x8, "SslNegotiateCert": 0x20, "SslRequireCert": 0x40,
@@ -162,26 +171,56 @@ def substatus_for(policy_error: int) -> int:
 
 
 _VERIFY_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
+SSL_VERIFY_NONE = 0x00  # include/openssl/ssl.h
+SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION = 1 << 16
+TLS1_3_VERSION = 0x0304
+# http.sys's MaxRequestBytes default (16 KB): a request whose headers have not ended by
+# then is the HTTP layer's to refuse, not a reason to renegotiate.
+_MAX_REQUEST_HEADERS = 16384
+
+
+@dataclasses.dataclass
+class _Renegotiation:
+    """A connection on which IIS will ask for the certificate after the request arrives."""
+
+    state: str = "request"  # "request" (reading headers), "pending" (renegotiating), "done"
+    buffered: bytes = b""
 
 
 class ClientCertEndpoint(TlsEndpoint):
     """A TlsEndpoint that asks for a client certificate and applies IIS's sslFlags."""
 
     def __init__(self, *args, machine: Machine, ssl_flags: int = 0,
-                 server: str = "Microsoft-IIS/10.0", **kwargs):
+                 server: str = "Microsoft-IIS/10.0", negotiate_at_handshake: bool = True,
+                 **kwargs):
+        """``negotiate_at_handshake``: the binding's clientcertnegotiation=enable (ask in
+        the handshake); otherwise ask by renegotiation once a request has arrived."""
         super().__init__(*args, **kwargs)
         self.machine = machine
         self.ssl_flags = ssl_flags
         self.server_header = server
+        self.negotiate_at_handshake = negotiate_at_handshake
         self._lib = SslExtras.get()
         self._chains: dict[int, list[bytes]] = {}
         self._chains_lock = threading.Lock()
+        self._renegotiations: dict[int, _Renegotiation] = {}
         self._verify_cb = _VERIFY_FN(self._record_chain)
 
     def _make_context(self):
         ctx = super()._make_context()
         lib, o = self._lib, self._ossl
-        lib.SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, None)
+        lib.SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER if self.negotiate_at_handshake
+                               else SSL_VERIFY_NONE, None)
+        if not self.negotiate_at_handshake:
+            # The server's own renegotiation request; a client's is still refused (OpenSSL
+            # 3 refuses client-initiated renegotiation unless told otherwise).
+            lib.SSL_CTX_clear_options(ctx, SSL_OP_NO_RENEGOTIATION)
+            # A full second handshake, never the session resumed (which would carry no
+            # CertificateRequest).
+            o.SSL_CTX_set_options(ctx, SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION)
+        # Sessions that carry a verified peer belong to this endpoint only (OpenSSL refuses
+        # to cache them, and fails a renegotiation, without a session ID context).
+        lib.SSL_CTX_set_session_id_context(ctx, b"winpki-httpsys", 14)
         for der in trusted_issuers(self.machine):
             x509 = x509_from_der(o, der)
             if x509:
@@ -212,6 +251,76 @@ class ClientCertEndpoint(TlsEndpoint):
 
     def _handshake_done(self, conn) -> None:
         super()._handshake_done(conn)
+        if self.negotiate_at_handshake:
+            self._certificate_session(conn)
+        else:
+            self._renegotiations[conn.ssl] = _Renegotiation()
+
+    # -- asking after the request: renegotiation -------------------------------------------
+
+    def _feed(self, conn, data: bytes) -> None:
+        reneg = self._renegotiations.get(conn.ssl)
+        if reneg is None or reneg.state == "done":
+            return super()._feed(conn, data)
+        reneg.buffered += data
+        if reneg.state == "pending":
+            if not data:  # the client closed instead of renegotiating
+                reneg.state = "done"
+                super()._feed(conn, b"")
+            return None
+        headers_end = reneg.buffered.find(b"\r\n\r\n")
+        if data and headers_end < 0 and len(reneg.buffered) <= _MAX_REQUEST_HEADERS:
+            return None  # the request's headers are still arriving
+        if not data or headers_end < 0:
+            # End of stream or an oversized request: the HTTP layer answers it, no certificate.
+            reneg.state = "done"
+            self._certificate_session(conn)
+            buffered, reneg.buffered = reneg.buffered, b""
+            super()._feed(conn, buffered)
+            if not data:
+                super()._feed(conn, b"")
+            return None
+        self._ask_for_certificate(conn, reneg)
+        return None
+
+    def _ask_for_certificate(self, conn, reneg: _Renegotiation) -> None:
+        lib = self._lib
+        if lib.SSL_version(conn.ssl) >= TLS1_3_VERSION:
+            # No renegotiation in TLS 1.3, and http.sys sends no post-handshake request:
+            # the connection is reset (module docstring).
+            conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            raise ConnectionResetError(
+                "http.sys cannot ask for a client certificate after a TLS 1.3 handshake "
+                "(sslFlags SslNegotiateCert without clientcertnegotiation=enable): "
+                "connection reset")
+        lib.SSL_set_verify(conn.ssl, SSL_VERIFY_PEER, None)
+        lib.ERR_clear_error()
+        if lib.SSL_renegotiate(conn.ssl) != 1 or lib.SSL_do_handshake(conn.ssl) != 1:
+            raise TlsError(f"renegotiation refused: {self._ossl.errors() or 'no detail'}")
+        reneg.state = "pending"
+
+    def _read_blocked(self, conn) -> bool:
+        reneg = self._renegotiations.get(conn.ssl)
+        lib = self._lib
+        if reneg is None or reneg.state != "pending" or lib.SSL_renegotiate_pending(conn.ssl) \
+                or lib.SSL_in_init(conn.ssl):
+            return False  # HelloRequest sent, or the second handshake under way
+        # The second handshake is complete: judge what it brought, answer the request.
+        reneg.state = "done"
+        self._certificate_session(conn)
+        buffered, reneg.buffered = reneg.buffered, b""
+        super()._feed(conn, buffered)
+        return True
+
+    def _release(self, conn) -> None:
+        if conn.ssl:
+            self._renegotiations.pop(conn.ssl, None)
+            with self._chains_lock:
+                self._chains.pop(conn.ssl, None)
+        super()._release(conn)
+
+    def _certificate_session(self, conn) -> None:
+        """The HTTP session, gated by what the chain engine says of the client's chain."""
         with self._chains_lock:
             chain = self._chains.pop(conn.ssl, None)
         cert, error = (None, 0) if not chain else self._judge(chain)

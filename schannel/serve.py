@@ -175,6 +175,7 @@ def serve(ipport: str, listen=("127.0.0.1", 0), *, machine: Machine | None = Non
                                                        | SSL_FLAGS["SslRequireCert"]):
         endpoint = ClientCertEndpoint(chain, key, listen, handler=page, on_handshake=on_handshake,
                                       machine=machine, ssl_flags=ssl_flags,
+                                      negotiate_at_handshake=binding.client_cert_negotiation,
                                       server=iisweb.server_header(machine), **endpoint_options)
     else:
         endpoint = TlsEndpoint(chain, key, listen, handler=page, on_handshake=on_handshake,

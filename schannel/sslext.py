@@ -47,6 +47,14 @@ class SslExtras:
         self.SSL_CIPHER_get_bits = _bind(s, "SSL_CIPHER_get_bits", i, _vp, ctypes.POINTER(i))
         self.SSL_CIPHER_get_protocol_id = _bind(s, "SSL_CIPHER_get_protocol_id", ctypes.c_uint16, _vp)
         self.SSL_CTX_set_verify = _bind(s, "SSL_CTX_set_verify", None, _vp, i, _vp)
+        self.SSL_set_verify = _bind(s, "SSL_set_verify", None, _vp, i, _vp)
+        self.SSL_renegotiate = _bind(s, "SSL_renegotiate", i, _vp)
+        self.SSL_CTX_set_session_id_context = _bind(s, "SSL_CTX_set_session_id_context", i,
+                                                    _vp, cp, ctypes.c_uint)
+        self.SSL_CTX_clear_options = _bind(s, "SSL_CTX_clear_options", ctypes.c_uint64, _vp,
+                                           ctypes.c_uint64)
+        self.SSL_renegotiate_pending = _bind(s, "SSL_renegotiate_pending", i, _vp)
+        self.SSL_in_init = _bind(s, "SSL_in_init", i, _vp)
         self.SSL_CTX_set_cert_verify_callback = _bind(
             s, "SSL_CTX_set_cert_verify_callback", None, _vp, _vp, _vp)
         self.SSL_CTX_add_client_CA = _bind(s, "SSL_CTX_add_client_CA", i, _vp, _vp)

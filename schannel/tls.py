@@ -1120,6 +1120,8 @@ class TlsEndpoint:
                 code = o.SSL_get_error(conn.ssl, n)
                 if code == SSL_ERROR_WANT_READ:
                     o.errors()
+                    if self._read_blocked(conn):
+                        continue
                     return _WANT_READ
                 if code == SSL_ERROR_WANT_WRITE:
                     o.errors()
@@ -1159,6 +1161,11 @@ class TlsEndpoint:
                 log.exception("TLS endpoint %s: on_handshake hook failed", self.address)
         conn.session = HttpSession(self.handler, conn.addr, info)
         conn.state = _HTTP  # the HeaderWait timer started at accept keeps running
+
+    def _read_blocked(self, conn: _Connection) -> bool:
+        """SSL_read has nothing for the application: a subclass that waits for something
+        else on the connection (a renegotiation) may act now; True reads again."""
+        return False
 
     def _feed(self, conn: _Connection, data: bytes) -> None:
         session = conn.session

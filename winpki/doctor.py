@@ -471,6 +471,38 @@ def client_cert_event_findings(machine: Machine, findings: list[Finding]) -> Non
         WARNING, evidence, fix, CLIENT_CERT_SCENARIO + ": 403.16 / 403.13 / 403.17 / 403.7"))
 
 
+def renegotiation_findings(machine: Machine, binding, findings: list[Finding]) -> None:
+    """IIS asks for client certificates (sslFlags) but the http.sys binding does not
+    (clientcertnegotiation off): IIS asks by renegotiation, which TLS 1.3 does not have --
+    on a machine that serves TLS 1.3 such clients' connections are reset."""
+    from schannel import protocols
+    from schannel.clientcert import SSL_FLAGS, format_ssl_flags, ssl_flags_for_endpoint
+
+    flags = ssl_flags_for_endpoint(machine, binding.endpoint)
+    asks = SSL_FLAGS["SslNegotiateCert"] | SSL_FLAGS["SslRequireCert"]
+    if binding.client_cert_negotiation or not flags & asks:
+        return
+    if "TLS 1.3" not in protocols.effective_settings(machine).served_protocols:
+        return
+    findings.append(Finding(
+        "client-cert-renegotiation",
+        "IIS asks for client certificates after the handshake, which TLS 1.3 cannot do",
+        WARNING,
+        [f"IIS sslFlags for the site on {binding.endpoint}: {format_ssl_flags(flags)}",
+         f"netsh http show sslcert {binding.kind}={binding.endpoint}  -> Negotiate Client "
+         "Certificate : Disabled",
+         f"{machine.os.product} serves TLS 1.3: a TLS 1.3 client's connection is reset when "
+         "IIS asks for its certificate (TLS 1.2 clients are asked by renegotiation)"],
+        ["Ask for the certificate in the handshake (delete the binding, add it back with "
+         "clientcertnegotiation=enable):",
+         f"winpki netsh http delete sslcert {binding.kind}={binding.endpoint}",
+         f"winpki netsh http add sslcert {binding.kind}={binding.endpoint} "
+         f"certhash={binding.cert_hash} appid={binding.app_id} certstorename={binding.store_name} "
+         "clientcertnegotiation=enable"],
+        'IIS support blog, "Addressing TLS 1.3 Compatibility Issues in IIS Express on '
+        'Windows 11": ERR_CONNECTION_RESET with sslFlags="SslNegotiateCert"'))
+
+
 def no_key_info_event_findings(machine: Machine, findings: list[Finding]) -> None:
     """36869 events written for an in-process caller (not http.sys's SYSTEM): an ephemeral
     key given to AcquireCredentialsHandle."""
@@ -567,7 +599,10 @@ def _diagnose(machine: Machine, thumbprint: str, ipport: str | None = None) -> D
         elif binding.cert_hash != digest.hex():
             findings.append(Finding("bound-elsewhere", f"{ipport} is bound to another certificate",
                                     WARNING, [f"Certificate Hash : {binding.cert_hash}"], []))
-        elif not any(f.severity == ERROR for f in findings):
+        else:
+            renegotiation_findings(machine, binding, findings)
+        if binding is not None and binding.cert_hash == digest.hex() \
+                and not any(f.severity == ERROR for f in findings):
             findings.append(Finding("binding-ok", f"The http.sys binding {ipport} uses this "
                                     "certificate, and Schannel can use its key", OK,
                                     [f"netsh http show sslcert ipport={ipport}  -> Certificate "

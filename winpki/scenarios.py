@@ -530,6 +530,69 @@ def scenario_client_cert(run: Runner) -> None:
     run.expect(status == "HTTP/1.1 200 OK", "the partner's request now succeeds (200)")
 
 
+def _https_status(address, cafile: str, cn: str, version: ssl.TLSVersion, client) -> str:
+    """The response's first line, or what the client saw instead of one."""
+    try:
+        got, status = https_get(address, cafile, cn, version, client=client)
+    except ConnectionResetError:
+        return "connection reset"
+    except (ssl.SSLError, OSError) as exc:
+        return f"failed: {exc}"
+    return f"{got}, '{status}'" if status else f"{got}, connection closed without an answer"
+
+
+def scenario_client_cert_tls13(run: Runner) -> None:
+    """IIS asks for client certificates (sslFlags SslNegotiateCert, SslRequireCert) on a
+    binding that does not (clientcertnegotiation off, the default): IIS asks by
+    renegotiation after the request, which works over TLS 1.2 and cannot happen over TLS
+    1.3 -- on Windows Server 2022 the connection is reset (IIS support blog, "Addressing TLS
+    1.3 Compatibility Issues in IIS Express on Windows 11"). The fix is the binding's
+    clientcertnegotiation=enable."""
+    from schannel.serve import serve
+
+    cn = "api.contoso.com"
+    pfx, thumb = make_pfx(run, cn, "P@ssw0rd")
+    rec = run.tool("certutil", "-p", "P@ssw0rd", "-importPFX", "My", pfx)
+    run.expect(rec.rc == 0, "certutil -importPFX succeeds")
+    rec = run.tool("iis", "add-binding", "--thumbprint", thumb)
+    run.expect(rec.rc == 0, "IIS Manager: an https binding on port 443 (http.sys binding added)")
+    rec = run.tool("appcmd", "set", "config", "Default Web Site",
+                   "-section:system.webServer/security/access",
+                   "/sslFlags:Ssl, SslNegotiateCert, SslRequireCert", "/commit:apphost")
+    run.expect(rec.rc == 0, "IIS SSL Settings: Require SSL, client certificates Require")
+    root_file, client_crt, client_key = _partner_pki(run)
+    rec = run.tool("certutil", "-addstore", "Root", root_file)
+    run.expect(rec.rc == 0, "the partner's root is trusted (LocalMachine\\Root)")
+    client = (client_crt, client_key)
+    run.step("The partner connects with TLS 1.3, then with TLS 1.2",
+             "Python's ssl module offers partner-client.crt when asked.")
+    cafile = run.path(cn + ".crt")
+    with serve("0.0.0.0:443", ("127.0.0.1", 0), machine=run.machine) as endpoint:
+        tls13 = _https_status(endpoint.address, cafile, cn, ssl.TLSVersion.TLSv1_3, client)
+        tls12 = _https_status(endpoint.address, cafile, cn, ssl.TLSVersion.TLSv1_2, client)
+    run.note(f"TLS 1.3 client: {tls13}")
+    run.note(f"TLS 1.2 client: {tls12}")
+    run.expect(tls13 in ("connection reset", "TLSv1.3, connection closed without an answer"),
+               "TLS 1.3: http.sys cannot renegotiate, the connection is reset")
+    run.expect(tls12 == "TLSv1.2, 'HTTP/1.1 200 OK'",
+               "TLS 1.2: IIS renegotiates, gets the certificate, answers 200")
+    rec = run.tool("doctor", thumb, "--ipport", "0.0.0.0:443")
+    run.expect("IIS asks for client certificates after the handshake, which TLS 1.3 cannot do"
+               in rec.text and "clientcertnegotiation=enable" in rec.text,
+               "the doctor names the renegotiation and the binding's fix")
+    run.step("Fix: ask for the certificate in the handshake (clientcertnegotiation=enable)")
+    rec = run.tool("netsh", "http", "delete", "sslcert", "ipport=0.0.0.0:443")
+    run.expect(rec.rc == 0, "netsh http delete sslcert ipport=0.0.0.0:443")
+    rec = run.tool("netsh", "http", "add", "sslcert", "ipport=0.0.0.0:443", f"certhash={thumb}",
+                   f"appid={APPID}", "certstorename=MY", "clientcertnegotiation=enable")
+    run.expect("SSL Certificate successfully added" in rec.text,
+               "netsh http add sslcert ... clientcertnegotiation=enable")
+    with serve("0.0.0.0:443", ("127.0.0.1", 0), machine=run.machine) as endpoint:
+        tls13 = _https_status(endpoint.address, cafile, cn, ssl.TLSVersion.TLSv1_3, client)
+    run.note(f"TLS 1.3 client: {tls13}")
+    run.expect(tls13 == "TLSv1.3, 'HTTP/1.1 200 OK'", "TLS 1.3 now succeeds (200)")
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -647,6 +710,10 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario("client-cert", "2019", '"The HTTP status code in IIS 7 and later versions" (Microsoft): 403.16',
              "A client certificate from an untrusted CA: 403.16 and event 36877; trust its root",
              scenario_client_cert),
+    Scenario("client-cert-tls13", "2022", 'IIS support blog, "Addressing TLS 1.3 Compatibility '
+             'Issues in IIS Express on Windows 11"',
+             "sslFlags ask for client certificates after the handshake: TLS 1.3 connections "
+             "are reset; clientcertnegotiation=enable", scenario_client_cert_tls13),
     Scenario("key-archival", "2019", '"Key Archival and Management in Windows Server 2003" (Microsoft)',
              "Archive a key on the CA, lose it, recover it (and the two archival failures)",
              scenario_key_archival),
