@@ -64,6 +64,7 @@ from capi.errors import (
     SEC_E_UNSUPPORTED_FUNCTION,
     SEC_E_UNTRUSTED_ROOT,
     SEC_E_WRONG_PRINCIPAL,
+    SetLastError,
     WinError,
     winapi,
 )
@@ -385,6 +386,8 @@ SECPKGCONTEXT_CIPHERINFO_V1 = 1
 # --- OpenSSL: the functions the endpoint does not bind ----------------------------------
 
 _vp = ctypes.c_void_p
+_addressof = ctypes.addressof
+_from_buffer = ctypes.c_char.from_buffer  # a writable buffer's first byte, for its address
 _VERIFY_FN = ctypes.CFUNCTYPE(ctypes.c_int, _vp, _vp)
 _CLIENT_CERT_FN = ctypes.CFUNCTYPE(ctypes.c_int, _vp, ctypes.POINTER(_vp), ctypes.POINTER(_vp))
 _SSL_ERROR_WANT_X509_LOOKUP = 4
@@ -801,6 +804,32 @@ def _first_record(data: bytes) -> tuple[int, int]:
     return 5 + length, 0
 
 
+def _stream_buffers(bufs: list) -> tuple[SecBuffer, SecBuffer, SecBuffer]:
+    """EncryptMessage's (STREAM_HEADER, DATA, STREAM_TRAILER) buffers, the last of each type
+    where there are several; SEC_E_INVALID_TOKEN when one is missing."""
+    if len(bufs) == 4:  # as C loops pass them: [HEADER, DATA, TRAILER, EMPTY]
+        header, data, trailer, fourth = bufs
+        if (header.BufferType == SECBUFFER_STREAM_HEADER and data.BufferType == SECBUFFER_DATA
+                and trailer.BufferType == SECBUFFER_STREAM_TRAILER
+                and fourth.BufferType not in _STREAM_TYPES):
+            return header, data, trailer
+    header = data = trailer = None
+    for buf in bufs:
+        kind = buf.BufferType
+        if kind == SECBUFFER_DATA:
+            data = buf
+        elif kind == SECBUFFER_STREAM_HEADER:
+            header = buf
+        elif kind == SECBUFFER_STREAM_TRAILER:
+            trailer = buf
+    if header is None or data is None or trailer is None:
+        raise WinError(SEC_E_INVALID_TOKEN, detail="EncryptMessage needs header, data, trailer")
+    return header, data, trailer
+
+
+_STREAM_TYPES = (SECBUFFER_DATA, SECBUFFER_STREAM_HEADER, SECBUFFER_STREAM_TRAILER)
+
+
 def _input_token(desc) -> tuple[bytes, SecBuffer | None]:
     if desc is None:
         return b"", None
@@ -884,6 +913,9 @@ class CtxtHandle:
                              ctypes.c_char_p(sni))
         lib.contexts[self.ssl] = self
         self._buf = self._obuf = None  # record buffers, made when the context is established
+        # The message path's calls, bound once (encrypt and decrypt in place).
+        self._send_io = (lib.ERR_clear_error, lib.SSL_write_p, lib.BIO_ctrl_pending, lib.BIO_read)
+        self._recv_io = (lib.BIO_write_p, lib.ERR_clear_error, lib.SSL_read_p)
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -1103,30 +1135,52 @@ class CtxtHandle:
         return SecPkgContext_StreamSizes(21, mac + 16, _MAX_MESSAGE, 4, 16)
 
     def encrypt(self, pMessage) -> int:
-        # The message path is the hot path: one SSL_write and one BIO_read per record.
+        # The hot path, a C loop's every send: a few attribute reads, one address per buffer
+        # and four calls into OpenSSL (tests/bench/test_sspi_bench.py states the floor).
         if self.state != "established" and self.state != "closing":
             self._require_established()
-        header = data = trailer = None
-        for buf in pMessage.pBuffers:
-            kind = buf.BufferType
-            if kind == SECBUFFER_DATA:
-                data = buf
-            elif kind == SECBUFFER_STREAM_HEADER:
-                header = buf
-            elif kind == SECBUFFER_STREAM_TRAILER:
-                trailer = buf
-        if header is None or data is None or trailer is None:
-            raise WinError(SEC_E_INVALID_TOKEN, detail="EncryptMessage needs header, data, trailer")
+        header, data, trailer = _stream_buffers(pMessage.pBuffers)
         plain = data.pvBuffer if data.pvBuffer is not None else b""
         n = data.cbBuffer
         if n > _MAX_MESSAGE or n > len(plain):
             raise WinError(SEC_E_INVALID_TOKEN, detail="cbBuffer beyond cbMaximumMessage or pvBuffer")
-        lib = self._lib
-        h = self.stream_sizes().cbHeader
+        h = (self._sizes or self.stream_sizes()).cbHeader
         hb, tb = header.pvBuffer, trailer.pvBuffer
-        if (type(plain) is memoryview and type(hb) is memoryview and type(tb) is memoryview
-                and not plain.readonly and not hb.readonly and not tb.readonly and len(hb) >= h):
-            return self._encrypt_in_place(header, data, trailer, h, n)
+        if (type(plain) is not memoryview or type(hb) is not memoryview
+                or type(tb) is not memoryview or plain.readonly or hb.readonly or tb.readonly
+                or len(hb) < h):
+            return self._encrypt_copy(header, data, trailer, plain, h, n)
+        # The caller's own writable buffers, as C passes them: the record is written over
+        # them -- straight into one buffer when the three are contiguous.
+        clear, write, pending, read = self._send_io
+        base = _addressof(_from_buffer(hb))
+        daddr = _addressof(_from_buffer(plain)) if len(plain) else base + h
+        if n:
+            clear()
+            if write(self.ssl, daddr, n) != n:
+                raise self._error(SEC_E_INTERNAL_ERROR)
+        wbio = self.wbio
+        size = pending(wbio)
+        tail = size - h - n
+        if tail > len(tb):
+            self._drain(wbio)
+            raise WinError(SEC_E_BUFFER_TOO_SMALL, detail="the trailer buffer is too small")
+        taddr = _addressof(_from_buffer(tb)) if len(tb) else daddr + n
+        if daddr == base + h and taddr == daddr + n:
+            read(wbio, base, size)
+        else:
+            record = self._drain(wbio)
+            hb[:h] = record[:h]
+            plain[:n] = record[h:h + n]
+            tb[:tail] = record[h + n:]
+        header.cbBuffer = h
+        trailer.cbBuffer = tail
+        return SEC_E_OK
+
+    def _encrypt_copy(self, header, data, trailer, plain, h: int, n: int) -> int:
+        """Buffers that are not the caller's writable memory (bytes): the record is a new
+        bytes object and header, data and trailer become views into it."""
+        lib = self._lib
         if type(plain) is not bytes:
             plain = bytes(plain[:n])
         if self._obuf is None:
@@ -1146,34 +1200,9 @@ class CtxtHandle:
         trailer.cbBuffer = len(record) - h - n
         return SEC_E_OK
 
-    def _encrypt_in_place(self, header, data, trailer, h: int, n: int) -> int:
-        """The caller's own writable buffers (memoryviews), as C passes them: the record is
-        written over them -- straight into one buffer when the three are contiguous."""
-        lib = self._lib
-        hb, db, tb = header.pvBuffer, data.pvBuffer, trailer.pvBuffer
-        base = ctypes.addressof(ctypes.c_char.from_buffer(hb))
-        daddr = ctypes.addressof(ctypes.c_char.from_buffer(db)) if len(db) else base + h
-        if n:
-            lib.ERR_clear_error()
-            if lib.SSL_write_p(self.ssl, daddr, n) != n:
-                raise self._error(SEC_E_INTERNAL_ERROR)
-        size = lib.BIO_ctrl_pending(self.wbio)
-        if size - h - n > len(tb):
-            self._drain(self.wbio)
-            raise WinError(SEC_E_BUFFER_TOO_SMALL, detail="the trailer buffer is too small")
-        taddr = ctypes.addressof(ctypes.c_char.from_buffer(tb)) if len(tb) else daddr + n
-        if daddr == base + h and taddr == daddr + n:
-            lib.BIO_read(self.wbio, base, size)
-        else:
-            record = self._drain(self.wbio)
-            hb[:h] = record[:h]
-            db[:n] = record[h:h + n]
-            tb[:size - h - n] = record[h + n:]
-        header.cbBuffer = h
-        trailer.cbBuffer = size - h - n
-        return SEC_E_OK
-
     def decrypt(self, pMessage) -> int:
+        # The hot path, a C loop's every receive: one record decrypted in place by three
+        # calls into OpenSSL, then four SecBuffers pointing into the caller's buffer.
         if self.state != "established":
             if self.state == "closed":
                 raise WinError(SEC_E_CONTEXT_EXPIRED)
@@ -1185,7 +1214,9 @@ class CtxtHandle:
             raise WinError(SEC_E_INVALID_TOKEN, detail="DecryptMessage needs a SECBUFFER_DATA")
         data = data_buf.pvBuffer or b""
         size = data_buf.cbBuffer
-        if size < len(data):
+        if size != len(data):
+            if size > len(data):
+                raise WinError(SEC_E_INVALID_TOKEN, detail="cbBuffer beyond pvBuffer")
             data = data[:size]
         if size >= 5 and data[0] in _RECORD_TYPES and data[1] == 3:
             length = 5 + (data[3] << 8 | data[4])
@@ -1198,46 +1229,29 @@ class CtxtHandle:
                     b.BufferType, b.cbBuffer, b.pvBuffer = SECBUFFER_MISSING, length - size, None
                     break
             return SEC_E_INCOMPLETE_MESSAGE
-        lib = self._lib
-        in_place = type(data) is not bytes and not memoryview(data).readonly
-        if in_place:
+        view = data if type(data) is memoryview else memoryview(data)
+        h = (self._sizes or self.stream_sizes()).cbHeader
+        if h > length:
+            h = length
+        if not view.readonly:
             # The caller's writable buffer: decrypted in place, DATA points into it (as C).
-            view = memoryview(data)
-            addr = ctypes.addressof(ctypes.c_char.from_buffer(view))
-            if lib.BIO_write_p(self.rbio, addr, length) != length:
+            feed, clear, read = self._recv_io
+            addr = _addressof(_from_buffer(view))
+            if feed(self.rbio, addr, length) != length:
                 raise WinError(SEC_E_INTERNAL_ERROR, detail="BIO_write")
-            h = min(self.stream_sizes().cbHeader, length)
-            lib.ERR_clear_error()
-            n = lib.SSL_read_p(self.ssl, addr + h, length - h)
+            clear()
+            n = read(self.ssl, addr + h, length - h)
+            plain = view[h:h + n] if n > 0 else None
         else:
-            if lib.BIO_write(self.rbio, data if type(data) is bytes else bytes(data[:length]),
-                             length) != length:
-                raise WinError(SEC_E_INTERNAL_ERROR, detail="BIO_write")
-            if self._buf is None:
-                self._buf = ctypes.create_string_buffer(_OBUF)
-            lib.ERR_clear_error()  # SSL_get_error reads the thread's queue
-            n = lib.SSL_read(self.ssl, self._buf, _OBUF)
+            n, plain = self._decrypt_copy(data, length)
         status = SEC_E_OK
-        if n > 0:
-            plain = view[h:h + n] if in_place else ctypes.string_at(self._buf, n)
-        else:
-            err = lib.o.SSL_get_error(self.ssl, n)
-            plain, n = b"", 0
-            if err == SSL_ERROR_ZERO_RETURN or lib.SSL_get_shutdown(self.ssl) & _SSL_RECEIVED_SHUTDOWN:
-                self.state = "closed"
-                status = SEC_I_CONTEXT_EXPIRED
-            elif err == SSL_ERROR_WANT_READ:
-                # A post-handshake handshake message (TLS 1.3 NewSessionTicket, KeyUpdate):
-                # Schannel reports it as SEC_I_RENEGOTIATE (curl/curl#18983).
-                status = SEC_I_RENEGOTIATE
-            else:
-                self.state = "failed"
-                raise self._error(SEC_E_DECRYPT_FAILURE)
-        while len(bufs) < 4:
-            bufs.append(SecBuffer())
-        h = min(self.stream_sizes().cbHeader, length)
-        view = memoryview(data)
-        b0, b1, b2, b3 = bufs[0], bufs[1], bufs[2], bufs[3]
+        if n <= 0:
+            status, plain, n = self._read_failed(n), b"", 0
+        if len(bufs) != 4:
+            while len(bufs) < 4:
+                bufs.append(SecBuffer())
+            bufs = bufs[:4]
+        b0, b1, b2, b3 = bufs
         b0.BufferType, b0.pvBuffer, b0.cbBuffer = SECBUFFER_STREAM_HEADER, view[:h], h
         b1.BufferType, b1.pvBuffer, b1.cbBuffer = SECBUFFER_DATA, plain, n
         tail = max(length - h - n, 0)
@@ -1248,6 +1262,34 @@ class CtxtHandle:
         else:
             b3.BufferType, b3.pvBuffer, b3.cbBuffer = SECBUFFER_EMPTY, None, 0
         return status
+
+    def _decrypt_copy(self, data, length: int):
+        """A read-only input (bytes): the record is decrypted into the context's buffer and
+        DATA is a new bytes object -> (SSL_read's result, plaintext or None)."""
+        lib = self._lib
+        if lib.BIO_write(self.rbio, data if type(data) is bytes else bytes(data[:length]),
+                         length) != length:
+            raise WinError(SEC_E_INTERNAL_ERROR, detail="BIO_write")
+        if self._buf is None:
+            self._buf = ctypes.create_string_buffer(_OBUF)
+        lib.ERR_clear_error()  # SSL_get_error reads the thread's queue
+        n = lib.SSL_read(self.ssl, self._buf, _OBUF)
+        return n, (ctypes.string_at(self._buf, n) if n > 0 else None)
+
+    def _read_failed(self, ret: int) -> int:
+        """SSL_read returned no data: the status for the peer's close_notify or a
+        post-handshake message; a record that does not authenticate raises."""
+        lib = self._lib
+        err = lib.o.SSL_get_error(self.ssl, ret)
+        if err == SSL_ERROR_ZERO_RETURN or lib.SSL_get_shutdown(self.ssl) & _SSL_RECEIVED_SHUTDOWN:
+            self.state = "closed"
+            return SEC_I_CONTEXT_EXPIRED
+        if err == SSL_ERROR_WANT_READ:
+            # A post-handshake handshake message (TLS 1.3 NewSessionTicket, KeyUpdate):
+            # Schannel reports it as SEC_I_RENEGOTIATE (curl/curl#18983).
+            return SEC_I_RENEGOTIATE
+        self.state = "failed"
+        raise self._error(SEC_E_DECRYPT_FAILURE)
 
     def _require_established(self) -> None:
         if self.state not in ("established", "closing"):
@@ -1454,14 +1496,19 @@ def QueryContextAttributes(phContext, ulAttribute: int):
     return context.cipher_info()
 
 
-@winapi
 def EncryptMessage(phContext, fQOP: int, pMessage, MessageSeqNo: int = 0) -> int:
     """EncryptMessage: [STREAM_HEADER, DATA (plaintext, at most cbMaximumMessage),
     STREAM_TRAILER, EMPTY] -> header + data + trailer are one TLS record. Returns SEC_E_OK."""
-    return _ctxt(phContext).encrypt(pMessage)
+    # @winapi's contract written out: the message calls are the hot path (one call less).
+    try:
+        if type(phContext) is not CtxtHandle or phContext.ssl is None:
+            phContext = _ctxt(phContext)
+        return phContext.encrypt(pMessage)
+    except WinError as exc:
+        SetLastError(exc.winerror)
+        raise
 
 
-@winapi
 def DecryptMessage(phContext, pMessage, MessageSeqNo: int = 0):
     """DecryptMessage: [DATA (received bytes), EMPTY, EMPTY, EMPTY] -> one record decrypted:
     [STREAM_HEADER, DATA (plaintext), STREAM_TRAILER, EXTRA (bytes after it) or EMPTY].
@@ -1471,7 +1518,13 @@ def DecryptMessage(phContext, pMessage, MessageSeqNo: int = 0):
     handshake message such as TLS 1.3's NewSessionTicket; call InitializeSecurityContext
     with the EXTRA bytes and go on). Raises SEC_E_DECRYPT_FAILURE for a record that does
     not authenticate, SEC_E_INVALID_TOKEN for bytes that are not a record."""
-    return _ctxt(phContext).decrypt(pMessage)
+    try:  # @winapi's contract written out, as in EncryptMessage
+        if type(phContext) is not CtxtHandle or phContext.ssl is None:
+            phContext = _ctxt(phContext)
+        return phContext.decrypt(pMessage)
+    except WinError as exc:
+        SetLastError(exc.winerror)
+        raise
 
 
 @winapi

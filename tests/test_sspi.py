@@ -33,6 +33,7 @@ from capi import constants as C
 from capi.errors import (
     CRYPT_E_REVOKED,  # noqa: F401 — documented mapping, see secur32._POLICY_TO_SEC
     SEC_E_ALGORITHM_MISMATCH,
+    SEC_E_BUFFER_TOO_SMALL,
     SEC_E_CERT_EXPIRED,
     SEC_E_DECRYPT_FAILURE,
     SEC_E_INVALID_HANDLE,
@@ -554,6 +555,48 @@ def test_messages_in_the_callers_own_buffers(pki, creds):
     assert S.DecryptMessage(sctx, dec, 0) == S.SEC_E_OK
     assert bytes(dec.pBuffers[1].data) == payload
     assert bytes(inbuf[h:h + n]) == payload  # decrypted where it lay
+
+
+def test_messages_in_separate_caller_buffers_and_bad_layouts(pki, creds):
+    """Header, data and trailer in three separate writable buffers (the record is spread over
+    them); the buffer errors of EncryptMessage (Schannel) -- SEC_E_BUFFER_TOO_SMALL "The
+    output buffer is too small", SEC_E_INVALID_TOKEN for a missing buffer -- and a DATA
+    buffer whose cbBuffer claims more bytes than it has."""
+    cctx, sctx, _ = handshake(creds[1], creds[0])
+    sizes = S.QueryContextAttributes(cctx, S.SECPKG_ATTR_STREAM_SIZES)
+    payload = b"scattered " * 50
+    h, n, t = sizes.cbHeader, len(payload), sizes.cbTrailer
+    header, data, trailer = bytearray(h), bytearray(payload), bytearray(t + 8)
+    msg = S.SecBufferDesc([S.SecBuffer(h, S.SECBUFFER_STREAM_HEADER, header),
+                           S.SecBuffer(n, S.SECBUFFER_DATA, data),
+                           S.SecBuffer(t + 8, S.SECBUFFER_STREAM_TRAILER, trailer),
+                           S.SecBuffer()])
+    assert S.EncryptMessage(cctx, 0, msg, 0) == S.SEC_E_OK
+    assert msg.pBuffers[0].cbBuffer == h and msg.pBuffers[2].cbBuffer == t
+    wire = bytes(header) + bytes(data) + bytes(trailer[:t])
+    assert decrypt_all(sctx, wire) == (payload, [S.SEC_E_OK])
+
+    record = encrypt(cctx, b"short")
+    claims_more = S.SecBufferDesc([S.SecBuffer(len(record) + 10, S.SECBUFFER_DATA,
+                                               bytearray(record)),
+                                   S.SecBuffer(), S.SecBuffer(), S.SecBuffer()])
+    with raises_hresult(SEC_E_INVALID_TOKEN):
+        S.DecryptMessage(sctx, claims_more, 0)
+    assert [b.BufferType for b in claims_more.pBuffers] == [S.SECBUFFER_DATA] + [
+        S.SECBUFFER_EMPTY] * 3
+    assert decrypt_all(sctx, record) == (b"short", [S.SEC_E_OK])  # nothing was consumed
+
+    small = S.SecBufferDesc([S.SecBuffer(h, S.SECBUFFER_STREAM_HEADER, memoryview(bytearray(h))),
+                             S.SecBuffer(n, S.SECBUFFER_DATA, memoryview(bytearray(payload))),
+                             S.SecBuffer(1, S.SECBUFFER_STREAM_TRAILER,
+                                         memoryview(bytearray(1))),
+                             S.SecBuffer()])
+    with raises_hresult(SEC_E_BUFFER_TOO_SMALL):
+        S.EncryptMessage(cctx, 0, small, 0)
+    assert GetLastError() == SEC_E_BUFFER_TOO_SMALL
+    no_trailer = S.SecBufferDesc(msg.pBuffers[:2] + [S.SecBuffer()])
+    with raises_hresult(SEC_E_INVALID_TOKEN):
+        S.EncryptMessage(cctx, 0, no_trailer, 0)
 
 
 def test_smart_card_client_certificate_and_card_removal(pki, softhsm_token):
