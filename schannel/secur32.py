@@ -78,7 +78,6 @@ from schannel.tls import (
     SSL_CTRL_SET_MAX_PROTO_VERSION,
     SSL_CTRL_SET_MIN_PROTO_VERSION,
     SSL_ERROR_WANT_READ,
-    SSL_ERROR_ZERO_RETURN,
     SSL_OP_NO_RENEGOTIATION,
     TLS1_2_VERSION,
     TLS1_3_VERSION,
@@ -198,6 +197,7 @@ _SSL_CTRL_SET_TLSEXT_HOSTNAME = 55
 _SSL_CTRL_GET_PEER_TMP_KEY = 109
 _SSL_CTRL_GET_TMP_KEY = 133
 _SSL_RECEIVED_SHUTDOWN = 2
+_SSL_READING = 3  # SSL_want()
 _X509_V_ERR_CERT_HAS_EXPIRED = 10
 _X509_V_ERR_CERT_REVOKED = 23
 _X509_V_ERR_CERT_UNTRUSTED = 27
@@ -410,6 +410,7 @@ class _Lib(SslExtras):
         super().__init__(o)
         # One verification hook for every context: it finds the SSPI context by its SSL*.
         self.contexts: dict[int, CtxtHandle] = {}
+        self.SSL_want = _bind(o.ssl, "SSL_want", ctypes.c_int, _vp)
         self.verify_cb = _VERIFY_FN(self._verify)
         self.client_cert_cb = _CLIENT_CERT_FN(self._client_cert)
 
@@ -913,9 +914,11 @@ class CtxtHandle:
                              ctypes.c_char_p(sni))
         lib.contexts[self.ssl] = self
         self._buf = self._obuf = None  # record buffers, made when the context is established
-        # The message path's calls, bound once (encrypt and decrypt in place).
-        self._send_io = (lib.ERR_clear_error, lib.SSL_write_p, lib.BIO_ctrl_pending, lib.BIO_read)
-        self._recv_io = (lib.BIO_write_p, lib.ERR_clear_error, lib.SSL_read_p)
+        # The message path's calls, bound once (encrypt and decrypt in place). Neither
+        # clears the thread's error queue first: nothing on it reads the queue (SSL_get_error
+        # does, so a failed SSL_read is told apart by SSL_want and SSL_get_shutdown).
+        self._send_io = (lib.SSL_write_p, lib.BIO_ctrl_pending, lib.BIO_read)
+        self._recv_io = (lib.BIO_write_p, lib.SSL_read_p)
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -1152,11 +1155,10 @@ class CtxtHandle:
             return self._encrypt_copy(header, data, trailer, plain, h, n)
         # The caller's own writable buffers, as C passes them: the record is written over
         # them -- straight into one buffer when the three are contiguous.
-        clear, write, pending, read = self._send_io
+        write, pending, read = self._send_io
         base = _addressof(_from_buffer(hb))
         daddr = _addressof(_from_buffer(plain)) if len(plain) else base + h
         if n:
-            clear()
             if write(self.ssl, daddr, n) != n:
                 raise self._error(SEC_E_INTERNAL_ERROR)
         wbio = self.wbio
@@ -1235,18 +1237,17 @@ class CtxtHandle:
             h = length
         if not view.readonly:
             # The caller's writable buffer: decrypted in place, DATA points into it (as C).
-            feed, clear, read = self._recv_io
+            feed, read = self._recv_io
             addr = _addressof(_from_buffer(view))
             if feed(self.rbio, addr, length) != length:
                 raise WinError(SEC_E_INTERNAL_ERROR, detail="BIO_write")
-            clear()
             n = read(self.ssl, addr + h, length - h)
             plain = view[h:h + n] if n > 0 else None
         else:
             n, plain = self._decrypt_copy(data, length)
         status = SEC_E_OK
         if n <= 0:
-            status, plain, n = self._read_failed(n), b"", 0
+            status, plain, n = self._read_failed(), b"", 0
         if len(bufs) != 4:
             while len(bufs) < 4:
                 bufs.append(SecBuffer())
@@ -1272,19 +1273,21 @@ class CtxtHandle:
             raise WinError(SEC_E_INTERNAL_ERROR, detail="BIO_write")
         if self._buf is None:
             self._buf = ctypes.create_string_buffer(_OBUF)
-        lib.ERR_clear_error()  # SSL_get_error reads the thread's queue
         n = lib.SSL_read(self.ssl, self._buf, _OBUF)
         return n, (ctypes.string_at(self._buf, n) if n > 0 else None)
 
-    def _read_failed(self, ret: int) -> int:
-        """SSL_read returned no data: the status for the peer's close_notify or a
-        post-handshake message; a record that does not authenticate raises."""
+    def _read_failed(self) -> int:
+        """SSL_read returned no data: the status for the peer's close_notify (or alert) or a
+        post-handshake message; a record that does not authenticate raises. What SSL_get_error
+        would say with an empty error queue, read from the SSL itself (the queue is not
+        cleared before each record): a shutdown received is SSL_ERROR_ZERO_RETURN (or the
+        peer's alert), wanting to read after a whole record was consumed is
+        SSL_ERROR_WANT_READ, anything else failed."""
         lib = self._lib
-        err = lib.o.SSL_get_error(self.ssl, ret)
-        if err == SSL_ERROR_ZERO_RETURN or lib.SSL_get_shutdown(self.ssl) & _SSL_RECEIVED_SHUTDOWN:
+        if lib.SSL_get_shutdown(self.ssl) & _SSL_RECEIVED_SHUTDOWN:
             self.state = "closed"
             return SEC_I_CONTEXT_EXPIRED
-        if err == SSL_ERROR_WANT_READ:
+        if lib.SSL_want(self.ssl) == _SSL_READING:
             # A post-handshake handshake message (TLS 1.3 NewSessionTicket, KeyUpdate):
             # Schannel reports it as SEC_I_RENEGOTIATE (curl/curl#18983).
             return SEC_I_RENEGOTIATE

@@ -69,9 +69,11 @@ def creds(pki):
 # --- in-process handshake and messages ------------------------------------------------------
 
 
-@pytest.mark.parametrize("cred_cls, protocol", [(S.SCH_CREDENTIALS, S.SP_PROT_TLS1_3_CLIENT),
-                                                (S.SCHANNEL_CRED, S.SP_PROT_TLS1_2_CLIENT)])
-def test_handshake_and_messages_through_token_buffers(pki, cred_cls, protocol):
+@pytest.mark.parametrize("cred_cls, protocol, writable", [
+    (S.SCH_CREDENTIALS, S.SP_PROT_TLS1_3_CLIENT, False),
+    (S.SCH_CREDENTIALS, S.SP_PROT_TLS1_3_CLIENT, True),  # records decrypted in place
+    (S.SCHANNEL_CRED, S.SP_PROT_TLS1_2_CLIENT, False)])
+def test_handshake_and_messages_through_token_buffers(pki, cred_cls, protocol, writable):
     scred = server_cred(pki["ctx"], cred_cls)
     ccred = client_cred(cred_cls())
     cctx, sctx, rounds = handshake(ccred, scred)
@@ -96,13 +98,13 @@ def test_handshake_and_messages_through_token_buffers(pki, cred_cls, protocol):
         # header + data + trailer is one record of exactly the announced overhead.
         assert len(record) == sizes.cbHeader + size + sizes.cbTrailer
         assert size < 100 or payload[:100] not in record  # encrypted (a byte may recur)
-        plain, statuses = decrypt_all(sctx, record)
+        plain, statuses = decrypt_all(sctx, record, writable=writable)
         assert plain == payload and statuses == [S.SEC_E_OK]
     # Server to client: TLS 1.3 clients first meet the tickets as SEC_I_RENEGOTIATE
     # (curl/curl#18983: "Schannel's DecryptMessage returns SEC_I_RENEGOTIATE for session
     # tickets"), then the data.
     pending = getattr(cctx, "_pending", b"")
-    plain, statuses = decrypt_all(cctx, pending + encrypt(sctx, b"reply"))
+    plain, statuses = decrypt_all(cctx, pending + encrypt(sctx, b"reply"), writable=writable)
     assert plain == b"reply" and statuses[-1] == S.SEC_E_OK
     if protocol == S.SP_PROT_TLS1_3_CLIENT:
         assert S.SEC_I_RENEGOTIATE in statuses
@@ -154,7 +156,8 @@ def test_incomplete_message_reports_missing_bytes(pki, creds):
     assert decrypt_all(s2, record) == (b"payload", [S.SEC_E_OK])
 
 
-def test_shutdown_sends_close_notify_and_peer_sees_context_expired(pki, creds):
+@pytest.mark.parametrize("writable", [False, True])
+def test_shutdown_sends_close_notify_and_peer_sees_context_expired(pki, creds, writable):
     scred, ccred = creds
     cctx, sctx, _ = handshake(ccred, scred)
     assert S.ApplyControlToken(cctx, S.shutdown_token()) == S.SEC_E_OK
@@ -165,15 +168,17 @@ def test_shutdown_sends_close_notify_and_peer_sees_context_expired(pki, creds):
     assert alert[0] in (21, 23)  # an alert record (1.3: encrypted as application_data)
     # Microsoft "Shutting Down an Schannel Connection"; DecryptMessage (Schannel):
     # SEC_I_CONTEXT_EXPIRED "The message sender has finished using the connection".
-    _, statuses = decrypt_all(sctx, alert)
+    _, statuses = decrypt_all(sctx, alert, writable=writable)
     assert statuses == [S.SEC_I_CONTEXT_EXPIRED]
 
 
-def test_tampered_record_fails_to_decrypt(pki, creds):
+@pytest.mark.parametrize("writable", [False, True])
+def test_tampered_record_fails_to_decrypt(pki, creds, writable):
     cctx, sctx, _ = handshake(creds[1], creds[0])
     record = bytearray(encrypt(cctx, b"secret data"))
     record[-1] ^= 1
-    msg = S.SecBufferDesc([S.SecBuffer(0, S.SECBUFFER_DATA, bytes(record)), S.SecBuffer(),
+    data = record if writable else bytes(record)
+    msg = S.SecBufferDesc([S.SecBuffer(0, S.SECBUFFER_DATA, data), S.SecBuffer(),
                            S.SecBuffer(), S.SecBuffer()])
     with raises_hresult(SEC_E_DECRYPT_FAILURE):
         S.DecryptMessage(sctx, msg, 0)
