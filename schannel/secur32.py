@@ -411,6 +411,13 @@ class _Lib(SslExtras):
         # One verification hook for every context: it finds the SSPI context by its SSL*.
         self.contexts: dict[int, CtxtHandle] = {}
         self.SSL_want = _bind(o.ssl, "SSL_want", ctypes.c_int, _vp)
+        # A memory BIO's read, write and pending are a memcpy at most: cheaper called with the
+        # GIL held (ctypes.PyDLL) than released and taken back around them.
+        held = ctypes.PyDLL(o.crypto._name, handle=o.crypto._handle)
+        i = ctypes.c_int
+        self.BIO_read_held = _bind(held, "BIO_read", i, _vp, _vp, i)
+        self.BIO_write_held = _bind(held, "BIO_write", i, _vp, _vp, i)
+        self.BIO_ctrl_pending_held = _bind(held, "BIO_ctrl_pending", ctypes.c_size_t, _vp)
         self.verify_cb = _VERIFY_FN(self._verify)
         self.client_cert_cb = _CLIENT_CERT_FN(self._client_cert)
 
@@ -808,12 +815,6 @@ def _first_record(data: bytes) -> tuple[int, int]:
 def _stream_buffers(bufs: list) -> tuple[SecBuffer, SecBuffer, SecBuffer]:
     """EncryptMessage's (STREAM_HEADER, DATA, STREAM_TRAILER) buffers, the last of each type
     where there are several; SEC_E_INVALID_TOKEN when one is missing."""
-    if len(bufs) == 4:  # as C loops pass them: [HEADER, DATA, TRAILER, EMPTY]
-        header, data, trailer, fourth = bufs
-        if (header.BufferType == SECBUFFER_STREAM_HEADER and data.BufferType == SECBUFFER_DATA
-                and trailer.BufferType == SECBUFFER_STREAM_TRAILER
-                and fourth.BufferType not in _STREAM_TYPES):
-            return header, data, trailer
     header = data = trailer = None
     for buf in bufs:
         kind = buf.BufferType
@@ -889,6 +890,7 @@ class CtxtHandle:
         self._failure: WinError | None = None
         self._peer_chain: list[bytes] = []
         self._sizes: SecPkgContext_StreamSizes | None = None
+        self._header = 0  # cbHeader, once the sizes are known
         self.peer_trust_error: WinError | None = None  # a server's view of the client chain
         self.alt_cred: CredHandle | None = None  # credentials given after INCOMPLETE_CREDENTIALS
         self._asked_for_credentials = False
@@ -917,8 +919,8 @@ class CtxtHandle:
         # The message path's calls, bound once (encrypt and decrypt in place). Neither
         # clears the thread's error queue first: nothing on it reads the queue (SSL_get_error
         # does, so a failed SSL_read is told apart by SSL_want and SSL_get_shutdown).
-        self._send_io = (lib.SSL_write_p, lib.BIO_ctrl_pending, lib.BIO_read)
-        self._recv_io = (lib.BIO_write_p, lib.SSL_read_p)
+        self._send_io = (lib.SSL_write_p, lib.BIO_ctrl_pending_held, lib.BIO_read_held)
+        self._recv_io = (lib.BIO_write_held, lib.SSL_read_p)
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -1122,6 +1124,7 @@ class CtxtHandle:
         sizes = self._sizes
         if sizes is None:
             sizes = self._sizes = self._stream_sizes()
+            self._header = sizes.cbHeader
         return sizes
 
     def _stream_sizes(self) -> SecPkgContext_StreamSizes:
@@ -1142,12 +1145,20 @@ class CtxtHandle:
         # and four calls into OpenSSL (tests/bench/test_sspi_bench.py states the floor).
         if self.state != "established" and self.state != "closing":
             self._require_established()
-        header, data, trailer = _stream_buffers(pMessage.pBuffers)
+        bufs = pMessage.pBuffers
+        if len(bufs) == 4:  # as C loops pass them: [HEADER, DATA, TRAILER, EMPTY]
+            header, data, trailer, fourth = bufs
+            if (header.BufferType != SECBUFFER_STREAM_HEADER or data.BufferType != SECBUFFER_DATA
+                    or trailer.BufferType != SECBUFFER_STREAM_TRAILER
+                    or fourth.BufferType in _STREAM_TYPES):
+                header, data, trailer = _stream_buffers(bufs)
+        else:
+            header, data, trailer = _stream_buffers(bufs)
         plain = data.pvBuffer if data.pvBuffer is not None else b""
         n = data.cbBuffer
         if n > _MAX_MESSAGE or n > len(plain):
             raise WinError(SEC_E_INVALID_TOKEN, detail="cbBuffer beyond cbMaximumMessage or pvBuffer")
-        h = (self._sizes or self.stream_sizes()).cbHeader
+        h = self._header or self.stream_sizes().cbHeader
         hb, tb = header.pvBuffer, trailer.pvBuffer
         if (type(plain) is not memoryview or type(hb) is not memoryview
                 or type(tb) is not memoryview or plain.readonly or hb.readonly or tb.readonly
@@ -1232,7 +1243,7 @@ class CtxtHandle:
                     break
             return SEC_E_INCOMPLETE_MESSAGE
         view = data if type(data) is memoryview else memoryview(data)
-        h = (self._sizes or self.stream_sizes()).cbHeader
+        h = self._header or self.stream_sizes().cbHeader
         if h > length:
             h = length
         if not view.readonly:
@@ -1255,7 +1266,9 @@ class CtxtHandle:
         b0, b1, b2, b3 = bufs
         b0.BufferType, b0.pvBuffer, b0.cbBuffer = SECBUFFER_STREAM_HEADER, view[:h], h
         b1.BufferType, b1.pvBuffer, b1.cbBuffer = SECBUFFER_DATA, plain, n
-        tail = max(length - h - n, 0)
+        tail = length - h - n
+        if tail < 0:
+            tail = 0
         b2.BufferType, b2.pvBuffer, b2.cbBuffer = (SECBUFFER_STREAM_TRAILER,
                                                    view[length - tail:length], tail)
         if size > length:
