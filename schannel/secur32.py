@@ -220,6 +220,11 @@ _VALIDATION_CACHE_SIZE = 256
 # --- structures ---------------------------------------------------------------------------
 
 
+def _count_of(name: str) -> property:
+    """A C count field that Python keeps as the length of its list (``cCreds`` of ``paCred``)."""
+    return property(lambda self: len(getattr(self, name)), doc=f"len({name})")
+
+
 class SecBuffer:
     """SecBuffer(cbBuffer, BufferType, pvBuffer): ``pvBuffer`` is bytes or a memoryview;
     ``cbBuffer`` is its length (set for you when omitted).
@@ -265,9 +270,7 @@ class SecBufferDesc:
         if isinstance(self.ulVersion, list):  # SecBufferDesc([buffers...])
             self.ulVersion, self.pBuffers = SECBUFFER_VERSION, self.ulVersion
 
-    @property
-    def cBuffers(self) -> int:
-        return len(self.pBuffers)
+    cBuffers = _count_of("pBuffers")
 
 
 @dataclass
@@ -286,17 +289,9 @@ class SCHANNEL_CRED:
     dwFlags: int = 0
     dwCredFormat: int = 0
 
-    @property
-    def cCreds(self) -> int:
-        return len(self.paCred)
-
-    @property
-    def cMappers(self) -> int:
-        return len(self.aphMappers)
-
-    @property
-    def cSupportedAlgs(self) -> int:
-        return len(self.palgSupportedAlgs)
+    cCreds = _count_of("paCred")
+    cMappers = _count_of("aphMappers")
+    cSupportedAlgs = _count_of("palgSupportedAlgs")
 
 
 @dataclass
@@ -306,13 +301,8 @@ class TLS_PARAMETERS:
     pDisabledCrypto: list = field(default_factory=list)
     dwFlags: int = 0
 
-    @property
-    def cAlpnIds(self) -> int:
-        return len(self.rgstrAlpnIds)
-
-    @property
-    def cDisabledCrypto(self) -> int:
-        return len(self.pDisabledCrypto)
+    cAlpnIds = _count_of("rgstrAlpnIds")
+    cDisabledCrypto = _count_of("pDisabledCrypto")
 
 
 @dataclass
@@ -328,17 +318,9 @@ class SCH_CREDENTIALS:
     dwFlags: int = 0
     pTlsParameters: list = field(default_factory=list)
 
-    @property
-    def cCreds(self) -> int:
-        return len(self.paCred)
-
-    @property
-    def cMappers(self) -> int:
-        return len(self.aphMappers)
-
-    @property
-    def cTlsParameters(self) -> int:
-        return len(self.pTlsParameters)
+    cCreds = _count_of("paCred")
+    cMappers = _count_of("aphMappers")
+    cTlsParameters = _count_of("pTlsParameters")
 
 
 @dataclass
@@ -832,31 +814,48 @@ def _stream_buffers(bufs: list) -> tuple[SecBuffer, SecBuffer, SecBuffer]:
 _STREAM_TYPES = (SECBUFFER_DATA, SECBUFFER_STREAM_HEADER, SECBUFFER_STREAM_TRAILER)
 
 
-def _input_token(desc) -> tuple[bytes, SecBuffer | None]:
-    if desc is None:
-        return b"", None
-    for buf in desc.pBuffers:
+def _input_token(desc) -> bytes:
+    """The bytes of the input's SECBUFFER_TOKEN (none: empty)."""
+    for buf in desc.pBuffers if desc is not None else ():
         if buf.BufferType == SECBUFFER_TOKEN:
             data = buf.data
-            return (data if isinstance(data, bytes) else bytes(data)), buf
-    return b"", None
+            return data if isinstance(data, bytes) else bytes(data)
+    return b""
 
 
-def _set_extra(desc, extra: bytes, kind: int = SECBUFFER_EXTRA) -> None:
-    """Schannel reports unconsumed (or missing) input in the input's second buffer."""
-    if desc is None or not extra and kind == SECBUFFER_EXTRA:
-        if desc is not None and len(desc.pBuffers) > 1:
-            if desc.pBuffers[1].BufferType in (SECBUFFER_EXTRA, SECBUFFER_MISSING):
-                desc.pBuffers[1].set(SECBUFFER_EMPTY, None)
+def _set_missing(buf: SecBuffer, count: int) -> None:
+    """SECBUFFER_MISSING: ``cbBuffer`` is how many more bytes to read (pvBuffer is left)."""
+    buf.BufferType, buf.cbBuffer = SECBUFFER_MISSING, count
+
+
+def _decrypt_buffers(bufs: list) -> tuple[SecBuffer, SecBuffer, SecBuffer, SecBuffer]:
+    """DecryptMessage's buffers: the one SECBUFFER_DATA (it becomes the STREAM_HEADER) and
+    the first three SECBUFFER_EMPTY (they become DATA, STREAM_TRAILER and EXTRA, in order);
+    SEC_E_INVALID_TOKEN for no DATA, two, or fewer than three EMPTY. Wine
+    dlls/secur32/tests/schannel.c test_communication: "No data buffer", "Two data buffers",
+    "Too few empty buffers" -> SEC_E_INVALID_TOKEN."""
+    data = [b for b in bufs if b.BufferType == SECBUFFER_DATA]
+    empty = [b for b in bufs if b.BufferType == SECBUFFER_EMPTY]
+    if len(data) != 1:
+        raise WinError(SEC_E_INVALID_TOKEN, detail="DecryptMessage needs one SECBUFFER_DATA")
+    if len(empty) < 3:
+        raise WinError(SEC_E_INVALID_TOKEN, detail="DecryptMessage needs three SECBUFFER_EMPTY")
+    return data[0], empty[0], empty[1], empty[2]
+
+
+def _set_extra(desc, extra: bytes) -> None:
+    """Schannel reports unconsumed input (SECBUFFER_EXTRA) in the input's second buffer; with
+    none, a second buffer that reported EXTRA or MISSING before is emptied."""
+    if desc is None:
         return
-    if len(desc.pBuffers) < 2:
-        desc.pBuffers.append(SecBuffer())
-    if kind == SECBUFFER_MISSING:
-        desc.pBuffers[1].BufferType = SECBUFFER_MISSING
-        desc.pBuffers[1].cbBuffer = extra
-        desc.pBuffers[1].pvBuffer = None
-    else:
-        desc.pBuffers[1].set(SECBUFFER_EXTRA, extra)
+    bufs = desc.pBuffers
+    if not extra:
+        if len(bufs) > 1 and bufs[1].BufferType in (SECBUFFER_EXTRA, SECBUFFER_MISSING):
+            bufs[1].set(SECBUFFER_EMPTY, None)
+        return
+    if len(bufs) < 2:
+        bufs.append(SecBuffer())
+    bufs[1].set(SECBUFFER_EXTRA, extra)
 
 
 def _output_desc(desc):
@@ -867,6 +866,8 @@ def _output_desc(desc):
 
 
 def _put_output(desc, token: bytes, alert: bool = False) -> None:
+    """``token`` in the output's SECBUFFER_TOKEN (one is put first when there is none) or,
+    with ``alert``, in its SECBUFFER_ALERT when it has one."""
     want = SECBUFFER_ALERT if alert else SECBUFFER_TOKEN
     for buf in desc.pBuffers:
         if buf.BufferType == want:
@@ -874,6 +875,19 @@ def _put_output(desc, token: bytes, alert: bool = False) -> None:
             return
     if not alert:
         desc.pBuffers.insert(0, SecBuffer(len(token), SECBUFFER_TOKEN, token))
+
+
+def _reply(status: int, out, token: bytes, pInput=None, extra: bytes = b""):
+    """A handshake call's result: the token to send in the output, the input not consumed
+    reported in the input (when given) -> (status, output)."""
+    _put_output(out, token)
+    _set_extra(pInput, extra)
+    return status, out
+
+
+# SSL_do_handshake wants more: the status that asks the caller to go on.
+_HANDSHAKE_GOES_ON = {SSL_ERROR_WANT_READ: SEC_I_CONTINUE_NEEDED,
+                      _SSL_ERROR_WANT_X509_LOOKUP: SEC_I_INCOMPLETE_CREDENTIALS}
 
 
 class CtxtHandle:
@@ -1065,18 +1079,19 @@ class CtxtHandle:
         """One InitializeSecurityContext / AcceptSecurityContext call."""
         lib, o = self._lib, self._lib.o
         out = _output_desc(pOutput)
-        data, _ = _input_token(pInput)
+        data = _input_token(pInput)
         if self.state == "closing":
-            return self._close(out, pInput)
+            return _reply(SEC_E_OK, out, self._close())
         if self.state in ("established", "closed"):
             # Renegotiate / post-handshake call: nothing to do; hand the input back.
-            _put_output(out, b"")
-            _set_extra(pInput, data)
-            return SEC_E_OK, out
+            return _reply(SEC_E_OK, out, b"", pInput, data)
         if self.server or data:
             complete, missing = _scan(data)
             if complete == 0:
-                _set_extra(pInput, missing, SECBUFFER_MISSING)
+                if pInput is not None:
+                    if len(pInput.pBuffers) < 2:
+                        pInput.pBuffers.append(SecBuffer())
+                    _set_missing(pInput.pBuffers[1], missing)
                 return SEC_E_INCOMPLETE_MESSAGE, out
         else:
             complete = 0
@@ -1084,39 +1099,28 @@ class CtxtHandle:
         o.ERR_clear_error()
         ret = lib.SSL_do_handshake(self.ssl)
         token = self._drain(self.wbio)
-        unread = self._drain(self.rbio)
-        extra = unread + data[complete:]
+        extra = self._drain(self.rbio) + data[complete:]
         if ret == 1:
             self.state = "established"
-            _put_output(out, token)
-            _set_extra(pInput, extra)
-            return SEC_E_OK, out
-        err = o.SSL_get_error(self.ssl, ret)
-        if err == _SSL_ERROR_WANT_X509_LOOKUP and self._failure is None:
-            _put_output(out, token)
-            _set_extra(pInput, extra)
-            return SEC_I_INCOMPLETE_CREDENTIALS, out
-        if err == SSL_ERROR_WANT_READ and self._failure is None:
-            _put_output(out, token)
-            _set_extra(pInput, extra)
-            return SEC_I_CONTINUE_NEEDED, out
+            return _reply(SEC_E_OK, out, token, pInput, extra)
+        status = _HANDSHAKE_GOES_ON.get(o.SSL_get_error(self.ssl, ret))
+        if status is not None and self._failure is None:
+            return _reply(status, out, token, pInput, extra)
         self.state = "failed"
         exc = self._error(SEC_E_ILLEGAL_MESSAGE)
-        if token:
-            _put_output(out, token, alert=any(b.BufferType == SECBUFFER_ALERT
-                                              for b in out.pBuffers))
+        if token:  # the alert to send: in the SECBUFFER_ALERT if there is one, and the token
+            _put_output(out, token, alert=True)
             _put_output(out, token)
         exc.output = out
         raise exc
 
-    def _close(self, out, pInput):
-        lib = self._lib
-        lib.o.ERR_clear_error()
-        lib.o.SSL_shutdown(self.ssl)
-        token = self._drain(self.wbio)
+    def _close(self) -> bytes:
+        """The close_notify to send (after ApplyControlToken(SCHANNEL_SHUTDOWN))."""
+        o = self._lib.o
+        o.ERR_clear_error()
+        o.SSL_shutdown(self.ssl)
         self.state = "closed"
-        _put_output(out, token)
-        return SEC_E_OK, out
+        return self._drain(self.wbio)
 
     # -- messages -----------------------------------------------------------------------
 
@@ -1221,10 +1225,12 @@ class CtxtHandle:
                 raise WinError(SEC_E_CONTEXT_EXPIRED)
             self._require_established()
         bufs = pMessage.pBuffers
-        data_buf = bufs[0] if bufs and bufs[0].BufferType == SECBUFFER_DATA else next(
-            (b for b in bufs if b.BufferType == SECBUFFER_DATA), None)
-        if data_buf is None:
-            raise WinError(SEC_E_INVALID_TOKEN, detail="DecryptMessage needs a SECBUFFER_DATA")
+        if (len(bufs) == 4 and bufs[0].BufferType == SECBUFFER_DATA  # as C loops pass them
+                and bufs[1].BufferType == SECBUFFER_EMPTY and bufs[2].BufferType == SECBUFFER_EMPTY
+                and bufs[3].BufferType == SECBUFFER_EMPTY):
+            data_buf, b1, b2, b3 = bufs
+        else:
+            data_buf, b1, b2, b3 = _decrypt_buffers(bufs)
         data = data_buf.pvBuffer or b""
         size = data_buf.cbBuffer
         if size != len(data):
@@ -1237,10 +1243,7 @@ class CtxtHandle:
             length, missing = _first_record(data)  # raises for bytes that are not records
             length = length or size + missing
         if size < length:
-            for b in bufs[1:]:
-                if b.BufferType == SECBUFFER_EMPTY:
-                    b.BufferType, b.cbBuffer, b.pvBuffer = SECBUFFER_MISSING, length - size, None
-                    break
+            _set_missing(data_buf, length - size)
             return SEC_E_INCOMPLETE_MESSAGE
         view = data if type(data) is memoryview else memoryview(data)
         h = self._header or self.stream_sizes().cbHeader
@@ -1259,12 +1262,8 @@ class CtxtHandle:
         status = SEC_E_OK
         if n <= 0:
             status, plain, n = self._read_failed(), b"", 0
-        if len(bufs) != 4:
-            while len(bufs) < 4:
-                bufs.append(SecBuffer())
-            bufs = bufs[:4]
-        b0, b1, b2, b3 = bufs
-        b0.BufferType, b0.pvBuffer, b0.cbBuffer = SECBUFFER_STREAM_HEADER, view[:h], h
+        data_buf.BufferType, data_buf.pvBuffer, data_buf.cbBuffer = (SECBUFFER_STREAM_HEADER,
+                                                                     view[:h], h)
         b1.BufferType, b1.pvBuffer, b1.cbBuffer = SECBUFFER_DATA, plain, n
         tail = length - h - n
         if tail < 0:
@@ -1430,6 +1429,19 @@ def _ctxt(phContext) -> CtxtHandle:
     return phContext
 
 
+# pfContextAttr: what every Schannel stream context has, and the requests it echoes.
+_ISC_RET = ISC_RET_REPLAY_DETECT | ISC_RET_SEQUENCE_DETECT | ISC_RET_CONFIDENTIALITY | ISC_RET_STREAM
+_ISC_REQ_ECHOED = ISC_REQ_ALLOCATE_MEMORY | ISC_REQ_EXTENDED_ERROR | ISC_REQ_MANUAL_CRED_VALIDATION
+_ASC_RET = ASC_RET_REPLAY_DETECT | ASC_RET_SEQUENCE_DETECT | ASC_RET_CONFIDENTIALITY | ASC_RET_STREAM
+_ASC_REQ_ECHOED = ASC_REQ_ALLOCATE_MEMORY | ASC_REQ_EXTENDED_ERROR | ASC_REQ_MUTUAL_AUTH
+
+
+def _negotiate(context: CtxtHandle, pInput, pOutput, req: int, always: int, echoed: int):
+    """One handshake step -> (status, phNewContext, pOutput, pfContextAttr)."""
+    status, out = context.step(pInput, pOutput)
+    return status, context, out, always | (req & echoed)
+
+
 @winapi
 def InitializeSecurityContext(phCredential, phContext, pszTargetName, fContextReq: int,
                               Reserved1: int = 0, TargetDataRep: int = 0, pInput=None,
@@ -1454,11 +1466,7 @@ def InitializeSecurityContext(phCredential, phContext, pszTargetName, fContextRe
         context = _ctxt(phContext)
         if isinstance(phCredential, CredHandle) and phCredential is not context.cred:
             context.alt_cred = _cred(phCredential, inbound=False)
-    status, out = context.step(pInput, pOutput)
-    attrs = (ISC_RET_REPLAY_DETECT | ISC_RET_SEQUENCE_DETECT | ISC_RET_CONFIDENTIALITY
-             | ISC_RET_STREAM | (fContextReq & (ISC_REQ_ALLOCATE_MEMORY | ISC_REQ_EXTENDED_ERROR
-                                                | ISC_REQ_MANUAL_CRED_VALIDATION)))
-    return status, context, out, attrs
+    return _negotiate(context, pInput, pOutput, fContextReq, _ISC_RET, _ISC_REQ_ECHOED)
 
 
 @winapi
@@ -1479,11 +1487,7 @@ def AcceptSecurityContext(phCredential, phContext, pInput, fContextReq: int,
         context = CtxtHandle(_Lib.get(), cred, True, None, fContextReq)
     else:
         context = _ctxt(phContext)
-    status, out = context.step(pInput, pOutput)
-    attrs = (ASC_RET_REPLAY_DETECT | ASC_RET_SEQUENCE_DETECT | ASC_RET_CONFIDENTIALITY
-             | ASC_RET_STREAM | (fContextReq & (ASC_REQ_ALLOCATE_MEMORY | ASC_REQ_EXTENDED_ERROR
-                                                | ASC_REQ_MUTUAL_AUTH)))
-    return status, context, out, attrs
+    return _negotiate(context, pInput, pOutput, fContextReq, _ASC_RET, _ASC_REQ_ECHOED)
 
 
 @winapi
@@ -1517,9 +1521,7 @@ def EncryptMessage(phContext, fQOP: int, pMessage, MessageSeqNo: int = 0) -> int
     STREAM_TRAILER, EMPTY] -> header + data + trailer are one TLS record. Returns SEC_E_OK."""
     # @winapi's contract written out: the message calls are the hot path (one call less).
     try:
-        if type(phContext) is not CtxtHandle or phContext.ssl is None:
-            phContext = _ctxt(phContext)
-        return phContext.encrypt(pMessage)
+        return _ctxt(phContext).encrypt(pMessage)
     except WinError as exc:
         SetLastError(exc.winerror)
         raise
@@ -1529,15 +1531,14 @@ def DecryptMessage(phContext, pMessage, MessageSeqNo: int = 0):
     """DecryptMessage: [DATA (received bytes), EMPTY, EMPTY, EMPTY] -> one record decrypted:
     [STREAM_HEADER, DATA (plaintext), STREAM_TRAILER, EXTRA (bytes after it) or EMPTY].
 
-    Returns SEC_E_OK, SEC_E_INCOMPLETE_MESSAGE (a SECBUFFER_MISSING says how many bytes),
+    Returns SEC_E_OK, SEC_E_INCOMPLETE_MESSAGE (the DATA buffer becomes a SECBUFFER_MISSING
+    whose cbBuffer says how many more bytes are needed),
     SEC_I_CONTEXT_EXPIRED (the peer's close_notify), SEC_I_RENEGOTIATE (a post-handshake
     handshake message such as TLS 1.3's NewSessionTicket; call InitializeSecurityContext
     with the EXTRA bytes and go on). Raises SEC_E_DECRYPT_FAILURE for a record that does
     not authenticate, SEC_E_INVALID_TOKEN for bytes that are not a record."""
     try:  # @winapi's contract written out, as in EncryptMessage
-        if type(phContext) is not CtxtHandle or phContext.ssl is None:
-            phContext = _ctxt(phContext)
-        return phContext.decrypt(pMessage)
+        return _ctxt(phContext).decrypt(pMessage)
     except WinError as exc:
         SetLastError(exc.winerror)
         raise
@@ -1548,7 +1549,7 @@ def ApplyControlToken(phContext, pInput) -> int:
     """ApplyControlToken with a SECBUFFER_TOKEN holding the DWORD SCHANNEL_SHUTDOWN: the
     next Initialize/AcceptSecurityContext returns the close_notify alert to send."""
     context = _ctxt(phContext)
-    data, _ = _input_token(pInput)
+    data = _input_token(pInput)
     if len(data) < 4 or int.from_bytes(data[:4], "little") != SCHANNEL_SHUTDOWN:
         raise WinError(SEC_E_UNSUPPORTED_FUNCTION, detail="only SCHANNEL_SHUTDOWN is supported")
     context.state = "closing"

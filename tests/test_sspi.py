@@ -151,9 +151,40 @@ def test_incomplete_message_reports_missing_bytes(pki, creds):
     record = encrypt(c2, b"payload")
     msg = S.SecBufferDesc([S.SecBuffer(0, S.SECBUFFER_DATA, record[:-3]), S.SecBuffer(),
                            S.SecBuffer(), S.SecBuffer()])
+    # DecryptMessage turns the DATA buffer itself into the SECBUFFER_MISSING (Wine
+    # dlls/secur32/tests/schannel.c test_communication, "Incomplete data": "Expected first
+    # buffer to be SECBUFFER_MISSING", cbBuffer 5 for a record short of its 5 bytes).
     assert S.DecryptMessage(s2, msg, 0) == S.SEC_E_INCOMPLETE_MESSAGE
-    assert msg.pBuffers[1].BufferType == S.SECBUFFER_MISSING and msg.pBuffers[1].cbBuffer == 3
+    assert msg.pBuffers[0].BufferType == S.SECBUFFER_MISSING and msg.pBuffers[0].cbBuffer == 3
+    assert [b.BufferType for b in msg.pBuffers[1:]] == [S.SECBUFFER_EMPTY] * 3
+    short = S.SecBufferDesc([S.SecBuffer(len(record) - 5, S.SECBUFFER_DATA, record[:-5]),
+                             S.SecBuffer(), S.SecBuffer(), S.SecBuffer()])
+    assert S.DecryptMessage(s2, short, 0) == S.SEC_E_INCOMPLETE_MESSAGE
+    assert short.pBuffers[0].BufferType == S.SECBUFFER_MISSING and short.pBuffers[0].cbBuffer == 5
     assert decrypt_all(s2, record) == (b"payload", [S.SEC_E_OK])
+
+
+def test_decrypt_message_buffer_layouts(pki, creds):
+    """Wine dlls/secur32/tests/schannel.c test_communication: "Too few buffers", "No data
+    buffer", "Two data buffers", "Too few empty buffers" are SEC_E_INVALID_TOKEN. Elsewhere
+    in the array, the DATA buffer becomes the STREAM_HEADER and the EMPTY ones after it
+    DATA, STREAM_TRAILER and EXTRA, in order."""
+    cctx, sctx, _ = handshake(creds[1], creds[0])
+    record = encrypt(cctx, b"one")
+
+    def desc(*kinds):
+        return S.SecBufferDesc([S.SecBuffer(len(record), k, record) if k == S.SECBUFFER_DATA
+                                else S.SecBuffer(0, k, None) for k in kinds])
+
+    E, D, X = S.SECBUFFER_EMPTY, S.SECBUFFER_DATA, S.SECBUFFER_EXTRA
+    for kinds in ((D, E, E), (E, E, E, E), (D, D, E, E), (D, X, E, E)):
+        with raises_hresult(SEC_E_INVALID_TOKEN):
+            S.DecryptMessage(sctx, desc(*kinds), 0)
+    moved = desc(E, D, E, E, E)
+    assert S.DecryptMessage(sctx, moved, 0) == S.SEC_E_OK  # nothing consumed before
+    assert [b.BufferType for b in moved.pBuffers] == [
+        S.SECBUFFER_DATA, S.SECBUFFER_STREAM_HEADER, S.SECBUFFER_STREAM_TRAILER, E, E]
+    assert moved.pBuffers[0].data == b"one"
 
 
 @pytest.mark.parametrize("writable", [False, True])
