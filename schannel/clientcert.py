@@ -30,7 +30,7 @@ from capi import constants as C
 from capi.errors import CERT_E_REVOKED, CRYPT_E_REVOKED, ERROR_INVALID_PARAMETER, WinError
 from capi.host.machine import Machine
 from schannel.http11 import HttpResponse
-from schannel.sslext import SSL_VERIFY_PEER, SslExtras, trusted_issuers, x509_from_der
+from schannel.sslext import SslExtras
 from schannel.tls import HandshakeInfo, TlsEndpoint
 
 # IIS schema (system.webServer/security/access, sslFlags): flag values.
@@ -158,13 +158,8 @@ class ClientCertEndpoint(TlsEndpoint):
 
     def _make_context(self):
         ctx = super()._make_context()
-        lib, o = self._lib, self._ossl
-        lib.SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, None)
-        for der in trusted_issuers(self.machine):
-            x509 = x509_from_der(o, der)
-            if x509:
-                lib.SSL_CTX_add_client_CA(ctx, x509)
-                o.X509_free(x509)
+        lib = self._lib
+        lib.request_client_certificate(ctx, self.machine)
         lib.SSL_CTX_set_cert_verify_callback(ctx, ctypes.cast(self._verify_cb, ctypes.c_void_p),
                                              None)
         return ctx

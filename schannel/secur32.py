@@ -70,7 +70,7 @@ from capi.errors import (
 )
 from capi.host.context import current_machine, current_token
 from schannel.credentials import SCHANNEL_NAME, UNISP_NAME, ServerCredential
-from schannel.sslext import SSL_VERIFY_PEER, SslExtras, trusted_issuers, x509_from_der
+from schannel.sslext import SSL_VERIFY_PEER, SslExtras, x509_from_der
 from schannel.tls import (
     SSL_CTRL_CHAIN_CERT,
     SSL_CTRL_MODE,
@@ -524,12 +524,7 @@ class CredHandle:
             self._use_certificate(lib, ctx)
         if self.inbound:
             if mutual:
-                lib.SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, None)
-                for der in trusted_issuers(self.machine):
-                    x509 = x509_from_der(o, der)
-                    if x509:
-                        lib.SSL_CTX_add_client_CA(ctx, x509)
-                        o.X509_free(x509)
+                lib.request_client_certificate(ctx, self.machine)
         else:
             lib.SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, None)
             if self.certificate is None:

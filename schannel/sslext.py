@@ -73,6 +73,16 @@ class SslExtras:
         self.BIO_write_p = _bind(c, "BIO_write", i, _vp, _vp, i)
         self.store_idx = self.SSL_get_ex_data_X509_STORE_CTX_idx()
 
+    def request_client_certificate(self, ctx, machine) -> None:
+        """A server SSL_CTX asks for a client certificate (SSL_VERIFY_PEER), naming the
+        subjects of the machine's LocalMachine\\Root as the acceptable issuers."""
+        self.SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, None)
+        for der in trusted_issuers(machine):
+            x509 = x509_from_der(self.o, der)
+            if x509:
+                self.SSL_CTX_add_client_CA(ctx, x509)
+                self.o.X509_free(x509)
+
     def x509_der(self, x509) -> bytes:
         n = self.i2d_X509(x509, None)
         if n <= 0:
