@@ -170,13 +170,7 @@ class ClientCertEndpoint(TlsEndpoint):
         try:
             lib = self._lib
             ssl = lib.X509_STORE_CTX_get_ex_data(store_ctx, lib.store_idx)
-            chain = [lib.x509_der(lib.X509_STORE_CTX_get0_cert(store_ctx))]
-            stack = lib.X509_STORE_CTX_get0_untrusted(store_ctx)
-            if stack:
-                for i in range(lib.OPENSSL_sk_num(stack)):
-                    der = lib.x509_der(lib.OPENSSL_sk_value(stack, i))
-                    if der and der not in chain:
-                        chain.append(der)
+            chain = lib.presented_chain(store_ctx)
             with self._chains_lock:
                 self._chains[ssl] = chain
         except BaseException:  # noqa: BLE001 — nothing may escape into C

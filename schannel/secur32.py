@@ -421,14 +421,7 @@ class _Lib(SslExtras):
             context = self.contexts.get(ssl)
             if context is None:
                 return 0
-            leaf = self.X509_STORE_CTX_get0_cert(store_ctx)
-            chain = [self.x509_der(leaf)]
-            stack = self.X509_STORE_CTX_get0_untrusted(store_ctx)
-            if stack:
-                for index in range(self.OPENSSL_sk_num(stack)):
-                    der = self.x509_der(self.OPENSSL_sk_value(stack, index))
-                    if der and der not in chain:
-                        chain.append(der)
+            chain = self.presented_chain(store_ctx)
             context._peer_chain = chain
             error = context._validate_peer(chain)
         except BaseException as exc:  # noqa: BLE001 — nothing may escape into C

@@ -83,6 +83,18 @@ class SslExtras:
                 self.SSL_CTX_add_client_CA(ctx, x509)
                 self.o.X509_free(x509)
 
+    def presented_chain(self, store_ctx) -> list[bytes]:
+        """In a verification callback: the certificates the peer sent, DER, its own first
+        and each once."""
+        chain = [self.x509_der(self.X509_STORE_CTX_get0_cert(store_ctx))]
+        stack = self.X509_STORE_CTX_get0_untrusted(store_ctx)
+        if stack:
+            for index in range(self.OPENSSL_sk_num(stack)):
+                der = self.x509_der(self.OPENSSL_sk_value(stack, index))
+                if der and der not in chain:
+                    chain.append(der)
+        return chain
+
     def x509_der(self, x509) -> bytes:
         n = self.i2d_X509(x509, None)
         if n <= 0:
