@@ -70,7 +70,7 @@ from capi.errors import (
 )
 from capi.host.context import current_machine, current_token
 from schannel.credentials import SCHANNEL_NAME, UNISP_NAME, ServerCredential
-from schannel.sslext import SSL_VERIFY_PEER, SslExtras, x509_from_der
+from schannel.sslext import SSL_VERIFY_PEER, SslExtras, system_store_certificates, x509_from_der
 from schannel.tls import (
     SSL_CTRL_CHAIN_CERT,
     SSL_CTRL_MODE,
@@ -612,32 +612,21 @@ def _default_client_certificate(cred: CredHandle, ca_names: list[bytes]):
     one of the CAs the server named (any, when it named none)."""
     import datetime
 
-    from capi.crypt32.store import CertEnumCertificatesInStore, CertOpenStore
     from capi.host.context import run_as, use_machine
 
     now = datetime.datetime.now(datetime.timezone.utc)
     with use_machine(cred.machine), run_as(cred.token):
-        try:
-            store = CertOpenStore(C.CERT_STORE_PROV_SYSTEM, 0, None,
-                                  C.CERT_SYSTEM_STORE_CURRENT_USER | C.CERT_STORE_READONLY_FLAG,
-                                  "My")
-        except WinError:
-            return None
-        with store:
-            ctx = CertEnumCertificatesInStore(store, None)
-            while ctx is not None:
-                if _client_candidate(ctx, now, ca_names):
-                    try:
-                        return ctx, _open_key(cred.machine, cred.token, ctx)
-                    except WinError as exc:
-                        if exc.hresult == SEC_E_NO_CREDENTIALS:
-                            pass  # no key information: not a candidate
-                        elif exc.__cause__ is not None and isinstance(exc.__cause__, WinError) \
-                                and exc.__cause__.name.startswith("SCARD_"):
-                            raise exc.__cause__ from None  # the card's own error
-                        else:
-                            raise
-                ctx = CertEnumCertificatesInStore(store, ctx)
+        for ctx in system_store_certificates(C.CERT_SYSTEM_STORE_CURRENT_USER, "My"):
+            if not _client_candidate(ctx, now, ca_names):
+                continue
+            try:
+                return ctx, _open_key(cred.machine, cred.token, ctx)
+            except WinError as exc:
+                if exc.hresult == SEC_E_NO_CREDENTIALS:
+                    continue  # no key information: not a candidate
+                if isinstance(exc.__cause__, WinError) and exc.__cause__.name.startswith("SCARD_"):
+                    raise exc.__cause__ from None  # the card's own error
+                raise
     return None
 
 

@@ -125,27 +125,34 @@ def x509_from_der(o, der: bytes):
     return o.d2i_X509(None, ctypes.byref(ptr), len(der))
 
 
+def system_store_certificates(location: int, name: str):
+    """The certificates of a system store opened read-only (``location``: a
+    CERT_SYSTEM_STORE_* flag), as the current machine and caller see it; none when it cannot
+    be opened."""
+    from capi.crypt32.store import CertEnumCertificatesInStore, CertOpenStore
+
+    try:
+        store = CertOpenStore(C.CERT_STORE_PROV_SYSTEM, 0, None,
+                              location | C.CERT_STORE_READONLY_FLAG, name)
+    except WinError:
+        return
+    with store:
+        ctx = CertEnumCertificatesInStore(store, None)
+        while ctx is not None:
+            yield ctx
+            ctx = CertEnumCertificatesInStore(store, ctx)
+
+
 def trusted_issuers(machine) -> list[bytes]:
     """The certificates of LocalMachine\\Root: Schannel's server sends their subjects as
     the CertificateRequest's certificate_authorities ("trusted issuer list"; Microsoft
     "TLS/SSL Settings": SendTrustedIssuerList)."""
-    from capi.crypt32.store import CertEnumCertificatesInStore, CertOpenStore
     from capi.host.context import use_machine
 
-    out = []
     with use_machine(machine):
-        try:
-            store = CertOpenStore(C.CERT_STORE_PROV_SYSTEM, 0, None,
-                                  C.CERT_SYSTEM_STORE_LOCAL_MACHINE | C.CERT_STORE_READONLY_FLAG,
-                                  "Root")
-        except WinError:
-            return out
-        with store:
-            ctx = CertEnumCertificatesInStore(store, None)
-            while ctx is not None:
-                out.append(ctx.pbCertEncoded)
-                ctx = CertEnumCertificatesInStore(store, ctx)
-    return out
+        return [ctx.pbCertEncoded for ctx in system_store_certificates(
+            C.CERT_SYSTEM_STORE_LOCAL_MACHINE, "Root")]
 
 
-__all__ = ["SSL_VERIFY_PEER", "SslExtras", "trusted_issuers", "x509_from_der"]
+__all__ = ["SSL_VERIFY_PEER", "SslExtras", "system_store_certificates", "trusted_issuers",
+           "x509_from_der"]
