@@ -1498,7 +1498,8 @@ def EncryptMessage(phContext, fQOP: int, pMessage, MessageSeqNo: int = 0) -> int
     STREAM_TRAILER, EMPTY] -> header + data + trailer are one TLS record. Returns SEC_E_OK."""
     # @winapi's contract written out: the message calls are the hot path (one call less).
     try:
-        return _ctxt(phContext).encrypt(pMessage)
+        context = phContext if type(phContext) is CtxtHandle else _ctxt(phContext)
+        return context.encrypt(pMessage)
     except WinError as exc:
         SetLastError(exc.winerror)
         raise
@@ -1515,7 +1516,8 @@ def DecryptMessage(phContext, pMessage, MessageSeqNo: int = 0):
     with the EXTRA bytes and go on). Raises SEC_E_DECRYPT_FAILURE for a record that does
     not authenticate, SEC_E_INVALID_TOKEN for bytes that are not a record."""
     try:  # @winapi's contract written out, as in EncryptMessage
-        return _ctxt(phContext).decrypt(pMessage)
+        context = phContext if type(phContext) is CtxtHandle else _ctxt(phContext)
+        return context.decrypt(pMessage)
     except WinError as exc:
         SetLastError(exc.winerror)
         raise

@@ -116,6 +116,12 @@ def test_handshake_and_messages_through_token_buffers(pki, cred_cls, protocol, w
     S.DeleteSecurityContext(sctx)
     with raises_hresult(SEC_E_INVALID_HANDLE):
         S.DeleteSecurityContext(cctx)
+    with raises_hresult(SEC_E_INVALID_HANDLE):
+        S.EncryptMessage(cctx, 0, S.SecBufferDesc([S.SecBuffer(5, S.SECBUFFER_STREAM_HEADER,
+                                                                bytes(5))]), 0)
+    with raises_hresult(SEC_E_INVALID_HANDLE):
+        S.DecryptMessage(sctx, S.SecBufferDesc([S.SecBuffer(5, S.SECBUFFER_DATA, bytes(5))]), 0)
+    assert GetLastError() == SEC_E_INVALID_HANDLE
 
 
 def test_two_records_in_one_buffer_leave_secbuffer_extra(pki, creds):
