@@ -10,14 +10,14 @@ Messages: EncryptMessage + DecryptMessage of 16 KiB records against ``SSLObject.
 Run with `make bench`; the figures go to the benchmark's extra_info and to stdout (-s).
 
 Where a message's time goes (one 16 KiB record out and back, TLS 1.3 AES-256-GCM, best of
-interleaved rounds on a shared 2-core machine): ssl.MemoryBIO 11.1 us. SSPI 16.8 us =
-OpenSSL's own work 11.3 us (the same as ssl's: seal, two BIO copies, open)
+interleaved rounds on a shared 2-core machine): ssl.MemoryBIO 11.1 us. SSPI 16.6 us =
+OpenSSL's own work 11.3 us (as long as ssl's whole loop: seal, the BIO copies, open)
 + this loop's SecBuffer set-up and two 16 KiB copies 1.4 us
 + five ctypes calls 1.5 us (SSL_write, BIO_ctrl_pending, BIO_read; BIO_write, SSL_read:
   ~0.3 us each for argument conversion and the call, the two SSL calls releasing the GIL)
 + four buffer addresses 0.6 us (c_char.from_buffer + addressof of header, data, trailer and
   the received record: how ctypes reaches a memoryview's memory)
-+ the rest of the Python 1.9 us (the two API calls, reading the SecBuffers, the
++ the rest of the Python 1.8 us (the two API calls, reading the SecBuffers, the
   DecryptMessage output buffers' views).
 With no Python at all besides the five calls the ratio would be 11.1 / 14.2 = 0.78, with
 the addresses 0.75: the goal is out of reach for a ctypes record path under this loop (it
