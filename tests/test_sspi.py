@@ -109,9 +109,14 @@ def test_handshake_and_messages_through_token_buffers(pki, cred_cls, protocol, w
     if protocol == S.SP_PROT_TLS1_3_CLIENT:
         assert S.SEC_I_RENEGOTIATE in statuses
         # The renegotiate call: InitializeSecurityContext with the leftovers, SEC_E_OK.
-        status, _, _, _ = S.InitializeSecurityContext(ccred, cctx, "localhost", ISC_FLAGS, 0, 0,
-                                                      token_in(b""))
+        # Wine dlls/secur32/tests/schannel.c test_communication: the attributes with only
+        # ISC_REQ_USE_SUPPLIED_CREDS asked for.
+        status, _, _, attrs = S.InitializeSecurityContext(
+            ccred, cctx, "localhost", S.ISC_REQ_USE_SUPPLIED_CREDS, 0, 0, token_in(b""))
         assert status == S.SEC_E_OK
+        assert attrs == (S.ISC_RET_REPLAY_DETECT | S.ISC_RET_SEQUENCE_DETECT
+                         | S.ISC_RET_CONFIDENTIALITY | S.ISC_RET_STREAM
+                         | S.ISC_RET_USED_SUPPLIED_CREDS)
     S.DeleteSecurityContext(cctx)
     S.DeleteSecurityContext(sctx)
     with raises_hresult(SEC_E_INVALID_HANDLE):
