@@ -51,7 +51,7 @@ from capi.errors import (
 )
 from capi.host.machine import Machine
 from schannel.http11 import HttpResponse
-from schannel.sslext import SSL_VERIFY_PEER, SslExtras, trusted_issuers, x509_from_der
+from schannel.sslext import SSL_VERIFY_PEER, SslExtras
 from schannel.tls import SSL_OP_NO_RENEGOTIATION, HandshakeInfo, TlsEndpoint, TlsError
 
 # IIS schema (system.webServer/security/access, sslFlags): flag values.
@@ -209,8 +209,8 @@ class ClientCertEndpoint(TlsEndpoint):
     def _make_context(self):
         ctx = super()._make_context()
         lib, o = self._lib, self._ossl
-        lib.SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER if self.negotiate_at_handshake
-                               else SSL_VERIFY_NONE, None)
+        lib.request_client_certificate(ctx, self.machine, SSL_VERIFY_PEER
+                                       if self.negotiate_at_handshake else SSL_VERIFY_NONE)
         if not self.negotiate_at_handshake:
             # The server's own renegotiation request; a client's is still refused (OpenSSL
             # 3 refuses client-initiated renegotiation unless told otherwise).
@@ -221,11 +221,6 @@ class ClientCertEndpoint(TlsEndpoint):
         # Sessions that carry a verified peer belong to this endpoint only (OpenSSL refuses
         # to cache them, and fails a renegotiation, without a session ID context).
         lib.SSL_CTX_set_session_id_context(ctx, b"winpki-httpsys", 14)
-        for der in trusted_issuers(self.machine):
-            x509 = x509_from_der(o, der)
-            if x509:
-                lib.SSL_CTX_add_client_CA(ctx, x509)
-                o.X509_free(x509)
         lib.SSL_CTX_set_cert_verify_callback(ctx, ctypes.cast(self._verify_cb, ctypes.c_void_p),
                                              None)
         return ctx
@@ -236,13 +231,7 @@ class ClientCertEndpoint(TlsEndpoint):
         try:
             lib = self._lib
             ssl = lib.X509_STORE_CTX_get_ex_data(store_ctx, lib.store_idx)
-            chain = [lib.x509_der(lib.X509_STORE_CTX_get0_cert(store_ctx))]
-            stack = lib.X509_STORE_CTX_get0_untrusted(store_ctx)
-            if stack:
-                for i in range(lib.OPENSSL_sk_num(stack)):
-                    der = lib.x509_der(lib.OPENSSL_sk_value(stack, i))
-                    if der and der not in chain:
-                        chain.append(der)
+            chain = lib.presented_chain(store_ctx)
             with self._chains_lock:
                 self._chains[ssl] = chain
         except BaseException:  # noqa: BLE001 — nothing may escape into C

@@ -64,12 +64,13 @@ from capi.errors import (
     SEC_E_UNSUPPORTED_FUNCTION,
     SEC_E_UNTRUSTED_ROOT,
     SEC_E_WRONG_PRINCIPAL,
+    SetLastError,
     WinError,
     winapi,
 )
 from capi.host.context import current_machine, current_token
 from schannel.credentials import SCHANNEL_NAME, UNISP_NAME, ServerCredential
-from schannel.sslext import SSL_VERIFY_PEER, SslExtras, trusted_issuers, x509_from_der
+from schannel.sslext import SSL_VERIFY_PEER, SslExtras, system_store_certificates, x509_from_der
 from schannel.tls import (
     SSL_CTRL_CHAIN_CERT,
     SSL_CTRL_MODE,
@@ -77,7 +78,6 @@ from schannel.tls import (
     SSL_CTRL_SET_MAX_PROTO_VERSION,
     SSL_CTRL_SET_MIN_PROTO_VERSION,
     SSL_ERROR_WANT_READ,
-    SSL_ERROR_ZERO_RETURN,
     SSL_OP_NO_RENEGOTIATION,
     TLS1_2_VERSION,
     TLS1_3_VERSION,
@@ -197,6 +197,7 @@ _SSL_CTRL_SET_TLSEXT_HOSTNAME = 55
 _SSL_CTRL_GET_PEER_TMP_KEY = 109
 _SSL_CTRL_GET_TMP_KEY = 133
 _SSL_RECEIVED_SHUTDOWN = 2
+_SSL_READING = 3  # SSL_want()
 _X509_V_ERR_CERT_HAS_EXPIRED = 10
 _X509_V_ERR_CERT_REVOKED = 23
 _X509_V_ERR_CERT_UNTRUSTED = 27
@@ -217,6 +218,11 @@ _VALIDATION_CACHE_SIZE = 256
 
 
 # --- structures ---------------------------------------------------------------------------
+
+
+def _count_of(name: str) -> property:
+    """A C count field that Python keeps as the length of its list (``cCreds`` of ``paCred``)."""
+    return property(lambda self: len(getattr(self, name)), doc=f"len({name})")
 
 
 class SecBuffer:
@@ -264,9 +270,7 @@ class SecBufferDesc:
         if isinstance(self.ulVersion, list):  # SecBufferDesc([buffers...])
             self.ulVersion, self.pBuffers = SECBUFFER_VERSION, self.ulVersion
 
-    @property
-    def cBuffers(self) -> int:
-        return len(self.pBuffers)
+    cBuffers = _count_of("pBuffers")
 
 
 @dataclass
@@ -285,17 +289,9 @@ class SCHANNEL_CRED:
     dwFlags: int = 0
     dwCredFormat: int = 0
 
-    @property
-    def cCreds(self) -> int:
-        return len(self.paCred)
-
-    @property
-    def cMappers(self) -> int:
-        return len(self.aphMappers)
-
-    @property
-    def cSupportedAlgs(self) -> int:
-        return len(self.palgSupportedAlgs)
+    cCreds = _count_of("paCred")
+    cMappers = _count_of("aphMappers")
+    cSupportedAlgs = _count_of("palgSupportedAlgs")
 
 
 @dataclass
@@ -305,13 +301,8 @@ class TLS_PARAMETERS:
     pDisabledCrypto: list = field(default_factory=list)
     dwFlags: int = 0
 
-    @property
-    def cAlpnIds(self) -> int:
-        return len(self.rgstrAlpnIds)
-
-    @property
-    def cDisabledCrypto(self) -> int:
-        return len(self.pDisabledCrypto)
+    cAlpnIds = _count_of("rgstrAlpnIds")
+    cDisabledCrypto = _count_of("pDisabledCrypto")
 
 
 @dataclass
@@ -327,17 +318,9 @@ class SCH_CREDENTIALS:
     dwFlags: int = 0
     pTlsParameters: list = field(default_factory=list)
 
-    @property
-    def cCreds(self) -> int:
-        return len(self.paCred)
-
-    @property
-    def cMappers(self) -> int:
-        return len(self.aphMappers)
-
-    @property
-    def cTlsParameters(self) -> int:
-        return len(self.pTlsParameters)
+    cCreds = _count_of("paCred")
+    cMappers = _count_of("aphMappers")
+    cTlsParameters = _count_of("pTlsParameters")
 
 
 @dataclass
@@ -385,6 +368,8 @@ SECPKGCONTEXT_CIPHERINFO_V1 = 1
 # --- OpenSSL: the functions the endpoint does not bind ----------------------------------
 
 _vp = ctypes.c_void_p
+_addressof = ctypes.addressof
+_from_buffer = ctypes.c_char.from_buffer  # a writable buffer's first byte, for its address
 _VERIFY_FN = ctypes.CFUNCTYPE(ctypes.c_int, _vp, _vp)
 _CLIENT_CERT_FN = ctypes.CFUNCTYPE(ctypes.c_int, _vp, ctypes.POINTER(_vp), ctypes.POINTER(_vp))
 _SSL_ERROR_WANT_X509_LOOKUP = 4
@@ -407,6 +392,14 @@ class _Lib(SslExtras):
         super().__init__(o)
         # One verification hook for every context: it finds the SSPI context by its SSL*.
         self.contexts: dict[int, CtxtHandle] = {}
+        self.SSL_want = _bind(o.ssl, "SSL_want", ctypes.c_int, _vp)
+        # A memory BIO's read, write and pending are a memcpy at most: cheaper called with the
+        # GIL held (ctypes.PyDLL) than released and taken back around them.
+        held = ctypes.PyDLL(o.crypto._name, handle=o.crypto._handle)
+        i = ctypes.c_int
+        self.BIO_read_held = _bind(held, "BIO_read", i, _vp, _vp, i)
+        self.BIO_write_held = _bind(held, "BIO_write", i, _vp, _vp, i)
+        self.BIO_ctrl_pending_held = _bind(held, "BIO_ctrl_pending", ctypes.c_size_t, _vp)
         self.verify_cb = _VERIFY_FN(self._verify)
         self.client_cert_cb = _CLIENT_CERT_FN(self._client_cert)
 
@@ -428,14 +421,7 @@ class _Lib(SslExtras):
             context = self.contexts.get(ssl)
             if context is None:
                 return 0
-            leaf = self.X509_STORE_CTX_get0_cert(store_ctx)
-            chain = [self.x509_der(leaf)]
-            stack = self.X509_STORE_CTX_get0_untrusted(store_ctx)
-            if stack:
-                for index in range(self.OPENSSL_sk_num(stack)):
-                    der = self.x509_der(self.OPENSSL_sk_value(stack, index))
-                    if der and der not in chain:
-                        chain.append(der)
+            chain = self.presented_chain(store_ctx)
             context._peer_chain = chain
             error = context._validate_peer(chain)
         except BaseException as exc:  # noqa: BLE001 — nothing may escape into C
@@ -549,12 +535,7 @@ class CredHandle:
             self._use_certificate(lib, ctx)
         if self.inbound:
             if mutual:
-                lib.SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, None)
-                for der in trusted_issuers(self.machine):
-                    x509 = x509_from_der(o, der)
-                    if x509:
-                        lib.SSL_CTX_add_client_CA(ctx, x509)
-                        o.X509_free(x509)
+                lib.request_client_certificate(ctx, self.machine)
         else:
             lib.SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, None)
             if self.certificate is None:
@@ -649,32 +630,21 @@ def _default_client_certificate(cred: CredHandle, ca_names: list[bytes]):
     one of the CAs the server named (any, when it named none)."""
     import datetime
 
-    from capi.crypt32.store import CertEnumCertificatesInStore, CertOpenStore
     from capi.host.context import run_as, use_machine
 
     now = datetime.datetime.now(datetime.timezone.utc)
     with use_machine(cred.machine), run_as(cred.token):
-        try:
-            store = CertOpenStore(C.CERT_STORE_PROV_SYSTEM, 0, None,
-                                  C.CERT_SYSTEM_STORE_CURRENT_USER | C.CERT_STORE_READONLY_FLAG,
-                                  "My")
-        except WinError:
-            return None
-        with store:
-            ctx = CertEnumCertificatesInStore(store, None)
-            while ctx is not None:
-                if _client_candidate(ctx, now, ca_names):
-                    try:
-                        return ctx, _open_key(cred.machine, cred.token, ctx)
-                    except WinError as exc:
-                        if exc.hresult == SEC_E_NO_CREDENTIALS:
-                            pass  # no key information: not a candidate
-                        elif exc.__cause__ is not None and isinstance(exc.__cause__, WinError) \
-                                and exc.__cause__.name.startswith("SCARD_"):
-                            raise exc.__cause__ from None  # the card's own error
-                        else:
-                            raise
-                ctx = CertEnumCertificatesInStore(store, ctx)
+        for ctx in system_store_certificates(C.CERT_SYSTEM_STORE_CURRENT_USER, "My"):
+            if not _client_candidate(ctx, now, ca_names):
+                continue
+            try:
+                return ctx, _open_key(cred.machine, cred.token, ctx)
+            except WinError as exc:
+                if exc.hresult == SEC_E_NO_CREDENTIALS:
+                    continue  # no key information: not a candidate
+                if isinstance(exc.__cause__, WinError) and exc.__cause__.name.startswith("SCARD_"):
+                    raise exc.__cause__ from None  # the card's own error
+                raise
     return None
 
 
@@ -827,31 +797,68 @@ def _first_record(data: bytes) -> tuple[int, int]:
     return 5 + length, 0
 
 
-def _input_token(desc) -> tuple[bytes, SecBuffer | None]:
-    if desc is None:
-        return b"", None
-    for buf in desc.pBuffers:
+def _stream_buffers(bufs: list) -> tuple[SecBuffer, SecBuffer, SecBuffer]:
+    """EncryptMessage's (STREAM_HEADER, DATA, STREAM_TRAILER) buffers, the last of each type
+    where there are several; SEC_E_INVALID_TOKEN when one is missing."""
+    header = data = trailer = None
+    for buf in bufs:
+        kind = buf.BufferType
+        if kind == SECBUFFER_DATA:
+            data = buf
+        elif kind == SECBUFFER_STREAM_HEADER:
+            header = buf
+        elif kind == SECBUFFER_STREAM_TRAILER:
+            trailer = buf
+    if header is None or data is None or trailer is None:
+        raise WinError(SEC_E_INVALID_TOKEN, detail="EncryptMessage needs header, data, trailer")
+    return header, data, trailer
+
+
+_STREAM_TYPES = (SECBUFFER_DATA, SECBUFFER_STREAM_HEADER, SECBUFFER_STREAM_TRAILER)
+
+
+def _input_token(desc) -> bytes:
+    """The bytes of the input's SECBUFFER_TOKEN (none: empty)."""
+    for buf in desc.pBuffers if desc is not None else ():
         if buf.BufferType == SECBUFFER_TOKEN:
             data = buf.data
-            return (data if isinstance(data, bytes) else bytes(data)), buf
-    return b"", None
+            return data if isinstance(data, bytes) else bytes(data)
+    return b""
 
 
-def _set_extra(desc, extra: bytes, kind: int = SECBUFFER_EXTRA) -> None:
-    """Schannel reports unconsumed (or missing) input in the input's second buffer."""
-    if desc is None or not extra and kind == SECBUFFER_EXTRA:
-        if desc is not None and len(desc.pBuffers) > 1:
-            if desc.pBuffers[1].BufferType in (SECBUFFER_EXTRA, SECBUFFER_MISSING):
-                desc.pBuffers[1].set(SECBUFFER_EMPTY, None)
+def _set_missing(buf: SecBuffer, count: int) -> None:
+    """SECBUFFER_MISSING: ``cbBuffer`` is how many more bytes to read (pvBuffer is left)."""
+    buf.BufferType, buf.cbBuffer = SECBUFFER_MISSING, count
+
+
+def _decrypt_buffers(bufs: list) -> tuple[SecBuffer, SecBuffer, SecBuffer, SecBuffer]:
+    """DecryptMessage's buffers: the one SECBUFFER_DATA (it becomes the STREAM_HEADER) and
+    the first three SECBUFFER_EMPTY (they become DATA, STREAM_TRAILER and EXTRA, in order);
+    SEC_E_INVALID_TOKEN for no DATA, two, or fewer than three EMPTY. Wine
+    dlls/secur32/tests/schannel.c test_communication: "No data buffer", "Two data buffers",
+    "Too few empty buffers" -> SEC_E_INVALID_TOKEN."""
+    data = [b for b in bufs if b.BufferType == SECBUFFER_DATA]
+    empty = [b for b in bufs if b.BufferType == SECBUFFER_EMPTY]
+    if len(data) != 1:
+        raise WinError(SEC_E_INVALID_TOKEN, detail="DecryptMessage needs one SECBUFFER_DATA")
+    if len(empty) < 3:
+        raise WinError(SEC_E_INVALID_TOKEN, detail="DecryptMessage needs three SECBUFFER_EMPTY")
+    return data[0], empty[0], empty[1], empty[2]
+
+
+def _set_extra(desc, extra: bytes) -> None:
+    """Schannel reports unconsumed input (SECBUFFER_EXTRA) in the input's second buffer; with
+    none, a second buffer that reported EXTRA or MISSING before is emptied."""
+    if desc is None:
         return
-    if len(desc.pBuffers) < 2:
-        desc.pBuffers.append(SecBuffer())
-    if kind == SECBUFFER_MISSING:
-        desc.pBuffers[1].BufferType = SECBUFFER_MISSING
-        desc.pBuffers[1].cbBuffer = extra
-        desc.pBuffers[1].pvBuffer = None
-    else:
-        desc.pBuffers[1].set(SECBUFFER_EXTRA, extra)
+    bufs = desc.pBuffers
+    if not extra:
+        if len(bufs) > 1 and bufs[1].BufferType in (SECBUFFER_EXTRA, SECBUFFER_MISSING):
+            bufs[1].set(SECBUFFER_EMPTY, None)
+        return
+    if len(bufs) < 2:
+        bufs.append(SecBuffer())
+    bufs[1].set(SECBUFFER_EXTRA, extra)
 
 
 def _output_desc(desc):
@@ -862,6 +869,8 @@ def _output_desc(desc):
 
 
 def _put_output(desc, token: bytes, alert: bool = False) -> None:
+    """``token`` in the output's SECBUFFER_TOKEN (one is put first when there is none) or,
+    with ``alert``, in its SECBUFFER_ALERT when it has one."""
     want = SECBUFFER_ALERT if alert else SECBUFFER_TOKEN
     for buf in desc.pBuffers:
         if buf.BufferType == want:
@@ -869,6 +878,19 @@ def _put_output(desc, token: bytes, alert: bool = False) -> None:
             return
     if not alert:
         desc.pBuffers.insert(0, SecBuffer(len(token), SECBUFFER_TOKEN, token))
+
+
+def _reply(status: int, out, token: bytes, pInput=None, extra: bytes = b""):
+    """A handshake call's result: the token to send in the output, the input not consumed
+    reported in the input (when given) -> (status, output)."""
+    _put_output(out, token)
+    _set_extra(pInput, extra)
+    return status, out
+
+
+# SSL_do_handshake wants more: the status that asks the caller to go on.
+_HANDSHAKE_GOES_ON = {SSL_ERROR_WANT_READ: SEC_I_CONTINUE_NEEDED,
+                      _SSL_ERROR_WANT_X509_LOOKUP: SEC_I_INCOMPLETE_CREDENTIALS}
 
 
 class CtxtHandle:
@@ -885,6 +907,7 @@ class CtxtHandle:
         self._failure: WinError | None = None
         self._peer_chain: list[bytes] = []
         self._sizes: SecPkgContext_StreamSizes | None = None
+        self._header = 0  # cbHeader, once the sizes are known
         self.peer_trust_error: WinError | None = None  # a server's view of the client chain
         self.alt_cred: CredHandle | None = None  # credentials given after INCOMPLETE_CREDENTIALS
         self._asked_for_credentials = False
@@ -910,6 +933,11 @@ class CtxtHandle:
                              ctypes.c_char_p(sni))
         lib.contexts[self.ssl] = self
         self._buf = self._obuf = None  # record buffers, made when the context is established
+        # The message path's calls, bound once (encrypt and decrypt in place). Neither
+        # clears the thread's error queue first: nothing on it reads the queue (SSL_get_error
+        # does, so a failed SSL_read is told apart by SSL_want and SSL_get_shutdown).
+        self._send_io = (lib.SSL_write_p, lib.BIO_ctrl_pending_held, lib.BIO_read_held)
+        self._recv_io = (lib.BIO_write_held, lib.SSL_read_p)
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -1057,18 +1085,19 @@ class CtxtHandle:
         """One InitializeSecurityContext / AcceptSecurityContext call."""
         lib, o = self._lib, self._lib.o
         out = _output_desc(pOutput)
-        data, _ = _input_token(pInput)
+        data = _input_token(pInput)
         if self.state == "closing":
-            return self._close(out, pInput)
+            return _reply(SEC_E_OK, out, self._close())
         if self.state in ("established", "closed"):
             # Renegotiate / post-handshake call: nothing to do; hand the input back.
-            _put_output(out, b"")
-            _set_extra(pInput, data)
-            return SEC_E_OK, out
+            return _reply(SEC_E_OK, out, b"", pInput, data)
         if self.server or data:
             complete, missing = _scan(data)
             if complete == 0:
-                _set_extra(pInput, missing, SECBUFFER_MISSING)
+                if pInput is not None:
+                    if len(pInput.pBuffers) < 2:
+                        pInput.pBuffers.append(SecBuffer())
+                    _set_missing(pInput.pBuffers[1], missing)
                 return SEC_E_INCOMPLETE_MESSAGE, out
         else:
             complete = 0
@@ -1076,39 +1105,28 @@ class CtxtHandle:
         o.ERR_clear_error()
         ret = lib.SSL_do_handshake(self.ssl)
         token = self._drain(self.wbio)
-        unread = self._drain(self.rbio)
-        extra = unread + data[complete:]
+        extra = self._drain(self.rbio) + data[complete:]
         if ret == 1:
             self.state = "established"
-            _put_output(out, token)
-            _set_extra(pInput, extra)
-            return SEC_E_OK, out
-        err = o.SSL_get_error(self.ssl, ret)
-        if err == _SSL_ERROR_WANT_X509_LOOKUP and self._failure is None:
-            _put_output(out, token)
-            _set_extra(pInput, extra)
-            return SEC_I_INCOMPLETE_CREDENTIALS, out
-        if err == SSL_ERROR_WANT_READ and self._failure is None:
-            _put_output(out, token)
-            _set_extra(pInput, extra)
-            return SEC_I_CONTINUE_NEEDED, out
+            return _reply(SEC_E_OK, out, token, pInput, extra)
+        status = _HANDSHAKE_GOES_ON.get(o.SSL_get_error(self.ssl, ret))
+        if status is not None and self._failure is None:
+            return _reply(status, out, token, pInput, extra)
         self.state = "failed"
         exc = self._error(SEC_E_ILLEGAL_MESSAGE)
-        if token:
-            _put_output(out, token, alert=any(b.BufferType == SECBUFFER_ALERT
-                                              for b in out.pBuffers))
+        if token:  # the alert to send: in the SECBUFFER_ALERT if there is one, and the token
+            _put_output(out, token, alert=True)
             _put_output(out, token)
         exc.output = out
         raise exc
 
-    def _close(self, out, pInput):
-        lib = self._lib
-        lib.o.ERR_clear_error()
-        lib.o.SSL_shutdown(self.ssl)
-        token = self._drain(self.wbio)
+    def _close(self) -> bytes:
+        """The close_notify to send (after ApplyControlToken(SCHANNEL_SHUTDOWN))."""
+        o = self._lib.o
+        o.ERR_clear_error()
+        o.SSL_shutdown(self.ssl)
         self.state = "closed"
-        _put_output(out, token)
-        return SEC_E_OK, out
+        return self._drain(self.wbio)
 
     # -- messages -----------------------------------------------------------------------
 
@@ -1116,6 +1134,7 @@ class CtxtHandle:
         sizes = self._sizes
         if sizes is None:
             sizes = self._sizes = self._stream_sizes()
+            self._header = sizes.cbHeader
         return sizes
 
     def _stream_sizes(self) -> SecPkgContext_StreamSizes:
@@ -1132,30 +1151,59 @@ class CtxtHandle:
         return SecPkgContext_StreamSizes(21, mac + 16, _MAX_MESSAGE, 4, 16)
 
     def encrypt(self, pMessage) -> int:
-        # The message path is the hot path: one SSL_write and one BIO_read per record.
+        # The hot path, a C loop's every send: a few attribute reads, one address per buffer
+        # and four calls into OpenSSL (tests/bench/test_sspi_bench.py states the floor).
         if self.state != "established" and self.state != "closing":
             self._require_established()
-        header = data = trailer = None
-        for buf in pMessage.pBuffers:
-            kind = buf.BufferType
-            if kind == SECBUFFER_DATA:
-                data = buf
-            elif kind == SECBUFFER_STREAM_HEADER:
-                header = buf
-            elif kind == SECBUFFER_STREAM_TRAILER:
-                trailer = buf
-        if header is None or data is None or trailer is None:
-            raise WinError(SEC_E_INVALID_TOKEN, detail="EncryptMessage needs header, data, trailer")
+        bufs = pMessage.pBuffers
+        if len(bufs) == 4:  # as C loops pass them: [HEADER, DATA, TRAILER, EMPTY]
+            header, data, trailer, fourth = bufs
+            if (header.BufferType != SECBUFFER_STREAM_HEADER or data.BufferType != SECBUFFER_DATA
+                    or trailer.BufferType != SECBUFFER_STREAM_TRAILER
+                    or fourth.BufferType in _STREAM_TYPES):
+                header, data, trailer = _stream_buffers(bufs)
+        else:
+            header, data, trailer = _stream_buffers(bufs)
         plain = data.pvBuffer if data.pvBuffer is not None else b""
         n = data.cbBuffer
         if n > _MAX_MESSAGE or n > len(plain):
             raise WinError(SEC_E_INVALID_TOKEN, detail="cbBuffer beyond cbMaximumMessage or pvBuffer")
-        lib = self._lib
-        h = self.stream_sizes().cbHeader
+        h = self._header or self.stream_sizes().cbHeader
         hb, tb = header.pvBuffer, trailer.pvBuffer
-        if (type(plain) is memoryview and type(hb) is memoryview and type(tb) is memoryview
-                and not plain.readonly and not hb.readonly and not tb.readonly and len(hb) >= h):
-            return self._encrypt_in_place(header, data, trailer, h, n)
+        if (type(plain) is not memoryview or type(hb) is not memoryview
+                or type(tb) is not memoryview or plain.readonly or hb.readonly or tb.readonly
+                or len(hb) < h):
+            return self._encrypt_copy(header, data, trailer, plain, h, n)
+        # The caller's own writable buffers, as C passes them: the record is written over
+        # them -- straight into one buffer when the three are contiguous.
+        write, pending, read = self._send_io
+        base = _addressof(_from_buffer(hb))
+        daddr = _addressof(_from_buffer(plain)) if len(plain) else base + h
+        if n:
+            if write(self.ssl, daddr, n) != n:
+                raise self._error(SEC_E_INTERNAL_ERROR)
+        wbio = self.wbio
+        size = pending(wbio)
+        tail = size - h - n
+        if tail > len(tb):
+            self._drain(wbio)
+            raise WinError(SEC_E_BUFFER_TOO_SMALL, detail="the trailer buffer is too small")
+        taddr = _addressof(_from_buffer(tb)) if len(tb) else daddr + n
+        if daddr == base + h and taddr == daddr + n:
+            read(wbio, base, size)
+        else:
+            record = self._drain(wbio)
+            hb[:h] = record[:h]
+            plain[:n] = record[h:h + n]
+            tb[:tail] = record[h + n:]
+        header.cbBuffer = h
+        trailer.cbBuffer = tail
+        return SEC_E_OK
+
+    def _encrypt_copy(self, header, data, trailer, plain, h: int, n: int) -> int:
+        """Buffers that are not the caller's writable memory (bytes): the record is a new
+        bytes object and header, data and trailer become views into it."""
+        lib = self._lib
         if type(plain) is not bytes:
             plain = bytes(plain[:n])
         if self._obuf is None:
@@ -1175,46 +1223,25 @@ class CtxtHandle:
         trailer.cbBuffer = len(record) - h - n
         return SEC_E_OK
 
-    def _encrypt_in_place(self, header, data, trailer, h: int, n: int) -> int:
-        """The caller's own writable buffers (memoryviews), as C passes them: the record is
-        written over them -- straight into one buffer when the three are contiguous."""
-        lib = self._lib
-        hb, db, tb = header.pvBuffer, data.pvBuffer, trailer.pvBuffer
-        base = ctypes.addressof(ctypes.c_char.from_buffer(hb))
-        daddr = ctypes.addressof(ctypes.c_char.from_buffer(db)) if len(db) else base + h
-        if n:
-            lib.ERR_clear_error()
-            if lib.SSL_write_p(self.ssl, daddr, n) != n:
-                raise self._error(SEC_E_INTERNAL_ERROR)
-        size = lib.BIO_ctrl_pending(self.wbio)
-        if size - h - n > len(tb):
-            self._drain(self.wbio)
-            raise WinError(SEC_E_BUFFER_TOO_SMALL, detail="the trailer buffer is too small")
-        taddr = ctypes.addressof(ctypes.c_char.from_buffer(tb)) if len(tb) else daddr + n
-        if daddr == base + h and taddr == daddr + n:
-            lib.BIO_read(self.wbio, base, size)
-        else:
-            record = self._drain(self.wbio)
-            hb[:h] = record[:h]
-            db[:n] = record[h:h + n]
-            tb[:size - h - n] = record[h + n:]
-        header.cbBuffer = h
-        trailer.cbBuffer = size - h - n
-        return SEC_E_OK
-
     def decrypt(self, pMessage) -> int:
+        # The hot path, a C loop's every receive: one record decrypted in place by three
+        # calls into OpenSSL, then four SecBuffers pointing into the caller's buffer.
         if self.state != "established":
             if self.state == "closed":
                 raise WinError(SEC_E_CONTEXT_EXPIRED)
             self._require_established()
         bufs = pMessage.pBuffers
-        data_buf = bufs[0] if bufs and bufs[0].BufferType == SECBUFFER_DATA else next(
-            (b for b in bufs if b.BufferType == SECBUFFER_DATA), None)
-        if data_buf is None:
-            raise WinError(SEC_E_INVALID_TOKEN, detail="DecryptMessage needs a SECBUFFER_DATA")
+        if (len(bufs) == 4 and bufs[0].BufferType == SECBUFFER_DATA  # as C loops pass them
+                and bufs[1].BufferType == SECBUFFER_EMPTY and bufs[2].BufferType == SECBUFFER_EMPTY
+                and bufs[3].BufferType == SECBUFFER_EMPTY):
+            data_buf, b1, b2, b3 = bufs
+        else:
+            data_buf, b1, b2, b3 = _decrypt_buffers(bufs)
         data = data_buf.pvBuffer or b""
         size = data_buf.cbBuffer
-        if size < len(data):
+        if size != len(data):
+            if size > len(data):
+                raise WinError(SEC_E_INVALID_TOKEN, detail="cbBuffer beyond pvBuffer")
             data = data[:size]
         if size >= 5 and data[0] in _RECORD_TYPES and data[1] == 3:
             length = 5 + (data[3] << 8 | data[4])
@@ -1222,54 +1249,31 @@ class CtxtHandle:
             length, missing = _first_record(data)  # raises for bytes that are not records
             length = length or size + missing
         if size < length:
-            for b in bufs[1:]:
-                if b.BufferType == SECBUFFER_EMPTY:
-                    b.BufferType, b.cbBuffer, b.pvBuffer = SECBUFFER_MISSING, length - size, None
-                    break
+            _set_missing(data_buf, length - size)
             return SEC_E_INCOMPLETE_MESSAGE
-        lib = self._lib
-        in_place = type(data) is not bytes and not memoryview(data).readonly
-        if in_place:
+        view = data if type(data) is memoryview else memoryview(data)
+        h = self._header or self.stream_sizes().cbHeader
+        if h > length:
+            h = length
+        if not view.readonly:
             # The caller's writable buffer: decrypted in place, DATA points into it (as C).
-            view = memoryview(data)
-            addr = ctypes.addressof(ctypes.c_char.from_buffer(view))
-            if lib.BIO_write_p(self.rbio, addr, length) != length:
+            feed, read = self._recv_io
+            addr = _addressof(_from_buffer(view))
+            if feed(self.rbio, addr, length) != length:
                 raise WinError(SEC_E_INTERNAL_ERROR, detail="BIO_write")
-            h = min(self.stream_sizes().cbHeader, length)
-            lib.ERR_clear_error()
-            n = lib.SSL_read_p(self.ssl, addr + h, length - h)
+            n = read(self.ssl, addr + h, length - h)
+            plain = view[h:h + n] if n > 0 else None
         else:
-            if lib.BIO_write(self.rbio, data if type(data) is bytes else bytes(data[:length]),
-                             length) != length:
-                raise WinError(SEC_E_INTERNAL_ERROR, detail="BIO_write")
-            if self._buf is None:
-                self._buf = ctypes.create_string_buffer(_OBUF)
-            lib.ERR_clear_error()  # SSL_get_error reads the thread's queue
-            n = lib.SSL_read(self.ssl, self._buf, _OBUF)
+            n, plain = self._decrypt_copy(data, length)
         status = SEC_E_OK
-        if n > 0:
-            plain = view[h:h + n] if in_place else ctypes.string_at(self._buf, n)
-        else:
-            err = lib.o.SSL_get_error(self.ssl, n)
-            plain, n = b"", 0
-            if err == SSL_ERROR_ZERO_RETURN or lib.SSL_get_shutdown(self.ssl) & _SSL_RECEIVED_SHUTDOWN:
-                self.state = "closed"
-                status = SEC_I_CONTEXT_EXPIRED
-            elif err == SSL_ERROR_WANT_READ:
-                # A post-handshake handshake message (TLS 1.3 NewSessionTicket, KeyUpdate):
-                # Schannel reports it as SEC_I_RENEGOTIATE (curl/curl#18983).
-                status = SEC_I_RENEGOTIATE
-            else:
-                self.state = "failed"
-                raise self._error(SEC_E_DECRYPT_FAILURE)
-        while len(bufs) < 4:
-            bufs.append(SecBuffer())
-        h = min(self.stream_sizes().cbHeader, length)
-        view = memoryview(data)
-        b0, b1, b2, b3 = bufs[0], bufs[1], bufs[2], bufs[3]
-        b0.BufferType, b0.pvBuffer, b0.cbBuffer = SECBUFFER_STREAM_HEADER, view[:h], h
+        if n <= 0:
+            status, plain, n = self._read_failed(), b"", 0
+        data_buf.BufferType, data_buf.pvBuffer, data_buf.cbBuffer = (SECBUFFER_STREAM_HEADER,
+                                                                     view[:h], h)
         b1.BufferType, b1.pvBuffer, b1.cbBuffer = SECBUFFER_DATA, plain, n
-        tail = max(length - h - n, 0)
+        tail = length - h - n
+        if tail < 0:
+            tail = 0
         b2.BufferType, b2.pvBuffer, b2.cbBuffer = (SECBUFFER_STREAM_TRAILER,
                                                    view[length - tail:length], tail)
         if size > length:
@@ -1277,6 +1281,36 @@ class CtxtHandle:
         else:
             b3.BufferType, b3.pvBuffer, b3.cbBuffer = SECBUFFER_EMPTY, None, 0
         return status
+
+    def _decrypt_copy(self, data, length: int):
+        """A read-only input (bytes): the record is decrypted into the context's buffer and
+        DATA is a new bytes object -> (SSL_read's result, plaintext or None)."""
+        lib = self._lib
+        if lib.BIO_write(self.rbio, data if type(data) is bytes else bytes(data[:length]),
+                         length) != length:
+            raise WinError(SEC_E_INTERNAL_ERROR, detail="BIO_write")
+        if self._buf is None:
+            self._buf = ctypes.create_string_buffer(_OBUF)
+        n = lib.SSL_read(self.ssl, self._buf, _OBUF)
+        return n, (ctypes.string_at(self._buf, n) if n > 0 else None)
+
+    def _read_failed(self) -> int:
+        """SSL_read returned no data: the status for the peer's close_notify (or alert) or a
+        post-handshake message; a record that does not authenticate raises. What SSL_get_error
+        would say with an empty error queue, read from the SSL itself (the queue is not
+        cleared before each record): a shutdown received is SSL_ERROR_ZERO_RETURN (or the
+        peer's alert), wanting to read after a whole record was consumed is
+        SSL_ERROR_WANT_READ, anything else failed."""
+        lib = self._lib
+        if lib.SSL_get_shutdown(self.ssl) & _SSL_RECEIVED_SHUTDOWN:
+            self.state = "closed"
+            return SEC_I_CONTEXT_EXPIRED
+        if lib.SSL_want(self.ssl) == _SSL_READING:
+            # A post-handshake handshake message (TLS 1.3 NewSessionTicket, KeyUpdate):
+            # Schannel reports it as SEC_I_RENEGOTIATE (curl/curl#18983).
+            return SEC_I_RENEGOTIATE
+        self.state = "failed"
+        raise self._error(SEC_E_DECRYPT_FAILURE)
 
     def _require_established(self) -> None:
         if self.state not in ("established", "closing"):
@@ -1401,6 +1435,23 @@ def _ctxt(phContext) -> CtxtHandle:
     return phContext
 
 
+# pfContextAttr: what every Schannel stream context has, and the requests it echoes (each
+# ISC_REQ_ bit here is its ISC_RET_ bit; Wine dlls/secur32/tests/schannel.c
+# test_communication: ISC_REQ_USE_SUPPLIED_CREDS alone -> REPLAY_DETECT | SEQUENCE_DETECT |
+# CONFIDENTIALITY | STREAM | USED_SUPPLIED_CREDS).
+_ISC_RET = ISC_RET_REPLAY_DETECT | ISC_RET_SEQUENCE_DETECT | ISC_RET_CONFIDENTIALITY | ISC_RET_STREAM
+_ISC_REQ_ECHOED = (ISC_REQ_ALLOCATE_MEMORY | ISC_REQ_EXTENDED_ERROR
+                   | ISC_REQ_MANUAL_CRED_VALIDATION | ISC_REQ_USE_SUPPLIED_CREDS)
+_ASC_RET = ASC_RET_REPLAY_DETECT | ASC_RET_SEQUENCE_DETECT | ASC_RET_CONFIDENTIALITY | ASC_RET_STREAM
+_ASC_REQ_ECHOED = ASC_REQ_ALLOCATE_MEMORY | ASC_REQ_EXTENDED_ERROR | ASC_REQ_MUTUAL_AUTH
+
+
+def _negotiate(context: CtxtHandle, pInput, pOutput, req: int, always: int, echoed: int):
+    """One handshake step -> (status, phNewContext, pOutput, pfContextAttr)."""
+    status, out = context.step(pInput, pOutput)
+    return status, context, out, always | (req & echoed)
+
+
 @winapi
 def InitializeSecurityContext(phCredential: CredHandle | None, phContext: CtxtHandle | None,
                               pszTargetName: str | None, fContextReq: int,
@@ -1429,11 +1480,7 @@ def InitializeSecurityContext(phCredential: CredHandle | None, phContext: CtxtHa
         context = _ctxt(phContext)
         if isinstance(phCredential, CredHandle) and phCredential is not context.cred:
             context.alt_cred = _cred(phCredential, inbound=False)
-    status, out = context.step(pInput, pOutput)
-    attrs = (ISC_RET_REPLAY_DETECT | ISC_RET_SEQUENCE_DETECT | ISC_RET_CONFIDENTIALITY
-             | ISC_RET_STREAM | (fContextReq & (ISC_REQ_ALLOCATE_MEMORY | ISC_REQ_EXTENDED_ERROR
-                                                | ISC_REQ_MANUAL_CRED_VALIDATION)))
-    return status, context, out, attrs
+    return _negotiate(context, pInput, pOutput, fContextReq, _ISC_RET, _ISC_REQ_ECHOED)
 
 
 @winapi
@@ -1457,11 +1504,7 @@ def AcceptSecurityContext(phCredential: CredHandle | None, phContext: CtxtHandle
         context = CtxtHandle(_Lib.get(), cred, True, None, fContextReq)
     else:
         context = _ctxt(phContext)
-    status, out = context.step(pInput, pOutput)
-    attrs = (ASC_RET_REPLAY_DETECT | ASC_RET_SEQUENCE_DETECT | ASC_RET_CONFIDENTIALITY
-             | ASC_RET_STREAM | (fContextReq & (ASC_REQ_ALLOCATE_MEMORY | ASC_REQ_EXTENDED_ERROR
-                                                | ASC_REQ_MUTUAL_AUTH)))
-    return status, context, out, attrs
+    return _negotiate(context, pInput, pOutput, fContextReq, _ASC_RET, _ASC_REQ_ECHOED)
 
 
 @winapi
@@ -1490,25 +1533,35 @@ def QueryContextAttributes(phContext: CtxtHandle, ulAttribute: int) -> object:
     return context.cipher_info()
 
 
-@winapi
 def EncryptMessage(phContext: CtxtHandle, fQOP: int, pMessage: SecBufferDesc,
                    MessageSeqNo: int = 0) -> int:
     """EncryptMessage: [STREAM_HEADER, DATA (plaintext, at most cbMaximumMessage),
     STREAM_TRAILER, EMPTY] -> header + data + trailer are one TLS record. Returns SEC_E_OK."""
-    return _ctxt(phContext).encrypt(pMessage)
+    # @winapi's contract written out: the message calls are the hot path (one call less).
+    try:
+        context = phContext if type(phContext) is CtxtHandle else _ctxt(phContext)
+        return context.encrypt(pMessage)
+    except WinError as exc:
+        SetLastError(exc.winerror)
+        raise
 
 
-@winapi
 def DecryptMessage(phContext: CtxtHandle, pMessage: SecBufferDesc, MessageSeqNo: int = 0) -> int:
     """DecryptMessage: [DATA (received bytes), EMPTY, EMPTY, EMPTY] -> one record decrypted:
     [STREAM_HEADER, DATA (plaintext), STREAM_TRAILER, EXTRA (bytes after it) or EMPTY].
 
-    Returns SEC_E_OK, SEC_E_INCOMPLETE_MESSAGE (a SECBUFFER_MISSING says how many bytes),
+    Returns SEC_E_OK, SEC_E_INCOMPLETE_MESSAGE (the DATA buffer becomes a SECBUFFER_MISSING
+    whose cbBuffer says how many more bytes are needed),
     SEC_I_CONTEXT_EXPIRED (the peer's close_notify), SEC_I_RENEGOTIATE (a post-handshake
     handshake message such as TLS 1.3's NewSessionTicket; call InitializeSecurityContext
     with the EXTRA bytes and go on). Raises SEC_E_DECRYPT_FAILURE for a record that does
     not authenticate, SEC_E_INVALID_TOKEN for bytes that are not a record."""
-    return _ctxt(phContext).decrypt(pMessage)
+    try:  # @winapi's contract written out, as in EncryptMessage
+        context = phContext if type(phContext) is CtxtHandle else _ctxt(phContext)
+        return context.decrypt(pMessage)
+    except WinError as exc:
+        SetLastError(exc.winerror)
+        raise
 
 
 @winapi
@@ -1516,7 +1569,7 @@ def ApplyControlToken(phContext: CtxtHandle, pInput: SecBufferDesc) -> int:
     """ApplyControlToken with a SECBUFFER_TOKEN holding the DWORD SCHANNEL_SHUTDOWN: the
     next Initialize/AcceptSecurityContext returns the close_notify alert to send."""
     context = _ctxt(phContext)
-    data, _ = _input_token(pInput)
+    data = _input_token(pInput)
     if len(data) < 4 or int.from_bytes(data[:4], "little") != SCHANNEL_SHUTDOWN:
         raise WinError(SEC_E_UNSUPPORTED_FUNCTION, detail="only SCHANNEL_SHUTDOWN is supported")
     context.state = "closing"

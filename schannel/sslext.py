@@ -81,6 +81,29 @@ class SslExtras:
         self.BIO_write_p = _bind(c, "BIO_write", i, _vp, _vp, i)
         self.store_idx = self.SSL_get_ex_data_X509_STORE_CTX_idx()
 
+    def request_client_certificate(self, ctx, machine, mode: int = SSL_VERIFY_PEER) -> None:
+        """A server SSL_CTX asks for a client certificate (SSL_VERIFY_PEER), naming the
+        subjects of the machine's LocalMachine\\Root as the acceptable issuers; with
+        ``mode`` SSL_VERIFY_NONE the names are set for a later request (a renegotiation)."""
+        self.SSL_CTX_set_verify(ctx, mode, None)
+        for der in trusted_issuers(machine):
+            x509 = x509_from_der(self.o, der)
+            if x509:
+                self.SSL_CTX_add_client_CA(ctx, x509)
+                self.o.X509_free(x509)
+
+    def presented_chain(self, store_ctx) -> list[bytes]:
+        """In a verification callback: the certificates the peer sent, DER, its own first
+        and each once."""
+        chain = [self.x509_der(self.X509_STORE_CTX_get0_cert(store_ctx))]
+        stack = self.X509_STORE_CTX_get0_untrusted(store_ctx)
+        if stack:
+            for index in range(self.OPENSSL_sk_num(stack)):
+                der = self.x509_der(self.OPENSSL_sk_value(stack, index))
+                if der and der not in chain:
+                    chain.append(der)
+        return chain
+
     def x509_der(self, x509) -> bytes:
         n = self.i2d_X509(x509, None)
         if n <= 0:
@@ -111,27 +134,34 @@ def x509_from_der(o, der: bytes):
     return o.d2i_X509(None, ctypes.byref(ptr), len(der))
 
 
+def system_store_certificates(location: int, name: str):
+    """The certificates of a system store opened read-only (``location``: a
+    CERT_SYSTEM_STORE_* flag), as the current machine and caller see it; none when it cannot
+    be opened."""
+    from capi.crypt32.store import CertEnumCertificatesInStore, CertOpenStore
+
+    try:
+        store = CertOpenStore(C.CERT_STORE_PROV_SYSTEM, 0, None,
+                              location | C.CERT_STORE_READONLY_FLAG, name)
+    except WinError:
+        return
+    with store:
+        ctx = CertEnumCertificatesInStore(store, None)
+        while ctx is not None:
+            yield ctx
+            ctx = CertEnumCertificatesInStore(store, ctx)
+
+
 def trusted_issuers(machine) -> list[bytes]:
     """The certificates of LocalMachine\\Root: Schannel's server sends their subjects as
     the CertificateRequest's certificate_authorities ("trusted issuer list"; Microsoft
     "TLS/SSL Settings": SendTrustedIssuerList)."""
-    from capi.crypt32.store import CertEnumCertificatesInStore, CertOpenStore
     from capi.host.context import use_machine
 
-    out = []
     with use_machine(machine):
-        try:
-            store = CertOpenStore(C.CERT_STORE_PROV_SYSTEM, 0, None,
-                                  C.CERT_SYSTEM_STORE_LOCAL_MACHINE | C.CERT_STORE_READONLY_FLAG,
-                                  "Root")
-        except WinError:
-            return out
-        with store:
-            ctx = CertEnumCertificatesInStore(store, None)
-            while ctx is not None:
-                out.append(ctx.pbCertEncoded)
-                ctx = CertEnumCertificatesInStore(store, ctx)
-    return out
+        return [ctx.pbCertEncoded for ctx in system_store_certificates(
+            C.CERT_SYSTEM_STORE_LOCAL_MACHINE, "Root")]
 
 
-__all__ = ["SSL_VERIFY_PEER", "SslExtras", "trusted_issuers", "x509_from_der"]
+__all__ = ["SSL_VERIFY_PEER", "SslExtras", "system_store_certificates", "trusted_issuers",
+           "x509_from_der"]

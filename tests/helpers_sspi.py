@@ -161,9 +161,12 @@ def encrypt(ctx, plain: bytes) -> bytes:
     return b"".join(b.data for b in msg.pBuffers[:3])
 
 
-def decrypt_all(ctx, data: bytes) -> tuple[bytes, list[int]]:
-    """Decrypt every complete record in ``data`` as a C loop would -> (plaintext, statuses)."""
+def decrypt_all(ctx, data: bytes, *, writable: bool = False) -> tuple[bytes, list[int]]:
+    """Decrypt every complete record in ``data`` as a C loop would -> (plaintext, statuses);
+    ``writable``: in the caller's own buffer (decrypted in place), as C passes it."""
     plain, statuses = [], []
+    if writable:
+        data = memoryview(bytearray(data))
     while data:
         msg = S.SecBufferDesc([S.SecBuffer(len(data), S.SECBUFFER_DATA, data), S.SecBuffer(),
                                S.SecBuffer(), S.SecBuffer()])
@@ -171,8 +174,9 @@ def decrypt_all(ctx, data: bytes) -> tuple[bytes, list[int]]:
         statuses.append(status)
         if status == S.SEC_E_INCOMPLETE_MESSAGE:
             break
-        plain += [b.data for b in msg.pBuffers if b.BufferType == S.SECBUFFER_DATA]
-        data = b"".join(b.data for b in msg.pBuffers if b.BufferType == S.SECBUFFER_EXTRA)
+        plain += [bytes(b.data) for b in msg.pBuffers if b.BufferType == S.SECBUFFER_DATA]
+        extra = [b.data for b in msg.pBuffers if b.BufferType == S.SECBUFFER_EXTRA]
+        data = extra[0] if writable and extra else b"".join(extra)
         if status == S.SEC_I_CONTEXT_EXPIRED:
             break
     return b"".join(plain), statuses

@@ -33,6 +33,7 @@ from capi import constants as C
 from capi.errors import (
     CRYPT_E_REVOKED,  # noqa: F401 — documented mapping, see secur32._POLICY_TO_SEC
     SEC_E_ALGORITHM_MISMATCH,
+    SEC_E_BUFFER_TOO_SMALL,
     SEC_E_CERT_EXPIRED,
     SEC_E_DECRYPT_FAILURE,
     SEC_E_INVALID_HANDLE,
@@ -68,9 +69,11 @@ def creds(pki):
 # --- in-process handshake and messages ------------------------------------------------------
 
 
-@pytest.mark.parametrize("cred_cls, protocol", [(S.SCH_CREDENTIALS, S.SP_PROT_TLS1_3_CLIENT),
-                                                (S.SCHANNEL_CRED, S.SP_PROT_TLS1_2_CLIENT)])
-def test_handshake_and_messages_through_token_buffers(pki, cred_cls, protocol):
+@pytest.mark.parametrize("cred_cls, protocol, writable", [
+    (S.SCH_CREDENTIALS, S.SP_PROT_TLS1_3_CLIENT, False),
+    (S.SCH_CREDENTIALS, S.SP_PROT_TLS1_3_CLIENT, True),  # records decrypted in place
+    (S.SCHANNEL_CRED, S.SP_PROT_TLS1_2_CLIENT, False)])
+def test_handshake_and_messages_through_token_buffers(pki, cred_cls, protocol, writable):
     scred = server_cred(pki["ctx"], cred_cls)
     ccred = client_cred(cred_cls())
     cctx, sctx, rounds = handshake(ccred, scred)
@@ -95,24 +98,35 @@ def test_handshake_and_messages_through_token_buffers(pki, cred_cls, protocol):
         # header + data + trailer is one record of exactly the announced overhead.
         assert len(record) == sizes.cbHeader + size + sizes.cbTrailer
         assert size < 100 or payload[:100] not in record  # encrypted (a byte may recur)
-        plain, statuses = decrypt_all(sctx, record)
+        plain, statuses = decrypt_all(sctx, record, writable=writable)
         assert plain == payload and statuses == [S.SEC_E_OK]
     # Server to client: TLS 1.3 clients first meet the tickets as SEC_I_RENEGOTIATE
     # (curl/curl#18983: "Schannel's DecryptMessage returns SEC_I_RENEGOTIATE for session
     # tickets"), then the data.
     pending = getattr(cctx, "_pending", b"")
-    plain, statuses = decrypt_all(cctx, pending + encrypt(sctx, b"reply"))
+    plain, statuses = decrypt_all(cctx, pending + encrypt(sctx, b"reply"), writable=writable)
     assert plain == b"reply" and statuses[-1] == S.SEC_E_OK
     if protocol == S.SP_PROT_TLS1_3_CLIENT:
         assert S.SEC_I_RENEGOTIATE in statuses
         # The renegotiate call: InitializeSecurityContext with the leftovers, SEC_E_OK.
-        status, _, _, _ = S.InitializeSecurityContext(ccred, cctx, "localhost", ISC_FLAGS, 0, 0,
-                                                      token_in(b""))
+        # Wine dlls/secur32/tests/schannel.c test_communication: the attributes with only
+        # ISC_REQ_USE_SUPPLIED_CREDS asked for.
+        status, _, _, attrs = S.InitializeSecurityContext(
+            ccred, cctx, "localhost", S.ISC_REQ_USE_SUPPLIED_CREDS, 0, 0, token_in(b""))
         assert status == S.SEC_E_OK
+        assert attrs == (S.ISC_RET_REPLAY_DETECT | S.ISC_RET_SEQUENCE_DETECT
+                         | S.ISC_RET_CONFIDENTIALITY | S.ISC_RET_STREAM
+                         | S.ISC_RET_USED_SUPPLIED_CREDS)
     S.DeleteSecurityContext(cctx)
     S.DeleteSecurityContext(sctx)
     with raises_hresult(SEC_E_INVALID_HANDLE):
         S.DeleteSecurityContext(cctx)
+    with raises_hresult(SEC_E_INVALID_HANDLE):
+        S.EncryptMessage(cctx, 0, S.SecBufferDesc([S.SecBuffer(5, S.SECBUFFER_STREAM_HEADER,
+                                                                bytes(5))]), 0)
+    with raises_hresult(SEC_E_INVALID_HANDLE):
+        S.DecryptMessage(sctx, S.SecBufferDesc([S.SecBuffer(5, S.SECBUFFER_DATA, bytes(5))]), 0)
+    assert GetLastError() == SEC_E_INVALID_HANDLE
 
 
 def test_two_records_in_one_buffer_leave_secbuffer_extra(pki, creds):
@@ -148,12 +162,44 @@ def test_incomplete_message_reports_missing_bytes(pki, creds):
     record = encrypt(c2, b"payload")
     msg = S.SecBufferDesc([S.SecBuffer(0, S.SECBUFFER_DATA, record[:-3]), S.SecBuffer(),
                            S.SecBuffer(), S.SecBuffer()])
+    # DecryptMessage turns the DATA buffer itself into the SECBUFFER_MISSING (Wine
+    # dlls/secur32/tests/schannel.c test_communication, "Incomplete data": "Expected first
+    # buffer to be SECBUFFER_MISSING", cbBuffer 5 for a record short of its 5 bytes).
     assert S.DecryptMessage(s2, msg, 0) == S.SEC_E_INCOMPLETE_MESSAGE
-    assert msg.pBuffers[1].BufferType == S.SECBUFFER_MISSING and msg.pBuffers[1].cbBuffer == 3
+    assert msg.pBuffers[0].BufferType == S.SECBUFFER_MISSING and msg.pBuffers[0].cbBuffer == 3
+    assert [b.BufferType for b in msg.pBuffers[1:]] == [S.SECBUFFER_EMPTY] * 3
+    short = S.SecBufferDesc([S.SecBuffer(len(record) - 5, S.SECBUFFER_DATA, record[:-5]),
+                             S.SecBuffer(), S.SecBuffer(), S.SecBuffer()])
+    assert S.DecryptMessage(s2, short, 0) == S.SEC_E_INCOMPLETE_MESSAGE
+    assert short.pBuffers[0].BufferType == S.SECBUFFER_MISSING and short.pBuffers[0].cbBuffer == 5
     assert decrypt_all(s2, record) == (b"payload", [S.SEC_E_OK])
 
 
-def test_shutdown_sends_close_notify_and_peer_sees_context_expired(pki, creds):
+def test_decrypt_message_buffer_layouts(pki, creds):
+    """Wine dlls/secur32/tests/schannel.c test_communication: "Too few buffers", "No data
+    buffer", "Two data buffers", "Too few empty buffers" are SEC_E_INVALID_TOKEN. Elsewhere
+    in the array, the DATA buffer becomes the STREAM_HEADER and the EMPTY ones after it
+    DATA, STREAM_TRAILER and EXTRA, in order."""
+    cctx, sctx, _ = handshake(creds[1], creds[0])
+    record = encrypt(cctx, b"one")
+
+    def desc(*kinds):
+        return S.SecBufferDesc([S.SecBuffer(len(record), k, record) if k == S.SECBUFFER_DATA
+                                else S.SecBuffer(0, k, None) for k in kinds])
+
+    E, D, X = S.SECBUFFER_EMPTY, S.SECBUFFER_DATA, S.SECBUFFER_EXTRA
+    for kinds in ((D, E, E), (E, E, E, E), (D, D, E, E), (D, X, E, E)):
+        with raises_hresult(SEC_E_INVALID_TOKEN):
+            S.DecryptMessage(sctx, desc(*kinds), 0)
+    moved = desc(E, D, E, E, E)
+    assert S.DecryptMessage(sctx, moved, 0) == S.SEC_E_OK  # nothing consumed before
+    assert [b.BufferType for b in moved.pBuffers] == [
+        S.SECBUFFER_DATA, S.SECBUFFER_STREAM_HEADER, S.SECBUFFER_STREAM_TRAILER, E, E]
+    assert moved.pBuffers[0].data == b"one"
+
+
+@pytest.mark.parametrize("writable", [False, True])
+def test_shutdown_sends_close_notify_and_peer_sees_context_expired(pki, creds, writable):
     scred, ccred = creds
     cctx, sctx, _ = handshake(ccred, scred)
     assert S.ApplyControlToken(cctx, S.shutdown_token()) == S.SEC_E_OK
@@ -164,15 +210,17 @@ def test_shutdown_sends_close_notify_and_peer_sees_context_expired(pki, creds):
     assert alert[0] in (21, 23)  # an alert record (1.3: encrypted as application_data)
     # Microsoft "Shutting Down an Schannel Connection"; DecryptMessage (Schannel):
     # SEC_I_CONTEXT_EXPIRED "The message sender has finished using the connection".
-    _, statuses = decrypt_all(sctx, alert)
+    _, statuses = decrypt_all(sctx, alert, writable=writable)
     assert statuses == [S.SEC_I_CONTEXT_EXPIRED]
 
 
-def test_tampered_record_fails_to_decrypt(pki, creds):
+@pytest.mark.parametrize("writable", [False, True])
+def test_tampered_record_fails_to_decrypt(pki, creds, writable):
     cctx, sctx, _ = handshake(creds[1], creds[0])
     record = bytearray(encrypt(cctx, b"secret data"))
     record[-1] ^= 1
-    msg = S.SecBufferDesc([S.SecBuffer(0, S.SECBUFFER_DATA, bytes(record)), S.SecBuffer(),
+    data = record if writable else bytes(record)
+    msg = S.SecBufferDesc([S.SecBuffer(0, S.SECBUFFER_DATA, data), S.SecBuffer(),
                            S.SecBuffer(), S.SecBuffer()])
     with raises_hresult(SEC_E_DECRYPT_FAILURE):
         S.DecryptMessage(sctx, msg, 0)
@@ -555,6 +603,48 @@ def test_messages_in_the_callers_own_buffers(pki, creds):
     assert S.DecryptMessage(sctx, dec, 0) == S.SEC_E_OK
     assert bytes(dec.pBuffers[1].data) == payload
     assert bytes(inbuf[h:h + n]) == payload  # decrypted where it lay
+
+
+def test_messages_in_separate_caller_buffers_and_bad_layouts(pki, creds):
+    """Header, data and trailer in three separate writable buffers (the record is spread over
+    them); the buffer errors of EncryptMessage (Schannel) -- SEC_E_BUFFER_TOO_SMALL "The
+    output buffer is too small", SEC_E_INVALID_TOKEN for a missing buffer -- and a DATA
+    buffer whose cbBuffer claims more bytes than it has."""
+    cctx, sctx, _ = handshake(creds[1], creds[0])
+    sizes = S.QueryContextAttributes(cctx, S.SECPKG_ATTR_STREAM_SIZES)
+    payload = b"scattered " * 50
+    h, n, t = sizes.cbHeader, len(payload), sizes.cbTrailer
+    header, data, trailer = bytearray(h), bytearray(payload), bytearray(t + 8)
+    msg = S.SecBufferDesc([S.SecBuffer(h, S.SECBUFFER_STREAM_HEADER, header),
+                           S.SecBuffer(n, S.SECBUFFER_DATA, data),
+                           S.SecBuffer(t + 8, S.SECBUFFER_STREAM_TRAILER, trailer),
+                           S.SecBuffer()])
+    assert S.EncryptMessage(cctx, 0, msg, 0) == S.SEC_E_OK
+    assert msg.pBuffers[0].cbBuffer == h and msg.pBuffers[2].cbBuffer == t
+    wire = bytes(header) + bytes(data) + bytes(trailer[:t])
+    assert decrypt_all(sctx, wire) == (payload, [S.SEC_E_OK])
+
+    record = encrypt(cctx, b"short")
+    claims_more = S.SecBufferDesc([S.SecBuffer(len(record) + 10, S.SECBUFFER_DATA,
+                                               bytearray(record)),
+                                   S.SecBuffer(), S.SecBuffer(), S.SecBuffer()])
+    with raises_hresult(SEC_E_INVALID_TOKEN):
+        S.DecryptMessage(sctx, claims_more, 0)
+    assert [b.BufferType for b in claims_more.pBuffers] == [S.SECBUFFER_DATA] + [
+        S.SECBUFFER_EMPTY] * 3
+    assert decrypt_all(sctx, record) == (b"short", [S.SEC_E_OK])  # nothing was consumed
+
+    small = S.SecBufferDesc([S.SecBuffer(h, S.SECBUFFER_STREAM_HEADER, memoryview(bytearray(h))),
+                             S.SecBuffer(n, S.SECBUFFER_DATA, memoryview(bytearray(payload))),
+                             S.SecBuffer(1, S.SECBUFFER_STREAM_TRAILER,
+                                         memoryview(bytearray(1))),
+                             S.SecBuffer()])
+    with raises_hresult(SEC_E_BUFFER_TOO_SMALL):
+        S.EncryptMessage(cctx, 0, small, 0)
+    assert GetLastError() == SEC_E_BUFFER_TOO_SMALL
+    no_trailer = S.SecBufferDesc(msg.pBuffers[:2] + [S.SecBuffer()])
+    with raises_hresult(SEC_E_INVALID_TOKEN):
+        S.EncryptMessage(cctx, 0, no_trailer, 0)
 
 
 def test_smart_card_client_certificate_and_card_removal(pki, softhsm_token):

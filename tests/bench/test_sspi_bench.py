@@ -7,7 +7,21 @@ same certificate and key in memory (the client verifying against the same root).
 at least 0.9 of the plain rate.
 Messages: EncryptMessage + DecryptMessage of 16 KiB records against ``SSLObject.write`` +
 ``read`` through MemoryBIOs. Goal: at least 0.8 of the plain throughput.
-Run with `make bench`; the figures go to the benchmark's extra_info and to stdout (-s)."""
+Run with `make bench`; the figures go to the benchmark's extra_info and to stdout (-s).
+
+Where a message's time goes (one 16 KiB record out and back, TLS 1.3 AES-256-GCM, best of
+interleaved rounds on a shared 2-core machine): ssl.MemoryBIO 11.1 us. SSPI 16.6 us =
+OpenSSL's own work 11.3 us (as long as ssl's whole loop: seal, the BIO copies, open)
++ this loop's SecBuffer set-up and two 16 KiB copies 1.4 us
++ five ctypes calls 1.5 us (SSL_write, BIO_ctrl_pending, BIO_read; BIO_write, SSL_read:
+  ~0.3 us each for argument conversion and the call, the two SSL calls releasing the GIL)
++ four buffer addresses 0.6 us (c_char.from_buffer + addressof of header, data, trailer and
+  the received record: how ctypes reaches a memoryview's memory)
++ the rest of the Python 1.8 us (the two API calls, reading the SecBuffers, the
+  DecryptMessage output buffers' views).
+With no Python at all besides the five calls the ratio would be 11.1 / 14.2 = 0.78, with
+the addresses 0.75: the goal is out of reach for a ctypes record path under this loop (it
+needs the record path below Python), so the floor asserts the measured level, ~0.66."""
 
 from __future__ import annotations
 
@@ -32,12 +46,11 @@ from schannel import secur32 as S
 HANDSHAKE_GOAL = 0.9
 THROUGHPUT_GOAL = 0.8
 # What is asserted. Handshakes meet the goal in most runs (0.89-0.92 measured on a shared
-# 2-core machine), so the floor leaves room for noise. Messages do NOT meet it: ~0.58 --
-# each EncryptMessage/DecryptMessage pays Python's per-call cost (SecBuffer attributes,
-# 3 ctypes calls, ~4 us) on a 16 KiB record that OpenSSL seals in ~5 us; the floor guards
-# against regressions until the record path moves below Python.
+# 2-core machine), so the floor leaves room for noise. Messages do NOT meet it: 0.63-0.67
+# measured (0.58 before the record path was trimmed), against a ceiling of ~0.78 for any
+# ctypes record path (module docstring); the floor guards that level against regressions.
 HANDSHAKE_FLOOR = 0.85
-THROUGHPUT_FLOOR = 0.5
+THROUGHPUT_FLOOR = 0.6
 ROUNDS = 9
 HANDSHAKES = 40
 RECORDS = 400
