@@ -463,10 +463,6 @@ def test_tls12_signature_schemes_reach_the_key(pki, sigalg, scheme):
 
 
 @needs_openssl
-@pytest.mark.xfail(strict=True, reason=(
-    "TLS_RSA_WITH_* key exchange is not offered: libssl 3.0 passes the client version to "
-    "the RSA decryption as OSSL_PARAMs, which a foreign key's legacy context rejects; "
-    "Windows Schannel does negotiate TLS_RSA_WITH_AES_128_GCM_SHA256"))
 def test_tls12_rsa_key_exchange_decrypts_through_the_key(pki):
     key = SoftwareServerKey(pki.keys["rsa2048"])
     with endpoint(pki, key=key) as ep:
