@@ -264,14 +264,26 @@ _HASHLIB = {"sha1": "sha1", "sha256": "sha256", "sha384": "sha384", "sha512": "s
 _DIGEST_SIZES = {"md5_sha1": 36, "sha1": 20, "sha256": 32, "sha384": 48, "sha512": 64}
 
 
+_MD_NAMES = {"MD5SHA1": "md5_sha1", "MD5-SHA1": "md5_sha1", "SHA1": "sha1", "SHA256": "sha256",
+             "SHA384": "sha384", "SHA512": "sha512"}
+_md_cache: dict[str, str] = {}
+
+
 def _hash_name(mdname: str) -> str:
     """OpenSSL's digest names (SHA2-256, SHA256, SHA-256, MD5-SHA1...) -> ours."""
-    n = mdname.upper().replace("SHA2-", "SHA").replace("SHA-", "SHA")
-    names = {"MD5SHA1": "md5_sha1", "MD5-SHA1": "md5_sha1", "SHA1": "sha1", "SHA256": "sha256",
-             "SHA384": "sha384", "SHA512": "sha512"}
-    if n not in names:
-        raise ValueError(f"digest {mdname!r} is not one a TLS server key signs with")
-    return names[n]
+    name = _md_cache.get(mdname)
+    if name is None:
+        n = mdname.upper().replace("SHA2-", "SHA").replace("SHA-", "SHA")
+        if n not in _MD_NAMES:
+            raise ValueError(f"digest {mdname!r} is not one a TLS server key signs with")
+        name = _md_cache[mdname] = _MD_NAMES[n]
+    return name
+
+
+def _digest(name: str, data: bytes) -> bytes:
+    if name == "md5_sha1":
+        return hashlib.md5(data, usedforsecurity=False).digest() + hashlib.sha1(data).digest()  # noqa: S324
+    return hashlib.new(name, data).digest()
 
 
 class _Hasher:
@@ -629,11 +641,14 @@ class WinpkiProvider:
             ctx.md = _hash_name(mdname.decode())
         elif ctx.md is None:
             ctx.md = "sha256"
-        ctx.hasher = _Hasher(ctx.md)
+        ctx.hasher = None  # made by the first update; the one-shot sign hashes at once
         return self._sig_set_params(handle, params) if params else 1
 
     def _sig_update(self, handle, data, length) -> int:
-        self._objects[handle].hasher.update(ctypes.string_at(data, length))
+        ctx = self._objects[handle]
+        if ctx.hasher is None:
+            ctx.hasher = _Hasher(ctx.md)
+        ctx.hasher.update(ctypes.string_at(data, length))
         return 1
 
     def _sig_final(self, handle, sig, siglen, sigsize) -> int:
@@ -641,16 +656,22 @@ class WinpkiProvider:
         if not sig:
             siglen[0] = ctx.keydata.max_size
             return 1
-        return self._emit(ctx, ctx.hasher.digest(), sig, siglen, sigsize)
+        digest = ctx.hasher.digest() if ctx.hasher is not None else _digest(ctx.md, b"")
+        return self._emit(ctx, digest, sig, siglen, sigsize)
 
     def _sig_digest_sign(self, handle, sig, siglen, sigsize, tbs, tbslen) -> int:
         ctx = self._objects[handle]
         if not sig:
             siglen[0] = ctx.keydata.max_size
             return 1
-        hasher = ctx.hasher.copy()
-        hasher.update(ctypes.string_at(tbs, tbslen))
-        return self._emit(ctx, hasher.digest(), sig, siglen, sigsize)
+        data = ctypes.string_at(tbs, tbslen)
+        if ctx.hasher is None:
+            digest = _digest(ctx.md, data)
+        else:  # updates came first: the one-shot call finishes that message
+            hasher = ctx.hasher.copy()
+            hasher.update(data)
+            digest = hasher.digest()
+        return self._emit(ctx, digest, sig, siglen, sigsize)
 
     def _sig_sign(self, handle, sig, siglen, sigsize, tbs, tbslen) -> int:
         """EVP_PKEY_sign: ``tbs`` is the digest already."""
@@ -690,7 +711,7 @@ class WinpkiProvider:
             key = p.key
             if key == b"digest":
                 ctx.md = _hash_name(_get_str(p))
-                ctx.hasher = _Hasher(ctx.md) if ctx.hasher is not None else None
+                ctx.hasher = None
             elif key == b"pad-mode":
                 ctx.pad = _pad_mode(p)
             elif key == b"saltlen":
