@@ -37,7 +37,6 @@ import ctypes
 import hashlib
 import itertools
 import os
-import threading
 
 __all__ = ["WinpkiProvider"]
 
@@ -98,6 +97,8 @@ KEY_REF = "winpki-key-ref"  # our own import parameter: which bound ServerKey th
 # cryptography's curve names -> OpenSSL's (what the default provider's EC keymgmt reports)
 _CURVES = {"secp256r1": ("prime256v1", 128), "secp384r1": ("secp384r1", 192),
            "secp521r1": ("secp521r1", 256)}
+_GROUP_ALIASES = {"P-256": "prime256v1", "secp256r1": "prime256v1", "P-384": "secp384r1",
+                  "P-521": "secp521r1"}
 
 
 class OSSL_PARAM(ctypes.Structure):
@@ -114,7 +115,7 @@ class OSSL_ALGORITHM(ctypes.Structure):
                 ("implementation", _vp), ("algorithm_description", ctypes.c_char_p)]
 
 
-_PARAMS = ctypes.POINTER(OSSL_PARAM)
+_PARAM_SIZE = ctypes.sizeof(OSSL_PARAM)
 _PARAM_CB = ctypes.CFUNCTYPE(_int, _vp, _vp)
 _INIT_FN = ctypes.CFUNCTYPE(_int, _vp, _vp, ctypes.POINTER(_vp), ctypes.POINTER(_vp))
 _PROTOTYPES = {
@@ -145,16 +146,16 @@ _PROTOTYPES = {
 
 
 def _iter_params(params):
+    """The OSSL_PARAMs of a NULL-key-terminated array, as views on OpenSSL's memory."""
     if not params:
         return
-    array = ctypes.cast(params, _PARAMS)
-    index = 0
+    address = params
     while True:
-        p = array[index]
+        p = OSSL_PARAM.from_address(address)
         if p.key is None:
             return
         yield p
-        index += 1
+        address += _PARAM_SIZE
 
 
 def _get_int(p: OSSL_PARAM) -> int:
@@ -372,8 +373,6 @@ class WinpkiProvider:
         self._objects: dict[int, object] = {}  # handle -> _KeyData / _SigCtx / _DecCtx
         self._pending: dict[int, object] = {}  # key reference -> ServerKey, during bind
         self._keep: list = []  # every callback and table OpenSSL holds a pointer to
-        self.calls = {"sign": 0, "decrypt": 0}
-        self._lock = threading.Lock()
         self._strings: dict[str, ctypes.Array] = {}
         self._build_tables()
 
@@ -531,14 +530,23 @@ class WinpkiProvider:
         if kd is None:
             return 0
         values = {p.key.decode(): p for p in _iter_params(params)}
+        if selection & SELECT_PRIVATE_KEY and ("d" in values or "priv" in values):
+            return 0  # another provider's private key: never held here, never dropped silently
         if kd.kind == "RSA":
-            if "n" not in values or "e" not in values:
+            if "n" in values and "e" in values:
+                kd.n, kd.e = _get_int(values["n"]), _get_int(values["e"])
+            elif selection & SELECT_PUBLIC_KEY:
                 return 0
-            kd.n, kd.e = _get_int(values["n"]), _get_int(values["e"])
         else:
-            if "group" not in values or "pub" not in values:
+            if "group" in values:
+                name = _get_str(values["group"])
+                kd.group = _GROUP_ALIASES.get(name, name)
+            elif selection & (SELECT_PUBLIC_KEY | SELECT_DOMAIN_PARAMETERS):
                 return 0
-            kd.group, kd.pub = _get_str(values["group"]), _get_bytes(values["pub"])
+            if "pub" in values:
+                kd.pub = _get_bytes(values["pub"])
+            elif selection & SELECT_PUBLIC_KEY:
+                return 0
         ref = values.get(KEY_REF)
         if ref is not None:
             kd.key, info = self._pending.get(_get_int(ref), (None, None))
@@ -546,18 +554,17 @@ class WinpkiProvider:
                 return 0
             kd.bits, kd.security_bits, kd.max_size = info
         else:
-            if selection & SELECT_PRIVATE_KEY and kd.kind == "RSA" and "d" in values:
-                return 0  # a private key we would not hold: refuse rather than drop it
             kd.bits, kd.security_bits, kd.max_size = self._public_info(kd)
         return 1
 
     def _public_info(self, kd: _KeyData) -> tuple[int, int, int]:
-        """Sizes of a public-only key (one imported to be compared with ours)."""
+        """Sizes of a public-only key (one imported to be compared with ours; it is never
+        used to sign or decrypt, so security bits stay unknown)."""
         if kd.kind == "RSA":
-            bits = kd.n.bit_length()
+            bits = kd.n.bit_length() if kd.n else 0
             return bits, 0, (bits + 7) // 8
         bits = {"prime256v1": 256, "secp384r1": 384, "secp521r1": 521}.get(kd.group, 0)
-        return bits, bits // 2, 0
+        return bits, 0, 0
 
     def _km_export(self, handle, selection, callback, cbarg) -> int:
         kd = self._objects.get(handle)
@@ -696,8 +703,6 @@ class WinpkiProvider:
             scheme = self._rsa_schemes[pss, ctx.md]
         else:
             scheme = self._ecdsa_schemes[ctx.md]
-        with self._lock:
-            self.calls["sign"] += 1
         signature = ctx.keydata.key.sign(digest, scheme)
         if len(signature) > sigsize:
             raise ValueError("signature longer than the buffer OpenSSL provided")
@@ -754,8 +759,7 @@ class WinpkiProvider:
         ctx = self._objects[handle]
         for p in _iter_params(params):
             if p.key == b"pad-mode":
-                pad = _pad_mode(p) if p.data_type != OSSL_PARAM_UTF8_STRING or \
-                    _get_str(p) != "pkcs1-tls" else RSA_PKCS1_WITH_TLS_PADDING  # noqa: E501
+                pad = _pad_mode(p)
                 if pad not in (RSA_PKCS1_PADDING, RSA_PKCS1_WITH_TLS_PADDING):
                     return 0  # raw RSA or OAEP: not through a TLS server key
                 ctx.pad = pad
@@ -783,8 +787,6 @@ class WinpkiProvider:
             outlen[0] = TLS_PREMASTER_LENGTH if ctx.pad == RSA_PKCS1_WITH_TLS_PADDING else kd.max_size
             return 1
         ciphertext = ctypes.string_at(data, datalen)
-        with self._lock:
-            self.calls["decrypt"] += 1
         if ctx.pad != RSA_PKCS1_WITH_TLS_PADDING:
             plain = kd.key.decrypt(ciphertext)
             if len(plain) > outsize:

@@ -374,6 +374,10 @@ class _OpenSSL:
         self.OSSL_LIB_CTX_new = _bind(c, "OSSL_LIB_CTX_new", _vp)
         self.OSSL_PROVIDER_add_builtin = _bind(c, "OSSL_PROVIDER_add_builtin", i, _vp, cp, _vp)
         self.OSSL_PROVIDER_load = _bind(c, "OSSL_PROVIDER_load", _vp, _vp, cp)
+        self.OSSL_PROVIDER_get0_name = _bind(c, "OSSL_PROVIDER_get0_name", cp, _vp)
+        self.EVP_KEYMGMT_fetch = _bind(c, "EVP_KEYMGMT_fetch", _vp, _vp, cp, cp)
+        self.EVP_KEYMGMT_get0_provider = _bind(c, "EVP_KEYMGMT_get0_provider", _vp, _vp)
+        self.EVP_KEYMGMT_free = _bind(c, "EVP_KEYMGMT_free", None, _vp)
 
         s_ = s
         self.TLS_server_method = _bind(s_, "TLS_server_method", _vp)
@@ -437,6 +441,21 @@ class _OpenSSL:
         self._winpki = self.OSSL_PROVIDER_load(libctx, PROVIDER_NAME.encode())
         if not self._default or not self._winpki:
             raise TlsError("cannot load the providers: " + self.errors())
+        # OpenSSL 3.0's method cache answers a fetch from any provider with what a fetch
+        # restricted to one provider left there (its cache entries match any provider).
+        # OpenSSL fetches our "RSA"/"EC" key management that way when it signs with one of
+        # our keys; had it not fetched the default provider's first, libssl's own fetches
+        # (ECDHE key generation, the groups a new SSL_CTX offers) would get ours. So the
+        # default provider's are fetched now, before any of our keys exists, and checked.
+        for name in (b"RSA", b"EC"):
+            keymgmt = self.EVP_KEYMGMT_fetch(libctx, name, None)
+            try:
+                owner = self.OSSL_PROVIDER_get0_name(self.EVP_KEYMGMT_get0_provider(keymgmt)) \
+                    if keymgmt else None
+            finally:
+                self.EVP_KEYMGMT_free(keymgmt)
+            if owner != b"default":
+                raise TlsError(f"{name.decode()} key management is not the default provider's")
 
     def SSL_CTX_new(self, method):
         """Every SSL_CTX of the endpoint, SSPI and client certificates lives in our library

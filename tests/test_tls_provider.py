@@ -275,3 +275,23 @@ def test_private_half_is_never_exported(o, rsa_key):
     finally:
         o.unbind_key(pkey)
         o.ERR_clear_error()
+
+
+def test_using_our_keys_leaves_the_default_key_management_to_everyone_else(rsa_key):
+    """OpenSSL 3.0's method cache: signing with one of our keys fetches our "EC"/"RSA" key
+    management from our provider; libssl's own fetches (ECDHE key generation, the groups a
+    new SSL_CTX offers) must still get the default provider's. A fresh library context, so
+    nothing else has fetched them yet."""
+    fresh = _OpenSSL()
+    fetch = _fn(fresh.crypto, "EVP_KEYMGMT_fetch", _vp, _vp, ctypes.c_char_p, ctypes.c_char_p)
+    for key, md in ((ec.generate_private_key(ec.SECP384R1()), b"SHA384"), (rsa_key, b"SHA256")):
+        pkey = fresh.bind_key(SoftwareServerKey(key))
+        try:
+            _sign(fresh, pkey, md, b"transcript")
+        finally:
+            fresh.unbind_key(pkey)
+    for name in (b"EC", b"RSA"):
+        keymgmt = fetch(fresh.libctx, name, None)
+        assert fresh.OSSL_PROVIDER_get0_name(fresh.EVP_KEYMGMT_get0_provider(keymgmt)) == \
+            b"default"
+        fresh.EVP_KEYMGMT_free(keymgmt)
