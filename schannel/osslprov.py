@@ -11,24 +11,38 @@ OpenSSL users — Python's ``ssl`` included — never see it):
   ``export`` hands out the public parts only; ``import`` of the public parts alone (what
   ``X509_check_private_key`` does with the certificate's key) makes a key that can be
   compared with ``match`` but not used;
-- signature "RSA" and "ECDSA" (provider-signature(7)): the message is hashed here
+- signatures for RSA and ECDSA keys (provider-signature(7)): the message is hashed here
   (``hashlib``) and the digest goes to ``ServerKey.sign`` with its TLS SignatureScheme —
   PKCS#1 v1.5, PSS with a salt as long as the hash, the raw MD5+SHA-1 of TLS 1.0/1.1, or
   ECDSA (DER);
-- asymmetric cipher "RSA" (provider-asym_cipher(7)): decryption for the TLS_RSA key
+- an asymmetric cipher for RSA keys (provider-asym_cipher(7)): decryption for the TLS_RSA key
   exchange, with libssl's ``RSA_PKCS1_WITH_TLS_PADDING`` semantics: whatever goes wrong
   (the key refuses the block, a premaster of the wrong length or version), the answer is a
   random 48-byte premaster carrying the client's version, never an error (RFC 5246
   §7.4.7.1, the Bleichenbacher countermeasure); the handshake then fails at Finished as it
   would with any wrong premaster.
 
-Which implementation serves a key: OpenSSL fetches the operation with the caller's
-property query first and, when the key cannot be exported to that implementation's
-provider, falls back to the provider of the key's own key management (the fetch logic of
-``evp_pkey_signature_init``/``evp_pkey_asym_cipher_init``). The default provider's RSA/EC
-implementations therefore keep serving every other key (the peer's, the ECDHE shares),
-and ours are reached for our keys because ``export`` refuses to hand out a private half
-it does not have.
+Which implementation serves a key: OpenSSL asks the key's key management for the name of
+the operation (``query_operation_name``) and fetches that. Ours answers with names no other
+provider offers (``WINPKI-RSA-SIG``, ``WINPKI-ECDSA``, ``WINPKI-RSA-DEC``), so an operation
+on one of our keys can only be ours — whatever the property query and the providers'
+order, and although OpenSSL 3.0's asymmetric-cipher fetch, unlike its signature fetch,
+does not fall back to the key's own provider. Every other key (the peer's, the ECDHE
+shares) keeps the default provider's "RSA"/"EC"/"ECDSA"; ``schannel.tls`` fetches those
+key managements once before any of our keys is used (OpenSSL 3.0's method cache would
+otherwise hand ours to libssl after a signature, see ``_OpenSSL._load_provider``). Should
+an operation of another provider be handed one of our keys, ``export`` refuses the private
+half and the operation fails rather than run without it.
+
+Callbacks: ``ctypes`` takes the GIL for each (libssl calls them from the endpoint's worker
+threads, which run OpenSSL without it); every object OpenSSL holds a pointer to — the
+callbacks, the dispatch and parameter tables — lives as long as the provider. Handles are
+integers mapping to Python objects (key data, operation contexts); a context is used by
+one thread at a time, as OpenSSL requires of its callers.
+
+Known divergence from OpenSSL's own countermeasure: the padding check runs in Python and
+in the key's provider, so it is not constant-time; no error or alert distinguishes a bad
+premaster, but its timing may.
 """
 
 from __future__ import annotations
