@@ -15,10 +15,10 @@ Why not the alternatives:
 - A hand-written TLS stack is ruled out by the contract.
 - The route used before this one — ``EVP_PKEY_meth_new``/``EVP_PKEY_meth_add0`` and
   ``RSA_METHOD``/``EC_KEY_METHOD`` tables making the key "foreign" — is deprecated since
-  OpenSSL 3.0 and gone in 4.0 (its migration guide lists the removal of the
-  ``EVP_PKEY_METHOD``, ``RSA_METHOD`` and ``EC_KEY_METHOD`` APIs), and its legacy context
-  rejected libssl's TLS-version parameters, so the ``TLS_RSA_WITH_*`` suites could not be
-  served. It has been removed.
+  OpenSSL 3.0 (RSA_set_method(3): "Applications should instead use the OSSL_PROVIDER
+  APIs") and the ``EVP_PKEY_meth_*`` functions are gone from 4.0 (ossl-removed-api(7));
+  its legacy context also rejected libssl's TLS-version parameters, so the
+  ``TLS_RSA_WITH_*`` suites could not be served. It has been removed.
 
 How the key plugs in: ``OSSL_PROVIDER_add_builtin`` (OSSL_PROVIDER(3); present and not
 deprecated from 3.0 on) registers the provider's init function — a ``ctypes`` callback —
