@@ -295,3 +295,33 @@ def test_using_our_keys_leaves_the_default_key_management_to_everyone_else(rsa_k
         assert fresh.OSSL_PROVIDER_get0_name(fresh.EVP_KEYMGMT_get0_provider(keymgmt)) == \
             b"default"
         fresh.EVP_KEYMGMT_free(keymgmt)
+
+
+def test_sign_of_a_ready_digest(o, rsa_key):
+    """EVP_PKEY_sign (sign_init/sign): the digest comes hashed; the digest set on the
+    context (EVP_PKEY_CTX_set_signature_md) names the scheme."""
+    import hashlib
+
+    new = _fn(o.crypto, "EVP_PKEY_CTX_new_from_pkey", _vp, _vp, _vp, ctypes.c_char_p)
+    free = _fn(o.crypto, "EVP_PKEY_CTX_free", None, _vp)
+    init = _fn(o.crypto, "EVP_PKEY_sign_init", ctypes.c_int, _vp)
+    get_md = _fn(o.crypto, "EVP_get_digestbyname", _vp, ctypes.c_char_p)
+    set_md = _fn(o.crypto, "EVP_PKEY_CTX_set_signature_md", ctypes.c_int, _vp, _vp)
+    sign = _fn(o.crypto, "EVP_PKEY_sign", ctypes.c_int, _vp, _vp, ctypes.POINTER(ctypes.c_size_t),
+               ctypes.c_char_p, ctypes.c_size_t)
+    key = SoftwareServerKey(rsa_key)
+    pkey = o.bind_key(key)
+    digest = hashlib.sha384(b"to be signed").digest()
+    ctx = new(o.libctx, pkey, None)
+    try:
+        assert init(ctx) == 1 and set_md(ctx, get_md(b"SHA384")) == 1, o.errors()
+        size = ctypes.c_size_t(0)
+        assert sign(ctx, None, ctypes.byref(size), digest, len(digest)) == 1
+        buf = ctypes.create_string_buffer(size.value)
+        assert sign(ctx, buf, ctypes.byref(size), digest, len(digest)) == 1, o.errors()
+    finally:
+        free(ctx)
+        o.unbind_key(pkey)
+    assert key.schemes == [SignatureScheme.rsa_pkcs1_sha384]
+    rsa_key.public_key().verify(buf.raw[:size.value], b"to be signed", padding.PKCS1v15(),
+                                hashes.SHA384())
