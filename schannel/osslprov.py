@@ -405,12 +405,14 @@ class WinpkiProvider:
 
     def _cb(self, proto: str, fn):
         """A C callback that never lets a Python exception reach C."""
+        failed = None if proto in ("free", "teardown") else 0  # void, or NULL / 0
+
         def guarded(*args):
             try:
                 return fn(*args)
             except BaseException as exc:  # noqa: BLE001 — nothing may escape into C
                 self._on_error(exc)
-                return 0
+                return failed
         thunk = _PROTOTYPES[proto](guarded)
         self._keep.append(thunk)
         return ctypes.cast(thunk, _vp).value
