@@ -398,6 +398,8 @@ class WinpkiProvider:
         return handle
 
     def _cstr(self, text: str) -> int:
+        """A C string that lives as long as the provider (made while building the tables,
+        only looked up by the callbacks)."""
         buf = self._strings.get(text)
         if buf is None:
             buf = self._strings[text] = ctypes.create_string_buffer(text.encode())
@@ -445,6 +447,9 @@ class WinpkiProvider:
         self._keep += [self._rsa_types, self._ec_types, self._rsa_gettable, self._ec_gettable,
                        self._sig_settable, self._sig_gettable, self._dec_settable,
                        self._dec_gettable]
+
+        for name in ("RSA", "EC", *_OPERATION_NAMES.values()):
+            self._cstr(name)
 
         def keymgmt(kind: str, types: _ParamTable, gettable: _ParamTable):
             return self._dispatch([
