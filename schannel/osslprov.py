@@ -50,9 +50,12 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import itertools
+import logging
 import os
 
 __all__ = ["WinpkiProvider"]
+
+log = logging.getLogger("schannel.osslprov")
 
 _vp = ctypes.c_void_p
 _int = ctypes.c_int
@@ -828,7 +831,8 @@ class WinpkiProvider:
         substitute = version + os.urandom(TLS_PREMASTER_LENGTH - 2)
         try:
             plain = kd.key.decrypt(ciphertext) if len(ciphertext) == kd.max_size else b""
-        except Exception:  # noqa: BLE001 — a bad block is the client's problem, not ours
+        except Exception as exc:  # noqa: BLE001 — a bad block is the client's problem
+            log.debug("TLS premaster secret not decrypted (a random one is used): %r", exc)
             plain = b""
         good = len(plain) == TLS_PREMASTER_LENGTH
         if good and plain[:2] != version:

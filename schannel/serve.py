@@ -94,9 +94,9 @@ class ProviderServerKey:
 
     def decrypt(self, ciphertext: bytes) -> bytes:
         """RSA PKCS#1 v1.5 decryption of a TLS_RSA premaster secret, by the provider:
-        NCryptDecrypt with NCRYPT_PAD_PKCS1_FLAG for CNG keys, the container's decryption
-        (CryptDecrypt's, without its little-endian byte order) for CryptoAPI keys; a
-        PKCS#11 token does it with CKM_RSA_PKCS."""
+        NCryptDecrypt with NCRYPT_PAD_PKCS1_FLAG for CNG keys, CryptDecrypt (which takes
+        the ciphertext little-endian, and refuses AT_SIGNATURE keys with NTE_BAD_KEY) for
+        CryptoAPI keys; a PKCS#11 token does it with CKM_RSA_PKCS."""
         self.decrypt_calls += 1
         if self.algorithm != "RSA":
             raise TypeError("only RSA keys decrypt")
@@ -104,7 +104,9 @@ class ProviderServerKey:
             from capi.ncrypt import keystorage as ncrypt
 
             return ncrypt.NCryptDecrypt(self._key, ciphertext, None, C.NCRYPT_PAD_PKCS1_FLAG)
-        return self._key.prov.container.decrypt(self._key.pair, ciphertext, False)
+        from capi.advapi32.crypt import CryptDecrypt
+
+        return CryptDecrypt(self._key, None, True, 0, bytes(ciphertext)[::-1])
 
     def close(self) -> None:
         from schannel.credentials import release_private_key
