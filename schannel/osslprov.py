@@ -411,13 +411,31 @@ class WinpkiProvider:
     def _cb(self, proto: str, fn):
         """A C callback that never lets a Python exception reach C."""
         failed = None if proto in ("free", "teardown") else 0  # void, or NULL / 0
-
-        def guarded(*args):
-            try:
-                return fn(*args)
-            except BaseException as exc:  # noqa: BLE001 — nothing may escape into C
-                self._on_error(exc)
-                return failed
+        on_error = self._on_error
+        arity = len(_PROTOTYPES[proto]._argtypes_)
+        # One wrapper per arity: the hot callbacks run a few times per handshake, and a
+        # fixed signature is cheaper than packing *args.
+        if arity == 1:
+            def guarded(a):
+                try:
+                    return fn(a)
+                except BaseException as exc:  # noqa: BLE001 — nothing may escape into C
+                    on_error(exc)
+                    return failed
+        elif arity == 2:
+            def guarded(a, b):
+                try:
+                    return fn(a, b)
+                except BaseException as exc:  # noqa: BLE001
+                    on_error(exc)
+                    return failed
+        else:
+            def guarded(*args):
+                try:
+                    return fn(*args)
+                except BaseException as exc:  # noqa: BLE001
+                    on_error(exc)
+                    return failed
         thunk = _PROTOTYPES[proto](guarded)
         self._keep.append(thunk)
         return ctypes.cast(thunk, _vp).value
