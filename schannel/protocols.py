@@ -21,8 +21,8 @@ changed by two machine settings:
 the protocol range and holes, the TLS 1.2-and-earlier cipher list and the TLS 1.3 suites,
 in Schannel's order with server preference. What OpenSSL cannot serve is left out and
 recorded (``omitted``): SSL 2.0 and 3.0 (not in OpenSSL 3), RC4 and 3DES (not in its
-default provider), and the ``TLS_RSA_WITH_*`` suites, whose key exchange decrypts with the
-server key — a provider key's legacy OpenSSL context cannot (see ``schannel.tls``).
+default provider). The ``TLS_RSA_WITH_*`` suites are served: their key exchange decrypts
+the premaster secret with the server key, through the winpki provider (``schannel.osslprov``).
 
 A failed handshake leaves what Schannel leaves in the System log: 36874 (no common
 cipher suite), 36888 (a fatal alert generated, with its alert code and Schannel's error
@@ -52,8 +52,6 @@ _OPENSSL_VERSIONS = {"TLS 1.0": "TLS1.0", "TLS 1.1": "TLS1.1", "TLS 1.2": "TLS1.
 WIRE_NAMES = {"TLSv1": "TLS 1.0", "TLSv1.1": "TLS 1.1", "TLSv1.2": "TLS 1.2",
               "TLSv1.3": "TLS 1.3"}
 
-_NO_KRSA = ("RSA key exchange decrypts the premaster secret with the server key; libssl 3 "
-            "cannot route that decryption to a provider key (schannel.tls, known limit)")
 _NOT_IN_OPENSSL = "not available in OpenSSL 3's default provider"
 _DSS = "needs a DSA server certificate, which Schannel's server credential never has here"
 
@@ -79,15 +77,15 @@ SUITES: dict[str, tuple[str | None, str]] = {
     "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA": ("ECDHE-RSA-AES128-SHA", ""),
     "TLS_DHE_RSA_WITH_AES_256_CBC_SHA": ("DHE-RSA-AES256-SHA", ""),
     "TLS_DHE_RSA_WITH_AES_128_CBC_SHA": ("DHE-RSA-AES128-SHA", ""),
-    "TLS_RSA_WITH_AES_256_GCM_SHA384": (None, _NO_KRSA),
-    "TLS_RSA_WITH_AES_128_GCM_SHA256": (None, _NO_KRSA),
-    "TLS_RSA_WITH_AES_256_CBC_SHA256": (None, _NO_KRSA),
-    "TLS_RSA_WITH_AES_128_CBC_SHA256": (None, _NO_KRSA),
-    "TLS_RSA_WITH_AES_256_CBC_SHA": (None, _NO_KRSA),
-    "TLS_RSA_WITH_AES_128_CBC_SHA": (None, _NO_KRSA),
-    "TLS_RSA_WITH_3DES_EDE_CBC_SHA": (None, _NO_KRSA),
-    "TLS_RSA_WITH_RC4_128_SHA": (None, _NO_KRSA),
-    "TLS_RSA_WITH_RC4_128_MD5": (None, _NO_KRSA),
+    "TLS_RSA_WITH_AES_256_GCM_SHA384": ("AES256-GCM-SHA384", ""),
+    "TLS_RSA_WITH_AES_128_GCM_SHA256": ("AES128-GCM-SHA256", ""),
+    "TLS_RSA_WITH_AES_256_CBC_SHA256": ("AES256-SHA256", ""),
+    "TLS_RSA_WITH_AES_128_CBC_SHA256": ("AES128-SHA256", ""),
+    "TLS_RSA_WITH_AES_256_CBC_SHA": ("AES256-SHA", ""),
+    "TLS_RSA_WITH_AES_128_CBC_SHA": ("AES128-SHA", ""),
+    "TLS_RSA_WITH_3DES_EDE_CBC_SHA": (None, _NOT_IN_OPENSSL),
+    "TLS_RSA_WITH_RC4_128_SHA": (None, _NOT_IN_OPENSSL),
+    "TLS_RSA_WITH_RC4_128_MD5": (None, _NOT_IN_OPENSSL),
     "TLS_DHE_DSS_WITH_AES_256_CBC_SHA256": (None, _DSS),
     "TLS_DHE_DSS_WITH_AES_128_CBC_SHA256": (None, _DSS),
     "TLS_DHE_DSS_WITH_AES_256_CBC_SHA": (None, _DSS),

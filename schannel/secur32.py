@@ -529,7 +529,7 @@ class CredHandle:
         o.SSL_CTX_ctrl(ctx, SSL_CTRL_SET_MAX_PROTO_VERSION, high, None)
         o.SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION)
         o.SSL_CTX_ctrl(ctx, SSL_CTRL_MODE, 0x2, None)  # ACCEPT_MOVING_WRITE_BUFFER
-        o.SSL_CTX_set_cipher_list(ctx, b"DEFAULT:!kRSA:!aNULL")
+        o.SSL_CTX_set_cipher_list(ctx, b"DEFAULT:!aNULL")
         o.SSL_CTX_ctrl(ctx, SSL_CTRL_SET_GROUPS_LIST, 0, b"X25519:P-256:P-384")
         if self.certificate is not None:
             self._use_certificate(lib, ctx)

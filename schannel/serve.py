@@ -49,6 +49,7 @@ class ProviderServerKey:
         self._cng = self._spec == C.CERT_NCRYPT_KEY_SPEC
         self._key = self._handle if self._cng else CryptGetUserKey(self._handle, self._spec)
         self.sign_calls = 0
+        self.decrypt_calls = 0
 
     @property
     def algorithm(self) -> str:
@@ -90,6 +91,22 @@ class ProviderServerKey:
         if scheme.hash_algorithm is None:  # CALG_SSL3_SHAMD5: the 36 bytes, no DigestInfo
             return container.sign_hash(pair, digest, None, False)
         return container.sign_hash(pair, digest, hash_cls, True)
+
+    def decrypt(self, ciphertext: bytes) -> bytes:
+        """RSA PKCS#1 v1.5 decryption of a TLS_RSA premaster secret, by the provider:
+        NCryptDecrypt with NCRYPT_PAD_PKCS1_FLAG for CNG keys, CryptDecrypt (which takes
+        the ciphertext little-endian, and refuses AT_SIGNATURE keys with NTE_BAD_KEY) for
+        CryptoAPI keys; a PKCS#11 token does it with CKM_RSA_PKCS."""
+        self.decrypt_calls += 1
+        if self.algorithm != "RSA":
+            raise TypeError("only RSA keys decrypt")
+        if self._cng:
+            from capi.ncrypt import keystorage as ncrypt
+
+            return ncrypt.NCryptDecrypt(self._key, ciphertext, None, C.NCRYPT_PAD_PKCS1_FLAG)
+        from capi.advapi32.crypt import CryptDecrypt
+
+        return CryptDecrypt(self._key, None, True, 0, bytes(ciphertext)[::-1])
 
     def close(self) -> None:
         from schannel.credentials import release_private_key

@@ -1,8 +1,9 @@
 """The TLS endpoint: a real TLS 1.2/1.3 server whose private-key operations call out.
 
 Decision: OpenSSL (the ``libssl.so.3``/``libcrypto.so.3`` that Python's own ``ssl`` module
-is linked against) driven through ``ctypes``, with the private key replaced by a *foreign*
-key whose signatures are routed to a :class:`ServerKey` object.
+is linked against) driven through ``ctypes``, with the private key held by an OpenSSL
+*provider* of our own (``schannel.osslprov``, "winpki") whose operations are routed to a
+:class:`ServerKey` object.
 
 Why not the alternatives:
 
@@ -12,31 +13,40 @@ Why not the alternatives:
   schedule and record layer are pure Python; the handshake rate would be a fraction of
   OpenSSL's, far from the goal of at least half of a plain ``ssl`` server.
 - A hand-written TLS stack is ruled out by the contract.
+- The route used before this one — ``EVP_PKEY_meth_new``/``EVP_PKEY_meth_add0`` and
+  ``RSA_METHOD``/``EC_KEY_METHOD`` tables making the key "foreign" — is deprecated since
+  OpenSSL 3.0 (RSA_set_method(3): "Applications should instead use the OSSL_PROVIDER
+  APIs") and the ``EVP_PKEY_meth_*`` functions are gone from 4.0 (ossl-removed-api(7));
+  its legacy context also rejected libssl's TLS-version parameters, so the
+  ``TLS_RSA_WITH_*`` suites could not be served. It has been removed.
 
-How the key plugs in (OpenSSL 3.0 behaviour, read from its ``crypto/evp`` sources): an RSA
-or EC key object with a non-default ``RSA_METHOD``/``EC_KEY_METHOD`` is marked *foreign*,
-and every ``EVP_PKEY_CTX`` made for a foreign key takes the legacy path, which looks the
-``EVP_PKEY_METHOD`` up in the application table first (``EVP_PKEY_meth_add0``). We register
-RSA and EC methods that are copies of OpenSSL's own, except that ``sign`` hands the digest
-to the :class:`ServerKey` bound to that ``EVP_PKEY``. The key object therefore receives
-what a CNG KSP (``NCryptSignHash`` with PKCS#1 or PSS padding info), a CAPI CSP or a
-PKCS#11 token (``CKM_RSA_PKCS``, ``CKM_RSA_PKCS_PSS``, ``CKM_ECDSA``) needs: a hash and a
-signature scheme, never a raw RSA block (libp11's PKCS#11 engine overrides the same
-methods for the same reason). Keys that are not
-bound to an endpoint (the process's other OpenSSL users, including Python's ``ssl``) are
-provider keys, never foreign, so they never reach these methods; a foreign key that is
-not ours is still handed to OpenSSL's original functions.
+How the key plugs in: ``OSSL_PROVIDER_add_builtin`` (OSSL_PROVIDER(3); present and not
+deprecated from 3.0 on) registers the provider's init function — a ``ctypes`` callback —
+in a library context of our own (``OSSL_LIB_CTX_new``) that also loads OpenSSL's
+"default" provider. Every ``SSL_CTX`` of the endpoint, of SSPI (``schannel.secur32``) and
+of the client-certificate endpoint is made in that context (``SSL_CTX_new_ex``); the
+process's other OpenSSL users, Python's ``ssl`` included, keep the global context and never
+see the provider. :meth:`_OpenSSL.bind_key` builds the key with ``EVP_PKEY_fromdata`` from
+the provider's "RSA"/"EC" key management: the public parameters plus a reference to the
+ServerKey. The provider's signature ("RSA", "ECDSA") hashes the handshake transcript and
+hands the digest and a TLS signature scheme to ``ServerKey.sign`` — what a CNG KSP
+(``NCryptSignHash`` with PKCS#1 or PSS padding info), a CAPI CSP or a PKCS#11 token
+(``CKM_RSA_PKCS``, ``CKM_RSA_PKCS_PSS``, ``CKM_ECDSA``) needs, never a raw RSA block; its
+asymmetric cipher ("RSA") decrypts the TLS_RSA premaster secret through
+``ServerKey.decrypt`` with libssl's Bleichenbacher countermeasure. ``SSL_CTX_check_private_key``
+compares the certificate with the key through the key management's ``match``.
+
+Supported OpenSSL versions: 3.0 and later, 4.x included — only provider APIs are used
+(provider-keymgmt(7), provider-signature(7), provider-asym_cipher(7), which 4.0 keeps).
+The test suite runs against the OpenSSL Python's ``ssl`` is linked to (3.0 on the
+reference machine) and checks that no ``EVP_PKEY_meth_*``/``RSA_meth_*``/``EC_KEY_METHOD``
+symbol is bound (tests/test_tls_provider.py); OpenSSL 4 itself is not available there.
 
 The handshake, ECDHE (X25519, P-256, P-384), AES-GCM/ChaCha20 and the record layer are
 OpenSSL's; ``ctypes`` releases the GIL around every call, so connections are served in
 parallel by a bounded pool of worker threads fed by one non-blocking event loop (see
-:class:`TlsEndpoint`), and the callbacks take the GIL back only for the one signature.
-
-Known limit: TLS 1.2 key exchange by RSA decryption (the ``TLS_RSA_WITH_*`` suites) is not
-offered. libssl 3.0 hands the client version to the decryption as OSSL_PARAMs, which the
-legacy context of a foreign key rejects ("command not supported"); only the ECDHE suites,
-which Windows prefers too, are served. ``ServerKey.decrypt`` stays in the interface for
-the providers' own use (certutil's "Encryption test").
+:class:`TlsEndpoint`), and the provider's callbacks take the GIL back only for the key
+operation.
 """
 
 from __future__ import annotations
@@ -47,6 +57,7 @@ import ctypes.util
 import dataclasses
 import enum
 import errno
+import itertools
 import logging
 import os
 import queue
@@ -249,15 +260,6 @@ class SoftwareServerKey(ServerKey):
 # ---------------------------------------------------------------------------------------
 
 # OpenSSL constants (include/openssl/*.h, 3.0)
-EVP_PKEY_RSA = 6  # NID_rsaEncryption
-EVP_PKEY_EC = 408  # NID_X9_62_id_ecPublicKey
-EVP_PKEY_FLAG_AUTOARGLEN = 2
-RSA_PKCS1_PSS_PADDING = 6
-NID_sha1 = 64
-NID_md5_sha1 = 114
-NID_sha256 = 672
-NID_sha384 = 673
-NID_sha512 = 674
 OPENSSL_3_0 = 0x30000000  # OpenSSL_version_num() of 3.0.0
 TLS1_VERSION = 0x0301
 TLS1_1_VERSION = 0x0302
@@ -285,7 +287,6 @@ SSL_ERROR_SYSCALL = 5
 SSL_ERROR_ZERO_RETURN = 6
 TLSEXT_NAMETYPE_host_name = 0
 
-_NID_TO_HASH = {NID_md5_sha1: "md5_sha1", NID_sha1: "sha1", NID_sha256: "sha256", NID_sha384: "sha384", NID_sha512: "sha512"}
 _RSA_SCHEMES = {
     (False, "sha1"): SignatureScheme.rsa_pkcs1_sha1,
     (False, "sha256"): SignatureScheme.rsa_pkcs1_sha256,
@@ -309,10 +310,6 @@ _VERSIONS = {"TLS1.0": TLS1_VERSION, "TLS1.1": TLS1_1_VERSION, "TLS1.2": TLS1_2_
              "TLS1.3": TLS1_3_VERSION}
 
 _vp = ctypes.c_void_p
-_SIGN_FN = ctypes.CFUNCTYPE(
-    ctypes.c_int, _vp, _vp, ctypes.POINTER(ctypes.c_size_t), _vp, ctypes.c_size_t
-)
-_RSA_PRIV_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, _vp, _vp, _vp, ctypes.c_int)
 
 
 def _load(name: str) -> ctypes.CDLL:
@@ -365,26 +362,26 @@ class _OpenSSL:
         self.ERR_error_string_n = _bind(c, "ERR_error_string_n", None, ul, cp, sz)
         self.d2i_X509 = _bind(c, "d2i_X509", _vp, _vp, ppv, l)
         self.X509_free = _bind(c, "X509_free", None, _vp)
-        self.d2i_RSA_PUBKEY = _bind(c, "d2i_RSA_PUBKEY", _vp, _vp, ppv, l)
-        self.d2i_EC_PUBKEY = _bind(c, "d2i_EC_PUBKEY", _vp, _vp, ppv, l)
-        self.RSA_free = _bind(c, "RSA_free", None, _vp)
-        self.EC_KEY_free = _bind(c, "EC_KEY_free", None, _vp)
-        self.RSA_set_method = _bind(c, "RSA_set_method", i, _vp, _vp)
-        self.EC_KEY_set_method = _bind(c, "EC_KEY_set_method", i, _vp, _vp)
-        self.EVP_PKEY_new = _bind(c, "EVP_PKEY_new", _vp)
+        self.d2i_PUBKEY = _bind(c, "d2i_PUBKEY", _vp, _vp, ppv, l)
         self.EVP_PKEY_free = _bind(c, "EVP_PKEY_free", None, _vp)
-        self.EVP_PKEY_set1_RSA = _bind(c, "EVP_PKEY_set1_RSA", i, _vp, _vp)
-        self.EVP_PKEY_set1_EC_KEY = _bind(c, "EVP_PKEY_set1_EC_KEY", i, _vp, _vp)
-        self.EVP_PKEY_CTX_get0_pkey = _bind(c, "EVP_PKEY_CTX_get0_pkey", _vp, _vp)
-        self.EVP_PKEY_CTX_get_rsa_padding = _bind(
-            c, "EVP_PKEY_CTX_get_rsa_padding", i, _vp, ctypes.POINTER(i)
-        )
-        self.EVP_PKEY_CTX_get_signature_md = _bind(c, "EVP_PKEY_CTX_get_signature_md", i, _vp, ppv)
-        self.EVP_MD_get_type = _bind(c, "EVP_MD_get_type", i, _vp)
+        self.EVP_PKEY_get_bits = _bind(c, "EVP_PKEY_get_bits", i, _vp)
+        self.EVP_PKEY_get_security_bits = _bind(c, "EVP_PKEY_get_security_bits", i, _vp)
+        self.EVP_PKEY_get_size = _bind(c, "EVP_PKEY_get_size", i, _vp)
+        self.EVP_PKEY_CTX_new_from_name = _bind(c, "EVP_PKEY_CTX_new_from_name", _vp, _vp, cp, cp)
+        self.EVP_PKEY_CTX_free = _bind(c, "EVP_PKEY_CTX_free", None, _vp)
+        self.EVP_PKEY_fromdata_init = _bind(c, "EVP_PKEY_fromdata_init", i, _vp)
+        self.EVP_PKEY_fromdata = _bind(c, "EVP_PKEY_fromdata", i, _vp, ppv, i, _vp)
+        self.OSSL_LIB_CTX_new = _bind(c, "OSSL_LIB_CTX_new", _vp)
+        self.OSSL_PROVIDER_add_builtin = _bind(c, "OSSL_PROVIDER_add_builtin", i, _vp, cp, _vp)
+        self.OSSL_PROVIDER_load = _bind(c, "OSSL_PROVIDER_load", _vp, _vp, cp)
+        self.OSSL_PROVIDER_get0_name = _bind(c, "OSSL_PROVIDER_get0_name", cp, _vp)
+        self.EVP_KEYMGMT_fetch = _bind(c, "EVP_KEYMGMT_fetch", _vp, _vp, cp, cp)
+        self.EVP_KEYMGMT_get0_provider = _bind(c, "EVP_KEYMGMT_get0_provider", _vp, _vp)
+        self.EVP_KEYMGMT_free = _bind(c, "EVP_KEYMGMT_free", None, _vp)
 
         s_ = s
         self.TLS_server_method = _bind(s_, "TLS_server_method", _vp)
-        self.SSL_CTX_new = _bind(s_, "SSL_CTX_new", _vp, _vp)
+        self.SSL_CTX_new_ex = _bind(s_, "SSL_CTX_new_ex", _vp, _vp, cp, _vp)
         self.SSL_CTX_free = _bind(s_, "SSL_CTX_free", None, _vp)
         self.SSL_CTX_ctrl = _bind(s_, "SSL_CTX_ctrl", l, _vp, i, l, _vp)
         self.SSL_CTX_set_options = _bind(s_, "SSL_CTX_set_options", ctypes.c_uint64, _vp, ctypes.c_uint64)
@@ -409,13 +406,11 @@ class _OpenSSL:
         self.SSL_get_servername = _bind(s_, "SSL_get_servername", cp, _vp, i)
 
         self.version = self.OpenSSL_version_num()
-        # The routing relies on OpenSSL 3's foreign-key rule; 1.1 behaves differently.
         if self.version < OPENSSL_3_0:
             raise TlsError(f"OpenSSL 3 is required, found {self.version:#x}")
-        self._keys: dict[int, ServerKey] = {}
-        self._keys_lock = threading.Lock()
         self.local = threading.local()
-        self._install_hooks()
+        self._refs = itertools.count(1)
+        self._load_provider()
 
     # -- errors ---------------------------------------------------------------------
 
@@ -427,118 +422,117 @@ class _OpenSSL:
             out.append(buf.value.decode("ascii", "replace"))
         return "; ".join(out)
 
-    # -- key routing ----------------------------------------------------------------
+    # -- the provider and its library context ----------------------------------------
 
-    def _install_hooks(self):
-        c = self.crypto
-        ppv = ctypes.POINTER(_vp)
-        meth_find = _bind(c, "EVP_PKEY_meth_find", _vp, ctypes.c_int)
-        meth_new = _bind(c, "EVP_PKEY_meth_new", _vp, ctypes.c_int, ctypes.c_int)
-        meth_copy = _bind(c, "EVP_PKEY_meth_copy", None, _vp, _vp)
-        get_sign = _bind(c, "EVP_PKEY_meth_get_sign", None, _vp, ppv, ppv)
-        set_sign = _bind(c, "EVP_PKEY_meth_set_sign", None, _vp, _vp, _vp)
-        meth_add0 = _bind(c, "EVP_PKEY_meth_add0", ctypes.c_int, _vp)
+    def _load_provider(self) -> None:
+        """A library context of our own holding OpenSSL's default provider and ours."""
+        from .osslprov import PROVIDER_NAME, WinpkiProvider
 
-        self._callbacks = []  # ctypes thunks must outlive every SSL_CTX
-        self._orig: dict[tuple[int, str], object] = {}
-        for pkey_id in (EVP_PKEY_RSA, EVP_PKEY_EC):
-            builtin = meth_find(pkey_id)
-            if not builtin:
-                raise TlsError(f"OpenSSL has no EVP_PKEY_METHOD for {pkey_id}")
-            meth = meth_new(pkey_id, EVP_PKEY_FLAG_AUTOARGLEN)
-            meth_copy(meth, builtin)
-            init, fn = _vp(), _vp()
-            get_sign(builtin, ctypes.byref(init), ctypes.byref(fn))
-            self._orig[pkey_id, "sign"] = _SIGN_FN(fn.value)
-            sign_cb = _SIGN_FN(self._make_sign_hook(pkey_id))
-            set_sign(meth, init, ctypes.cast(sign_cb, _vp))
-            self._callbacks.append(sign_cb)
-            if meth_add0(meth) != 1:
-                raise TlsError("EVP_PKEY_meth_add0 failed: " + self.errors())
+        libctx = self.OSSL_LIB_CTX_new()
+        if not libctx:
+            raise TlsError("OSSL_LIB_CTX_new failed: " + self.errors())
+        self.libctx = libctx
+        self.provider = WinpkiProvider(libctx, self._fail, _RSA_SCHEMES, _ECDSA_SCHEMES)
+        init = ctypes.cast(self.provider.init_fn, _vp)
+        if self.OSSL_PROVIDER_add_builtin(libctx, PROVIDER_NAME.encode(), init) != 1:
+            raise TlsError("OSSL_PROVIDER_add_builtin failed: " + self.errors())
+        # The default provider first: its implementations serve every key but ours.
+        self._default = self.OSSL_PROVIDER_load(libctx, b"default")
+        self._winpki = self.OSSL_PROVIDER_load(libctx, PROVIDER_NAME.encode())
+        if not self._default or not self._winpki:
+            raise TlsError("cannot load the providers: " + self.errors())
+        # OpenSSL 3.0's method cache answers a fetch from any provider with what a fetch
+        # restricted to one provider left there (its cache entries match any provider).
+        # OpenSSL fetches our "RSA"/"EC" key management that way when it signs with one of
+        # our keys; had it not fetched the default provider's first, libssl's own fetches
+        # (ECDHE key generation, the groups a new SSL_CTX offers) would get ours. So the
+        # default provider's are fetched now, before any of our keys exists, and checked.
+        for name in (b"RSA", b"EC"):
+            keymgmt = self.EVP_KEYMGMT_fetch(libctx, name, None)
+            try:
+                owner = self.OSSL_PROVIDER_get0_name(self.EVP_KEYMGMT_get0_provider(keymgmt)) \
+                    if keymgmt else None
+            finally:
+                self.EVP_KEYMGMT_free(keymgmt)
+            if owner != b"default":
+                raise TlsError(f"{name.decode()} key management is not the default provider's")
 
-        # Key objects whose method differs from OpenSSL's default are "foreign"; their
-        # own private operations must never run (there is no private half to run them on).
-        refuse = _RSA_PRIV_FN(lambda *_: -1)
-        self._callbacks.append(refuse)
-        rsa_meth = _bind(c, "RSA_meth_dup", _vp, _vp)(_bind(c, "RSA_PKCS1_OpenSSL", _vp)())
-        _bind(c, "RSA_meth_set1_name", ctypes.c_int, _vp, ctypes.c_char_p)(rsa_meth, b"winpki ServerKey")
-        _bind(c, "RSA_meth_set_priv_enc", ctypes.c_int, _vp, _vp)(rsa_meth, ctypes.cast(refuse, _vp))
-        _bind(c, "RSA_meth_set_priv_dec", ctypes.c_int, _vp, _vp)(rsa_meth, ctypes.cast(refuse, _vp))
-        self._rsa_method = rsa_meth
-        self._ec_method = _bind(c, "EC_KEY_METHOD_new", _vp, _vp)(_bind(c, "EC_KEY_OpenSSL", _vp)())
+    def SSL_CTX_new(self, method):
+        """Every SSL_CTX of the endpoint, SSPI and client certificates lives in our library
+        context, where the keys bound here can be used."""
+        return self.SSL_CTX_new_ex(self.libctx, None, method)
 
     def bind_key(self, key: ServerKey) -> int:
-        """An EVP_PKEY holding only ``key``'s public half, whose private ops call ``key``."""
-        spki = key.public_key.public_bytes(
+        """An EVP_PKEY of the winpki provider: the public half of ``key``, whose private
+        operations call ``key``. Free it with :meth:`unbind_key`."""
+        from .osslprov import (
+            _CURVES,
+            EVP_PKEY_KEYPAIR,
+            KEY_REF,
+            OSSL_PARAM_OCTET_STRING,
+            OSSL_PARAM_UNSIGNED_INTEGER,
+            OSSL_PARAM_UTF8_STRING,
+            _build_params,
+        )
+
+        public = key.public_key
+        spki = public.public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
-        buf = ctypes.create_string_buffer(spki, len(spki))
-        ptr = _vp(ctypes.addressof(buf))
-        if key.algorithm == "RSA":
-            obj = self.d2i_RSA_PUBKEY(None, ctypes.byref(ptr), len(spki))
-            set_method, set1, free, meth = (
-                self.RSA_set_method, self.EVP_PKEY_set1_RSA, self.RSA_free, self._rsa_method)
-        elif key.algorithm == "ECDSA":
-            obj = self.d2i_EC_PUBKEY(None, ctypes.byref(ptr), len(spki))
-            set_method, set1, free, meth = (
-                self.EC_KEY_set_method, self.EVP_PKEY_set1_EC_KEY, self.EC_KEY_free, self._ec_method)
+        if key.algorithm == "RSA" and isinstance(public, rsa.RSAPublicKey):
+            numbers = public.public_numbers()
+            entries = [("n", OSSL_PARAM_UNSIGNED_INTEGER, _le(numbers.n)),
+                       ("e", OSSL_PARAM_UNSIGNED_INTEGER, _le(numbers.e))]
+            keytype = b"RSA"
+        elif key.algorithm == "ECDSA" and isinstance(public, ec.EllipticCurvePublicKey) \
+                and public.curve.name in _CURVES:
+            point = public.public_bytes(serialization.Encoding.X962,
+                                        serialization.PublicFormat.UncompressedPoint)
+            entries = [("group", OSSL_PARAM_UTF8_STRING, _CURVES[public.curve.name][0].encode()),
+                       ("pub", OSSL_PARAM_OCTET_STRING, point)]
+            keytype = b"EC"
         else:
             raise ValueError(f"unsupported key algorithm {key.algorithm!r}")
-        if not obj:
+        # Sizes as OpenSSL reckons them (security bits, the largest signature): ask the
+        # default provider about the public key.
+        buf = ctypes.create_string_buffer(spki, len(spki))
+        ptr = _vp(ctypes.addressof(buf))
+        plain = self.d2i_PUBKEY(None, ctypes.byref(ptr), len(spki))
+        if not plain:
             raise TlsError("cannot load the public key: " + self.errors())
-        pkey = self.EVP_PKEY_new()
         try:
-            if set_method(obj, meth) != 1 or set1(pkey, obj) != 1:
-                self.EVP_PKEY_free(pkey)
+            info = (self.EVP_PKEY_get_bits(plain), self.EVP_PKEY_get_security_bits(plain),
+                    self.EVP_PKEY_get_size(plain))
+        finally:
+            self.EVP_PKEY_free(plain)
+        ref = next(self._refs)
+        entries.append((KEY_REF, OSSL_PARAM_UNSIGNED_INTEGER, ref.to_bytes(8, "little")))
+        params, _keep = _build_params(entries)
+        self.provider.register_key(ref, key, info)
+        pctx = self.EVP_PKEY_CTX_new_from_name(self.libctx, keytype, b"provider=winpki")
+        try:
+            pkey = _vp()
+            if not pctx or self.EVP_PKEY_fromdata_init(pctx) != 1 or self.EVP_PKEY_fromdata(
+                    pctx, ctypes.byref(pkey), EVP_PKEY_KEYPAIR, ctypes.addressof(params)) != 1:
                 raise TlsError("cannot build the key object: " + self.errors())
         finally:
-            free(obj)
-        with self._keys_lock:
-            self._keys[pkey] = key
-        return pkey
+            self.provider.unregister_key(ref)
+            if pctx:
+                self.EVP_PKEY_CTX_free(pctx)
+        return pkey.value
 
     def unbind_key(self, pkey: int) -> None:
-        with self._keys_lock:
-            self._keys.pop(pkey, None)
+        """Drop the caller's reference; the key object goes when OpenSSL drops its own."""
         self.EVP_PKEY_free(pkey)
-
-    def _key_for(self, ctx) -> ServerKey | None:
-        return self._keys.get(self.EVP_PKEY_CTX_get0_pkey(ctx))
 
     def _fail(self, exc: BaseException) -> None:
         # The callback cannot raise into C; the connection thread reports it.
         self.local.error = exc
 
-    def _make_sign_hook(self, pkey_id: int):
-        def hook(ctx, sig, siglen, tbs, tbslen):
-            try:
-                key = self._key_for(ctx)
-                if key is None:
-                    return self._orig[pkey_id, "sign"](ctx, sig, siglen, tbs, tbslen)
-                if not sig:
-                    return 0  # AUTOARGLEN answers size queries before we are called
-                md = _vp()
-                if self.EVP_PKEY_CTX_get_signature_md(ctx, ctypes.byref(md)) <= 0 or not md:
-                    raise TlsError("no signature digest set")
-                hash_name = _NID_TO_HASH[self.EVP_MD_get_type(md)]
-                if pkey_id == EVP_PKEY_RSA:
-                    pad = ctypes.c_int()
-                    self.EVP_PKEY_CTX_get_rsa_padding(ctx, ctypes.byref(pad))
-                    scheme = _RSA_SCHEMES[pad.value == RSA_PKCS1_PSS_PADDING, hash_name]
-                else:
-                    scheme = _ECDSA_SCHEMES[hash_name]
-                digest = ctypes.string_at(tbs, tbslen)
-                signature = key.sign(digest, scheme)
-                if len(signature) > siglen[0]:
-                    raise TlsError("signature longer than the buffer OpenSSL provided")
-                ctypes.memmove(sig, signature, len(signature))
-                siglen[0] = len(signature)
-                return 1
-            except BaseException as exc:  # noqa: BLE001 — nothing may escape into C
-                self._fail(exc)
-                return 0
 
-        return hook
+def _le(value: int) -> bytes:
+    """A BIGNUM as an OSSL_PARAM unsigned integer: native (little-endian) byte order."""
+    return value.to_bytes(max(1, (value.bit_length() + 7) // 8), "little")
 
 
 # ---------------------------------------------------------------------------------------
@@ -587,10 +581,9 @@ def iis_default_page(request: HttpRequest | None = None, *, body: bytes = _IIS_P
 # The endpoint
 # ---------------------------------------------------------------------------------------
 
-# Key exchange by RSA decryption is left out: libssl 3.0 passes the client version to the
-# decryption context as OSSL_PARAMs that a foreign (legacy) key context rejects, so
-# TLS_RSA_WITH_* suites cannot be served through an external key. ECDHE suites only.
-DEFAULT_CIPHERS = "DEFAULT:!kRSA:!aNULL"
+# OpenSSL's default list: ECDHE first, the TLS_RSA_WITH_* suites (key exchange by the
+# provider's RSA decryption) after them, as Schannel orders them.
+DEFAULT_CIPHERS = "DEFAULT:!aNULL"
 DEFAULT_GROUPS = "X25519:P-256:P-384"
 
 

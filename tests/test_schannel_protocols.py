@@ -105,7 +105,7 @@ def test_2008r2_tls12_is_supported_but_disabled(make_machine):
     assert protocols.protocol_state(m, "TLS 1.3") == "not supported"
 
 
-def test_cipher_suite_order_and_rsa_key_exchange_left_out(make_machine):
+def test_cipher_suite_order_with_rsa_key_exchange_after_ecdhe(make_machine):
     s = protocols.effective_settings(make_machine(os_version="2019"))
     # "TLS Cipher Suites in Windows 10 v1809": the first suites, in order.
     assert s.cipher_suites[:4] == ("TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
@@ -116,10 +116,16 @@ def test_cipher_suite_order_and_rsa_key_exchange_left_out(make_machine):
                                             "ECDHE-ECDSA-AES128-GCM-SHA256",
                                             "ECDHE-RSA-AES256-GCM-SHA384",
                                             "ECDHE-RSA-AES128-GCM-SHA256"]
+    # The TLS_RSA_WITH_* suites are served (the winpki provider decrypts the premaster
+    # secret), after every ECDHE suite as in Windows' list; 3DES is not in OpenSSL 3.
     omitted = dict(s.omitted)
-    assert "TLS_RSA_WITH_AES_128_GCM_SHA256" in omitted and "RSA key exchange" in omitted[
-        "TLS_RSA_WITH_AES_128_GCM_SHA256"]
-    assert not any(n.startswith("AES") for n in s.cipher_list.split(":"))
+    assert "TLS_RSA_WITH_AES_128_GCM_SHA256" not in omitted
+    assert "TLS_RSA_WITH_3DES_EDE_CBC_SHA" in omitted
+    names = s.cipher_list.split(":")
+    rsa_kx = [n for n in names if n.startswith("AES")]
+    assert rsa_kx == ["AES256-GCM-SHA384", "AES128-GCM-SHA256", "AES256-SHA256", "AES128-SHA256",
+                      "AES256-SHA", "AES128-SHA"]
+    assert max(names.index(n) for n in names if n.startswith("ECDHE")) < names.index(rsa_kx[0])
     assert s.tls13_suites == ""
     s22 = protocols.effective_settings(make_machine(os_version="2022"))
     assert s22.tls13_suites == "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256"
@@ -148,7 +154,7 @@ def test_nothing_servable_fails_like_schannel(make_machine):
         _bind(m)
         reg.create_key(m, protocols.CIPHER_ORDER_KEY, reg.system_token(m))[0].close()
         reg.set_value(m, protocols.CIPHER_ORDER_KEY, "Functions", reg.REG_MULTI_SZ,
-                      ["TLS_RSA_WITH_AES_128_CBC_SHA"], reg.system_token(m))
+                      ["TLS_RSA_WITH_3DES_EDE_CBC_SHA"], reg.system_token(m))
         with raises_hresult(SEC_E_ALGORITHM_MISMATCH):
             with serve("0.0.0.0:443"):
                 pass
@@ -419,10 +425,6 @@ def test_ecdhe_curves_per_version(make_machine):
             assert _handshake(endpoint.address, x25519_only)[1] == "DHE-RSA-AES256-GCM-SHA384"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "TLS_RSA_WITH_* suites are enabled by default on every version and Windows negotiates "
-    "them; winpki leaves them out because libssl 3 cannot route the premaster-secret "
-    "decryption to a provider key (schannel/tls.py), so an RSA-key-exchange-only client fails"))
 def test_rsa_key_exchange_client_is_served_by_2019(make_machine):
     m = make_machine(os_version="2019")
     with use_machine(m):

@@ -27,14 +27,18 @@ def _bind(machine, **kw):
     return ctx
 
 
-def _get(address, cert_der, version):
+def _get(address, cert_der, version, ciphers=None, cipher_out=None):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.minimum_version = ctx.maximum_version = version
     if version < ssl.TLSVersion.TLSv1_2:  # SHA-1 suites and MD5+SHA-1 signatures
         ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+    if ciphers:
+        ctx.set_ciphers(ciphers)
     ctx.load_verify_locations(cadata=cert_der)
     with socket.create_connection(address, timeout=10) as raw:
         with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+            if cipher_out is not None:
+                cipher_out.append(tls.cipher()[0])
             tls.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
             data = b""
             while chunk := tls.recv(65536):
@@ -125,6 +129,37 @@ def test_no_binding_and_broken_key(make_machine):
             pass
 
 
+def _bind_on_token(m, softhsm_token, tmp_path, kind):
+    """certutil -importPFX onto a SoftHSM token behind "Contoso HSM KSP"/"CSP", then netsh
+    http add sslcert; returns (the software key for checks, the certificate's DER)."""
+    import hashlib
+
+    from helpers_certs import make_cert, rsa_key
+    from helpers_keys import NOW
+
+    from capi.formats.pkcs12 import PfxCert, PfxKey, build_pfx
+    from csp import tokens
+
+    name = "Contoso HSM KSP" if kind == "ksp" else "Contoso HSM CSP"
+    tokens.add_pkcs11(m, name, softhsm_token.module, softhsm_token.label,
+                      pin=softhsm_token.pin, kind=kind)
+    key = rsa_key(2048)
+    der = make_cert("localhost", key=key, dns=("localhost",), not_before=NOW)
+    kid = b"\x01\x00\x00\x00"
+    pfx = tmp_path / "hsm.pfx"
+    pfx.write_bytes(build_pfx([PfxKey(key, local_key_id=kid), PfxCert(der, local_key_id=kid)],
+                              "pw"))
+    out = io.StringIO()
+    rc = main(["certutil", "-p", "pw", "-csp", name, "-importPFX", "My", str(pfx)], out=out, err=out)
+    assert rc == 0, out.getvalue()
+    thumb = hashlib.sha1(der).hexdigest()
+    out = io.StringIO()
+    rc = main(["netsh", "http", "add", "sslcert", "ipport=0.0.0.0:443", f"certhash={thumb}",
+               f"appid={IIS_APP_ID}"], out=out, err=out)
+    assert rc == 0, out.getvalue()
+    return key, der
+
+
 @pytest.mark.parametrize("os_version, version", [
     ("2022", ssl.TLSVersion.TLSv1_3),
     # A default 2008 R2 serves TLS 1.0: the token signs the MD5+SHA-1 hash raw (CKM_RSA_PKCS).
@@ -135,33 +170,9 @@ def test_softhsm_key_bound_and_served(make_machine, softhsm_token, tmp_path, kin
                                       version):
     """Issue 5: a PFX imported with -csp "Contoso HSM KSP" puts its key on the SoftHSM token;
     the certificate binds and serves, every handshake signed on the token."""
-    from helpers_certs import make_cert, rsa_key
-    from helpers_keys import NOW
-
-    from capi.formats.pkcs12 import PfxCert, PfxKey, build_pfx
-    from csp import tokens
-
     m = make_machine(os_version=os_version)
     with use_machine(m):
-        name = "Contoso HSM KSP" if kind == "ksp" else "Contoso HSM CSP"
-        tokens.add_pkcs11(m, name, softhsm_token.module, softhsm_token.label,
-                          pin=softhsm_token.pin, kind=kind)
-        key = rsa_key(2048)
-        der = make_cert("localhost", key=key, dns=("localhost",), not_before=NOW)
-        kid = b"\x01\x00\x00\x00"
-        pfx = tmp_path / "hsm.pfx"
-        pfx.write_bytes(build_pfx([PfxKey(key, local_key_id=kid), PfxCert(der, local_key_id=kid)],
-                                  "pw"))
-        out = io.StringIO()
-        rc = main(["certutil", "-p", "pw", "-csp", name, "-importPFX", "My", str(pfx)], out=out, err=out)
-        assert rc == 0, out.getvalue()
-        import hashlib
-
-        thumb = hashlib.sha1(der).hexdigest()
-        out = io.StringIO()
-        rc = main(["netsh", "http", "add", "sslcert", "ipport=0.0.0.0:443", f"certhash={thumb}",
-                   f"appid={IIS_APP_ID}"], out=out, err=out)
-        assert rc == 0, out.getvalue()
+        key, der = _bind_on_token(m, softhsm_token, tmp_path, kind)
         with serve("0.0.0.0:443") as endpoint:
             got, data = _get(endpoint.address, der, version)
             assert endpoint.key.sign_calls >= 1
@@ -305,3 +316,41 @@ def test_imported_certificate_goes_to_the_token_and_propagates(make_machine, sof
             (ctx,) = list(s)
             info = CertGetCertificateContextProperty(ctx, CERT_KEY_PROV_INFO_PROP_ID)
     assert info.pwszProvName == name and ctx.pbCertEncoded == der
+
+
+# TLS_RSA_WITH_* key exchange: the client encrypts the premaster secret to the certificate's
+# key and the provider that holds the key decrypts it (NCryptDecrypt with
+# NCRYPT_PAD_PKCS1_FLAG, the CSP container, CKM_RSA_PKCS on the token). Windows Server 2016
+# and 2019 enable TLS_RSA_WITH_AES_256_GCM_SHA384 and TLS_RSA_WITH_AES_128_CBC_SHA
+# ("TLS Cipher Suites in Windows 10 v1607" / "v1809", Microsoft).
+RSA_KX = [("AES128-SHA", "2019"), ("AES256-GCM-SHA384", "2016")]
+
+
+@pytest.mark.parametrize("cipher, os_version", RSA_KX)
+@pytest.mark.parametrize("kind", ["capi", "cng"])
+def test_rsa_key_exchange_decrypts_in_the_provider(make_machine, kind, cipher, os_version):
+    m = make_machine(os_version=os_version)
+    with use_machine(m):
+        ctx = _bind(m, cng=(kind == "cng"), keyspec=AT_KEYEXCHANGE, exportable=False)
+        got = []
+        with serve("0.0.0.0:443") as endpoint:
+            version, data = _get(endpoint.address, ctx.pbCertEncoded, ssl.TLSVersion.TLSv1_2,
+                                 cipher, got)
+            assert endpoint.key.decrypt_calls == 1
+            assert endpoint.key.sign_calls == 0  # no ServerKeyExchange to sign
+    assert (version, got) == ("TLSv1.2", [cipher])
+    assert data.startswith(b"HTTP/1.1 200 OK")
+
+
+@pytest.mark.parametrize("cipher, os_version", RSA_KX)
+def test_rsa_key_exchange_decrypts_on_the_token(make_machine, softhsm_token, tmp_path, cipher,
+                                               os_version):
+    m = make_machine(os_version=os_version)
+    with use_machine(m):
+        _key, der = _bind_on_token(m, softhsm_token, tmp_path, "ksp")
+        got = []
+        with serve("0.0.0.0:443") as endpoint:
+            version, data = _get(endpoint.address, der, ssl.TLSVersion.TLSv1_2, cipher, got)
+            assert endpoint.key.decrypt_calls == 1
+    assert (version, got) == ("TLSv1.2", [cipher])
+    assert data.startswith(b"HTTP/1.1 200 OK")

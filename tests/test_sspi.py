@@ -405,6 +405,35 @@ def test_sspi_server_with_python_ssl_client(pki, creds):
     assert answer == b"echo:hello from ssl\n" and version == "TLSv1.3"
 
 
+def test_sspi_server_rsa_key_exchange_decrypts_with_the_cng_key(pki, creds):
+    """A TLS_RSA_WITH_AES_128_GCM_SHA256 client (Schannel enables the suite on every server
+    version): AcceptSecurityContext's key decrypts the premaster secret (NCryptDecrypt)."""
+    scred, _ = creds
+    listener = socket.create_server(("127.0.0.1", 0))
+    replies: list = []
+
+    def serve():
+        conn, _ = listener.accept()
+        with conn:
+            _sspi_server_session(conn, scred, replies)
+
+    t = threading.Thread(target=serve)
+    t.start()
+    ctx = ssl.create_default_context(cadata=pki["root"][0].public_bytes(
+        serialization.Encoding.PEM).decode())
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_ciphers("AES128-GCM-SHA256")
+    with socket.create_connection(listener.getsockname(), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+            tls.sendall(b"hello\n")
+            answer = tls.recv(1024)
+            cipher = tls.cipher()[0]
+    t.join(10)
+    listener.close()
+    assert (answer, cipher) == (b"echo:hello\n", "AES128-GCM-SHA256")
+    assert (scred.key.decrypt_calls, scred.key.sign_calls) == (1, 0)
+
+
 @pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
 def test_sspi_client_against_python_ssl_server(pki, tmp_path, version):
     (tmp_path / "c.pem").write_bytes(pki["cert"].public_bytes(serialization.Encoding.PEM))

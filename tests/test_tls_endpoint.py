@@ -463,16 +463,47 @@ def test_tls12_signature_schemes_reach_the_key(pki, sigalg, scheme):
 
 
 @needs_openssl
-@pytest.mark.xfail(strict=True, reason=(
-    "TLS_RSA_WITH_* key exchange is not offered: libssl 3.0 passes the client version to "
-    "the RSA decryption as OSSL_PARAMs, which a foreign key's legacy context rejects; "
-    "Windows Schannel does negotiate TLS_RSA_WITH_AES_128_GCM_SHA256"))
 def test_tls12_rsa_key_exchange_decrypts_through_the_key(pki):
     key = SoftwareServerKey(pki.keys["rsa2048"])
     with endpoint(pki, key=key) as ep:
         rc, out, err = s_client(pki, ep.address, "-tls1_2", "-cipher", "AES128-GCM-SHA256")
     assert rc == 0, err
     assert key.decrypt_calls == 1
+
+
+class BadPremasterKey(SoftwareServerKey):
+    """A key whose decryption goes wrong in one of the ways a forged ClientKeyExchange
+    makes it go wrong (RFC 5246 §7.4.7.1)."""
+
+    how = "wrong-premaster"
+
+    def decrypt(self, ciphertext):
+        plain = super().decrypt(ciphertext)
+        if self.how == "padding":
+            raise ValueError("PKCS#1 padding check failed")
+        if self.how == "wrong-version":
+            return b"\x03\x01" + plain[2:]
+        if self.how == "wrong-length":
+            return plain[:47]
+        return plain[:2] + bytes(46)  # well formed, but not the client's premaster
+
+
+@pytest.mark.parametrize("how", ["padding", "wrong-version", "wrong-length"])
+def test_bad_premaster_fails_like_a_wrong_one(pki, how):
+    """The Bleichenbacher countermeasure end to end: a premaster that fails to decrypt, has
+    the wrong version or the wrong length gets the same answer as a well-formed wrong one:
+    the handshake goes on and fails at Finished (bad_record_mac), never earlier."""
+    outcomes = []
+    for what in ("wrong-premaster", how):
+        key = BadPremasterKey(pki.keys["rsa2048"])
+        key.how = what
+        client = pki.client(ssl.TLSVersion.TLSv1_2)
+        client.set_ciphers("AES128-GCM-SHA256")
+        with endpoint(pki, key=key) as ep:
+            with pytest.raises(ssl.SSLError) as info:
+                fetch(ep.address, client)
+        outcomes.append((info.value.reason, key.decrypt_calls))
+    assert outcomes[0] == outcomes[1] == ("SSLV3_ALERT_BAD_RECORD_MAC", 1)
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
