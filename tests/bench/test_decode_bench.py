@@ -8,10 +8,10 @@ throughput.
 """
 
 import sys
-import time
 from pathlib import Path
 
 from asn1crypto import x509 as asn1_x509
+from ratio import time_ratio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from helpers_certs import make_cert, name  # noqa: E402
@@ -21,14 +21,6 @@ from capi.crypt32.encode import CryptDecodeObjectEx  # noqa: E402
 
 LOOPS = 300
 
-
-def _best_of(rounds, fn):
-    best = float("inf")
-    for _ in range(rounds):
-        started = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - started)
-    return best
 
 
 def _cert():
@@ -60,14 +52,7 @@ def _raw_name(der):
 
 def _compare(benchmark, label, mine, raw):
     benchmark(mine)
-    raw_time = _best_of(3, raw)
-    my_time = _best_of(3, mine)
-    ratio = raw_time / my_time
-    benchmark.extra_info.update(raw_seconds=raw_time, decode_seconds=my_time,
-                                throughput_ratio=round(ratio, 3))
-    print(f"\n{label}: CryptDecodeObjectEx {my_time:.4f}s, asn1crypto {raw_time:.4f}s, "
-          f"ratio {ratio:.2f}")
-    assert ratio >= 0.9
+    time_ratio(benchmark, label, raw, mine, 0.9, side="decode", raw_side="asn1crypto")
 
 
 def test_decode_cert_to_be_signed_vs_asn1crypto(benchmark):

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import datetime
 import sys
-import time
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.hazmat.primitives.serialization import pkcs7
+from ratio import rates
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from helpers_certs import BASE_TIME, corpus, name, rsa_key  # noqa: E402
@@ -64,18 +64,6 @@ DATA = b"benchmark payload " * 64
 ROUNDS = 60
 
 
-def _rates(*fns, rounds: int = ROUNDS) -> list[float]:
-    """Best throughput of each function over interleaved runs (load drifts; interleaving
-    exposes every side to the same drift)."""
-    best = [0.0] * len(fns)
-    for _ in range(5):
-        for i, fn in enumerate(fns):
-            start = time.perf_counter()
-            for _ in range(rounds):
-                fn()
-            best[i] = max(best[i], rounds / (time.perf_counter() - start))
-    return best
-
 
 def _raw_signer(cert_der: bytes, key):
     cert = x509.load_der_x509_certificate(cert_der)
@@ -101,7 +89,7 @@ def test_sign_software_key_ratio(machine):
     ours = cms.ContentInfo.load(facade())["content"]["signer_infos"][0]["signature"].native
     theirs = cms.ContentInfo.load(raw())["content"]["signer_infos"][0]["signature"].native
     assert ours == theirs
-    raw_rate, facade_rate = _rates(raw, facade)
+    raw_rate, facade_rate = rates(raw, facade, rounds=ROUNDS)
     ratio = facade_rate / raw_rate
     print(f"\nsign: raw {raw_rate:.0f}/s facade {facade_rate:.0f}/s ratio {ratio:.3f}")
     assert ratio >= 0.90
@@ -140,7 +128,7 @@ def test_verify_ratio(machine):
         return content
 
     assert facade()[0] == raw()
-    raw_rate, facade_rate = _rates(raw, facade, rounds=300)
+    raw_rate, facade_rate = rates(raw, facade, rounds=300)
     ratio = facade_rate / raw_rate
     print(f"\nverify: raw {raw_rate:.0f}/s facade {facade_rate:.0f}/s ratio {ratio:.3f}")
     # Not quite the same work: the facade also hands back the signer as a CERT_CONTEXT in
@@ -208,7 +196,7 @@ def test_sign_softhsm_ratio(machine, softhsm_token):
             return cms.ContentInfo({"content_type": "signed_data", "content": sd}).dump()
 
         assert raw() == facade()  # deterministic PKCS#1 v1.5: the same message
-        raw_rate, facade_rate = _rates(raw, facade)
+        raw_rate, facade_rate = rates(raw, facade, rounds=ROUNDS)
         ratio = facade_rate / raw_rate
         print(f"\nsoftHSM sign: raw {raw_rate:.0f}/s facade {facade_rate:.0f}/s ratio {ratio:.3f}")
         assert ratio >= 0.90
@@ -273,7 +261,7 @@ def test_chain_with_crl_checking_over_600_certificates(machine):
         assert root_crl.is_signature_valid(root_key.public_key())
         assert root_crl.get_revoked_certificate_by_serial_number(inter.serial_number) is None
 
-    raw_rate, facade_rate = _rates(raw, facade, rounds=10)
+    raw_rate, facade_rate = rates(raw, facade, rounds=10)
     per_chain_ms = 1000 / facade_rate
     print(f"\nchain+CRL over 600 certs: raw {raw_rate:.0f}/s facade {facade_rate:.0f}/s "
           f"({per_chain_ms:.1f} ms per chain)")

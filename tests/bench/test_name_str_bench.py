@@ -14,10 +14,9 @@ same run.
 The round trip is checked first (the string comes back). Best of three rounds.
 """
 
-import time
-
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from ratio import time_ratio
 
 from capi.constants import CERT_NAME_STR_COMMA_FLAG, CERT_X500_NAME_STR, X509_ASN_ENCODING
 from capi.crypt32.str import CertNameToStr, CertStrToName
@@ -29,24 +28,10 @@ RFC4514 = "C=US,ST=Washington,L=Redmond,O=Contoso Ltd,OU=Web,CN=www.contoso.com"
 FLAGS = CERT_X500_NAME_STR | CERT_NAME_STR_COMMA_FLAG
 
 
-def _best_of(rounds, fn):
-    best = float("inf")
-    for _ in range(rounds):
-        started = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - started)
-    return best
-
 
 def _compare(benchmark, label, mine, raw, floor):
     benchmark(mine)
-    raw_time = _best_of(3, raw)
-    my_time = _best_of(3, mine)
-    ratio = raw_time / my_time
-    benchmark.extra_info.update(raw_seconds=raw_time, winpki_seconds=my_time,
-                                throughput_ratio=round(ratio, 3))
-    print(f"\n{label}: winpki {my_time:.4f}s, raw {raw_time:.4f}s, ratio {ratio:.2f}")
-    assert ratio >= floor
+    time_ratio(benchmark, label, raw, mine, floor)
 
 
 def test_str_to_name_vs_cryptography(benchmark):
