@@ -597,6 +597,18 @@ def serialize_element(ctx: CertContext, *, include_hashes: bool = True) -> bytes
     return encode_element(ctx.pbCertEncoded, element_properties(ctx, include_hashes=include_hashes))
 
 
+def next_property_id(ids: list[int], prop_id: int) -> int:
+    """CertEnum{Certificate,CRL}ContextProperties: the id after ``prop_id`` in ``ids``
+    (0 starts), or 0 past the last or for an id not present."""
+    if not prop_id:
+        return ids[0] if ids else 0
+    try:
+        i = ids.index(prop_id)
+    except ValueError:
+        return 0
+    return ids[i + 1] if i + 1 < len(ids) else 0
+
+
 def cert_eku(ctx: CertContext, flags: int) -> tuple[bool, list[str]]:
     """(has usage restrictions, allowed OIDs) from the extension and/or the property."""
     from cryptography import x509
