@@ -439,9 +439,7 @@ class SoftwareKey(KspKey):
             except ValueError as exc:
                 raise WinError(NTE_INVALID_PARAMETER, detail=str(exc)) from exc
         der = self.private.sign(digest, ec.ECDSA(asym_utils.Prehashed(_prehash_for(digest))))
-        r, s = asym_utils.decode_dss_signature(der)
-        size = (self.length + 7) // 8
-        return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+        return blobs.ecdsa_p1363_from_der(der, (self.length + 7) // 8)
 
     def verify_signature(self, digest: bytes, signature: bytes, pad, flags: int) -> None:
         self._need_final()
@@ -457,11 +455,9 @@ class SoftwareKey(KspKey):
                 algorithm = asym_utils.Prehashed(alg) if alg is not None else asym_utils.NoDigestInfo()
                 self.public.verify(signature, digest, scheme, algorithm)
                 return
-            size = (self.length + 7) // 8
-            if len(signature) != 2 * size:
+            if len(signature) != 2 * ((self.length + 7) // 8):
                 raise InvalidSignature()
-            der = asym_utils.encode_dss_signature(int.from_bytes(signature[:size], "big"),
-                                                  int.from_bytes(signature[size:], "big"))
+            der = blobs.ecdsa_der_from_p1363(signature)
             self.public.verify(der, digest, ec.ECDSA(asym_utils.Prehashed(_prehash_for(digest))))
         except (InvalidSignature, ValueError) as exc:
             raise WinError(NTE_BAD_SIGNATURE) from exc

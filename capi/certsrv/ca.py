@@ -27,12 +27,12 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.asymmetric import utils as asym_utils
 from cryptography.x509.oid import NameOID
 
 from capi import constants as C
 from capi.crypt32.context import CRYPT_KEY_PROV_INFO
 from capi.errors import NTE_BAD_SIGNATURE, WinError
+from capi.formats.blobs import ecdsa_der_from_p1363
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ca_config(
@@ -92,10 +92,7 @@ def sign_with_key(info: CRYPT_KEY_PROV_INFO, data: bytes, hash_name: str) -> tup
             sig = key.sign_hash(digest, BCRYPT_PKCS1_PADDING_INFO(_HASHES[hash_name.lower()][1]),
                                 C.BCRYPT_PAD_PKCS1)
             return _RSA_SIG_ALGS[hash_name.lower()], sig
-        raw = key.sign_hash(digest, None, 0)
-        half = len(raw) // 2
-        der = asym_utils.encode_dss_signature(int.from_bytes(raw[:half], "big"),
-                                              int.from_bytes(raw[half:], "big"))
+        der = ecdsa_der_from_p1363(key.sign_hash(digest, None, 0))
         return _ECDSA_SIG_ALGS[hash_name.lower()], der
     finally:
         handle._open = False
