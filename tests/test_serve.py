@@ -4,13 +4,13 @@ used through its provider (software CSP, CNG KSP), clients: Python ssl and opens
 import contextvars
 import io
 import shutil
-import socket
 import ssl
 import subprocess
 import threading
 
 import pytest
 from helpers_keys import install_server_cert
+from helpers_sspi import tls_exchange
 
 from capi import AT_KEYEXCHANGE, AT_SIGNATURE, use_machine
 from capi.errors import ERROR_FILE_NOT_FOUND, ERROR_NO_SUCH_LOGON_SESSION
@@ -33,13 +33,8 @@ def _get(address, cert_der, version):
     if version < ssl.TLSVersion.TLSv1_2:  # SHA-1 suites and MD5+SHA-1 signatures
         ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
     ctx.load_verify_locations(cadata=cert_der)
-    with socket.create_connection(address, timeout=10) as raw:
-        with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
-            tls.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-            data = b""
-            while chunk := tls.recv(65536):
-                data += chunk
-            return tls.version(), data
+    got_version, _, data = tls_exchange(address, ctx)
+    return got_version, data
 
 
 @pytest.mark.parametrize("os_version, version, iis", [
