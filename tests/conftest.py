@@ -57,3 +57,13 @@ def w2008(make_machine):
 def w2019(make_machine):
     """A fresh Windows Server 2019 machine, made current for the test."""
     yield from _current_machine(make_machine, "2019")
+
+
+@pytest.fixture
+def prov(machine):
+    """The Microsoft Software Key Storage Provider, opened on the test's machine."""
+    from capi.constants import MS_KEY_STORAGE_PROVIDER
+    from capi.ncrypt import keystorage
+
+    with keystorage.NCryptOpenStorageProvider(MS_KEY_STORAGE_PROVIDER, 0) as p:
+        yield p
