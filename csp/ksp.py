@@ -77,14 +77,12 @@ from csp.keyfiles import (
     FILE_ADD_FILE,
     FILE_READ_DATA,
     READ_CONTROL,
-    WRITE_DAC,
-    WRITE_OWNER,
     BrokenKeyFile,
     KeyStore,
     _b64,
     _unb64,
 )
-from csp.software import generate_rsa, merge_sd
+from csp.software import generate_rsa, set_key_file_sd
 
 NCRYPT_IMPL_SOFTWARE_FLAG = 0x2
 RSA_ALGORITHM = "RSA"
@@ -347,14 +345,8 @@ class SoftwareKey(KspKey):
         if prop == NCRYPT_SECURITY_DESCR_PROPERTY:
             if self.name is None or not self.finalized:
                 raise WinError(NTE_NOT_SUPPORTED)
-            info = flags & 0xF or 0x4
-            desired = WRITE_DAC | (WRITE_OWNER if info & 0x1 else 0)
-            if not self.store.allowed(self.unique_name, desired):
-                raise WinError(NTE_PERM)
-            winpath = self.store.winpath(self.unique_name)
-            machine = self.scope.machine
-            with machine.transaction():
-                identity.set_sd(machine, winpath, merge_sd(identity.get_sd(machine, winpath), value, info))
+            set_key_file_sd(self.scope.machine, self.store, self.unique_name, value,
+                            flags & 0xF or 0x4)
             return
         raise WinError(NTE_NOT_SUPPORTED, detail=f"property {prop!r}")
 

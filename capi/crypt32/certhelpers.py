@@ -31,6 +31,7 @@ from capi.crypt32.structs import (
     CRYPT_ALGORITHM_IDENTIFIER,
     CRYPT_BIT_BLOB,
 )
+from capi.crypt32.structs import blob_bytes as _b
 from capi.errors import (
     CRYPT_E_ASN1_BADTAG,
     CRYPT_E_ASN1_EOD,
@@ -107,14 +108,6 @@ def _digest(hash_cls, data: bytes) -> bytes:
     h = hashes.Hash(hash_cls())
     h.update(bytes(data))
     return h.finalize()
-
-
-def _b(v) -> bytes:
-    if v is None:
-        return b""
-    if isinstance(v, CRYPT_BIT_BLOB):
-        return bytes(v.pbData)
-    return bytes(v)
 
 
 # ---------------------------------------------------------------------------------------

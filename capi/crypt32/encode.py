@@ -135,6 +135,7 @@ from capi.crypt32.structs import (
     CRYPT_CONTENT_INFO,
     CRYPT_SEQUENCE_OF_ANY,
 )
+from capi.crypt32.structs import blob_bytes as _b
 from capi.errors import (
     CRYPT_E_ASN1_BADTAG,
     CRYPT_E_ASN1_CHOICE,
@@ -172,14 +173,6 @@ def _need(obj: Any) -> Any:
     if obj is None:
         raise D.fail(STATUS_ACCESS_VIOLATION, "NULL structure")
     return obj
-
-
-def _b(v) -> bytes:
-    if v is None:
-        return b""
-    if isinstance(v, CRYPT_BIT_BLOB):
-        return bytes(v.pbData)
-    return bytes(v)
 
 
 def _positional_error(code: int, index: int) -> WinError:
