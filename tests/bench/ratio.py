@@ -5,6 +5,7 @@ library doing the same work in the same run, and asserts the ratio.
   drifts; interleaving exposes every side to the same drift).
 - best_of / time_ratio: best wall time of a few rounds of each side, the ratio recorded in
   the benchmark's extra_info, printed and asserted against a floor.
+- repeated: one call that makes ``n`` calls, for a side too quick to time alone.
 - benchmarks_enabled: whether this run measures (--benchmark-enable, or not
   --benchmark-disable), for benches that size their data by it.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import time
 
-__all__ = ["benchmarks_enabled", "best_of", "rates", "time_ratio"]
+__all__ = ["benchmarks_enabled", "best_of", "rates", "repeated", "time_ratio"]
 
 
 def rates(*fns, rounds: int, passes: int = 5) -> list[float]:
@@ -38,6 +39,15 @@ def best_of(rounds: int, fn, clock=time.perf_counter) -> float:
         fn()
         best = min(best, clock() - started)
     return best
+
+
+def repeated(fn, n: int):
+    """A function that calls ``fn`` ``n`` times."""
+    def run() -> None:
+        for _ in range(n):
+            fn()
+
+    return run
 
 
 def time_ratio(benchmark, label: str, raw, mine, floor: float, *, rounds: int = 3,

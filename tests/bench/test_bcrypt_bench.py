@@ -29,7 +29,6 @@ SMALL = os.urandom(64)
 ROUNDS = {len(MIB): 20, len(SMALL): 2000}
 
 
-
 def _cbc_pair(data):
     key = BCryptGenerateSymmetricKey(BCRYPT_AES_CBC_ALG_HANDLE, None, KEY, 0)
     aes = algorithms.AES(KEY)

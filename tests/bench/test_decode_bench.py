@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from asn1crypto import x509 as asn1_x509
-from ratio import time_ratio
+from ratio import repeated, time_ratio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from helpers_certs import make_cert, name  # noqa: E402
@@ -20,7 +20,6 @@ from capi.constants import X509_ASN_ENCODING, X509_CERT_TO_BE_SIGNED, X509_NAME 
 from capi.crypt32.encode import CryptDecodeObjectEx  # noqa: E402
 
 LOOPS = 300
-
 
 
 def _cert():
@@ -60,15 +59,10 @@ def test_decode_cert_to_be_signed_vs_asn1crypto(benchmark):
     info = CryptDecodeObjectEx(X509_ASN_ENCODING, X509_CERT_TO_BE_SIGNED, der)
     assert info.cExtension == len(_raw_cert_info(der)) - 11
 
-    def mine():
-        for _ in range(LOOPS):
-            CryptDecodeObjectEx(X509_ASN_ENCODING, X509_CERT_TO_BE_SIGNED, der)
-
-    def raw():
-        for _ in range(LOOPS):
-            _raw_cert_info(der)
-
-    _compare(benchmark, "X509_CERT_TO_BE_SIGNED", mine, raw)
+    _compare(benchmark, "X509_CERT_TO_BE_SIGNED",
+             repeated(lambda: CryptDecodeObjectEx(X509_ASN_ENCODING, X509_CERT_TO_BE_SIGNED, der),
+                      LOOPS),
+             repeated(lambda: _raw_cert_info(der), LOOPS))
 
 
 def test_decode_name_vs_asn1crypto(benchmark):
@@ -76,12 +70,6 @@ def test_decode_name_vs_asn1crypto(benchmark):
     got = CryptDecodeObjectEx(X509_ASN_ENCODING, X509_NAME, subject)
     assert got.cRDN == len(_raw_name(subject))
 
-    def mine():
-        for _ in range(LOOPS):
-            CryptDecodeObjectEx(X509_ASN_ENCODING, X509_NAME, subject)
-
-    def raw():
-        for _ in range(LOOPS):
-            _raw_name(subject)
-
-    _compare(benchmark, "X509_NAME", mine, raw)
+    _compare(benchmark, "X509_NAME",
+             repeated(lambda: CryptDecodeObjectEx(X509_ASN_ENCODING, X509_NAME, subject), LOOPS),
+             repeated(lambda: _raw_name(subject), LOOPS))

@@ -64,7 +64,6 @@ DATA = b"benchmark payload " * 64
 ROUNDS = 60
 
 
-
 def _raw_signer(cert_der: bytes, key):
     cert = x509.load_der_x509_certificate(cert_der)
     builder = pkcs7.PKCS7SignatureBuilder().set_data(DATA).add_signer(cert, key, hashes.SHA256())

@@ -20,7 +20,6 @@ DIGEST = hashlib.sha256(b"ecc benchmark").digest()
 SHA256 = BCryptBufferDesc(0, [BCryptBuffer(0, 0, "SHA256")])
 
 
-
 def _agreement_pair(prov):
     ours_priv = ec.generate_private_key(ec.SECP256R1())
     peer = ec.generate_private_key(ec.SECP256R1()).public_key()

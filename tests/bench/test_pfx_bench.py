@@ -34,7 +34,6 @@ def pfx_files(tmp_path_factory):
     return out
 
 
-
 def test_parse_pfx_throughput_vs_cryptography(pfx_files, benchmark):
     password = PASSWORD.encode()
 

@@ -29,7 +29,6 @@ def pfx_files(tmp_path_factory):
     ]
 
 
-
 def test_pfx_import_throughput_vs_cryptography(pfx_files, tmp_path, benchmark):
     password = PASSWORD.encode()
     machines = iter([Machine.create(tmp_path / f"m{i}") for i in range(4)])

@@ -56,7 +56,6 @@ def _setup(machine, token):
     return raw, facade, raw_session
 
 
-
 def test_facade_signing_throughput_ratio(machine, softhsm_token):
     raw, facade, session = _setup(machine, softhsm_token)
     try:
