@@ -3,6 +3,7 @@ library doing the same work in the same run, and asserts the ratio.
 
 - rates: best throughput of each function over interleaved runs (the machine's load
   drifts; interleaving exposes every side to the same drift).
+- rate_ratio: rates of the raw library and of the facade, the ratio printed and asserted.
 - best_of / time_ratio: best wall time of a few rounds of each side, the ratio recorded in
   the benchmark's extra_info, printed and asserted against a floor.
 - repeated: one call that makes ``n`` calls, for a side too quick to time alone.
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import time
 
-__all__ = ["benchmarks_enabled", "best_of", "rates", "repeated", "time_ratio"]
+__all__ = ["benchmarks_enabled", "best_of", "rate_ratio", "rates", "repeated", "time_ratio"]
 
 
 def rates(*fns, rounds: int, passes: int = 5) -> list[float]:
@@ -28,6 +29,15 @@ def rates(*fns, rounds: int, passes: int = 5) -> list[float]:
                 fn()
             best[i] = max(best[i], rounds / (time.perf_counter() - start))
     return best
+
+
+def rate_ratio(label: str, raw, facade, floor: float, *, rounds: int) -> float:
+    """``rates(raw, facade)``; facade / raw is printed and must reach ``floor``. Returns it."""
+    raw_rate, facade_rate = rates(raw, facade, rounds=rounds)
+    ratio = facade_rate / raw_rate
+    print(f"\n{label}: raw {raw_rate:.0f}/s facade {facade_rate:.0f}/s ratio {ratio:.3f}")
+    assert ratio >= floor
+    return ratio
 
 
 def best_of(rounds: int, fn, clock=time.perf_counter) -> float:
