@@ -44,6 +44,7 @@ from capi.constants import (
     CERT_SIGNATURE_HASH_PROP_ID,
     X509_ASN_ENCODING,
 )
+from capi.crypt32.contextbase import LinkedContext
 from capi.crypt32.structs import CERT_EXTENSION, CERT_INFO
 from capi.errors import (
     CRYPT_E_ASN1_BADTAG,
@@ -320,7 +321,7 @@ def parse_certificate(der: bytes) -> x509.Certificate:
 # ---------------------------------------------------------------------------------------
 
 
-class CertContext:
+class CertContext(LinkedContext):
     """CERT_CONTEXT: ``dwCertEncodingType``, ``pbCertEncoded``, ``cbCertEncoded``,
     ``pCertInfo``, ``hCertStore``; plus ``x509``, ``sha1``, ``thumbprint`` and the
     property methods. A context enumerated from a collection is a link: it shares the
@@ -361,12 +362,6 @@ class CertContext:
         ctx._refs = 1
         ctx._seq = 0
         ctx._member = member
-        return ctx
-
-    def _root(self) -> CertContext:
-        ctx = self
-        while ctx._source is not None:
-            ctx = ctx._source
         return ctx
 
     # -- CERT_CONTEXT fields -------------------------------------------------------------
@@ -471,11 +466,6 @@ class CertContext:
         if raw is not None:
             return CRYPT_KEY_PROV_INFO.from_bytes(raw).dwKeySpec
         raise WinError(CRYPT_E_NOT_FOUND)
-
-    def access_state(self) -> int:
-        store = self._root().hCertStore
-        fn = getattr(store, "access_state", None)
-        return fn() if fn else 0
 
     def get_property(self, prop_id: int) -> Any:
         """The property as a Python value (see module docstring for the mapping)."""
