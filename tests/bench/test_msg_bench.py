@@ -29,11 +29,10 @@ from ratio import rate_ratio, rates
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from helpers_certs import BASE_TIME, corpus, name, rsa_key  # noqa: E402
-from helpers_keys import install_server_cert  # noqa: E402
+from helpers_keys import install_server_cert, install_token_cert  # noqa: E402
 
 from capi.constants import (  # noqa: E402
     CERT_CHAIN_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT,
-    CERT_KEY_PROV_INFO_PROP_ID,
     CERT_STORE_ADD_ALWAYS,
     CERT_STORE_ADD_NEW,
     CERT_STORE_PROV_SYSTEM,
@@ -44,10 +43,8 @@ from capi.constants import (  # noqa: E402
 )
 from capi.crypt32.cert import (
     CertCreateCertificateContext,  # noqa: E402
-    CertSetCertificateContextProperty,  # noqa: E402
-)
+    )
 from capi.crypt32.chain import CERT_CHAIN_PARA, CertGetCertificateChain  # noqa: E402
-from capi.crypt32.context import CRYPT_KEY_PROV_INFO  # noqa: E402
 from capi.crypt32.crl import CertAddEncodedCRLToStore  # noqa: E402
 from capi.crypt32.message import (  # noqa: E402
     CRYPT_SIGN_MESSAGE_PARA,
@@ -133,35 +130,11 @@ def test_verify_ratio(machine):
 def test_sign_softhsm_ratio(machine, softhsm_token):
     import pkcs11
 
-    from capi.constants import NCRYPT_LENGTH_PROPERTY
-    from capi.ncrypt.keystorage import (
-        NCryptCreatePersistedKey,
-        NCryptFinalizeKey,
-        NCryptOpenStorageProvider,
-        NCryptSetProperty,
-    )
     from csp import pkcs11 as p11
-    from csp import tokens
 
-    tokens.add_pkcs11(machine, "Bench HSM", softhsm_token.module, softhsm_token.label,
-                      pin=softhsm_token.pin)
-    ksp = NCryptOpenStorageProvider("Bench HSM")
-    key = NCryptCreatePersistedKey(ksp, "RSA", "cms")
-    NCryptSetProperty(key, NCRYPT_LENGTH_PROPERTY, 2048)
-    NCryptFinalizeKey(key)
-    pub = key.key.public
     # A certificate for the token's public key, issued by a software CA.
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    der = (x509.CertificateBuilder().subject_name(name("hsm signer"))
-           .issuer_name(name("bench ca")).public_key(pub).serial_number(99)
-           .not_valid_before(BASE_TIME)
-           .not_valid_after(BASE_TIME + datetime.timedelta(days=3650))
-           .sign(ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
-    with CertOpenStore(CERT_STORE_PROV_SYSTEM, 0, None, CERT_SYSTEM_STORE_LOCAL_MACHINE,
-                       "My") as my:
-        ctx = CertAddEncodedCertificateToStore(my, X509_ASN_ENCODING, der, CERT_STORE_ADD_NEW)
-        CertSetCertificateContextProperty(ctx, CERT_KEY_PROV_INFO_PROP_ID, 0,
-                                          CRYPT_KEY_PROV_INFO("cms", "Bench HSM", 0, 0, 0))
+    # (``key`` kept: the raw session below relies on the provider's login.)
+    ctx, _, key = install_token_cert(machine, softhsm_token, "Bench HSM", "cms", "hsm signer", 99)
     para = CRYPT_SIGN_MESSAGE_PARA(ENC, ctx, SHA256, rgpMsgCert=[ctx])
 
     def facade():
