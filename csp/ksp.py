@@ -77,14 +77,12 @@ from csp.keyfiles import (
     FILE_ADD_FILE,
     FILE_READ_DATA,
     READ_CONTROL,
-    WRITE_DAC,
-    WRITE_OWNER,
     BrokenKeyFile,
     KeyStore,
     _b64,
     _unb64,
 )
-from csp.software import generate_rsa, merge_sd
+from csp.software import generate_rsa, set_key_file_sd
 
 NCRYPT_IMPL_SOFTWARE_FLAG = 0x2
 RSA_ALGORITHM = "RSA"
@@ -347,14 +345,8 @@ class SoftwareKey(KspKey):
         if prop == NCRYPT_SECURITY_DESCR_PROPERTY:
             if self.name is None or not self.finalized:
                 raise WinError(NTE_NOT_SUPPORTED)
-            info = flags & 0xF or 0x4
-            desired = WRITE_DAC | (WRITE_OWNER if info & 0x1 else 0)
-            if not self.store.allowed(self.unique_name, desired):
-                raise WinError(NTE_PERM)
-            winpath = self.store.winpath(self.unique_name)
-            machine = self.scope.machine
-            with machine.transaction():
-                identity.set_sd(machine, winpath, merge_sd(identity.get_sd(machine, winpath), value, info))
+            set_key_file_sd(self.scope.machine, self.store, self.unique_name, value,
+                            flags & 0xF or 0x4)
             return
         raise WinError(NTE_NOT_SUPPORTED, detail=f"property {prop!r}")
 
@@ -439,9 +431,7 @@ class SoftwareKey(KspKey):
             except ValueError as exc:
                 raise WinError(NTE_INVALID_PARAMETER, detail=str(exc)) from exc
         der = self.private.sign(digest, ec.ECDSA(asym_utils.Prehashed(_prehash_for(digest))))
-        r, s = asym_utils.decode_dss_signature(der)
-        size = (self.length + 7) // 8
-        return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+        return blobs.ecdsa_p1363_from_der(der, (self.length + 7) // 8)
 
     def verify_signature(self, digest: bytes, signature: bytes, pad, flags: int) -> None:
         self._need_final()
@@ -457,11 +447,9 @@ class SoftwareKey(KspKey):
                 algorithm = asym_utils.Prehashed(alg) if alg is not None else asym_utils.NoDigestInfo()
                 self.public.verify(signature, digest, scheme, algorithm)
                 return
-            size = (self.length + 7) // 8
-            if len(signature) != 2 * size:
+            if len(signature) != 2 * ((self.length + 7) // 8):
                 raise InvalidSignature()
-            der = asym_utils.encode_dss_signature(int.from_bytes(signature[:size], "big"),
-                                                  int.from_bytes(signature[size:], "big"))
+            der = blobs.ecdsa_der_from_p1363(signature)
             self.public.verify(der, digest, ec.ECDSA(asym_utils.Prehashed(_prehash_for(digest))))
         except (InvalidSignature, ValueError) as exc:
             raise WinError(NTE_BAD_SIGNATURE) from exc

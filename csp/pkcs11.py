@@ -1383,11 +1383,9 @@ class Pkcs11Key(KspKey):
         digest, signature = bytes(digest), bytes(signature)
         try:
             if self.algorithm != RSA_ALGORITHM:
-                size = (self.length + 7) // 8
-                if len(signature) != 2 * size:
+                if len(signature) != 2 * ((self.length + 7) // 8):
                     raise InvalidSignature()
-                der = asym_utils.encode_dss_signature(int.from_bytes(signature[:size], "big"),
-                                                      int.from_bytes(signature[size:], "big"))
+                der = blobs.ecdsa_der_from_p1363(signature)
                 alg = {20: hashes.SHA1(), 32: hashes.SHA256(), 48: hashes.SHA384(),
                        64: hashes.SHA512()}.get(len(digest))
                 if alg is None:

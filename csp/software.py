@@ -317,14 +317,19 @@ class SoftwareContainer(CspContainer):
     def set_security_descriptor(self, sd, info: int) -> None:
         if self.ephemeral:
             raise WinError(NTE_BAD_KEYSET, detail="no container")
-        desired = WRITE_DAC | (WRITE_OWNER if info & 0x1 else 0)
-        if not self.store.allowed(self.unique_name, desired):
-            raise WinError(NTE_PERM)
-        winpath = self.store.winpath(self.unique_name)
-        machine = self.scope.machine
-        with machine.transaction():
-            current = identity.get_sd(machine, winpath)
-            identity.set_sd(machine, winpath, merge_sd(current, sd, info))
+        set_key_file_sd(self.scope.machine, self.store, self.unique_name, sd, info)
+
+
+def set_key_file_sd(machine, store, unique_name: str, sd, info: int) -> None:
+    """A key file's descriptor set as the caller: WRITE_DAC (and WRITE_OWNER when ``info``
+    has OWNER_SECURITY_INFORMATION) or NTE_PERM; the parts ``info`` names merged in."""
+    desired = WRITE_DAC | (WRITE_OWNER if info & 0x1 else 0)
+    if not store.allowed(unique_name, desired):
+        raise WinError(NTE_PERM)
+    winpath = store.winpath(unique_name)
+    with machine.transaction():
+        current = identity.get_sd(machine, winpath)
+        identity.set_sd(machine, winpath, merge_sd(current, sd, info))
 
 
 def merge_sd(current, new, info: int):

@@ -33,3 +33,37 @@ def make_machine(tmp_path):
     yield factory
     for m in made:
         m.close()
+
+
+def _current_machine(make_machine, os_version: str):
+    m = make_machine(os_version=os_version)
+    with use_machine(m):
+        yield m
+
+
+@pytest.fixture
+def w2003(make_machine):
+    """A fresh Windows Server 2003 machine, made current for the test."""
+    yield from _current_machine(make_machine, "2003")
+
+
+@pytest.fixture
+def w2008(make_machine):
+    """A fresh Windows Server 2008 R2 machine, made current for the test."""
+    yield from _current_machine(make_machine, "2008R2")
+
+
+@pytest.fixture
+def w2019(make_machine):
+    """A fresh Windows Server 2019 machine, made current for the test."""
+    yield from _current_machine(make_machine, "2019")
+
+
+@pytest.fixture
+def prov(machine):
+    """The Microsoft Software Key Storage Provider, opened on the test's machine."""
+    from capi.constants import MS_KEY_STORAGE_PROVIDER
+    from capi.ncrypt import keystorage
+
+    with keystorage.NCryptOpenStorageProvider(MS_KEY_STORAGE_PROVIDER, 0) as p:
+        yield p

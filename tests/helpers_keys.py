@@ -83,3 +83,37 @@ def install_server_cert(*, keyspec: int = AT_KEYEXCHANGE, provider: str = MS_STR
 
 
 __all__ = ["install_server_cert", "AT_SIGNATURE", "AT_KEYEXCHANGE"]
+
+
+def install_token_cert(machine, token, provider: str, key_name: str, subject: str,
+                       serial: int):
+    """A token-bound KSP named ``provider`` for ``token`` (the softhsm_token fixture), a
+    2048-bit RSA key ``key_name`` made on the token, and a certificate for that key
+    (``subject``, ``serial``; issued by a throwaway EC CA) in LocalMachine\\My, linked to
+    the key: (context, certificate DER, key handle). The token stays logged in while the
+    key handle lives."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from helpers_certs import BASE_TIME, name
+
+    from capi.constants import NCRYPT_LENGTH_PROPERTY
+    from capi.ncrypt.keystorage import NCryptCreatePersistedKey
+    from csp import tokens
+
+    tokens.add_pkcs11(machine, provider, token.module, token.label, pin=token.pin)
+    key = NCryptCreatePersistedKey(NCryptOpenStorageProvider(provider), "RSA", key_name)
+    NCryptSetProperty(key, NCRYPT_LENGTH_PROPERTY, 2048)
+    NCryptFinalizeKey(key)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    der = (x509.CertificateBuilder().subject_name(name(subject))
+           .issuer_name(name(f"{subject} ca")).public_key(key.key.public).serial_number(serial)
+           .not_valid_before(BASE_TIME)
+           .not_valid_after(BASE_TIME + datetime.timedelta(days=3650))
+           .sign(ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
+    with CertOpenStore(CERT_STORE_PROV_SYSTEM, 0, None, CERT_SYSTEM_STORE_LOCAL_MACHINE,
+                       "My") as my:
+        ctx = CertAddEncodedCertificateToStore(my, X509_ASN_ENCODING, der, CERT_STORE_ADD_NEW)
+        CertSetCertificateContextProperty(ctx, CERT_KEY_PROV_INFO_PROP_ID, 0,
+                                          CRYPT_KEY_PROV_INFO(key_name, provider, 0, 0, 0))
+    return ctx, der, key

@@ -182,3 +182,21 @@ def with_mac_count(data: bytes, password: str, count: int) -> bytes:
     mac["mac"] = digest
     pfx["mac_data"] = mac
     return pfx.dump(force=True)
+
+
+def pfx_with_mac(auth_safe: bytes, salt: bytes, password: str = "pw",
+                 iterations: int = 1) -> bytes:
+    """A v3 PFX around the DER AuthenticatedSafe ``auth_safe``, with a right HMAC-SHA1 MAC
+    under ``password`` (``salt``, ``iterations``)."""
+    import hmac
+
+    from asn1crypto import pkcs12 as asn1_pkcs12
+
+    from capi.formats.pkcs12 import pkcs12_kdf
+
+    key = pkcs12_kdf("sha1", password.encode("utf-16-be") + b"\x00\x00", salt, 3, iterations, 20)
+    return asn1_pkcs12.Pfx({
+        "version": "v3", "auth_safe": {"content_type": "data", "content": auth_safe},
+        "mac_data": {"mac": {"digest_algorithm": {"algorithm": "sha1"},
+                             "digest": hmac.new(key, auth_safe, "sha1").digest()},
+                     "mac_salt": salt, "iterations": iterations}}).dump()

@@ -1,10 +1,12 @@
 """A small machine PKI for the SSPI tests: a root in LocalMachine\\Root, a server
 certificate in LocalMachine\\My with a CNG machine key, client certificates; and the
-Schannel token loop a C program runs, driven in memory between two contexts."""
+Schannel token loop a C program runs, driven in memory between two contexts; and a Python
+ssl client's request to a loopback endpoint (tls_exchange)."""
 
 from __future__ import annotations
 
 import datetime
+import socket
 import uuid
 
 from cryptography import x509
@@ -87,6 +89,42 @@ def install(cert, key, *, machine_key: bool = True, store: str = "My"):
                                                C.CERT_STORE_ADD_NEW)
         CertSetCertificateContextProperty(ctx, C.CERT_KEY_PROV_INFO_PROP_ID, 0, info)
     return ctx, container
+
+
+def localhost_pki():
+    """A root trusted in LocalMachine\\Root and a "localhost" server certificate it issued,
+    installed in LocalMachine\\My with a CNG machine key: (root, cert, key, ctx, container)."""
+    root = make_root()
+    trust_root(root[0])
+    cert, key = issue(root, "localhost", dns=("localhost",))
+    ctx, container = install(cert, key)
+    return root, cert, key, ctx, container
+
+
+def write_pem(cert, key, d, name):
+    """``d/name.pem`` (the certificate) and ``d/name.key`` (PKCS#8, unencrypted): the two
+    paths, as ssl.SSLContext.load_cert_chain takes them."""
+    (d / f"{name}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (d / f"{name}.key").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    return d / f"{name}.pem", d / f"{name}.key"
+
+
+GET_ROOT = b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+
+
+def tls_exchange(address, ctx, request: bytes = GET_ROOT, *, timeout: float = 10,
+                 server_hostname: str = "localhost"):
+    """Connect with ``ctx`` (an ssl.SSLContext) to ``address``, send ``request`` and read
+    until the server closes (a socket timeout raises): (TLS version, cipher name, bytes)."""
+    with socket.create_connection(address, timeout=timeout) as raw:
+        with ctx.wrap_socket(raw, server_hostname=server_hostname) as tls:
+            tls.sendall(request)
+            data = b""
+            while chunk := tls.recv(65536):
+                data += chunk
+            return tls.version(), tls.cipher()[0], data
 
 
 def server_cred(cert_ctx, cred_cls=S.SCH_CREDENTIALS, **kw):

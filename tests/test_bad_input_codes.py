@@ -2,15 +2,13 @@
 UnicodeEncodeError, OSError) now give a Windows error, or are taken as Windows takes them.
 """
 
-import hmac
 import io
 
 import pytest
 from asn1crypto import core
-from asn1crypto import pkcs12 as asn1_pkcs12
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from helpers_pfx import cryptography_pfx, make_cert, material
+from helpers_pfx import cryptography_pfx, make_cert, material, pfx_with_mac
 from test_cli_bad_input import snapshot
 
 from capi import constants as C
@@ -24,7 +22,6 @@ from capi.errors import (
     ERROR_INVALID_SID,
     WinError,
 )
-from capi.formats.pkcs12 import pkcs12_kdf
 from capi.host.security import SecurityDescriptor
 from capi.testing import raises_hresult
 
@@ -47,13 +44,7 @@ def _oid(dotted: str) -> bytes:
 
 def _pfx(auth_safe: bytes, password: str = "pw") -> bytes:
     """A PFX around ``auth_safe`` (the AuthenticatedSafe's DER) with a right MAC."""
-    salt = b"\x01" * 8
-    key = pkcs12_kdf("sha1", password.encode("utf-16-be") + b"\x00\x00", salt, 3, 2048, 20)
-    return asn1_pkcs12.Pfx({
-        "version": "v3", "auth_safe": {"content_type": "data", "content": auth_safe},
-        "mac_data": {"mac": {"digest_algorithm": {"algorithm": "sha1"},
-                             "digest": hmac.new(key, auth_safe, "sha1").digest()},
-                     "mac_salt": salt, "iterations": 2048}}).dump()
+    return pfx_with_mac(auth_safe, b"\x01" * 8, password, 2048)
 
 
 def _data_safe(*bags: bytes) -> bytes:

@@ -13,7 +13,7 @@ import sys
 import pytest
 from helpers_keys import install_server_cert
 
-from capi import AT_SIGNATURE, Machine, use_machine
+from capi import AT_SIGNATURE, Machine
 from capi.constants import DACL_SECURITY_INFORMATION
 from capi.host.security import get_file_sd
 from schannel import httpsys
@@ -25,20 +25,6 @@ def call(*args):
     out, err = io.StringIO(), io.StringIO()
     rc = main(list(args), out=out, err=err)
     return rc, out.getvalue(), err.getvalue()
-
-
-@pytest.fixture
-def w2008(make_machine):
-    m = make_machine(os_version="2008R2")
-    with use_machine(m):
-        yield m
-
-
-@pytest.fixture
-def w2019(make_machine):
-    m = make_machine(os_version="2019")
-    with use_machine(m):
-        yield m
 
 
 FINDING_KEYS = {"cause", "title", "severity", "evidence", "fix", "commands", "scenario", "hresult"}

@@ -4,13 +4,12 @@ IIS sslFlags through appcmd, trust by the machine's chain engine, IIS's 403.7 / 
 from __future__ import annotations
 
 import io
-import socket
 import ssl
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
-from helpers_sspi import install, issue, make_root, trust_root
+from helpers_sspi import issue, localhost_pki, make_root, tls_exchange, write_pem
 
 from capi.errors import ERROR_INVALID_PARAMETER
 from capi.testing import raises_hresult
@@ -22,20 +21,13 @@ from winpki.cli import main
 
 @pytest.fixture
 def site(machine, tmp_path):
-    root = make_root()
-    trust_root(root[0])
-    cert, key = issue(root, "localhost", dns=("localhost",))
-    ctx, _ = install(cert, key)
+    root, _, _, ctx, _ = localhost_pki()
     d = tmp_path / "client"
     d.mkdir()
     paths = {}
     for name, issuer in (("good", root), ("rogue", make_root("Rogue Root"))):
         ccert, ckey = issue(issuer, f"{name}-client", eku=ExtendedKeyUsageOID.CLIENT_AUTH)
-        (d / f"{name}.pem").write_bytes(ccert.public_bytes(serialization.Encoding.PEM))
-        (d / f"{name}.key").write_bytes(ckey.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption()))
-        paths[name] = (d / f"{name}.pem", d / f"{name}.key")
+        paths[name] = write_pem(ccert, ckey, d, name)
     return {"machine": machine, "ctx": ctx, "root": root, "client": paths}
 
 
@@ -44,13 +36,7 @@ def _get(address, site, client=None) -> bytes:
         serialization.Encoding.PEM).decode())
     if client:
         ctx.load_cert_chain(*site["client"][client])
-    with socket.create_connection(address, timeout=10) as raw:
-        with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
-            tls.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-            data = b""
-            while chunk := tls.recv(65536):
-                data += chunk
-    return data
+    return tls_exchange(address, ctx)[2]
 
 
 def _who(request) -> HttpResponse:

@@ -17,7 +17,6 @@ expired or is not yet valid.").
 from __future__ import annotations
 
 import datetime
-import socket
 import ssl
 
 import pytest
@@ -32,9 +31,11 @@ from helpers_sspi import (
     handshake,
     install,
     issue,
+    localhost_pki,
     make_root,
     server_cred,
-    trust_root,
+    tls_exchange,
+    write_pem,
 )
 
 from capi import constants as C
@@ -58,14 +59,6 @@ def _ec():
 def _events(machine, *ids):
     xpath = "*[System[(" + " or ".join(f"EventID={i}" for i in ids) + ")]]"
     return eventlog.query(machine, "System", xpath=xpath)
-
-
-def _pem(cert, key, d, name):
-    (d / f"{name}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (d / f"{name}.key").write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
-    return d / f"{name}.pem", d / f"{name}.key"
 
 
 def _client_with_cdp(root, cn, serial, cdp="file:///C:/crl/root.crl", **validity):
@@ -97,21 +90,18 @@ def add_crl(root, revoked_serials, location=C.CERT_SYSTEM_STORE_LOCAL_MACHINE):
 
 @pytest.fixture
 def served(machine, tmp_path):
-    root = make_root()
-    trust_root(root[0])
-    cert, key = issue(root, "localhost", dns=("localhost",))
-    ctx, _ = install(cert, key)
+    root, _, _, ctx, _ = localhost_pki()
     d = tmp_path / "client"
     d.mkdir()
     clients = {}
     rogue = make_root("Rogue Root")
-    clients["rogue"] = _pem(*issue(rogue, "rogue-client", eku=ExtendedKeyUsageOID.CLIENT_AUTH, key=_ec()),
-                            d, "rogue")
-    clients["revoked"] = _pem(*_client_with_cdp(root, "revoked-client", 0x5151), d, "revoked")
-    clients["expired"] = _pem(*_client_with_cdp(
+    clients["rogue"] = write_pem(*issue(rogue, "rogue-client", eku=ExtendedKeyUsageOID.CLIENT_AUTH,
+                                        key=_ec()), d, "rogue")
+    clients["revoked"] = write_pem(*_client_with_cdp(root, "revoked-client", 0x5151), d, "revoked")
+    clients["expired"] = write_pem(*_client_with_cdp(
         root, "expired-client", 0x5252, not_before=NOW - datetime.timedelta(days=30),
         not_after=NOW - datetime.timedelta(days=1)), d, "expired")
-    clients["good"] = _pem(*_client_with_cdp(root, "good-client", 0x5353), d, "good")
+    clients["good"] = write_pem(*_client_with_cdp(root, "good-client", 0x5353), d, "good")
     add_crl(root, [0x5151])
     httpsys.add_binding(machine, httpsys.SslBinding("0.0.0.0:443", "ipport",
                                                     ctx.thumbprint.lower(), IIS_APP_ID, "MY",
@@ -124,13 +114,7 @@ def get(address, served, client):
     ctx = ssl.create_default_context(cadata=served["root"][0].public_bytes(
         serialization.Encoding.PEM).decode())
     ctx.load_cert_chain(*served["clients"][client])
-    with socket.create_connection(address, timeout=10) as raw:
-        with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
-            tls.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-            data = b""
-            while chunk := tls.recv(65536):
-                data += chunk
-    return data
+    return tls_exchange(address, ctx)[2]
 
 
 def _ok(request):
@@ -171,10 +155,7 @@ def test_refused_client_certificates_get_iis_substatus_and_event_36877(served):
 
 
 def test_sspi_server_logs_36877_and_client_logs_36882(machine):
-    root = make_root()
-    trust_root(root[0])
-    cert, key = issue(root, "localhost", dns=("localhost",))
-    sctx_cert, _ = install(cert, key)
+    sctx_cert = localhost_pki()[3]
     ccert, ckey = issue(make_root("Rogue Root"), "mallory", eku=ExtendedKeyUsageOID.CLIENT_AUTH,
                          key=_ec())
     cctx_cert, _ = install(ccert, ckey, machine_key=False)
@@ -202,10 +183,7 @@ def test_sspi_server_logs_36877_and_client_logs_36882(machine):
 
 
 def test_no_client_certificate_found_is_36875(machine):
-    root = make_root()
-    trust_root(root[0])
-    cert, key = issue(root, "localhost", dns=("localhost",))
-    ctx, _ = install(cert, key)
+    ctx = localhost_pki()[3]
     certevents.set_event_logging(machine, 3)
     # CurrentUser\My has no client certificate: Schannel goes on anonymously and logs 36875.
     with server_cred(ctx) as scred, client_cred() as ccred:

@@ -741,40 +741,12 @@ def test_query_object_content_and_formats(machine, tmp_path):
 
 def test_sign_and_decrypt_through_softhsm(machine, softhsm_token):
     """The token's key signs and decrypts through the PKCS#11 KSP; it never leaves it."""
-    import datetime
+    from helpers_keys import install_token_cert
 
-    from cryptography import x509 as cx509
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from helpers_certs import BASE_TIME, name
-
-    from capi.constants import NCRYPT_LENGTH_PROPERTY
-    from capi.crypt32.cert import CertSetCertificateContextProperty
-    from capi.crypt32.context import CRYPT_KEY_PROV_INFO
-    from capi.crypt32.store import CertAddEncodedCertificateToStore
-    from capi.ncrypt.keystorage import (
-        NCryptCreatePersistedKey,
-        NCryptFinalizeKey,
-        NCryptOpenStorageProvider,
-        NCryptSetProperty,
-    )
-    from csp import tokens
-
-    tokens.add_pkcs11(machine, "Test HSM", softhsm_token.module, softhsm_token.label,
-                      pin=softhsm_token.pin)
-    ksp = NCryptOpenStorageProvider("Test HSM")
-    key = NCryptCreatePersistedKey(ksp, "RSA", "cms-test")
-    NCryptSetProperty(key, NCRYPT_LENGTH_PROPERTY, 2048)
-    NCryptFinalizeKey(key)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    der = (cx509.CertificateBuilder().subject_name(name("hsm user"))
-           .issuer_name(name("hsm ca")).public_key(key.key.public).serial_number(4242)
-           .not_valid_before(BASE_TIME).not_valid_after(BASE_TIME + datetime.timedelta(days=3650))
-           .sign(ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
+    ctx, der, _ = install_token_cert(machine, softhsm_token, "Test HSM", "cms-test", "hsm user",
+                                  4242)
     with CertOpenStore(CERT_STORE_PROV_SYSTEM, 0, None, CERT_SYSTEM_STORE_LOCAL_MACHINE,
                        "My") as my:
-        ctx = CertAddEncodedCertificateToStore(my, X509_ASN_ENCODING, der, 1)
-        CertSetCertificateContextProperty(ctx, 2, 0, CRYPT_KEY_PROV_INFO(  # KEY_PROV_INFO
-            "cms-test", "Test HSM", 0, 0, 0))
         blob = CryptSignMessage(CRYPT_SIGN_MESSAGE_PARA(ENC, ctx, SHA256, rgpMsgCert=[ctx]),
                                 False, [b"signed on the token"])
         assert CryptVerifyMessageSignature(CRYPT_VERIFY_MESSAGE_PARA(), 0, blob)[0] == \

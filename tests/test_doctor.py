@@ -4,7 +4,6 @@ real machine state, is named with its evidence and fix."""
 import io
 import uuid
 
-import pytest
 from helpers_certs import make_cert, rsa_key
 from helpers_keys import NOW, install_server_cert
 
@@ -31,25 +30,10 @@ from capi import (
     CryptAcquireContext,
     CryptGetProvParam,
     CryptImportKey,
-    use_machine,
 )
 from capi.formats.blobs import capi_private_blob
 from winpki.cli import main
 from winpki.doctor import diagnose
-
-
-@pytest.fixture
-def w2008(make_machine):
-    m = make_machine(os_version="2008R2")
-    with use_machine(m):
-        yield m
-
-
-@pytest.fixture
-def w2019(make_machine):
-    m = make_machine(os_version="2019")
-    with use_machine(m):
-        yield m
 
 
 def doctor(*args):

@@ -9,7 +9,6 @@ runs in seconds; ``-s`` prints how many inputs each parser was given.
 """
 
 import collections
-import hmac
 import io
 import os
 import struct
@@ -21,14 +20,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12 as crypto_pkcs12
 from helpers_badcerts import BAD_CERTS, good_cert
-from helpers_pfx import cryptography_pfx, make_cert, material
+from helpers_pfx import cryptography_pfx, make_cert, material, pfx_with_mac
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_cli_bad_input import snapshot
 
 from capi import constants as C
 from capi.errors import WinError
-from capi.formats.pkcs12 import pkcs12_kdf
 from winpki.tools.common import describe_failure
 
 TRIED: collections.Counter = collections.Counter()
@@ -85,13 +83,7 @@ def _only_win_error(machine, fn):
 
 
 def _with_mac(auth_safe: bytes) -> bytes:
-    salt = b"\x02" * 8
-    key = pkcs12_kdf("sha1", "pw".encode("utf-16-be") + b"\x00\x00", salt, 3, 1, 20)
-    return asn1_pkcs12.Pfx({
-        "version": "v3", "auth_safe": {"content_type": "data", "content": auth_safe},
-        "mac_data": {"mac": {"digest_algorithm": {"algorithm": "sha1"},
-                             "digest": hmac.new(key, auth_safe, "sha1").digest()},
-                     "mac_salt": salt, "iterations": 1}}).dump()
+    return pfx_with_mac(auth_safe, b"\x02" * 8)
 
 
 def _auth_safe(pfx: bytes) -> bytes:

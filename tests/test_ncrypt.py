@@ -22,12 +22,6 @@ def rsa_key(bits=1024):
     return rsa.generate_private_key(65537, bits)
 
 
-@pytest.fixture
-def prov(machine):
-    with nc.NCryptOpenStorageProvider(KSP, 0) as p:
-        yield p
-
-
 def import_rsa(prov, name=None, policy=None, flags=0, usage=None):
     blob = bcrypt_rsa_blob(rsa_key(), BCRYPT_RSAPRIVATE_MAGIC)
     params = {"NCRYPTBUFFER_PKCS_KEY_NAME": name} if name else None

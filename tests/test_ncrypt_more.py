@@ -18,10 +18,11 @@ import time
 
 import pytest
 from cryptography.hazmat.primitives import hashes, hmac, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.hazmat.primitives.asymmetric import utils as asym_utils
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_ncrypt import rsa_key
 
 from capi.advapi32 import crypt as capi
 from capi.bcrypt.structs import BCryptBuffer, BCryptBufferDesc
@@ -36,17 +37,6 @@ from capi.testing import raises_hresult
 
 KSP = MS_KEY_STORAGE_PROVIDER
 RPC_NULL = 0x800706F4  # HRESULT_FROM_WIN32(RPC_X_NULL_REF_POINTER)
-
-
-@functools.lru_cache(maxsize=None)
-def rsa_key(bits=1024):
-    return rsa.generate_private_key(65537, bits)
-
-
-@pytest.fixture
-def prov(machine):
-    with nc.NCryptOpenStorageProvider(KSP, 0) as p:
-        yield p
 
 
 def public_blob() -> bytes:

@@ -23,6 +23,7 @@ from helpers_pfx import (
     make_cert,
     material,
     openssl_info,
+    pfx_with_mac,
     run,
 )
 
@@ -352,15 +353,7 @@ def _rc2_40_pfx(iterations: int, safes: int = 1) -> bytes:
         "encrypted_content": b"\x02" * 64}})
     auth = asn1_pkcs12.AuthenticatedSafe(
         [{"content_type": "encrypted_data", "content": enc}] * safes).dump()
-    salt = b"\x03" * 20
-    mac_key = pkcs12_kdf("sha1", "pw".encode("utf-16-be") + b"\x00\x00", salt, 3, 1, 20)
-    import hmac
-
-    return asn1_pkcs12.Pfx({
-        "version": "v3", "auth_safe": {"content_type": "data", "content": auth},
-        "mac_data": {"mac": {"digest_algorithm": {"algorithm": "sha1"},
-                             "digest": hmac.new(mac_key, auth, "sha1").digest()},
-                     "mac_salt": salt, "iterations": 1}}).dump()
+    return pfx_with_mac(auth, b"\x03" * 20)
 
 
 @pytest.mark.parametrize("iterations,safes", [(10**9, 1), (MAX_KDF_ITERATIONS, 2)])

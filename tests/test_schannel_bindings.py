@@ -62,17 +62,13 @@ def tool(*args):
 
 
 @pytest.fixture
-def web2008(make_machine):
-    m = make_machine(os_version="2008R2")
-    with use_machine(m):
-        yield m
+def web2008(w2008):
+    return w2008
 
 
 @pytest.fixture
-def web2019(make_machine):
-    m = make_machine(os_version="2019")
-    with use_machine(m):
-        yield m
+def web2019(w2019):
+    return w2019
 
 
 def events(machine, event_id=36870):

@@ -9,11 +9,11 @@ disabled on Windows 7 / Server 2008 R2, enabled from Windows 8 / Server 2012);
 settings" (Enabled / DisabledByDefault under SCHANNEL\Protocols\<protocol>\Server).
 """
 
-import socket
 import ssl
 
 import pytest
 from helpers_keys import install_server_cert
+from helpers_sspi import tls_exchange
 
 from capi import AT_KEYEXCHANGE, use_machine
 from capi.errors import SEC_E_ALGORITHM_MISMATCH
@@ -45,13 +45,7 @@ def _client(cert_der, low, high, ciphers=None):
 
 
 def _handshake(address, ctx):
-    with socket.create_connection(address, timeout=10) as raw:
-        with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
-            tls.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-            data = b""
-            while chunk := tls.recv(65536):
-                data += chunk
-            return tls.version(), tls.cipher()[0], data
+    return tls_exchange(address, ctx)
 
 
 def _events(machine, event_id):

@@ -4,13 +4,13 @@ used through its provider (software CSP, CNG KSP), clients: Python ssl and opens
 import contextvars
 import io
 import shutil
-import socket
 import ssl
 import subprocess
 import threading
 
 import pytest
 from helpers_keys import install_server_cert
+from helpers_sspi import tls_exchange
 
 from capi import AT_KEYEXCHANGE, AT_SIGNATURE, use_machine
 from capi.errors import ERROR_FILE_NOT_FOUND, ERROR_NO_SUCH_LOGON_SESSION
@@ -35,15 +35,10 @@ def _get(address, cert_der, version, ciphers=None, cipher_out=None):
     if ciphers:
         ctx.set_ciphers(ciphers)
     ctx.load_verify_locations(cadata=cert_der)
-    with socket.create_connection(address, timeout=10) as raw:
-        with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
-            if cipher_out is not None:
-                cipher_out.append(tls.cipher()[0])
-            tls.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-            data = b""
-            while chunk := tls.recv(65536):
-                data += chunk
-            return tls.version(), data
+    got_version, cipher, data = tls_exchange(address, ctx)
+    if cipher_out is not None:
+        cipher_out.append(cipher)
+    return got_version, data
 
 
 @pytest.mark.parametrize("os_version, version, iis", [

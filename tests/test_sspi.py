@@ -22,11 +22,11 @@ from helpers_sspi import (
     handshake,
     install,
     issue,
+    localhost_pki,
     make_root,
     out_token,
     server_cred,
     token_in,
-    trust_root,
 )
 
 from capi import constants as C
@@ -51,10 +51,7 @@ from schannel import secur32 as S
 
 @pytest.fixture
 def pki(machine):
-    root = make_root()
-    trust_root(root[0])
-    cert, key = issue(root, "localhost", dns=("localhost",))
-    ctx, container = install(cert, key)
+    root, cert, key, ctx, container = localhost_pki()
     return {"root": root, "cert": cert, "key": key, "ctx": ctx, "machine": machine}
 
 

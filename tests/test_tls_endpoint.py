@@ -18,6 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
+from helpers_sspi import tls_exchange
 
 from schannel.tls import (
     HttpResponse,
@@ -107,13 +108,7 @@ class FailingKey(SoftwareServerKey):
 
 
 def fetch(address, client, request=GET, server_hostname="localhost"):
-    with socket.create_connection(address, timeout=5) as raw:
-        with client.wrap_socket(raw, server_hostname=server_hostname) as tls:
-            tls.sendall(request)
-            data = b""
-            while chunk := tls.recv(65536):
-                data += chunk
-            return tls.version(), tls.cipher()[0], data
+    return tls_exchange(address, client, request, timeout=5, server_hostname=server_hostname)
 
 
 def endpoint(pki, kind="rsa2048", key=None, **kw):

@@ -5,7 +5,6 @@ docs/windows-facts.md §7)."""
 
 import io
 
-import pytest
 from helpers_keys import install_server_cert
 
 from capi import (
@@ -28,13 +27,6 @@ def tool(*args):
     out = io.StringIO()
     rc = main(["winhttpcertcfg", *args], out=out, err=out)
     return rc, out.getvalue()
-
-
-@pytest.fixture
-def w2003(make_machine):
-    m = make_machine(os_version="2003")
-    with use_machine(m):
-        yield m
 
 
 def _open_as(account, info):

@@ -318,8 +318,11 @@ def _app_pool_findings(machine: Machine, cert, findings: list[Finding]) -> None:
                 exc.hresult))
 
 
-def _chain_findings(cert, findings: list[Finding]) -> None:
-    """What a TLS client will think of the chain (built as the server builds it)."""
+def ssl_chain_status(cert, usage_oid: str, auth_type: int, chain_flags: int = 0,
+                     policy_flags: int = 0):
+    """(chain, CERT_CHAIN_POLICY_STATUS): the machine's chain for ``cert`` with ``usage_oid``
+    required (CertGetCertificateChain, HCCE_LOCAL_MACHINE, ``chain_flags``) judged by the
+    SSL policy for ``auth_type`` (AUTHTYPE_SERVER / AUTHTYPE_CLIENT) with ``policy_flags``."""
     from capi.crypt32.chain import (
         CERT_CHAIN_PARA,
         CERT_CHAIN_POLICY_PARA,
@@ -329,10 +332,16 @@ def _chain_findings(cert, findings: list[Finding]) -> None:
         CertVerifyCertificateChainPolicy,
     )
 
-    para = CERT_CHAIN_PARA(CERT_USAGE_MATCH(C.USAGE_MATCH_TYPE_AND, [C.szOID_PKIX_KP_SERVER_AUTH]))
-    chain = CertGetCertificateChain(C.HCCE_LOCAL_MACHINE, cert, None, None, para, 0)
-    policy = CERT_CHAIN_POLICY_PARA(0, SSL_EXTRA_CERT_CHAIN_POLICY_PARA(C.AUTHTYPE_SERVER, 0, None))
-    status = CertVerifyCertificateChainPolicy(C.CERT_CHAIN_POLICY_SSL, chain, policy)
+    para = CERT_CHAIN_PARA(CERT_USAGE_MATCH(C.USAGE_MATCH_TYPE_AND, [usage_oid]))
+    chain = CertGetCertificateChain(C.HCCE_LOCAL_MACHINE, cert, None, None, para, chain_flags)
+    policy = CERT_CHAIN_POLICY_PARA(policy_flags,
+                                    SSL_EXTRA_CERT_CHAIN_POLICY_PARA(auth_type, 0, None))
+    return chain, CertVerifyCertificateChainPolicy(C.CERT_CHAIN_POLICY_SSL, chain, policy)
+
+
+def _chain_findings(cert, findings: list[Finding]) -> None:
+    """What a TLS client will think of the chain (built as the server builds it)."""
+    _, status = ssl_chain_status(cert, C.szOID_PKIX_KP_SERVER_AUTH, C.AUTHTYPE_SERVER)
     if status.dwError:
         err = WinError(status.dwError)
         findings.append(Finding(
@@ -350,20 +359,8 @@ def _revocation_findings(cert, findings: list[Finding]) -> None:
     the CRLs in the machine's CA/Root stores and at file: distribution points. A revoked
     certificate is an error; a CRL that cannot be had is offline (clients that require
     revocation checking fail with CRYPT_E_REVOCATION_OFFLINE)."""
-    from capi.crypt32.chain import (
-        CERT_CHAIN_PARA,
-        CERT_CHAIN_POLICY_PARA,
-        CERT_USAGE_MATCH,
-        SSL_EXTRA_CERT_CHAIN_POLICY_PARA,
-        CertGetCertificateChain,
-        CertVerifyCertificateChainPolicy,
-    )
-
-    para = CERT_CHAIN_PARA(CERT_USAGE_MATCH(C.USAGE_MATCH_TYPE_AND, [C.szOID_PKIX_KP_SERVER_AUTH]))
-    chain = CertGetCertificateChain(C.HCCE_LOCAL_MACHINE, cert, None, None, para,
-                                    C.CERT_CHAIN_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT)
-    policy = CERT_CHAIN_POLICY_PARA(0, SSL_EXTRA_CERT_CHAIN_POLICY_PARA(C.AUTHTYPE_SERVER, 0, None))
-    status = CertVerifyCertificateChainPolicy(C.CERT_CHAIN_POLICY_SSL, chain, policy)
+    chain, status = ssl_chain_status(cert, C.szOID_PKIX_KP_SERVER_AUTH, C.AUTHTYPE_SERVER,
+                                     C.CERT_CHAIN_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT)
     if status.dwError not in (CRYPT_E_REVOKED, CRYPT_E_REVOCATION_OFFLINE):
         return  # CRYPT_E_NO_REVOCATION_CHECK: no CRL location named, nothing to report
     err = WinError(status.dwError)

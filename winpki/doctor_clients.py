@@ -37,7 +37,7 @@ from capi.errors import (
     WinError,
 )
 from capi.host.machine import Machine
-from winpki.doctor import ERROR, OK, WARNING, Diagnosis, Finding
+from winpki.doctor import ERROR, OK, WARNING, Diagnosis, Finding, ssl_chain_status
 
 IIS_STATUS_PAGE = '"The HTTP status code in IIS 7 and later versions" (Microsoft)'
 HRESULT_ACCESS_DENIED = 0x80070005  # HRESULT_FROM_WIN32(ERROR_ACCESS_DENIED)
@@ -74,22 +74,9 @@ class _DryRun(Exception):
 def _chain(machine: Machine, cert):
     """The chain and SSL policy status as ClientCertEndpoint judges a client certificate:
     revocation checked, an unknown revocation status ignored."""
-    from capi.crypt32.chain import (
-        CERT_CHAIN_PARA,
-        CERT_CHAIN_POLICY_PARA,
-        CERT_USAGE_MATCH,
-        SSL_EXTRA_CERT_CHAIN_POLICY_PARA,
-        CertGetCertificateChain,
-        CertVerifyCertificateChainPolicy,
-    )
-
-    para = CERT_CHAIN_PARA(CERT_USAGE_MATCH(C.USAGE_MATCH_TYPE_AND, [C.szOID_PKIX_KP_CLIENT_AUTH]))
-    chain = CertGetCertificateChain(C.HCCE_LOCAL_MACHINE, cert, None, None, para,
-                                    C.CERT_CHAIN_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT)
-    status = CertVerifyCertificateChainPolicy(C.CERT_CHAIN_POLICY_SSL, chain, CERT_CHAIN_POLICY_PARA(
-        C.CERT_CHAIN_POLICY_IGNORE_ALL_REV_UNKNOWN_FLAGS,
-        SSL_EXTRA_CERT_CHAIN_POLICY_PARA(C.AUTHTYPE_CLIENT, 0, None)))
-    return chain, status
+    return ssl_chain_status(cert, C.szOID_PKIX_KP_CLIENT_AUTH, C.AUTHTYPE_CLIENT,
+                            C.CERT_CHAIN_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT,
+                            C.CERT_CHAIN_POLICY_IGNORE_ALL_REV_UNKNOWN_FLAGS)
 
 
 def _binding_asks(machine: Machine, ipport: str | None) -> tuple[list[str], bool, bool, list[Finding]]:

@@ -44,6 +44,7 @@ from capi.errors import (
     STATUS_INVALID_SIGNATURE,
     STATUS_NOT_SUPPORTED,
 )
+from capi.formats.blobs import ecdsa_der_from_p1363, ecdsa_p1363_from_der
 
 if TYPE_CHECKING:
     from capi.bcrypt.structs import (
@@ -732,9 +733,8 @@ def BCryptSignHash(hKey: BCRYPT_KEY_HANDLE,
         if key.private is None:
             raise fail(STATUS_INVALID_PARAMETER)
         value, algorithm = _ecdsa_digest(key, digest)
-        r, s = utils.decode_dss_signature(key.private.sign(value, ec.ECDSA(algorithm)))
-        size = key.spec.key_bytes
-        return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+        return ecdsa_p1363_from_der(key.private.sign(value, ec.ECDSA(algorithm)),
+                                    key.spec.key_bytes)
     pad, algorithm = _rsa_sig_padding(pPaddingInfo, flags)
     if key.private is None:
         raise fail(STATUS_INVALID_PARAMETER)
@@ -766,9 +766,7 @@ def BCryptVerifySignature(hKey: BCRYPT_KEY_HANDLE,
                 value, algorithm = _ecdsa_digest(key, digest)
             except Exception:
                 raise fail(STATUS_INVALID_SIGNATURE) from None
-            der = utils.encode_dss_signature(int.from_bytes(signature[:size], "big"),
-                                             int.from_bytes(signature[size:], "big"))
-            key.public.verify(der, value, ec.ECDSA(algorithm))
+            key.public.verify(ecdsa_der_from_p1363(signature), value, ec.ECDSA(algorithm))
             return
         pad, algorithm = _rsa_sig_padding(pPaddingInfo, flags)
         key.public.verify(signature, digest, pad, algorithm)

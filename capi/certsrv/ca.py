@@ -27,12 +27,12 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.asymmetric import utils as asym_utils
 from cryptography.x509.oid import NameOID
 
 from capi import constants as C
 from capi.crypt32.context import CRYPT_KEY_PROV_INFO
 from capi.errors import NTE_BAD_SIGNATURE, WinError
+from capi.formats.blobs import ecdsa_der_from_p1363
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ca_config(
@@ -92,10 +92,7 @@ def sign_with_key(info: CRYPT_KEY_PROV_INFO, data: bytes, hash_name: str) -> tup
             sig = key.sign_hash(digest, BCRYPT_PKCS1_PADDING_INFO(_HASHES[hash_name.lower()][1]),
                                 C.BCRYPT_PAD_PKCS1)
             return _RSA_SIG_ALGS[hash_name.lower()], sig
-        raw = key.sign_hash(digest, None, 0)
-        half = len(raw) // 2
-        der = asym_utils.encode_dss_signature(int.from_bytes(raw[:half], "big"),
-                                              int.from_bytes(raw[half:], "big"))
+        der = ecdsa_der_from_p1363(key.sign_hash(digest, None, 0))
         return _ECDSA_SIG_ALGS[hash_name.lower()], der
     finally:
         handle._open = False
@@ -184,7 +181,6 @@ class MachineCA:
     @classmethod
     def install(cls, machine, token, name: str | None = None) -> MachineCA:
         """Create the CA: key, self-signed certificate in My and Root, configuration."""
-        from capi.crypt32.store_kinds import open_system_store
         from csp.base import KeyScope
         from csp.registry import find_ksp
 
@@ -217,28 +213,32 @@ class MachineCA:
                            .add_extension(ski, critical=False))
                 ca.cert_der = certificate_from_tbs(tbs_from_builder(builder, "sha256"),
                                                    ca.prov_info, "sha256")
-                db.execute("INSERT INTO ca_config(name, key_name, cert) VALUES (?, ?, ?)",
-                           (name, name, ca.cert_der))
-                from capi.crypt32.store import CertAddEncodedCertificateToStore
-
-                for store_name in ("My", "Root"):
-                    with open_system_store(machine, "LocalMachine", store_name, token=token) as store:
-                        ctx = CertAddEncodedCertificateToStore(store, C.X509_ASN_ENCODING, ca.cert_der,
-                                                               C.CERT_STORE_ADD_REPLACE_EXISTING)
-                        if store_name == "My":
-                            ctx.set_property(C.CERT_KEY_PROV_INFO_PROP_ID, ca.prov_info)
+                ca._register(db, token)
             except BaseException:
                 key.delete()
                 raise
         return ca
+
+    def _register(self, db, token) -> None:
+        r"""The configuration row, and the CA certificate in LocalMachine\My (linked to its
+        key) and in LocalMachine\Root, added as ``token`` inside the caller's transaction."""
+        from capi.crypt32.store import CertAddEncodedCertificateToStore
+        from capi.crypt32.store_kinds import open_system_store
+
+        db.execute("INSERT INTO ca_config(name, key_name, cert) VALUES (?, ?, ?)",
+                   (self.name, self.key_name, self.cert_der))
+        for store_name in ("My", "Root"):
+            with open_system_store(self.machine, "LocalMachine", store_name, token=token) as store:
+                ctx = CertAddEncodedCertificateToStore(store, C.X509_ASN_ENCODING, self.cert_der,
+                                                       C.CERT_STORE_ADD_REPLACE_EXISTING)
+                if store_name == "My":
+                    ctx.set_property(C.CERT_KEY_PROV_INFO_PROP_ID, self.prov_info)
 
     @classmethod
     def restore(cls, machine, token, cert_der: bytes, private_key) -> MachineCA:
         r"""certutil -restoreKey: the CA's certificate and key from its backup, on this
         machine (key in the Microsoft Software KSP as a machine key named after the CA,
         certificate in LocalMachine\My linked to it and in Root, configuration row)."""
-        from capi.crypt32.store import CertAddEncodedCertificateToStore
-        from capi.crypt32.store_kinds import open_system_store
         from capi.formats import blobs
         from csp.base import KeyScope
         from csp.registry import find_ksp
@@ -263,14 +263,7 @@ class MachineCA:
                                  0)
             try:
                 ca = cls(machine, name, name, bytes(cert_der))
-                db.execute("INSERT INTO ca_config(name, key_name, cert) VALUES (?, ?, ?)",
-                           (name, name, ca.cert_der))
-                for store_name in ("My", "Root"):
-                    with open_system_store(machine, "LocalMachine", store_name, token=token) as store:
-                        ctx = CertAddEncodedCertificateToStore(store, C.X509_ASN_ENCODING, ca.cert_der,
-                                                               C.CERT_STORE_ADD_REPLACE_EXISTING)
-                        if store_name == "My":
-                            ctx.set_property(C.CERT_KEY_PROV_INFO_PROP_ID, ca.prov_info)
+                ca._register(db, token)
             except BaseException:
                 key.delete()
                 raise

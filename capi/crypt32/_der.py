@@ -217,6 +217,17 @@ def seq_reader(data: bytes) -> Reader:
     return Reader(expect(data, SEQUENCE).contents)
 
 
+def each(contents: bytes, tag: int, what: str):
+    """A Reader over each element of ``contents`` (a SEQUENCE OF / SET OF; every element
+    is read before the first is handed out); CRYPT_E_ASN1_BADTAG for one that is not
+    ``tag`` ("<what> is not a SEQUENCE")."""
+    for t in Reader(contents).all():
+        if t.tag != tag or t.cls:
+            kind = "SET" if tag == SET else "SEQUENCE" if tag == SEQUENCE else f"tag {tag}"
+            raise fail(CRYPT_E_ASN1_BADTAG, f"{what} is not a {kind}")
+        yield Reader(t.contents)
+
+
 def decode_oid(t: TLV) -> str:
     if not t.is_(OID):
         raise fail(CRYPT_E_ASN1_BADTAG, "expected an OID")

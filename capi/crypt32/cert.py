@@ -6,7 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from capi.crypt32.context import CertContext, check_encoding, set_context_property
+from capi.crypt32.context import (
+    CertContext,
+    check_encoding,
+    next_property_id,
+    set_context_property,
+)
 from capi.crypt32.store_kinds import create_context
 from capi.errors import E_INVALIDARG, SetLastError, WinError, win32_failure
 
@@ -86,14 +91,7 @@ def CertSetCertificateContextProperty(pCertContext: CertContext, dwPropId: int, 
 
 def CertEnumCertificateContextProperties(pCertContext: CertContext, dwPropId: int) -> int:
     """CertEnumCertificateContextProperties: the id after ``dwPropId`` (0 starts), or 0."""
-    ids = pCertContext.properties()
-    if not dwPropId:
-        return ids[0] if ids else 0
-    try:
-        i = ids.index(dwPropId)
-    except ValueError:
-        return 0
-    return ids[i + 1] if i + 1 < len(ids) else 0
+    return next_property_id(pCertContext.properties(), dwPropId)
 
 
 __all__ = [

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, padding, rsa
-from cryptography.hazmat.primitives.asymmetric import utils as asym_utils
 
 from capi import constants as C
 from capi.crypt32 import _der as D
@@ -32,6 +31,7 @@ from capi.crypt32.structs import (
     CRYPT_ALGORITHM_IDENTIFIER,
     CRYPT_BIT_BLOB,
 )
+from capi.crypt32.structs import blob_bytes as _b
 from capi.errors import (
     CRYPT_E_ASN1_BADTAG,
     CRYPT_E_ASN1_EOD,
@@ -48,6 +48,7 @@ from capi.errors import (
     WinError,
     winapi,
 )
+from capi.formats.blobs import ecdsa_der_from_p1363
 
 if TYPE_CHECKING:
     from capi.advapi32.crypt import HCRYPTKEY, HCRYPTPROV
@@ -107,14 +108,6 @@ def _digest(hash_cls, data: bytes) -> bytes:
     h = hashes.Hash(hash_cls())
     h.update(bytes(data))
     return h.finalize()
-
-
-def _b(v) -> bytes:
-    if v is None:
-        return b""
-    if isinstance(v, CRYPT_BIT_BLOB):
-        return bytes(v.pbData)
-    return bytes(v)
 
 
 # ---------------------------------------------------------------------------------------
@@ -346,12 +339,6 @@ def _is_ncrypt(handle) -> bool:
     return isinstance(handle, NCRYPT_KEY_HANDLE)
 
 
-def _ecdsa_der(raw: bytes) -> bytes:
-    half = len(raw) // 2
-    return asym_utils.encode_dss_signature(int.from_bytes(raw[:half], "big"),
-                                           int.from_bytes(raw[half:], "big"))
-
-
 def sign_with_handle(handle, key_spec: int, tbs: bytes, alg_oid: str | None,
                      alg_params: bytes = b"") -> bytes:
     """The big-endian signature of ``tbs`` made by the provider behind ``handle``."""
@@ -376,7 +363,7 @@ def sign_with_handle(handle, key_spec: int, tbs: bytes, alg_oid: str | None,
             return NCryptSignHash(handle, BCRYPT_PKCS1_PADDING_INFO(_CNG_NAME[hash_cls]),
                                   _digest(hash_cls, tbs), C.BCRYPT_PAD_PKCS1)
         if kind == "ecdsa":
-            return _ecdsa_der(NCryptSignHash(handle, None, _digest(hash_cls, tbs), 0))
+            return ecdsa_der_from_p1363(NCryptSignHash(handle, None, _digest(hash_cls, tbs), 0))
         raise WinError(NTE_BAD_ALGID, detail=f"{alg_oid} with a CNG key")
     from capi.advapi32.crypt import CryptCreateHash, CryptDestroyHash, CryptHashData, CryptSignHash
 

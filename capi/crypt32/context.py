@@ -44,6 +44,7 @@ from capi.constants import (
     CERT_SIGNATURE_HASH_PROP_ID,
     X509_ASN_ENCODING,
 )
+from capi.crypt32.contextbase import LinkedContext
 from capi.crypt32.structs import CERT_EXTENSION, CERT_INFO
 from capi.errors import (
     CRYPT_E_ASN1_BADTAG,
@@ -320,7 +321,7 @@ def parse_certificate(der: bytes) -> x509.Certificate:
 # ---------------------------------------------------------------------------------------
 
 
-class CertContext:
+class CertContext(LinkedContext):
     """CERT_CONTEXT: ``dwCertEncodingType``, ``pbCertEncoded``, ``cbCertEncoded``,
     ``pCertInfo``, ``hCertStore``; plus ``x509``, ``sha1``, ``thumbprint`` and the
     property methods. A context enumerated from a collection is a link: it shares the
@@ -361,12 +362,6 @@ class CertContext:
         ctx._refs = 1
         ctx._seq = 0
         ctx._member = member
-        return ctx
-
-    def _root(self) -> CertContext:
-        ctx = self
-        while ctx._source is not None:
-            ctx = ctx._source
         return ctx
 
     # -- CERT_CONTEXT fields -------------------------------------------------------------
@@ -471,11 +466,6 @@ class CertContext:
         if raw is not None:
             return CRYPT_KEY_PROV_INFO.from_bytes(raw).dwKeySpec
         raise WinError(CRYPT_E_NOT_FOUND)
-
-    def access_state(self) -> int:
-        store = self._root().hCertStore
-        fn = getattr(store, "access_state", None)
-        return fn() if fn else 0
 
     def get_property(self, prop_id: int) -> Any:
         """The property as a Python value (see module docstring for the mapping)."""
@@ -595,6 +585,18 @@ def element_properties(ctx: CertContext, *, include_hashes: bool = True):
 def serialize_element(ctx: CertContext, *, include_hashes: bool = True) -> bytes:
     """One certificate as a serialized element (12+cb bytes with no properties)."""
     return encode_element(ctx.pbCertEncoded, element_properties(ctx, include_hashes=include_hashes))
+
+
+def next_property_id(ids: list[int], prop_id: int) -> int:
+    """CertEnum{Certificate,CRL}ContextProperties: the id after ``prop_id`` in ``ids``
+    (0 starts), or 0 past the last or for an id not present."""
+    if not prop_id:
+        return ids[0] if ids else 0
+    try:
+        i = ids.index(prop_id)
+    except ValueError:
+        return 0
+    return ids[i + 1] if i + 1 < len(ids) else 0
 
 
 def cert_eku(ctx: CertContext, flags: int) -> tuple[bool, list[str]]:

@@ -52,7 +52,7 @@ from capi.constants import (
     szOID_DELTA_CRL_INDICATOR,
     szOID_ISSUING_DIST_POINT,
 )
-from capi.crypt32.context import CertContext, check_encoding, decode_property
+from capi.crypt32.context import CertContext, check_encoding, decode_property, next_property_id
 from capi.crypt32.crlcontext import CrlContext, decode_crl_info
 from capi.crypt32.store_kinds import ADD_DISPOSITIONS, CertStore, apply_add_disposition
 from capi.crypt32.structs import CRL_ENTRY, CRL_INFO
@@ -403,14 +403,7 @@ def CertSetCRLContextProperty(pCrlContext: CrlContext, dwPropId: int, dwFlags: i
 
 def CertEnumCRLContextProperties(pCrlContext: CrlContext, dwPropId: int) -> int:
     """CertEnumCRLContextProperties: the property id after ``dwPropId`` (0 starts), or 0."""
-    ids = pCrlContext.properties()
-    if not dwPropId:
-        return ids[0] if ids else 0
-    try:
-        i = ids.index(dwPropId)
-    except ValueError:
-        return 0
-    return ids[i + 1] if i + 1 < len(ids) else 0
+    return next_property_id(pCrlContext.properties(), dwPropId)
 
 
 @winapi

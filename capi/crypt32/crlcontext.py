@@ -24,6 +24,7 @@ from capi.constants import (
     CERT_SIGNATURE_HASH_PROP_ID,
     X509_ASN_ENCODING,
 )
+from capi.crypt32.contextbase import LinkedContext
 from capi.errors import (
     CRYPT_E_ASN1_EOD,
     CRYPT_E_NOT_FOUND,
@@ -49,7 +50,7 @@ def decode_crl_info(der: bytes):
     return CryptDecodeObjectEx(X509_ASN_ENCODING, X509_CERT_CRL_TO_BE_SIGNED, bytes(der))
 
 
-class CrlContext:
+class CrlContext(LinkedContext):
     """CRL_CONTEXT: ``dwCertEncodingType``, ``pbCrlEncoded``, ``cbCrlEncoded``,
     ``pCrlInfo``, ``hCertStore``; plus ``sha1``, ``x509crl`` (cryptography's object,
     None for a bare CRL) and the property methods."""
@@ -79,12 +80,6 @@ class CrlContext:
         ctx._props = root._props
         ctx._member = member
         ctx._source = source
-        return ctx
-
-    def _root(self) -> CrlContext:
-        ctx = self
-        while ctx._source is not None:
-            ctx = ctx._source
         return ctx
 
     def same_as(self, other: CrlContext) -> bool:
@@ -137,9 +132,7 @@ class CrlContext:
         if prop_id in props:
             return props[prop_id]
         if prop_id == CERT_ACCESS_STATE_PROP_ID:
-            store = self._root().hCertStore
-            fn = getattr(store, "access_state", None)
-            return (fn() if fn else 0).to_bytes(_DWORD_LE, "little")
+            return self.access_state().to_bytes(_DWORD_LE, "little")
         if prop_id == CERT_SHA1_HASH_PROP_ID:
             value = self.sha1
         elif prop_id == CERT_MD5_HASH_PROP_ID:

@@ -135,6 +135,7 @@ from capi.crypt32.structs import (
     CRYPT_CONTENT_INFO,
     CRYPT_SEQUENCE_OF_ANY,
 )
+from capi.crypt32.structs import blob_bytes as _b
 from capi.errors import (
     CRYPT_E_ASN1_BADTAG,
     CRYPT_E_ASN1_CHOICE,
@@ -172,14 +173,6 @@ def _need(obj: Any) -> Any:
     if obj is None:
         raise D.fail(STATUS_ACCESS_VIOLATION, "NULL structure")
     return obj
-
-
-def _b(v) -> bytes:
-    if v is None:
-        return b""
-    if isinstance(v, CRYPT_BIT_BLOB):
-        return bytes(v.pbData)
-    return bytes(v)
 
 
 def _positional_error(code: int, index: int) -> WinError:
@@ -570,6 +563,7 @@ def _decode_value(t: D.TLV, unicode: bool) -> tuple[int, bytes]:
 
 def _decode_name(data, unicode: bool) -> CERT_NAME_INFO:
     rdns = []
+    # The loops spelled out (not D.each): names are decoded for every certificate.
     for rdn_t in D.seq_reader(data).all():
         if not rdn_t.is_(D.SET):
             raise D.fail(CRYPT_E_ASN1_BADTAG, "RDN is not a SET")
@@ -859,17 +853,11 @@ def _enc_policies(v, flags):
 
 def _dec_policies(data, flags):
     out = CERT_POLICIES_INFO()
-    for pt in D.seq_reader(data).all():
-        if not pt.is_(D.SEQUENCE):
-            raise D.fail(CRYPT_E_ASN1_BADTAG, "policy is not a SEQUENCE")
-        r = D.Reader(pt.contents)
+    for r in D.each(D.seq_reader(data).data, D.SEQUENCE, "policy"):
         info = CERT_POLICY_INFO(D.decode_oid(r.next()))
         qs = r.optional(D.SEQUENCE)
         if qs is not None:
-            for qt in D.Reader(qs.contents).all():
-                if not qt.is_(D.SEQUENCE):
-                    raise D.fail(CRYPT_E_ASN1_BADTAG, "qualifier is not a SEQUENCE")
-                qr = D.Reader(qt.contents)
+            for qr in D.each(qs.contents, D.SEQUENCE, "qualifier"):
                 qid = D.decode_oid(qr.next())
                 qual = bytes(qr.next().raw) if qr.more() else b""
                 qr.done()
@@ -903,10 +891,7 @@ def _enc_name_constraints(v, flags):
 
 def _dec_subtrees(contents: bytes) -> list[CERT_GENERAL_SUBTREE]:
     out = []
-    for t in D.Reader(contents).all():
-        if not t.is_(D.SEQUENCE):
-            raise D.fail(CRYPT_E_ASN1_BADTAG, "subtree is not a SEQUENCE")
-        r = D.Reader(t.contents)
+    for r in D.each(contents, D.SEQUENCE, "subtree"):
         st = CERT_GENERAL_SUBTREE(_decode_alt_entry(r.next()))
         m = r.optional(0, cls=2)
         if m is not None:
@@ -952,10 +937,7 @@ def _decode_extensions(t: D.TLV) -> list[CERT_EXTENSION]:
     if not t.is_(D.SEQUENCE):
         raise D.fail(CRYPT_E_ASN1_BADTAG, "extensions are not a SEQUENCE")
     out = []
-    for et in D.Reader(t.contents).all():
-        if not et.is_(D.SEQUENCE):
-            raise D.fail(CRYPT_E_ASN1_BADTAG, "extension is not a SEQUENCE")
-        r = D.Reader(et.contents)
+    for r in D.each(t.contents, D.SEQUENCE, "extension"):
         oid_s = D.decode_oid(r.next())
         crit = r.optional(D.BOOLEAN)
         value = r.take(D.OCTETSTRING)
@@ -1244,10 +1226,7 @@ def _decode_crl_info(data) -> CRL_INFO:
         out.NextUpdate = _decode_time_tlv(r.next())
     t = r.optional(D.SEQUENCE)
     if t is not None:
-        for et in D.Reader(t.contents).all():
-            if not et.is_(D.SEQUENCE):
-                raise D.fail(CRYPT_E_ASN1_BADTAG, "CRL entry is not a SEQUENCE")
-            er = D.Reader(et.contents)
+        for er in D.each(t.contents, D.SEQUENCE, "CRL entry"):
             serial = D.decode_int_contents(er.take(D.INTEGER))[::-1]
             when = _decode_time_tlv(er.next())
             exts = _decode_extensions(er.next()) if er.more() else []

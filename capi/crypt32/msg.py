@@ -288,10 +288,9 @@ def provider_sign(handle, spec: int, hash_oid: str, digest: bytes, pub) -> bytes
         from capi.ncrypt.keystorage import BCRYPT_PKCS1_PADDING_INFO, NCryptSignHash
 
         if isinstance(pub, ec.EllipticCurvePublicKey):
-            raw = NCryptSignHash(handle, None, digest, 0)
-            half = len(raw) // 2
-            return asym_utils.encode_dss_signature(int.from_bytes(raw[:half], "big"),
-                                                   int.from_bytes(raw[half:], "big"))
+            from capi.formats.blobs import ecdsa_der_from_p1363
+
+            return ecdsa_der_from_p1363(NCryptSignHash(handle, None, digest, 0))
         return NCryptSignHash(handle, BCRYPT_PKCS1_PADDING_INFO(cng), digest,
                               C.BCRYPT_PAD_PKCS1)
     from capi.advapi32.crypt import (

@@ -32,17 +32,24 @@ def _caller():
     return machine, current_token(machine)
 
 
+def _checked_args(pDataIn, pOptionalEntropy, dwFlags) -> tuple[bytes, bytes | None, int]:
+    """(data, entropy, flags) after the checks both functions make first: NULL data
+    ERROR_INVALID_PARAMETER, unknown flags NTE_BAD_FLAGS."""
+    data = _blob_arg(pDataIn, "pDataIn")
+    flags = int(dwFlags) & 0xFFFFFFFF
+    if flags & ~_VALID_FLAGS:
+        raise win32_failure(NTE_BAD_FLAGS)
+    entropy = None if pOptionalEntropy is None else _blob_arg(pOptionalEntropy, "pOptionalEntropy")
+    return data, entropy, flags
+
+
 def CryptProtectData(pDataIn: bytes, szDataDescr: str | None = None,
                      pOptionalEntropy: bytes | None = None, pvReserved: Any = None,
                      pPromptStruct: Any = None, dwFlags: int = 0) -> bytes:
     """CryptProtectData: encrypt for the current user (or the machine with
     CRYPTPROTECT_LOCAL_MACHINE). ERROR_INVALID_PARAMETER for NULL data, NTE_BAD_FLAGS for
     unknown flags."""
-    data = _blob_arg(pDataIn, "pDataIn")
-    flags = int(dwFlags) & 0xFFFFFFFF
-    if flags & ~_VALID_FLAGS:
-        raise win32_failure(NTE_BAD_FLAGS)
-    entropy = None if pOptionalEntropy is None else _blob_arg(pOptionalEntropy, "pOptionalEntropy")
+    data, entropy, flags = _checked_args(pDataIn, pOptionalEntropy, dwFlags)
     machine, token = _caller()
     sid = None if flags & CRYPTPROTECT_LOCAL_MACHINE else str(token.user)
     try:
@@ -58,11 +65,7 @@ def CryptUnprotectData(pDataIn: bytes, pOptionalEntropy: bytes | None = None,
     """CryptUnprotectData -> (data, description). ERROR_INVALID_PARAMETER for NULL input,
     ERROR_INVALID_DATA for a wrong entropy or a damaged blob, NTE_BAD_KEY_STATE for a
     blob protected by another user."""
-    blob = _blob_arg(pDataIn, "pDataIn")
-    flags = int(dwFlags) & 0xFFFFFFFF
-    if flags & ~_VALID_FLAGS:
-        raise win32_failure(NTE_BAD_FLAGS)
-    entropy = None if pOptionalEntropy is None else _blob_arg(pOptionalEntropy, "pOptionalEntropy")
+    blob, entropy, flags = _checked_args(pDataIn, pOptionalEntropy, dwFlags)
     machine, token = _caller()
     try:
         return unprotect(machine, blob, user_sid=str(token.user), entropy=entropy)

@@ -81,6 +81,15 @@ class CRYPT_BIT_BLOB:
         return len(self.pbData)
 
 
+def blob_bytes(v) -> bytes:
+    """The bytes of a BLOB field: b"" for NULL, a CRYPT_BIT_BLOB's pbData, else bytes(v)."""
+    if v is None:
+        return b""
+    if isinstance(v, CRYPT_BIT_BLOB):
+        return bytes(v.pbData)
+    return bytes(v)
+
+
 @cstruct
 class CRYPT_ALGORITHM_IDENTIFIER:
     pszObjId: str | None = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import struct
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import utils as asym_utils
 
 from capi.constants import (
     BCRYPT_ECDH_PRIVATE_P256_MAGIC,
@@ -43,6 +44,20 @@ CAPI_HEADER_LEN = _BLOBHEADER.size + _RSAPUBKEY.size  # 20
 _BCRYPT_RSA = struct.Struct("<6I")
 _BCRYPT_ECC = struct.Struct("<2I")
 MAX_PUBEXP_BYTES = 8  # CNG refuses cbPublicExp above 8 (docs/windows-facts.md §2 #62)
+
+
+def ecdsa_der_from_p1363(raw: bytes) -> bytes:
+    """An ECDSA signature as CNG gives it (r || s, big-endian, each half the length) ->
+    the DER Ecdsa-Sig-Value that X.509 and CMS carry."""
+    half = len(raw) // 2
+    return asym_utils.encode_dss_signature(int.from_bytes(raw[:half], "big"),
+                                           int.from_bytes(raw[half:], "big"))
+
+
+def ecdsa_p1363_from_der(der: bytes, size: int) -> bytes:
+    """A DER Ecdsa-Sig-Value -> CNG's r || s, each ``size`` bytes big-endian."""
+    r, s = asym_utils.decode_dss_signature(der)
+    return r.to_bytes(size, "big") + s.to_bytes(size, "big")
 
 
 def _le(value: int, length: int) -> bytes:

@@ -50,14 +50,22 @@ from typing import TYPE_CHECKING
 
 from capi.errors import ERROR_ACCESS_DENIED, WinError
 from capi.host.accounts import Token, service_sid, system_token
+
+# The registry access rights (winnt.h) and the key generic mapping are the registry's,
+# re-exported here for the callers of check_registry_access.
+from capi.host.registry import (
+    KEY_CREATE_LINK,
+    KEY_CREATE_SUB_KEY,
+    KEY_ENUMERATE_SUB_KEYS,
+    KEY_GENERIC_MAPPING,
+    KEY_NOTIFY,
+    KEY_QUERY_VALUE,
+    KEY_SET_VALUE,
+)
 from capi.host.security import (
     FILE_GENERIC_READ,
     FILE_WRITE_DATA,
     GENERIC_MAPPING,
-    KEY_ALL_ACCESS,
-    KEY_EXECUTE,
-    KEY_READ,
-    KEY_WRITE,
     READ_CONTROL,
     STANDARD_RIGHTS_REQUIRED,
     SecurityDescriptor,
@@ -78,18 +86,6 @@ __all__ = [
     "create_registry_key_sd", "delete_registry_key_sd", "get_channel_sd",
     "check_channel_access", "check_config_read", "check_config_write",
 ]
-
-# Registry access rights (winnt.h).
-KEY_QUERY_VALUE = 0x0001
-KEY_SET_VALUE = 0x0002
-KEY_CREATE_SUB_KEY = 0x0004
-KEY_ENUMERATE_SUB_KEYS = 0x0008
-KEY_NOTIFY = 0x0010
-KEY_CREATE_LINK = 0x0020
-# The registry's generic mapping: GENERIC_READ -> KEY_READ, GENERIC_WRITE -> KEY_WRITE,
-# GENERIC_EXECUTE -> KEY_EXECUTE, GENERIC_ALL -> KEY_ALL_ACCESS ("Registry Key Security
-# and Access Rights", Microsoft docs).
-KEY_GENERIC_MAPPING = GENERIC_MAPPING(KEY_READ, KEY_WRITE, KEY_EXECUTE, KEY_ALL_ACCESS)
 
 # Event-log channel rights (winevt.h EVT_READ_ACCESS...; "Event Logging Security":
 # ELF_LOGFILE_READ 0x1, ELF_LOGFILE_WRITE 0x2, ELF_LOGFILE_CLEAR 0x4 — ClearEventLog

@@ -5,7 +5,7 @@ Everything version-dependent reads a row of :data:`OS_VERSIONS`; no scattered ``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from capi.constants import MS_KEY_STORAGE_PROVIDER, MS_STRONG_PROV
 
@@ -113,35 +113,14 @@ _1607_SUITES = (
     "TLS_DHE_DSS_WITH_AES_256_CBC_SHA", "TLS_DHE_DSS_WITH_AES_128_CBC_SHA",
     "TLS_DHE_DSS_WITH_3DES_EDE_CBC_SHA", "TLS_RSA_WITH_RC4_128_SHA", "TLS_RSA_WITH_RC4_128_MD5",
 )
-# "TLS Cipher Suites in Windows 10 v1809" (Windows Server 2019).
-_1809_SUITES = (
-    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
-    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
-    "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
-    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384", "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
-    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
-    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
-    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
-    "TLS_RSA_WITH_AES_256_GCM_SHA384", "TLS_RSA_WITH_AES_128_GCM_SHA256",
-    "TLS_RSA_WITH_AES_256_CBC_SHA256", "TLS_RSA_WITH_AES_128_CBC_SHA256",
-    "TLS_RSA_WITH_AES_256_CBC_SHA", "TLS_RSA_WITH_AES_128_CBC_SHA",
-    "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
-)
-# "TLS Cipher Suites in Windows Server 2022".
-_2022_SUITES = (
-    "TLS_AES_256_GCM_SHA384", "TLS_AES_128_GCM_SHA256",
-    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
-    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
-    "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
-    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384", "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
-    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
-    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
-    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
-    "TLS_RSA_WITH_AES_256_GCM_SHA384", "TLS_RSA_WITH_AES_128_GCM_SHA256",
-    "TLS_RSA_WITH_AES_256_CBC_SHA256", "TLS_RSA_WITH_AES_128_CBC_SHA256",
-    "TLS_RSA_WITH_AES_256_CBC_SHA", "TLS_RSA_WITH_AES_128_CBC_SHA",
-    "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
-)
+# "TLS Cipher Suites in Windows 10 v1809" (Windows Server 2019): the v1607 list in the
+# same order, less the DHE_RSA CBC suites, the DHE_DSS suites and RC4.
+_1809_SUITES = tuple(
+    s for s in _1607_SUITES
+    if "_DHE_DSS_" not in s and "_RC4_" not in s
+    and s not in ("TLS_DHE_RSA_WITH_AES_256_CBC_SHA", "TLS_DHE_RSA_WITH_AES_128_CBC_SHA"))
+# "TLS Cipher Suites in Windows Server 2022": its two TLS 1.3 suites, then the v1809 list.
+_2022_SUITES = ("TLS_AES_256_GCM_SHA384", "TLS_AES_128_GCM_SHA256") + _1809_SUITES
 # Server-side protocol states ("Protocols in TLS/SSL (Schannel SSP)"): Windows Server 2008
 # SP2 and 2008 R2 implement TLS 1.1 and 1.2 but leave them disabled; SSL 2.0's server side
 # is enabled up to 2008 R2 and disabled from 2012; SSL 3.0 is disabled and SSL 2.0 removed
@@ -160,26 +139,29 @@ _P_2022 = _P_2016 + (("TLS 1.3", "enabled"),)
 _PD = r"C:\ProgramData"
 _USERS = r"C:\Users"
 
+_2003 = OSVersion("2003", "Windows Server 2003 R2", "5.2.3790", _XP_PD, _XP_USERS, True, "ssl", MS_STRONG_PROV, "6.0", "NetworkService", True, "CertSvc",
+                  schannel_protocols=_P_2003, schannel_cipher_suites=_2003_SUITES)
+_2008 = OSVersion("2008", "Windows Server 2008", "6.0.6002", _PD, _USERS, True, "ssl", MS_STRONG_PROV, "7.0", "NetworkService", True,
+                  schannel_protocols=_P_2008, schannel_cipher_suites=_WIN7_SUITES)
+# Each later version: the one before it, with what changed.
+_2008R2 = replace(_2008, key="2008R2", product="Windows Server 2008 R2", version="6.1.7601",
+                  iis_version="7.5", default_app_pool_identity="ApplicationPoolIdentity")
+_2012 = replace(_2008R2, key="2012", product="Windows Server 2012", version="6.2.9200",
+                schannel_rejects_at_signature=False,
+                certreq_default_provider=MS_KEY_STORAGE_PROVIDER, iis_version="8.0",
+                schannel_protocols=_P_2012)
+_2012R2 = replace(_2012, key="2012R2", product="Windows Server 2012 R2", version="6.3.9600",
+                  iis_version="8.5")
+_2016 = replace(_2012R2, key="2016", product="Windows Server 2016", version="10.0.14393",
+                schannel_event_style="tls", iis_version="10.0", certutil_spaced_hashes=False,
+                schannel_protocols=_P_2016, schannel_cipher_suites=_1607_SUITES)
+_2019 = replace(_2016, key="2019", product="Windows Server 2019", version="10.0.17763",
+                pfx_pbes2_aes=True, schannel_cipher_suites=_1809_SUITES)
+_2022 = replace(_2019, key="2022", product="Windows Server 2022", version="10.0.20348",
+                schannel_protocols=_P_2022, schannel_cipher_suites=_2022_SUITES)
+
 OS_VERSIONS: dict[str, OSVersion] = {
-    v.key: v
-    for v in (
-        OSVersion("2003", "Windows Server 2003 R2", "5.2.3790", _XP_PD, _XP_USERS, True, "ssl", MS_STRONG_PROV, "6.0", "NetworkService", True, "CertSvc",
-                  schannel_protocols=_P_2003, schannel_cipher_suites=_2003_SUITES),
-        OSVersion("2008", "Windows Server 2008", "6.0.6002", _PD, _USERS, True, "ssl", MS_STRONG_PROV, "7.0", "NetworkService", True,
-                  schannel_protocols=_P_2008, schannel_cipher_suites=_WIN7_SUITES),
-        OSVersion("2008R2", "Windows Server 2008 R2", "6.1.7601", _PD, _USERS, True, "ssl", MS_STRONG_PROV, "7.5", "ApplicationPoolIdentity", True,
-                  schannel_protocols=_P_2008, schannel_cipher_suites=_WIN7_SUITES),
-        OSVersion("2012", "Windows Server 2012", "6.2.9200", _PD, _USERS, False, "ssl", MS_KEY_STORAGE_PROVIDER, "8.0", "ApplicationPoolIdentity", True,
-                  schannel_protocols=_P_2012, schannel_cipher_suites=_WIN7_SUITES),
-        OSVersion("2012R2", "Windows Server 2012 R2", "6.3.9600", _PD, _USERS, False, "ssl", MS_KEY_STORAGE_PROVIDER, "8.5", "ApplicationPoolIdentity", True,
-                  schannel_protocols=_P_2012, schannel_cipher_suites=_WIN7_SUITES),
-        OSVersion("2016", "Windows Server 2016", "10.0.14393", _PD, _USERS, False, "tls", MS_KEY_STORAGE_PROVIDER, "10.0", "ApplicationPoolIdentity",
-                  schannel_protocols=_P_2016, schannel_cipher_suites=_1607_SUITES),
-        OSVersion("2019", "Windows Server 2019", "10.0.17763", _PD, _USERS, False, "tls", MS_KEY_STORAGE_PROVIDER, "10.0", "ApplicationPoolIdentity", pfx_pbes2_aes=True,
-                  schannel_protocols=_P_2016, schannel_cipher_suites=_1809_SUITES),
-        OSVersion("2022", "Windows Server 2022", "10.0.20348", _PD, _USERS, False, "tls", MS_KEY_STORAGE_PROVIDER, "10.0", "ApplicationPoolIdentity", pfx_pbes2_aes=True,
-                  schannel_protocols=_P_2022, schannel_cipher_suites=_2022_SUITES),
-    )
+    v.key: v for v in (_2003, _2008, _2008R2, _2012, _2012R2, _2016, _2019, _2022)
 }
 
 _ALIASES = {k.lower().replace(" ", ""): k for k in OS_VERSIONS}

@@ -73,6 +73,9 @@ KEY_CREATE_SUB_KEY = 0x0004
 KEY_ENUMERATE_SUB_KEYS = 0x0008
 KEY_NOTIFY = 0x0010
 KEY_CREATE_LINK = 0x0020
+# The registry's generic mapping: GENERIC_READ -> KEY_READ, GENERIC_WRITE -> KEY_WRITE,
+# GENERIC_EXECUTE -> KEY_EXECUTE, GENERIC_ALL -> KEY_ALL_ACCESS ("Registry Key Security
+# and Access Rights", Microsoft docs).
 KEY_GENERIC_MAPPING = GENERIC_MAPPING(KEY_READ, KEY_WRITE, KEY_EXECUTE, KEY_ALL_ACCESS)
 
 # RegCreateKeyEx dispositions
@@ -405,17 +408,23 @@ class RegKey:
         self.close()
 
 
+def _stored_path(machine, path: str, token) -> str:
+    """The key at ``path`` as stored (its case); ERROR_FILE_NOT_FOUND when there is none."""
+    full = _resolve(machine, path, token)
+    row = _row(machine, full)
+    if row is None:
+        raise WinError(ERROR_FILE_NOT_FOUND, detail=full)
+    return row[0]
+
+
 def open_key(machine, path: str, token=None, access: int = KEY_READ) -> RegKey:
     """RegOpenKeyEx: the key at ``path`` with ``access`` (checked against its SD as
     ``token``; None acts as LocalSystem, as a service does). ERROR_FILE_NOT_FOUND,
     ERROR_ACCESS_DENIED."""
     token = _token(machine, token)
-    full = _resolve(machine, path, token)
-    row = _row(machine, full)
-    if row is None:
-        raise WinError(ERROR_FILE_NOT_FOUND, detail=full)
-    granted = _check(machine, row[0], token, access)
-    return RegKey(machine, row[0], token, granted)
+    stored = _stored_path(machine, path, token)
+    granted = _check(machine, stored, token, access)
+    return RegKey(machine, stored, token, granted)
 
 
 def create_key(machine, path: str, token=None, access: int = KEY_ALL_ACCESS,
@@ -458,15 +467,12 @@ def delete_key(machine, path: str, token=None, *, tree: bool = False) -> None:
     RegDeleteKey documents) or RegDeleteTree followed by deleting the key itself, as reg
     delete does. Each deleted key needs DELETE on itself; a hive root is never deleted."""
     token = _token(machine, token)
-    full = _resolve(machine, path, token)
-    row = _row(machine, full)
-    if row is None:
-        raise WinError(ERROR_FILE_NOT_FOUND, detail=full)
-    if _parent(row[0]) in (None, HKEY_LOCAL_MACHINE, HKEY_USERS):
-        raise WinError(ERROR_ACCESS_DENIED, detail=f"{row[0]} is a hive root")
-    doomed = _subtree(machine, row[0])
+    stored = _stored_path(machine, path, token)
+    if _parent(stored) in (None, HKEY_LOCAL_MACHINE, HKEY_USERS):
+        raise WinError(ERROR_ACCESS_DENIED, detail=f"{stored} is a hive root")
+    doomed = _subtree(machine, stored)
     if len(doomed) > 1 and not tree:
-        raise WinError(ERROR_ACCESS_DENIED, detail=f"{row[0]} has subkeys")
+        raise WinError(ERROR_ACCESS_DENIED, detail=f"{stored} has subkeys")
     for key in doomed:
         _check(machine, key, token, DELETE | (KEY_ENUMERATE_SUB_KEYS if key != doomed[-1] or tree else 0))
     with machine.transaction() as db:

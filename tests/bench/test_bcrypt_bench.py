@@ -3,12 +3,12 @@ against the cryptography package doing the same work in the same run. The 1 MiB 
 must reach 0.9 of cryptography's throughput. Run with `make bench`."""
 
 import os
-import time
 
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from ratio import rates
 
 from capi.bcrypt import (
     BCRYPT_AES_CBC_ALG_HANDLE,
@@ -27,19 +27,6 @@ NONCE = bytes(12)
 MIB = os.urandom(1 << 20)
 SMALL = os.urandom(64)
 ROUNDS = {len(MIB): 20, len(SMALL): 2000}
-
-
-def _rates(*fns, rounds) -> list[float]:
-    """Best throughput of each function over interleaved runs (the machine's load drifts;
-    interleaving exposes both sides to the same drift)."""
-    best = [0.0] * len(fns)
-    for _ in range(5):
-        for i, fn in enumerate(fns):
-            start = time.perf_counter()
-            for _ in range(rounds):
-                fn()
-            best[i] = max(best[i], rounds / (time.perf_counter() - start))
-    return best
 
 
 def _cbc_pair(data):
@@ -111,13 +98,13 @@ def test_bcrypt_throughput_ratio(benchmark, case):
     if hasattr(ours, "reference"):
         assert b"".join(ours()) == ours.reference()
     benchmark(ours)
-    ours_rate, raw_rate = _rates(ours, raw, rounds=ROUNDS[len(data)])
+    ours_rate, raw_rate = rates(ours, raw, rounds=ROUNDS[len(data)])
     ratio = ours_rate / raw_rate
     benchmark.extra_info.update(bcrypt_per_s=round(ours_rate, 1), raw_per_s=round(raw_rate, 1),
                                 ratio=round(ratio, 3))
     print(f"\n{case}: bcrypt {ours_rate:.0f}/s cryptography {raw_rate:.0f}/s ratio {ratio:.3f}")
     if hasattr(ours, "reference"):
-        _, ref_rate = _rates(ours, ours.reference, rounds=ROUNDS[len(data)])
+        _, ref_rate = rates(ours, ours.reference, rounds=ROUNDS[len(data)])
         print(f"{case}: against AESGCM.encrypt (one combined buffer) {ref_rate:.0f}/s, "
               f"ratio {ours_rate / ref_rate:.3f} (not asserted)")
     if goal is not None:

@@ -5,11 +5,11 @@ case measures the per-call overhead and is reported, with a floor against regres
 """
 
 import os
-import time
 
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from ratio import repeated, time_ratio
 
 from capi.advapi32 import crypt as api
 from capi.constants import *
@@ -17,15 +17,6 @@ from capi.constants import *
 MIB = os.urandom(1 << 20)
 SMALL = os.urandom(64)
 SMALL_ROUNDS = 2000
-
-
-def _best_of(rounds, fn):
-    best = float("inf")
-    for _ in range(rounds):
-        started = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - started)
-    return best
 
 
 @pytest.fixture
@@ -45,13 +36,8 @@ def _raw_cbc(raw: bytes, data: bytes) -> bytes:
 
 def _ratio(benchmark, name, raw, facade, floor, rounds=5):
     benchmark(facade)
-    raw_time, facade_time = _best_of(rounds, raw), _best_of(rounds, facade)
-    ratio = raw_time / facade_time
-    benchmark.extra_info.update(raw_seconds=raw_time, facade_seconds=facade_time,
-                                throughput_ratio=round(ratio, 3))
-    print(f"\n{name}: facade {facade_time * 1e3:.2f} ms, cryptography {raw_time * 1e3:.2f} ms, "
-          f"ratio {ratio:.2f}")
-    assert ratio >= floor
+    time_ratio(benchmark, name, raw, facade, floor, rounds=rounds, side="facade",
+               raw_side="cryptography")
 
 
 def test_cryptencrypt_aes_cbc_1mib(benchmark, aes_key):
@@ -65,15 +51,9 @@ def test_cryptencrypt_aes_cbc_64_bytes(benchmark, aes_key):
     _, key, raw = aes_key
     assert api.CryptEncrypt(key, None, True, 0, SMALL) == _raw_cbc(raw, SMALL)
 
-    def raw_loop():
-        for _ in range(SMALL_ROUNDS):
-            _raw_cbc(raw, SMALL)
-
-    def facade_loop():
-        for _ in range(SMALL_ROUNDS):
-            api.CryptEncrypt(key, None, True, 0, SMALL)
-
-    _ratio(benchmark, f"CryptEncrypt AES-256-CBC 64 B x{SMALL_ROUNDS}", raw_loop, facade_loop, 0.6)
+    _ratio(benchmark, f"CryptEncrypt AES-256-CBC 64 B x{SMALL_ROUNDS}",
+           repeated(lambda: _raw_cbc(raw, SMALL), SMALL_ROUNDS),
+           repeated(lambda: api.CryptEncrypt(key, None, True, 0, SMALL), SMALL_ROUNDS), 0.6)
 
 
 def test_crypthashdata_sha256_1mib(benchmark, aes_key):

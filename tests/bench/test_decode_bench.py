@@ -8,10 +8,10 @@ throughput.
 """
 
 import sys
-import time
 from pathlib import Path
 
 from asn1crypto import x509 as asn1_x509
+from ratio import repeated, time_ratio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from helpers_certs import make_cert, name  # noqa: E402
@@ -20,15 +20,6 @@ from capi.constants import X509_ASN_ENCODING, X509_CERT_TO_BE_SIGNED, X509_NAME 
 from capi.crypt32.encode import CryptDecodeObjectEx  # noqa: E402
 
 LOOPS = 300
-
-
-def _best_of(rounds, fn):
-    best = float("inf")
-    for _ in range(rounds):
-        started = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - started)
-    return best
 
 
 def _cert():
@@ -60,14 +51,7 @@ def _raw_name(der):
 
 def _compare(benchmark, label, mine, raw):
     benchmark(mine)
-    raw_time = _best_of(3, raw)
-    my_time = _best_of(3, mine)
-    ratio = raw_time / my_time
-    benchmark.extra_info.update(raw_seconds=raw_time, decode_seconds=my_time,
-                                throughput_ratio=round(ratio, 3))
-    print(f"\n{label}: CryptDecodeObjectEx {my_time:.4f}s, asn1crypto {raw_time:.4f}s, "
-          f"ratio {ratio:.2f}")
-    assert ratio >= 0.9
+    time_ratio(benchmark, label, raw, mine, 0.9, side="decode", raw_side="asn1crypto")
 
 
 def test_decode_cert_to_be_signed_vs_asn1crypto(benchmark):
@@ -75,15 +59,10 @@ def test_decode_cert_to_be_signed_vs_asn1crypto(benchmark):
     info = CryptDecodeObjectEx(X509_ASN_ENCODING, X509_CERT_TO_BE_SIGNED, der)
     assert info.cExtension == len(_raw_cert_info(der)) - 11
 
-    def mine():
-        for _ in range(LOOPS):
-            CryptDecodeObjectEx(X509_ASN_ENCODING, X509_CERT_TO_BE_SIGNED, der)
-
-    def raw():
-        for _ in range(LOOPS):
-            _raw_cert_info(der)
-
-    _compare(benchmark, "X509_CERT_TO_BE_SIGNED", mine, raw)
+    _compare(benchmark, "X509_CERT_TO_BE_SIGNED",
+             repeated(lambda: CryptDecodeObjectEx(X509_ASN_ENCODING, X509_CERT_TO_BE_SIGNED, der),
+                      LOOPS),
+             repeated(lambda: _raw_cert_info(der), LOOPS))
 
 
 def test_decode_name_vs_asn1crypto(benchmark):
@@ -91,12 +70,6 @@ def test_decode_name_vs_asn1crypto(benchmark):
     got = CryptDecodeObjectEx(X509_ASN_ENCODING, X509_NAME, subject)
     assert got.cRDN == len(_raw_name(subject))
 
-    def mine():
-        for _ in range(LOOPS):
-            CryptDecodeObjectEx(X509_ASN_ENCODING, X509_NAME, subject)
-
-    def raw():
-        for _ in range(LOOPS):
-            _raw_name(subject)
-
-    _compare(benchmark, "X509_NAME", mine, raw)
+    _compare(benchmark, "X509_NAME",
+             repeated(lambda: CryptDecodeObjectEx(X509_ASN_ENCODING, X509_NAME, subject), LOOPS),
+             repeated(lambda: _raw_name(subject), LOOPS))

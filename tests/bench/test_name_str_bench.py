@@ -14,10 +14,9 @@ same run.
 The round trip is checked first (the string comes back). Best of three rounds.
 """
 
-import time
-
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from ratio import repeated, time_ratio
 
 from capi.constants import CERT_NAME_STR_COMMA_FLAG, CERT_X500_NAME_STR, X509_ASN_ENCODING
 from capi.crypt32.str import CertNameToStr, CertStrToName
@@ -29,24 +28,9 @@ RFC4514 = "C=US,ST=Washington,L=Redmond,O=Contoso Ltd,OU=Web,CN=www.contoso.com"
 FLAGS = CERT_X500_NAME_STR | CERT_NAME_STR_COMMA_FLAG
 
 
-def _best_of(rounds, fn):
-    best = float("inf")
-    for _ in range(rounds):
-        started = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - started)
-    return best
-
-
 def _compare(benchmark, label, mine, raw, floor):
     benchmark(mine)
-    raw_time = _best_of(3, raw)
-    my_time = _best_of(3, mine)
-    ratio = raw_time / my_time
-    benchmark.extra_info.update(raw_seconds=raw_time, winpki_seconds=my_time,
-                                throughput_ratio=round(ratio, 3))
-    print(f"\n{label}: winpki {my_time:.4f}s, raw {raw_time:.4f}s, ratio {ratio:.2f}")
-    assert ratio >= floor
+    time_ratio(benchmark, label, raw, mine, floor)
 
 
 def test_str_to_name_vs_cryptography(benchmark):
@@ -59,27 +43,15 @@ def test_str_to_name_vs_cryptography(benchmark):
     raw_attrs = [(a.oid.dotted_string, a.value) for a in x509.Name.from_rfc4514_string(RFC4514)]
     assert mine_attrs == raw_attrs
 
-    def mine():
-        for _ in range(LOOPS):
-            CertStrToName(X509_ASN_ENCODING, TEXT, FLAGS)
-
-    def raw():
-        for _ in range(LOOPS):
-            x509.Name.from_rfc4514_string(RFC4514).public_bytes()
-
-    _compare(benchmark, "CertStrToName vs cryptography", mine, raw, 0.35)
+    _compare(benchmark, "CertStrToName vs cryptography",
+             repeated(lambda: CertStrToName(X509_ASN_ENCODING, TEXT, FLAGS), LOOPS),
+             repeated(lambda: x509.Name.from_rfc4514_string(RFC4514).public_bytes(), LOOPS), 0.35)
 
 
 def test_name_to_str_vs_asn1crypto(benchmark):
     der = CertStrToName(X509_ASN_ENCODING, TEXT, FLAGS)
     assert len(asn1_x509.Name.load(der).chosen) == 6
 
-    def mine():
-        for _ in range(LOOPS):
-            CertNameToStr(X509_ASN_ENCODING, der, FLAGS)
-
-    def raw():
-        for _ in range(LOOPS):
-            _ = asn1_x509.Name.load(der).human_friendly
-
-    _compare(benchmark, "CertNameToStr vs asn1crypto", mine, raw, 0.6)
+    _compare(benchmark, "CertNameToStr vs asn1crypto",
+             repeated(lambda: CertNameToStr(X509_ASN_ENCODING, der, FLAGS), LOOPS),
+             repeated(lambda: asn1_x509.Name.load(der).human_friendly, LOOPS), 0.6)

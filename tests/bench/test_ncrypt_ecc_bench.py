@@ -4,11 +4,11 @@ the same keys in the same run. Each must reach 0.8 of cryptography's rate. Run w
 `make bench`."""
 
 import hashlib
-import time
 
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, utils
+from ratio import rates
 
 from capi.bcrypt.structs import BCryptBuffer, BCryptBufferDesc
 from capi.constants import *
@@ -18,19 +18,6 @@ from capi.ncrypt import keystorage as nc
 
 DIGEST = hashlib.sha256(b"ecc benchmark").digest()
 SHA256 = BCryptBufferDesc(0, [BCryptBuffer(0, 0, "SHA256")])
-
-
-def _rates(*fns, rounds=300) -> list[float]:
-    """Best rate of each function over interleaved runs (the load drifts; interleaving
-    exposes both sides to the same drift)."""
-    best = [0.0] * len(fns)
-    for _ in range(5):
-        for i, fn in enumerate(fns):
-            start = time.perf_counter()
-            for _ in range(rounds):
-                fn()
-            best[i] = max(best[i], rounds / (time.perf_counter() - start))
-    return best
 
 
 def _agreement_pair(prov):
@@ -84,7 +71,7 @@ def test_ncrypt_ecc_ratio(benchmark, machine, case):
             ours.verify(raw())  # ECDSA is randomized: each side's output verifies
             ours.verify(ours())
         benchmark(ours)
-        ours_rate, raw_rate = _rates(ours, raw)
+        ours_rate, raw_rate = rates(ours, raw, rounds=300)
         ratio = ours_rate / raw_rate
         benchmark.extra_info.update(ncrypt_per_s=round(ours_rate, 1), raw_per_s=round(raw_rate, 1),
                                     ratio=round(ratio, 3))

@@ -21,18 +21,14 @@ import time
 import pytest
 from cryptography.hazmat.primitives.serialization import pkcs12 as crypto_pkcs12
 from helpers_pfx import OPENSSL, cryptography_pfx, with_mac_count
+from ratio import best_of
 
 from capi.errors import WinError
 from capi.formats.pkcs12 import MAX_KDF_ITERATIONS, parse_pfx
 
 
 def _cpu(fn) -> float:
-    best = float("inf")
-    for _ in range(2):
-        started = time.process_time()
-        fn()
-        best = min(best, time.process_time() - started)
-    return best
+    return best_of(2, fn, clock=time.process_time)
 
 
 def _child_cpu(args) -> float:

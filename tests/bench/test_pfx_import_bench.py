@@ -6,11 +6,10 @@ transaction per PFX, one KDF budget per parse and no re-reading of what it just 
 Each round imports into a fresh machine so every key is a new container, as on Windows.
 """
 
-import time
-
 import pytest
 from cryptography.hazmat.primitives.serialization import pkcs12
 from helpers_pfx import AES256, LEGACY_3DES, MS_ENHANCED, PfxFactory, material
+from ratio import time_ratio
 
 from capi import CRYPT_EXPORTABLE, CRYPT_MACHINE_KEYSET, Machine, PFXImportCertStore, use_machine
 
@@ -28,15 +27,6 @@ def pfx_files(tmp_path_factory):
                      subject=f"host{i}.example.test", serial=200 + i, chain=bool(i % 3 == 0))
         for i in range(FILES)
     ]
-
-
-def _best_of(rounds, fn):
-    best = float("inf")
-    for _ in range(rounds):
-        started = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - started)
-    return best
 
 
 def test_pfx_import_throughput_vs_cryptography(pfx_files, tmp_path, benchmark):
@@ -58,10 +48,5 @@ def test_pfx_import_throughput_vs_cryptography(pfx_files, tmp_path, benchmark):
         machine.close()
 
     benchmark.pedantic(imported, rounds=1, iterations=1)
-    raw_time = _best_of(3, raw)
-    import_time = _best_of(3, imported)
-    ratio = raw_time / import_time
-    benchmark.extra_info.update(raw_seconds=raw_time, import_seconds=import_time,
-                                throughput_ratio=round(ratio, 3))
-    print(f"\nPFXImportCertStore: {import_time:.3f}s, load_pkcs12: {raw_time:.3f}s, ratio {ratio:.2f}")
-    assert ratio >= 0.70
+    time_ratio(benchmark, "PFXImportCertStore", raw, imported, 0.70, side="import",
+               raw_side="load_pkcs12")

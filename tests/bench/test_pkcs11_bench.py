@@ -8,7 +8,8 @@ sessions or re-find objects per signature, so its throughput stays within 10% of
 from __future__ import annotations
 
 import hashlib
-import time
+
+from ratio import rate_ratio
 
 from capi import (
     BCRYPT_PAD_PKCS1,
@@ -55,27 +56,11 @@ def _setup(machine, token):
     return raw, facade, raw_session
 
 
-def _rates(*fns) -> list[float]:
-    """Best throughput of each function over interleaved runs (the machine's load drifts;
-    interleaving exposes both sides to the same drift)."""
-    best = [0.0] * len(fns)
-    for _ in range(5):
-        for i, fn in enumerate(fns):
-            start = time.perf_counter()
-            for _ in range(ROUNDS):
-                fn()
-            best[i] = max(best[i], ROUNDS / (time.perf_counter() - start))
-    return best
-
-
 def test_facade_signing_throughput_ratio(machine, softhsm_token):
     raw, facade, session = _setup(machine, softhsm_token)
     try:
         assert raw() == facade()  # deterministic PKCS#1 v1.5: same key, same bytes
-        raw_rate, facade_rate = _rates(raw, facade)
-        ratio = facade_rate / raw_rate
-        print(f"\nraw {raw_rate:.0f}/s facade {facade_rate:.0f}/s ratio {ratio:.3f}")
-        assert ratio >= 0.90
+        rate_ratio("NCryptSignHash on SoftHSM2", raw, facade, 0.90, rounds=ROUNDS)
     finally:
         session.close()
 

@@ -15,6 +15,7 @@ import sys
 import time
 
 import pytest
+from ratio import benchmarks_enabled
 
 BASELINE = [sys.executable, "-c", "import cryptography.x509"]
 COMMANDS = {
@@ -28,12 +29,6 @@ COMMANDS = {
 }
 RATIO = 1.5
 ROUNDS = 15
-
-
-def _benchmarks_enabled(config) -> bool:
-    if config.getoption("benchmark_enable", default=False):
-        return True
-    return not config.getoption("benchmark_disable", default=False)
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +64,7 @@ def test_startup_within_ratio(benchmark, request, child_env):
     """Median wall time of each command within 1.5x of importing cryptography.x509.
 
     Uses the ``benchmark`` fixture once so that ``--benchmark-only`` keeps it."""
-    if not _benchmarks_enabled(request.config):
+    if not benchmarks_enabled(request.config):
         pytest.skip("timing comparison runs only with benchmarks enabled (make bench)")
     benchmark.pedantic(lambda: None, rounds=1, iterations=1)
     cmds = {"baseline": BASELINE, **{k: _winpki(v) for k, v in COMMANDS.items()}}

@@ -17,6 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from helpers_certs import corpus  # noqa: E402
+from ratio import benchmarks_enabled  # noqa: E402
 
 import capi  # noqa: E402
 
@@ -26,18 +27,12 @@ ADD_BATCH = 200
 LM_MY = ("LocalMachine", "My")
 
 
-def _benchmarks_enabled(config) -> bool:
-    if config.getoption("benchmark_enable", default=False):
-        return True
-    return not config.getoption("benchmark_disable", default=False)
-
-
 @pytest.fixture(scope="session")
 def bench_corpus(request):
     """Certificates for the largest size that runs: under --benchmark-disable only the
     1 000 case does, so `make test` does not generate 100 000. The ADD_BATCH extra
     certificates (test_add) come after the largest size either way."""
-    largest = max(SIZES) if _benchmarks_enabled(request.config) else SIZES[0]
+    largest = max(SIZES) if benchmarks_enabled(request.config) else SIZES[0]
     certs = corpus(largest + 5 * ADD_BATCH, "bench")
     if largest < max(SIZES):  # test_add reads bench_corpus[max(SIZES):]
         certs = certs[:largest] + [b""] * (max(SIZES) - largest) + certs[largest:]
@@ -69,7 +64,7 @@ def populated(tmp_path_factory, bench_corpus, request):
 
 @pytest.fixture(params=SIZES, ids=[f"{n}" for n in SIZES])
 def size(request):
-    if request.param > SIZES[0] and not _benchmarks_enabled(request.config):
+    if request.param > SIZES[0] and not benchmarks_enabled(request.config):
         pytest.skip("the large-store cases run only with benchmarks enabled (make bench)")
     return request.param
 
@@ -158,7 +153,7 @@ def test_per_certificate_cost_scales(benchmark, request, populated, bench_corpus
     1 000 (100 000 certificates: one Ed25519 key, many serials; added in one transaction).
 
     Uses the ``benchmark`` fixture (once) so that ``--benchmark-only`` keeps it."""
-    if not _benchmarks_enabled(request.config):
+    if not benchmarks_enabled(request.config):
         pytest.skip("timing comparison runs only with benchmarks enabled (make bench)")
     benchmark.pedantic(lambda: None, rounds=1, iterations=1)
     # Both sizes are measured alternately, best of several rounds, so that load from

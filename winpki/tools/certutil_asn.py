@@ -28,6 +28,7 @@ import os
 from capi import constants as C
 from capi.errors import CRYPT_E_ASN1_BADTAG, ERROR_FILE_NOT_FOUND, WinError
 from winpki.tools.certutil import Invocation, verb
+from winpki.tools.common import base64_any
 
 _UNIVERSAL = {
     1: "BOOLEAN", 2: "INTEGER", 3: "BIT_STRING", 4: "OCTET_STRING", 5: "NULL",
@@ -213,23 +214,13 @@ def asn_lines(der: bytes) -> list[str]:
 
 
 def _file_bytes(path: str) -> bytes:
-    from capi.crypt32.base64 import CryptStringToBinary
-
     if not os.path.isfile(path):
         raise WinError(ERROR_FILE_NOT_FOUND, detail=path)
     with open(path, "rb") as fh:
         data = fh.read()
     if data[:1] == b"\x30":
         return data
-    try:
-        text = data.decode("ascii")
-    except UnicodeDecodeError:
-        return data
-    try:
-        decoded, _skip, _fmt = CryptStringToBinary(text, C.CRYPT_STRING_BASE64_ANY)
-    except WinError:
-        return data
-    return decoded or data
+    return base64_any(data) or data
 
 
 @verb("asn", "File", min_args=1, max_args=1)

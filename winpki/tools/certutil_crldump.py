@@ -34,9 +34,9 @@ from __future__ import annotations
 
 import hashlib
 
-from capi import constants as C
 from capi.errors import CRYPT_E_ASN1_BADTAG, WinError
 from winpki.tools.certutil import DUMP_HANDLERS
+from winpki.tools.common import base64_any
 
 # RFC 5280 5.3.1 reason codes with the names certutil prints.
 _REASONS = {
@@ -76,17 +76,8 @@ def crl_der(data: bytes) -> bytes | None:
     """The DER CRL in a file's bytes (DER, or base64 with or without headers), or None."""
     if is_crl(data):
         return data
-    try:
-        text = data.decode("ascii")
-    except UnicodeDecodeError:
-        return None
-    from capi.crypt32.base64 import CryptStringToBinary
-
-    try:
-        der, _skip, _fmt = CryptStringToBinary(text, C.CRYPT_STRING_BASE64_ANY)
-    except WinError:
-        return None
-    return der if is_crl(der) else None
+    der = base64_any(data)
+    return der if der is not None and is_crl(der) else None
 
 
 def _params_line(alg) -> list[str]:

@@ -205,35 +205,35 @@ def _write_file(path: str, data: bytes) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def read_certificates(path: str) -> list:
-    """Certificates from a file in any form certutil reads (DER, PEM, .sst, PKCS#7)."""
-    from capi.crypt32.store import CertEnumCertificatesInStore, CertOpenStore
-
-    if not os.path.isfile(path):
-        raise WinError(ERROR_FILE_NOT_FOUND, detail=path)
-    with CertOpenStore(C.CERT_STORE_PROV_FILENAME, C.ENCODING_TYPE, None,
-                       C.CERT_STORE_OPEN_EXISTING_FLAG | C.CERT_STORE_READONLY_FLAG, path) as src:
-        result = []
-        ctx = CertEnumCertificatesInStore(src, None)
-        while ctx is not None:
-            result.append(ctx)
-            ctx = CertEnumCertificatesInStore(src, ctx)
-    return result
-
-
-def read_crls(path: str) -> list:
-    """CRLs from a file in any form certutil reads (DER/PEM .crl, .sst, PKCS#7)."""
-    from capi.crypt32.crl import CertEnumCRLsInStore
+def _read_file_store(path: str, enum) -> list:
+    """Every context ``enum`` (CertEnumCertificatesInStore / CertEnumCRLsInStore) gives of
+    the file at ``path`` opened as a read-only store."""
     from capi.crypt32.store import CertOpenStore
 
     with CertOpenStore(C.CERT_STORE_PROV_FILENAME, C.ENCODING_TYPE, None,
                        C.CERT_STORE_OPEN_EXISTING_FLAG | C.CERT_STORE_READONLY_FLAG, path) as src:
         result = []
-        ctx = CertEnumCRLsInStore(src, None)
+        ctx = enum(src, None)
         while ctx is not None:
             result.append(ctx)
-            ctx = CertEnumCRLsInStore(src, ctx)
+            ctx = enum(src, ctx)
     return result
+
+
+def read_certificates(path: str) -> list:
+    """Certificates from a file in any form certutil reads (DER, PEM, .sst, PKCS#7)."""
+    from capi.crypt32.store import CertEnumCertificatesInStore
+
+    if not os.path.isfile(path):
+        raise WinError(ERROR_FILE_NOT_FOUND, detail=path)
+    return _read_file_store(path, CertEnumCertificatesInStore)
+
+
+def read_crls(path: str) -> list:
+    """CRLs from a file in any form certutil reads (DER/PEM .crl, .sst, PKCS#7)."""
+    from capi.crypt32.crl import CertEnumCRLsInStore
+
+    return _read_file_store(path, CertEnumCRLsInStore)
 
 
 def crl_issuer_simple(crl) -> str:

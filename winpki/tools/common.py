@@ -98,3 +98,20 @@ def windows_file_error(exc: OSError, path: str) -> str:
     'The system cannot find the file specified. (C:\\certs\\site.pfx)'."""
     _, text = describe_failure(exc)
     return f"{text} ({path})"
+
+
+def base64_any(data: bytes) -> bytes | None:
+    """``data`` read as base64 with or without -----BEGIN/END----- lines
+    (CryptStringToBinary, CRYPT_STRING_BASE64_ANY), or None when it is not."""
+    from capi import constants as C
+    from capi.crypt32.base64 import CryptStringToBinary
+
+    try:
+        text = data.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    try:
+        decoded, _skip, _fmt = CryptStringToBinary(text, C.CRYPT_STRING_BASE64_ANY)
+    except WinError:
+        return None
+    return decoded

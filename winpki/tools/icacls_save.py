@@ -45,15 +45,15 @@ def _relative_names(path: str, targets: list[str]) -> list[str]:
     return names
 
 
-def save(machine, token, path: str, aclfile: str, targets: list[str], *, quiet: bool,
-         continue_on_error: bool, out: TextIO, err: TextIO) -> tuple[int, int, int]:
-    """Write the DACLs of ``targets`` to ``aclfile``: (ok, failed, first error code)."""
-    lines: list[str] = []
+def _each_file(items, act, *, quiet: bool, continue_on_error: bool, out: TextIO,
+               err: TextIO) -> tuple[int, int, int]:
+    """icacls's per-file loop over (target, data) pairs: ``act(target, data)``; a WinError
+    is reported against the target and stops the loop unless /C. (ok, failed, first
+    error code)."""
     ok = failed = status = 0
-    for target, name in zip(targets, _relative_names(path, targets), strict=True):
+    for target, data in items:
         try:
-            sd = get_file_sd(machine, target)
-            sd.access_check(token, READ_CONTROL)
+            act(target, data)
         except WinError as exc:
             err.write(f"{target}: {exc.strerror}\n")
             failed += 1
@@ -61,10 +61,25 @@ def save(machine, token, path: str, aclfile: str, targets: list[str], *, quiet: 
             if not continue_on_error:
                 break
             continue
-        lines += [name, sd.to_sddl(DACL_SECURITY_INFORMATION)]
         if not quiet:
             out.write(f"processed file: {target}\n")
         ok += 1
+    return ok, failed, status
+
+
+def save(machine, token, path: str, aclfile: str, targets: list[str], *, quiet: bool,
+         continue_on_error: bool, out: TextIO, err: TextIO) -> tuple[int, int, int]:
+    """Write the DACLs of ``targets`` to ``aclfile``: (ok, failed, first error code)."""
+    lines: list[str] = []
+
+    def read(target: str, name: str) -> None:
+        sd = get_file_sd(machine, target)
+        sd.access_check(token, READ_CONTROL)
+        lines.extend([name, sd.to_sddl(DACL_SECURITY_INFORMATION)])
+
+    ok, failed, status = _each_file(zip(targets, _relative_names(path, targets), strict=True),
+                                    read, quiet=quiet, continue_on_error=continue_on_error,
+                                    out=out, err=err)
     if ok:
         with open(aclfile, "wb") as fh:
             fh.write("".join(x + "\r\n" for x in lines).encode("utf-16-le"))
@@ -96,28 +111,18 @@ def restore(machine, token, directory: str, entries: list[tuple[str, str]], *, q
             continue_on_error: bool, out: TextIO, err: TextIO) -> tuple[int, int, int]:
     """Apply saved DACLs to the files named relative to ``directory``."""
     base = str(normalize_winpath(directory)).rstrip("\\")
-    ok = failed = status = 0
-    for name, sddl in entries:
-        target = f"{base}\\{name}"
-        try:
-            current = get_file_sd(machine, target)
-            current.access_check(token, WRITE_DAC)
-            saved = SecurityDescriptor.from_sddl(sddl, machine)
-            new = current.copy()
-            new.dacl = saved.dacl
-            new.control = (current.control & ~_DACL_CONTROL) | (saved.control & _DACL_CONTROL)
-            set_file_sd(machine, target, new)
-        except WinError as exc:
-            err.write(f"{target}: {exc.strerror}\n")
-            failed += 1
-            status = status or exc.winerror
-            if not continue_on_error:
-                break
-            continue
-        if not quiet:
-            out.write(f"processed file: {target}\n")
-        ok += 1
-    return ok, failed, status
+
+    def write(target: str, sddl: str) -> None:
+        current = get_file_sd(machine, target)
+        current.access_check(token, WRITE_DAC)
+        saved = SecurityDescriptor.from_sddl(sddl, machine)
+        new = current.copy()
+        new.dacl = saved.dacl
+        new.control = (current.control & ~_DACL_CONTROL) | (saved.control & _DACL_CONTROL)
+        set_file_sd(machine, target, new)
+
+    return _each_file(((f"{base}\\{name}", sddl) for name, sddl in entries), write,
+                      quiet=quiet, continue_on_error=continue_on_error, out=out, err=err)
 
 
 def run_save_restore(path: str, rest: list[str], out: TextIO, err: TextIO, *,

@@ -69,7 +69,9 @@ def _parse(args: list[str]) -> dict[str, str | bool]:
     return opts
 
 
-def _store(location_store: str):
+def _store(location_store: str, *, existing: bool = True):
+    """The -c store ("LOCAL_MACHINE\\My"); ``existing``: CERT_STORE_OPEN_EXISTING_FLAG (the
+    lookups), else the store is created if need be (-i writes into it)."""
     from capi.crypt32.store import CertOpenStore
 
     location, _, name = location_store.partition("\\")
@@ -77,8 +79,9 @@ def _store(location_store: str):
              "current_user": C.CERT_SYSTEM_STORE_CURRENT_USER}.get(location.lower())
     if flags is None or not name:
         raise ValueError(location_store)
-    return CertOpenStore(C.CERT_STORE_PROV_SYSTEM, 0, None, flags | C.CERT_STORE_OPEN_EXISTING_FLAG,
-                         name)
+    if existing:
+        flags |= C.CERT_STORE_OPEN_EXISTING_FLAG
+    return CertOpenStore(C.CERT_STORE_PROV_SYSTEM, 0, None, flags, name)
 
 
 def _import_pfx(path: str, password: str, location_store: str):
@@ -91,7 +94,7 @@ def _import_pfx(path: str, password: str, location_store: str):
     flags = C.CRYPT_MACHINE_KEYSET if location == "local_machine" else C.CRYPT_USER_KEYSET
     with open(path, "rb") as fh:
         data = fh.read()
-    with _store_for_write(location_store) as target, PFXImportCertStore(data, password, flags) as pfx:
+    with _store(location_store, existing=False) as target, PFXImportCertStore(data, password, flags) as pfx:
         chosen = None
         for ctx in pfx:
             added = CertAddCertificateContextToStore(target, ctx, C.CERT_STORE_ADD_REPLACE_EXISTING)
@@ -100,17 +103,6 @@ def _import_pfx(path: str, password: str, location_store: str):
     if chosen is None:
         raise WinError(CRYPT_E_NO_KEY_PROPERTY)
     return chosen
-
-
-def _store_for_write(location_store: str):
-    from capi.crypt32.store import CertOpenStore
-
-    location, _, name = location_store.partition("\\")
-    flags = {"local_machine": C.CERT_SYSTEM_STORE_LOCAL_MACHINE,
-             "current_user": C.CERT_SYSTEM_STORE_CURRENT_USER}.get(location.lower())
-    if flags is None or not name:
-        raise ValueError(location_store)
-    return CertOpenStore(C.CERT_STORE_PROV_SYSTEM, 0, None, flags, name)
 
 
 def _find(store, subject: str):
