@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import re
 
 from capi.errors import WIN32, WinError, lookup, symbolic_name, to_signed
@@ -69,6 +70,12 @@ def describe_failure(exc: BaseException) -> tuple[int, str]:
     if isinstance(exc, PermissionError):
         e = WinError(5)
         return e.hresult, e.strerror
+    if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
+        e = WinError(206)  # ERROR_FILENAME_EXCED_RANGE
+        return e.hresult, e.strerror
+    if isinstance(exc, ValueError) and "embedded null" in str(exc):
+        e = WinError(123)  # ERROR_INVALID_NAME: a NUL in a path
+        return e.hresult, e.strerror
     if isinstance(exc, (ValueError, TypeError)):
         e = WinError(87)
         return e.hresult, e.strerror
@@ -93,7 +100,7 @@ def read_password(prompt: str, out) -> str:
     return line.rstrip("\r\n")
 
 
-def windows_file_error(exc: OSError, path: str) -> str:
+def windows_file_error(exc: OSError | ValueError, path: str) -> str:
     """An OSError opening ``path`` in Windows' words, naming the file:
     'The system cannot find the file specified. (C:\\certs\\site.pfx)'."""
     _, text = describe_failure(exc)

@@ -90,7 +90,7 @@ def _read_file(path: str, err: TextIO) -> bytes | None:
     try:
         with open(path, "rb") as fh:
             return fh.read()
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
         from winpki.tools.common import windows_file_error
 
         err.write(f"winpki doctor: {windows_file_error(exc, path)}\n")

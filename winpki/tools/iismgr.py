@@ -83,7 +83,7 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
                 data = fh.read()
             cert = iis.iis_manager_import(machine, data, ns.password,
                                           allow_export=not ns.no_export, store_name=ns.store)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
             out.write(f"Import Certificate\n\n{iis.IIS_MANAGER_ERROR}\n\nDetails:\n\n"
                       f"{windows_file_error(exc, ns.file)}\n")
             return 1

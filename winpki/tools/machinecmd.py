@@ -4,6 +4,7 @@ Windows hosts. ``create`` is the only command that makes a machine."""
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import shutil
 from pathlib import Path
@@ -69,7 +70,14 @@ def _list(out: TextIO) -> int:
 
 
 def _delete(path: Path, out: TextIO, err: TextIO) -> int:
-    if not _is_machine(path):
+    try:
+        found = _is_machine(path)
+    except (OSError, ValueError) as exc:  # a name too long, or with a NUL
+        from winpki.tools.common import windows_file_error
+
+        err.write(f"winpki machine: {windows_file_error(exc, str(path))}\n")
+        return 1
+    if not found:
         e = WinError(3)
         err.write(f"winpki machine: {e.strerror} (no machine in {path})\n")
         return 1
@@ -101,8 +109,14 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
                   + (f" ({exc.detail})" if exc.detail else "") + "\n")
         return 1
     except OSError as exc:  # the directory cannot be made there
-        missing = WinError(3 if isinstance(exc, FileNotFoundError) else 5)
+        if exc.errno == errno.ENAMETOOLONG:
+            missing = WinError(206)  # ERROR_FILENAME_EXCED_RANGE
+        else:
+            missing = WinError(3 if isinstance(exc, FileNotFoundError) else 5)
         err.write(f"winpki machine: {missing.strerror} ({exc.filename or exc})\n")
+        return 1
+    except ValueError:  # a NUL in the path: ERROR_INVALID_NAME
+        err.write(f"winpki machine: {WinError(123).strerror} ({ns.path!r})\n")
         return 1
     out.write(f"Computer name : {m.computer_name}\n")
     out.write(f"OS            : {m.os.product} ({m.os.version})\n")

@@ -17,7 +17,7 @@ from schannel import iis
 from winpki.tools.common import windows_file_error
 
 
-def run(args: list[str], out: TextIO, err: TextIO) -> int:
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="winpki mmc")
     sub = p.add_subparsers(dest="cmd", required=True)
     imp = sub.add_parser("import", help="Certificates (Local Computer) > All Tasks > Import")
@@ -37,8 +37,12 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
     dup.add_argument("--csp", action="append")
     dup.add_argument("--enroll", action="append")
     dup.add_argument("--signature", action="store_true", help="Purpose: Signature (KeySpec 2)")
+    return p
+
+
+def run(args: list[str], out: TextIO, err: TextIO) -> int:
     try:
-        ns = p.parse_args(args)
+        ns = _parser().parse_args(args)
     except SystemExit as exc:
         return int(exc.code or 0)
     if ns.cmd == "duplicate-template":
@@ -48,7 +52,7 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
             data = fh.read()
         cert = iis.certificates_console_import(current_machine(), data, ns.password,
                                                exportable=ns.exportable, store_name=ns.store)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
         out.write(f"Certificate Import Wizard\n\n{windows_file_error(exc, ns.file)}\n")
         return 1
     except WinError as exc:

@@ -1,0 +1,395 @@
+"""A hostile harness over the whole command line: every tool, every verb, bad arguments.
+
+The verbs and options come from the tools' own tables (winpki.cli.TOOLS, certutil's
+VERBS, certreq's VERBS/FLAGS/VALUES, each argparse tool's parser, netsh's and appcmd's
+help tables, reg's _OPS, the usage texts of wevtutil, icacls and winhttpcertcfg), so a new
+verb is covered without editing this file. For each verb the harness passes: nothing, too
+many arguments, an empty string, a missing file, a directory, a file of random bytes, a
+truncated DER, an empty file, bad thumbprints, a 10 000-character string, Unicode and NUL
+characters, unknown options, and `/`- and `-`-style mixes. Whatever happens:
+
+- no Python traceback and no "internal error" reaches the user;
+- a failure exits non-zero, with the status and failure shape docs/cli.md gives the tool;
+- a failure changes nothing: the machine's database rows, its files, and the files of the
+  working directory are as before.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib
+import io
+import os
+import re
+import sys
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from winpki.cli import TOOLS, exit_status, main
+
+# --- each tool's vocabulary, read from its own tables -------------------------------------
+
+
+def _argparse_vocab(parser: argparse.ArgumentParser, extra_verbs=()):
+    """(verbs, options) of an argparse tool: its sub-commands, and every option string."""
+    verbs, options = [], set()
+
+    def opts(p):
+        for action in p._actions:
+            options.update(s for s in action.option_strings if s not in ("-h", "--help"))
+
+    opts(parser)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                verbs.append((name,))
+                opts(sub)
+    return (verbs or [()]) + [tuple(v) for v in extra_verbs], sorted(options)
+
+
+def vocabulary(tool: str) -> tuple[list[tuple[str, ...]], list[str]]:
+    """(verbs as the words that start a command, option words) of one tool."""
+    module = importlib.import_module(TOOLS[tool][0])
+    if tool == "certutil":
+        module._load_verbs()
+        verbs = sorted({("-" + v.name,) for v in module.VERBS.values()})
+        options = sorted("-" + o for o in module.FLAG_OPTIONS | module.VALUE_OPTIONS)
+        return verbs, options
+    if tool == "certreq":
+        return ([("-" + v,) for v in module.VERBS],
+                sorted("-" + o for o in module.FLAGS | module.VALUES))
+    if hasattr(module, "_parser"):
+        extra = [("request",)] if tool == "doctor" else []
+        return _argparse_vocab(module._parser(), extra)
+    if tool == "netsh":
+        from winpki.helptext import NETSH_GROUPS
+
+        verbs = [("http", v, obj) for v in NETSH_GROUPS for obj in ("sslcert", "urlacl")]
+        params = sorted(module.KNOWN_ADD | {"url", "user", "listen", "delegate", "sddl"})
+        return verbs, [p + "=" for p in params]
+    if tool == "appcmd":
+        from winpki.helptext import APPCMD_COMMANDS
+
+        attrs = set()
+        for text in APPCMD_COMMANDS.values():
+            attrs.update(re.findall(r"[-/][A-Za-z.]+:", text))
+        return sorted(APPCMD_COMMANDS), sorted(attrs) + ["/xml", "/text"]
+    if tool == "reg":
+        return [(op,) for op in module._OPS], ["/v", "/ve", "/va", "/t", "/d", "/s", "/f"]
+    if tool == "wevtutil":
+        verbs = [(m,) for pair in re.findall(r"^(\w+) \| ([\w-]+)", module.USAGE, re.M)
+                 for m in pair]
+        return verbs, ["/q:", "/f:", "/c:", "/rd:", "/format:", "/count:"]
+    if tool == "icacls":
+        switches = sorted(set(re.findall(r"(/[a-z]+(?::[a-z])?)", module.USAGE)))
+        return [()], switches
+    if tool == "winhttpcertcfg":
+        return [()], sorted(set(re.findall(r"(?<![\w-])(-[a-z])\b", module.USAGE)))
+    raise AssertionError(f"no vocabulary for {tool}: add it here")
+
+
+# --- the hostile payloads ------------------------------------------------------------------
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """A working directory holding the bad files, made current (relative outputs land here)."""
+    d = tmp_path / "work"
+    d.mkdir()
+    (d / "random.bin").write_bytes(hashlib.sha256(b"winpki").digest() * 37)
+    # A certificate's first bytes: SEQUENCE of 0x3a6 bytes, cut short.
+    (d / "truncated.der").write_bytes(bytes.fromhex("308203a63082028ea003020102020900"))
+    (d / "empty.cer").write_bytes(b"")
+    (d / "adir").mkdir()
+    monkeypatch.chdir(d)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # prompts read an empty answer
+    return d
+
+
+def payloads(workdir) -> dict[str, list[str]]:
+    return {
+        "too-many": ["x"] * 12,
+        "empty-string": [""],
+        "missing-file": [str(workdir / "no-such-file.cer")],
+        "directory": [str(workdir / "adir")],
+        "random-bytes": [str(workdir / "random.bin")],
+        "truncated-der": [str(workdir / "truncated.der")],
+        "empty-file": [str(workdir / "empty.cer")],
+        "bad-hex": ["zz" * 20],
+        "short-hex": ["0" * 39],
+        "overlong": ["A" * 10_000],
+        "unicode": ["\u00e9\u2603\U0001f512\u200e\u202e"],
+        "nul": ["a\x00b"],
+        "unknown-dash-option": ["-bogusoption"],
+        "unknown-slash-option": ["/bogusoption"],
+        "unknown-double-dash": ["--bogusoption=1"],
+    }
+
+
+# --- what must hold ----------------------------------------------------------------------
+
+
+def snapshot(machine, workdir) -> dict[str, str]:
+    """Everything a tool could change, as {what: digest}: every table of the machine's
+    database (machine.db, SQLite), every file of the machine directory (fs/, secrets/,
+    softhsm/...), and every file of the working directory. Paths and contents, not times."""
+    state = {}
+    db = machine.db
+    tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                       "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+    for t in tables:
+        rows = sorted(map(repr, db.execute(f'SELECT * FROM "{t}"').fetchall()))
+        if rows:  # a table made empty on first use (a schema) is no change
+            state[f"table {t}"] = hashlib.sha256("\n".join(rows).encode()).hexdigest()
+    for label, root in (("machine", machine.path), ("workdir", workdir)):
+        for dirpath, dirnames, filenames in os.walk(root):
+            for name in filenames + [d + "/" for d in dirnames]:
+                p = os.path.join(dirpath, name)
+                rel = os.path.relpath(p, root)
+                if name.startswith("machine.db"):
+                    continue  # databases are compared by their rows (WAL files churn)
+                digest = ""
+                if not name.endswith("/"):
+                    with open(p, "rb") as fh:
+                        digest = hashlib.sha256(fh.read()).hexdigest()
+                state[f"{label} {rel}"] = digest
+    return state
+
+
+def changes(before: dict, after: dict) -> list[str]:
+    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+
+
+_HR_LINE = re.compile(r"FAILED: 0x([0-9a-f]+) ")
+_CERTREQ_HR = re.compile(r"^Certificate Request Processor: .* 0x([0-9a-f]+) \(", re.M)
+ARGPARSE_TOOLS = {"machine", "provider", "doctor", "scenario", "serve", "iis", "mmc"}
+
+
+def check_failure_shape(tool: str, rc: int, out: str, err: str) -> None:
+    """The exit status and failure text docs/cli.md documents for the tool."""
+    text = out + err
+    # main() returns the tool's Windows code (1332); the winpki command exits with
+    # exit_status() of it, which docs/cli.md's "Exit statuses" describes.
+    rc = exit_status(rc)
+    assert 0 < rc <= 255, f"{tool}: exit status {rc} is not a POSIX failure status"
+    if tool == "certutil":
+        m = _HR_LINE.search(out)
+        if m:  # "Each failure ... exits with the HRESULT's low byte"
+            assert rc == ((int(m.group(1), 16) & 0xFF) or 1), text
+        elif "CertUtil: Unknown arg:" in out or "Missing argument for option" in out:
+            assert rc == 87, text
+        else:  # certutil with no verb: the usage, status 1
+            assert rc == 1 and text.startswith("Usage:"), text
+    elif tool == "certreq":
+        m = _CERTREQ_HR.search(out)
+        if m:
+            assert rc == ((int(m.group(1), 16) & 0xFF) or 1), text
+        else:
+            assert rc == 87 and out.startswith("CertReq: "), text
+    elif tool == "reg":
+        assert rc == 1 and (err.startswith("ERROR: ") or not err), text
+    elif tool in ("netsh", "appcmd"):
+        assert rc == 1, text
+        if tool == "appcmd" and "ERROR (" not in out:
+            assert "appcmd" in out.lower(), text  # the usage text (fewer than two words)
+    elif tool in ARGPARSE_TOOLS:
+        if rc == 2:  # argparse's usage error
+            assert "usage:" in err or err.startswith(f"winpki {tool}: "), text
+        else:
+            assert rc == 1, text
+    elif tool == "wevtutil":
+        assert text.strip(), "wevtutil failed silently"
+    elif tool in ("icacls", "winhttpcertcfg"):
+        assert text.strip(), f"{tool} failed silently"
+
+
+def call(args: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    rc = main(list(args), out=out, err=err)
+    return rc, out.getvalue(), err.getvalue()
+
+
+def assert_robust(machine, workdir, args: list[str], capsys=None, *, must_fail: bool):
+    before = snapshot(machine, workdir)
+    rc, out, err = call(args)
+    if capsys is not None:
+        extra = capsys.readouterr()
+        out, err = out + extra.out, err + extra.err
+    shown = f"winpki {args!r:.300} -> {rc}\n{(out + err)[:3000]}"
+    for bad in ("Traceback", "internal error", "Error: <", "object at 0x"):
+        assert bad not in out + err, shown
+    if must_fail:
+        assert rc != 0, shown
+    if rc != 0:
+        check_failure_shape(args[0], rc, out, err)
+        changed = changes(before, snapshot(machine, workdir))
+        assert not changed, f"a failure changed {changed}: {shown}"
+    return rc, out, err
+
+
+def _cases():
+    for tool in sorted(TOOLS):
+        for verb in vocabulary(tool)[0]:
+            yield pytest.param(tool, verb, id=f"{tool} {' '.join(verb) or '-'}")
+
+
+@pytest.mark.parametrize("tool, verb", list(_cases()))
+def test_every_verb_survives_bad_arguments(machine, workdir, capsys, tool, verb):
+    verbs, options = vocabulary(tool)
+    cases = payloads(workdir)
+    for name, extra in cases.items():
+        # Some payloads are arguments a verb may take (a store name, a request ID...);
+        # an unknown option, too many arguments and a NUL are always wrong.
+        assert_robust(machine, workdir, [tool, *verb, *extra], capsys,
+                      must_fail=name.startswith(("unknown", "too-many", "nul")))
+    # "/"-style and "-"-style spellings of the verb and the options mixed on one line.
+    flipped = [("/" + w[1:] if w[:1] == "-" else "-" + w[1:] if w[:1] == "/" else w)
+               for w in verb]
+    for opt in options[:3]:
+        flip = "/" + opt[1:] if opt[:1] == "-" and opt[1:2] != "-" else opt
+        assert_robust(machine, workdir, [tool, *flipped, flip, "zz" * 20, "-x-unknown"],
+                      capsys, must_fail=True)
+
+
+def test_the_tool_table_has_a_vocabulary_for_every_tool():
+    for tool in TOOLS:
+        verbs, options = vocabulary(tool)
+        assert verbs, tool
+
+
+# `winpki <tool>` alone: the usage and a failure status, as docs/cli.md gives them
+# (scenario alone lists the scenarios).
+NO_ARGUMENTS = {"appcmd": 1, "certreq": 87, "certutil": 1, "doctor": 1, "icacls": 87,
+                "iis": 2, "machine": 2, "mmc": 2, "netsh": 1, "provider": 2, "reg": 1,
+                "scenario": 0, "serve": 2, "wevtutil": 1, "winhttpcertcfg": 1}
+
+
+def test_no_arguments_table_covers_every_tool():
+    assert set(NO_ARGUMENTS) == set(TOOLS)
+
+
+@pytest.mark.parametrize("tool", sorted(TOOLS))
+def test_no_arguments(machine, workdir, capsys, tool):
+    rc, out, err = assert_robust(machine, workdir, [tool], capsys, must_fail=False)
+    assert rc == NO_ARGUMENTS[tool], out + err
+    assert (out + err).strip()
+
+
+# --- argument vectors drawn from the tools' real vocabulary -------------------------------
+
+_ATOMS = ["", "x", "My", "Root", "0", "-1", "99999999999999999999", "zz" * 20, "00" * 20,
+          "0.0.0.0:443", "1.2.3.4:99999", "{4dc3e181-e14b-4a21-b022-59fc669b0914}",
+          "C:\\", "C:\\nope\\x", "HKLM\\SOFTWARE", "HKXX\\x", "NetworkService", "ca\\KRAFlags",
+          "a\x00b", "\u2603", "A" * 300, "no-such-file.cer", "adir", "random.bin",
+          "truncated.der", "empty.cer", "REG_DWORD", "*[System[(EventID=1)]]", "["]
+
+
+def _vector(tool: str):
+    verbs, options = vocabulary(tool)
+    word = st.one_of(st.sampled_from(options or ["-x"]), st.sampled_from(_ATOMS),
+                     st.sampled_from([o + "x" for o in options if o.endswith((":", "="))] or ["x"]),
+                     st.text(max_size=12))
+    return st.tuples(st.sampled_from(verbs), st.lists(word, max_size=6)).map(
+        lambda t: [tool, *t[0], *t[1]])
+
+
+# Tools whose random runs are cheap and cannot block (serve only runs for a binding).
+FUZZED = sorted(set(TOOLS) - {"scenario"})
+
+
+def _fuzz(tool, data, machine, workdir):
+    args = data.draw(_vector(tool))
+    if tool == "machine" and args[1:2] == ["delete"]:
+        args = args[:2] + [str(workdir / "adir")]  # never the machine under test
+    assert_robust(machine, workdir, args, must_fail=False)
+
+
+@pytest.mark.parametrize("tool", FUZZED)
+@settings(max_examples=25, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_vocabulary_vectors(machine, workdir, tool, data):
+    _fuzz(tool, data, machine, workdir)
+
+
+# The exploration run (about a minute): WINPKI_LONG_FUZZ=1 pytest -m slow tests/test_cli_robustness.py
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("WINPKI_LONG_FUZZ"),
+                    reason="the long exploration run is asked for with WINPKI_LONG_FUZZ=1")
+@pytest.mark.parametrize("tool", FUZZED)
+@settings(max_examples=400, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_vocabulary_vectors_long(machine, workdir, tool, data):
+    _fuzz(tool, data, machine, workdir)
+
+
+# --- the holes this harness found, one by one ---------------------------------------------
+
+
+def test_a_request_that_cannot_be_read_installs_no_ca(machine, workdir):
+    # certreq decodes the request before it contacts the CA; the CA is installed by the
+    # first -submit that reaches it, so a bad file must leave the machine without one.
+    for bad in ("", "no-such.req", "truncated.der", "random.bin"):
+        rc, out, _ = call(["certreq", "-submit", bad])
+        assert rc != 0 and out.startswith("Certificate Request Processor: "), out
+    rc, out, _ = call(["certutil", "-ping"])
+    assert exit_status(rc) == 186 and "RPC_S_SERVER_UNAVAILABLE" in out
+
+
+@pytest.mark.parametrize("args", [["iis", "import-pfx", "a\x00b"], ["mmc", "import", "a\x00b"],
+                                  ["doctor", "--pfx", "a\x00b", "-p", "x"],
+                                  ["doctor", "--client-cert", "a\x00b"],
+                                  ["machine", "create", "a\x00b"]])
+def test_a_nul_in_a_file_name_is_error_invalid_name(machine, workdir, args):
+    rc, out, err = call(args)
+    assert rc == 1
+    assert "The filename, directory name, or volume label syntax is incorrect." in out + err
+
+
+def test_a_file_name_too_long(machine, workdir):
+    rc, out, err = call(["machine", "delete", "A" * 10_000])
+    assert rc == 1 and "The filename or extension is too long." in err
+
+
+def test_certutil_delstore_and_repairstore_create_no_store(machine, workdir):
+    before = snapshot(machine, workdir)
+    for verb in ("-delstore", "-repairstore"):
+        rc, out, _ = call(["certutil", verb, "NoSuchStore", "0"])
+        assert "0x80070002 (WIN32: 2 ERROR_FILE_NOT_FOUND)" in out and exit_status(rc) == 2
+    assert not changes(before, snapshot(machine, workdir))
+
+
+def test_appcmd_list_filters_by_attribute_and_refuses_unknown_ones(machine, workdir):
+    rc, out, _ = call(["appcmd", "list", "site", "/state:Started"])
+    assert rc == 0 and out.startswith('SITE "Default Web Site"')
+    rc, out, _ = call(["appcmd", "list", "site", "/state:Stopped"])
+    assert rc == 0 and out == ""
+    rc, out, _ = call(["appcmd", "list", "apppool", "-bogus"])
+    assert rc == 1 and out == 'ERROR ( message:Unknown attribute "bogus".  Replace with -? for help. )\n'
+
+
+def test_netsh_show_and_delete_refuse_tags_they_do_not_take(machine, workdir):
+    for verb in ("show", "delete"):
+        rc, out, _ = call(["netsh", "http", verb, "sslcert", "ipport=0.0.0.0:443", "bogus=1"])
+        assert rc == 1 and out.startswith("One or more essential parameters were not entered.")
+
+
+def test_extra_words_are_not_ignored(machine, workdir):
+    rc, _, err = call(["scenario", "list", "x"])
+    assert rc == 1 and err.startswith("usage: winpki scenario")
+    for args in (["wevtutil", "el", "x"], ["wevtutil", "el", "/bogus"],
+                 ["wevtutil", "qe", "System", "/bogus:1"]):
+        rc, out, _ = call(args)
+        assert rc == 87 and out == "The parameter is incorrect.\n", args
+
+
+def test_netsh_and_appcmd_alone_print_their_help(machine, workdir):
+    from winpki.helptext import APPCMD_OBJECTS, APPCMD_TOP, NETSH_TOP
+
+    assert call(["netsh"]) == (1, NETSH_TOP, "")
+    assert call(["appcmd"]) == (1, APPCMD_TOP, "")
+    assert call(["appcmd", "site"]) == (1, APPCMD_OBJECTS["site"], "")
