@@ -91,6 +91,44 @@ def vocabulary(tool: str) -> tuple[list[tuple[str, ...]], list[str]]:
     raise AssertionError(f"no vocabulary for {tool}: add it here")
 
 
+def _argparse_value_options(parser: argparse.ArgumentParser, verb: tuple[str, ...]) -> list[str]:
+    parsers = [parser]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and verb and verb[0] in action.choices:
+            parsers.append(action.choices[verb[0]])
+    return sorted({a.option_strings[-1] for p in parsers for a in p._actions
+                   if a.option_strings and a.nargs != 0 and a.dest != "help"})
+
+
+def value_options(tool: str, verb: tuple[str, ...]) -> list[str]:
+    """The options of one verb that take a value. One ending in '=' or ':' is joined to
+    its value (netsh's ipport=, appcmd's /name:, wevtutil's /q:); others take the next word."""
+    module = importlib.import_module(TOOLS[tool][0])
+    if tool == "certutil":
+        from winpki.helptext import CERTUTIL_VERBS
+
+        helps = {k.lower(): v for k, v in CERTUTIL_VERBS.items()}
+        entry = helps.get(verb[0][1:].lower())
+        allowed = {o.lower() for o in entry[4]} if entry else module.VALUE_OPTIONS
+        return ["-" + o for o in sorted(module.VALUE_OPTIONS & allowed)]
+    if tool == "certreq":
+        return sorted("-" + o for o in module.VALUES)
+    if hasattr(module, "_parser"):
+        return _argparse_value_options(module._parser(), verb)
+    if tool == "reg":
+        return ["/v", "/t", "/d", "/s"]
+    if tool == "icacls":
+        return ["/grant", "/grant:r", "/deny", "/remove", "/save", "/restore"]
+    if tool == "winhttpcertcfg":
+        return ["-c", "-s", "-a", "-p", "-i"]
+    return [o for o in vocabulary(tool)[1] if o.endswith(("=", ":"))]
+
+
+# Words a verb needs before its options, so that the options are reached.
+PREFIX = {"reg": ["HKLM\\SOFTWARE\\Contoso"], "icacls": ["C:\\"], "wevtutil": ["System"],
+          "appcmd": [], "winhttpcertcfg": ["-g"]}
+
+
 # --- the hostile payloads ------------------------------------------------------------------
 
 
@@ -254,6 +292,19 @@ def test_every_verb_survives_bad_arguments(machine, workdir, capsys, tool, verb)
                       capsys, must_fail=True)
 
 
+VALUE_PAYLOADS = ["zz" * 20, "", "a\x00b", "A" * 10_000, "\u00e9\u2603\U0001f512\u200e",
+                  "no-such-file.cer", "random.bin", "adir"]
+
+
+@pytest.mark.parametrize("tool, verb", list(_cases()))
+def test_every_option_value_survives_bad_values(machine, workdir, capsys, tool, verb):
+    for opt in value_options(tool, verb):
+        for value in VALUE_PAYLOADS:
+            words = [opt + value] if opt.endswith(("=", ":")) else [opt, value]
+            assert_robust(machine, workdir, [tool, *verb, *PREFIX.get(tool, []), *words], capsys,
+                          must_fail=False)
+
+
 def test_the_tool_table_has_a_vocabulary_for_every_tool():
     for tool in TOOLS:
         verbs, options = vocabulary(tool)
@@ -393,3 +444,30 @@ def test_netsh_and_appcmd_alone_print_their_help(machine, workdir):
     assert call(["netsh"]) == (1, NETSH_TOP, "")
     assert call(["appcmd"]) == (1, APPCMD_TOP, "")
     assert call(["appcmd", "site"]) == (1, APPCMD_OBJECTS["site"], "")
+
+
+def test_icacls_save_and_restore_with_a_nul_in_the_acl_file(machine, workdir):
+    rc, _, err = call(["icacls", "C:\\", "/save", "a\x00b"])
+    assert rc == 123 and "The filename, directory name, or volume label syntax is incorrect." in err
+    rc, _, err = call(["icacls", "C:\\", "/restore", "a\x00b"])
+    assert rc == 2 and "The system cannot find the file specified." in err
+
+
+def test_iis_load_key_with_a_thumbprint_that_is_not_hex(machine, workdir):
+    from schannel.iis import DOTNET_EXCEPTION
+
+    rc, out, _ = call(["iis", "load-key", "--thumbprint", "zz" * 20])
+    assert rc == 1 and out == f"{DOTNET_EXCEPTION}: Cannot find object or property.\n"
+
+
+def test_netsh_show_urlacl_with_a_bad_url_writes_nothing(machine, workdir):
+    before = snapshot(machine, workdir)
+    rc, out, _ = call(["netsh", "http", "show", "urlacl", "url=zz"])
+    assert rc == 1 and out == "The parameter is incorrect.\n"
+    assert not changes(before, snapshot(machine, workdir))
+
+
+def test_a_failed_init_token_leaves_no_configuration(machine, workdir):
+    rc, _, err = call(["provider", "init-token", "--label", "L" * 33])
+    assert rc == 1 and "init-token FAILED: 0x" in err
+    assert not (machine.path / "softhsm").exists()

@@ -78,7 +78,7 @@ def read_acl_file(aclfile: str) -> list[tuple[str, str]]:
             data = fh.read()
     except FileNotFoundError:
         raise WinError(ERROR_FILE_NOT_FOUND, detail=aclfile) from None
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
         raise WinError(ERROR_FILE_NOT_FOUND, detail=f"{aclfile}: {exc}") from None
     if data.startswith(b"\xff\xfe"):
         data = data[2:]
@@ -169,7 +169,7 @@ def run_save_restore(path: str, rest: list[str], out: TextIO, err: TextIO, *,
         err.write(f"{shown}: {exc.strerror}\n")
         _summary(out, 0, 1)
         return _exit_code(exc)
-    except OSError as exc:  # the ACL file cannot be written there
+    except (OSError, ValueError) as exc:  # the ACL file cannot be written there (or a NUL)
         from winpki.tools.common import describe_failure
 
         hr, text = describe_failure(exc)

@@ -17,10 +17,10 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
-from capi.errors import WinError
+from capi.errors import CRYPT_E_NOT_FOUND, WinError
 from capi.host.context import current_machine
 from schannel import iis
-from winpki.tools.common import windows_file_error
+from winpki.tools.common import normalize_hash, windows_file_error
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -94,6 +94,8 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
         return 0
     if ns.cmd == "load-key":
         try:
+            if normalize_hash(ns.thumbprint) is None:  # no certificate has that thumbprint
+                raise WinError(CRYPT_E_NOT_FOUND, detail=ns.thumbprint)
             iis.app_pool_load_private_key(machine, ns.pool, ns.thumbprint)
         except WinError as exc:
             out.write(f"{iis.DOTNET_EXCEPTION}: {exc.strerror}\n")

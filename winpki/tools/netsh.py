@@ -112,9 +112,11 @@ def _urlacl(verb: str, words: list[str], out: TextIO) -> int:
     token = current_token(machine)
     try:
         if verb == "show":
+            # The URL is checked before the reservations are read (the first read
+            # writes Windows' default reservations).
+            wanted = str(urlacl.parse_url(params["url"])).lower() if "url" in params else None
             rows = urlacl.list_reservations(machine)
-            if "url" in params:
-                wanted = str(urlacl.parse_url(params["url"])).lower()
+            if wanted is not None:
                 rows = [r for r in rows if r[0].lower() == wanted]
             out.write("\nURL Reservations:\n-----------------\n\n")
             for url, sddl in rows:
