@@ -471,3 +471,29 @@ def test_a_failed_init_token_leaves_no_configuration(machine, workdir):
     rc, _, err = call(["provider", "init-token", "--label", "L" * 33])
     assert rc == 1 and "init-token FAILED: 0x" in err
     assert not (machine.path / "softhsm").exists()
+
+
+# What each tool does first with the machine (a read): with a machine.db that is not a
+# machine's, every tool says so in a line and fails; nothing is written.
+FIRST_READ = {"appcmd": ["list", "site"], "certreq": ["-retrieve", "1"], "certutil": ["-store", "My"],
+              "doctor": ["--all"], "icacls": ["C:\\"], "iis": ["sites"], "machine": ["info"],
+              "mmc": ["duplicate-template", "EFS", "X"], "netsh": ["http", "show", "sslcert"],
+              "provider": ["list"], "reg": ["query", "HKLM"], "scenario": ["run", "nope"],
+              "serve": ["0.0.0.0:443"], "wevtutil": ["el"],
+              "winhttpcertcfg": ["-l", "-c", "LOCAL_MACHINE\\My", "-s", "x"]}
+
+
+@pytest.mark.parametrize("content", [b"", hashlib.sha256(b"not sqlite").digest() * 100],
+                         ids=["empty", "random"])
+def test_a_machine_db_that_is_not_a_machines(tmp_path, monkeypatch, content):
+    assert set(FIRST_READ) == set(TOOLS)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "machine.db").write_bytes(content)
+    monkeypatch.setenv("WINPKI_MACHINE", str(broken))
+    for tool, args in FIRST_READ.items():
+        rc, out, err = call([tool, *args])
+        assert rc != 0 and (out + err).strip(), tool
+        assert "Traceback" not in out + err and "internal error" not in out + err, (tool, out, err)
+    assert sorted(p.name for p in broken.iterdir()) == ["machine.db"]
+    assert (broken / "machine.db").read_bytes() == content

@@ -58,7 +58,11 @@ def _list(out: TextIO) -> int:
         if path.resolve() in seen or not _is_machine(path):
             continue
         seen.append(path.resolve())
-        m = Machine.open(path)
+        try:
+            m = Machine.open(path)
+        except WinError as exc:  # a machine.db that cannot be read: say so, list the rest
+            out.write(f"  {'?':<16} {'?':<8} {path}  ({exc.strerror})\n")
+            continue
         try:
             mark = "*" if env and path == Path(env) else " "
             out.write(f"{mark} {m.computer_name:<16} {m.os.version:<8} {path}\n")
