@@ -497,3 +497,16 @@ def test_a_machine_db_that_is_not_a_machines(tmp_path, monkeypatch, content):
         assert "Traceback" not in out + err and "internal error" not in out + err, (tool, out, err)
     assert sorted(p.name for p in broken.iterdir()) == ["machine.db"]
     assert (broken / "machine.db").read_bytes() == content
+
+
+def test_output_the_console_cannot_encode_prints_as_question_marks(machine):
+    # A harness whose stdout is ASCII: the tool still prints its whole line, "?" for what
+    # the encoding lacks, as a Windows console whose code page lacks the character does.
+    import subprocess
+
+    env = dict(os.environ, WINPKI_MACHINE=str(machine.path), PYTHONIOENCODING="ascii")
+    proc = subprocess.run([sys.executable, "-m", "winpki", "netsh", "http", "\u00e9", "x"],
+                          capture_output=True, env=env, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout == b"The following command was not found: http ? x.\n"
+    assert b"Traceback" not in proc.stderr and b"internal error" not in proc.stderr

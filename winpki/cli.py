@@ -177,6 +177,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None,
 
 def console_main() -> None:
     """The ``winpki`` command: the tool's Windows exit code, as a POSIX status."""
+    # A character the output encoding cannot show prints as "?", as in a Windows console
+    # whose code page lacks it (PYTHONIOENCODING=ascii would otherwise fail mid-line).
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="replace")
     sys.exit(exit_status(main()))
 
 
