@@ -510,3 +510,23 @@ def test_output_the_console_cannot_encode_prints_as_question_marks(machine):
     assert proc.returncode == 1, proc.stderr
     assert proc.stdout == b"The following command was not found: http ? x.\n"
     assert b"Traceback" not in proc.stderr and b"internal error" not in proc.stderr
+
+
+@pytest.mark.parametrize("stdin", ["none", "closed"])
+def test_prompts_without_a_usable_stdin_answer_empty(machine, workdir, monkeypatch, stdin):
+    # The Windows tools that ask (reg's "overwrite(Yes/No)?", certutil's and the doctor's
+    # "Enter PFX password:") read an empty answer when there is no stdin: "no" for reg, an
+    # empty password for a PFX.
+    closed = io.StringIO()
+    closed.close()
+    monkeypatch.setattr(sys, "stdin", None if stdin == "none" else closed)
+    key = "HKLM\\SOFTWARE\\Contoso"
+    assert call(["reg", "add", key, "/v", "A", "/d", "1", "/f"])[0] == 0
+    rc, out, _ = call(["reg", "add", key, "/v", "A", "/d", "2"])
+    assert rc == 0 and out.endswith("The operation was canceled by the user.\n")
+    rc, out, _ = call(["reg", "delete", key])
+    assert rc == 0 and out.endswith("The operation was canceled by the user.\n")
+    for args in (["certutil", "-importPFX", "random.bin"], ["doctor", "--pfx", "random.bin"]):
+        rc, out, err = call(args)
+        assert rc != 0 and "Enter PFX password:" in out + err, args
+        assert "internal error" not in out + err and "Traceback" not in out + err

@@ -90,12 +90,16 @@ def read_password(prompt: str, out) -> str:
     import sys
 
     stdin = sys.stdin
-    if stdin is not None and stdin.isatty():
+    try:
+        interactive = stdin is not None and stdin.isatty()
+    except ValueError:  # a closed stdin
+        interactive, stdin = False, None
+    if interactive:
         return getpass.getpass(prompt + " ")
     out.write(prompt + "\n")
     try:
         line = stdin.readline() if stdin is not None else ""
-    except OSError:  # no usable stdin: an empty password, as an empty line gives
+    except (OSError, ValueError):  # no usable stdin: an empty password, as an empty line gives
         line = ""
     return line.rstrip("\r\n")
 
