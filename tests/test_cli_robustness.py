@@ -164,6 +164,10 @@ def payloads(workdir) -> dict[str, list[str]]:
         "unknown-dash-option": ["-bogusoption"],
         "unknown-slash-option": ["/bogusoption"],
         "unknown-double-dash": ["--bogusoption=1"],
+        "lone-dash": ["-"],
+        "double-dash": ["--"],
+        "lone-slash": ["/"],
+        "double-slash": ["//"],
     }
 
 
@@ -250,7 +254,29 @@ def call(args: list[str]) -> tuple[int, str, str]:
     return rc, out.getvalue(), err.getvalue()
 
 
+def confined(args: list[str], workdir) -> list[str]:
+    """Keep the harness's paths inside the working directory: it runs as whatever user runs
+    the tests (root, in some CI), and a tool that writes an output file, a machine or a
+    token directory must never be pointed at the real file system. A word that names a
+    host path outside (absolute with a second "/", or with "..") is moved under workdir;
+    for ``machine`` and ``provider``, which act on whole directories, so is any absolute
+    word ("/", "//"). Windows-style switches ("/v", "/q:...") are left as they are.
+    test_machine_create_and_delete_keep_to_their_own_files covers what those refuse."""
+    whole_dirs = args[:1] in (["machine"], ["provider"])
+    kept = args[:1]
+    for word in args[1:]:
+        path_like = word.startswith("/") and "/" in word[1:]
+        switch = re.fullmatch(r"/[A-Za-z?][A-Za-z0-9-]*(:.*)?", word, re.S) is not None
+        if ".." in word or path_like or (
+                whole_dirs and not switch and (os.path.isabs(word) or word[:1] == "~")):
+            if not word.startswith(str(workdir.parent)):
+                word = str(workdir / "adir" / "confined")
+        kept.append(word)
+    return kept
+
+
 def assert_robust(machine, workdir, args: list[str], capsys=None, *, must_fail: bool):
+    args = confined(args, workdir)
     before = snapshot(machine, workdir)
     rc, out, err = call(args)
     if capsys is not None:
@@ -299,6 +325,9 @@ VALUE_PAYLOADS = ["zz" * 20, "", "a\x00b", "A" * 10_000, "\u00e9\u2603\U0001f512
 @pytest.mark.parametrize("tool, verb", list(_cases()))
 def test_every_option_value_survives_bad_values(machine, workdir, capsys, tool, verb):
     for opt in value_options(tool, verb):
+        # The option last on the line, without its value: a usage error.
+        assert_robust(machine, workdir, [tool, *verb, *PREFIX.get(tool, []), opt], capsys,
+                      must_fail=not opt.endswith(("=", ":")))
         for value in VALUE_PAYLOADS:
             words = [opt + value] if opt.endswith(("=", ":")) else [opt, value]
             assert_robust(machine, workdir, [tool, *verb, *PREFIX.get(tool, []), *words], capsys,
@@ -355,7 +384,7 @@ def _fuzz(tool, data, machine, workdir):
     args = data.draw(_vector(tool))
     if tool == "machine" and args[1:2] == ["delete"]:
         args = args[:2] + [str(workdir / "adir")]  # never the machine under test
-    assert_robust(machine, workdir, args, must_fail=False)
+    assert_robust(machine, workdir, args, must_fail=False)  # confined() keeps paths in workdir
 
 
 @pytest.mark.parametrize("tool", FUZZED)
@@ -530,3 +559,29 @@ def test_prompts_without_a_usable_stdin_answer_empty(machine, workdir, monkeypat
         rc, out, err = call(args)
         assert rc != 0 and "Enter PFX password:" in out + err, args
         assert "internal error" not in out + err and "Traceback" not in out + err
+
+
+def test_machine_create_and_delete_keep_to_their_own_files(tmp_path, monkeypatch):
+    # A directory in use is never made a machine, and deleting a machine removes what a
+    # machine is made of, not the other files beside it.
+    monkeypatch.chdir(tmp_path)
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "keep.txt").write_text("mine")
+    rc, _, err = call(["machine", "create", str(used)])
+    assert rc == 1 and err.startswith("winpki machine: The directory is not empty.")
+    assert sorted(p.name for p in used.iterdir()) == ["keep.txt"]
+    # A machine made first, then a file put beside it: delete keeps the file.
+    shared = tmp_path / "shared"
+    assert call(["machine", "create", str(shared)])[0] == 0
+    (shared / "notes.txt").write_text("mine")
+    rc, out, _ = call(["machine", "delete", str(shared)])
+    assert rc == 0 and out == f"Deleted the machine in {shared} (other files there were kept)\n"
+    assert sorted(p.name for p in shared.iterdir()) == ["notes.txt"]
+    assert call(["machine", "create", str(tmp_path / "own")])[0] == 0
+    rc, out, _ = call(["machine", "delete", str(tmp_path / "own")])
+    assert rc == 0 and not (tmp_path / "own").exists()
+    # A machine already there: ERROR_FILE_EXISTS, as before.
+    assert call(["machine", "create", str(tmp_path / "again")])[0] == 0
+    rc, _, err = call(["machine", "create", str(tmp_path / "again")])
+    assert rc == 1 and "The file exists." in err

@@ -37,6 +37,12 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+# What a machine directory holds (capi.host.machine: the database, fs/, secrets/; and
+# softhsm/ from provider init-token): all that machine delete removes.
+MACHINE_ENTRIES = (Machine.DB_NAME, Machine.DB_NAME + "-wal", Machine.DB_NAME + "-shm",
+                   Machine.DB_NAME + "-journal", "fs", "secrets", "softhsm")
+
+
 def _data_dir() -> Path:
     import platformdirs
 
@@ -85,7 +91,19 @@ def _delete(path: Path, out: TextIO, err: TextIO) -> int:
         e = WinError(3)
         err.write(f"winpki machine: {e.strerror} (no machine in {path})\n")
         return 1
-    shutil.rmtree(path)
+    # Only what a machine is made of goes; the directory goes when nothing else is left
+    # in it (never a whole directory tree that merely holds a machine.db).
+    for name in MACHINE_ENTRIES:
+        entry = path / name
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        elif entry.exists() or entry.is_symlink():
+            entry.unlink()
+    try:
+        path.rmdir()
+    except OSError:
+        out.write(f"Deleted the machine in {path} (other files there were kept)\n")
+        return 0
     out.write(f"Deleted the machine in {path}\n")
     return 0
 
@@ -102,6 +120,11 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
         return _delete(Path(ns.path), out, err)
     try:
         if ns.cmd == "create":
+            target = Path(ns.path or default_machine_path())
+            if target.is_dir() and not (target / Machine.DB_NAME).exists() \
+                    and any(target.iterdir()):
+                # A machine gets a directory of its own: never spread into one in use.
+                raise WinError(145, detail=str(target))  # ERROR_DIR_NOT_EMPTY
             m = Machine.create(ns.path or default_machine_path(), os_version=ns.os_version,
                                computer_name=ns.computer_name, machine_guid=ns.machine_guid)
         elif ns.path:
