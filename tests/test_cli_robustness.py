@@ -259,16 +259,19 @@ def confined(args: list[str], workdir) -> list[str]:
     the tests (root, in some CI), and a tool that writes an output file, a machine or a
     token directory must never be pointed at the real file system. A word that names a
     host path outside (absolute with a second "/", or with "..") is moved under workdir;
-    for ``machine`` and ``provider``, which act on whole directories, so is any absolute
-    word ("/", "//"). Windows-style switches ("/v", "/q:...") are left as they are.
+    so is any absolute word ("/", "//", "/x") given to ``machine`` and ``provider``, which
+    act on whole directories, or after icacls' /save and /restore. Other Windows-style
+    switches ("/v", "/q:...") are left as they are: the tools take them as switches.
     test_machine_create_and_delete_keep_to_their_own_files covers what those refuse."""
     whole_dirs = args[:1] in (["machine"], ["provider"])
     kept = args[:1]
     for word in args[1:]:
         path_like = word.startswith("/") and "/" in word[1:]
         switch = re.fullmatch(r"/[A-Za-z?][A-Za-z0-9-]*(:.*)?", word, re.S) is not None
-        if ".." in word or path_like or (
-                whole_dirs and not switch and (os.path.isabs(word) or word[:1] == "~")):
+        # icacls /save and /restore take the ACL file's name even when it looks like "/x".
+        after_file_switch = kept[-1].lower() in ("/save", "/restore")
+        if ".." in word or path_like or ((whole_dirs and not switch or after_file_switch)
+                                         and (os.path.isabs(word) or word[:1] == "~")):
             if not word.startswith(str(workdir.parent)):
                 word = str(workdir / "adir" / "confined")
         kept.append(word)
