@@ -588,3 +588,11 @@ def test_machine_create_and_delete_keep_to_their_own_files(tmp_path, monkeypatch
     assert call(["machine", "create", str(tmp_path / "again")])[0] == 0
     rc, _, err = call(["machine", "create", str(tmp_path / "again")])
     assert rc == 1 and "The file exists." in err
+
+
+@pytest.mark.parametrize("size", ["0", "-5"])
+def test_duplicate_template_refuses_a_key_size_no_key_has(machine, workdir, size):
+    before = snapshot(machine, workdir)
+    rc, out, _ = call(["mmc", "duplicate-template", "EFS", "Bad", "--min-key-size", size])
+    assert rc == 1 and out == "Certificate Templates\n\nThe parameter is incorrect.\n"
+    assert not changes(before, snapshot(machine, workdir))

@@ -71,6 +71,9 @@ def _duplicate(ns, out: TextIO) -> int:
     if ns.archive:
         settings["archive_key"] = True
     if ns.min_key_size is not None:
+        if ns.min_key_size < 1:  # no key has that size: ERROR_INVALID_PARAMETER
+            out.write(f"Certificate Templates\n\n{WinError(87).strerror}\n")
+            return 1
         settings["min_key_size"] = ns.min_key_size
     if ns.exportable is not None:
         settings["exportable"] = ns.exportable
