@@ -596,3 +596,20 @@ def test_duplicate_template_refuses_a_key_size_no_key_has(machine, workdir, size
     rc, out, _ = call(["mmc", "duplicate-template", "EFS", "Bad", "--min-key-size", size])
     assert rc == 1 and out == "Certificate Templates\n\nThe parameter is incorrect.\n"
     assert not changes(before, snapshot(machine, workdir))
+
+
+def test_der_nested_thousands_deep(machine, workdir):
+    # A SEQUENCE nested 5000 deep: certutil -asn answers with a Windows error, not the
+    # interpreter's words; the verbs that look for certificates find none.
+    der = b"\x05\x00"
+    for _ in range(5000):
+        n = len(der)
+        length = bytes([n]) if n < 128 else bytes([0x80 | ((n.bit_length() + 7) // 8)]) + \
+            n.to_bytes((n.bit_length() + 7) // 8, "big")
+        der = b"\x30" + length + der
+    (workdir / "deep.der").write_bytes(der)
+    rc, out, _ = call(["certutil", "-asn", "deep.der"])
+    assert out == ("CertUtil: -asn command FAILED: 0x800703e9 (WIN32: 1001 ERROR_STACK_OVERFLOW)\n"
+                   "CertUtil: Recursion too deep; the stack overflowed.\n") and exit_status(rc) == 0xE9
+    for args in (["-dump", "deep.der"], ["-addstore", "My", "deep.der"], ["-verify", "deep.der"]):
+        assert_robust(machine, workdir, ["certutil", *args], must_fail=True)

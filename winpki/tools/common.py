@@ -73,6 +73,9 @@ def describe_failure(exc: BaseException) -> tuple[int, str]:
     if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
         e = WinError(206)  # ERROR_FILENAME_EXCED_RANGE
         return e.hresult, e.strerror
+    if isinstance(exc, RecursionError):  # input nested too deep to walk
+        e = WinError(1001)  # ERROR_STACK_OVERFLOW
+        return e.hresult, e.strerror
     if isinstance(exc, ValueError) and "embedded null" in str(exc):
         e = WinError(123)  # ERROR_INVALID_NAME: a NUL in a path
         return e.hresult, e.strerror
