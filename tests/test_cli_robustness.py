@@ -286,7 +286,8 @@ def assert_robust(machine, workdir, args: list[str], capsys=None, *, must_fail: 
         extra = capsys.readouterr()
         out, err = out + extra.out, err + extra.err
     shown = f"winpki {args!r:.300} -> {rc}\n{(out + err)[:3000]}"
-    for bad in ("Traceback", "internal error", "Error: <", "object at 0x"):
+    # Python's words must not reach the user either: an errno text, an exception repr.
+    for bad in ("Traceback", "internal error", "Error: <", "object at 0x", "[Errno", "Errno "):
         assert bad not in out + err, shown
     if must_fail:
         assert rc != 0, shown
@@ -613,3 +614,28 @@ def test_der_nested_thousands_deep(machine, workdir):
                    "CertUtil: Recursion too deep; the stack overflowed.\n") and exit_status(rc) == 0xE9
     for args in (["-dump", "deep.der"], ["-addstore", "My", "deep.der"], ["-verify", "deep.der"]):
         assert_robust(machine, workdir, ["certutil", *args], must_fail=True)
+
+
+@pytest.mark.skipif(not os.path.exists(os.devnull) or os.path.isfile(os.devnull),
+                    reason="needs a device file")
+@pytest.mark.parametrize("args", [["mmc", "import", os.devnull], ["iis", "import-pfx", os.devnull],
+                                  ["doctor", "--client-cert", os.devnull],
+                                  ["doctor", "--pfx", os.devnull, "-p", "x"],
+                                  ["winhttpcertcfg", "-i", os.devnull, "-c", "LOCAL_MACHINE\\My"],
+                                  ["icacls", "C:\\", "/restore", os.devnull]])
+def test_a_device_is_not_read_as_an_input_file(machine, workdir, args):
+    # Only regular files are read (a device such as /dev/zero would be read until memory
+    # runs out): anything else is a file that is not there, as certutil and certreq say.
+    rc, out, err = call(args)
+    assert rc != 0 and "The system cannot find the file specified." in out + err, out + err
+
+
+@pytest.mark.parametrize("args", [["mmc", "import", "adir"], ["iis", "import-pfx", "adir"],
+                                  ["doctor", "--client-cert", "adir"],
+                                  ["winhttpcertcfg", "-i", "adir", "-c", "LOCAL_MACHINE\\My"]])
+def test_a_directory_as_an_input_file_is_access_denied(machine, workdir, args):
+    # CreateFile on a directory (without FILE_FLAG_BACKUP_SEMANTICS) fails with
+    # ERROR_ACCESS_DENIED ("CreateFile function", Microsoft docs, Directories: a directory
+    # needs FILE_FLAG_BACKUP_SEMANTICS; Python on Windows gets EACCES opening one).
+    rc, out, err = call(args)
+    assert rc != 0 and "Access is denied." in out + err, out + err

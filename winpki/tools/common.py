@@ -67,7 +67,8 @@ def describe_failure(exc: BaseException) -> tuple[int, str]:
             os.path.dirname(os.path.abspath(str(exc.filename))))
         e = WinError(3 if missing_folder else 2)
         return e.hresult, e.strerror
-    if isinstance(exc, PermissionError):
+    if isinstance(exc, (PermissionError, IsADirectoryError)):
+        # CreateFile on a directory (without FILE_FLAG_BACKUP_SEMANTICS) is access denied.
         e = WinError(5)
         return e.hresult, e.strerror
     if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
@@ -105,6 +106,23 @@ def read_password(prompt: str, out) -> str:
     except (OSError, ValueError):  # no usable stdin: an empty password, as an empty line gives
         line = ""
     return line.rstrip("\r\n")
+
+
+def read_input_file(path: str) -> bytes:
+    """The bytes of a file a tool was given to read. Only a regular file is read: a
+    directory fails as CreateFile fails on one (ERROR_ACCESS_DENIED), and a device or a
+    FIFO (/dev/zero would be read forever) as a missing file (ERROR_FILE_NOT_FOUND).
+    Raises OSError (or ValueError for a NUL in the name); windows_file_error words it."""
+    import os
+
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+    if not os.path.isfile(path):
+        if "\0" in path:
+            raise ValueError("embedded null character in path")
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
+    with open(path, "rb") as fh:
+        return fh.read()
 
 
 def windows_file_error(exc: OSError | ValueError, path: str) -> str:

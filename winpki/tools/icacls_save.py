@@ -26,6 +26,7 @@ from capi.host.security import (
     get_file_sd,
     set_file_sd,
 )
+from winpki.tools.common import read_input_file
 
 __all__ = ["read_acl_file", "restore", "save"]
 
@@ -74,8 +75,7 @@ def save(machine, token, path: str, aclfile: str, targets: list[str], *, quiet: 
 def read_acl_file(aclfile: str) -> list[tuple[str, str]]:
     """(relative name, SDDL) pairs from an ACL file /save wrote."""
     try:
-        with open(aclfile, "rb") as fh:
-            data = fh.read()
+        data = read_input_file(aclfile)
     except FileNotFoundError:
         raise WinError(ERROR_FILE_NOT_FOUND, detail=aclfile) from None
     except (OSError, ValueError) as exc:  # ValueError: a NUL in the name

@@ -20,7 +20,7 @@ from typing import TextIO
 from capi.errors import CRYPT_E_NOT_FOUND, WinError
 from capi.host.context import current_machine
 from schannel import iis
-from winpki.tools.common import normalize_hash, windows_file_error
+from winpki.tools.common import normalize_hash, read_input_file, windows_file_error
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -79,8 +79,7 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
         return 0
     if ns.cmd == "import-pfx":
         try:
-            with open(ns.file, "rb") as fh:
-                data = fh.read()
+            data = read_input_file(ns.file)
             cert = iis.iis_manager_import(machine, data, ns.password,
                                           allow_export=not ns.no_export, store_name=ns.store)
         except (OSError, ValueError) as exc:  # ValueError: a NUL in the name

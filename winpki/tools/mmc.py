@@ -14,7 +14,7 @@ from typing import TextIO
 from capi.errors import WinError
 from capi.host.context import current_machine
 from schannel import iis
-from winpki.tools.common import windows_file_error
+from winpki.tools.common import read_input_file, windows_file_error
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,8 +48,7 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
     if ns.cmd == "duplicate-template":
         return _duplicate(ns, out)
     try:
-        with open(ns.file, "rb") as fh:
-            data = fh.read()
+        data = read_input_file(ns.file)
         cert = iis.certificates_console_import(current_machine(), data, ns.password,
                                                exportable=ns.exportable, store_name=ns.store)
     except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
