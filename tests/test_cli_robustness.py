@@ -639,3 +639,12 @@ def test_a_directory_as_an_input_file_is_access_denied(machine, workdir, args):
     # needs FILE_FLAG_BACKUP_SEMANTICS; Python on Windows gets EACCES opening one).
     rc, out, err = call(args)
     assert rc != 0 and "Access is denied." in out + err, out + err
+
+
+@pytest.mark.parametrize("name", ["", "\x00", "-", "--", "/", ".exe", "certutil.exe.exe", "A" * 10_000,
+                                  "\u2603"])
+def test_a_tool_name_that_is_no_tool(name):
+    rc, out, err = call([name, "-store"])
+    assert (rc, out) == (1, "")
+    assert err == (f"'{name}' is not recognized as an internal or external command,\n"
+                   "operable program or batch file.\n")
