@@ -244,8 +244,22 @@ def check_failure_shape(tool: str, rc: int, out: str, err: str) -> None:
             assert rc == 1, text
     elif tool == "wevtutil":
         assert text.strip(), "wevtutil failed silently"
-    elif tool in ("icacls", "winhttpcertcfg"):
-        assert text.strip(), f"{tool} failed silently"
+        documented = {"The parameter is incorrect.": 87,
+                      "The specified channel could not be found.": 159,
+                      "Failed to read events. The specified query is invalid.": 153}
+        if out.strip() in documented:
+            assert rc == documented[out.strip()], text
+    elif tool == "icacls":
+        assert text.strip(), "icacls failed silently"
+        if err.startswith("Invalid parameter "):
+            assert rc == 87, text
+    elif tool == "winhttpcertcfg":
+        if "Unable to find or obtain a context for requested certificate" in err:
+            assert rc == 144, text  # ERROR_NOT_FOUND, 1168
+        elif "No account information was found." in text:
+            assert rc == 52, text  # ERROR_NONE_MAPPED, 1332
+        else:
+            assert rc == 1 and text.strip(), text
 
 
 def call(args: list[str]) -> tuple[int, str, str]:
