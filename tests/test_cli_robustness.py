@@ -8,10 +8,15 @@ many arguments, an empty string, a missing file, a directory, a file of random b
 truncated DER, an empty file, bad thumbprints, a 10 000-character string, Unicode and NUL
 characters, unknown options, and `/`- and `-`-style mixes. Whatever happens:
 
-- no Python traceback and no "internal error" reaches the user;
+- no Python traceback, no "internal error" and no errno text reaches the user;
 - a failure exits non-zero, with the status and failure shape docs/cli.md gives the tool;
 - a failure changes nothing: the machine's database rows, its files, and the files of the
   working directory are as before.
+
+Every option that takes a value also gets bad values, and a hypothesis run draws argument
+vectors from each tool's vocabulary (a longer one with WINPKI_LONG_FUZZ=1). The harness
+may run as root: confined() keeps every host path it passes inside its temporary
+directory. The tests at the end pin, one by one, the holes this harness found.
 """
 
 from __future__ import annotations
