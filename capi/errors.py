@@ -219,6 +219,12 @@ _TABLE: list[tuple[int, str, str, str]] = [
     (W(15007), "ERROR_EVT_CHANNEL_NOT_FOUND", "The specified channel could not be found.", "NotFound"),
     # --- file paths the key store builds (csp.keyfiles): winerror.h value and MessageText ---
     (W(206), "ERROR_FILENAME_EXCED_RANGE", "The filename or extension is too long.", "InvalidArgument"),
+    # --- winpki machine create: a directory that already holds other files (winerror.h
+    # value and MessageText; 0x91, as .NET's and Wine's copies of winerror.h give it) ---
+    (W(145), "ERROR_DIR_NOT_EMPTY", "The directory is not empty.", "AlreadyExists"),
+    # the tools' answer to input nested deeper than they recurse (certutil -asn of a DER
+    # nested thousands deep); winerror.h value and MessageText
+    (W(1001), "ERROR_STACK_OVERFLOW", "Recursion too deep; the stack overflowed.", "SystemFailure"),
     # --- certreq INF files (winpki.tools.certreq): SetupAPI's ERROR_LINE_NOT_FOUND as an HRESULT ---
     # (value and MessageText as in winerror.h; also quoted in real setupapi.dev.log lines)
     (0x800F0102, "SPAPI_E_LINE_NOT_FOUND", "The required line was not found in the INF.", "NotFound"),

@@ -145,6 +145,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None,
     elif name in OWN_TOOLS:
         rest = own_tool_args(rest)
     module = importlib.import_module(entry[0])
+    from capi.errors import ERROR_PATH_NOT_FOUND, WinError
     from capi.host.context import on_missing_machine
 
     strict = on_missing_machine(_refuse_missing_machine) if name not in NO_MACHINE \
@@ -157,6 +158,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None,
     except MissingMachine as exc:
         err.write(missing_machine_text(str(exc)))
         return 3  # ERROR_PATH_NOT_FOUND
+    except WinError as exc:
+        # A Windows error the tool did not report in its own shape: in practice the
+        # machine cannot be opened (a machine.db that is not a machine's database).
+        detail = f" ({exc.detail})" if exc.detail else ""
+        err.write(f"winpki {name}: {exc.strerror}{detail}\n")
+        return 3 if exc.winerror == ERROR_PATH_NOT_FOUND else 1
     except SystemExit as exc:  # argparse's --help and usage errors
         return int(exc.code or 0) if not isinstance(exc.code, str) else 1
     except KeyboardInterrupt:
@@ -170,6 +177,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None,
 
 def console_main() -> None:
     """The ``winpki`` command: the tool's Windows exit code, as a POSIX status."""
+    # A character the output encoding cannot show prints as "?", as in a Windows console
+    # whose code page lacks it (PYTHONIOENCODING=ascii would otherwise fail mid-line).
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="replace")
     sys.exit(exit_status(main()))
 
 

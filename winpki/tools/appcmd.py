@@ -118,8 +118,10 @@ def _config_section(machine, verb: str, positional: list[str], values: dict, out
 
 
 def run(args: list[str], out: TextIO, err: TextIO) -> int:
-    if len(args) < 2:
-        out.write(__doc__.strip() + "\n")
+    if len(args) < 2:  # appcmd's help (of the object, when one is named), not a command
+        from winpki.helptext import _appcmd_help
+
+        out.write(_appcmd_help(args))
         return 1
     verb, obj = args[0].lower(), args[1].lower()
     obj = {"sites": "site", "apppools": "apppool"}.get(obj, obj)  # appcmd takes plurals too
@@ -145,6 +147,19 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
             for key, value in opts:  # /xml, /text, /text:ATTR, /text:*
                 if key.lower() in ("xml", "text"):
                     fmt = key.lower() + (f":{value}" if value else "")
+                    continue
+                # /ATTR:VALUE keeps the objects whose attribute has that value
+                # ("Getting Started with AppCmd.exe": appcmd list sites /state:Stopped).
+                from winpki.tools.appcmd_output import attributes, config_attributes
+
+                kept = []
+                for i in items:
+                    table = {k.lower(): v for k, v in config_attributes(obj, i) + attributes(obj, i)}
+                    if key.lower() not in table:
+                        return _error(out, f'Unknown attribute "{key}".  Replace with -? for help.')
+                    if table[key.lower()].lower() == value.lower():
+                        kept.append(i)
+                items = kept
             text, unknown = render_list(obj, items, fmt, render)
             if unknown is not None:
                 return _error(out, f'Unknown attribute "{unknown}".  Replace with -? for help.')

@@ -749,8 +749,11 @@ def verb_submit(args: list[str], opts: dict, out: TextIO) -> None:
         raise Usage("-submit needs RequestFileIn [CertFileOut]")
     machine, token = _machine_and_token()
     attributes = _attributes(opts.get("attrib"))
-    authority = CertificateAuthority.open(machine, opts.get("config"), install=True, token=token)
+    # certreq reads and decodes the request (PKCS#10 or CMC) before it contacts the CA:
+    # a request that cannot be read installs no CA.
     request = _read_der(args[0], "certificate request")
+    _check_request_type(request, args[0])
+    authority = CertificateAuthority.open(machine, opts.get("config"), install=True, token=token)
     result = authority.submit(request, token, attributes)
     out.write(f"RequestId: {result.request_id}\n")
     out.write(f'RequestId: "{result.request_id}"\n')
@@ -775,6 +778,18 @@ def verb_submit(args: list[str], opts: dict, out: TextIO) -> None:
     out.write(f"Certificate not issued (Denied) Denied by Policy Module  0x{result.status:x}, "
               f"{result.message}\n")
     raise SubmitFailed(result.status)
+
+
+def _check_request_type(request: bytes, path: str) -> None:
+    from capi.certsrv.cmc import is_cmc
+    from capi.errors import CRYPT_E_ASN1_BADTAG
+
+    if is_cmc(request):
+        return
+    try:
+        x509.load_der_x509_csr(request)
+    except ValueError:
+        raise WinError(CRYPT_E_ASN1_BADTAG, detail=f"{path} is not a certificate request") from None
 
 
 class SubmitFailed(Exception):

@@ -254,7 +254,7 @@ def repairstore_verb(inv: Invocation):
         if provider is None:
             raise WinError(NTE_KEYSET_NOT_DEF, detail=inv.value("csp"))
         providers = [provider]
-    with open_system_store(inv, store_name, write=True) as store:
+    with open_system_store(inv, store_name, write=True, create=False) as store:
         inv.print(store_header(store_name))
         for cert_id in [c for c in cert_ids.split(",") if c.strip()]:
             matches = list(select(store, cert_id.strip()))

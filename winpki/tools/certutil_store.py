@@ -52,13 +52,16 @@ def _location_flags(inv: Invocation) -> int:
     return C.CERT_SYSTEM_STORE_CURRENT_USER if inv.flag("user") else C.CERT_SYSTEM_STORE_LOCAL_MACHINE
 
 
-def open_system_store(inv: Invocation, name: str, *, write: bool):
-    """Open a system store the way certutil does (existing stores only for reads)."""
+def open_system_store(inv: Invocation, name: str, *, write: bool, create: bool | None = None):
+    """Open a system store the way certutil does: existing stores only for reads, and for
+    changes that only remove (``create=False``); adding to a new name creates the store."""
     from capi.crypt32.store import CertOpenStore
 
     flags = _location_flags(inv)
     if not write:
         flags |= C.CERT_STORE_OPEN_EXISTING_FLAG | C.CERT_STORE_READONLY_FLAG
+    elif not (write if create is None else create):
+        flags |= C.CERT_STORE_OPEN_EXISTING_FLAG
     return CertOpenStore(C.CERT_STORE_PROV_SYSTEM, 0, None, flags, name)
 
 
@@ -329,7 +332,7 @@ def delstore_verb(inv: Invocation):
     from capi.crypt32.store import CertDeleteCertificateFromStore
 
     name, cert_id = inv.args
-    with open_system_store(inv, name, write=True) as store:
+    with open_system_store(inv, name, write=True, create=False) as store:
         inv.print(store_header(name))
         victims = list(select(store, cert_id))
         # A CRL is named by its SHA-1 hash (or, when no certificate matches, its index).

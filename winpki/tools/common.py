@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import re
 
 from capi.errors import WIN32, WinError, lookup, symbolic_name, to_signed
@@ -66,8 +67,18 @@ def describe_failure(exc: BaseException) -> tuple[int, str]:
             os.path.dirname(os.path.abspath(str(exc.filename))))
         e = WinError(3 if missing_folder else 2)
         return e.hresult, e.strerror
-    if isinstance(exc, PermissionError):
+    if isinstance(exc, (PermissionError, IsADirectoryError)):
+        # CreateFile on a directory (without FILE_FLAG_BACKUP_SEMANTICS) is access denied.
         e = WinError(5)
+        return e.hresult, e.strerror
+    if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
+        e = WinError(206)  # ERROR_FILENAME_EXCED_RANGE
+        return e.hresult, e.strerror
+    if isinstance(exc, RecursionError):  # input nested too deep to walk
+        e = WinError(1001)  # ERROR_STACK_OVERFLOW
+        return e.hresult, e.strerror
+    if isinstance(exc, ValueError) and "embedded null" in str(exc):
+        e = WinError(123)  # ERROR_INVALID_NAME: a NUL in a path
         return e.hresult, e.strerror
     if isinstance(exc, (ValueError, TypeError)):
         e = WinError(87)
@@ -83,17 +94,38 @@ def read_password(prompt: str, out) -> str:
     import sys
 
     stdin = sys.stdin
-    if stdin is not None and stdin.isatty():
+    try:
+        interactive = stdin is not None and stdin.isatty()
+    except ValueError:  # a closed stdin
+        interactive, stdin = False, None
+    if interactive:
         return getpass.getpass(prompt + " ")
     out.write(prompt + "\n")
     try:
         line = stdin.readline() if stdin is not None else ""
-    except OSError:  # no usable stdin: an empty password, as an empty line gives
+    except (OSError, ValueError):  # no usable stdin: an empty password, as an empty line gives
         line = ""
     return line.rstrip("\r\n")
 
 
-def windows_file_error(exc: OSError, path: str) -> str:
+def read_input_file(path: str) -> bytes:
+    """The bytes of a file a tool was given to read. Only a regular file is read: a
+    directory fails as CreateFile fails on one (ERROR_ACCESS_DENIED), and a device or a
+    FIFO (/dev/zero would be read forever) as a missing file (ERROR_FILE_NOT_FOUND).
+    Raises OSError (or ValueError for a NUL in the name); windows_file_error words it."""
+    import os
+
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+    if not os.path.isfile(path):
+        if "\0" in path:
+            raise ValueError("embedded null character in path")
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def windows_file_error(exc: OSError | ValueError, path: str) -> str:
     """An OSError opening ``path`` in Windows' words, naming the file:
     'The system cannot find the file specified. (C:\\certs\\site.pfx)'."""
     _, text = describe_failure(exc)

@@ -87,11 +87,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _read_file(path: str, err: TextIO) -> bytes | None:
+    from winpki.tools.common import read_input_file, windows_file_error
+
     try:
-        with open(path, "rb") as fh:
-            return fh.read()
-    except OSError as exc:
-        from winpki.tools.common import windows_file_error
+        return read_input_file(path)
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
 
         err.write(f"winpki doctor: {windows_file_error(exc, path)}\n")
         return None

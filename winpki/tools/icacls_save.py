@@ -26,6 +26,7 @@ from capi.host.security import (
     get_file_sd,
     set_file_sd,
 )
+from winpki.tools.common import read_input_file
 
 __all__ = ["read_acl_file", "restore", "save"]
 
@@ -89,11 +90,10 @@ def save(machine, token, path: str, aclfile: str, targets: list[str], *, quiet: 
 def read_acl_file(aclfile: str) -> list[tuple[str, str]]:
     """(relative name, SDDL) pairs from an ACL file /save wrote."""
     try:
-        with open(aclfile, "rb") as fh:
-            data = fh.read()
+        data = read_input_file(aclfile)
     except FileNotFoundError:
         raise WinError(ERROR_FILE_NOT_FOUND, detail=aclfile) from None
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
         raise WinError(ERROR_FILE_NOT_FOUND, detail=f"{aclfile}: {exc}") from None
     if data.startswith(b"\xff\xfe"):
         data = data[2:]
@@ -174,7 +174,7 @@ def run_save_restore(path: str, rest: list[str], out: TextIO, err: TextIO, *,
         err.write(f"{shown}: {exc.strerror}\n")
         _summary(out, 0, 1)
         return _exit_code(exc)
-    except OSError as exc:  # the ACL file cannot be written there
+    except (OSError, ValueError) as exc:  # the ACL file cannot be written there (or a NUL)
         from winpki.tools.common import describe_failure
 
         hr, text = describe_failure(exc)

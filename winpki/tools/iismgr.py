@@ -17,10 +17,10 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
-from capi.errors import WinError
+from capi.errors import CRYPT_E_NOT_FOUND, WinError
 from capi.host.context import current_machine
 from schannel import iis
-from winpki.tools.common import windows_file_error
+from winpki.tools.common import normalize_hash, read_input_file, windows_file_error
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -79,11 +79,10 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
         return 0
     if ns.cmd == "import-pfx":
         try:
-            with open(ns.file, "rb") as fh:
-                data = fh.read()
+            data = read_input_file(ns.file)
             cert = iis.iis_manager_import(machine, data, ns.password,
                                           allow_export=not ns.no_export, store_name=ns.store)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
             out.write(f"Import Certificate\n\n{iis.IIS_MANAGER_ERROR}\n\nDetails:\n\n"
                       f"{windows_file_error(exc, ns.file)}\n")
             return 1
@@ -94,6 +93,8 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
         return 0
     if ns.cmd == "load-key":
         try:
+            if normalize_hash(ns.thumbprint) is None:  # no certificate has that thumbprint
+                raise WinError(CRYPT_E_NOT_FOUND, detail=ns.thumbprint)
             iis.app_pool_load_private_key(machine, ns.pool, ns.thumbprint)
         except WinError as exc:
             out.write(f"{iis.DOTNET_EXCEPTION}: {exc.strerror}\n")

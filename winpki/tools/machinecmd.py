@@ -4,6 +4,7 @@ Windows hosts. ``create`` is the only command that makes a machine."""
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import shutil
 from pathlib import Path
@@ -36,6 +37,12 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+# What a machine directory holds (capi.host.machine: the database, fs/, secrets/; and
+# softhsm/ from provider init-token): all that machine delete removes.
+MACHINE_ENTRIES = (Machine.DB_NAME, Machine.DB_NAME + "-wal", Machine.DB_NAME + "-shm",
+                   Machine.DB_NAME + "-journal", "fs", "secrets", "softhsm")
+
+
 def _data_dir() -> Path:
     import platformdirs
 
@@ -57,7 +64,11 @@ def _list(out: TextIO) -> int:
         if path.resolve() in seen or not _is_machine(path):
             continue
         seen.append(path.resolve())
-        m = Machine.open(path)
+        try:
+            m = Machine.open(path)
+        except WinError as exc:  # a machine.db that cannot be read: say so, list the rest
+            out.write(f"  {'?':<16} {'?':<8} {path}  ({exc.strerror})\n")
+            continue
         try:
             mark = "*" if env and path == Path(env) else " "
             out.write(f"{mark} {m.computer_name:<16} {m.os.version:<8} {path}\n")
@@ -69,11 +80,30 @@ def _list(out: TextIO) -> int:
 
 
 def _delete(path: Path, out: TextIO, err: TextIO) -> int:
-    if not _is_machine(path):
+    try:
+        found = _is_machine(path)
+    except (OSError, ValueError) as exc:  # a name too long, or with a NUL
+        from winpki.tools.common import windows_file_error
+
+        err.write(f"winpki machine: {windows_file_error(exc, str(path))}\n")
+        return 1
+    if not found:
         e = WinError(3)
         err.write(f"winpki machine: {e.strerror} (no machine in {path})\n")
         return 1
-    shutil.rmtree(path)
+    # Only what a machine is made of goes; the directory goes when nothing else is left
+    # in it (never a whole directory tree that merely holds a machine.db).
+    for name in MACHINE_ENTRIES:
+        entry = path / name
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        elif entry.exists() or entry.is_symlink():
+            entry.unlink()
+    try:
+        path.rmdir()
+    except OSError:
+        out.write(f"Deleted the machine in {path} (other files there were kept)\n")
+        return 0
     out.write(f"Deleted the machine in {path}\n")
     return 0
 
@@ -90,6 +120,11 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
         return _delete(Path(ns.path), out, err)
     try:
         if ns.cmd == "create":
+            target = Path(ns.path or default_machine_path())
+            if target.is_dir() and not (target / Machine.DB_NAME).exists() \
+                    and any(target.iterdir()):
+                # A machine gets a directory of its own: never spread into one in use.
+                raise WinError(145, detail=str(target))  # ERROR_DIR_NOT_EMPTY
             m = Machine.create(ns.path or default_machine_path(), os_version=ns.os_version,
                                computer_name=ns.computer_name, machine_guid=ns.machine_guid)
         elif ns.path:
@@ -101,8 +136,14 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
                   + (f" ({exc.detail})" if exc.detail else "") + "\n")
         return 1
     except OSError as exc:  # the directory cannot be made there
-        missing = WinError(3 if isinstance(exc, FileNotFoundError) else 5)
+        if exc.errno == errno.ENAMETOOLONG:
+            missing = WinError(206)  # ERROR_FILENAME_EXCED_RANGE
+        else:
+            missing = WinError(3 if isinstance(exc, FileNotFoundError) else 5)
         err.write(f"winpki machine: {missing.strerror} ({exc.filename or exc})\n")
+        return 1
+    except ValueError:  # a NUL in the path: ERROR_INVALID_NAME
+        err.write(f"winpki machine: {WinError(123).strerror} ({ns.path!r})\n")
         return 1
     out.write(f"Computer name : {m.computer_name}\n")
     out.write(f"OS            : {m.os.product} ({m.os.version})\n")

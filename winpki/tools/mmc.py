@@ -14,10 +14,10 @@ from typing import TextIO
 from capi.errors import WinError
 from capi.host.context import current_machine
 from schannel import iis
-from winpki.tools.common import windows_file_error
+from winpki.tools.common import read_input_file, windows_file_error
 
 
-def run(args: list[str], out: TextIO, err: TextIO) -> int:
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="winpki mmc")
     sub = p.add_subparsers(dest="cmd", required=True)
     imp = sub.add_parser("import", help="Certificates (Local Computer) > All Tasks > Import")
@@ -37,18 +37,21 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
     dup.add_argument("--csp", action="append")
     dup.add_argument("--enroll", action="append")
     dup.add_argument("--signature", action="store_true", help="Purpose: Signature (KeySpec 2)")
+    return p
+
+
+def run(args: list[str], out: TextIO, err: TextIO) -> int:
     try:
-        ns = p.parse_args(args)
+        ns = _parser().parse_args(args)
     except SystemExit as exc:
         return int(exc.code or 0)
     if ns.cmd == "duplicate-template":
         return _duplicate(ns, out)
     try:
-        with open(ns.file, "rb") as fh:
-            data = fh.read()
+        data = read_input_file(ns.file)
         cert = iis.certificates_console_import(current_machine(), data, ns.password,
                                                exportable=ns.exportable, store_name=ns.store)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
         out.write(f"Certificate Import Wizard\n\n{windows_file_error(exc, ns.file)}\n")
         return 1
     except WinError as exc:
@@ -67,6 +70,9 @@ def _duplicate(ns, out: TextIO) -> int:
     if ns.archive:
         settings["archive_key"] = True
     if ns.min_key_size is not None:
+        if ns.min_key_size < 1:  # no key has that size: ERROR_INVALID_PARAMETER
+            out.write(f"Certificate Templates\n\n{WinError(87).strerror}\n")
+            return 1
         settings["min_key_size"] = ns.min_key_size
     if ns.exportable is not None:
         settings["exportable"] = ns.exportable

@@ -112,9 +112,11 @@ def _urlacl(verb: str, words: list[str], out: TextIO) -> int:
     token = current_token(machine)
     try:
         if verb == "show":
+            # The URL is checked before the reservations are read (the first read
+            # writes Windows' default reservations).
+            wanted = str(urlacl.parse_url(params["url"])).lower() if "url" in params else None
             rows = urlacl.list_reservations(machine)
-            if "url" in params:
-                wanted = str(urlacl.parse_url(params["url"])).lower()
+            if wanted is not None:
                 rows = [r for r in rows if r[0].lower() == wanted]
             out.write("\nURL Reservations:\n-----------------\n\n")
             for url, sddl in rows:
@@ -145,6 +147,11 @@ def _urlacl(verb: str, words: list[str], out: TextIO) -> int:
 
 def run(args: list[str], out: TextIO, err: TextIO) -> int:
     words = list(args)
+    if not words:  # netsh would start its interactive shell; show its commands instead
+        from winpki.helptext import NETSH_TOP
+
+        out.write(NETSH_TOP)
+        return 1
     if len(words) >= 3 and words[0].lower() == "http" and words[2].lower() == "urlacl":
         return _urlacl(words[1].lower(), words[3:], out)
     if len(words) < 3 or words[0].lower() != "http" or words[2].lower() != "sslcert":
@@ -186,6 +193,9 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
             return _failure(out, "add", exc)
         out.write("\nSSL Certificate successfully added\n\n")
         return 0
+    if verb in ("show", "delete") and set(params) - {"ipport", "hostnameport"}:
+        out.write(MISSING_PARAMS)  # a tag the command does not take, as for add
+        return 1
     if verb == "show":
         try:
             selected = _endpoint(params)

@@ -72,7 +72,15 @@ def _init_token(ns, out: TextIO) -> None:
         from capi.host.context import current_machine
 
         base = Path(current_machine().path) / "softhsm"
-    token = softhsm.provision(base, ns.label, ns.pin, ns.so_pin, set_env=False)
+    existed = base.exists()
+    try:
+        token = softhsm.provision(base, ns.label, ns.pin, ns.so_pin, set_env=False)
+    except BaseException:
+        if not existed:  # a failed init-token leaves no configuration behind
+            import shutil
+
+            shutil.rmtree(base, ignore_errors=True)
+        raise
     out.write(f'Token "{token.label}" initialised.\n')
     out.write(f"  Module: {token.module}\n")
     out.write("Before loading the module, export:\n")

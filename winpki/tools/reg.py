@@ -120,7 +120,7 @@ def _confirm(prompt: str, out: TextIO) -> bool:
     out.flush()
     try:
         answer = sys.stdin.readline()
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):  # no stdin, or a closed one: "no"
         answer = ""
     return answer.strip().lower() in ("y", "yes")
 

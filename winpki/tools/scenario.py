@@ -62,6 +62,8 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
     import tempfile
 
     if not args or args[0].lower() == "list":
+        if args[1:]:
+            return _usage(err)
         for s in SCENARIOS.values():
             out.write(f"{s.name:<20} {s.os_version:<7} {s.title}\n")
         return 0

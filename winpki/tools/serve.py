@@ -14,7 +14,7 @@ from schannel.serve import serve
 from schannel.tls import parse_listen
 
 
-def run(args: list[str], out: TextIO, err: TextIO) -> int:
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="winpki serve",
                                 description="Serve an http.sys SSL binding over real TLS: "
                                             "the certificate and key netsh bound, the key "
@@ -23,8 +23,12 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
     p.add_argument("--listen", default="127.0.0.1:8443", help="loopback HOST:PORT to listen on")
     p.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
     p.add_argument("--handshakes", type=int, default=None, help="stop after this many handshakes")
+    return p
+
+
+def run(args: list[str], out: TextIO, err: TextIO) -> int:
     try:
-        ns = p.parse_args(args)
+        ns = _parser().parse_args(args)
         listen = parse_listen(ns.listen)
     except SystemExit as exc:
         return int(exc.code or 0)

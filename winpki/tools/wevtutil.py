@@ -41,6 +41,16 @@ def _options(args: list[str]) -> tuple[list[str], dict[str, str]]:
     return positional, opts
 
 
+# The options each command takes (short and long names); any other is
+# ERROR_INVALID_PARAMETER, as a bad value is.
+_COMMAND_OPTIONS = {
+    "el": {"uni", "unicode"},
+    "cl": set(),
+    "qe": {"q", "query", "f", "format", "c", "count", "rd", "reversedirection", "uni", "unicode"},
+}
+_LONG = {"enum-logs": "el", "clear-log": "cl", "query-events": "qe"}
+
+
 def _user_name(machine, sid: str | None) -> str | None:
     if not sid:
         return None
@@ -60,7 +70,11 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
     positional, opts = _options(args[1:])
     machine = current_machine()
     try:
+        if set(opts) - _COMMAND_OPTIONS.get(_LONG.get(command, command), set(opts)):
+            raise WinError(87)
         if command in ("el", "enum-logs"):
+            if positional:
+                raise WinError(87)
             for name in eventlog.LOGS:
                 out.write(name + "\n")
             return 0

@@ -16,6 +16,7 @@ from typing import TextIO
 from capi import constants as C
 from capi.errors import CRYPT_E_NO_KEY_PROPERTY, ERROR_NONE_MAPPED, ERROR_NOT_FOUND, WinError
 from capi.host.context import current_machine
+from winpki.tools.common import read_input_file
 
 BANNER = ("Microsoft (R) WinHTTP Certificate Configuration Tool\n"
           "Copyright (C) Microsoft Corporation 2001.\n\n")
@@ -92,8 +93,10 @@ def _import_pfx(path: str, password: str, location_store: str):
 
     location = location_store.partition("\\")[0].lower()
     flags = C.CRYPT_MACHINE_KEYSET if location == "local_machine" else C.CRYPT_USER_KEYSET
-    with open(path, "rb") as fh:
-        data = fh.read()
+    try:
+        data = read_input_file(path)
+    except ValueError as exc:  # a NUL in the name: ERROR_INVALID_NAME, as an OSError
+        raise OSError(123, str(exc), path) from None
     with _store(location_store, existing=False) as target, PFXImportCertStore(data, password, flags) as pfx:
         chosen = None
         for ctx in pfx:
@@ -195,8 +198,11 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
     except OSError as exc:
         if isinstance(exc, WinError):
             out.write(f"Error: {exc.strerror} (0x{exc.hresult:08x})\n")
-        else:
-            out.write(f"Error: Unable to open the file {opts.get('i')}: {exc.strerror}\n")
+        else:  # the file's problem in Windows' words
+            from winpki.tools.common import describe_failure
+
+            text = WinError(123).strerror if exc.errno == 123 else describe_failure(exc)[1]
+            out.write(f"Error: Unable to open the file {opts.get('i')}: {text}\n")
         return 1
 
 
