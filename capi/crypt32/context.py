@@ -44,8 +44,8 @@ from capi.constants import (
     CERT_SIGNATURE_HASH_PROP_ID,
     X509_ASN_ENCODING,
 )
+from capi.crypt32.certinfo import CERT_EXTENSION, CERT_INFO
 from capi.crypt32.contextbase import LinkedContext
-from capi.crypt32.structs import CERT_EXTENSION, CERT_INFO
 from capi.errors import (
     CRYPT_E_ASN1_BADTAG,
     CRYPT_E_ASN1_CORRUPT,

@@ -39,36 +39,9 @@ def _list():
     return field(default_factory=list)
 
 
-@dataclass
-class CERT_EXTENSION:
-    pszObjId: str
-    fCritical: bool
-    Value: bytes
-
-
-@dataclass
-class CERT_INFO:
-    """CERT_INFO as CryptDecodeObjectEx(X509_CERT_TO_BE_SIGNED) returns it (and as
-    ``CertContext.pCertInfo`` holds it): SerialNumber a little-endian CRYPT_INTEGER_BLOB,
-    SignatureAlgorithm a CRYPT_ALGORITHM_IDENTIFIER, Issuer/Subject the encoded names,
-    NotBefore/NotAfter FILETIME ticks, SubjectPublicKeyInfo a CERT_PUBLIC_KEY_INFO."""
-
-    dwVersion: int = 0
-    SerialNumber: bytes = b""
-    SignatureAlgorithm: Any = None
-    Issuer: bytes = b""
-    NotBefore: Any = 0
-    NotAfter: Any = 0
-    Subject: bytes = b""
-    SubjectPublicKeyInfo: Any = None
-    # CRYPT_BIT_BLOB or None (absent); C order puts them before the extensions.
-    IssuerUniqueId: Any = None
-    SubjectUniqueId: Any = None
-    rgExtension: list[CERT_EXTENSION] = field(default_factory=list)
-
-    @property
-    def cExtension(self) -> int:
-        return len(self.rgExtension)
+# CERT_EXTENSION and CERT_INFO live in their own module: a certificate context needs only
+# them, and building every structure here costs a tool's start-up 10 ms.
+from capi.crypt32.certinfo import CERT_EXTENSION, CERT_INFO  # noqa: E402
 
 
 @cstruct
