@@ -20,7 +20,7 @@ from capi import constants as C
 from capi.errors import ERROR_FILE_NOT_FOUND, WinError
 from capi.host.context import current_machine, run_as, use_machine
 from capi.host.machine import Machine
-from schannel import httpsys, iisweb, protocols
+from schannel import httpsys, protocols
 from schannel.credentials import SYSTEM, ServerCredential
 
 if TYPE_CHECKING:
@@ -159,6 +159,7 @@ def serve(ipport: str, listen=("127.0.0.1", 0), *, machine: Machine | None = Non
     Raises ERROR_FILE_NOT_FOUND when there is no such binding and ERROR_NO_SUCH_LOGON_SESSION
     (0x80070520) when its credential cannot be acquired — as http.sys would.
     """
+    from schannel import iisweb  # the HTTP layer (h11), loaded only by what serves
     from schannel.tls import TlsEndpoint
     machine = machine or current_machine()
     endpoint_name = httpsys.parse_ipport(ipport) if "[" in ipport or ipport[:1].isdigit() \

@@ -9,7 +9,7 @@ state="Started" />``); ``/text:<attribute>`` prints that attribute of each objec
 
 from __future__ import annotations
 
-from xml.sax.saxutils import quoteattr
+from capi.host.eventlog import quoteattr  # xml.sax.saxutils would load urllib.request
 
 __all__ = ["attributes", "config_attributes", "render_list"]
 
