@@ -121,6 +121,15 @@ def _get_over_memory_bio(address, ctx) -> bytes:
     return response
 
 
+def _negotiate_in_handshake(m) -> None:
+    """netsh http delete sslcert, then add it back with clientcertnegotiation=enable."""
+    binding = httpsys.get_binding(m, "0.0.0.0:443")
+    httpsys.delete_binding(m, "0.0.0.0:443")
+    httpsys.add_binding(m, httpsys.SslBinding("0.0.0.0:443", "ipport", binding.cert_hash,
+                                              binding.app_id, binding.store_name,
+                                              client_cert_negotiation=True))
+
+
 def _who(request) -> HttpResponse:
     cert = request.handshake.client_certificate
     name = cert.x509.subject.rfc4514_string() if cert is not None else "anonymous"
@@ -156,12 +165,7 @@ def test_first_handshake_asks_only_with_clientcertnegotiation(site):
     (the certificate is asked for later); with it, the request names the trusted roots."""
     with serve("0.0.0.0:443", handler=_who) as endpoint:
         assert _s_client_ca_names(endpoint.address) == "No client certificate CA names sent"
-    m = site["machine"]
-    binding = httpsys.get_binding(m, "0.0.0.0:443")
-    httpsys.delete_binding(m, "0.0.0.0:443")
-    httpsys.add_binding(m, httpsys.SslBinding("0.0.0.0:443", "ipport", binding.cert_hash,
-                                              binding.app_id, binding.store_name,
-                                              client_cert_negotiation=True))
+    _negotiate_in_handshake(site["machine"])
     with serve("0.0.0.0:443", handler=_who) as endpoint:
         assert _s_client_ca_names(endpoint.address) == "Acceptable client certificate CA names"
 
@@ -178,12 +182,7 @@ def test_tls13_connection_is_reset_on_2022(site_2022):
 
 def test_clientcertnegotiation_enable_is_the_fix(site_2022):
     site = site_2022
-    m = site["machine"]
-    binding = httpsys.get_binding(m, "0.0.0.0:443")
-    httpsys.delete_binding(m, "0.0.0.0:443")
-    httpsys.add_binding(m, httpsys.SslBinding("0.0.0.0:443", "ipport", binding.cert_hash,
-                                              binding.app_id, binding.store_name,
-                                              client_cert_negotiation=True))
+    _negotiate_in_handshake(site["machine"])
     with serve("0.0.0.0:443", handler=_who) as endpoint:
         good = _get(endpoint.address, _client(site, "good", tls13=True))
     assert good.startswith(b"HTTP/1.1 200") and good.endswith(b"CN=good-client")
