@@ -20,16 +20,18 @@ def lazy_exports(package: str, modules: Iterable[str],
     exported: list[str] = []
 
     def build() -> dict[str, str]:
+        # Filled only once every module answered: a lookup made while one of them is
+        # still being imported (its __all__ not yet defined) fails and leaves no partial
+        # index behind, so the next lookup builds the whole one.
         if not index:
+            found: dict[str, str] = {}
             for mod in modules:
                 for name in importlib.import_module(mod).__all__:
-                    if name not in index:
-                        index[name] = mod
-                        exported.append(name)
+                    found.setdefault(name, mod)
             for name, mod in extra.items():
-                if name not in index:
-                    index[name] = mod
-                    exported.append(name)
+                found.setdefault(name, mod)
+            index.update(found)
+            exported.extend(found)
         return index
 
     def __getattr__(name: str):
