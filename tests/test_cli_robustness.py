@@ -651,7 +651,14 @@ def test_a_device_is_not_read_as_an_input_file(machine, workdir, args):
 
 @pytest.mark.parametrize("args", [["mmc", "import", "adir"], ["iis", "import-pfx", "adir"],
                                   ["doctor", "--client-cert", "adir"],
-                                  ["winhttpcertcfg", "-i", "adir", "-c", "LOCAL_MACHINE\\My"]])
+                                  ["winhttpcertcfg", "-i", "adir", "-c", "LOCAL_MACHINE\\My"],
+                                  ["certutil", "-dump", "adir"], ["certutil", "-asn", "adir"],
+                                  ["certutil", "-decode", "adir", "out.bin"],
+                                  ["certutil", "-hashfile", "adir"],
+                                  ["certutil", "-addstore", "My", "adir"],
+                                  ["certutil", "-p", "x", "-importPFX", "adir"],
+                                  ["certreq", "-new", "adir", "out.req"],
+                                  ["certreq", "-accept", "adir"]])
 def test_a_directory_as_an_input_file_is_access_denied(machine, workdir, args):
     # CreateFile on a directory (without FILE_FLAG_BACKUP_SEMANTICS) fails with
     # ERROR_ACCESS_DENIED ("CreateFile function", Microsoft docs, Directories: a directory

@@ -44,13 +44,19 @@ from capi.errors import (
     CRYPT_E_NOT_FOUND,
     ERROR_CALL_NOT_IMPLEMENTED,
     ERROR_FILE_EXISTS,
-    ERROR_FILE_NOT_FOUND,
     ERROR_INVALID_PARAMETER,
     SPAPI_E_LINE_NOT_FOUND,
     WinError,
 )
 from capi.host import crashpoints
-from winpki.tools.common import Usage, describe_failure, hresult_line, is_option, option_name
+from winpki.tools.common import (
+    Usage,
+    check_input_file,
+    describe_failure,
+    hresult_line,
+    is_option,
+    option_name,
+)
 
 MAX_INF_BYTES = 64 * 1024
 DEFAULT_KEY_LENGTH = 2048
@@ -561,8 +567,7 @@ def _pem(der: bytes, markers: tuple[str, str]) -> bytes:
 
 
 def _read_der(path: str, kind: str) -> bytes:
-    if not os.path.isfile(path):
-        raise WinError(ERROR_FILE_NOT_FOUND, detail=path)
+    check_input_file(path)
     with open(path, "rb") as fh:
         data = fh.read(MAX_INF_BYTES * 4 + 1)
     if len(data) > MAX_INF_BYTES * 4:
@@ -655,8 +660,7 @@ def verb_new(args: list[str], opts: dict, out: TextIO) -> None:
     if len(args) != 2:
         raise Usage("-new needs PolicyFileIn and RequestFileOut")
     inf_path, out_path = args
-    if not os.path.isfile(inf_path):
-        raise WinError(ERROR_FILE_NOT_FOUND, detail=inf_path)
+    check_input_file(inf_path)
     if os.path.getsize(inf_path) > MAX_INF_BYTES:
         raise CertReqError(WinError(ERROR_INVALID_PARAMETER, detail=f"{inf_path} is too large"))
     if os.path.exists(out_path) and not opts.get("f"):

@@ -23,12 +23,10 @@ first, on its own line), as certutil does for keys and extensions.
 
 from __future__ import annotations
 
-import os
-
 from capi import constants as C
-from capi.errors import CRYPT_E_ASN1_BADTAG, ERROR_FILE_NOT_FOUND, WinError
+from capi.errors import CRYPT_E_ASN1_BADTAG, WinError
 from winpki.tools.certutil import Invocation, verb
-from winpki.tools.common import base64_any
+from winpki.tools.common import base64_any, check_input_file
 
 _UNIVERSAL = {
     1: "BOOLEAN", 2: "INTEGER", 3: "BIT_STRING", 4: "OCTET_STRING", 5: "NULL",
@@ -214,8 +212,7 @@ def asn_lines(der: bytes) -> list[str]:
 
 
 def _file_bytes(path: str) -> bytes:
-    if not os.path.isfile(path):
-        raise WinError(ERROR_FILE_NOT_FOUND, detail=path)
+    check_input_file(path)
     with open(path, "rb") as fh:
         data = fh.read()
     if data[:1] == b"\x30":

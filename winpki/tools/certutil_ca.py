@@ -30,6 +30,7 @@ from capi.errors import (
     WinError,
 )
 from winpki.tools.certutil import Invocation, verb
+from winpki.tools.common import check_input_file
 
 # "With a PKCS #12 (.pfx) file, 32 characters is the maximum length allowed for a
 # password" (certutil -backup / -backupKey / -restore / -restoreKey, certutil reference).
@@ -453,8 +454,7 @@ def _write_new(inv: Invocation, path: str, data: bytes) -> None:
 
 
 def _read(path: str, limit: int = 4 * 1024 * 1024) -> bytes:
-    if not os.path.isfile(path):
-        raise WinError(ERROR_FILE_NOT_FOUND, detail=path)
+    check_input_file(path)
     with open(path, "rb") as fh:
         data = fh.read(limit + 1)
     if len(data) > limit:

@@ -27,11 +27,11 @@ from cryptography.hazmat.primitives import hashes
 from capi import constants as C
 from capi.errors import (
     ERROR_FILE_EXISTS,
-    ERROR_FILE_NOT_FOUND,
     NTE_BAD_ALGID,
     WinError,
 )
 from winpki.tools.certutil import Invocation, verb
+from winpki.tools.common import check_input_file
 
 _HASHES = {
     "MD5": hashes.MD5,
@@ -45,8 +45,7 @@ _CHUNK = 1 << 20
 
 
 def _read_input(path: str) -> bytes:
-    if not os.path.isfile(path):
-        raise WinError(ERROR_FILE_NOT_FOUND, detail=path)
+    check_input_file(path)
     with open(path, "rb") as fh:
         return fh.read()
 
@@ -118,8 +117,7 @@ def _file_digest(path: str, algorithm: str) -> bytes:
 def hashfile_verb(inv: Invocation):
     path = inv.args[0]
     algorithm = inv.args[1] if len(inv.args) > 1 else "SHA1"
-    if not os.path.isfile(path):
-        raise WinError(ERROR_FILE_NOT_FOUND, detail=path)
+    check_input_file(path)
     digest = _file_digest(path, algorithm)
     inv.print(f"{algorithm.upper()} hash of {path}:")
     inv.print(digest.hex())

@@ -26,7 +26,6 @@ from capi.errors import (
     CRYPT_E_EXISTS,
     CRYPT_E_NOT_FOUND,
     ERROR_FILE_EXISTS,
-    ERROR_FILE_NOT_FOUND,
     ERROR_INVALID_PARAMETER,
     NTE_BAD_PUBLIC_KEY,
     WinError,
@@ -43,6 +42,7 @@ from winpki.tools.certutil_store import (
     store_header,
     summary_lines,
 )
+from winpki.tools.common import check_input_file
 
 IMPORT_MODIFIERS = {"at_signature", "at_keyexchange", "noexport", "noroot", "nochain",
                     "nocert", "noprotect", "protect"}
@@ -55,8 +55,7 @@ def _modifiers(text: str, known: set[str]) -> set[str] | None:
 
 
 def _read(path: str) -> bytes:
-    if not os.path.isfile(path):
-        raise WinError(ERROR_FILE_NOT_FOUND, detail=path)
+    check_input_file(path)
     with open(path, "rb") as fh:
         return fh.read()
 

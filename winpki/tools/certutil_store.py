@@ -18,11 +18,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtensionOID
 
 from capi import constants as C
-from capi.errors import CRYPT_E_EXISTS, CRYPT_E_NOT_FOUND, ERROR_FILE_NOT_FOUND, WinError
+from capi.errors import CRYPT_E_EXISTS, CRYPT_E_NOT_FOUND, WinError
 from capi.host.context import current_machine
 from winpki import keyreport
 from winpki.tools.certutil import DUMP_HANDLERS, Invocation, verb
-from winpki.tools.common import normalize_hash
+from winpki.tools.common import check_input_file, normalize_hash
 
 # Localized names certutil prints after the store name (en-US).
 STORE_DISPLAY_NAMES = {
@@ -227,8 +227,7 @@ def read_certificates(path: str) -> list:
     """Certificates from a file in any form certutil reads (DER, PEM, .sst, PKCS#7)."""
     from capi.crypt32.store import CertEnumCertificatesInStore
 
-    if not os.path.isfile(path):
-        raise WinError(ERROR_FILE_NOT_FOUND, detail=path)
+    check_input_file(path)
     return _read_file_store(path, CertEnumCertificatesInStore)
 
 
@@ -364,8 +363,7 @@ def delstore_verb(inv: Invocation):
 @verb("dump", "[-v] [File]", min_args=1, max_args=1)
 def dump_verb(inv: Invocation):
     path = inv.args[0]
-    if not os.path.isfile(path):
-        raise WinError(ERROR_FILE_NOT_FOUND, detail=path)
+    check_input_file(path)
     from capi.formats.pkcs12 import is_pfx, parse_pfx
 
     with open(path, "rb") as fh:

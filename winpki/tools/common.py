@@ -108,6 +108,22 @@ def read_password(prompt: str, out) -> str:
     return line.rstrip("\r\n")
 
 
+def check_input_file(path: str) -> None:
+    """Raise what CreateFile gives for a file a tool was asked to read, unless ``path`` is a
+    regular file: a directory is ERROR_ACCESS_DENIED (STATUS_FILE_IS_A_DIRECTORY maps to
+    it), a missing folder ERROR_PATH_NOT_FOUND, a missing file, a device or a FIFO
+    ERROR_FILE_NOT_FOUND, a NUL in the name ERROR_INVALID_NAME; the WinError names the
+    path."""
+    import os
+
+    if os.path.isfile(path):
+        return
+    try:
+        read_input_file(path)
+    except (OSError, ValueError) as exc:
+        raise WinError(describe_failure(exc)[0], detail=path) from None
+
+
 def read_input_file(path: str) -> bytes:
     """The bytes of a file a tool was given to read. Only a regular file is read: a
     directory fails as CreateFile fails on one (ERROR_ACCESS_DENIED), and a device or a
