@@ -19,8 +19,10 @@ server, so it gets the custom page. Every response names the OS row's IIS versio
 from __future__ import annotations
 
 import email.utils
+import os
 import posixpath
 from pathlib import PureWindowsPath
+from stat import S_ISREG
 from urllib.parse import unquote, urlsplit
 
 from capi.host.machine import Machine
@@ -126,6 +128,12 @@ def _etag(mtime_ns: int) -> str:
     return f'"{filetime:x}:0"'
 
 
+def _entries(folder: str) -> dict[str, os.DirEntry]:
+    """A folder's entries by lower-cased name (NTFS looks names up case-insensitively)."""
+    with os.scandir(folder) as it:
+        return {entry.name.lower(): entry for entry in it}
+
+
 def static_handler(machine: Machine):
     """A handler for :class:`schannel.tls.TlsEndpoint` serving the Default Web Site."""
 
@@ -138,31 +146,34 @@ def static_handler(machine: Machine):
             return not_found(machine)  # no drive, stream or device names through a URL
         root = _site_root(machine)
         try:
-            host = machine.host_path(root)
+            host = str(machine.host_path(root))
             for part in parts:  # NTFS names match case-insensitively
-                exact = host / part
-                if not exact.exists() and host.is_dir():
-                    exact = next((c for c in host.iterdir() if c.name.lower() == part.lower()),
-                                 exact)
+                exact = os.path.join(host, part)
+                if not os.path.exists(exact) and os.path.isdir(host):
+                    entry = _entries(host).get(part.lower())
+                    exact = entry.path if entry is not None else exact
                 host = exact
+            if os.path.isdir(host):
+                if parts and not path.endswith("/"):
+                    return moved(machine, request, "/" + "/".join(parts))
+                entries = _entries(host)  # one listing for every default document
+                for name in DEFAULT_DOCUMENTS:
+                    entry = entries.get(name.lower())
+                    if entry is not None and entry.is_file():
+                        host = entry.path
+                        break
+                else:
+                    return forbidden(machine)
+            stat = os.stat(host)  # never open a FIFO or a device: only a regular file
+            if not S_ISREG(stat.st_mode):
+                return not_found(machine)
+            content_type = MIME_TYPES.get(os.path.splitext(host)[1].lower())
+            if content_type is None:
+                return not_found(machine)  # 404.3: no MIME map entry; remote clients see 404
+            with open(host, "rb") as fh:
+                body = fh.read()
         except (ValueError, OSError):
             return not_found(machine)
-        if host.is_dir():
-            if parts and not path.endswith("/"):
-                return moved(machine, request, "/" + "/".join(parts))
-            for name in DEFAULT_DOCUMENTS:
-                candidates = [c for c in host.iterdir() if c.name.lower() == name.lower()]
-                if candidates and candidates[0].is_file():
-                    host = candidates[0]
-                    break
-            else:
-                return forbidden(machine)
-        if not host.is_file():
-            return not_found(machine)
-        content_type = MIME_TYPES.get(host.suffix.lower())
-        if content_type is None:
-            return not_found(machine)  # 404.3: no MIME map entry; remote clients see the 404 page
-        stat = host.stat()
         return HttpResponse(headers=[
             ("Content-Type", content_type),
             ("Last-Modified", email.utils.formatdate(stat.st_mtime, usegmt=True)),
@@ -170,7 +181,7 @@ def static_handler(machine: Machine):
             ("ETag", _etag(stat.st_mtime_ns)),
             ("Server", server_header(machine)),
             ("X-Powered-By", "ASP.NET"),
-        ], body=host.read_bytes())
+        ], body=body)
 
     return handle
 

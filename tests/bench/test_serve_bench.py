@@ -1,7 +1,10 @@
-"""Issue 6: TLS handshakes per second through schannel.serve — the http.sys binding's key
-opened as SYSTEM in its provider, every signature made there — against a plain Python ssl
-server with the same certificate and key, in the same run: a software CSP key (goal: at
-least 0.5 of plain ssl) and a SoftHSM token key (measured and reported).
+"""TLS handshakes per second through schannel.serve — the http.sys binding's key opened as
+SYSTEM in its provider, every signature made there, the IIS static handler answering
+the GET — against a plain Python ssl server with the same certificate and key, in the
+same run. Goals (issue 13): a software CSP key at least 0.9 of plain ssl; a SoftHSM2
+token key at least 0.9 of what raw python-pkcs11 signing allows, i.e. of a plain ssl
+server whose signature took as long as python-pkcs11's own CKM_RSA_PKCS_PSS signature on
+the same token key (both signature times measured in the same run).
 Run with `make bench`."""
 
 from __future__ import annotations
@@ -11,17 +14,20 @@ import io
 import ssl
 
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, utils
 from helpers_certs import make_cert, rsa_key
 from helpers_keys import NOW
+from ratio import rates
 from test_tls_bench import PlainSslServer, fetch, rate
 
 from capi import use_machine
 from capi.formats.pkcs12 import PfxCert, PfxKey, build_pfx
 from winpki.cli import main
 
-GOAL = {"software": 0.5, "softhsm": None}  # issue 6 sets the goal for the software key
+GOAL = 0.9
 ROUNDS, BATCH = 5, 30
+SIGNS = 100
 
 
 def _run(*args):
@@ -50,9 +56,41 @@ def bound(request, make_machine, tmp_path):
             tokens.add_pkcs11(machine, "Contoso HSM KSP", token.module, token.label, pin=token.pin)
             csp_args = ["-csp", "Contoso HSM KSP"]
         _run("certutil", "-p", "pw", *csp_args, "-importPFX", "My", str(pfx))
+        raw_sign = _raw_pkcs11_sign(request, key) if csp_args else None
         _run("netsh", "http", "add", "sslcert", "ipport=0.0.0.0:443",
              f"certhash={hashlib.sha1(der).hexdigest()}", "appid={4dc3e181-e14b-4a21-b022-59fc669b0914}")
-        yield request.param, machine, tmp_path, der
+        yield request.param, machine, tmp_path, der, raw_sign
+
+
+def _raw_pkcs11_sign(request, key):
+    """One TLS 1.3 CertificateVerify signature (RSA-PSS, SHA-256) by raw python-pkcs11 on
+    the token key the import made, and the same by the software key (cryptography)."""
+    import pkcs11
+
+    from csp import pkcs11 as p11
+
+    token = request.getfixturevalue("softhsm_token")
+    found = p11.load_module(token.module).link(token.label).module.find_token(token.label)
+    try:  # the import's sessions are closed, so its login is gone: log in as the user
+        session = found.open(user_pin=token.pin)
+    except pkcs11.exceptions.UserAlreadyLoggedIn:
+        session = found.open()
+    request.addfinalizer(session.close)
+    modulus = key.public_key().public_numbers().n
+    [raw_key] = [k for k in session.get_objects({pkcs11.Attribute.CLASS:
+                                                 pkcs11.ObjectClass.PRIVATE_KEY})
+                 if int.from_bytes(k[pkcs11.Attribute.MODULUS], "big") == modulus]
+    digest = hashlib.sha256(b"CertificateVerify").digest()
+    param = (pkcs11.Mechanism.SHA256, pkcs11.MGF.SHA256, 32)
+
+    def raw():
+        return raw_key.sign(digest, mechanism=pkcs11.Mechanism.RSA_PKCS_PSS, mechanism_param=param)
+
+    def software():
+        return key.sign(digest, padding.PSS(padding.MGF1(hashes.SHA256()), 32),
+                        utils.Prehashed(hashes.SHA256()))
+
+    return raw, software
 
 
 def _pem(der: bytes) -> bytes:
@@ -62,7 +100,7 @@ def _pem(der: bytes) -> bytes:
 
 
 def test_bench_serve_handshakes(benchmark, bound):
-    kind, machine, tmp, der = bound
+    kind, machine, tmp, der, raw_sign = bound
     from schannel import serve
 
     client = ssl.create_default_context(cadata=_pem(der).decode())
@@ -77,12 +115,19 @@ def test_bench_serve_handshakes(benchmark, bound):
         for _ in range(ROUNDS):
             ours.append(rate(endpoint.address, client, BATCH))
             theirs.append(rate(plain.address, client, BATCH))
-        ratio = max(ours) / max(theirs)
+        plain = max(theirs)
+        goal_rate = plain
+        if raw_sign is not None:
+            # What raw python-pkcs11 signing allows: plain ssl's handshake time with its
+            # in-memory signature replaced by python-pkcs11's on the token.
+            raw_rate, soft_rate = rates(*raw_sign, rounds=SIGNS)
+            goal_rate = 1 / (1 / plain - 1 / soft_rate + 1 / raw_rate)
+        ratio = max(ours) / goal_rate
         benchmark.extra_info.update(key=kind, serve_hs_per_s=round(max(ours), 1),
-                                    plain_ssl_hs_per_s=round(max(theirs), 1), ratio=round(ratio, 3))
-        print(f"\n{kind}: schannel.serve {max(ours):.0f} handshakes/s, plain ssl "
-              f"{max(theirs):.0f} handshakes/s, ratio {ratio:.2f}")
+                                    plain_ssl_hs_per_s=round(plain, 1),
+                                    allowed_hs_per_s=round(goal_rate, 1), ratio=round(ratio, 3))
+        print(f"\n{kind}: schannel.serve {max(ours):.0f} handshakes/s, plain ssl {plain:.0f} "
+              f"handshakes/s, allowed {goal_rate:.0f}/s, ratio {ratio:.2f} (goal {GOAL})")
         benchmark.pedantic(fetch, args=(endpoint.address, client), rounds=1, iterations=1)
         assert endpoint.key.sign_calls >= ROUNDS * BATCH
-    if GOAL[kind] is not None:
-        assert ratio >= GOAL[kind]
+    assert ratio >= GOAL
