@@ -23,7 +23,7 @@ from schannel.tls import SoftwareServerKey, TlsEndpoint, iis_default_page
 
 REQUEST = b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
 RESPONSE = iis_default_page().encode(keep_alive=False)
-RATIO_GOAL = 0.5  # issue 6: at least half the handshake rate of a plain ssl server
+RATIO_GOAL = 0.9  # issue 13 (issue 6 asked 0.5): the handshake rate of a plain ssl server, nearly
 RATIO_ROUNDS = 5
 RATIO_BATCH = 40
 NOW = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
