@@ -86,14 +86,21 @@ def server_header(machine: Machine) -> str:
     return f"Microsoft-IIS/{machine.os.iis_version}"
 
 
-def _site_root(machine: Machine) -> PureWindowsPath:
-    from schannel import iis
-
+def _site_root(machine: Machine) -> str:
+    """The Default Web Site's physical path as IIS's configuration holds it (read per
+    request: a change made while serving applies to the next request, as IIS does)."""
     try:
-        physical = iis.get_site(machine, "Default Web Site").physical_path
-    except Exception:  # noqa: BLE001 — no such site: IIS's default location
-        physical = r"%SystemDrive%\inetpub\wwwroot"
-    return PureWindowsPath(physical.replace("%SystemDrive%", "C:").replace("%systemdrive%", "C:"))
+        row = machine.db.execute("SELECT physical_path FROM iis_sites WHERE name = ?",
+                                 ("Default Web Site",)).fetchone()
+    except Exception:  # noqa: BLE001 — no IIS configuration: IIS's default location
+        row = None
+    return row[0] if row else r"%SystemDrive%\inetpub\wwwroot"
+
+
+def _host_folder(machine: Machine, physical: str) -> str:
+    """The real folder behind a physical path (%SystemDrive% expanded as IIS does)."""
+    windows = PureWindowsPath(physical.replace("%SystemDrive%", "C:").replace("%systemdrive%", "C:"))
+    return str(machine.host_path(windows))
 
 
 def not_found(machine: Machine) -> HttpResponse:
@@ -136,6 +143,7 @@ def _entries(folder: str) -> dict[str, os.DirEntry]:
 
 def static_handler(machine: Machine):
     """A handler for :class:`schannel.tls.TlsEndpoint` serving the Default Web Site."""
+    folders: dict[str, str] = {}
 
     def handle(request: HttpRequest) -> HttpResponse:
         path = unquote(urlsplit(request.target).path or "/")
@@ -144,9 +152,11 @@ def static_handler(machine: Machine):
         parts = [p for p in norm.split("/") if p]
         if any(":" in p or any(ord(c) < 32 for c in p) for p in parts):
             return not_found(machine)  # no drive, stream or device names through a URL
-        root = _site_root(machine)
+        physical = _site_root(machine)
         try:
-            host = str(machine.host_path(root))
+            host = folders.get(physical)
+            if host is None:  # the mapping is fixed for a machine: computed once per path
+                host = folders[physical] = _host_folder(machine, physical)
             for part in parts:  # NTFS names match case-insensitively
                 exact = os.path.join(host, part)
                 if not os.path.exists(exact) and os.path.isdir(host):

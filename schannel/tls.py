@@ -398,6 +398,7 @@ class _OpenSSL:
         self.SSL_free = _bind(s_, "SSL_free", None, _vp)
         self.SSL_set_fd = _bind(s_, "SSL_set_fd", i, _vp, i)
         self.SSL_accept = _bind(s_, "SSL_accept", i, _vp)
+        self.SSL_in_before = _bind(s_, "SSL_in_before", i, _vp)
         self.SSL_read = _bind(s_, "SSL_read", i, _vp, _vp, i)
         self.SSL_write = _bind(s_, "SSL_write", i, _vp, _vp, i)
         self.SSL_shutdown = _bind(s_, "SSL_shutdown", i, _vp)
@@ -1081,7 +1082,7 @@ class TlsEndpoint:
                 return
             want = self._step(conn, buf)
             lingers = _LINGER_STEPS
-            while want == _WANT_READ and lingers and self._may_linger():
+            while want == _WANT_READ and lingers and self._heard(conn) and self._may_linger():
                 # The peer of a handshake (or of a request just answered) sends its next
                 # flight within a round trip: wait for it here, briefly, rather than hand the
                 # connection to the event loop and back (four thread switches). Only while
@@ -1099,6 +1100,11 @@ class TlsEndpoint:
                 want = self._step(conn, buf)
             self._done.append((conn, want))
             self._wake()
+
+    def _heard(self, conn: _Connection) -> bool:
+        """Whether the peer has spoken: a connection that has not sent its ClientHello is
+        not waited for (it stays evictable as a silent one, see _admit)."""
+        return conn.state != _HANDSHAKE or not self._ossl.SSL_in_before(conn.ssl)
 
     def _may_linger(self) -> bool:
         if not self._work.empty() or self._stopping.is_set():
