@@ -228,6 +228,10 @@ _TABLE: list[tuple[int, str, str, str]] = [
     # --- certreq INF files (winpki.tools.certreq): SetupAPI's ERROR_LINE_NOT_FOUND as an HRESULT ---
     # (value and MessageText as in winerror.h; also quoted in real setupapi.dev.log lines)
     (0x800F0102, "SPAPI_E_LINE_NOT_FOUND", "The required line was not found in the INF.", "NotFound"),
+    # --- http.sys asked for a client certificate after a TLS 1.3 handshake (Windows Server
+    # 2025: IIS answers 500.0 with this code; schannel.clientcert); winerror.h value and
+    # MessageText ---
+    (W(50), "ERROR_NOT_SUPPORTED", "The request is not supported.", "NotImplementedCall"),
     # --- generic HRESULTs ---
     (0x80004001, "E_NOTIMPL", "Not implemented", "NotImplementedCall"),
     (0x80004005, "E_FAIL", "Unspecified error", "SystemFailure"),

@@ -21,10 +21,13 @@ have arrived, by a renegotiation whose CertificateRequest names the trusted issu
 the request is answered once it completes (Microsoft TechNet "How it works on the wire:
 IIS HTTP Client certificate authentication": GET, HelloRequest, a second handshake with
 the client's certificate, then 200). TLS 1.3 has no renegotiation (RFC 8446) and http.sys
-does not ask after the handshake: on Windows Server 2022 the connection is reset (IIS
-support blog "Addressing TLS 1.3 Compatibility Issues in IIS Express on Windows 11": the
-browser shows ERR_CONNECTION_RESET before 24H2 / Server 2025); the fix is
-``clientcertnegotiation=enable`` on the binding. Revocation is checked against the CRLs the machine has (its stores and
+does not ask after the handshake. What the client sees is the OS row's
+``httpsys_tls13_late_client_cert`` (IIS support blog "Addressing TLS 1.3 Compatibility
+Issues in IIS Express on Windows 11"): on Windows Server 2022 the connection is reset (the
+browser shows ERR_CONNECTION_RESET); on Windows Server 2025 (and Windows 11 24H2) http.sys
+returns ERROR_NOT_SUPPORTED to IIS, which answers the request with its detailed error page
+"HTTP Error 500.0 - Internal Server Error", module IIS Web Core, error code 0x80070032
+(:func:`iis_500_not_supported`). The fix is ``clientcertnegotiation=enable`` on the binding. Revocation is checked against the CRLs the machine has (its stores and
 file: distribution points); only a certificate a CRL lists as revoked is refused (the
 simulated machine reaches no http: CRL, and treating "offline" as a failure would refuse
 every certificate with an http: distribution point).
@@ -47,7 +50,9 @@ from capi.errors import (
     CERT_E_REVOKED,
     CRYPT_E_REVOKED,
     ERROR_INVALID_PARAMETER,
+    ERROR_NOT_SUPPORTED,
     WinError,
+    normalize,
 )
 from capi.host.machine import Machine
 from schannel.http11 import HttpResponse
@@ -158,6 +163,26 @@ def iis_403(substatus: int, server: str = "Microsoft-IIS/10.0") -> HttpResponse:
             f"</head><body><h1>HTTP Error 403.{substatus} - Forbidden</h1>"
             f"<h2>{text}</h2></body></html>").encode()
     return HttpResponse(status=403, reason="Forbidden",
+                        headers=[("Content-Type", "text/html"), ("Server", server)], body=body)
+
+
+def iis_500_not_supported(server: str = "Microsoft-IIS/10.0") -> HttpResponse:
+    """IIS's answer when http.sys cannot get the client certificate it was asked for after
+    a TLS 1.3 handshake (Windows Server 2025): the detailed error page of HTTP 500.0, module
+    IIS Web Core, error code 0x80070032 (ERROR_NOT_SUPPORTED) -- what the IIS support blog's
+    "Addressing TLS 1.3 Compatibility Issues in IIS Express on Windows 11" shows. The real
+    page also names the request's notification and handler; the source does not show them,
+    so they are left out."""
+    version = server.rsplit("/", 1)[-1]
+    code = f"0x{normalize(ERROR_NOT_SUPPORTED):08x}"
+    body = (f"<!DOCTYPE html><html><head><title>IIS {version} Detailed Error - 500.0 - "
+            f"Internal Server Error</title></head><body>"
+            f"<h3>HTTP Error 500.0 - Internal Server Error</h3><h4>Internal Server Error</h4>"
+            f"<fieldset><h4>Detailed Error Information:</h4><table>"
+            f"<tr><th>Module</th><td>IIS Web Core</td></tr>"
+            f"<tr><th>Error Code</th><td>{code}</td></tr>"
+            f"</table></fieldset></body></html>").encode()
+    return HttpResponse(status=500, reason="Internal Server Error",
                         headers=[("Content-Type", "text/html"), ("Server", server)], body=body)
 
 
@@ -275,8 +300,11 @@ class ClientCertEndpoint(TlsEndpoint):
     def _ask_for_certificate(self, conn, reneg: _Renegotiation) -> None:
         lib = self._lib
         if lib.SSL_version(conn.ssl) >= TLS1_3_VERSION:
-            # No renegotiation in TLS 1.3, and http.sys sends no post-handshake request:
-            # the connection is reset (module docstring).
+            # No renegotiation in TLS 1.3, and http.sys sends no post-handshake request
+            # (module docstring): Windows Server 2025 answers IIS's 500.0, 2022 resets.
+            if self.machine.os.httpsys_tls13_late_client_cert == "not-supported":
+                self._answer_not_supported(conn, reneg)
+                return
             conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             raise ConnectionResetError(
                 "http.sys cannot ask for a client certificate after a TLS 1.3 handshake "
@@ -287,6 +315,18 @@ class ClientCertEndpoint(TlsEndpoint):
         if lib.SSL_renegotiate(conn.ssl) != 1 or lib.SSL_do_handshake(conn.ssl) != 1:
             raise TlsError(f"renegotiation refused: {self._ossl.errors() or 'no detail'}")
         reneg.state = "pending"
+
+    def _answer_not_supported(self, conn, reneg: _Renegotiation) -> None:
+        """http.sys's ERROR_NOT_SUPPORTED reaches IIS, which answers each request on the
+        connection with 500.0 (no certificate can come over it)."""
+        from schannel.http11 import HttpSession
+
+        reneg.state = "done"
+        server = self.server_header
+        conn.session = HttpSession(lambda _request: iis_500_not_supported(server), conn.addr,
+                                   self._info_of(conn))
+        buffered, reneg.buffered = reneg.buffered, b""
+        super()._feed(conn, buffered)
 
     def _read_blocked(self, conn) -> bool:
         reneg = self._renegotiations.get(conn.ssl)
@@ -386,5 +426,6 @@ class ClientCertEndpoint(TlsEndpoint):
 
 
 __all__ = ["ACCESS_SECTION", "SSL_FLAGS", "ClientCertEndpoint", "ClientHandshakeInfo",
-           "format_ssl_flags", "get_access_ssl_flags", "iis_403", "parse_ssl_flags",
+           "format_ssl_flags", "get_access_ssl_flags", "iis_403", "iis_500_not_supported",
+           "parse_ssl_flags",
            "set_access_ssl_flags", "ssl_flags_for_endpoint", "substatus_for"]

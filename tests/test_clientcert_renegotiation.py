@@ -1,13 +1,15 @@
 """IIS asks for the client certificate after the request when only its sslFlags ask (the
 http.sys binding's clientcertnegotiation is off, its default): a renegotiation on TLS 1.2,
-a reset connection on TLS 1.3 (Windows Server 2022), and the binding's
-clientcertnegotiation=enable as the fix.
+on TLS 1.3 a reset connection (Windows Server 2022) or IIS's HTTP 500.0 with error code
+0x80070032 (Windows Server 2025), and the binding's clientcertnegotiation=enable as the fix.
 
 Sources: Microsoft TechNet, "How it works on the wire: IIS HTTP Client certificate
 authentication" (GET, then the server's renegotiation request, a second handshake in which
 the server asks for the certificate, then 200); IIS support blog, "Addressing TLS 1.3
 Compatibility Issues in IIS Express on Windows 11" (TLS 1.3 has no renegotiation; before
-Windows 11 24H2 / Server 2025 the browser gets ERR_CONNECTION_RESET; the fix is
+Windows 11 24H2 / Server 2025 the browser gets ERR_CONNECTION_RESET; from them on, "IIS
+detailed error page showing HTTP 500.0 Internal Server Error with the error code
+0x80070032 originating from the IIS Web Core module"; the fix is
 clientcertnegotiation=enable on the binding); ASP.NET Core docs, "HttpSys: Client
 certificate renegotiation disabled by default" (netsh ... clientcertnegotiation)."""
 
@@ -62,6 +64,16 @@ def site_2022(make_machine, tmp_path):
     from capi.host.context import use_machine
 
     m = make_machine(os_version="2022")
+    with use_machine(m):
+        yield _site(m, tmp_path)
+
+
+@pytest.fixture
+def site_2025(make_machine, tmp_path):
+    """Windows Server 2025: TLS 1.3 enabled by default, http.sys answers ERROR_NOT_SUPPORTED."""
+    from capi.host.context import use_machine
+
+    m = make_machine(os_version="2025")
     with use_machine(m):
         yield _site(m, tmp_path)
 
@@ -223,3 +235,64 @@ def test_doctor_is_quiet_on_2019(site):
     main(["doctor", site["ctx"].thumbprint.lower(), "--ipport", "0.0.0.0:443", "--json"], out=out)
     causes = [f["cause"] for f in json.loads(out.getvalue())["findings"]]
     assert "client-cert-renegotiation" not in causes and "binding-ok" in causes
+
+
+def test_tls13_gets_500_0_with_0x80070032_on_2025(site_2025):
+    """Windows Server 2025: the same site answers a TLS 1.3 client with IIS's detailed error
+    page, HTTP 500.0, module IIS Web Core, error code 0x80070032 (ERROR_NOT_SUPPORTED); the
+    connection is not reset, and a second request on it gets the same answer."""
+    from capi.errors import ERROR_NOT_SUPPORTED, message, normalize
+
+    site = site_2025
+    with serve("0.0.0.0:443", handler=_who) as endpoint:
+        for client in ("good", None):  # with a certificate to offer, and without one
+            seen = []
+            got = _get(endpoint.address, _client(site, client, tls13=True), seen)
+            head, _, body = got.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 500 Internal Server Error\r\n")
+            assert b"Server: Microsoft-IIS/10.0" in head
+            assert b"<h3>HTTP Error 500.0 - Internal Server Error</h3>" in body
+            assert b"<th>Module</th><td>IIS Web Core</td>" in body
+            assert b"<th>Error Code</th><td>0x80070032</td>" in body
+            assert b"CN=good-client" not in body  # the handler never ran
+        # Two requests on one TLS 1.3 connection: both answered 500.0, nothing reset.
+        with socket.create_connection(endpoint.address, timeout=10) as raw:
+            with _client(site, "good", tls13=True).wrap_socket(
+                    raw, server_hostname="localhost") as tls:
+                assert tls.version() == "TLSv1.3"
+                tls.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                            b"GET /again HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                data = b""
+                while chunk := tls.recv(65536):
+                    data += chunk
+        assert data.count(b"HTTP/1.1 500 Internal Server Error") == 2
+        # The same machine over TLS 1.2 renegotiates as before.
+        good = _get(endpoint.address, _client(site, "good"))
+    assert good.startswith(b"HTTP/1.1 200") and good.endswith(b"CN=good-client")
+    assert normalize(ERROR_NOT_SUPPORTED) == 0x80070032
+    assert message(ERROR_NOT_SUPPORTED) == "The request is not supported."
+
+
+def test_clientcertnegotiation_enable_is_the_fix_on_2025(site_2025):
+    site = site_2025
+    _negotiate_in_handshake(site["machine"])
+    with serve("0.0.0.0:443", handler=_who) as endpoint:
+        good = _get(endpoint.address, _client(site, "good", tls13=True))
+        rogue = _get(endpoint.address, _client(site, "rogue", tls13=True))
+    assert good.startswith(b"HTTP/1.1 200") and good.endswith(b"CN=good-client")
+    assert rogue.startswith(b"HTTP/1.1 403 Forbidden") and b"403.16" in rogue
+
+
+def test_doctor_describes_the_2025_symptom(site_2025):
+    """On 2025 the doctor's finding names the 500.0 / 0x80070032 answer, not a reset."""
+    import json
+
+    site = site_2025
+    out = io.StringIO()
+    main(["doctor", site["ctx"].thumbprint.lower(), "--ipport", "0.0.0.0:443", "--json"], out=out)
+    [finding] = [f for f in json.loads(out.getvalue())["findings"]
+                 if f["cause"] == "client-cert-renegotiation"]
+    text = " ".join(finding["evidence"])
+    assert "HTTP 500.0" in text and "0x80070032" in text and "reset" not in text
+    assert finding["hresult"] == "0x80070032"
+    assert finding["commands"][1].endswith("clientcertnegotiation=enable")

@@ -59,7 +59,16 @@ def test_key_folders_follow_the_os(tmp_path, version):
 def test_os_table_decides_schannel_behaviour():
     rejects = {k for k, v in OS_VERSIONS.items() if v.schannel_rejects_at_signature}
     assert rejects == {"2003", "2008", "2008R2"}
-    assert {k for k, v in OS_VERSIONS.items() if v.schannel_event_style == "tls"} == {"2016", "2019", "2022"}
+    # Windows Server 2025 keeps the "TLS" texts: Microsoft's "TLS 1.0 and TLS 1.1 soon to be
+    # disabled in Windows" (2023) quotes 36871 as "A fatal error occurred while creating a
+    # TLS <client/server> credential. ... The SSPI client process is <process ID>."
+    assert {k for k, v in OS_VERSIONS.items() if v.schannel_event_style == "tls"} == {
+        "2016", "2019", "2022", "2025"}
+    # IIS's answer to a client certificate asked for after a TLS 1.3 handshake changed with
+    # Windows Server 2025 (IIS support blog, "Addressing TLS 1.3 Compatibility Issues in IIS
+    # Express on Windows 11"): 500.0 / 0x80070032 instead of a reset.
+    assert {k for k, v in OS_VERSIONS.items()
+            if v.httpsys_tls13_late_client_cert == "not-supported"} == {"2025"}
 
 
 @pytest.mark.parametrize("path, code", [

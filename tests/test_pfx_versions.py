@@ -54,6 +54,7 @@ def _algorithms(pfx: bytes) -> tuple[bool, str]:
 
 @pytest.mark.parametrize("os_version, readable", [
     ("2008R2", False), ("2012R2", False), ("2016", False), ("2019", True), ("2022", True),
+    ("2025", True),
 ])
 def test_openssl3_pfx_per_version(make_machine, os_version, readable):
     pfx = _pfx(legacy=False)

@@ -76,6 +76,10 @@ T10, T12, T13 = ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLS
     ("2016", ("TLS 1.0", "TLS 1.1", "TLS 1.2")),
     ("2019", ("TLS 1.0", "TLS 1.1", "TLS 1.2")),
     ("2022", ("TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3")),
+    # "Protocols in TLS/SSL (Schannel SSP)", its Windows Server 2025 rows: TLS 1.0 to 1.3
+    # enabled, SSL 3.0 supported but disabled (docs/windows-facts.md: the TLS 1.0/1.1
+    # deprecation announced for Insider builds is not what the released version's row says).
+    ("2025", ("TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3")),
 ])
 def test_default_protocols_per_version(make_machine, os_version, enabled):
     settings = protocols.effective_settings(make_machine(os_version=os_version))
@@ -427,3 +431,88 @@ def test_rsa_key_exchange_client_is_served_by_2019(make_machine):
             version, cipher, _ = _handshake(endpoint.address,
                                             _client(ctx.pbCertEncoded, T12, T12, "AES128-SHA"))
     assert cipher == "AES128-SHA"
+
+
+# -- Windows Server 2025 -----------------------------------------------------------------
+
+def test_2025_protocol_states(make_machine):
+    m = make_machine(os_version="2025")
+    assert protocols.protocol_state(m, "SSL 3.0") == "disabled"  # pre-TLS table: Disabled
+    assert protocols.protocol_state(m, "SSL 2.0") == "not supported"
+    for p in ("TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3"):
+        assert protocols.protocol_state(m, p) == "enabled"
+
+
+def test_2025_cipher_suite_order(make_machine):
+    # "TLS Cipher Suites in Windows Server 2025 and later": 2022's list less the DHE_RSA GCM
+    # suites and 3DES, which are "supported ... but not enabled by default".
+    s = protocols.effective_settings(make_machine(os_version="2025"))
+    assert s.tls13_suites == "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256"
+    assert s.cipher_suites[2:6] == ("TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+                                    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+                                    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+                                    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256")
+    assert s.cipher_suites[-1] == "TLS_RSA_WITH_AES_128_CBC_SHA"
+    assert len(s.cipher_suites) == 20
+    names = s.cipher_list.split(":")
+    assert "DHE-RSA-AES256-GCM-SHA384" not in names and "DHE-RSA-AES128-GCM-SHA256" not in names
+    assert "TLS_RSA_WITH_3DES_EDE_CBC_SHA" not in dict(s.omitted)  # not listed at all
+    s22 = protocols.effective_settings(make_machine(os_version="2022"))
+    assert "DHE-RSA-AES256-GCM-SHA384" in s22.cipher_list.split(":")
+
+
+def test_tls13_client_succeeds_against_2025(make_machine):
+    m = make_machine(os_version="2025")
+    with use_machine(m):
+        ctx = _bind(m, cng=True)
+        with serve("0.0.0.0:443") as endpoint:
+            version, cipher, data = _handshake(endpoint.address, _client(ctx.pbCertEncoded, T13, T13))
+    assert (version, cipher) == ("TLSv1.3", "TLS_AES_256_GCM_SHA384")  # Schannel's first suite
+    assert data.startswith(b"HTTP/1.1 200 OK") and b"Server: Microsoft-IIS/10.0" in data
+
+
+def test_tls10_client_against_2025_default_and_disabled(make_machine):
+    r"""A default 2025 serves TLS 1.0 (its row in "Protocols in TLS/SSL (Schannel SSP)");
+    with TLS 1.0/1.1 turned off as "TLS 1.0 and TLS 1.1 deprecation in Windows" describes
+    (SCHANNEL\Protocols\TLS 1.x\Server Enabled=0), a TLS 1.0-only client gets
+    protocol_version (70) and Schannel logs 36888 with error state 105."""
+    m = make_machine(os_version="2025")
+    with use_machine(m):
+        ctx = _bind(m)
+        with serve("0.0.0.0:443") as endpoint:
+            version, _, data = _handshake(endpoint.address, _client(ctx.pbCertEncoded, T10, T10))
+        assert version == "TLSv1" and data.startswith(b"HTTP/1.1 200 OK")
+        for p in ("TLS 1.0", "TLS 1.1"):
+            protocols.set_server_protocol(m, p, False, reg.system_token(m))
+        assert protocols.effective_settings(m).served_protocols == ("TLS 1.2", "TLS 1.3")
+        with serve("0.0.0.0:443") as endpoint:
+            with pytest.raises(ssl.SSLError) as info:
+                _handshake(endpoint.address, _client(ctx.pbCertEncoded, T10, T10))
+            events = _wait_events(m, 36888, endpoint)
+    assert "VERSION" in str(info.value).upper()
+    assert events[-1].message == (
+        "A fatal alert was generated and sent to the remote endpoint. This may result in "
+        "termination of the connection. The TLS protocol defined fatal error code is 70. "
+        "The Windows SChannel error state is 105.")
+
+
+@pytest.mark.parametrize("os_version, served", [("2022", True), ("2025", False)])
+def test_dhe_rsa_gcm_only_client_2022_vs_2025(make_machine, os_version, served):
+    # TLS_DHE_RSA_WITH_AES_256_GCM_SHA384: enabled on 2022 ("TLS Cipher Suites in Windows
+    # Server 2022"), supported but not enabled on 2025: no common suite -> 36874 and 40.
+    m = make_machine(os_version=os_version)
+    with use_machine(m):
+        ctx = _bind(m)
+        client = _client(ctx.pbCertEncoded, T12, T12, "DHE-RSA-AES256-GCM-SHA384")
+        with serve("0.0.0.0:443") as endpoint:
+            if served:
+                version, cipher, data = _handshake(endpoint.address, client)
+                assert (version, cipher) == ("TLSv1.2", "DHE-RSA-AES256-GCM-SHA384")
+                return
+            with pytest.raises(ssl.SSLError):
+                _handshake(endpoint.address, client)
+            events = _wait_events(m, 36874, endpoint)
+    assert events[-1].message == (
+        "An TLS 1.2 connection request was received from a remote client application, but none "
+        "of the cipher suites supported by the client application are supported by the server. "
+        "The TLS connection request has failed.")

@@ -44,6 +44,7 @@ def _get(address, cert_der, version, ciphers=None, cipher_out=None):
 @pytest.mark.parametrize("os_version, version, iis", [
     ("2008R2", ssl.TLSVersion.TLSv1_2, "7.5"),  # TLS 1.2 enabled in the registry first
     ("2022", ssl.TLSVersion.TLSv1_3, "10.0"),  # the first server version with TLS 1.3
+    ("2025", ssl.TLSVersion.TLSv1_3, "10.0"),  # still IIS 10.0 (docs/windows-facts.md §8)
 ])
 @pytest.mark.parametrize("kind", ["capi", "cng"])
 def test_python_ssl_handshake_through_the_provider(make_machine, os_version, version, iis, kind):

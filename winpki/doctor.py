@@ -28,7 +28,15 @@ import shlex
 from dataclasses import dataclass, field
 
 from capi import constants as C
-from capi.errors import CRYPT_E_REVOCATION_OFFLINE, CRYPT_E_REVOKED, SEC_E_NO_CREDENTIALS, WinError
+from capi.errors import (
+    CRYPT_E_REVOCATION_OFFLINE,
+    CRYPT_E_REVOKED,
+    ERROR_NOT_SUPPORTED,
+    SEC_E_NO_CREDENTIALS,
+    WinError,
+    normalize,
+    symbolic_name,
+)
 from capi.host.context import run_as
 from capi.host.machine import Machine
 from schannel import eventlog, iis
@@ -471,7 +479,9 @@ def client_cert_event_findings(machine: Machine, findings: list[Finding]) -> Non
 def renegotiation_findings(machine: Machine, binding, findings: list[Finding]) -> None:
     """IIS asks for client certificates (sslFlags) but the http.sys binding does not
     (clientcertnegotiation off): IIS asks by renegotiation, which TLS 1.3 does not have --
-    on a machine that serves TLS 1.3 such clients' connections are reset."""
+    on a machine that serves TLS 1.3 such clients' connections are reset (Windows Server
+    2022) or answered HTTP 500.0 with 0x80070032 (Windows Server 2025; the OS row's
+    httpsys_tls13_late_client_cert)."""
     from schannel import protocols
     from schannel.clientcert import SSL_FLAGS, format_ssl_flags, ssl_flags_for_endpoint
 
@@ -481,6 +491,16 @@ def renegotiation_findings(machine: Machine, binding, findings: list[Finding]) -
         return
     if "TLS 1.3" not in protocols.effective_settings(machine).served_protocols:
         return
+    hresult = None
+    if machine.os.httpsys_tls13_late_client_cert == "not-supported":
+        hresult = normalize(ERROR_NOT_SUPPORTED)
+        symptom = (f"{machine.os.product} serves TLS 1.3: when IIS asks a TLS 1.3 client for its "
+                   f"certificate, http.sys returns {symbolic_name(hresult)} and IIS answers "
+                   f"HTTP 500.0 - Internal Server Error, module IIS Web Core, error code "
+                   f"0x{hresult:08X} (TLS 1.2 clients are asked by renegotiation)")
+    else:
+        symptom = (f"{machine.os.product} serves TLS 1.3: a TLS 1.3 client's connection is reset "
+                   "when IIS asks for its certificate (TLS 1.2 clients are asked by renegotiation)")
     findings.append(Finding(
         "client-cert-renegotiation",
         "IIS asks for client certificates after the handshake, which TLS 1.3 cannot do",
@@ -488,8 +508,7 @@ def renegotiation_findings(machine: Machine, binding, findings: list[Finding]) -
         [f"IIS sslFlags for the site on {binding.endpoint}: {format_ssl_flags(flags)}",
          f"netsh http show sslcert {binding.kind}={binding.endpoint}  -> Negotiate Client "
          "Certificate : Disabled",
-         f"{machine.os.product} serves TLS 1.3: a TLS 1.3 client's connection is reset when "
-         "IIS asks for its certificate (TLS 1.2 clients are asked by renegotiation)"],
+         symptom],
         ["Ask for the certificate in the handshake (delete the binding, add it back with "
          "clientcertnegotiation=enable):",
          f"winpki netsh http delete sslcert {binding.kind}={binding.endpoint}",
@@ -497,7 +516,8 @@ def renegotiation_findings(machine: Machine, binding, findings: list[Finding]) -
          f"certhash={binding.cert_hash} appid={binding.app_id} certstorename={binding.store_name} "
          "clientcertnegotiation=enable"],
         'IIS support blog, "Addressing TLS 1.3 Compatibility Issues in IIS Express on '
-        'Windows 11": ERR_CONNECTION_RESET with sslFlags="SslNegotiateCert"'))
+        'Windows 11": ERR_CONNECTION_RESET (Server 2022), HTTP 500.0 0x80070032 (Windows 11 '
+        '24H2 / Server 2025) with sslFlags="SslNegotiateCert"', hresult))
 
 
 def no_key_info_event_findings(machine: Machine, findings: list[Finding]) -> None:

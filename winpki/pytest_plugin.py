@@ -35,7 +35,7 @@ DEFAULT_OS_VERSION = "2019"
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("winpki_os_version",
                   "Windows version of the winpki_machine fixture (2008R2, 2012R2, 2016, "
-                  "2019, 2022...); default 2019", default=DEFAULT_OS_VERSION)
+                  "2019, 2022, 2025...); default 2019", default=DEFAULT_OS_VERSION)
     parser.addini("winpki_pkcs11_module",
                   "path of the PKCS#11 module (libsofthsm2.so) the softhsm_token fixture "
                   "uses; default: the standard install locations", default="")

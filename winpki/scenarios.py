@@ -545,8 +545,9 @@ def scenario_client_cert_tls13(run: Runner) -> None:
     """IIS asks for client certificates (sslFlags SslNegotiateCert, SslRequireCert) on a
     binding that does not (clientcertnegotiation off, the default): IIS asks by
     renegotiation after the request, which works over TLS 1.2 and cannot happen over TLS
-    1.3 -- on Windows Server 2022 the connection is reset (IIS support blog, "Addressing TLS
-    1.3 Compatibility Issues in IIS Express on Windows 11"). The fix is the binding's
+    1.3 -- on Windows Server 2022 the connection is reset, on Windows Server 2025 IIS
+    answers HTTP 500.0 with error code 0x80070032 (IIS support blog, "Addressing TLS 1.3
+    Compatibility Issues in IIS Express on Windows 11"). The fix is the binding's
     clientcertnegotiation=enable."""
     from schannel.serve import serve
 
@@ -572,8 +573,13 @@ def scenario_client_cert_tls13(run: Runner) -> None:
         tls12 = _https_status(endpoint.address, cafile, cn, ssl.TLSVersion.TLSv1_2, client)
     run.note(f"TLS 1.3 client: {tls13}")
     run.note(f"TLS 1.2 client: {tls12}")
-    run.expect(tls13 in ("connection reset", "TLSv1.3, connection closed without an answer"),
-               "TLS 1.3: http.sys cannot renegotiate, the connection is reset")
+    if run.machine.os.httpsys_tls13_late_client_cert == "not-supported":
+        run.expect(tls13 == "TLSv1.3, 'HTTP/1.1 500 Internal Server Error'",
+                   "TLS 1.3: http.sys cannot renegotiate and says ERROR_NOT_SUPPORTED; IIS "
+                   "answers 500.0 (IIS Web Core, 0x80070032)")
+    else:
+        run.expect(tls13 in ("connection reset", "TLSv1.3, connection closed without an answer"),
+                   "TLS 1.3: http.sys cannot renegotiate, the connection is reset")
     run.expect(tls12 == "TLSv1.2, 'HTTP/1.1 200 OK'",
                "TLS 1.2: IIS renegotiates, gets the certificate, answers 200")
     rec = run.tool("doctor", thumb, "--ipport", "0.0.0.0:443")
@@ -714,6 +720,10 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
              'Issues in IIS Express on Windows 11"',
              "sslFlags ask for client certificates after the handshake: TLS 1.3 connections "
              "are reset; clientcertnegotiation=enable", scenario_client_cert_tls13),
+    Scenario("client-cert-tls13-2025", "2025", 'IIS support blog, "Addressing TLS 1.3 '
+             'Compatibility Issues in IIS Express on Windows 11" (Windows 11 24H2 / Server 2025)',
+             "sslFlags ask for client certificates after the handshake: TLS 1.3 clients get "
+             "HTTP 500.0 (0x80070032); clientcertnegotiation=enable", scenario_client_cert_tls13),
     Scenario("key-archival", "2019", '"Key Archival and Management in Windows Server 2003" (Microsoft)',
              "Archive a key on the CA, lose it, recover it (and the two archival failures)",
              scenario_key_archival),

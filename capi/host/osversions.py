@@ -55,6 +55,15 @@ class OSVersion:
     # them ("TLS Cipher Suites in Windows <version>"; the suites "only used when the
     # application explicitly requests" are left out: http.sys does not request them).
     schannel_cipher_suites: tuple[str, ...] = ()
+    # What http.sys does when IIS asks for a client certificate after a TLS 1.3 handshake
+    # (sslFlags SslNegotiateCert/SslRequireCert, the binding's clientcertnegotiation off):
+    # TLS 1.3 has no renegotiation. "reset": the TCP connection is reset (Windows Server
+    # 2022 and Windows 11 before 24H2: ERR_CONNECTION_RESET); "not-supported": http.sys
+    # returns ERROR_NOT_SUPPORTED to IIS, which answers HTTP 500.0 with error code
+    # 0x80070032 from the IIS Web Core module (Windows 11 24H2 and Windows Server 2025).
+    # Source: IIS support blog, "Addressing TLS 1.3 Compatibility Issues in IIS Express on
+    # Windows 11" (Microsoft, 2025). Versions without TLS 1.3 never get there.
+    httpsys_tls13_late_client_cert: str = "reset"
 
     @property
     def major_minor(self) -> tuple[int, int]:
@@ -136,6 +145,20 @@ _P_2012 = (("SSL 2.0", "disabled"), ("SSL 3.0", "enabled"), ("TLS 1.0", "enabled
 _P_2016 = (("SSL 3.0", "disabled"), ("TLS 1.0", "enabled"), ("TLS 1.1", "enabled"),
            ("TLS 1.2", "enabled"))
 _P_2022 = _P_2016 + (("TLS 1.3", "enabled"),)
+# "TLS Cipher Suites in Windows Server 2025 and later" (the same list and order as "TLS
+# Cipher Suites in Windows 11 v22H2 and later"): the two TLS 1.3 suites, then the v1809
+# list less the DHE_RSA GCM suites and 3DES, which 2025 supports but no longer enables.
+_2025_SUITES = tuple(
+    s for s in _2022_SUITES
+    if s not in ("TLS_DHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
+                 "TLS_RSA_WITH_3DES_EDE_CBC_SHA"))
+# Windows Server 2025's protocols are Server 2022's: "Protocols in TLS/SSL (Schannel SSP)"
+# (its Windows Server 2025 rows, added after the release) lists TLS 1.0 to 1.3 enabled,
+# client and server, and SSL 3.0 supported but disabled. Microsoft's "TLS 1.0 and TLS 1.1
+# deprecation in Windows" announced TLS 1.0/1.1 "disabled by default" for Windows 11 and
+# Windows Server Insider Preview releases in 2024; the released version's table does not
+# say so (docs/windows-facts.md).
+_P_2025 = _P_2022
 _PD = r"C:\ProgramData"
 _USERS = r"C:\Users"
 
@@ -160,8 +183,15 @@ _2019 = replace(_2016, key="2019", product="Windows Server 2019", version="10.0.
 _2022 = replace(_2019, key="2022", product="Windows Server 2022", version="10.0.20348",
                 schannel_protocols=_P_2022, schannel_cipher_suites=_2022_SUITES)
 
+# Windows Server 2025 (10.0.26100, the server release of Windows 11 24H2): IIS 10.0 still
+# (no later IIS version exists), and http.sys's answer to a client certificate asked for
+# after a TLS 1.3 handshake changed (httpsys_tls13_late_client_cert).
+_2025 = replace(_2022, key="2025", product="Windows Server 2025", version="10.0.26100",
+                schannel_protocols=_P_2025, schannel_cipher_suites=_2025_SUITES,
+                httpsys_tls13_late_client_cert="not-supported")
+
 OS_VERSIONS: dict[str, OSVersion] = {
-    v.key: v for v in (_2003, _2008, _2008R2, _2012, _2012R2, _2016, _2019, _2022)
+    v.key: v for v in (_2003, _2008, _2008R2, _2012, _2012R2, _2016, _2019, _2022, _2025)
 }
 
 _ALIASES = {k.lower().replace(" ", ""): k for k in OS_VERSIONS}

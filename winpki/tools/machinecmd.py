@@ -24,7 +24,8 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("create", help="create a machine (default: the WINPKI_MACHINE path)")
     c.add_argument("path", nargs="?", help="the machine's directory (must not hold one)")
     c.add_argument("--os", dest="os_version", default="2019", choices=list(OS_VERSIONS),
-                   help="the Windows version it runs (default 2019)")
+                   help="the Windows version it runs: 2003, 2008, 2008R2, 2012, 2012R2, "
+                        "2016, 2019 (default), 2022 or 2025 (Windows Server 2025)")
     c.add_argument("--name", dest="computer_name", default="WEBSERVER",
                    help="the computer name (default WEBSERVER)")
     c.add_argument("--guid", dest="machine_guid", help="the MachineGuid (default: random)")
