@@ -374,6 +374,15 @@ _VERIFY_FN = ctypes.CFUNCTYPE(ctypes.c_int, _vp, _vp)
 _CLIENT_CERT_FN = ctypes.CFUNCTYPE(ctypes.c_int, _vp, ctypes.POINTER(_vp), ctypes.POINTER(_vp))
 _SSL_ERROR_WANT_X509_LOOKUP = 4
 
+# The record kernel in C (schannel/_sspirecord.c), built by the install when a compiler is
+# there; without it the message path makes the same OpenSSL calls through ctypes.
+try:
+    from schannel import _sspirecord
+except ImportError:  # not built: the ctypes path
+    _sspirecord = None
+_seal = _open = None  # its seal() and open(), once _Lib has handed it OpenSSL's functions
+_R_FAILED, _R_TOO_SMALL, _R_NOT_HANDLED, _R_BIO_WRITE = -1, -2, -3, -4  # _sspirecord.c R_*
+
 
 class _Lib(SslExtras):
     """SslExtras plus the SSPI callbacks, which find their context by its SSL*."""
@@ -402,6 +411,13 @@ class _Lib(SslExtras):
         self.BIO_ctrl_pending_held = _bind(held, "BIO_ctrl_pending", ctypes.c_size_t, _vp)
         self.verify_cb = _VERIFY_FN(self._verify)
         self.client_cert_cb = _CLIENT_CERT_FN(self._client_cert)
+        if _sspirecord is not None:
+            # The kernel calls these very functions of the libraries loaded here.
+            global _seal, _open
+            _sspirecord.init(*(ctypes.cast(fn, _vp).value for fn in (
+                self.SSL_write_p, self.SSL_read_p, self.BIO_write_held, self.BIO_read_held,
+                self.BIO_ctrl_pending_held)))
+            _seal, _open = _sspirecord.seal, _sspirecord.open
 
     def _client_cert(self, ssl, x509_out, pkey_out) -> int:
         """OpenSSL asks the client for a certificate (the server sent CertificateRequest)."""
@@ -1170,6 +1186,17 @@ class CtxtHandle:
             raise WinError(SEC_E_INVALID_TOKEN, detail="cbBuffer beyond cbMaximumMessage or pvBuffer")
         h = self._header or self.stream_sizes().cbHeader
         hb, tb = header.pvBuffer, trailer.pvBuffer
+        if n and _seal is not None:  # the C kernel: the same calls as below, in C
+            tail = _seal(self.ssl, self.wbio, hb, plain, tb, h, n)
+            if tail >= 0:
+                header.cbBuffer = h
+                trailer.cbBuffer = tail
+                return SEC_E_OK
+            if tail == _R_FAILED:
+                raise self._error(SEC_E_INTERNAL_ERROR)
+            if tail == _R_TOO_SMALL:
+                raise WinError(SEC_E_BUFFER_TOO_SMALL, detail="the trailer buffer is too small")
+            # _R_NOT_HANDLED: not the caller's writable memoryviews, nothing done yet
         if (type(plain) is not memoryview or type(hb) is not memoryview
                 or type(tb) is not memoryview or plain.readonly or hb.readonly or tb.readonly
                 or len(hb) < h):
@@ -1255,7 +1282,12 @@ class CtxtHandle:
         h = self._header or self.stream_sizes().cbHeader
         if h > length:
             h = length
-        if not view.readonly:
+        if _open is not None and (n := _open(self.ssl, self.rbio, view, h, length)) != _R_NOT_HANDLED:
+            # The C kernel: the same two calls as below.
+            if n == _R_BIO_WRITE:
+                raise WinError(SEC_E_INTERNAL_ERROR, detail="BIO_write")
+            plain = view[h:h + n] if n > 0 else None
+        elif not view.readonly:
             # The caller's writable buffer: decrypted in place, DATA points into it (as C).
             feed, read = self._recv_io
             addr = _addressof(_from_buffer(view))

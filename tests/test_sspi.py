@@ -63,6 +63,21 @@ def creds(pki):
     S.FreeCredentialsHandle(ccred)
 
 
+@pytest.fixture(params=["c", "ctypes"])
+def record_path(request, monkeypatch):
+    """Each message test runs on both record paths: the optional C kernel
+    (schannel/_sspirecord.c) and the ctypes calls used without it."""
+    S._Lib.get()  # binds the kernel when it is built
+    if request.param == "c":
+        if S._sspirecord is None:
+            pytest.skip("schannel._sspirecord is not built here (optional C extension)")
+        assert S._seal is S._sspirecord.seal and S._open is S._sspirecord.open
+    else:
+        monkeypatch.setattr(S, "_seal", None)
+        monkeypatch.setattr(S, "_open", None)
+    return request.param
+
+
 # --- in-process handshake and messages ------------------------------------------------------
 
 
@@ -70,6 +85,7 @@ def creds(pki):
     (S.SCH_CREDENTIALS, S.SP_PROT_TLS1_3_CLIENT, False),
     (S.SCH_CREDENTIALS, S.SP_PROT_TLS1_3_CLIENT, True),  # records decrypted in place
     (S.SCHANNEL_CRED, S.SP_PROT_TLS1_2_CLIENT, False)])
+@pytest.mark.usefixtures("record_path")
 def test_handshake_and_messages_through_token_buffers(pki, cred_cls, protocol, writable):
     scred = server_cred(pki["ctx"], cred_cls)
     ccred = client_cred(cred_cls())
@@ -126,6 +142,7 @@ def test_handshake_and_messages_through_token_buffers(pki, cred_cls, protocol, w
     assert GetLastError() == SEC_E_INVALID_HANDLE
 
 
+@pytest.mark.usefixtures("record_path")
 def test_two_records_in_one_buffer_leave_secbuffer_extra(pki, creds):
     cctx, sctx, _ = handshake(creds[1], creds[0])
     first, second = encrypt(cctx, b"one"), encrypt(cctx, b"two")
@@ -138,6 +155,7 @@ def test_two_records_in_one_buffer_leave_secbuffer_extra(pki, creds):
     assert msg.pBuffers[1].data == b"one" and msg.pBuffers[3].data == second
 
 
+@pytest.mark.usefixtures("record_path")
 def test_incomplete_message_reports_missing_bytes(pki, creds):
     scred, ccred = creds
     status, cctx, out, _ = S.InitializeSecurityContext(ccred, None, "localhost", ISC_FLAGS, 0, 0,
@@ -172,6 +190,7 @@ def test_incomplete_message_reports_missing_bytes(pki, creds):
     assert decrypt_all(s2, record) == (b"payload", [S.SEC_E_OK])
 
 
+@pytest.mark.usefixtures("record_path")
 def test_decrypt_message_buffer_layouts(pki, creds):
     """Wine dlls/secur32/tests/schannel.c test_communication: "Too few buffers", "No data
     buffer", "Two data buffers", "Too few empty buffers" are SEC_E_INVALID_TOKEN. Elsewhere
@@ -195,6 +214,7 @@ def test_decrypt_message_buffer_layouts(pki, creds):
     assert moved.pBuffers[0].data == b"one"
 
 
+@pytest.mark.usefixtures("record_path")
 @pytest.mark.parametrize("writable", [False, True])
 def test_shutdown_sends_close_notify_and_peer_sees_context_expired(pki, creds, writable):
     scred, ccred = creds
@@ -211,6 +231,7 @@ def test_shutdown_sends_close_notify_and_peer_sees_context_expired(pki, creds, w
     assert statuses == [S.SEC_I_CONTEXT_EXPIRED]
 
 
+@pytest.mark.usefixtures("record_path")
 @pytest.mark.parametrize("writable", [False, True])
 def test_tampered_record_fails_to_decrypt(pki, creds, writable):
     cctx, sctx, _ = handshake(creds[1], creds[0])
@@ -605,6 +626,7 @@ def test_python_ssl_client_certificate_against_sspi_server(pki, tmp_path, truste
         assert seen["error"].hresult == SEC_E_UNTRUSTED_ROOT
 
 
+@pytest.mark.usefixtures("record_path")
 def test_messages_in_the_callers_own_buffers(pki, creds):
     """As C passes them: header, data and trailer point into one buffer the caller owns;
     EncryptMessage writes the record over it and DecryptMessage decrypts in place."""
@@ -631,6 +653,7 @@ def test_messages_in_the_callers_own_buffers(pki, creds):
     assert bytes(inbuf[h:h + n]) == payload  # decrypted where it lay
 
 
+@pytest.mark.usefixtures("record_path")
 def test_messages_in_separate_caller_buffers_and_bad_layouts(pki, creds):
     """Header, data and trailer in three separate writable buffers (the record is spread over
     them); the buffer errors of EncryptMessage (Schannel) -- SEC_E_BUFFER_TOO_SMALL "The
