@@ -380,7 +380,8 @@ try:
     from schannel import _sspirecord
 except ImportError:  # not built: the ctypes path
     _sspirecord = None
-_seal = _open = None  # its seal() and open(), once _Lib has handed it OpenSSL's functions
+# Its seal(), open() and new_bio(), once _Lib has handed it OpenSSL's functions.
+_seal = _open = _new_bio = None
 _R_FAILED, _R_TOO_SMALL, _R_NOT_HANDLED, _R_BIO_WRITE = -1, -2, -3, -4  # _sspirecord.c R_*
 
 
@@ -412,12 +413,25 @@ class _Lib(SslExtras):
         self.verify_cb = _VERIFY_FN(self._verify)
         self.client_cert_cb = _CLIENT_CERT_FN(self._client_cert)
         if _sspirecord is not None:
-            # The kernel calls these very functions of the libraries loaded here.
-            global _seal, _open
-            _sspirecord.init(*(ctypes.cast(fn, _vp).value for fn in (
-                self.SSL_write_p, self.SSL_read_p, self.BIO_write_held, self.BIO_read_held,
-                self.BIO_ctrl_pending_held)))
-            _seal, _open = _sspirecord.seal, _sspirecord.open
+            self._init_record_kernel(o)
+
+    @staticmethod
+    def _init_record_kernel(o: _OpenSSL) -> None:
+        """The C kernel calls these very functions of the libraries loaded here."""
+        global _seal, _open, _new_bio
+        names = {o.ssl: ("SSL_write", "SSL_read", "SSL_in_init", "SSL_set0_rbio",
+                         "SSL_set0_wbio"),
+                 o.crypto: ("BIO_write", "BIO_read", "BIO_ctrl_pending", "BIO_get_new_index",
+                            "BIO_meth_new", "BIO_meth_set_write", "BIO_meth_set_read",
+                            "BIO_meth_set_ctrl", "BIO_new", "BIO_free", "BIO_up_ref",
+                            "BIO_set_data", "BIO_get_data", "BIO_set_init", "BIO_set_flags",
+                            "BIO_clear_flags")}
+        try:
+            _sspirecord.init({name: ctypes.cast(getattr(lib, name), _vp).value
+                              for lib, group in names.items() for name in group})
+        except (AttributeError, RuntimeError):  # an OpenSSL without one: the ctypes path
+            return
+        _seal, _open, _new_bio = _sspirecord.seal, _sspirecord.open, _sspirecord.new_bio
 
     def _client_cert(self, ssl, x509_out, pkey_out) -> int:
         """OpenSSL asks the client for a certificate (the server sent CertificateRequest)."""
@@ -954,6 +968,7 @@ class CtxtHandle:
         # does, so a failed SSL_read is told apart by SSL_want and SSL_get_shutdown).
         self._send_io = (lib.SSL_write_p, lib.BIO_ctrl_pending_held, lib.BIO_read_held)
         self._recv_io = (lib.BIO_write_held, lib.SSL_read_p)
+        self._direct = _new_bio() if _new_bio is not None else None  # the C kernel's BIO
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -1187,7 +1202,7 @@ class CtxtHandle:
         h = self._header or self.stream_sizes().cbHeader
         hb, tb = header.pvBuffer, trailer.pvBuffer
         if n and _seal is not None:  # the C kernel: the same calls as below, in C
-            tail = _seal(self.ssl, self.wbio, hb, plain, tb, h, n)
+            tail = _seal(self.ssl, self.wbio, self._direct, hb, plain, tb, h, n)
             if tail >= 0:
                 header.cbBuffer = h
                 trailer.cbBuffer = tail
@@ -1282,7 +1297,7 @@ class CtxtHandle:
         h = self._header or self.stream_sizes().cbHeader
         if h > length:
             h = length
-        if _open is not None and (n := _open(self.ssl, self.rbio, view, h, length)) != _R_NOT_HANDLED:
+        if _open is not None and (n := _open(self.ssl, self.rbio, self._direct, view, h, length)) != _R_NOT_HANDLED:
             # The C kernel: the same two calls as below.
             if n == _R_BIO_WRITE:
                 raise WinError(SEC_E_INTERNAL_ERROR, detail="BIO_write")
@@ -1437,6 +1452,9 @@ class CtxtHandle:
             lib.contexts.pop(self.ssl, None)
             lib.o.SSL_free(self.ssl)  # frees both BIOs
             self.ssl = None
+        if self._direct:
+            _sspirecord.free_bio(self._direct)
+            self._direct = None
         for key, pkey in self._client_keys:
             if pkey:
                 lib.o.unbind_key(pkey)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime
 import socket
 import ssl
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -694,6 +696,78 @@ def test_messages_in_separate_caller_buffers_and_bad_layouts(pki, creds):
     no_trailer = S.SecBufferDesc(msg.pBuffers[:2] + [S.SecBuffer()])
     with raises_hresult(SEC_E_INVALID_TOKEN):
         S.EncryptMessage(cctx, 0, no_trailer, 0)
+
+
+def test_without_the_c_record_kernel_the_ctypes_path_is_used():
+    """schannel._sspirecord is optional (built when the install has a compiler): without it
+    secur32 imports and binds no kernel; the record_path tests run the messages that way."""
+    code = ("import sys; sys.modules['schannel._sspirecord'] = None\n"
+            "from schannel import secur32 as S\n"
+            "assert S._sspirecord is None\n"
+            "S._Lib.get()\n"
+            "assert S._seal is None and S._open is None and S._new_bio is None\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.usefixtures("record_path")
+@pytest.mark.parametrize("cred_cls, protocol", [(S.SCH_CREDENTIALS, S.SP_PROT_TLS1_3_CLIENT),
+                                                (S.SCHANNEL_CRED, S.SP_PROT_TLS1_2_CLIENT)])
+def test_records_in_place_in_one_send_and_one_receive_buffer(pki, cred_cls, protocol):
+    """A C loop's buffers: header | data | trailer in one send buffer and the records read
+    into one receive buffer, for each protocol's record layout; a trailer that is too small
+    is SEC_E_BUFFER_TOO_SMALL and leaves the caller's plaintext where it was."""
+    scred = server_cred(pki["ctx"], cred_cls)
+    ccred = client_cred(cred_cls())
+    cctx, sctx, _ = handshake(ccred, scred)
+    assert S.QueryContextAttributes(cctx, S.SECPKG_ATTR_CONNECTION_INFO).dwProtocol == protocol
+    sizes = S.QueryContextAttributes(cctx, S.SECPKG_ATTR_STREAM_SIZES)
+    h, t = sizes.cbHeader, sizes.cbTrailer
+    send = memoryview(bytearray(h + sizes.cbMaximumMessage + t))
+    recv = memoryview(bytearray(2 * len(send)))
+    wire = 0
+    payloads = [bytes([i]) * size for i, size in enumerate((1, 1000, 16384), 1)]
+    for payload in payloads:
+        n = len(payload)
+        send[h:h + n] = payload
+        msg = S.SecBufferDesc([S.SecBuffer(h, S.SECBUFFER_STREAM_HEADER, send[:h]),
+                               S.SecBuffer(n, S.SECBUFFER_DATA, send[h:h + n]),
+                               S.SecBuffer(t, S.SECBUFFER_STREAM_TRAILER, send[h + n:h + n + t]),
+                               S.SecBuffer()])
+        assert S.EncryptMessage(cctx, 0, msg, 0) == S.SEC_E_OK
+        size = h + n + msg.pBuffers[2].cbBuffer
+        assert msg.pBuffers[0].cbBuffer == h and msg.pBuffers[2].cbBuffer <= t
+        assert n < 16 or bytes(send[h:h + n]) != payload  # the record is over the plaintext
+        recv[wire:wire + size] = send[:size]
+        wire += size
+    # The three records in one receive buffer: one per call, the rest as SECBUFFER_EXTRA.
+    data, got = recv[:wire], []
+    while data:
+        dec = S.SecBufferDesc([S.SecBuffer(len(data), S.SECBUFFER_DATA, data), S.SecBuffer(),
+                               S.SecBuffer(), S.SecBuffer()])
+        assert S.DecryptMessage(sctx, dec, 0) == S.SEC_E_OK
+        header, plain, trailer, extra = dec.pBuffers
+        assert (header.BufferType, plain.BufferType, trailer.BufferType) == (
+            S.SECBUFFER_STREAM_HEADER, S.SECBUFFER_DATA, S.SECBUFFER_STREAM_TRAILER)
+        assert header.cbBuffer == h and plain.cbBuffer == len(plain.pvBuffer)
+        got.append(bytes(plain.data))
+        data = extra.pvBuffer if extra.BufferType == S.SECBUFFER_EXTRA else None
+    assert got == payloads
+    # One byte of trailer room: too small, the plaintext untouched (Microsoft
+    # "EncryptMessage (Schannel)": SEC_E_BUFFER_TOO_SMALL "The output buffer is too small").
+    send[h:h + 5] = b"hello"
+    small = S.SecBufferDesc([S.SecBuffer(h, S.SECBUFFER_STREAM_HEADER, send[:h]),
+                             S.SecBuffer(5, S.SECBUFFER_DATA, send[h:h + 5]),
+                             S.SecBuffer(1, S.SECBUFFER_STREAM_TRAILER, send[h + 5:h + 6]),
+                             S.SecBuffer()])
+    with raises_hresult(SEC_E_BUFFER_TOO_SMALL):
+        S.EncryptMessage(cctx, 0, small, 0)
+    assert bytes(send[h:h + 5]) == b"hello"
+    S.DeleteSecurityContext(cctx)
+    S.DeleteSecurityContext(sctx)
+    S.FreeCredentialsHandle(scred)
+    S.FreeCredentialsHandle(ccred)
 
 
 def test_smart_card_client_certificate_and_card_removal(pki, softhsm_token):
