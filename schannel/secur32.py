@@ -968,7 +968,10 @@ class CtxtHandle:
         # does, so a failed SSL_read is told apart by SSL_want and SSL_get_shutdown).
         self._send_io = (lib.SSL_write_p, lib.BIO_ctrl_pending_held, lib.BIO_read_held)
         self._recv_io = (lib.BIO_write_held, lib.SSL_read_p)
-        self._direct = _new_bio() if _new_bio is not None else None  # the C kernel's BIO
+        # The C kernel's BIOs: one for sending, one for receiving (a caller may encrypt and
+        # decrypt on one context from two threads, as .NET's SslStream does).
+        self._send_bio = _new_bio() if _new_bio is not None else None
+        self._recv_bio = _new_bio() if _new_bio is not None else None
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -1202,7 +1205,7 @@ class CtxtHandle:
         h = self._header or self.stream_sizes().cbHeader
         hb, tb = header.pvBuffer, trailer.pvBuffer
         if n and _seal is not None:  # the C kernel: the same calls as below, in C
-            tail = _seal(self.ssl, self.wbio, self._direct, hb, plain, tb, h, n)
+            tail = _seal(self.ssl, self.wbio, self._send_bio, hb, plain, tb, h, n)
             if tail >= 0:
                 header.cbBuffer = h
                 trailer.cbBuffer = tail
@@ -1273,10 +1276,11 @@ class CtxtHandle:
                 raise WinError(SEC_E_CONTEXT_EXPIRED)
             self._require_established()
         bufs = pMessage.pBuffers
-        if (len(bufs) == 4 and bufs[0].BufferType == SECBUFFER_DATA  # as C loops pass them
-                and bufs[1].BufferType == SECBUFFER_EMPTY and bufs[2].BufferType == SECBUFFER_EMPTY
-                and bufs[3].BufferType == SECBUFFER_EMPTY):
+        if len(bufs) == 4:  # as C loops pass them: [DATA, EMPTY, EMPTY, EMPTY]
             data_buf, b1, b2, b3 = bufs
+            if (data_buf.BufferType != SECBUFFER_DATA or b1.BufferType != SECBUFFER_EMPTY
+                    or b2.BufferType != SECBUFFER_EMPTY or b3.BufferType != SECBUFFER_EMPTY):
+                data_buf, b1, b2, b3 = _decrypt_buffers(bufs)
         else:
             data_buf, b1, b2, b3 = _decrypt_buffers(bufs)
         data = data_buf.pvBuffer or b""
@@ -1297,7 +1301,7 @@ class CtxtHandle:
         h = self._header or self.stream_sizes().cbHeader
         if h > length:
             h = length
-        if _open is not None and (n := _open(self.ssl, self.rbio, self._direct, view, h, length)) != _R_NOT_HANDLED:
+        if _open is not None and (n := _open(self.ssl, self.rbio, self._recv_bio, view, h, length)) != _R_NOT_HANDLED:
             # The C kernel: the same two calls as below.
             if n == _R_BIO_WRITE:
                 raise WinError(SEC_E_INTERNAL_ERROR, detail="BIO_write")
@@ -1452,9 +1456,10 @@ class CtxtHandle:
             lib.contexts.pop(self.ssl, None)
             lib.o.SSL_free(self.ssl)  # frees both BIOs
             self.ssl = None
-        if self._direct:
-            _sspirecord.free_bio(self._direct)
-            self._direct = None
+        for bio in (self._send_bio, self._recv_bio):
+            if bio:
+                _sspirecord.free_bio(bio)
+        self._send_bio = self._recv_bio = None
         for key, pkey in self._client_keys:
             if pkey:
                 lib.o.unbind_key(pkey)
