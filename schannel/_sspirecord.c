@@ -1,12 +1,17 @@
 /* schannel._sspirecord: the record kernel of EncryptMessage and DecryptMessage
  * (schannel/secur32.py), optional -- without it the same calls are made through ctypes.
  *
- * It does not include OpenSSL's headers nor link against OpenSSL: the process already has
- * the libssl/libcrypto schannel.tls loaded through ctypes, and init() is handed the
- * addresses of the five functions used here from those very libraries. Buffers come
+ * It includes no OpenSSL header and links against no OpenSSL: the process already has the
+ * libssl/libcrypto schannel.tls loaded through ctypes (possibly not the one Python's _ssl
+ * uses), and init() is handed the addresses of the functions used here from those very
+ * libraries; the prototypes and constants below are OpenSSL 3's, written out. Buffers come
  * through the buffer protocol (the caller's memoryviews); the GIL is released around
- * SSL_write and SSL_read (the cipher work), and held around the memory BIOs' calls, which
- * are a memcpy at most.
+ * SSL_write and SSL_read (the cipher work; a callback into Python takes it back itself).
+ *
+ * What C adds beyond fewer calls: for the one SSL_write (SSL_read) a "direct" BIO takes
+ * the place of the context's memory wbio (rbio), so the record goes straight into the
+ * caller's send buffer (is read where it lies in the receive buffer) -- a memory BIO would
+ * clear room, copy the record in and copy it out again.
  *
  * Python keeps every SecBuffer check and every status: seal() and open() return numbers
  * that secur32.py turns into the SecBuffers and SEC_E_* codes.
