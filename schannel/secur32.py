@@ -215,6 +215,8 @@ _OBUF = _MAX_MESSAGE + 2048 + 64  # one record, however it is protected
 # CERT_STORE_CTRL_RESYNC).
 _VALIDATION_CACHE_TTL = 60.0
 _VALIDATION_CACHE_SIZE = 256
+_REVOCATION_CHECKS = (SCH_CRED_REVOCATION_CHECK_END_CERT | SCH_CRED_REVOCATION_CHECK_CHAIN
+                      | SCH_CRED_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT)  # never cached
 
 
 # --- structures ---------------------------------------------------------------------------
@@ -1020,6 +1022,11 @@ class CtxtHandle:
                                 or self.req & ISC_REQ_MANUAL_CRED_VALIDATION):
             return None
         name = None if self.server or cred.flags & SCH_CRED_NO_SERVERNAME_CHECK else self.target
+        if cred.flags & _REVOCATION_CHECKS:
+            # The CRLs (files at distribution points, the CA's published CRL) are read at
+            # every handshake: a certificate revoked since the last one fails at the next.
+            code, detail, _ = self._chain_policy(chain, name)
+            return None if code is None else WinError(code, detail=detail)
         key = (tuple(chain), self.server, name, cred.flags)
         fingerprint = _store_fingerprint(cred.machine)
         now = time.time()

@@ -11,7 +11,8 @@ import sys
 import threading
 
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from helpers_sspi import (
     ASC_FLAGS,
@@ -29,11 +30,12 @@ from helpers_sspi import (
     out_token,
     server_cred,
     token_in,
+    trust_root,
 )
 
 from capi import constants as C
 from capi.errors import (
-    CRYPT_E_REVOKED,  # noqa: F401 — documented mapping, see secur32._POLICY_TO_SEC
+    CRYPT_E_REVOKED,
     SEC_E_ALGORITHM_MISMATCH,
     SEC_E_BUFFER_TOO_SMALL,
     SEC_E_CERT_EXPIRED,
@@ -354,6 +356,48 @@ def test_wrong_principal(pki):
     with server_cred(pki["ctx"]) as scred, client_cred(
             S.SCH_CREDENTIALS(dwFlags=S.SCH_CRED_NO_SERVERNAME_CHECK)) as ccred:
         handshake(ccred, scred, "www.contoso.com")
+
+
+def test_revocation_is_checked_at_every_handshake(pki, tmp_path):
+    """With SCH_CRED_REVOCATION_CHECK_END_CERT the server certificate's CRL is read at each
+    handshake: once its issuer has revoked it, the next handshake fails with
+    CRYPT_E_REVOKED (Microsoft "SCHANNEL_CRED": SCH_CRED_REVOCATION_CHECK_END_CERT; the SSL
+    chain policy's CRYPT_E_REVOKED), and so does every one after it -- no validation result
+    is kept for a credential that checks revocation."""
+    root_cert, root_key = root = make_root("Revoking Root")
+    trust_root(root_cert)
+    crl_path = tmp_path / "root.crl"
+    cert, key = issue(root, "localhost", dns=("localhost",))
+    builder = (x509.CertificateBuilder().subject_name(cert.subject).issuer_name(cert.issuer)
+               .public_key(key.public_key()).serial_number(cert.serial_number)
+               .not_valid_before(cert.not_valid_before_utc)
+               .not_valid_after(cert.not_valid_after_utc))
+    for ext in cert.extensions:
+        builder = builder.add_extension(ext.value, ext.critical)
+    cert = builder.add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
+        [x509.UniformResourceIdentifier(crl_path.as_uri())], None, None, None)]),
+        critical=False).sign(root_key, hashes.SHA256())
+    ctx, _ = install(cert, key)
+
+    def publish(*revoked):
+        crl = (x509.CertificateRevocationListBuilder().issuer_name(root_cert.subject)
+               .last_update(NOW - datetime.timedelta(hours=1))
+               .next_update(NOW + datetime.timedelta(days=7)))
+        for serial in revoked:
+            crl = crl.add_revoked_certificate(
+                x509.RevokedCertificateBuilder().serial_number(serial)
+                .revocation_date(NOW - datetime.timedelta(minutes=1)).build())
+        crl_path.write_bytes(crl.sign(root_key, hashes.SHA256()).public_bytes(
+            serialization.Encoding.DER))
+
+    publish()
+    flags = S.SCH_CREDENTIALS(dwFlags=S.SCH_CRED_REVOCATION_CHECK_END_CERT)
+    with server_cred(ctx) as scred, client_cred(flags) as ccred:
+        handshake(ccred, scred)
+        publish(cert.serial_number)
+        for _ in range(2):
+            with raises_hresult(CRYPT_E_REVOKED):
+                handshake(ccred, scred)
 
 
 def test_no_common_protocol_is_algorithm_mismatch(pki):
