@@ -215,6 +215,8 @@ _OBUF = _MAX_MESSAGE + 2048 + 64  # one record, however it is protected
 # CERT_STORE_CTRL_RESYNC).
 _VALIDATION_CACHE_TTL = 60.0
 _VALIDATION_CACHE_SIZE = 256
+_REVOCATION_CHECKS = (SCH_CRED_REVOCATION_CHECK_END_CERT | SCH_CRED_REVOCATION_CHECK_CHAIN
+                      | SCH_CRED_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT)  # never cached
 
 
 # --- structures ---------------------------------------------------------------------------
@@ -374,6 +376,16 @@ _VERIFY_FN = ctypes.CFUNCTYPE(ctypes.c_int, _vp, _vp)
 _CLIENT_CERT_FN = ctypes.CFUNCTYPE(ctypes.c_int, _vp, ctypes.POINTER(_vp), ctypes.POINTER(_vp))
 _SSL_ERROR_WANT_X509_LOOKUP = 4
 
+# The record kernel in C (schannel/_sspirecord.c), built by the install when a compiler is
+# there; without it the message path makes the same OpenSSL calls through ctypes.
+try:
+    from schannel import _sspirecord
+except ImportError:  # not built: the ctypes path
+    _sspirecord = None
+# Its seal(), open() and new_bio(), once _Lib has handed it OpenSSL's functions.
+_seal = _open = _new_bio = None
+_R_FAILED, _R_TOO_SMALL, _R_NOT_HANDLED, _R_BIO_WRITE = -1, -2, -3, -4  # _sspirecord.c R_*
+
 
 class _Lib(SslExtras):
     """SslExtras plus the SSPI callbacks, which find their context by its SSL*."""
@@ -402,6 +414,26 @@ class _Lib(SslExtras):
         self.BIO_ctrl_pending_held = _bind(held, "BIO_ctrl_pending", ctypes.c_size_t, _vp)
         self.verify_cb = _VERIFY_FN(self._verify)
         self.client_cert_cb = _CLIENT_CERT_FN(self._client_cert)
+        if _sspirecord is not None:
+            self._init_record_kernel(o)
+
+    @staticmethod
+    def _init_record_kernel(o: _OpenSSL) -> None:
+        """The C kernel calls these very functions of the libraries loaded here."""
+        global _seal, _open, _new_bio
+        names = {o.ssl: ("SSL_write", "SSL_read", "SSL_in_init", "SSL_set0_rbio",
+                         "SSL_set0_wbio"),
+                 o.crypto: ("BIO_write", "BIO_read", "BIO_ctrl_pending", "BIO_get_new_index",
+                            "BIO_meth_new", "BIO_meth_set_write", "BIO_meth_set_read",
+                            "BIO_meth_set_ctrl", "BIO_new", "BIO_free", "BIO_up_ref",
+                            "BIO_set_data", "BIO_get_data", "BIO_set_init", "BIO_set_flags",
+                            "BIO_clear_flags")}
+        try:
+            _sspirecord.init({name: ctypes.cast(getattr(lib, name), _vp).value
+                              for lib, group in names.items() for name in group})
+        except (AttributeError, RuntimeError):  # an OpenSSL without one: the ctypes path
+            return
+        _seal, _open, _new_bio = _sspirecord.seal, _sspirecord.open, _sspirecord.new_bio
 
     def _client_cert(self, ssl, x509_out, pkey_out) -> int:
         """OpenSSL asks the client for a certificate (the server sent CertificateRequest)."""
@@ -938,6 +970,10 @@ class CtxtHandle:
         # does, so a failed SSL_read is told apart by SSL_want and SSL_get_shutdown).
         self._send_io = (lib.SSL_write_p, lib.BIO_ctrl_pending_held, lib.BIO_read_held)
         self._recv_io = (lib.BIO_write_held, lib.SSL_read_p)
+        # The C kernel's BIOs: one for sending, one for receiving (a caller may encrypt and
+        # decrypt on one context from two threads, as .NET's SslStream does).
+        self._send_bio = _new_bio() if _new_bio is not None else None
+        self._recv_bio = _new_bio() if _new_bio is not None else None
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -986,6 +1022,11 @@ class CtxtHandle:
                                 or self.req & ISC_REQ_MANUAL_CRED_VALIDATION):
             return None
         name = None if self.server or cred.flags & SCH_CRED_NO_SERVERNAME_CHECK else self.target
+        if cred.flags & _REVOCATION_CHECKS:
+            # The CRLs (files at distribution points, the CA's published CRL) are read at
+            # every handshake: a certificate revoked since the last one fails at the next.
+            code, detail, _ = self._chain_policy(chain, name)
+            return None if code is None else WinError(code, detail=detail)
         key = (tuple(chain), self.server, name, cred.flags)
         fingerprint = _store_fingerprint(cred.machine)
         now = time.time()
@@ -1170,6 +1211,17 @@ class CtxtHandle:
             raise WinError(SEC_E_INVALID_TOKEN, detail="cbBuffer beyond cbMaximumMessage or pvBuffer")
         h = self._header or self.stream_sizes().cbHeader
         hb, tb = header.pvBuffer, trailer.pvBuffer
+        if n and _seal is not None:  # the C kernel: the same calls as below, in C
+            tail = _seal(self.ssl, self.wbio, self._send_bio, hb, plain, tb, h, n)
+            if tail >= 0:
+                header.cbBuffer = h
+                trailer.cbBuffer = tail
+                return SEC_E_OK
+            if tail == _R_FAILED:
+                raise self._error(SEC_E_INTERNAL_ERROR)
+            if tail == _R_TOO_SMALL:
+                raise WinError(SEC_E_BUFFER_TOO_SMALL, detail="the trailer buffer is too small")
+            # _R_NOT_HANDLED: not the caller's writable memoryviews, nothing done yet
         if (type(plain) is not memoryview or type(hb) is not memoryview
                 or type(tb) is not memoryview or plain.readonly or hb.readonly or tb.readonly
                 or len(hb) < h):
@@ -1231,10 +1283,11 @@ class CtxtHandle:
                 raise WinError(SEC_E_CONTEXT_EXPIRED)
             self._require_established()
         bufs = pMessage.pBuffers
-        if (len(bufs) == 4 and bufs[0].BufferType == SECBUFFER_DATA  # as C loops pass them
-                and bufs[1].BufferType == SECBUFFER_EMPTY and bufs[2].BufferType == SECBUFFER_EMPTY
-                and bufs[3].BufferType == SECBUFFER_EMPTY):
+        if len(bufs) == 4:  # as C loops pass them: [DATA, EMPTY, EMPTY, EMPTY]
             data_buf, b1, b2, b3 = bufs
+            if (data_buf.BufferType != SECBUFFER_DATA or b1.BufferType != SECBUFFER_EMPTY
+                    or b2.BufferType != SECBUFFER_EMPTY or b3.BufferType != SECBUFFER_EMPTY):
+                data_buf, b1, b2, b3 = _decrypt_buffers(bufs)
         else:
             data_buf, b1, b2, b3 = _decrypt_buffers(bufs)
         data = data_buf.pvBuffer or b""
@@ -1255,7 +1308,12 @@ class CtxtHandle:
         h = self._header or self.stream_sizes().cbHeader
         if h > length:
             h = length
-        if not view.readonly:
+        if _open is not None and (n := _open(self.ssl, self.rbio, self._recv_bio, view, h, length)) != _R_NOT_HANDLED:
+            # The C kernel: the same two calls as below.
+            if n == _R_BIO_WRITE:
+                raise WinError(SEC_E_INTERNAL_ERROR, detail="BIO_write")
+            plain = view[h:h + n] if n > 0 else None
+        elif not view.readonly:
             # The caller's writable buffer: decrypted in place, DATA points into it (as C).
             feed, read = self._recv_io
             addr = _addressof(_from_buffer(view))
@@ -1405,6 +1463,10 @@ class CtxtHandle:
             lib.contexts.pop(self.ssl, None)
             lib.o.SSL_free(self.ssl)  # frees both BIOs
             self.ssl = None
+        for bio in (self._send_bio, self._recv_bio):
+            if bio:
+                _sspirecord.free_bio(bio)
+        self._send_bio = self._recv_bio = None
         for key, pkey in self._client_keys:
             if pkey:
                 lib.o.unbind_key(pkey)

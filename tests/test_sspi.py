@@ -6,10 +6,13 @@ from __future__ import annotations
 import datetime
 import socket
 import ssl
+import subprocess
+import sys
 import threading
 
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from helpers_sspi import (
     ASC_FLAGS,
@@ -27,11 +30,12 @@ from helpers_sspi import (
     out_token,
     server_cred,
     token_in,
+    trust_root,
 )
 
 from capi import constants as C
 from capi.errors import (
-    CRYPT_E_REVOKED,  # noqa: F401 — documented mapping, see secur32._POLICY_TO_SEC
+    CRYPT_E_REVOKED,
     SEC_E_ALGORITHM_MISMATCH,
     SEC_E_BUFFER_TOO_SMALL,
     SEC_E_CERT_EXPIRED,
@@ -63,6 +67,21 @@ def creds(pki):
     S.FreeCredentialsHandle(ccred)
 
 
+@pytest.fixture(params=["c", "ctypes"])
+def record_path(request, monkeypatch):
+    """Each message test runs on both record paths: the optional C kernel
+    (schannel/_sspirecord.c) and the ctypes calls used without it."""
+    S._Lib.get()  # binds the kernel when it is built
+    if request.param == "c":
+        if S._sspirecord is None:
+            pytest.skip("schannel._sspirecord is not built here (optional C extension)")
+        assert S._seal is S._sspirecord.seal and S._open is S._sspirecord.open
+    else:
+        monkeypatch.setattr(S, "_seal", None)
+        monkeypatch.setattr(S, "_open", None)
+    return request.param
+
+
 # --- in-process handshake and messages ------------------------------------------------------
 
 
@@ -70,6 +89,7 @@ def creds(pki):
     (S.SCH_CREDENTIALS, S.SP_PROT_TLS1_3_CLIENT, False),
     (S.SCH_CREDENTIALS, S.SP_PROT_TLS1_3_CLIENT, True),  # records decrypted in place
     (S.SCHANNEL_CRED, S.SP_PROT_TLS1_2_CLIENT, False)])
+@pytest.mark.usefixtures("record_path")
 def test_handshake_and_messages_through_token_buffers(pki, cred_cls, protocol, writable):
     scred = server_cred(pki["ctx"], cred_cls)
     ccred = client_cred(cred_cls())
@@ -126,6 +146,7 @@ def test_handshake_and_messages_through_token_buffers(pki, cred_cls, protocol, w
     assert GetLastError() == SEC_E_INVALID_HANDLE
 
 
+@pytest.mark.usefixtures("record_path")
 def test_two_records_in_one_buffer_leave_secbuffer_extra(pki, creds):
     cctx, sctx, _ = handshake(creds[1], creds[0])
     first, second = encrypt(cctx, b"one"), encrypt(cctx, b"two")
@@ -138,6 +159,7 @@ def test_two_records_in_one_buffer_leave_secbuffer_extra(pki, creds):
     assert msg.pBuffers[1].data == b"one" and msg.pBuffers[3].data == second
 
 
+@pytest.mark.usefixtures("record_path")
 def test_incomplete_message_reports_missing_bytes(pki, creds):
     scred, ccred = creds
     status, cctx, out, _ = S.InitializeSecurityContext(ccred, None, "localhost", ISC_FLAGS, 0, 0,
@@ -172,6 +194,7 @@ def test_incomplete_message_reports_missing_bytes(pki, creds):
     assert decrypt_all(s2, record) == (b"payload", [S.SEC_E_OK])
 
 
+@pytest.mark.usefixtures("record_path")
 def test_decrypt_message_buffer_layouts(pki, creds):
     """Wine dlls/secur32/tests/schannel.c test_communication: "Too few buffers", "No data
     buffer", "Two data buffers", "Too few empty buffers" are SEC_E_INVALID_TOKEN. Elsewhere
@@ -195,6 +218,7 @@ def test_decrypt_message_buffer_layouts(pki, creds):
     assert moved.pBuffers[0].data == b"one"
 
 
+@pytest.mark.usefixtures("record_path")
 @pytest.mark.parametrize("writable", [False, True])
 def test_shutdown_sends_close_notify_and_peer_sees_context_expired(pki, creds, writable):
     scred, ccred = creds
@@ -211,6 +235,7 @@ def test_shutdown_sends_close_notify_and_peer_sees_context_expired(pki, creds, w
     assert statuses == [S.SEC_I_CONTEXT_EXPIRED]
 
 
+@pytest.mark.usefixtures("record_path")
 @pytest.mark.parametrize("writable", [False, True])
 def test_tampered_record_fails_to_decrypt(pki, creds, writable):
     cctx, sctx, _ = handshake(creds[1], creds[0])
@@ -331,6 +356,48 @@ def test_wrong_principal(pki):
     with server_cred(pki["ctx"]) as scred, client_cred(
             S.SCH_CREDENTIALS(dwFlags=S.SCH_CRED_NO_SERVERNAME_CHECK)) as ccred:
         handshake(ccred, scred, "www.contoso.com")
+
+
+def test_revocation_is_checked_at_every_handshake(pki, tmp_path):
+    """With SCH_CRED_REVOCATION_CHECK_END_CERT the server certificate's CRL is read at each
+    handshake: once its issuer has revoked it, the next handshake fails with
+    CRYPT_E_REVOKED (Microsoft "SCHANNEL_CRED": SCH_CRED_REVOCATION_CHECK_END_CERT; the SSL
+    chain policy's CRYPT_E_REVOKED), and so does every one after it -- no validation result
+    is kept for a credential that checks revocation."""
+    root_cert, root_key = root = make_root("Revoking Root")
+    trust_root(root_cert)
+    crl_path = tmp_path / "root.crl"
+    cert, key = issue(root, "localhost", dns=("localhost",))
+    builder = (x509.CertificateBuilder().subject_name(cert.subject).issuer_name(cert.issuer)
+               .public_key(key.public_key()).serial_number(cert.serial_number)
+               .not_valid_before(cert.not_valid_before_utc)
+               .not_valid_after(cert.not_valid_after_utc))
+    for ext in cert.extensions:
+        builder = builder.add_extension(ext.value, ext.critical)
+    cert = builder.add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
+        [x509.UniformResourceIdentifier(crl_path.as_uri())], None, None, None)]),
+        critical=False).sign(root_key, hashes.SHA256())
+    ctx, _ = install(cert, key)
+
+    def publish(*revoked):
+        crl = (x509.CertificateRevocationListBuilder().issuer_name(root_cert.subject)
+               .last_update(NOW - datetime.timedelta(hours=1))
+               .next_update(NOW + datetime.timedelta(days=7)))
+        for serial in revoked:
+            crl = crl.add_revoked_certificate(
+                x509.RevokedCertificateBuilder().serial_number(serial)
+                .revocation_date(NOW - datetime.timedelta(minutes=1)).build())
+        crl_path.write_bytes(crl.sign(root_key, hashes.SHA256()).public_bytes(
+            serialization.Encoding.DER))
+
+    publish()
+    flags = S.SCH_CREDENTIALS(dwFlags=S.SCH_CRED_REVOCATION_CHECK_END_CERT)
+    with server_cred(ctx) as scred, client_cred(flags) as ccred:
+        handshake(ccred, scred)
+        publish(cert.serial_number)
+        for _ in range(2):
+            with raises_hresult(CRYPT_E_REVOKED):
+                handshake(ccred, scred)
 
 
 def test_no_common_protocol_is_algorithm_mismatch(pki):
@@ -605,6 +672,7 @@ def test_python_ssl_client_certificate_against_sspi_server(pki, tmp_path, truste
         assert seen["error"].hresult == SEC_E_UNTRUSTED_ROOT
 
 
+@pytest.mark.usefixtures("record_path")
 def test_messages_in_the_callers_own_buffers(pki, creds):
     """As C passes them: header, data and trailer point into one buffer the caller owns;
     EncryptMessage writes the record over it and DecryptMessage decrypts in place."""
@@ -631,6 +699,7 @@ def test_messages_in_the_callers_own_buffers(pki, creds):
     assert bytes(inbuf[h:h + n]) == payload  # decrypted where it lay
 
 
+@pytest.mark.usefixtures("record_path")
 def test_messages_in_separate_caller_buffers_and_bad_layouts(pki, creds):
     """Header, data and trailer in three separate writable buffers (the record is spread over
     them); the buffer errors of EncryptMessage (Schannel) -- SEC_E_BUFFER_TOO_SMALL "The
@@ -671,6 +740,78 @@ def test_messages_in_separate_caller_buffers_and_bad_layouts(pki, creds):
     no_trailer = S.SecBufferDesc(msg.pBuffers[:2] + [S.SecBuffer()])
     with raises_hresult(SEC_E_INVALID_TOKEN):
         S.EncryptMessage(cctx, 0, no_trailer, 0)
+
+
+def test_without_the_c_record_kernel_the_ctypes_path_is_used():
+    """schannel._sspirecord is optional (built when the install has a compiler): without it
+    secur32 imports and binds no kernel; the record_path tests run the messages that way."""
+    code = ("import sys; sys.modules['schannel._sspirecord'] = None\n"
+            "from schannel import secur32 as S\n"
+            "assert S._sspirecord is None\n"
+            "S._Lib.get()\n"
+            "assert S._seal is None and S._open is None and S._new_bio is None\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.usefixtures("record_path")
+@pytest.mark.parametrize("cred_cls, protocol", [(S.SCH_CREDENTIALS, S.SP_PROT_TLS1_3_CLIENT),
+                                                (S.SCHANNEL_CRED, S.SP_PROT_TLS1_2_CLIENT)])
+def test_records_in_place_in_one_send_and_one_receive_buffer(pki, cred_cls, protocol):
+    """A C loop's buffers: header | data | trailer in one send buffer and the records read
+    into one receive buffer, for each protocol's record layout; a trailer that is too small
+    is SEC_E_BUFFER_TOO_SMALL and leaves the caller's plaintext where it was."""
+    scred = server_cred(pki["ctx"], cred_cls)
+    ccred = client_cred(cred_cls())
+    cctx, sctx, _ = handshake(ccred, scred)
+    assert S.QueryContextAttributes(cctx, S.SECPKG_ATTR_CONNECTION_INFO).dwProtocol == protocol
+    sizes = S.QueryContextAttributes(cctx, S.SECPKG_ATTR_STREAM_SIZES)
+    h, t = sizes.cbHeader, sizes.cbTrailer
+    send = memoryview(bytearray(h + sizes.cbMaximumMessage + t))
+    recv = memoryview(bytearray(2 * len(send)))
+    wire = 0
+    payloads = [bytes([i]) * size for i, size in enumerate((1, 1000, 16384), 1)]
+    for payload in payloads:
+        n = len(payload)
+        send[h:h + n] = payload
+        msg = S.SecBufferDesc([S.SecBuffer(h, S.SECBUFFER_STREAM_HEADER, send[:h]),
+                               S.SecBuffer(n, S.SECBUFFER_DATA, send[h:h + n]),
+                               S.SecBuffer(t, S.SECBUFFER_STREAM_TRAILER, send[h + n:h + n + t]),
+                               S.SecBuffer()])
+        assert S.EncryptMessage(cctx, 0, msg, 0) == S.SEC_E_OK
+        size = h + n + msg.pBuffers[2].cbBuffer
+        assert msg.pBuffers[0].cbBuffer == h and msg.pBuffers[2].cbBuffer <= t
+        assert n < 16 or bytes(send[h:h + n]) != payload  # the record is over the plaintext
+        recv[wire:wire + size] = send[:size]
+        wire += size
+    # The three records in one receive buffer: one per call, the rest as SECBUFFER_EXTRA.
+    data, got = recv[:wire], []
+    while data:
+        dec = S.SecBufferDesc([S.SecBuffer(len(data), S.SECBUFFER_DATA, data), S.SecBuffer(),
+                               S.SecBuffer(), S.SecBuffer()])
+        assert S.DecryptMessage(sctx, dec, 0) == S.SEC_E_OK
+        header, plain, trailer, extra = dec.pBuffers
+        assert (header.BufferType, plain.BufferType, trailer.BufferType) == (
+            S.SECBUFFER_STREAM_HEADER, S.SECBUFFER_DATA, S.SECBUFFER_STREAM_TRAILER)
+        assert header.cbBuffer == h and plain.cbBuffer == len(plain.pvBuffer)
+        got.append(bytes(plain.data))
+        data = extra.pvBuffer if extra.BufferType == S.SECBUFFER_EXTRA else None
+    assert got == payloads
+    # One byte of trailer room: too small, the plaintext untouched (Microsoft
+    # "EncryptMessage (Schannel)": SEC_E_BUFFER_TOO_SMALL "The output buffer is too small").
+    send[h:h + 5] = b"hello"
+    small = S.SecBufferDesc([S.SecBuffer(h, S.SECBUFFER_STREAM_HEADER, send[:h]),
+                             S.SecBuffer(5, S.SECBUFFER_DATA, send[h:h + 5]),
+                             S.SecBuffer(1, S.SECBUFFER_STREAM_TRAILER, send[h + 5:h + 6]),
+                             S.SecBuffer()])
+    with raises_hresult(SEC_E_BUFFER_TOO_SMALL):
+        S.EncryptMessage(cctx, 0, small, 0)
+    assert bytes(send[h:h + 5]) == b"hello"
+    S.DeleteSecurityContext(cctx)
+    S.DeleteSecurityContext(sctx)
+    S.FreeCredentialsHandle(scred)
+    S.FreeCredentialsHandle(ccred)
 
 
 def test_smart_card_client_certificate_and_card_removal(pki, softhsm_token):

@@ -1,0 +1,455 @@
+/* schannel._sspirecord: the record kernel of EncryptMessage and DecryptMessage
+ * (schannel/secur32.py), optional -- without it the same calls are made through ctypes.
+ *
+ * It includes no OpenSSL header and links against no OpenSSL: the process already has the
+ * libssl/libcrypto schannel.tls loaded through ctypes (possibly not the one Python's _ssl
+ * uses), and init() is handed the addresses of the functions used here from those very
+ * libraries; the prototypes and constants below are OpenSSL 3's, written out. Buffers come
+ * through the buffer protocol (the caller's memoryviews); the GIL is released around
+ * SSL_write and SSL_read (the cipher work; a callback into Python takes it back itself).
+ *
+ * What C adds beyond fewer calls: for the one SSL_write (SSL_read) a "direct" BIO takes
+ * the place of the context's memory wbio (rbio), so the record goes straight into the
+ * caller's send buffer (is read where it lies in the receive buffer) -- a memory BIO would
+ * clear room, copy the record in and copy it out again.
+ *
+ * Python keeps every SecBuffer check and every status: seal() and open() return numbers
+ * that secur32.py turns into the SecBuffers and SEC_E_* codes.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+
+/* The prototypes of OpenSSL 3's ssl.h and bio.h, written out, and the constants used. */
+typedef int (*ssl_write_fn)(void *ssl, const void *buf, int num);
+typedef int (*ssl_read_fn)(void *ssl, void *buf, int num);
+typedef int (*ssl_in_init_fn)(const void *ssl);
+typedef void (*ssl_set0_bio_fn)(void *ssl, void *bio);
+typedef int (*bio_write_fn)(void *bio, const void *buf, int len);
+typedef int (*bio_read_fn)(void *bio, void *buf, int len);
+typedef size_t (*bio_pending_fn)(void *bio);
+typedef int (*bio_get_new_index_fn)(void);
+typedef void *(*bio_meth_new_fn)(int type, const char *name);
+typedef int (*bio_meth_set_write_fn)(void *method, int (*write)(void *, const char *, int));
+typedef int (*bio_meth_set_read_fn)(void *method, int (*read)(void *, char *, int));
+typedef int (*bio_meth_set_ctrl_fn)(void *method, long (*ctrl)(void *, int, long, void *));
+typedef void *(*bio_new_fn)(const void *method);
+typedef int (*bio_free_fn)(void *bio);
+typedef int (*bio_up_ref_fn)(void *bio);
+typedef void (*bio_set_data_fn)(void *bio, void *data);
+typedef void *(*bio_get_data_fn)(void *bio);
+typedef void (*bio_set_init_fn)(void *bio, int init);
+typedef void (*bio_flags_fn)(void *bio, int flags);
+
+#define BIO_TYPE_SOURCE_SINK 0x0400
+#define BIO_FLAGS_READ 0x01
+#define BIO_FLAGS_RWS 0x07
+#define BIO_FLAGS_SHOULD_RETRY 0x08
+#define BIO_CTRL_EOF 2
+#define BIO_CTRL_PENDING 10
+#define BIO_CTRL_FLUSH 11
+#define BIO_CTRL_WPENDING 13
+
+static struct {
+    ssl_write_fn SSL_write;
+    ssl_read_fn SSL_read;
+    ssl_in_init_fn SSL_in_init;
+    ssl_set0_bio_fn SSL_set0_rbio, SSL_set0_wbio;
+    bio_write_fn BIO_write;
+    bio_read_fn BIO_read;
+    bio_pending_fn BIO_ctrl_pending;
+    bio_get_new_index_fn BIO_get_new_index;
+    bio_meth_new_fn BIO_meth_new;
+    bio_meth_set_write_fn BIO_meth_set_write;
+    bio_meth_set_read_fn BIO_meth_set_read;
+    bio_meth_set_ctrl_fn BIO_meth_set_ctrl;
+    bio_new_fn BIO_new;
+    bio_free_fn BIO_free;
+    bio_up_ref_fn BIO_up_ref;
+    bio_set_data_fn BIO_set_data;
+    bio_get_data_fn BIO_get_data;
+    bio_set_init_fn BIO_set_init;
+    bio_flags_fn BIO_set_flags, BIO_clear_flags;
+} f;
+
+static const char *const f_names[] = {
+    "SSL_write", "SSL_read", "SSL_in_init", "SSL_set0_rbio", "SSL_set0_wbio", "BIO_write",
+    "BIO_read", "BIO_ctrl_pending", "BIO_get_new_index", "BIO_meth_new", "BIO_meth_set_write",
+    "BIO_meth_set_read", "BIO_meth_set_ctrl", "BIO_new", "BIO_free", "BIO_up_ref",
+    "BIO_set_data", "BIO_get_data", "BIO_set_init", "BIO_set_flags", "BIO_clear_flags",
+};
+#define F_COUNT (sizeof f_names / sizeof f_names[0])
+_Static_assert(sizeof f == F_COUNT * sizeof(void *), "one name per function pointer");
+
+static void *direct_method; /* the BIO_METHOD of the direct BIOs, made by init() */
+
+/* seal()'s and open()'s answers other than a length. */
+#define R_FAILED (-1)      /* SSL_write wrote less than asked (or no whole record) */
+#define R_TOO_SMALL (-2)   /* the record's trailer does not fit the trailer buffer */
+#define R_NOT_HANDLED (-3) /* not writable contiguous bytes in memoryviews: Python's path */
+#define R_BIO_WRITE (-4)   /* BIO_write took less than the record */
+
+/* A direct BIO: for the length of one SSL_write it is the SSL's wbio and takes the record
+ * straight into the caller's buffer (a memory BIO would take a cleared copy to be read out
+ * again); for one SSL_read it is the rbio and hands OpenSSL the caller's record where it
+ * lies. Outside those calls no SSL holds it. What does not fit goes to the context's own
+ * memory BIO (``spill``), in order, so the byte stream is the one the memory BIOs carry. */
+struct direct {
+    char *buf;
+    size_t cap;  /* writing: room at buf; reading: the record's length */
+    size_t used; /* writing: bytes written to buf; reading: bytes handed to OpenSSL */
+    void *spill; /* writing: the context's memory wbio, for what does not fit */
+    int overflow;
+};
+
+static int
+direct_write(void *bio, const char *in, int len)
+{
+    struct direct *d = f.BIO_get_data(bio);
+    f.BIO_clear_flags(bio, BIO_FLAGS_RWS | BIO_FLAGS_SHOULD_RETRY);
+    if (len <= 0 || d == NULL)
+        return 0;
+    if (!d->overflow && d->spill != NULL && d->cap - d->used >= (size_t)len) {
+        memcpy(d->buf + d->used, in, (size_t)len);
+        d->used += (size_t)len;
+        return len;
+    }
+    d->overflow = 1;
+    return d->spill != NULL ? f.BIO_write(d->spill, in, len) : -1;
+}
+
+static int
+direct_read(void *bio, char *out, int len)
+{
+    struct direct *d = f.BIO_get_data(bio);
+    f.BIO_clear_flags(bio, BIO_FLAGS_RWS | BIO_FLAGS_SHOULD_RETRY);
+    size_t left = d != NULL ? d->cap - d->used : 0;
+    if (len <= 0)
+        return 0;
+    if (left == 0) { /* as an empty memory BIO: "try again" */
+        f.BIO_set_flags(bio, BIO_FLAGS_READ | BIO_FLAGS_SHOULD_RETRY);
+        return -1;
+    }
+    if ((size_t)len > left)
+        len = (int)left;
+    memcpy(out, d->buf + d->used, (size_t)len);
+    d->used += (size_t)len;
+    return len;
+}
+
+static long
+direct_ctrl(void *bio, int cmd, long num, void *ptr)
+{
+    struct direct *d = f.BIO_get_data(bio);
+    size_t left = d != NULL && d->spill == NULL ? d->cap - d->used : 0;
+    switch (cmd) {
+    case BIO_CTRL_PENDING:
+        return (long)left;
+    case BIO_CTRL_EOF:
+        return left == 0;
+    case BIO_CTRL_FLUSH:
+        return 1;
+    case BIO_CTRL_WPENDING:
+    default:
+        return 0;
+    }
+}
+
+static void *
+address(PyObject *value)
+{
+    return PyLong_AsVoidPtr(value);
+}
+
+/* A writable, contiguous, byte-sized view of a memoryview (exactly that type, as the
+ * Python path requires); 0 with nothing held otherwise, -1 with an exception set. */
+static int
+get_view(PyObject *obj, Py_buffer *view)
+{
+    if (!Py_IS_TYPE(obj, &PyMemoryView_Type) || PyMemoryView_GET_BUFFER(obj)->readonly)
+        return 0;
+    if (PyObject_GetBuffer(obj, view, PyBUF_WRITABLE | PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0) {
+        PyErr_Clear(); /* not contiguous: not this path */
+        return 0;
+    }
+    if (view->itemsize != 1) {
+        PyBuffer_Release(view);
+        return 0;
+    }
+    return 1;
+}
+
+static PyObject *
+sspirecord_init(PyObject *self, PyObject *addresses)
+{
+    void *table[F_COUNT];
+
+    if (!PyDict_Check(addresses)) {
+        PyErr_SetString(PyExc_TypeError, "init() takes a dict of function addresses");
+        return NULL;
+    }
+    for (size_t i = 0; i < F_COUNT; i++) {
+        PyObject *value = PyDict_GetItemString(addresses, f_names[i]);
+        if (value == NULL) {
+            PyErr_Format(PyExc_KeyError, "init(): no address for %s", f_names[i]);
+            return NULL;
+        }
+        table[i] = address(value);
+        if (table[i] == NULL) {
+            if (!PyErr_Occurred())
+                PyErr_Format(PyExc_ValueError, "init(): %s is NULL", f_names[i]);
+            return NULL;
+        }
+    }
+    memcpy(&f, table, sizeof f);
+    int index = f.BIO_get_new_index();
+    void *method = index > 0 ? f.BIO_meth_new(index | BIO_TYPE_SOURCE_SINK, "SSPI record") : NULL;
+    if (method == NULL || !f.BIO_meth_set_write(method, direct_write)
+        || !f.BIO_meth_set_read(method, direct_read)
+        || !f.BIO_meth_set_ctrl(method, direct_ctrl)) {
+        PyErr_SetString(PyExc_RuntimeError, "init(): BIO_meth_new failed");
+        return NULL;
+    }
+    direct_method = method; /* kept for the process: BIOs made from it may outlive a re-init */
+    Py_RETURN_NONE;
+}
+
+/* new_bio() -> the address of a direct BIO for one context (free_bio() frees it). */
+static PyObject *
+sspirecord_new_bio(PyObject *self, PyObject *unused)
+{
+    if (direct_method == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "new_bio(): init() first");
+        return NULL;
+    }
+    void *bio = f.BIO_new(direct_method);
+    if (bio == NULL)
+        return PyErr_NoMemory();
+    f.BIO_set_init(bio, 1);
+    return PyLong_FromVoidPtr(bio);
+}
+
+static PyObject *
+sspirecord_free_bio(PyObject *self, PyObject *arg)
+{
+    void *bio = address(arg);
+    if (bio == NULL)
+        return PyErr_Occurred() ? NULL : (PyErr_SetString(PyExc_ValueError, "NULL BIO"), NULL);
+    f.BIO_free(bio);
+    Py_RETURN_NONE;
+}
+
+/* Everything the BIO still holds is read and dropped (a record that did not fit). */
+static void
+discard(void *bio)
+{
+    char scratch[4096];
+    while (f.BIO_read(bio, scratch, (int)sizeof scratch) > 0)
+        ;
+}
+
+/* seal(ssl, wbio, direct, header, data, trailer, h, n) -> the trailer's length, or R_*.
+ * SSL_write encrypts the first n bytes of ``data`` (n > 0; Python checked n <= len(data)
+ * and n <= cbMaximumMessage) into one record laid over the three buffers: h bytes of
+ * header, n of data, the rest in the trailer. When the three are contiguous in memory, as
+ * a C loop's single send buffer is, OpenSSL writes the record straight into them through
+ * the direct BIO; otherwise it goes through the context's memory BIO and is read out
+ * piece by piece. */
+static PyObject *
+sspirecord_seal(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer hb, db, tb;
+    void *ssl, *wbio, *dbio;
+    Py_ssize_t h, n;
+    long result;
+
+    if (nargs != 8) {
+        PyErr_SetString(PyExc_TypeError, "seal() takes 8 arguments");
+        return NULL;
+    }
+    ssl = address(args[0]);
+    wbio = address(args[1]);
+    dbio = address(args[2]);
+    h = PyLong_AsSsize_t(args[6]);
+    n = PyLong_AsSsize_t(args[7]);
+    if (PyErr_Occurred())
+        return NULL;
+    if (!ssl || !wbio || !dbio || h < 0 || n <= 0 || n > INT_MAX / 2 || h > INT_MAX / 2) {
+        PyErr_SetString(PyExc_ValueError, "seal(): bad handle or length");
+        return NULL;
+    }
+    if (!get_view(args[3], &hb))
+        return PyErr_Occurred() ? NULL : PyLong_FromLong(R_NOT_HANDLED);
+    if (!get_view(args[4], &db)) {
+        PyBuffer_Release(&hb);
+        return PyErr_Occurred() ? NULL : PyLong_FromLong(R_NOT_HANDLED);
+    }
+    if (!get_view(args[5], &tb)) {
+        PyBuffer_Release(&hb);
+        PyBuffer_Release(&db);
+        return PyErr_Occurred() ? NULL : PyLong_FromLong(R_NOT_HANDLED);
+    }
+    if (hb.len < h || db.len < n) {
+        result = R_NOT_HANDLED;
+        goto done;
+    }
+    char *base = hb.buf, *data = db.buf, *trailer = tb.buf;
+    int contiguous = data == base + h && (tb.len == 0 || trailer == data + n);
+    struct direct d = {base, (size_t)(h + n + tb.len), 0, wbio, 0};
+    int wrote;
+    size_t size;
+    if (contiguous && f.BIO_ctrl_pending(wbio) == 0 && !f.SSL_in_init(ssl)) {
+        f.BIO_set_data(dbio, &d);
+        f.BIO_up_ref(dbio); /* the SSL's reference, dropped when wbio is put back */
+        f.BIO_up_ref(wbio); /* kept over SSL_set0_wbio's free */
+        f.SSL_set0_wbio(ssl, dbio);
+        Py_BEGIN_ALLOW_THREADS
+        wrote = f.SSL_write(ssl, data, (int)n);
+        Py_END_ALLOW_THREADS
+        f.SSL_set0_wbio(ssl, wbio);
+        f.BIO_set_data(dbio, NULL);
+        if (wrote != n) {
+            if (d.used) /* what went out before the failure stays in the stream */
+                f.BIO_write(wbio, base, (int)d.used);
+            result = R_FAILED;
+            goto done;
+        }
+        size = d.used + f.BIO_ctrl_pending(wbio);
+    } else {
+        Py_BEGIN_ALLOW_THREADS
+        wrote = f.SSL_write(ssl, data, (int)n);
+        Py_END_ALLOW_THREADS
+        if (wrote != n) {
+            result = R_FAILED;
+            goto done;
+        }
+        size = f.BIO_ctrl_pending(wbio);
+    }
+    if (size < (size_t)(h + n) || size > INT_MAX) { /* not one record: never for n <= 16K */
+        discard(wbio);
+        result = R_FAILED;
+        goto done;
+    }
+    Py_ssize_t tail = (Py_ssize_t)size - h - n;
+    if (tail > tb.len) {
+        discard(wbio);
+        result = R_TOO_SMALL;
+        goto done;
+    }
+    if (contiguous) {
+        if (size > d.used)
+            f.BIO_read(wbio, base + d.used, (int)(size - d.used));
+    } else {
+        if (h)
+            f.BIO_read(wbio, base, (int)h);
+        f.BIO_read(wbio, data, (int)n);
+        if (tail)
+            f.BIO_read(wbio, trailer, (int)tail);
+    }
+    result = (long)tail;
+done:
+    PyBuffer_Release(&hb);
+    PyBuffer_Release(&db);
+    PyBuffer_Release(&tb);
+    return PyLong_FromLong(result);
+}
+
+/* open(ssl, rbio, direct, record, h, length) -> SSL_read's result, or R_*.
+ * SSL_read takes the first ``length`` bytes of ``record`` (one whole TLS record; Python
+ * checked length <= len(record) and h <= length) and decrypts the plaintext over the
+ * record from offset h: DecryptMessage's DATA points into the caller's buffer, as
+ * Schannel's does. OpenSSL reads the record where it lies through the direct BIO (it reads
+ * all of it before it writes any plaintext) when the context's memory BIO is empty. */
+static PyObject *
+sspirecord_open(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer rb;
+    void *ssl, *rbio, *dbio;
+    Py_ssize_t h, length;
+    long result;
+
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "open() takes 6 arguments");
+        return NULL;
+    }
+    ssl = address(args[0]);
+    rbio = address(args[1]);
+    dbio = address(args[2]);
+    h = PyLong_AsSsize_t(args[4]);
+    length = PyLong_AsSsize_t(args[5]);
+    if (PyErr_Occurred())
+        return NULL;
+    if (!ssl || !rbio || !dbio || h < 0 || length < h || length > INT_MAX) {
+        PyErr_SetString(PyExc_ValueError, "open(): bad handle or length");
+        return NULL;
+    }
+    if (!get_view(args[3], &rb))
+        return PyErr_Occurred() ? NULL : PyLong_FromLong(R_NOT_HANDLED);
+    if (rb.len < length) {
+        result = R_NOT_HANDLED;
+        goto done;
+    }
+    char *record = rb.buf;
+    int got;
+    if (f.BIO_ctrl_pending(rbio) == 0 && !f.SSL_in_init(ssl)) {
+        struct direct d = {record, (size_t)length, 0, NULL, 0};
+        f.BIO_set_data(dbio, &d);
+        f.BIO_up_ref(dbio);
+        f.BIO_up_ref(rbio);
+        f.SSL_set0_rbio(ssl, dbio);
+        Py_BEGIN_ALLOW_THREADS
+        got = f.SSL_read(ssl, record + h, (int)(length - h));
+        Py_END_ALLOW_THREADS
+        f.SSL_set0_rbio(ssl, rbio);
+        f.BIO_set_data(dbio, NULL);
+        if (d.used < (size_t)length) /* not all taken (a failure): the rest stays queued */
+            f.BIO_write(rbio, record + d.used, (int)((size_t)length - d.used));
+    } else {
+        if (f.BIO_write(rbio, record, (int)length) != length) {
+            result = R_BIO_WRITE;
+            goto done;
+        }
+        Py_BEGIN_ALLOW_THREADS
+        got = f.SSL_read(ssl, record + h, (int)(length - h));
+        Py_END_ALLOW_THREADS
+    }
+    result = got;
+done:
+    PyBuffer_Release(&rb);
+    return PyLong_FromLong(result);
+}
+
+static PyMethodDef methods[] = {
+    {"init", sspirecord_init, METH_O,
+     "init({name: address}): the addresses of the OpenSSL functions used, in the "
+     "libssl/libcrypto already loaded."},
+    {"new_bio", sspirecord_new_bio, METH_NOARGS, "new_bio() -> a context's direct BIO."},
+    {"free_bio", sspirecord_free_bio, METH_O, "free_bio(address): BIO_free."},
+    {"seal", (PyCFunction)(void (*)(void))sspirecord_seal, METH_FASTCALL,
+     "seal(ssl, wbio, direct, header, data, trailer, h, n) -> trailer length, or R_*."},
+    {"open", (PyCFunction)(void (*)(void))sspirecord_open, METH_FASTCALL,
+     "open(ssl, rbio, direct, record, h, length) -> SSL_read's result, or R_*."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_sspirecord",
+    "EncryptMessage/DecryptMessage's record kernel over the process's OpenSSL (optional).",
+    -1, methods,
+};
+
+PyMODINIT_FUNC
+PyInit__sspirecord(void)
+{
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL)
+        return NULL;
+    if (PyModule_AddIntConstant(m, "R_FAILED", R_FAILED) < 0
+        || PyModule_AddIntConstant(m, "R_TOO_SMALL", R_TOO_SMALL) < 0
+        || PyModule_AddIntConstant(m, "R_NOT_HANDLED", R_NOT_HANDLED) < 0
+        || PyModule_AddIntConstant(m, "R_BIO_WRITE", R_BIO_WRITE) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
