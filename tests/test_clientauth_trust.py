@@ -432,3 +432,67 @@ def test_judge_client_chain_reports_the_mode(server):
         trust = clientauth.judge_client_chain(m, ctx)
     assert (trust.error, trust.machine_error, trust.mode) == (CERT_E_UNTRUSTEDROOT, 0, 1)
     assert trust.refused_by_mode and trust.source.store == "ClientAuthIssuer"
+
+
+# --- the doctor -------------------------------------------------------------------------------
+
+
+def test_doctor_names_the_trust_mode_and_its_fix_works(server, tmp_path, monkeypatch):
+    """Trusted by the machine, refused by Exclusive Root Trust: the doctor says so
+    (client-cert-trust-mode, 403.16, SEC_E_UNTRUSTED_ROOT) and its first fix, run as
+    printed, makes the served endpoint accept the certificate."""
+    import shlex
+
+    from capi.crypt32.cert import CertCreateCertificateContext
+    from winpki.doctor_clients import diagnose_client_certificate
+
+    m = server["machine"]
+    _bind(server)
+    _reg_add("ClientAuthTrustMode", clientauth.EXCLUSIVE_ROOT_TRUST)
+    _add("ClientAuthIssuer", make_root("Some Other Root")[0])
+    good_pem = server["clients"]["good"][0].read_bytes()
+    leaf = x509.load_pem_x509_certificate(good_pem)
+    ctx = CertCreateCertificateContext(C.X509_ASN_ENCODING,
+                                       leaf.public_bytes(serialization.Encoding.DER))
+    diag = diagnose_client_certificate(m, ctx, ENDPOINT)
+    finding = diag.findings[0]
+    assert finding.cause == "client-cert-trust-mode" and finding.severity == "error"
+    assert finding.hresult == 0x80090325
+    assert any("Exclusive Root Trust" in e and "LocalMachine\\ClientAuthIssuer" in e
+               for e in finding.evidence)
+    assert any("403.16" in e for e in finding.evidence)
+    # The fix: the client's root into ClientAuthIssuer (the file name the doctor prints).
+    add = finding.commands[0]
+    assert add == "winpki certutil -addstore ClientAuthIssuer MachineRoot.cer"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "MachineRoot.cer").write_bytes(
+        server["root"][0].public_bytes(serialization.Encoding.DER))
+    _run(*shlex.split(add)[1:])
+    assert diagnose_client_certificate(m, ctx, ENDPOINT).findings[0].cause == "client-cert-ok"
+    with serve(ENDPOINT, handler=_who) as endpoint:
+        good = _get(endpoint.address, server, "good")
+    assert good.startswith(b"HTTP/1.1 200")
+    # The other fix (back to Machine Trust) is a reg add the CLI runs as printed.
+    back = finding.commands[1]
+    _run(*shlex.split(back)[1:])
+    assert clientauth.trust_mode(m) == clientauth.MACHINE_TRUST
+
+
+def test_doctor_reports_the_issuer_list_it_would_send(server):
+    from capi.crypt32.cert import CertCreateCertificateContext
+    from winpki.doctor_clients import diagnose_client_certificate
+
+    _bind(server, "sslctlstorename=PartnerCAs")
+    _add("PartnerCAs", server["inter"][0])
+    _reg_add("ClientAuthTrustMode", clientauth.EXCLUSIVE_CA_TRUST)
+    partner = x509.load_pem_x509_certificates(server["clients"]["partner"][0].read_bytes())
+    _add("CA", partner[1])
+    ctx = CertCreateCertificateContext(C.X509_ASN_ENCODING,
+                                       partner[0].public_bytes(serialization.Encoding.DER))
+    diag = diagnose_client_certificate(server["machine"], ctx, ENDPOINT)
+    # Exclusive CA Trust anchors at the binding store's CA: trusted, as the endpoint says.
+    assert diag.findings[0].cause == "client-cert-ok"
+    text = "\n".join(diag.findings[0].evidence)
+    assert "Trusted issuer list: not sent (SendTrustedIssuerList is 0 or absent" in text
+    assert "ClientAuthTrustMode 2 (Exclusive CA Trust): trusted issuers from " \
+           "LocalMachine\\PartnerCAs (the binding's SslCtlStoreName)" in text
