@@ -2,8 +2,9 @@ r"""The doctor's checks for the other side of TLS and for self-hosted listeners:
 
 - a client certificate against what a binding trusts (``winpki doctor --client-cert``):
   the machine's chain engine as http.sys runs it (LocalMachine, Client Authentication,
-  revocation from the machine's CRLs), the trusted issuer list the server sends
-  (LocalMachine\Root's subjects), and what IIS answers: 403.16 "Client certificate is
+  revocation from the machine's CRLs), Schannel's ClientAuthTrustMode and the trusted
+  issuer list (:mod:`schannel.clientauth`: the binding's SslCtlStoreName, ClientAuthIssuer
+  or Root; sent only with SendTrustedIssuerList), and what IIS answers: 403.16 "Client certificate is
   untrusted or invalid.", 403.13 "Client certificate revoked.", 403.17 "Client certificate
   has expired or is not yet valid." (Microsoft "The HTTP status code in IIS 7 and later
   versions"), or 403.7 when the binding requires a certificate the client will not offer
@@ -138,7 +139,8 @@ def diagnose_client_certificate(machine: Machine, cert, ipport: str | None = Non
         trust = clientauth.judge_client_chain(machine, cert, None, ctl_store)
     # The names the server's CertificateRequest carries (schannel.clientauth).
     issuer_list = clientauth.trusted_issuer_list(machine, ctl_store)
-    issuers = set(issuer_list.names)
+    issuers = set(issuer_list.names) if issuer_list.sent else {
+        c.x509.subject.public_bytes() for c in issuer_list.source.certificates}
     path = " -> ".join(f'"{_name(e)}"' for e in elements)
     # The CA the chain stops at: the top certificate itself when it is self-signed (a root
     # the machine does not trust), else its issuer, which the machine does not have.
@@ -157,7 +159,9 @@ def diagnose_client_certificate(machine: Machine, cert, ipport: str | None = Non
                         + (" -- cut at 16 KB (event 36885)" if issuer_list.truncated else ""))
     else:
         evidence.append("Trusted issuer list: not sent (SendTrustedIssuerList is 0 or absent "
-                        f"on {machine.os.product}): the client may offer any certificate")
+                        f"on {machine.os.product}): the client may offer any certificate; "
+                        f"{issuer_list.source.description} ({count}) "
+                        f"{'names' if in_list else 'does not name'} \"{anchor}\"")
     evidence += binding_evidence
     findings += binding_findings
     error = status.dwError
