@@ -496,3 +496,17 @@ def test_doctor_reports_the_issuer_list_it_would_send(server):
     assert "Trusted issuer list: not sent (SendTrustedIssuerList is 0 or absent" in text
     assert "ClientAuthTrustMode 2 (Exclusive CA Trust): trusted issuers from " \
            "LocalMachine\\PartnerCAs (the binding's SslCtlStoreName)" in text
+
+
+@pytest.mark.xfail(strict=True, reason="Certificate trust lists are not modelled "
+                   "(CertCreateCTLContext is ERROR_CALL_NOT_IMPLEMENTED): before Windows "
+                   "Server 2012 http.sys takes a binding's trusted issuers from the CTL "
+                   "SslCtlIdentifier in its SslCtlStoreName store ('What's New in TLS/SSL "
+                   "(Schannel SSP)'); winpki always takes them from LocalMachine\\Root there")
+def test_2008r2_binding_ctl_names_the_trusted_issuers(w2008):
+    partner = make_root("Partner Root")
+    _add("Root", partner[0])
+    _add("Root", make_root("Other Root")[0])
+    _add("PartnerCTLs", partner[0])  # the CTL's store (the CTL itself cannot be made)
+    issuers = clientauth.trusted_issuer_list(w2008, "PartnerCTLs")
+    assert issuers.names == [_subject(partner[0])]
