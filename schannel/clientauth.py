@@ -297,11 +297,21 @@ def judge_client_chain(machine: Machine, leaf, extra_store=None,
             anchor = top if not error else None
             return ClientTrust(error, mode, machine_error, source, anchor)
         # Exclusive CA Trust: a CA certificate of the chain (not the client's own) is in the
-        # store; the chain is trusted from there whatever is above it.
+        # store; the chain is trusted from there whatever is above it. The store is searched
+        # for issuers too, so a CA the client did not send is found there.
+        engine = CertCreateCertificateChainEngine(CERT_CHAIN_ENGINE_CONFIG(
+            rghAdditionalStore=[store], dwFlags=C.CERT_CHAIN_USE_LOCAL_MACHINE_STORE))
+        try:
+            with CertGetCertificateChain(engine, leaf, None, extra_store, para, flags) as chain:
+                error = _policy_error(chain)
+                elements = [e.pCertContext for e in chain.rgpChain[0].rgpElement]
+        finally:
+            CertFreeCertificateChainEngine(engine)
         anchor = next((e for e in elements[1:] if store.find_sha1(e.sha1) is not None), None)
     if anchor is None:
         return ClientTrust(CERT_E_UNTRUSTEDROOT, mode, machine_error, source)
-    error = 0 if machine_error in (CERT_E_UNTRUSTEDROOT, CERT_E_CHAINING) else machine_error
+    if error in (CERT_E_UNTRUSTEDROOT, CERT_E_CHAINING):
+        error = 0
     return ClientTrust(error, mode, machine_error, source, anchor)
 
 

@@ -510,3 +510,27 @@ def test_2008r2_binding_ctl_names_the_trusted_issuers(w2008):
     _add("PartnerCTLs", partner[0])  # the CTL's store (the CTL itself cannot be made)
     issuers = clientauth.trusted_issuer_list(w2008, "PartnerCTLs")
     assert issuers.names == [_subject(partner[0])]
+
+
+def test_exclusive_ca_trust_finds_a_ca_the_client_did_not_send(server, tmp_path):
+    """The client sends its certificate alone; its issuing CA is only in the trusted issuer
+    store (not in LocalMachine\\CA): Exclusive CA Trust still anchors there."""
+    _bind(server)
+    _add("ClientAuthIssuer", server["inter"][0])
+    _reg_add("ClientAuthTrustMode", clientauth.EXCLUSIVE_CA_TRUST)
+    pem = server["clients"]["partner"][0]
+    leaf_only = tmp_path / "partner-leaf.pem"
+    leaf_only.write_bytes(_pem_certs(pem.read_bytes())[0])
+    server["clients"]["partner-leaf"] = (leaf_only, server["clients"]["partner"][1])
+    with serve(ENDPOINT, handler=_who) as endpoint:
+        partner = _get(endpoint.address, server, "partner-leaf")
+    assert partner.startswith(b"HTTP/1.1 200") and partner.endswith(b"CN=partner-client")
+    # Machine Trust: the same client is untrusted (its root is nowhere on this machine).
+    _reg_add("ClientAuthTrustMode", clientauth.MACHINE_TRUST)
+    with serve(ENDPOINT, handler=_who) as endpoint:
+        assert b"403.16" in _get(endpoint.address, server, "partner-leaf")
+
+
+def _pem_certs(data: bytes) -> list[bytes]:
+    return [c.public_bytes(serialization.Encoding.PEM)
+            for c in x509.load_pem_x509_certificates(data)]
