@@ -534,3 +534,30 @@ def test_exclusive_ca_trust_finds_a_ca_the_client_did_not_send(server, tmp_path)
 def _pem_certs(data: bytes) -> list[bytes]:
     return [c.public_bytes(serialization.Encoding.PEM)
             for c in x509.load_pem_x509_certificates(data)]
+
+
+def test_served_endpoint_cuts_the_list_and_logs_36885(w2008, tmp_path):
+    """Windows Server 2008 R2 sends the list by default; with 40 long-named roots it is
+    over 16 KB: the client sees the part that fits, and 36885 is in the System log."""
+    roots = [_long_root(i) for i in range(40)]
+    for r in roots:
+        _add("Root", r)
+    root = make_root("Machine Root")
+    _add("Root", root[0])
+    cert, key = issue(root, "localhost", dns=("localhost",), key=_ec())
+    ctx, _ = install(cert, key)
+    _run("netsh", "http", "add", "sslcert", f"ipport={ENDPOINT}",
+         f"certhash={ctx.thumbprint.lower()}", f"appid={IIS_APP_ID}",
+         "clientcertnegotiation=enable")
+    certevents.set_event_logging(w2008, 3)
+    # TLS 1.2 is off by default on 2008 R2 ("Protocols in TLS/SSL (Schannel SSP)").
+    from schannel import protocols
+
+    protocols.set_server_protocol(w2008, "TLS 1.2", True)
+    expected = clientauth.trusted_issuer_list(w2008)
+    with serve(ENDPOINT, handler=_who) as endpoint:
+        asked, names = _s_client(endpoint.address)
+    assert asked and 0 < len(names) == len(expected.names) < len(roots) + 1
+    assert all(n.startswith(("CN = Bulk Root", "CN = Machine Root")) for n in names)
+    assert [e.event_id for e in eventlog.query(w2008, "System",
+                                               xpath="*[System[(EventID=36885)]]")] == [36885]
