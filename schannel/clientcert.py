@@ -217,11 +217,13 @@ class ClientCertEndpoint(TlsEndpoint):
 
     def __init__(self, *args, machine: Machine, ssl_flags: int = 0,
                  server: str = "Microsoft-IIS/10.0", negotiate_at_handshake: bool = True,
-                 **kwargs):
+                 ctl_store_name: str | None = None, **kwargs):
         """``negotiate_at_handshake``: the binding's clientcertnegotiation=enable (ask in
-        the handshake); otherwise ask by renegotiation once a request has arrived."""
+        the handshake); otherwise ask by renegotiation once a request has arrived.
+        ``ctl_store_name``: the binding's SslCtlStoreName (schannel.clientauth)."""
         super().__init__(*args, **kwargs)
         self.machine = machine
+        self.ctl_store_name = ctl_store_name
         self.ssl_flags = ssl_flags
         self.server_header = server
         self.negotiate_at_handshake = negotiate_at_handshake
@@ -235,7 +237,8 @@ class ClientCertEndpoint(TlsEndpoint):
         ctx = super()._make_context()
         lib, o = self._lib, self._ossl
         lib.request_client_certificate(ctx, self.machine, SSL_VERIFY_PEER
-                                       if self.negotiate_at_handshake else SSL_VERIFY_NONE)
+                                       if self.negotiate_at_handshake else SSL_VERIFY_NONE,
+                                       self.ctl_store_name)
         if not self.negotiate_at_handshake:
             # The server's own renegotiation request; a client's is still refused (OpenSSL
             # 3 refuses client-initiated renegotiation unless told otherwise).
@@ -374,18 +377,12 @@ class ClientCertEndpoint(TlsEndpoint):
                              self.key.algorithm)
 
     def _judge(self, chain: list[bytes]):
-        """(CERT_CONTEXT, chain policy dwError) by LocalMachine's chain engine."""
+        """(CERT_CONTEXT, chain policy dwError) by LocalMachine's chain engine and
+        Schannel's ClientAuthTrustMode (schannel.clientauth)."""
         from capi.crypt32.cert import CertCreateCertificateContext
-        from capi.crypt32.chain import (
-            CERT_CHAIN_PARA,
-            CERT_CHAIN_POLICY_PARA,
-            CERT_USAGE_MATCH,
-            SSL_EXTRA_CERT_CHAIN_POLICY_PARA,
-            CertGetCertificateChain,
-            CertVerifyCertificateChainPolicy,
-        )
         from capi.crypt32.store import CertAddEncodedCertificateToStore, CertOpenStore
         from capi.host.context import run_as, use_machine
+        from schannel.clientauth import judge_client_chain
 
         with use_machine(self.machine), run_as("NT AUTHORITY\\SYSTEM"):
             try:
@@ -399,17 +396,10 @@ class ClientCertEndpoint(TlsEndpoint):
                                                      C.CERT_STORE_ADD_ALWAYS)
                 except WinError:
                     continue
-            para = CERT_CHAIN_PARA(CERT_USAGE_MATCH(C.USAGE_MATCH_TYPE_AND,
-                                                    [C.szOID_PKIX_KP_CLIENT_AUTH]))
             # Revocation checked, but only a CRL's "revoked" refuses: an unknown status
             # (no CRL, offline) is ignored by the policy (module docstring).
-            policy = CERT_CHAIN_POLICY_PARA(
-                C.CERT_CHAIN_POLICY_IGNORE_ALL_REV_UNKNOWN_FLAGS,
-                SSL_EXTRA_CERT_CHAIN_POLICY_PARA(C.AUTHTYPE_CLIENT, 0, None))
-            with CertGetCertificateChain(C.HCCE_LOCAL_MACHINE, leaf, None, extra, para,
-                                         C.CERT_CHAIN_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT) as ctx:
-                status = CertVerifyCertificateChainPolicy(C.CERT_CHAIN_POLICY_SSL, ctx, policy)
-        return leaf, status.dwError
+            trust = judge_client_chain(self.machine, leaf, extra, self.ctl_store_name)
+        return leaf, trust.error
 
     def _gate(self, info: ClientHandshakeInfo):
         handler, flags, server = self.handler, self.ssl_flags, self.server_header

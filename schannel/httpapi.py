@@ -234,18 +234,28 @@ def _binding(config_id: int, info) -> httpsys.SslBinding:
     app_id = param.AppId if isinstance(param.AppId, uuid.UUID) else None
     if app_id is None:
         raise WinError(ERROR_INVALID_PARAMETER, detail="AppId")
+    ctl = {}
+    for field_name, attr in (("pDefaultSslCtlIdentifier", "ctl_identifier"),
+                             ("pDefaultSslCtlStoreName", "ctl_store_name")):
+        value = getattr(param, field_name, None)
+        if value is not None and not isinstance(value, str):
+            raise WinError(ERROR_INVALID_PARAMETER, detail=f"{field_name} must be a string")
+        ctl[attr] = value or None  # an empty string is no value, as NULL
     return httpsys.SslBinding(
         endpoint=endpoint, kind=kind, cert_hash=bytes(digest).hex(),
         app_id="{" + str(app_id) + "}",
         store_name=(param.pSslCertStoreName or "MY").upper(),
         client_cert_negotiation=bool(param.DefaultFlags
-                                     & HTTP_SERVICE_CONFIG_SSL_FLAG_NEGOTIATE_CLIENT_CERT))
+                                     & HTTP_SERVICE_CONFIG_SSL_FLAG_NEGOTIATE_CLIENT_CERT),
+        **ctl)
 
 
 def _ssl_param(b: httpsys.SslBinding) -> HTTP_SERVICE_CONFIG_SSL_PARAM:
     flags = HTTP_SERVICE_CONFIG_SSL_FLAG_NEGOTIATE_CLIENT_CERT if b.client_cert_negotiation else 0
     return HTTP_SERVICE_CONFIG_SSL_PARAM(20, bytes.fromhex(b.cert_hash),
                                          uuid.UUID(b.app_id.strip("{}")), b.store_name,
+                                         pDefaultSslCtlIdentifier=b.ctl_identifier,
+                                         pDefaultSslCtlStoreName=b.ctl_store_name,
                                          DefaultFlags=flags)
 
 

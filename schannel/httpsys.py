@@ -44,6 +44,17 @@ CREATE TABLE IF NOT EXISTS http_sslcert (
 );
 """
 
+# The binding's SslCtlIdentifier / SslCtlStoreName (netsh sslctlidentifier= sslctlstorename=,
+# HTTP_SERVICE_CONFIG_SSL_PARAM pDefaultSslCtlIdentifier / pDefaultSslCtlStoreName): a table
+# of its own, so that machines made before these fields keep their bindings as they are.
+_CTL_SCHEMA = """
+CREATE TABLE IF NOT EXISTS http_sslcert_ctl (
+    endpoint       TEXT PRIMARY KEY,
+    ctl_identifier TEXT,
+    ctl_store_name TEXT
+);
+"""
+
 
 @dataclass(frozen=True)
 class SslBinding:
@@ -53,10 +64,24 @@ class SslBinding:
     app_id: str
     store_name: str
     client_cert_negotiation: bool = False
+    # SslCtlIdentifier / SslCtlStoreName (None: "(null)" in netsh's listing). From Windows
+    # Server 2012 on the store under LocalMachine named by SslCtlStoreName is the binding's
+    # own trusted-issuer store (schannel.clientauth); the identifier named a CTL before.
+    ctl_identifier: str | None = None
+    ctl_store_name: str | None = None
 
 
 def _schema(machine: Machine) -> None:
     machine.ensure_schema("httpsys", _SCHEMA)
+    machine.ensure_schema("httpsys_ctl", _CTL_SCHEMA)
+
+
+def _write_ctl(db, binding: SslBinding) -> None:
+    db.execute("DELETE FROM http_sslcert_ctl WHERE endpoint = ?", (binding.endpoint,))
+    if binding.ctl_identifier is not None or binding.ctl_store_name is not None:
+        db.execute("INSERT INTO http_sslcert_ctl(endpoint, ctl_identifier, ctl_store_name) "
+                   "VALUES (?, ?, ?)",
+                   (binding.endpoint, binding.ctl_identifier, binding.ctl_store_name))
 
 
 def parse_ipport(text: str) -> str:
@@ -154,6 +179,7 @@ def add_binding(machine: Machine, binding: SslBinding, *, token: Token | None = 
                    "client_cert_negotiation) VALUES (?, ?, ?, ?, ?, ?)",
                    (binding.endpoint, binding.kind, binding.cert_hash, binding.app_id,
                     binding.store_name, int(binding.client_cert_negotiation)))
+        _write_ctl(db, binding)
     return binding
 
 
@@ -171,23 +197,29 @@ def replace_binding(machine: Machine, binding: SslBinding, *,
                           int(binding.client_cert_negotiation), binding.endpoint))
         if cur.rowcount == 0:
             raise WinError(ERROR_FILE_NOT_FOUND, detail=binding.endpoint)
+        _write_ctl(db, binding)
     return binding
+
+
+_SELECT = ("SELECT b.endpoint, b.kind, b.cert_hash, b.app_id, b.store_name, "
+           "b.client_cert_negotiation, c.ctl_identifier, c.ctl_store_name FROM http_sslcert b "
+           "LEFT JOIN http_sslcert_ctl c ON c.endpoint = b.endpoint")
+
+
+def _row(r) -> SslBinding:
+    return SslBinding(*r[:5], bool(r[5]), r[6], r[7])
 
 
 def get_binding(machine: Machine, endpoint: str) -> SslBinding | None:
     _schema(machine)
-    row = machine.db.execute(
-        "SELECT endpoint, kind, cert_hash, app_id, store_name, client_cert_negotiation "
-        "FROM http_sslcert WHERE endpoint = ?", (endpoint,)).fetchone()
-    return SslBinding(*row[:5], bool(row[5])) if row else None
+    row = machine.db.execute(f"{_SELECT} WHERE b.endpoint = ?", (endpoint,)).fetchone()
+    return _row(row) if row else None
 
 
 def list_bindings(machine: Machine) -> list[SslBinding]:
     _schema(machine)
-    rows = machine.db.execute(
-        "SELECT endpoint, kind, cert_hash, app_id, store_name, client_cert_negotiation "
-        "FROM http_sslcert ORDER BY kind, endpoint").fetchall()
-    return [SslBinding(*r[:5], bool(r[5])) for r in rows]
+    rows = machine.db.execute(f"{_SELECT} ORDER BY b.kind, b.endpoint").fetchall()
+    return [_row(r) for r in rows]
 
 
 def delete_binding(machine: Machine, endpoint: str, *, token: Token | None = None) -> None:
@@ -197,3 +229,4 @@ def delete_binding(machine: Machine, endpoint: str, *, token: Token | None = Non
         cur = db.execute("DELETE FROM http_sslcert WHERE endpoint = ?", (endpoint,))
         if cur.rowcount == 0:
             raise WinError(ERROR_FILE_NOT_FOUND, detail=endpoint)
+        db.execute("DELETE FROM http_sslcert_ctl WHERE endpoint = ?", (endpoint,))

@@ -194,6 +194,7 @@ def serve(ipport: str, listen=("127.0.0.1", 0), *, machine: Machine | None = Non
         endpoint = ClientCertEndpoint(chain, key, listen, handler=page, on_handshake=on_handshake,
                                       machine=machine, ssl_flags=ssl_flags,
                                       negotiate_at_handshake=binding.client_cert_negotiation,
+                                      ctl_store_name=binding.ctl_store_name,
                                       server=iisweb.server_header(machine), **endpoint_options)
     else:
         endpoint = TlsEndpoint(chain, key, listen, handler=page, on_handshake=on_handshake,

@@ -81,12 +81,20 @@ class SslExtras:
         self.BIO_write_p = _bind(c, "BIO_write", i, _vp, _vp, i)
         self.store_idx = self.SSL_get_ex_data_X509_STORE_CTX_idx()
 
-    def request_client_certificate(self, ctx, machine, mode: int = SSL_VERIFY_PEER) -> None:
+    def request_client_certificate(self, ctx, machine, mode: int = SSL_VERIFY_PEER,
+                                   ctl_store_name: str | None = None) -> None:
         """A server SSL_CTX asks for a client certificate (SSL_VERIFY_PEER), naming the
-        subjects of the machine's LocalMachine\\Root as the acceptable issuers; with
-        ``mode`` SSL_VERIFY_NONE the names are set for a later request (a renegotiation)."""
+        issuers Schannel would name (:func:`schannel.clientauth.trusted_issuer_list`: none
+        when SendTrustedIssuerList is off, else the binding's SslCtlStoreName store,
+        ClientAuthIssuer or Root, cut at 16 KB with event 36885); with ``mode``
+        SSL_VERIFY_NONE the names are set for a later request (a renegotiation)."""
+        from schannel import clientauth
+
         self.SSL_CTX_set_verify(ctx, mode, None)
-        for der in trusted_issuers(machine):
+        issuers = clientauth.trusted_issuer_list(machine, ctl_store_name)
+        if issuers.truncated:
+            clientauth.log_issuer_list_truncated(machine)
+        for der in issuers.certificates:
             x509 = x509_from_der(self.o, der)
             if x509:
                 self.SSL_CTX_add_client_CA(ctx, x509)
@@ -152,15 +160,13 @@ def system_store_certificates(location: int, name: str):
             ctx = CertEnumCertificatesInStore(store, ctx)
 
 
-def trusted_issuers(machine) -> list[bytes]:
-    """The certificates of LocalMachine\\Root: Schannel's server sends their subjects as
-    the CertificateRequest's certificate_authorities ("trusted issuer list"; Microsoft
-    "TLS/SSL Settings": SendTrustedIssuerList)."""
-    from capi.host.context import use_machine
+def trusted_issuers(machine, ctl_store_name: str | None = None) -> list[bytes]:
+    """The certificates whose subjects Schannel's server sends as the CertificateRequest's
+    certificate_authorities ("trusted issuer list"; :mod:`schannel.clientauth`): none when
+    SendTrustedIssuerList is off."""
+    from schannel import clientauth
 
-    with use_machine(machine):
-        return [ctx.pbCertEncoded for ctx in system_store_certificates(
-            C.CERT_SYSTEM_STORE_LOCAL_MACHINE, "Root")]
+    return list(clientauth.trusted_issuer_list(machine, ctl_store_name).certificates)
 
 
 __all__ = ["SSL_VERIFY_PEER", "SslExtras", "system_store_certificates", "trusted_issuers",

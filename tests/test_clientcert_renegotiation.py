@@ -160,26 +160,38 @@ def test_tls12_renegotiates_after_the_request(site):
 
 
 def _s_client_ca_names(address) -> str:
-    """What ``openssl s_client`` says of the first handshake's CertificateRequest."""
+    """What ``openssl s_client`` says of the first handshake's CertificateRequest: its CA
+    names line, with " (asked)" when a CertificateRequest came (s_client prints "Client
+    Certificate Types" only then)."""
     import subprocess
 
     out = subprocess.run(["openssl", "s_client", "-connect", f"{address[0]}:{address[1]}",
                           "-tls1_2", "-servername", "localhost"],
                          input=b"", capture_output=True, timeout=30).stdout.decode()
+    asked = " (asked)" if "Client Certificate Types:" in out else ""
     for line in out.splitlines():
         if "client certificate CA names" in line:
-            return line.strip()
+            return line.strip() + asked
     raise AssertionError(out)
 
 
 def test_first_handshake_asks_only_with_clientcertnegotiation(site):
     """Without clientcertnegotiation the first handshake carries no CertificateRequest
-    (the certificate is asked for later); with it, the request names the trusted roots."""
+    (the certificate is asked for later); with it, the handshake asks -- naming no issuers
+    on Windows Server 2019, whose SendTrustedIssuerList is off by default, and the trusted
+    roots once it is on (schannel.clientauth; tests/test_clientauth_trust.py)."""
+    from schannel import clientauth
+
     with serve("0.0.0.0:443", handler=_who) as endpoint:
         assert _s_client_ca_names(endpoint.address) == "No client certificate CA names sent"
     _negotiate_in_handshake(site["machine"])
     with serve("0.0.0.0:443", handler=_who) as endpoint:
-        assert _s_client_ca_names(endpoint.address) == "Acceptable client certificate CA names"
+        assert _s_client_ca_names(endpoint.address) == \
+            "No client certificate CA names sent (asked)"
+    clientauth.set_schannel_dword(site["machine"], clientauth.SEND_TRUSTED_ISSUER_LIST, 1)
+    with serve("0.0.0.0:443", handler=_who) as endpoint:
+        assert _s_client_ca_names(endpoint.address) == \
+            "Acceptable client certificate CA names (asked)"
 
 
 def test_tls13_connection_is_reset_on_2022(site_2022):

@@ -2,8 +2,9 @@ r"""The doctor's checks for the other side of TLS and for self-hosted listeners:
 
 - a client certificate against what a binding trusts (``winpki doctor --client-cert``):
   the machine's chain engine as http.sys runs it (LocalMachine, Client Authentication,
-  revocation from the machine's CRLs), the trusted issuer list the server sends
-  (LocalMachine\Root's subjects), and what IIS answers: 403.16 "Client certificate is
+  revocation from the machine's CRLs), Schannel's ClientAuthTrustMode and the trusted
+  issuer list (:mod:`schannel.clientauth`: the binding's SslCtlStoreName, ClientAuthIssuer
+  or Root; sent only with SendTrustedIssuerList), and what IIS answers: 403.16 "Client certificate is
   untrusted or invalid.", 403.13 "Client certificate revoked.", 403.17 "Client certificate
   has expired or is not yet valid." (Microsoft "The HTTP status code in IIS 7 and later
   versions"), or 403.7 when the binding requires a certificate the client will not offer
@@ -121,22 +122,25 @@ def diagnose_client_certificate(machine: Machine, cert, ipport: str | None = Non
     """Would the binding (or any http.sys binding of this machine) accept ``cert`` (a
     CERT_CONTEXT) as a client certificate, what would IIS answer, and the fix."""
     from capi.host.context import run_as, use_machine
-    from schannel import clientcert, sslext
+    from schannel import clientauth, clientcert, httpsys
     from schannel.certevents import sec_code
 
     findings: list[Finding] = []
     thumb = cert.thumbprint.lower()
     subject = _name(cert)
     binding_evidence, asks, requires, binding_findings = _binding_asks(machine, ipport)
+    bound = httpsys.get_binding(machine, httpsys.parse_ipport(ipport)) if ipport else None
+    ctl_store = bound.ctl_store_name if bound is not None else None
     with use_machine(machine), run_as("NT AUTHORITY\\SYSTEM"):
         chain, status = _chain(machine, cert)
         elements = [e.pCertContext for e in chain.rgpChain[0].rgpElement]
         top = elements[-1]
-    from cryptography import x509 as cx509
-
-    # The names the server's CertificateRequest carries (schannel.sslext.trusted_issuers).
-    issuers = {cx509.load_der_x509_certificate(der).subject.public_bytes()
-               for der in sslext.trusted_issuers(machine)}
+        # Schannel's ClientAuthTrustMode on top of the machine's verdict (clientauth).
+        trust = clientauth.judge_client_chain(machine, cert, None, ctl_store)
+    # The names the server's CertificateRequest carries (schannel.clientauth).
+    issuer_list = clientauth.trusted_issuer_list(machine, ctl_store)
+    issuers = set(issuer_list.names) if issuer_list.sent else {
+        c.x509.subject.public_bytes() for c in issuer_list.source.certificates}
     path = " -> ".join(f'"{_name(e)}"' for e in elements)
     # The CA the chain stops at: the top certificate itself when it is self-signed (a root
     # the machine does not trust), else its issuer, which the machine does not have.
@@ -149,11 +153,27 @@ def diagnose_client_certificate(machine: Machine, cert, ipport: str | None = Non
                 f"Chain built by the machine's engine (HCCE_LOCAL_MACHINE, Client Authentication): {path}"]
     in_list = anchor_name.public_bytes() in issuers
     count = f"{len(issuers)} name" + ("" if len(issuers) == 1 else "s")
-    evidence.append(f"Trusted issuer list (LocalMachine\\Root, {count}) "
-                    f"{'names' if in_list else 'does not name'} \"{anchor}\"")
+    if issuer_list.sent:
+        evidence.append(f"Trusted issuer list ({issuer_list.source.description}, {count}) "
+                        f"{'names' if in_list else 'does not name'} \"{anchor}\""
+                        + (" -- cut at 16 KB (event 36885)" if issuer_list.truncated else ""))
+    else:
+        evidence.append("Trusted issuer list: not sent (SendTrustedIssuerList is 0 or absent "
+                        f"on {machine.os.product}): the client may offer any certificate; "
+                        f"{issuer_list.source.description} ({count}) "
+                        f"{'names' if in_list else 'does not name'} \"{anchor}\"")
     evidence += binding_evidence
     findings += binding_findings
     error = status.dwError
+    if trust.mode != clientauth.MACHINE_TRUST:
+        evidence.append(f"ClientAuthTrustMode {trust.mode} "
+                        f"({clientauth.TRUST_MODE_NAMES[trust.mode]}): trusted issuers from "
+                        f"{trust.source.description}")
+        if error and not trust.error:
+            error = 0  # Exclusive CA Trust anchors the chain at the store's CA
+    if error == 0 and trust.error:
+        findings.insert(0, _trust_mode_finding(machine, trust, elements, evidence, ctl_store))
+        return Diagnosis(thumb, findings, heading=f"Client certificate {thumb}")
     if error == 0:
         answer = "the request reaches the application with the certificate (200)"
         if not asks:
@@ -200,6 +220,39 @@ def diagnose_client_certificate(machine: Machine, cert, ipport: str | None = Non
                "and any intermediate CA into LocalMachine\\CA: winpki certutil -addstore CA <intermediate>.cer"]
     findings.insert(0, Finding(cause, title, ERROR, evidence, fix, IIS_STATUS_PAGE, sec))
     return Diagnosis(thumb, findings, heading=f"Client certificate {thumb}")
+
+
+def _trust_mode_finding(machine: Machine, trust, elements, evidence: list[str],
+                        ctl_store: str | None) -> Finding:
+    """The machine trusts the chain, Schannel's ClientAuthTrustMode does not."""
+    from schannel import clientauth
+
+    store = trust.source.store
+    names = [f'"{_name(c)}"' for c in trust.source.certificates]
+    mode_name = clientauth.TRUST_MODE_NAMES[trust.mode]
+    if trust.mode == clientauth.EXCLUSIVE_ROOT_TRUST:
+        wanted, want_cert = "its root", elements[-1]
+    else:
+        wanted, want_cert = "a CA of its chain", elements[1] if len(elements) > 1 else elements[-1]
+    file = f"{_name(want_cert).replace(' ', '')}.cer"
+    sec = 0x80090325  # SEC_E_UNTRUSTED_ROOT, what 36877 carries for CERT_E_UNTRUSTEDROOT
+    ev = evidence + [
+        "CertVerifyCertificateChainPolicy(SSL, client) with the machine's roots: 0",
+        f"{mode_name}: {wanted} must be in LocalMachine\\{store}, which holds "
+        f"{', '.join(names) if names else 'nothing'}: {_err(trust.error)}",
+        "IIS answers: HTTP Error 403.16 - Forbidden \"Client certificate is untrusted or invalid.\"",
+        f"Schannel's code (event 36877 \"The error code is …\"): 0x{sec:08X}"]
+    where = f"the binding's SslCtlStoreName {ctl_store}" if trust.source.origin == "binding" \
+        else "Client Authentication Issuers"
+    fix = [f'Put "{_name(want_cert)}" into LocalMachine\\{store} ({where}):',
+           f"winpki certutil -addstore {store} {shlex.quote(file)}",
+           "or go back to Machine Trust (the machine's roots decide):",
+           "winpki " + clientauth.reg_command(clientauth.CLIENT_AUTH_TRUST_MODE,
+                                              clientauth.MACHINE_TRUST)]
+    return Finding("client-cert-trust-mode",
+                   f"Schannel's {mode_name} refuses the client certificate", ERROR, ev, fix,
+                   '"What\'s New in TLS/SSL (Schannel SSP)" (Microsoft): ClientAuthTrustMode',
+                   sec)
 
 
 # --------------------------------------------------------------------------------------

@@ -64,6 +64,11 @@ class OSVersion:
     # Source: IIS support blog, "Addressing TLS 1.3 Compatibility Issues in IIS Express on
     # Windows 11" (Microsoft, 2025). Versions without TLS 1.3 never get there.
     httpsys_tls13_late_client_cert: str = "reset"
+    # Schannel's SendTrustedIssuerList default (HKLM\...\SCHANNEL, value absent): whether a
+    # server's CertificateRequest names the issuers it trusts. TRUE up to Windows Server
+    # 2008 R2, FALSE from 2012 on ("TLS registry settings", Default Send Trusted Issuer List
+    # behavior; "What's New in TLS/SSL (Schannel SSP)", Management of trusted issuers).
+    schannel_sends_trusted_issuer_list: bool = True
 
     @property
     def major_minor(self) -> tuple[int, int]:
@@ -172,7 +177,7 @@ _2008R2 = replace(_2008, key="2008R2", product="Windows Server 2008 R2", version
 _2012 = replace(_2008R2, key="2012", product="Windows Server 2012", version="6.2.9200",
                 schannel_rejects_at_signature=False,
                 certreq_default_provider=MS_KEY_STORAGE_PROVIDER, iis_version="8.0",
-                schannel_protocols=_P_2012)
+                schannel_protocols=_P_2012, schannel_sends_trusted_issuer_list=False)
 _2012R2 = replace(_2012, key="2012R2", product="Windows Server 2012 R2", version="6.3.9600",
                   iis_version="8.5")
 _2016 = replace(_2012R2, key="2016", product="Windows Server 2016", version="10.0.14393",

@@ -21,7 +21,7 @@ Each FINDING has the keys ``cause`` (a stable identifier: keyspec, key-acl, user
 missing-key, no-key-info, broken-keyset, store-location, not-found, app-pool-access,
 untrusted-chain, not-bound, bound-elsewhere, binding-ok, ok; client-cert-untrusted,
 client-cert-revoked, client-cert-expired, client-cert-usage, client-cert-not-asked,
-client-cert-ok, client-cert-refused; urlacl-missing, urlacl-ok; ephemeral-key, pfx-ok,
+client-cert-ok, client-cert-refused, client-cert-trust-mode; urlacl-missing, urlacl-ok; ephemeral-key, pfx-ok,
 pfx-no-key), ``title``, ``severity``
 (error | warning | ok), ``evidence`` (lines), ``fix`` (lines), ``commands`` (the fix's
 lines that are winpki commands), ``scenario`` (the public article or case, or null) and

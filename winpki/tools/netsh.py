@@ -34,6 +34,13 @@ Parameters:
     certstorename      - Store name for the certificate. Defaults to MY.
                          Certificate must be stored in the local machine
                          context.
+    sslctlidentifier   - List the certificate issuers that can be trusted.
+                         This list can be a subset of the certificate issuers
+                         that are trusted by the machine.
+    sslctlstorename    - Store name under LOCAL_MACHINE where SslCtlIdentifier
+                         is stored.
+    clientcertnegotiation - Turns on/off negotiation of certificate. Default is
+                         disabled.
 
 Examples:
 
@@ -82,8 +89,8 @@ def _show(out: TextIO, bindings: list[httpsys.SslBinding]) -> None:
         out.write(f"    {'Usage Check':<28} : Enabled\n")
         out.write(f"    {'Revocation Freshness Time':<28} : 0\n")
         out.write(f"    {'URL Retrieval Timeout':<28} : 0\n")
-        out.write(f"    {'Ctl Identifier':<28} : (null)\n")
-        out.write(f"    {'Ctl Store Name':<28} : (null)\n")
+        out.write(f"    {'Ctl Identifier':<28} : {b.ctl_identifier or '(null)'}\n")
+        out.write(f"    {'Ctl Store Name':<28} : {b.ctl_store_name or '(null)'}\n")
         out.write(f"    {'DS Mapper Usage':<28} : Disabled\n")
         negotiate = "Enabled" if b.client_cert_negotiation else "Disabled"
         out.write(f"    {'Negotiate Client Certificate':<28} : {negotiate}\n\n")
@@ -183,6 +190,11 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
                 store_name=(params.get("certstorename") or "MY").upper(),
                 client_cert_negotiation=params.get("clientcertnegotiation", "").lower()
                 == "enable",
+                # Kept as typed (netsh's listing shows "Ctl Store Name : adfsclient" for
+                # sslctlstorename=adfsclient: Microsoft Japan identity support blog, "AD FS
+                # 証明書認証のトラブルシューティング"); an empty value is none.
+                ctl_identifier=params.get("sslctlidentifier") or None,
+                ctl_store_name=params.get("sslctlstorename") or None,
             )
         except WinError as exc:
             out.write(f"{exc.strerror}\n")
