@@ -479,6 +479,11 @@ class _Lib(SslExtras):
         return 0
 
 
+_SSL_CTRL_GET_NEGOTIATED_GROUP = 134  # SSL_get_negotiated_group (ssl.h, OpenSSL 3.0)
+# NID -> key-exchange strength in bits, as EVP_PKEY_get_bits gives it for each group's key.
+_GROUP_BITS = {1034: 253, 1035: 448, 415: 256, 715: 384, 716: 521}  # X25519 X448 P-256/384/521
+
+
 def _log_rejected_peer(context, error: WinError) -> None:
     """Schannel's System-log event for a refused peer certificate (schannel.certevents)."""
     from schannel import certevents
@@ -1396,14 +1401,20 @@ class CtxtHandle:
 
     def _exchange_bits(self) -> int:
         lib = self._lib
-        pkey = _vp()
-        ctrl = _SSL_CTRL_GET_TMP_KEY if self.server else _SSL_CTRL_GET_PEER_TMP_KEY
-        if lib.SSL_ctrl(self.ssl, ctrl, 0, ctypes.byref(pkey)) and pkey.value:
-            try:
-                return lib.EVP_PKEY_get_bits(pkey)
-            finally:
-                lib.o.EVP_PKEY_free(pkey)
-        return 0
+        # A TLS 1.2 server has freed its own ephemeral key once the key exchange is done;
+        # the client's share is on the same curve, so both sides report one strength.
+        ctrls = ((_SSL_CTRL_GET_TMP_KEY, _SSL_CTRL_GET_PEER_TMP_KEY) if self.server
+                 else (_SSL_CTRL_GET_PEER_TMP_KEY,))
+        for ctrl in ctrls:
+            pkey = _vp()
+            if lib.SSL_ctrl(self.ssl, ctrl, 0, ctypes.byref(pkey)) and pkey.value:
+                try:
+                    return lib.EVP_PKEY_get_bits(pkey)
+                finally:
+                    lib.o.EVP_PKEY_free(pkey)
+        # Neither share is kept: the negotiated group names the strength.
+        nid = lib.SSL_ctrl(self.ssl, _SSL_CTRL_GET_NEGOTIATED_GROUP, 0, None)
+        return _GROUP_BITS.get(nid, 0)
 
     def cipher_info(self) -> SecPkgContext_CipherInfo:
         lib, o = self._lib, self._lib.o
@@ -1557,9 +1568,14 @@ def AcceptSecurityContext(phCredential: CredHandle | None, phContext: CtxtHandle
     Each client flight is the SECBUFFER_TOKEN of ``pInput``; SEC_E_INCOMPLETE_MESSAGE (and a
     SECBUFFER_MISSING) until a whole record is there, SEC_I_CONTINUE_NEEDED with the token
     to send, SEC_E_OK when done (SECBUFFER_EXTRA: bytes past the handshake).
-    ASC_REQ_MUTUAL_AUTH asks for a client certificate (the CertificateRequest lists
-    LocalMachine\\Root's subjects); a certificate that fails the machine's chain policy
-    raises SEC_E_UNTRUSTED_ROOT / SEC_E_CERT_EXPIRED / CRYPT_E_REVOKED.
+    ASC_REQ_MUTUAL_AUTH asks for a client certificate (the CertificateRequest names trusted
+    issuers only where SendTrustedIssuerList is on: up to 2008 R2 by default). The
+    handshake does not fail for an untrusted, expired or revoked client certificate:
+    "Schannel does not validate client's certificates; the server must perform this
+    authentication manually" (Microsoft, "Performing Authentication Using Schannel"). Get
+    it with QueryContextAttributes(SECPKG_ATTR_REMOTE_CERT_CONTEXT) and judge it with
+    CertGetCertificateChain / CertVerifyCertificateChainPolicy, as a Windows server does
+    (the Schannel event for a refused chain is still written where EventLogging asks).
     """
     if phContext is None:
         cred = _cred(phCredential, inbound=True)

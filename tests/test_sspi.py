@@ -98,8 +98,11 @@ def test_handshake_and_messages_through_token_buffers(pki, cred_cls, protocol, w
     assert rounds == 2
     info = S.QueryContextAttributes(cctx, S.SECPKG_ATTR_CONNECTION_INFO)
     assert info.dwProtocol == protocol
-    assert S.QueryContextAttributes(sctx, S.SECPKG_ATTR_CONNECTION_INFO).dwProtocol == protocol >> 1
+    server_info = S.QueryContextAttributes(sctx, S.SECPKG_ATTR_CONNECTION_INFO)
+    assert server_info.dwProtocol == protocol >> 1
     assert info.aiExch == S.CALG_ECDHE and info.dwCipherStrength in (128, 256)
+    # One key exchange, one strength on both sides (X25519: 253 bits), TLS 1.2 included.
+    assert server_info.dwExchStrength == info.dwExchStrength > 0
     cipher = S.QueryContextAttributes(sctx, S.SECPKG_ATTR_CIPHER_INFO)
     assert cipher.szCipherSuite.startswith("TLS_") and cipher.dwCipherSuite > 0
     # Every signature of the server's handshake came from the CNG key, not a copy.

@@ -192,7 +192,9 @@ def diagnose_client_certificate(machine: Machine, cert, ipport: str | None = Non
                         f'("{_name(elements[status.lElementIndex])}")')
     evidence += [f"Schannel's code (event 36877 \"The error code is …\"): 0x{sec:08X}",
                  f"IIS answers: HTTP Error 403.{substatus} - Forbidden \"{text}\""]
-    if requires:
+    if requires and issuer_list.sent and not in_list:
+        # Only then may a client hold this certificate back (it offers certificates whose
+        # issuer the CertificateRequest names): a revoked or expired one is offered and refused.
         evidence.append("sslFlags requires a certificate: a client that does not offer this one "
                         "(its issuer is not in the trusted issuer list) gets 403.7 \"Client "
                         "certificate required.\"")
