@@ -61,6 +61,7 @@ import itertools
 import logging
 import os
 import queue
+import re
 import resource
 import selectors
 import socket
@@ -312,8 +313,35 @@ _VERSIONS = {"TLS1.0": TLS1_VERSION, "TLS1.1": TLS1_1_VERSION, "TLS1.2": TLS1_2_
 _vp = ctypes.c_void_p
 
 
+# Which OpenSSL the TLS key path runs on. Unset: the libssl/libcrypto Python's own ``_ssl``
+# is linked against (one OpenSSL in the process). Set to a directory: the
+# ``libcrypto.so.N``/``libssl.so.N`` in it (the highest N), e.g. a private OpenSSL 4 build
+# (``make test-openssl4``). Python's ``ssl`` then keeps its own OpenSSL beside ours: each
+# library is loaded RTLD_LOCAL and OpenSSL versions its symbols (OPENSSL_3.0.0,
+# OPENSSL_4.0.0), so neither resolves a function of the other.
+OPENSSL_LIBDIR_ENV = "WINPKI_OPENSSL_LIBDIR"
+
+
+def _library_in(libdir: str, name: str) -> str:
+    """The path of lib<name>.so.N in ``libdir``, the highest N (OSError when none is)."""
+    pattern = re.compile(rf"lib{name}\.so\.(\d+)$")
+    try:
+        entries = os.listdir(libdir)
+    except OSError as exc:
+        raise OSError(f"{OPENSSL_LIBDIR_ENV}={libdir!r}: {exc.strerror}") from None
+    found = sorted((int(m[1]), entry) for entry in entries if (m := pattern.match(entry)))
+    if not found:
+        raise OSError(f"{OPENSSL_LIBDIR_ENV}={libdir!r} holds no lib{name}.so.N")
+    return os.path.join(libdir, found[-1][1])
+
+
 def _load(name: str) -> ctypes.CDLL:
-    """The lib<name> Python's own ``_ssl`` is linked against, so one OpenSSL is loaded."""
+    """lib<name> from ``$WINPKI_OPENSSL_LIBDIR`` when it is set, else the one Python's own
+    ``_ssl`` is linked against, so one OpenSSL is loaded. libcrypto is loaded first: the
+    libssl found next to it then takes that libcrypto (the loader matches its soname)."""
+    libdir = os.environ.get(OPENSSL_LIBDIR_ENV)
+    if libdir:
+        return ctypes.CDLL(_library_in(libdir, name))
     import _ssl  # noqa: F401 — loads the libraries we look for below
 
     try:
@@ -347,7 +375,7 @@ class _OpenSSL:
                 try:
                     cls._instance = cls()
                 except (OSError, AttributeError) as exc:  # no libssl, or one without the API
-                    raise TlsError(f"cannot use the system OpenSSL: {exc}") from exc
+                    raise TlsError(f"cannot use OpenSSL: {exc}") from exc
             return cls._instance
 
     def __init__(self):
