@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from helpers_certs import make_cert, rsa_key
 from helpers_keys import NOW
-from test_tls_bench import PlainSslServer, fetch, rate
+from test_tls_bench import PlainSslServer, fetch, openssl_versions, rate
 
 from capi import use_machine
 from capi.formats.pkcs12 import PfxCert, PfxKey, build_pfx
@@ -79,9 +79,10 @@ def test_bench_serve_handshakes(benchmark, bound):
             theirs.append(rate(plain.address, client, BATCH))
         ratio = max(ours) / max(theirs)
         benchmark.extra_info.update(key=kind, serve_hs_per_s=round(max(ours), 1),
-                                    plain_ssl_hs_per_s=round(max(theirs), 1), ratio=round(ratio, 3))
+                                    plain_ssl_hs_per_s=round(max(theirs), 1), ratio=round(ratio, 3),
+                                    openssl=openssl_versions())
         print(f"\n{kind}: schannel.serve {max(ours):.0f} handshakes/s, plain ssl "
-              f"{max(theirs):.0f} handshakes/s, ratio {ratio:.2f}")
+              f"{max(theirs):.0f} handshakes/s, ratio {ratio:.2f} ({openssl_versions()})")
         benchmark.pedantic(fetch, args=(endpoint.address, client), rounds=1, iterations=1)
         assert endpoint.key.sign_calls >= ROUNDS * BATCH
     if GOAL[kind] is not None:
