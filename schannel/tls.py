@@ -36,11 +36,18 @@ asymmetric cipher ("RSA") decrypts the TLS_RSA premaster secret through
 ``ServerKey.decrypt`` with libssl's Bleichenbacher countermeasure. ``SSL_CTX_check_private_key``
 compares the certificate with the key through the key management's ``match``.
 
-Supported OpenSSL versions: 3.0 and later, 4.x included — only provider APIs are used
-(provider-keymgmt(7), provider-signature(7), provider-asym_cipher(7), which 4.0 keeps).
-The test suite runs against the OpenSSL Python's ``ssl`` is linked to (3.0 on the
-reference machine) and checks that no ``EVP_PKEY_meth_*``/``RSA_meth_*``/``EC_KEY_METHOD``
-symbol is bound (tests/test_tls_provider.py); OpenSSL 4 itself is not available there.
+Which OpenSSL: by default the one Python's ``ssl`` is linked against; the environment
+variable ``WINPKI_OPENSSL_LIBDIR`` names a directory whose ``libcrypto.so.N``/``libssl.so.N``
+are used instead (see :func:`_load`; Python's ``ssl`` keeps its own beside them). Only
+provider APIs are used (provider-keymgmt(7), provider-signature(7), provider-asym_cipher(7)),
+none of what 4.0 removed (tests/test_tls_provider.py checks the bound names). Tested, on
+Linux x86-64: OpenSSL 3.0 (3.0.19, Debian's, what Python's ``ssl`` links on the reference
+machine) by ``make test``, and OpenSSL 4.0 (4.0.2, built from the release's source by
+``make test-openssl4``, which CI runs) by the endpoint, provider, SSPI, client-certificate,
+serve, binding, protocol and IIS tests with Python's ssl on 3.0 as their client; both pass
+the same tests with the same expectations. Versions between them (3.1–3.6) are untested.
+Both builds refuse a server key under 2048 bits (security level 2: 4.0's default, and how
+Debian builds 3.0; upstream 3.0's default is level 1).
 
 The handshake, ECDHE (X25519, P-256, P-384), AES-GCM/ChaCha20 and the record layer are
 OpenSSL's; ``ctypes`` releases the GIL around every call, so connections are served in
