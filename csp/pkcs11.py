@@ -30,6 +30,7 @@ PKCS#11 errors become Windows codes in one place: :func:`map_pkcs11_errors`.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import hashlib
 import hmac
 import os
@@ -242,6 +243,25 @@ def canonical_module_path(path: str) -> str:
     return os.path.realpath(os.fspath(path))
 
 
+def _clear_module_openssl_errors(path: str) -> None:
+    """Empty the calling thread's error queue of the OpenSSL the module at ``path`` uses.
+
+    SoftHSM's C_Initialize looks for OpenSSL's "rdrand" engine with ENGINE_by_id and goes on
+    without it, leaving NO_SUCH_ENGINE in the queue (SoftHSMv2
+    src/lib/crypto/OSSLCryptoFactory.cpp, OSSLCryptoFactory::OSSLCryptoFactory). The next
+    OpenSSL caller on the thread reports that stale error as its own: Python's ``ssl``
+    (the same libcrypto here) fails ``load_verify_locations`` with it. A handle opened with
+    RTLD_NOLOAD looks the symbol up in the loaded module and its dependencies, so this is
+    the module's own libcrypto, whichever; a module without OpenSSL has nothing to clear."""
+    try:
+        clear = ctypes.CDLL(path, mode=os.RTLD_NOLOAD).ERR_clear_error
+    except (OSError, AttributeError):
+        return
+    clear.restype = None
+    clear.argtypes = []
+    clear()
+
+
 def load_module(path: str) -> Pkcs11Module:
     """Load (once) the PKCS#11 module at ``path``.
 
@@ -258,6 +278,7 @@ def load_module(path: str) -> Pkcs11Module:
             if not module.lib.initialized:
                 with map_pkcs11_errors(NTE_PROVIDER_DLL_FAIL):
                     module.lib.initialize()
+                _clear_module_openssl_errors(canon)
             return module
         try:
             lib = pkcs11.lib(canon)
@@ -265,6 +286,7 @@ def load_module(path: str) -> Pkcs11Module:
             raise _translate(exc, NTE_PROVIDER_DLL_FAIL) from exc
         except (OSError, RuntimeError) as exc:
             raise _errors.win32_failure(NTE_PROVIDER_DLL_FAIL, detail=str(exc)) from exc
+        _clear_module_openssl_errors(canon)
         module = _modules[canon] = Pkcs11Module(canon, lib)
         return module
 
@@ -278,6 +300,7 @@ def reinitialize_module(path: str) -> None:
             link.drop()
         with map_pkcs11_errors(NTE_PROVIDER_DLL_FAIL):
             module.lib.reinitialize()
+        _clear_module_openssl_errors(module.path)
 
 
 def drop_token(label: str) -> None:

@@ -36,11 +36,18 @@ asymmetric cipher ("RSA") decrypts the TLS_RSA premaster secret through
 ``ServerKey.decrypt`` with libssl's Bleichenbacher countermeasure. ``SSL_CTX_check_private_key``
 compares the certificate with the key through the key management's ``match``.
 
-Supported OpenSSL versions: 3.0 and later, 4.x included — only provider APIs are used
-(provider-keymgmt(7), provider-signature(7), provider-asym_cipher(7), which 4.0 keeps).
-The test suite runs against the OpenSSL Python's ``ssl`` is linked to (3.0 on the
-reference machine) and checks that no ``EVP_PKEY_meth_*``/``RSA_meth_*``/``EC_KEY_METHOD``
-symbol is bound (tests/test_tls_provider.py); OpenSSL 4 itself is not available there.
+Which OpenSSL: by default the one Python's ``ssl`` is linked against; the environment
+variable ``WINPKI_OPENSSL_LIBDIR`` names a directory whose ``libcrypto.so.N``/``libssl.so.N``
+are used instead (see :func:`_load`; Python's ``ssl`` keeps its own beside them). Only
+provider APIs are used (provider-keymgmt(7), provider-signature(7), provider-asym_cipher(7)),
+none of what 4.0 removed (tests/test_tls_provider.py checks the bound names). Tested, on
+Linux x86-64: OpenSSL 3.0 (3.0.19, Debian's, what Python's ``ssl`` links on the reference
+machine) by ``make test``, and OpenSSL 4.0 (4.0.2, built from the release's source by
+``make test-openssl4``, which CI runs) by the endpoint, provider, SSPI, client-certificate,
+serve, binding, protocol and IIS tests with Python's ssl on 3.0 as their client; both pass
+the same tests with the same expectations. Versions between them (3.1–3.6) are untested.
+Both builds refuse a server key under 2048 bits (security level 2: 4.0's default, and how
+Debian builds 3.0; upstream 3.0's default is level 1).
 
 The handshake, ECDHE (X25519, P-256, P-384), AES-GCM/ChaCha20 and the record layer are
 OpenSSL's; ``ctypes`` releases the GIL around every call, so connections are served in
@@ -63,6 +70,7 @@ import itertools
 import logging
 import os
 import queue
+import re
 import resource
 import select
 import selectors
@@ -315,8 +323,35 @@ _VERSIONS = {"TLS1.0": TLS1_VERSION, "TLS1.1": TLS1_1_VERSION, "TLS1.2": TLS1_2_
 _vp = ctypes.c_void_p
 
 
+# Which OpenSSL the TLS key path runs on. Unset: the libssl/libcrypto Python's own ``_ssl``
+# is linked against (one OpenSSL in the process). Set to a directory: the
+# ``libcrypto.so.N``/``libssl.so.N`` in it (the highest N), e.g. a private OpenSSL 4 build
+# (``make test-openssl4``). Python's ``ssl`` then keeps its own OpenSSL beside ours: each
+# library is loaded RTLD_LOCAL and OpenSSL versions its symbols (OPENSSL_3.0.0,
+# OPENSSL_4.0.0), so neither resolves a function of the other.
+OPENSSL_LIBDIR_ENV = "WINPKI_OPENSSL_LIBDIR"
+
+
+def _library_in(libdir: str, name: str) -> str:
+    """The path of lib<name>.so.N in ``libdir``, the highest N (OSError when none is)."""
+    pattern = re.compile(rf"lib{name}\.so\.(\d+)$")
+    try:
+        entries = os.listdir(libdir)
+    except OSError as exc:
+        raise OSError(f"{OPENSSL_LIBDIR_ENV}={libdir!r}: {exc.strerror}") from None
+    found = sorted((int(m[1]), entry) for entry in entries if (m := pattern.match(entry)))
+    if not found:
+        raise OSError(f"{OPENSSL_LIBDIR_ENV}={libdir!r} holds no lib{name}.so.N")
+    return os.path.join(libdir, found[-1][1])
+
+
 def _load(name: str) -> ctypes.CDLL:
-    """The lib<name> Python's own ``_ssl`` is linked against, so one OpenSSL is loaded."""
+    """lib<name> from ``$WINPKI_OPENSSL_LIBDIR`` when it is set, else the one Python's own
+    ``_ssl`` is linked against, so one OpenSSL is loaded. libcrypto is loaded first: the
+    libssl found next to it then takes that libcrypto (the loader matches its soname)."""
+    libdir = os.environ.get(OPENSSL_LIBDIR_ENV)
+    if libdir:
+        return ctypes.CDLL(_library_in(libdir, name))
     import _ssl  # noqa: F401 — loads the libraries we look for below
 
     try:
@@ -350,7 +385,7 @@ class _OpenSSL:
                 try:
                     cls._instance = cls()
                 except (OSError, AttributeError) as exc:  # no libssl, or one without the API
-                    raise TlsError(f"cannot use the system OpenSSL: {exc}") from exc
+                    raise TlsError(f"cannot use OpenSSL: {exc}") from exc
             return cls._instance
 
     def __init__(self):

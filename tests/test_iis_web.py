@@ -75,11 +75,6 @@ def test_served_over_tls(make_machine):
         ctx, _ = install_server_cert(cn="localhost", keyspec=AT_KEYEXCHANGE)
         httpsys.add_binding(m, httpsys.SslBinding("0.0.0.0:443", "ipport", ctx.thumbprint.lower(),
                                                   IIS_APP_ID, "MY"))
-        # test_serve.py's token tests leave an ENGINE error in this thread's OpenSSL error
-        # queue, which the ssl module reports at its next call; start from an empty queue.
-        from schannel.tls import _OpenSSL
-
-        _OpenSSL.get().ERR_clear_error()
         client = ssl.create_default_context(cadata=ctx.pbCertEncoded)
         with serve("0.0.0.0:443") as endpoint:
             out = []

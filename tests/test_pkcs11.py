@@ -449,3 +449,22 @@ def load_link(token):
 
 def test_config_template_matches_embedded_copy():
     assert softhsm._template() == softhsm.CONFIG_TEMPLATE
+
+
+def test_module_initialisation_leaves_no_openssl_error_behind(softhsm_token):
+    """SoftHSM's C_Initialize leaves NO_SUCH_ENGINE (its "rdrand" lookup) in the thread's
+    OpenSSL error queue (SoftHSMv2 OSSLCryptoFactory.cpp); Python's ssl on the same thread
+    would report it as its own. Loading and re-initialising the module leaves the queue empty."""
+    import ssl
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "queue")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(1).not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
+    der = cert.public_bytes(serialization.Encoding.DER)
+    p11.load_module(softhsm_token.module)
+    p11.reinitialize_module(softhsm_token.module)  # C_Finalize + C_Initialize: the lookup again
+    ctx = ssl.create_default_context(cadata=der)
+    assert ctx.cert_store_stats()["x509"] == 1

@@ -81,6 +81,41 @@ def test_provider_lives_in_its_own_library_context(o):
     free(sig)
 
 
+def test_the_openssl_used_is_the_chosen_one(o):
+    """Unset, WINPKI_OPENSSL_LIBDIR leaves the endpoint on the OpenSSL Python's ssl uses;
+    set (make test-openssl4), both libraries come from that directory, their major version
+    is the one OpenSSL_version_num reports (Python's ssl keeps its own beside it: the
+    handshake tests' clients)."""
+    import ssl
+
+    from schannel import tls
+
+    libdir = os.environ.get(tls.OPENSSL_LIBDIR_ENV)
+    if not libdir:
+        assert o.version == ssl.OPENSSL_VERSION_NUMBER
+        return
+    for lib in (o.crypto, o.ssl):
+        assert os.path.dirname(lib._name) == libdir
+        assert int(lib._name.rsplit(".", 1)[1]) == o.version >> 28
+
+
+def test_library_found_in_the_chosen_directory(tmp_path, monkeypatch):
+    from schannel import tls
+
+    for name in ("libssl.so", "libssl.so.3", "libssl.so.4", "libssl.so.4.0.txt", "libcrypto.so.3"):
+        (tmp_path / name).write_bytes(b"")
+    assert tls._library_in(str(tmp_path), "ssl") == str(tmp_path / "libssl.so.4")
+    assert tls._library_in(str(tmp_path), "crypto") == str(tmp_path / "libcrypto.so.3")
+    with pytest.raises(OSError, match=r"holds no libfoo\.so\.N"):
+        tls._library_in(str(tmp_path), "foo")
+    with pytest.raises(OSError, match="No such file or directory"):
+        tls._library_in(str(tmp_path / "missing"), "ssl")
+    # _load reads the variable each time; an empty directory is an error, not a fallback.
+    monkeypatch.setenv(tls.OPENSSL_LIBDIR_ENV, str(tmp_path / "missing"))
+    with pytest.raises(OSError, match=tls.OPENSSL_LIBDIR_ENV):
+        tls._load("crypto")
+
+
 def test_bound_key_is_the_providers_and_the_certificate_matches(o, rsa_key):
     key_provider = _fn(o.crypto, "EVP_PKEY_get0_provider", _vp, _vp)
     provider_name = _fn(o.crypto, "OSSL_PROVIDER_get0_name", ctypes.c_char_p, _vp)

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, utils
 from helpers_certs import make_cert, rsa_key
 from helpers_keys import NOW
 from ratio import rates
-from test_tls_bench import PlainSslServer, fetch, rate
+from test_tls_bench import PlainSslServer, fetch, openssl_versions, rate
 
 from capi import use_machine
 from capi.formats.pkcs12 import PfxCert, PfxKey, build_pfx
@@ -125,9 +125,11 @@ def test_bench_serve_handshakes(benchmark, bound):
         ratio = max(ours) / goal_rate
         benchmark.extra_info.update(key=kind, serve_hs_per_s=round(max(ours), 1),
                                     plain_ssl_hs_per_s=round(plain, 1),
-                                    allowed_hs_per_s=round(goal_rate, 1), ratio=round(ratio, 3))
+                                    allowed_hs_per_s=round(goal_rate, 1), ratio=round(ratio, 3),
+                                    openssl=openssl_versions())
         print(f"\n{kind}: schannel.serve {max(ours):.0f} handshakes/s, plain ssl {plain:.0f} "
-              f"handshakes/s, allowed {goal_rate:.0f}/s, ratio {ratio:.2f} (goal {GOAL})")
+              f"handshakes/s, allowed {goal_rate:.0f}/s, ratio {ratio:.2f} (goal {GOAL}; "
+              f"{openssl_versions()})")
         benchmark.pedantic(fetch, args=(endpoint.address, client), rounds=1, iterations=1)
         assert endpoint.key.sign_calls >= ROUNDS * BATCH
     assert ratio >= GOAL
