@@ -264,4 +264,10 @@ def test_bad_input_is_an_error_line(machine, tmp_path):
             (["--url", "http://+:80/a/", "--as", "Everyone"],
              "The user name or password is incorrect.")):
         rc, out, err = doctor(*args)
-        assert (rc, out, err) == (1, "", f"winpki doctor: {text}\n"), args
+        # The message, then what it was about when there is more to say.
+        assert (rc, out) == (1, "") and err.startswith(f"winpki doctor: {text}"), (args, err)
+        assert err.count("\n") == 1
+    # A prefix without its final "/" (HttpListener: "Only Uri prefixes ending in '/' are
+    # allowed"): the line says so.
+    rc, _, err = doctor("--url", "http://+:8080/app", "--as", "NT AUTHORITY\\NETWORK SERVICE")
+    assert rc == 1 and "The parameter is incorrect." in err and "ends in '/'" in err

@@ -203,6 +203,11 @@ def _all(out: TextIO, as_json: bool) -> int:
     return 1 if failed else 0
 
 
+def _words(exc: WinError) -> str:
+    """The failure's message, with what it was about (``url=... (the prefix ends in '/')``)."""
+    return f"{exc.strerror} ({exc.detail})" if exc.detail else exc.strerror
+
+
 def run(args: list[str], out: TextIO, err: TextIO) -> int:
     if args[:1] == ["request"]:
         from winpki.doctor_ca import explain_request
@@ -213,7 +218,7 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
         try:
             text, failed = explain_request(current_machine(), args[1])
         except WinError as exc:
-            err.write(f"winpki doctor: {exc.strerror}\n")
+            err.write(f"winpki doctor: {_words(exc)}\n")
             return 1
         out.write(text)
         return 1 if failed else 0
@@ -235,7 +240,7 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
         try:
             return _special(ns, out, err)
         except WinError as exc:
-            err.write(f"winpki doctor: {exc.strerror}\n")
+            err.write(f"winpki doctor: {_words(exc)}\n")
             return 1
     if ns.all:
         if ns.thumbprint:
@@ -244,7 +249,7 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
         try:
             return _all(out, ns.json)
         except WinError as exc:
-            err.write(f"winpki doctor: {exc.strerror}\n")
+            err.write(f"winpki doctor: {_words(exc)}\n")
             return 1
     thumb = normalize_hash("".join(ns.thumbprint))
     if thumb is None or len(thumb) != 40:
@@ -253,7 +258,7 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
     try:
         diag = diagnose(current_machine(), thumb, ns.ipport)
     except WinError as exc:
-        err.write(f"winpki doctor: {exc.strerror}\n")
+        err.write(f"winpki doctor: {_words(exc)}\n")
         return 1
     if ns.json:
         out.write(json.dumps(_as_json(diag, ns.ipport), indent=2) + "\n")
