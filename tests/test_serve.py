@@ -104,6 +104,21 @@ def test_winpki_serve_command(make_machine):
             in out.getvalue().splitlines()[1]) and "first TLS_AES_256_GCM_SHA384" in out.getvalue()
 
 
+def test_winpki_serve_banner_names_enabled_protocols_it_cannot_serve(make_machine):
+    # 2008 R2's defaults enable SSL 2.0, SSL 3.0 and TLS 1.0 ("Protocols in TLS/SSL (Schannel
+    # SSP)"); OpenSSL serves only TLS 1.0 of them, and the banner says both, as the doctor's
+    # "Protocols enabled (server)" line lists all three.
+    m = make_machine(os_version="2008R2")
+    with use_machine(m):
+        _bind(m)
+        out = io.StringIO()
+        rc = main(["serve", "0.0.0.0:443", "--listen", "127.0.0.1:0", "--seconds", "0"],
+                  out=out, err=out)
+    assert rc == 0, out.getvalue()
+    assert ("Schannel on Windows Server 2008 R2: TLS 1.0 (also enabled, not served here: "
+            "SSL 2.0, SSL 3.0); ") in out.getvalue()
+
+
 def test_no_binding_and_broken_key(make_machine):
     m = make_machine(os_version="2019")
     with use_machine(m):

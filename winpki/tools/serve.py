@@ -43,8 +43,11 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
             out.write(f"Serving {ns.ipport} (http.sys binding) at https://{shown}:{port}/\n")
             settings = protocols.effective_settings(machine)
             suites = settings.served_suites
-            out.write(f"Schannel on {machine.os.product}: {', '.join(settings.served_protocols)}; "
-                      f"{len(suites)} cipher suites, first {suites[0] if suites else '-'}\n")
+            unserved = [p for p in settings.protocols if p not in settings.served_protocols]
+            also = (f" (also enabled, not served here: {', '.join(unserved)})"
+                    if unserved else "")
+            out.write(f"Schannel on {machine.os.product}: {', '.join(settings.served_protocols)}"
+                      f"{also}; {len(suites)} cipher suites, first {suites[0] if suites else '-'}\n")
             out.flush()
             deadline = None if ns.seconds is None else time.monotonic() + ns.seconds
             while True:
