@@ -1,7 +1,8 @@
 """httpapi.dll: the HTTP Server API's configuration functions and URL registration.
 
 ``HttpSetServiceConfiguration`` and friends act on the same http.sys state that
-``winpki netsh http`` reads and writes (``schannel.httpsys`` for SSL bindings,
+``winpki netsh http`` reads and writes (``schannel.httpsys`` for SSL bindings — ipport,
+SNI and Centralized Certificate Store (CCS) ones —
 ``schannel.urlacl`` for URL reservations and the IP listen list), so a binding added
 through one is listed by the other — the SslCertBinding-style sequence ported code uses.
 Structures keep http.h's names and C field order; the length arguments and
@@ -12,6 +13,13 @@ one, ERROR_NO_MORE_ITEMS (259) past the end of an enumeration, ERROR_NO_SUCH_LOG
 (1312) when http.sys cannot use the certificate's key, ERROR_INVALID_PARAMETER (87) for a
 malformed record (Microsoft's HttpSetServiceConfiguration, HttpQueryServiceConfiguration
 and HttpDeleteServiceConfiguration pages).
+
+URL registration has both forms: version 1.0 (``HttpCreateHttpHandle`` + ``HttpAddUrl``)
+and version 2.0 (``HttpCreateServerSession`` -> session id, ``HttpCreateUrlGroup`` -> group
+id, ``HttpCreateRequestQueue`` -> queue handle, ``HttpSetUrlGroupProperty`` with
+``HttpServerBindingProperty`` to bind a group to a queue, ``HttpAddUrlToUrlGroup``). C's
+output parameters are the return values. A CCS binding is configuration only: no CCS
+provider serves certificates from a share here.
 """
 
 from __future__ import annotations
@@ -641,7 +649,7 @@ def HttpCreateHttpHandle(Reserved: int = 0) -> HTTP_REQUEST_QUEUE_HANDLE:
 
 @_facade
 def HttpCreateRequestQueue(Version: HTTPAPI_VERSION, pName: str | None = None,
-                           pSecurityAttributes=None, Flags: int = 0
+                           pSecurityAttributes: object | None = None, Flags: int = 0
                            ) -> HTTP_REQUEST_QUEUE_HANDLE:
     """HttpCreateRequestQueue (version 2.0) -> the request queue handle (C's
     RequestQueueHandle output). ``pName`` names the queue so that another process may open
@@ -802,7 +810,8 @@ def HttpCloseUrlGroup(UrlGroupId: int) -> None:
 
 
 @_facade
-def HttpSetUrlGroupProperty(UrlGroupId: int, Property: int, PropertyInformation) -> None:
+def HttpSetUrlGroupProperty(UrlGroupId: int, Property: int,
+                            PropertyInformation: HTTP_BINDING_INFO | object) -> None:
     """HttpSetUrlGroupProperty (the length argument has no Python form).
     HttpServerBindingProperty with an HTTP_BINDING_INFO whose Flags has Present set binds
     the group to ``RequestQueueHandle`` (requests for its URLs go to that queue); Present
