@@ -529,3 +529,18 @@ def test_netsh_iplisten_add_show_delete(web2019):
     assert HttpQueryServiceConfiguration(0, HttpServiceConfigIPListenList).AddrList == [("::", 0)]
     rc, out = netsh("add", "iplisten", "?")
     assert out.startswith("\nUsage: add iplisten [ipaddress=]")
+
+
+def test_netsh_update_sslcert_replaces_an_ipport_binding(web2019):
+    ctx, _ = install_server_cert()
+    other, _ = install_server_cert(cn="www2.contoso.com")
+    args = ["ipport=0.0.0.0:443", "appid={" + str(APPID) + "}"]
+    assert netsh("update", "sslcert", *args, f"certhash={ctx.thumbprint}") == (
+        1, "\nSSL Certificate update failed, Error: 2\nThe system cannot find the file specified.\n\n")
+    assert netsh("add", "sslcert", *args, f"certhash={ctx.thumbprint}")[0] == 0
+    assert netsh("update", "sslcert", *args, f"certhash={other.thumbprint}",
+                 "clientcertnegotiation=enable") == (0, "\nSSL Certificate successfully updated\n\n")
+    binding = httpsys.get_binding(web2019, "0.0.0.0:443")
+    assert binding.cert_hash == other.thumbprint.lower() and binding.client_cert_negotiation
+    rc, out = netsh("update", "sslcert", "ipport=0.0.0.0:443")
+    assert rc == 1 and "Usage: update sslcert hostnameport=<name:port>" in out
