@@ -232,6 +232,9 @@ _TABLE: list[tuple[int, str, str, str]] = [
     # 2025: IIS answers 500.0 with this code; schannel.clientcert); winerror.h value and
     # MessageText ---
     (W(50), "ERROR_NOT_SUPPORTED", "The request is not supported.", "NotImplementedCall"),
+    # --- HTTP Server API 2.0 (schannel.httpapi): HttpCreateServerSession /
+    # HttpCreateRequestQueue with a version other than 2.0; winerror.h value and MessageText ---
+    (W(1306), "ERROR_REVISION_MISMATCH", "Indicates two revision levels are incompatible.", "InvalidArgument"),
     # --- generic HRESULTs ---
     (0x80004001, "E_NOTIMPL", "Not implemented", "NotImplementedCall"),
     (0x80004005, "E_FAIL", "Unspecified error", "SystemFailure"),

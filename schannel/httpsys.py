@@ -230,3 +230,101 @@ def delete_binding(machine: Machine, endpoint: str, *, token: Token | None = Non
         if cur.rowcount == 0:
             raise WinError(ERROR_FILE_NOT_FOUND, detail=endpoint)
         db.execute("DELETE FROM http_sslcert_ctl WHERE endpoint = ?", (endpoint,))
+
+
+# Centralized Certificate Store bindings (netsh ``ccs=<port>``, HttpServiceConfigSslCcsCertInfo):
+# a port on which http.sys asks the CCS provider for the certificate named by the client's
+# host name, so the record carries no certificate hash. Windows keeps them apart from the
+# ipport and SNI bindings (their own key, SslCcsBindingInfo); so does this table.
+_CCS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS http_sslccs (
+    port       INTEGER PRIMARY KEY,
+    app_id     TEXT NOT NULL,
+    store_name TEXT,
+    client_cert_negotiation INTEGER NOT NULL DEFAULT 0,
+    ctl_identifier TEXT,
+    ctl_store_name TEXT
+);
+"""
+
+
+def parse_ccs_port(text) -> int:
+    """netsh ``ccs=443``: a port 1-65535; ERROR_INVALID_PARAMETER otherwise."""
+    t = str(text if text is not None else "").strip()
+    if not re.fullmatch(r"\d{1,5}", t) or not 0 < int(t) < 65536:
+        raise WinError(ERROR_INVALID_PARAMETER, detail=f"ccs={text}")
+    return int(t)
+
+
+def ccs_binding(port: int, app_id: str, *, store_name: str | None = None,
+                client_cert_negotiation: bool = False, ctl_identifier: str | None = None,
+                ctl_store_name: str | None = None) -> SslBinding:
+    """A CCS binding as an SslBinding of kind 'ccs' (endpoint '0.0.0.0:<port>', no hash)."""
+    return SslBinding(endpoint=f"0.0.0.0:{port}", kind="ccs", cert_hash="", app_id=app_id,
+                      store_name=store_name or "", client_cert_negotiation=client_cert_negotiation,
+                      ctl_identifier=ctl_identifier, ctl_store_name=ctl_store_name)
+
+
+def _ccs_port(binding: SslBinding) -> int:
+    return int(binding.endpoint.rpartition(":")[2])
+
+
+def _ccs_row(r) -> SslBinding:
+    return ccs_binding(r[0], r[1], store_name=r[2], client_cert_negotiation=bool(r[3]),
+                       ctl_identifier=r[4], ctl_store_name=r[5])
+
+
+_CCS_SELECT = ("SELECT port, app_id, store_name, client_cert_negotiation, ctl_identifier, "
+               "ctl_store_name FROM http_sslccs")
+
+
+def get_ccs_binding(machine: Machine, port: int) -> SslBinding | None:
+    machine.ensure_schema("httpsys_ccs", _CCS_SCHEMA)
+    row = machine.db.execute(f"{_CCS_SELECT} WHERE port = ?", (int(port),)).fetchone()
+    return _ccs_row(row) if row else None
+
+
+def list_ccs_bindings(machine: Machine) -> list[SslBinding]:
+    machine.ensure_schema("httpsys_ccs", _CCS_SCHEMA)
+    return [_ccs_row(r) for r in machine.db.execute(f"{_CCS_SELECT} ORDER BY port").fetchall()]
+
+
+def _ccs_values(binding: SslBinding) -> tuple:
+    return (binding.app_id, binding.store_name or None, int(binding.client_cert_negotiation),
+            binding.ctl_identifier, binding.ctl_store_name, _ccs_port(binding))
+
+
+def add_ccs_binding(machine: Machine, binding: SslBinding, *, token: Token | None = None) -> None:
+    """HttpSetServiceConfiguration(HttpServiceConfigSslCcsCertInfo): 183 when the port has
+    one. No credential is built here: the certificate comes from the share per handshake."""
+    machine.ensure_schema("httpsys_ccs", _CCS_SCHEMA)
+    _require_change(machine, token)
+    with machine.transaction() as db:
+        if db.execute("SELECT 1 FROM http_sslccs WHERE port = ?",
+                      (_ccs_port(binding),)).fetchone():
+            raise WinError(ERROR_ALREADY_EXISTS, detail=binding.endpoint)
+        db.execute("INSERT INTO http_sslccs(app_id, store_name, client_cert_negotiation, "
+                   "ctl_identifier, ctl_store_name, port) VALUES (?, ?, ?, ?, ?, ?)",
+                   _ccs_values(binding))
+
+
+def replace_ccs_binding(machine: Machine, binding: SslBinding, *,
+                        token: Token | None = None) -> None:
+    """HttpUpdateServiceConfiguration(HttpServiceConfigSslCcsCertInfo): 2 when none."""
+    machine.ensure_schema("httpsys_ccs", _CCS_SCHEMA)
+    _require_change(machine, token)
+    with machine.transaction() as db:
+        cur = db.execute("UPDATE http_sslccs SET app_id = ?, store_name = ?, "
+                         "client_cert_negotiation = ?, ctl_identifier = ?, ctl_store_name = ? "
+                         "WHERE port = ?", _ccs_values(binding))
+        if cur.rowcount == 0:
+            raise WinError(ERROR_FILE_NOT_FOUND, detail=binding.endpoint)
+
+
+def delete_ccs_binding(machine: Machine, port: int, *, token: Token | None = None) -> None:
+    """HttpDeleteServiceConfiguration(HttpServiceConfigSslCcsCertInfo): 2 when none."""
+    machine.ensure_schema("httpsys_ccs", _CCS_SCHEMA)
+    _require_change(machine, token)
+    with machine.transaction() as db:
+        if db.execute("DELETE FROM http_sslccs WHERE port = ?", (int(port),)).rowcount == 0:
+            raise WinError(ERROR_FILE_NOT_FOUND, detail=f"0.0.0.0:{port}")

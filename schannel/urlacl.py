@@ -188,13 +188,18 @@ def describe(machine: Machine, sddl: str) -> list[tuple[str, bool, bool]]:
     return out
 
 
-def _listen_address(address: str) -> str:
+def parse_listen_address(address: str) -> str:
+    """An IPv4 or IPv6 address of the IP listen list (netsh ``ipaddress=``; IPv6 with or
+    without brackets) in canonical form; ERROR_INVALID_PARAMETER otherwise."""
     import ipaddress
 
     try:
-        return str(ipaddress.ip_address(address.strip("[]")))
+        return str(ipaddress.ip_address(str(address).strip().strip("[]")))
     except ValueError as exc:
         raise WinError(ERROR_INVALID_PARAMETER, detail=f"ipaddress={address}") from exc
+
+
+_listen_address = parse_listen_address
 
 
 def add_listen_address(machine: Machine, token: Token, address: str) -> None:

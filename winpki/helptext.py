@@ -291,20 +291,26 @@ add            - Adds a configuration entry to a table.
 delete         - Deletes a configuration entry from a table.
 help           - Displays a list of commands.
 show           - Displays information.
+update         - Updates a configuration entry in a table.
 """ + _NETSH_FOOTER
 
 NETSH_GROUPS = {
     "add": "\nThe following commands are available:\n\nCommands in this context:\n"
+           "add iplisten   - Adds an IP address to the IP listen list.\n"
            "add sslcert    - Adds an SSL server certificate binding.\n",
     "delete": "\nThe following commands are available:\n\nCommands in this context:\n"
+              "delete iplisten - Deletes an IP address from the IP listen list.\n"
               "delete sslcert - Deletes SSL server certificate bindings.\n",
     "show": "\nThe following commands are available:\n\nCommands in this context:\n"
+            "show iplisten  - Displays the IP listen list.\n"
             "show sslcert   - Displays SSL server certificate bindings.\n",
+    "update": "\nThe following commands are available:\n\nCommands in this context:\n"
+              "update sslcert - Updates an SSL server certificate binding.\n",
 }
 
 NETSH_COMMANDS = {
     "add": """
-Usage: add sslcert [ipport=]IP Address:port | [hostnameport=]hostname:port
+Usage: add sslcert [ipport=]IP Address:port | [hostnameport=]hostname:port | [ccs=]port
          [certhash=]CertHash
          [appid=]GUID
          [[certstorename=]CertStoreName]
@@ -324,8 +330,11 @@ Parameters:
     ipport             - The IPv4 or IPv6 address and port of the binding.
                          Required unless hostnameport is given.
     hostnameport       - The Unicode host name and port of the binding (SNI).
+    ccs                - The port of a Central Certificate Store binding: the
+                         certificate is found by host name in the CCS share,
+                         so no certhash is given.
     certhash           - The SHA hash of the certificate: 20 bytes, written as a
-                         hex string. Required.
+                         hex string. Required unless ccs is given.
     appid              - The GUID of the application that owns the binding.
                          Required.
     certstorename      - The store holding the certificate. Defaults to MY.
@@ -356,9 +365,10 @@ Examples:
 
     add sslcert ipport=1.1.1.1:443 certhash=0102030405060708090A0B0C0D0E0F1011121314 appid={00112233-4455-6677-8899-AABBCCDDEEFF}
     add sslcert hostnameport=www.contoso.com:443 certhash=0102030405060708090A0B0C0D0E0F1011121314 appid={00112233-4455-6677-8899-AABBCCDDEEFF} certstorename=MY
+    add sslcert ccs=443 appid={00112233-4455-6677-8899-AABBCCDDEEFF}
 """,
     "delete": """
-Usage: delete sslcert [ipport=]IP Address:port | [hostnameport=]hostname:port
+Usage: delete sslcert [ipport=]IP Address:port | [hostnameport=]hostname:port | [ccs=]port
 
 Parameters:
 
@@ -366,6 +376,7 @@ Parameters:
     ipport     - The IPv4 or IPv6 address and port of the binding to delete.
     hostnameport
                - The Unicode host name and port of the binding to delete.
+    ccs        - The port of the Central Certificate Store binding to delete.
 
 Remarks: Deletes an SSL server certificate binding and the client certificate
          policies that go with it.
@@ -375,9 +386,10 @@ Examples:
     delete sslcert ipport=1.1.1.1:443
     delete sslcert ipport=[::1]:443
     delete sslcert hostnameport=www.contoso.com:443
+    delete sslcert ccs=443
 """,
     "show": """
-Usage: show sslcert [[ipport=]IP Address:port | [hostnameport=]hostname:port]
+Usage: show sslcert [[ipport=]IP Address:port | [hostnameport=]hostname:port | [ccs=]port]
 
 Parameters:
 
@@ -386,6 +398,7 @@ Parameters:
                  Optional: without it every binding is shown.
     hostnameport
                - The Unicode host name and port of the binding to show.
+    ccs        - The port of the Central Certificate Store binding to show.
 
 Remarks: Displays SSL server certificate bindings and the client certificate
          policies that go with them.
@@ -394,7 +407,60 @@ Examples:
 
     show sslcert ipport=1.1.1.1:443
     show sslcert ipport=[::1]:443
+    show sslcert ccs=443
     show sslcert
+""",
+}
+# "update sslcert" takes what "add sslcert" takes and replaces the binding's settings.
+NETSH_COMMANDS["update"] = (NETSH_COMMANDS["add"].replace("add sslcert", "update sslcert")
+                            .replace("Adds an SSL server certificate binding, and",
+                                     "Updates an SSL server certificate binding, and"))
+
+NETSH_IPLISTEN = {
+    "add": """
+Usage: add iplisten [ipaddress=]<IPv4 or IPv6 address>
+
+Parameters:
+
+    Tag          Value
+    ipaddress  - The IPv4 or IPv6 address to add to the IP listen list, without
+                 a port. The list scopes the addresses the HTTP service binds;
+                 "0.0.0.0" means any IPv4 address and "::" any IPv6 address.
+
+Remarks: Adds an IP address to the IP listen list.
+
+Examples:
+
+    add iplisten ipaddress=fe80::1
+    add iplisten ipaddress=1.1.1.1
+    add iplisten ipaddress=0.0.0.0
+    add iplisten ipaddress=::
+""",
+    "delete": """
+Usage: delete iplisten [ipaddress=]<IPv4 or IPv6 address>
+
+Parameters:
+
+    Tag          Value
+    ipaddress  - The IPv4 or IPv6 address to delete from the IP listen list.
+
+Remarks: Deletes an IP address from the IP listen list.
+
+Examples:
+
+    delete iplisten ipaddress=fe80::1
+    delete iplisten ipaddress=1.1.1.1
+    delete iplisten ipaddress=0.0.0.0
+    delete iplisten ipaddress=::
+""",
+    "show": """
+Usage: show iplisten
+
+Remarks: Lists the IP addresses in the IP listen list.
+
+Examples:
+
+    show iplisten
 """,
 }
 
@@ -417,6 +483,8 @@ def _netsh_help(args: list[str]) -> str | None:
         return NETSH_HTTP
     if len(context) >= 3 and context[2] == "sslcert":
         return NETSH_COMMANDS[verb]
+    if len(context) >= 3 and context[2] == "iplisten" and verb in NETSH_IPLISTEN:
+        return NETSH_IPLISTEN[verb]
     return NETSH_GROUPS[verb]
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from capi.errors import ERROR_INVALID_PARAMETER, WinError
+from capi.errors import ERROR_FILE_NOT_FOUND, ERROR_INVALID_PARAMETER, WinError
 from capi.host.context import current_machine, current_token
 from schannel import httpsys, urlacl
 
 ADD_USAGE = """
-Usage: add sslcert hostnameport=<name:port> | ipport=<ipaddr:port>
+Usage: add sslcert hostnameport=<name:port> | ipport=<ipaddr:port> | ccs=<port>
         appid=<GUID>
         [certhash=<string>]
         [certstorename=<string>]
@@ -28,6 +28,7 @@ Parameters:
     Tag                  Value
     ipport             - IP address and port for the binding.
     hostnameport       - Unicode hostname and port for binding.
+    ccs                - Central Certificate Store binding.
     certhash           - The SHA hash of the certificate. This hash is
                          20 bytes long and specified as a hex string.
     appid              - GUID to identify the owning application.
@@ -45,6 +46,7 @@ Parameters:
 Examples:
 
     add sslcert ipport=1.1.1.1:443 certhash=0102030405060708090A0B0C0D0E0F1011121314 appid={00112233-4455-6677-8899-AABBCCDDEEFF}
+    add sslcert ccs=443 appid={00112233-4455-6677-8899-AABBCCDDEEFF}
 """
 
 MISSING_PARAMS = ("One or more essential parameters were not entered.\n"
@@ -52,14 +54,18 @@ MISSING_PARAMS = ("One or more essential parameters were not entered.\n"
                   "The syntax supplied for this command is not valid. Check help for the "
                   "correct syntax.\n")
 
-KNOWN_ADD = {"ipport", "hostnameport", "certhash", "appid", "certstorename",
+KNOWN_ADD = {"ipport", "hostnameport", "ccs", "certhash", "appid", "certstorename",
              "verifyclientcertrevocation", "verifyrevocationwithcachedclientcertonly",
              "usagecheck", "revocationfreshnesstime", "urlretrievaltimeout", "sslctlidentifier",
              "sslctlstorename", "dsmapperusage", "clientcertnegotiation"}
 
 
-def _params(words: list[str]) -> dict[str, str]:
+def _params(words: list[str], bare: str | None = None) -> dict[str, str]:
+    """tag=value words; ``bare`` names the tag a single untagged word stands for (netsh's
+    optional tags, as in ``add iplisten 127.0.0.1``)."""
     params: dict[str, str] = {}
+    if bare is not None and len(words) == 1 and "=" not in words[0]:
+        return {bare: words[0].strip().strip("'\"")}
     for w in words:
         if "=" not in w:
             raise WinError(ERROR_INVALID_PARAMETER, detail=w)
@@ -69,6 +75,10 @@ def _params(words: list[str]) -> dict[str, str]:
 
 
 def _endpoint(params: dict[str, str]) -> tuple[str, str] | None:
+    if len({"ipport", "hostnameport", "ccs"} & set(params)) > 1:
+        raise WinError(ERROR_INVALID_PARAMETER, detail="one of ipport, hostnameport, ccs")
+    if "ccs" in params:
+        return f"0.0.0.0:{httpsys.parse_ccs_port(params['ccs'])}", "ccs"
     if "ipport" in params:
         return httpsys.parse_ipport(params["ipport"]), "ipport"
     if "hostnameport" in params:
@@ -79,11 +89,15 @@ def _endpoint(params: dict[str, str]) -> tuple[str, str] | None:
 def _show(out: TextIO, bindings: list[httpsys.SslBinding]) -> None:
     out.write("\nSSL Certificate bindings:\n-------------------------\n\n")
     for b in bindings:
-        label = "IP:port" if b.kind == "ipport" else "Hostname:port"
-        out.write(f"    {label:<28} : {b.endpoint}\n")
-        out.write(f"    {'Certificate Hash':<28} : {b.cert_hash}\n")
+        if b.kind == "ccs":
+            # A CCS binding is listed by its port, with no certificate of its own.
+            out.write(f"    {'Central Certificate Store':<28} : {b.endpoint.rpartition(':')[2]}\n")
+        else:
+            label = "IP:port" if b.kind == "ipport" else "Hostname:port"
+            out.write(f"    {label:<28} : {b.endpoint}\n")
+        out.write(f"    {'Certificate Hash':<28} : {b.cert_hash or '(null)'}\n")
         out.write(f"    {'Application ID':<28} : {b.app_id}\n")
-        out.write(f"    {'Certificate Store Name':<28} : {b.store_name}\n")
+        out.write(f"    {'Certificate Store Name':<28} : {b.store_name or '(null)'}\n")
         out.write("    Verify Client Certificate Revocation : Enabled\n")
         out.write("    Verify Revocation Using Cached Client Certificate Only : Disabled\n")
         out.write(f"    {'Usage Check':<28} : Enabled\n")
@@ -152,6 +166,46 @@ def _urlacl(verb: str, words: list[str], out: TextIO) -> int:
         return 1
 
 
+def _iplisten(verb: str, words: list[str], out: TextIO) -> int:
+    """netsh http add|delete|show iplisten [ipaddress=]<address> (schannel.urlacl's IP
+    listen list: addresses only, no port — Microsoft's "Netsh http commands")."""
+    machine = current_machine()
+    try:
+        params = _params(words, bare="ipaddress")
+    except WinError as exc:
+        out.write(f"{exc.strerror}\n")
+        return 1
+    if verb == "show":
+        if params:
+            out.write(MISSING_PARAMS)
+            return 1
+        out.write("\nIP addresses present in the IP listen list:\n"
+                  "-------------------------------------------\n\n")
+        for address in urlacl.list_listen_addresses(machine):
+            out.write(f"    {address}\n")
+        out.write("\n")
+        return 0
+    if set(params) != {"ipaddress"}:
+        out.write(MISSING_PARAMS)
+        return 1
+    try:
+        address = urlacl.parse_listen_address(params["ipaddress"])
+    except WinError as exc:
+        out.write(f"{exc.strerror}\n")
+        return 1
+    token = current_token(machine)
+    try:
+        if verb == "add":
+            urlacl.add_listen_address(machine, token, address)
+        else:
+            urlacl.delete_listen_address(machine, token, address)
+    except WinError as exc:
+        out.write(f"\nIP address {verb} failed, Error: {exc.winerror}\n{exc.strerror}\n\n")
+        return 1
+    out.write(f"\nIP address successfully {'added' if verb == 'add' else 'deleted'}\n\n")
+    return 0
+
+
 def run(args: list[str], out: TextIO, err: TextIO) -> int:
     words = list(args)
     if not words:  # netsh would start its interactive shell; show its commands instead
@@ -161,6 +215,9 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
         return 1
     if len(words) >= 3 and words[0].lower() == "http" and words[2].lower() == "urlacl":
         return _urlacl(words[1].lower(), words[3:], out)
+    if len(words) >= 3 and words[0].lower() == "http" and words[2].lower() == "iplisten" \
+            and words[1].lower() in ("add", "delete", "show"):
+        return _iplisten(words[1].lower(), words[3:], out)
     if len(words) < 3 or words[0].lower() != "http" or words[2].lower() != "sslcert":
         out.write(f"The following command was not found: {' '.join(words)}.\n")
         return 1
@@ -171,10 +228,11 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
     except WinError as exc:
         out.write(f"{exc.strerror}\n")
         return 1
-    if verb == "add":
+    if verb in ("add", "update"):
         unknown = set(params) - KNOWN_ADD
         if unknown or _has_no_endpoint(params) or "appid" not in params:
-            out.write(MISSING_PARAMS + ADD_USAGE)
+            out.write(MISSING_PARAMS + (ADD_USAGE if verb == "add"
+                                        else ADD_USAGE.replace("add sslcert", "update sslcert")))
             return 1
         for toggle in ("verifyclientcertrevocation", "verifyrevocationwithcachedclientcertonly",
                        "usagecheck", "dsmapperusage", "clientcertnegotiation"):
@@ -183,29 +241,45 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
                 return 1
         try:
             endpoint, kind = _endpoint(params)
-            binding = httpsys.SslBinding(
-                endpoint=endpoint, kind=kind,
-                cert_hash=httpsys.parse_certhash(params.get("certhash", "")),
-                app_id=httpsys.parse_appid(params["appid"]),
-                store_name=(params.get("certstorename") or "MY").upper(),
-                client_cert_negotiation=params.get("clientcertnegotiation", "").lower()
-                == "enable",
-                # Kept as typed (netsh's listing shows "Ctl Store Name : adfsclient" for
-                # sslctlstorename=adfsclient: Microsoft Japan identity support blog, "AD FS
-                # 証明書認証のトラブルシューティング"); an empty value is none.
-                ctl_identifier=params.get("sslctlidentifier") or None,
-                ctl_store_name=params.get("sslctlstorename") or None,
-            )
+            negotiate = params.get("clientcertnegotiation", "").lower() == "enable"
+            app_id = httpsys.parse_appid(params["appid"])
+            # Kept as typed (netsh's listing shows "Ctl Store Name : adfsclient" for
+            # sslctlstorename=adfsclient: Microsoft Japan identity support blog, "AD FS
+            # 証明書認証のトラブルシューティング"); an empty value is none.
+            ctl = {"ctl_identifier": params.get("sslctlidentifier") or None,
+                   "ctl_store_name": params.get("sslctlstorename") or None}
+            if kind == "ccs":
+                if params.get("certhash"):
+                    # CCS finds the certificate by host name in its share: no hash.
+                    raise WinError(ERROR_INVALID_PARAMETER, detail="ccs= takes no certhash")
+                binding = httpsys.ccs_binding(
+                    int(endpoint.rpartition(":")[2]), app_id,
+                    store_name=(params.get("certstorename") or "").upper() or None,
+                    client_cert_negotiation=negotiate, **ctl)
+            else:
+                binding = httpsys.SslBinding(
+                    endpoint=endpoint, kind=kind,
+                    cert_hash=httpsys.parse_certhash(params.get("certhash", "")),
+                    app_id=app_id, store_name=(params.get("certstorename") or "MY").upper(),
+                    client_cert_negotiation=negotiate, **ctl)
         except WinError as exc:
             out.write(f"{exc.strerror}\n")
             return 1
         try:
-            httpsys.add_binding(machine, binding)
+            if kind == "ccs":
+                (httpsys.add_ccs_binding if verb == "add"
+                 else httpsys.replace_ccs_binding)(machine, binding)
+            elif verb == "add":
+                httpsys.add_binding(machine, binding)
+            else:
+                if httpsys.get_binding(machine, binding.endpoint) is None:
+                    raise WinError(ERROR_FILE_NOT_FOUND, detail=binding.endpoint)
+                httpsys.replace_binding(machine, binding)
         except WinError as exc:
-            return _failure(out, "add", exc)
-        out.write("\nSSL Certificate successfully added\n\n")
+            return _failure(out, verb, exc)
+        out.write(f"\nSSL Certificate successfully {'added' if verb == 'add' else 'updated'}\n\n")
         return 0
-    if verb in ("show", "delete") and set(params) - {"ipport", "hostnameport"}:
+    if verb in ("show", "delete") and set(params) - {"ipport", "hostnameport", "ccs"}:
         out.write(MISSING_PARAMS)  # a tag the command does not take, as for add
         return 1
     if verb == "show":
@@ -215,9 +289,12 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
             out.write(f"{exc.strerror}\n")
             return 1
         if selected is None:
-            _show(out, httpsys.list_bindings(machine))
+            _show(out, httpsys.list_bindings(machine) + httpsys.list_ccs_bindings(machine))
             return 0
-        binding = httpsys.get_binding(machine, selected[0])
+        if selected[1] == "ccs":
+            binding = httpsys.get_ccs_binding(machine, int(selected[0].rpartition(":")[2]))
+        else:
+            binding = httpsys.get_binding(machine, selected[0])
         if binding is None:
             out.write("\nSSL Certificate bindings:\n-------------------------\n\n")
             out.write("The system cannot find the file specified.\n\n")
@@ -230,7 +307,10 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
             if selected is None:
                 out.write(MISSING_PARAMS)
                 return 1
-            httpsys.delete_binding(machine, selected[0])
+            if selected[1] == "ccs":
+                httpsys.delete_ccs_binding(machine, int(selected[0].rpartition(":")[2]))
+            else:
+                httpsys.delete_binding(machine, selected[0])
         except WinError as exc:
             if exc.winerror == ERROR_INVALID_PARAMETER:
                 out.write(f"{exc.strerror}\n")
@@ -243,4 +323,4 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
 
 
 def _has_no_endpoint(params: dict[str, str]) -> bool:
-    return "ipport" not in params and "hostnameport" not in params
+    return not {"ipport", "hostnameport", "ccs"} & set(params)
