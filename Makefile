@@ -47,7 +47,12 @@ test-lowest: install
 # only) into .openssl/, then schannel.tls loads it through WINPKI_OPENSSL_LIBDIR.
 OPENSSL4_VERSION := 4.0.2
 OPENSSL4_SHA256  := 736b467530f916737b7031310ccb21d8218c6229e61e8e160cd1d3458cd543a8
-OPENSSL4_URL     := http://deb.debian.org/debian/pool/main/o/openssl/openssl_$(OPENSSL4_VERSION).orig.tar.gz
+# The Debian archive this machine's apt uses (its first .../debian source), so the download
+# goes where apt's do; OPENSSL4_MIRROR=<archive URL> overrides it.
+OPENSSL4_MIRROR  ?= $(shell sed -n -e 's|^URIs: *\([^ ]*/debian\)/*$$|\1|p' \
+                      -e 's|^deb \(\[[^]]*\] \)*\([^ ]*/debian\)/* .*|\2|p' \
+                      /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | head -n 1)
+OPENSSL4_URL     := $(OPENSSL4_MIRROR)/pool/main/o/openssl/openssl_$(OPENSSL4_VERSION).orig.tar.gz
 OPENSSL4_HOME    := $(CURDIR)/.openssl/$(OPENSSL4_VERSION)
 OPENSSL4_LIB     := $(OPENSSL4_HOME)/lib
 SCHANNEL_TESTS   := tests/test_tls_endpoint.py tests/test_tls_hardening.py tests/test_tls_provider.py \
@@ -58,6 +63,7 @@ SCHANNEL_TESTS   := tests/test_tls_endpoint.py tests/test_tls_hardening.py tests
                     tests/test_winhttpcertcfg.py
 
 $(OPENSSL4_LIB)/libssl.so.4:
+	@test -n "$(OPENSSL4_MIRROR)" || { echo "no Debian archive in apt's sources: set OPENSSL4_MIRROR"; exit 1; }
 	@rm -rf $(OPENSSL4_HOME) && mkdir -p $(OPENSSL4_HOME)/src $(OPENSSL4_LIB)
 	curl -fsSL -o $(OPENSSL4_HOME)/openssl.tar.gz $(OPENSSL4_URL)
 	echo "$(OPENSSL4_SHA256)  $(OPENSSL4_HOME)/openssl.tar.gz" | sha256sum -c --quiet -
