@@ -26,7 +26,6 @@ With no Python besides the two kernel calls the ratio would be 11.2 / 11.4 = 0.9
 from __future__ import annotations
 
 import ssl
-import time
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -39,6 +38,7 @@ from helpers_sspi import (
     server_cred,
     trust_root,
 )
+from ratio import rates
 
 from capi import Machine, use_machine
 from schannel import secur32 as S
@@ -110,20 +110,11 @@ def sspi_pair(setup):
     return handshake(setup["ccred"], setup["scred"])[:2]
 
 
-def _rate(fn, count: int) -> float:
-    start = time.perf_counter()
-    for _ in range(count):
-        fn()
-    return count / (time.perf_counter() - start)
-
-
 def _interleaved(ours_fn, theirs_fn, count: int) -> tuple[float, float]:
     ours_fn(), theirs_fn()  # warm up both
-    ours, theirs = [], []
-    for _ in range(ROUNDS):  # interleaved so that machine noise hits both sides
-        ours.append(_rate(ours_fn, count))
-        theirs.append(_rate(theirs_fn, count))
-    return max(ours), max(theirs)
+    # Best of interleaved rounds, so that machine noise hits both sides.
+    ours, theirs = rates(ours_fn, theirs_fn, rounds=count, passes=ROUNDS)
+    return ours, theirs
 
 
 def test_bench_sspi_handshake_ratio(benchmark, setup):
