@@ -160,14 +160,5 @@ def system_store_certificates(location: int, name: str):
             ctx = CertEnumCertificatesInStore(store, ctx)
 
 
-def trusted_issuers(machine, ctl_store_name: str | None = None) -> list[bytes]:
-    """The certificates whose subjects Schannel's server sends as the CertificateRequest's
-    certificate_authorities ("trusted issuer list"; :mod:`schannel.clientauth`): none when
-    SendTrustedIssuerList is off."""
-    from schannel import clientauth
-
-    return list(clientauth.trusted_issuer_list(machine, ctl_store_name).certificates)
-
-
-__all__ = ["SSL_VERIFY_PEER", "SslExtras", "system_store_certificates", "trusted_issuers",
+__all__ = ["SSL_VERIFY_PEER", "SslExtras", "system_store_certificates",
            "x509_from_der"]
