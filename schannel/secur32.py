@@ -431,7 +431,7 @@ class _Lib(SslExtras):
         try:
             _sspirecord.init({name: ctypes.cast(getattr(lib, name), _vp).value
                               for lib, group in names.items() for name in group})
-        except (AttributeError, RuntimeError):  # an OpenSSL without one: the ctypes path
+        except (AttributeError, RuntimeError, KeyError):  # an OpenSSL (or a build) without one: ctypes
             return
         _seal, _open, _new_bio = _sspirecord.seal, _sspirecord.open, _sspirecord.new_bio
 
@@ -652,13 +652,6 @@ def _chain_der(machine, cert) -> list[bytes]:
     if len(elements) > 1 and elements[-1].x509.issuer == elements[-1].x509.subject:
         elements = elements[:-1]
     return [e.pbCertEncoded for e in elements]
-
-
-def _store_fingerprint(machine) -> tuple:
-    """Changes whenever a certificate is added to, removed from or rewritten in any store."""
-    return tuple(machine.db.execute(
-        "SELECT count(*), coalesce(max(seq), 0), coalesce(sum(length(blob)), 0) FROM certs"
-    ).fetchone())
 
 
 def _default_client_certificate(cred: CredHandle, ca_names: list[bytes]):
@@ -976,9 +969,9 @@ class CtxtHandle:
         self._send_io = (lib.SSL_write_p, lib.BIO_ctrl_pending_held, lib.BIO_read_held)
         self._recv_io = (lib.BIO_write_held, lib.SSL_read_p)
         # The C kernel's BIOs: one for sending, one for receiving (a caller may encrypt and
-        # decrypt on one context from two threads, as .NET's SslStream does).
-        self._send_bio = _new_bio() if _new_bio is not None else None
-        self._recv_bio = _new_bio() if _new_bio is not None else None
+        # decrypt on one context from two threads, as .NET's SslStream does); made when the
+        # handshake completes.
+        self._send_bio = self._recv_bio = None
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -1033,7 +1026,7 @@ class CtxtHandle:
             code, detail, _ = self._chain_policy(chain, name)
             return None if code is None else WinError(code, detail=detail)
         key = (tuple(chain), self.server, name, cred.flags)
-        fingerprint = _store_fingerprint(cred.machine)
+        fingerprint = cred.machine.store_version()
         now = time.time()
         hit = cred.validations.get(key)
         if hit is not None and hit[0] == fingerprint and hit[1] > now:
@@ -1154,6 +1147,8 @@ class CtxtHandle:
         extra = self._drain(self.rbio) + data[complete:]
         if ret == 1:
             self.state = "established"
+            if _new_bio is not None:
+                self._send_bio, self._recv_bio = _new_bio(), _new_bio()
             return _reply(SEC_E_OK, out, token, pInput, extra)
         status = _HANDSHAKE_GOES_ON.get(o.SSL_get_error(self.ssl, ret))
         if status is not None and self._failure is None:

@@ -152,3 +152,37 @@ def test_component_schema_inside_a_transaction_keeps_it_open(machine):
         machine.ensure_schema("comp", sql)
         db.execute("INSERT INTO comp_a(x) VALUES (1)")
     assert machine.db.execute("SELECT COUNT(*) FROM comp_a").fetchone()[0] == 1
+
+
+def test_store_version_moves_with_every_store_change_from_any_connection(tmp_path):
+    """Caches of chain results (schannel.secur32's peer validations) compare store_version():
+    adding, rewriting (a property) and deleting a certificate each move it, also when another
+    connection to the machine (another process's Machine) made the change."""
+    from helpers_certs import make_cert
+
+    from capi import constants as C
+    from capi.crypt32.cert import CertSetCertificateContextProperty
+    from capi.crypt32.store import (
+        CertAddEncodedCertificateToStore,
+        CertDeleteCertificateFromStore,
+        CertOpenStore,
+    )
+
+    m = Machine.create(tmp_path / "m")
+    other = Machine.open(tmp_path / "m")
+    try:
+        seen = [m.store_version()]
+        with use_machine(other), CertOpenStore(C.CERT_STORE_PROV_SYSTEM, 0, None,
+                                               C.CERT_SYSTEM_STORE_LOCAL_MACHINE, "Root") as store:
+            ctx = CertAddEncodedCertificateToStore(store, C.X509_ASN_ENCODING, make_cert("v"),
+                                                   C.CERT_STORE_ADD_NEW)
+            seen.append(m.store_version())
+            CertSetCertificateContextProperty(ctx, C.CERT_FRIENDLY_NAME_PROP_ID, 0, "renamed")
+            seen.append(m.store_version())
+            CertDeleteCertificateFromStore(ctx)
+            seen.append(m.store_version())
+        assert len(set(seen)) == 4, seen
+        assert m.store_version() == seen[-1]  # nothing changed: the same number
+    finally:
+        other.close()
+        m.close()

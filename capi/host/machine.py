@@ -47,6 +47,24 @@ CREATE TABLE IF NOT EXISTS certs (
     PRIMARY KEY (location, store, sha1)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS certs_by_seq ON certs (location, store, seq);
+-- A counter every change to a store element bumps (by trigger, whatever the connection or
+-- process): caches of chain results compare it in one row read (store_version()).
+CREATE TABLE IF NOT EXISTS certs_version (
+    id      INTEGER PRIMARY KEY CHECK (id = 0),
+    version INTEGER NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS certs_version_insert AFTER INSERT ON certs BEGIN
+    INSERT INTO certs_version (id, version) VALUES (0, 1)
+        ON CONFLICT (id) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS certs_version_update AFTER UPDATE ON certs BEGIN
+    INSERT INTO certs_version (id, version) VALUES (0, 1)
+        ON CONFLICT (id) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS certs_version_delete AFTER DELETE ON certs BEGIN
+    INSERT INTO certs_version (id, version) VALUES (0, 1)
+        ON CONFLICT (id) DO UPDATE SET version = version + 1;
+END;
 -- Names of system-registry stores that exist per location (the predefined ones are
 -- implicit; others are created by CertOpenStore without OPEN_EXISTING).
 CREATE TABLE IF NOT EXISTS stores (
@@ -244,6 +262,12 @@ class Machine:
             self._local.pid = os.getpid()
             self._local.depth = 0
         return conn
+
+    def store_version(self) -> int:
+        """A number that changes whenever a certificate is added to, removed from or
+        rewritten in any store, by any connection (the certs_version trigger counter)."""
+        row = self.db.execute("SELECT version FROM certs_version").fetchone()
+        return row[0] if row is not None else 0
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
