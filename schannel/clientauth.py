@@ -276,9 +276,15 @@ def judge_client_chain(machine: Machine, leaf, extra_store=None,
     if mode == MACHINE_TRUST:
         return ClientTrust(machine_error, mode, machine_error)
     source = issuer_source(machine, ctl_store_name)
-    store = _open_existing(source.store)
-    if store is None:
+    if not source.certificates:  # a missing or empty store anchors nothing
         return ClientTrust(CERT_E_UNTRUSTEDROOT, mode, machine_error, source)
+    # The chain engine gets the certificates issuer_source read, in a memory store: the
+    # store is read once per handshake, and the issuers judged are the ones named.
+    from capi.crypt32.store import CertAddCertificateContextToStore, CertOpenStore
+
+    store = CertOpenStore(C.CERT_STORE_PROV_MEMORY, 0, None, 0, None)
+    for cert in source.certificates:
+        CertAddCertificateContextToStore(store, cert, C.CERT_STORE_ADD_ALWAYS)
     with store:
         if mode == EXCLUSIVE_ROOT_TRUST:
             # The store's certificates are the only roots (CERT_CHAIN_ENGINE_CONFIG

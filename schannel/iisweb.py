@@ -6,7 +6,9 @@ of IIS's ``staticContent`` MIME map, ``/`` gets the first default document that 
 (IIS's ``defaultDocument`` list: Default.htm, Default.asp, index.htm, index.html,
 iisstart.htm, default.aspx), a folder without one the 403 page (directory browsing is off
 by default: 403.14), a folder named without its trailing slash a 301 to the slashed URL,
-and anything else the 404 page.
+and anything else the 404 page. A verb other than GET or HEAD gets 405 (IIS's StaticFile
+handler takes those two only; the detailed page is "HTTP Error 405.0 - Method Not Allowed",
+a remote client sees custerr's 405.htm).
 
 Which 404 page: IIS's ``httpErrors`` default is ``errorMode="DetailedLocalOnly"`` — the
 detailed "HTTP Error 404.0 - Not Found" page for requests from the server itself, the
@@ -82,6 +84,18 @@ FORBIDDEN_PAGE = (NOT_FOUND_PAGE
                            b"credentials that you supplied."))
 
 
+# custerr\en-US\405.htm: a verb other than GET or HEAD sent to a static file (the StaticFile
+# handler's verbs); the detailed page calls it "HTTP Error 405.0 - Method Not Allowed".
+METHOD_NOT_ALLOWED_PAGE = (NOT_FOUND_PAGE
+                           .replace(b"404 - File or directory not found.",
+                                    b"405 - HTTP verb used to access this page is not allowed.")
+                           .replace(b"The resource you are looking for might have been removed, had "
+                                    b"its name changed, or is temporarily unavailable.",
+                                    b"The page you are looking for cannot be displayed because an "
+                                    b"invalid method (HTTP verb) was used to attempt access."))
+STATIC_FILE_VERBS = ("GET", "HEAD")
+
+
 def server_header(machine: Machine) -> str:
     return f"Microsoft-IIS/{machine.os.iis_version}"
 
@@ -129,6 +143,22 @@ def moved(machine: Machine, request: HttpRequest, path: str) -> HttpResponse:
                                                    ("X-Powered-By", "ASP.NET")], body)
 
 
+def method_not_allowed(machine: Machine) -> HttpResponse:
+    """IIS's 405 for a remote client: the StaticFile handler answers GET and HEAD only."""
+    return HttpResponse(405, "Method Not Allowed", [("Allow", ", ".join(STATIC_FILE_VERBS)),
+                                                    ("Content-Type", "text/html"),
+                                                    ("Server", server_header(machine)),
+                                                    ("X-Powered-By", "ASP.NET")],
+                        METHOD_NOT_ALLOWED_PAGE)
+
+
+def _verb_check(machine: Machine, request: HttpRequest) -> HttpResponse | None:
+    """The 405 for a verb the StaticFile handler does not take (None: it takes it)."""
+    if request.method in STATIC_FILE_VERBS:
+        return None
+    return method_not_allowed(machine)
+
+
 def _etag(mtime_ns: int) -> str:
     # IIS's static-file ETag: the file time as FILETIME hex, then ":0".
     filetime = mtime_ns // 100 + 116444736000000000
@@ -146,6 +176,9 @@ def static_handler(machine: Machine):
     folders: dict[str, str] = {}
 
     def handle(request: HttpRequest) -> HttpResponse:
+        refused = _verb_check(machine, request)
+        if refused is not None:
+            return refused
         path = unquote(urlsplit(request.target).path or "/")
         # http.sys canonicalizes the URL: "." and ".." segments never leave the site.
         norm = posixpath.normpath("/" + path.replace("\\", "/"))
@@ -196,5 +229,6 @@ def static_handler(machine: Machine):
     return handle
 
 
-__all__ = ["DEFAULT_DOCUMENTS", "FORBIDDEN_PAGE", "MIME_TYPES", "NOT_FOUND_PAGE", "forbidden",
-           "moved", "not_found", "server_header", "static_handler"]
+__all__ = ["DEFAULT_DOCUMENTS", "FORBIDDEN_PAGE", "METHOD_NOT_ALLOWED_PAGE", "MIME_TYPES",
+           "NOT_FOUND_PAGE", "STATIC_FILE_VERBS", "forbidden", "method_not_allowed", "moved",
+           "not_found", "server_header", "static_handler"]

@@ -403,6 +403,27 @@ def test_exclusive_root_trust(server):
         assert b"403.16" in _get(endpoint.address, server, "partner")
 
 
+def test_exclusive_root_store_change_applies_while_serving(server):
+    # Schannel judges each handshake with the store as it is then (the chain engine resyncs
+    # when a store it reads changes: Microsoft "CertControlStore", CERT_STORE_CTRL_RESYNC):
+    # a root added to ClientAuthIssuer trusts the next client, its removal refuses the next.
+    from capi.crypt32.store import CertDeleteCertificateFromStore
+
+    _bind(server)
+    _reg_add("ClientAuthTrustMode", clientauth.EXCLUSIVE_ROOT_TRUST)
+    _add("ClientAuthIssuer", make_root("Some Other Root")[0])
+    with serve(ENDPOINT, handler=_who) as endpoint:
+        assert b"403.16" in _get(endpoint.address, server, "good")
+        _add("ClientAuthIssuer", server["root"][0])
+        assert _get(endpoint.address, server, "good").startswith(b"HTTP/1.1 200")
+        with CertOpenStore(C.CERT_STORE_PROV_SYSTEM, 0, None,
+                           C.CERT_SYSTEM_STORE_LOCAL_MACHINE, "ClientAuthIssuer") as s:
+            der = server["root"][0].public_bytes(serialization.Encoding.DER)
+            ctx = next(c for c in s if c.pbCertEncoded == der)
+            CertDeleteCertificateFromStore(ctx)
+        assert b"403.16" in _get(endpoint.address, server, "good")
+
+
 def test_exclusive_ca_trust_anchors_at_an_intermediate(server):
     _bind(server, "sslctlstorename=PartnerCAs")
     _add("PartnerCAs", server["inter"][0])

@@ -90,3 +90,38 @@ def test_served_over_tls(make_machine):
     assert out[0].startswith(b"HTTP/1.1 200 OK") and b"<title>IIS7</title>" in out[0]
     assert out[1].startswith(b"HTTP/1.1 404 Not Found") and b"Server: Microsoft-IIS/7.5" in out[1]
     assert b"404 - File or directory not found." in out[1]
+
+
+# The verbs IIS's StaticFile handler takes. Sources: a POST to an IIS 8.5 site answered
+# "HTTP Error 405.0 - Method Not Allowed" / "The page you are looking for cannot be displayed
+# because an invalid method (HTTP verb) is being used." with IIS70Error=405,0,0x80070001
+# (GitHub XiaoFaye/WooCommerce.NET issue 237, the detailed page); the custom page a remote
+# client gets, "405 - HTTP verb used to access this page is not allowed" / "...because an
+# invalid method (HTTP verb) was used to attempt access." with "Allow: GET, HEAD" (an IIS
+# 405 to a POSTed .html page, as quoted in "HTTP 405 error ... Microsoft IIS servers");
+# RFC 7231 6.5.5: a 405 carries Allow.
+@pytest.mark.parametrize("os_version, server", [("2008R2", "Microsoft-IIS/7.5"),
+                                                ("2019", "Microsoft-IIS/10.0")])
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "FOO"])
+def test_other_verbs_to_a_static_file_get_405(make_machine, os_version, server, method):
+    handle = iisweb.static_handler(make_machine(os_version=os_version))
+    r = handle(_req("/iisstart.htm", method))
+    headers = dict(r.headers)
+    assert (r.status, r.reason) == (405, "Method Not Allowed")
+    assert headers["Allow"] == "GET, HEAD" and headers["Server"] == server
+    assert b"<title>405 - HTTP verb used to access this page is not allowed.</title>" in r.body
+    assert (b"The page you are looking for cannot be displayed because an invalid method "
+            b"(HTTP verb) was used to attempt access.") in r.body
+    # GET and HEAD still serve the file (HEAD's body is dropped by the HTTP layer).
+    assert handle(_req("/iisstart.htm", "HEAD")).status == 200
+    assert handle(_req("/iisstart.htm")).status == 200
+
+
+@pytest.mark.xfail(strict=True, reason="IIS answers OPTIONS with its OPTIONSVerbHandler "
+                   "(ProtocolSupportModule), not the StaticFile handler; that handler's exact "
+                   "answer is not modelled, serve gives OPTIONS the 405")
+def test_options_answered_by_options_verb_handler(make_machine):
+    # "405 Method Not Allowed error ... IIS7 CORS": IIS7's OPTIONSVerbHandler (ProtocolSupportModule)
+    # processes OPTIONS requests.
+    handle = iisweb.static_handler(make_machine(os_version="2019"))
+    assert handle(_req("/iisstart.htm", "OPTIONS")).status == 200

@@ -26,7 +26,7 @@ from schannel.http11 import HttpResponse
 from schannel.iis import IIS_APP_ID
 from winpki.cli import main
 
-FLOOR = 0.2
+FLOOR = 0.35  # measured 0.44-0.48 (Exclusive Root Trust, two chain builds a handshake)
 ROUNDS, BATCH = 5, 20
 
 
