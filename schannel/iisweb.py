@@ -94,6 +94,10 @@ METHOD_NOT_ALLOWED_PAGE = (NOT_FOUND_PAGE
                                     b"The page you are looking for cannot be displayed because an "
                                     b"invalid method (HTTP verb) was used to attempt access."))
 STATIC_FILE_VERBS = ("GET", "HEAD")
+# The Allow header of IIS's 405: a captured IIS 7.5 response (Server: Microsoft-IIS/7.5,
+# Content-Length 1293, 405 Method Not Allowed) carries "Allow: GET, HEAD, OPTIONS, TRACE"
+# (pastebin eUi67ksN, a failed-request trace of a PUT).
+ALLOW = "GET, HEAD, OPTIONS, TRACE"
 
 
 def server_header(machine: Machine) -> str:
@@ -145,17 +149,20 @@ def moved(machine: Machine, request: HttpRequest, path: str) -> HttpResponse:
 
 def method_not_allowed(machine: Machine) -> HttpResponse:
     """IIS's 405 for a remote client: the StaticFile handler answers GET and HEAD only."""
-    return HttpResponse(405, "Method Not Allowed", [("Allow", ", ".join(STATIC_FILE_VERBS)),
+    return HttpResponse(405, "Method Not Allowed", [("Allow", ALLOW),
                                                     ("Content-Type", "text/html"),
                                                     ("Server", server_header(machine)),
                                                     ("X-Powered-By", "ASP.NET")],
                         METHOD_NOT_ALLOWED_PAGE)
 
 
-def _verb_check(machine: Machine, request: HttpRequest) -> HttpResponse | None:
-    """The 405 for a verb the StaticFile handler does not take (None: it takes it)."""
-    if request.method in STATIC_FILE_VERBS:
-        return None
+def _verb_check(machine: Machine, request: HttpRequest,
+                response: HttpResponse) -> HttpResponse:
+    """The 405 for a verb the StaticFile handler does not take, sent to a file it would
+    serve; a missing file stays IIS's 404 (RFC 9110 15.5.6: 405 is for a method the target
+    resource does not support, so the resource exists)."""
+    if request.method in STATIC_FILE_VERBS or response.status != 200:
+        return response
     return method_not_allowed(machine)
 
 
@@ -176,9 +183,9 @@ def static_handler(machine: Machine):
     folders: dict[str, str] = {}
 
     def handle(request: HttpRequest) -> HttpResponse:
-        refused = _verb_check(machine, request)
-        if refused is not None:
-            return refused
+        return _verb_check(machine, request, serve_file(request))
+
+    def serve_file(request: HttpRequest) -> HttpResponse:
         path = unquote(urlsplit(request.target).path or "/")
         # http.sys canonicalizes the URL: "." and ".." segments never leave the site.
         norm = posixpath.normpath("/" + path.replace("\\", "/"))

@@ -97,9 +97,10 @@ def test_served_over_tls(make_machine):
 # because an invalid method (HTTP verb) is being used." with IIS70Error=405,0,0x80070001
 # (GitHub XiaoFaye/WooCommerce.NET issue 237, the detailed page); the custom page a remote
 # client gets, "405 - HTTP verb used to access this page is not allowed" / "...because an
-# invalid method (HTTP verb) was used to attempt access." with "Allow: GET, HEAD" (an IIS
-# 405 to a POSTed .html page, as quoted in "HTTP 405 error ... Microsoft IIS servers");
-# RFC 7231 6.5.5: a 405 carries Allow.
+# invalid method (HTTP verb) was used to attempt access." (an IIS 405 to a POSTed .html
+# page, as quoted in "HTTP 405 error ... Microsoft IIS servers"); "Allow: GET, HEAD, OPTIONS,
+# TRACE" as a captured IIS 7.5 405 carries it (pastebin eUi67ksN); RFC 7231 6.5.5: a 405
+# carries Allow.
 @pytest.mark.parametrize("os_version, server", [("2008R2", "Microsoft-IIS/7.5"),
                                                 ("2019", "Microsoft-IIS/10.0")])
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "FOO"])
@@ -108,13 +109,16 @@ def test_other_verbs_to_a_static_file_get_405(make_machine, os_version, server, 
     r = handle(_req("/iisstart.htm", method))
     headers = dict(r.headers)
     assert (r.status, r.reason) == (405, "Method Not Allowed")
-    assert headers["Allow"] == "GET, HEAD" and headers["Server"] == server
+    assert headers["Allow"] == "GET, HEAD, OPTIONS, TRACE" and headers["Server"] == server
     assert b"<title>405 - HTTP verb used to access this page is not allowed.</title>" in r.body
     assert (b"The page you are looking for cannot be displayed because an invalid method "
             b"(HTTP verb) was used to attempt access.") in r.body
     # GET and HEAD still serve the file (HEAD's body is dropped by the HTTP layer).
     assert handle(_req("/iisstart.htm", "HEAD")).status == 200
     assert handle(_req("/iisstart.htm")).status == 200
+    # A file that is not there is IIS's 404 whatever the verb (405 names a resource that
+    # exists but does not take the method: RFC 9110 15.5.6).
+    assert handle(_req("/missing.htm", method)).status == 404
 
 
 @pytest.mark.xfail(strict=True, reason="IIS answers OPTIONS with its OPTIONSVerbHandler "
