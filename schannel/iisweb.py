@@ -6,7 +6,7 @@ of IIS's ``staticContent`` MIME map, ``/`` gets the first default document that 
 (IIS's ``defaultDocument`` list: Default.htm, Default.asp, index.htm, index.html,
 iisstart.htm, default.aspx), a folder without one the 403 page (directory browsing is off
 by default: 403.14), a folder named without its trailing slash a 301 to the slashed URL,
-and anything else the 404 page. A verb other than GET or HEAD gets 405 (IIS's StaticFile
+and anything else the 404 page. A verb other than GET or HEAD to a file gets 405 (IIS's StaticFile
 handler takes those two only; the detailed page is "HTTP Error 405.0 - Method Not Allowed",
 a remote client sees custerr's 405.htm).
 
