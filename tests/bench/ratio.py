@@ -1,8 +1,9 @@
 """Measurement helpers shared by the bench files: each bench measures winpki against the raw
 library doing the same work in the same run, and asserts the ratio.
 
-- rates: best throughput of each function over interleaved runs (the machine's load
-  drifts; interleaving exposes every side to the same drift).
+- rates: best throughput of each function over short interleaved slices (the machine's
+  load drifts and comes in bursts; interleaving exposes every side to the same drift, and
+  a burst spoils a slice, not a side).
 - rate_ratio: rates of the raw library and of the facade, the ratio printed and asserted.
 - best_of / time_ratio: best wall time of a few rounds of each side, the ratio recorded in
   the benchmark's extra_info, printed and asserted against a floor.
@@ -18,16 +19,36 @@ import time
 __all__ = ["benchmarks_enabled", "best_of", "rate_ratio", "rates", "repeated", "time_ratio"]
 
 
-def rates(*fns, rounds: int, passes: int = 5) -> list[float]:
-    """Best throughput (calls per second) of each function over ``passes`` interleaved runs
-    of ``rounds`` calls each."""
+# A slice of calls lasts about this long: short enough that a quiet one turns up between
+# a loaded machine's bursts (a CI runner's neighbours take the CPU for tens of milliseconds
+# at a time), long enough that the clock's resolution and the loop cost nothing.
+SLICE_SECONDS = 0.002
+
+
+def rates(*fns, rounds: int, passes: int = 5, slice_seconds: float | None = SLICE_SECONDS
+          ) -> list[float]:
+    """Best throughput (calls per second) of each function over ``rounds`` x ``passes``
+    calls each, run as interleaved slices of about ``slice_seconds`` (sized by the slowest
+    function's second call; None: ``passes`` slices of ``rounds`` calls, for a call that
+    crosses threads, where one call alone would time the scheduler). Each function's best
+    slice counts: load only ever adds time, and a short slice has a chance to miss it."""
+    size = rounds
+    if slice_seconds is not None:
+        for fn in fns:  # warm every side, then time its second call
+            fn()
+        slowest = 0.0
+        for fn in fns:
+            started = time.perf_counter()
+            fn()
+            slowest = max(slowest, time.perf_counter() - started)
+        size = max(1, min(rounds, int(slice_seconds / slowest)))
     best = [0.0] * len(fns)
-    for _ in range(passes):
+    for _ in range(max(passes, rounds * passes // size)):
         for i, fn in enumerate(fns):
             start = time.perf_counter()
-            for _ in range(rounds):
+            for _ in range(size):
                 fn()
-            best[i] = max(best[i], rounds / (time.perf_counter() - start))
+            best[i] = max(best[i], size / (time.perf_counter() - start))
     return best
 
 

@@ -113,7 +113,8 @@ def sspi_pair(setup):
 def _interleaved(ours_fn, theirs_fn, count: int) -> tuple[float, float]:
     ours_fn(), theirs_fn()  # warm up both
     # Best of interleaved rounds, so that machine noise hits both sides.
-    ours, theirs = rates(ours_fn, theirs_fn, rounds=count, passes=ROUNDS)
+    ours, theirs = rates(ours_fn, theirs_fn, rounds=count, passes=ROUNDS,
+                         slice_seconds=None)
     return ours, theirs
 
 
