@@ -15,6 +15,10 @@
  *
  * Python keeps every SecBuffer check and every status: seal() and open() return numbers
  * that secur32.py turns into the SecBuffers and SEC_E_* codes.
+ *
+ * step() is one handshake call's OpenSSL work (the input records into the memory rbio,
+ * SSL_do_handshake, both BIOs drained, SSL_get_error): the seven calls ctypes would make,
+ * in one. Python keeps the record scan, the states and the SEC_* status.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -40,6 +44,9 @@ typedef void (*bio_set_data_fn)(void *bio, void *data);
 typedef void *(*bio_get_data_fn)(void *bio);
 typedef void (*bio_set_init_fn)(void *bio, int init);
 typedef void (*bio_flags_fn)(void *bio, int flags);
+typedef int (*ssl_do_handshake_fn)(void *ssl);
+typedef int (*ssl_get_error_fn)(const void *ssl, int ret);
+typedef void (*err_clear_error_fn)(void);
 
 #define BIO_TYPE_SOURCE_SINK 0x0400
 #define BIO_FLAGS_READ 0x01
@@ -70,6 +77,9 @@ static struct {
     bio_get_data_fn BIO_get_data;
     bio_set_init_fn BIO_set_init;
     bio_flags_fn BIO_set_flags, BIO_clear_flags;
+    ssl_do_handshake_fn SSL_do_handshake;
+    ssl_get_error_fn SSL_get_error;
+    err_clear_error_fn ERR_clear_error;
 } f;
 
 static const char *const f_names[] = {
@@ -77,6 +87,7 @@ static const char *const f_names[] = {
     "BIO_read", "BIO_ctrl_pending", "BIO_get_new_index", "BIO_meth_new", "BIO_meth_set_write",
     "BIO_meth_set_read", "BIO_meth_set_ctrl", "BIO_new", "BIO_free", "BIO_up_ref",
     "BIO_set_data", "BIO_get_data", "BIO_set_init", "BIO_set_flags", "BIO_clear_flags",
+    "SSL_do_handshake", "SSL_get_error", "ERR_clear_error",
 };
 #define F_COUNT (sizeof f_names / sizeof f_names[0])
 _Static_assert(sizeof f == F_COUNT * sizeof(void *), "one name per function pointer");
@@ -419,6 +430,83 @@ done:
     return PyLong_FromLong(result);
 }
 
+/* Everything a memory BIO holds, as bytes (one BIO_read of what it says is pending). */
+static PyObject *
+drain(void *bio)
+{
+    size_t pending = f.BIO_ctrl_pending(bio);
+    if (pending == 0)
+        return PyBytes_FromStringAndSize(NULL, 0);
+    if (pending > INT_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "step(): more than INT_MAX bytes pending");
+        return NULL;
+    }
+    PyObject *out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)pending);
+    if (out == NULL)
+        return NULL;
+    int got = f.BIO_read(bio, PyBytes_AS_STRING(out), (int)pending);
+    if (got < 0)
+        got = 0;
+    if ((size_t)got != pending && _PyBytes_Resize(&out, got) < 0)
+        return NULL;
+    return out;
+}
+
+/* step(ssl, rbio, wbio, data, n) -> (ret, error, token, held), or None when BIO_write took
+ * less than the first n bytes of ``data`` (the complete records Python found).
+ * ``ret`` is SSL_do_handshake's answer, ``error`` SSL_get_error's for it (0 when ret is 1),
+ * ``token`` what OpenSSL wrote (the wbio drained), ``held`` what it left unread in the
+ * rbio. The GIL is released around SSL_do_handshake, as ctypes would; the provider's and
+ * the verification callbacks take it back themselves. */
+static PyObject *
+sspirecord_step(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer data;
+    void *ssl, *rbio, *wbio;
+    Py_ssize_t n;
+    int ret, error;
+
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "step() takes 5 arguments");
+        return NULL;
+    }
+    ssl = address(args[0]);
+    rbio = address(args[1]);
+    wbio = address(args[2]);
+    n = PyLong_AsSsize_t(args[4]);
+    if (PyErr_Occurred())
+        return NULL;
+    if (!ssl || !rbio || !wbio || n < 0 || n > INT_MAX) {
+        PyErr_SetString(PyExc_ValueError, "step(): bad handle or length");
+        return NULL;
+    }
+    if (PyObject_GetBuffer(args[3], &data, PyBUF_SIMPLE) < 0)
+        return NULL;
+    if (data.len < n) {
+        PyBuffer_Release(&data);
+        PyErr_SetString(PyExc_ValueError, "step(): n is longer than the data");
+        return NULL;
+    }
+    int wrote = n ? f.BIO_write(rbio, data.buf, (int)n) : 0;
+    PyBuffer_Release(&data);
+    if (wrote != n)
+        Py_RETURN_NONE;
+    f.ERR_clear_error();
+    Py_BEGIN_ALLOW_THREADS
+    ret = f.SSL_do_handshake(ssl);
+    Py_END_ALLOW_THREADS
+    PyObject *token = drain(wbio);
+    if (token == NULL)
+        return NULL;
+    PyObject *held = drain(rbio);
+    if (held == NULL) {
+        Py_DECREF(token);
+        return NULL;
+    }
+    error = ret == 1 ? 0 : f.SSL_get_error(ssl, ret);
+    return Py_BuildValue("iiNN", ret, error, token, held);
+}
+
 static PyMethodDef methods[] = {
     {"init", sspirecord_init, METH_O,
      "init({name: address}): the addresses of the OpenSSL functions used, in the "
@@ -429,6 +517,9 @@ static PyMethodDef methods[] = {
      "seal(ssl, wbio, direct, header, data, trailer, h, n) -> trailer length, or R_*."},
     {"open", (PyCFunction)(void (*)(void))sspirecord_open, METH_FASTCALL,
      "open(ssl, rbio, direct, record, h, length) -> SSL_read's result, or R_*."},
+    {"step", (PyCFunction)(void (*)(void))sspirecord_step, METH_FASTCALL,
+     "step(ssl, rbio, wbio, data, n) -> (ret, error, token, held), or None if BIO_write "
+     "failed."},
     {NULL, NULL, 0, NULL},
 };
 

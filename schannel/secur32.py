@@ -382,8 +382,8 @@ try:
     from schannel import _sspirecord
 except ImportError:  # not built: the ctypes path
     _sspirecord = None
-# Its seal(), open() and new_bio(), once _Lib has handed it OpenSSL's functions.
-_seal = _open = _new_bio = None
+# Its seal(), open(), new_bio() and step(), once _Lib has handed it OpenSSL's functions.
+_seal = _open = _new_bio = _step = None
 _R_FAILED, _R_TOO_SMALL, _R_NOT_HANDLED, _R_BIO_WRITE = -1, -2, -3, -4  # _sspirecord.c R_*
 
 
@@ -420,20 +420,21 @@ class _Lib(SslExtras):
     @staticmethod
     def _init_record_kernel(o: _OpenSSL) -> None:
         """The C kernel calls these very functions of the libraries loaded here."""
-        global _seal, _open, _new_bio
+        global _seal, _open, _new_bio, _step
         names = {o.ssl: ("SSL_write", "SSL_read", "SSL_in_init", "SSL_set0_rbio",
-                         "SSL_set0_wbio"),
+                         "SSL_set0_wbio", "SSL_do_handshake", "SSL_get_error"),
                  o.crypto: ("BIO_write", "BIO_read", "BIO_ctrl_pending", "BIO_get_new_index",
                             "BIO_meth_new", "BIO_meth_set_write", "BIO_meth_set_read",
                             "BIO_meth_set_ctrl", "BIO_new", "BIO_free", "BIO_up_ref",
                             "BIO_set_data", "BIO_get_data", "BIO_set_init", "BIO_set_flags",
-                            "BIO_clear_flags")}
+                            "BIO_clear_flags", "ERR_clear_error")}
         try:
             _sspirecord.init({name: ctypes.cast(getattr(lib, name), _vp).value
                               for lib, group in names.items() for name in group})
         except (AttributeError, RuntimeError, KeyError):  # an OpenSSL (or a build) without one: ctypes
             return
         _seal, _open, _new_bio = _sspirecord.seal, _sspirecord.open, _sspirecord.new_bio
+        _step = getattr(_sspirecord, "step", None)  # a build older than step(): ctypes
 
     def _client_cert(self, ssl, x509_out, pkey_out) -> int:
         """OpenSSL asks the client for a certificate (the server sent CertificateRequest)."""
@@ -1140,17 +1141,25 @@ class CtxtHandle:
                 return SEC_E_INCOMPLETE_MESSAGE, out
         else:
             complete = 0
-        self._feed(data[:complete])
-        o.ERR_clear_error()
-        ret = lib.SSL_do_handshake(self.ssl)
-        token = self._drain(self.wbio)
-        extra = self._drain(self.rbio) + data[complete:]
+        if _step is not None:  # the C kernel: the same calls as below, in C
+            done = _step(self.ssl, self.rbio, self.wbio, data, complete)
+            if done is None:
+                raise WinError(SEC_E_INTERNAL_ERROR, detail="BIO_write")
+            ret, error, token, held = done
+        else:
+            self._feed(data[:complete])
+            o.ERR_clear_error()
+            ret = lib.SSL_do_handshake(self.ssl)
+            token = self._drain(self.wbio)
+            held = self._drain(self.rbio)
+            error = 0 if ret == 1 else o.SSL_get_error(self.ssl, ret)
+        extra = held + data[complete:]
         if ret == 1:
             self.state = "established"
             if _new_bio is not None:
                 self._send_bio, self._recv_bio = _new_bio(), _new_bio()
             return _reply(SEC_E_OK, out, token, pInput, extra)
-        status = _HANDSHAKE_GOES_ON.get(o.SSL_get_error(self.ssl, ret))
+        status = _HANDSHAKE_GOES_ON.get(error)
         if status is not None and self._failure is None:
             return _reply(status, out, token, pInput, extra)
         self.state = "failed"

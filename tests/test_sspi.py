@@ -69,16 +69,19 @@ def creds(pki):
 
 @pytest.fixture(params=["c", "ctypes"])
 def record_path(request, monkeypatch):
-    """Each message test runs on both record paths: the optional C kernel
-    (schannel/_sspirecord.c) and the ctypes calls used without it."""
+    """Each test using it runs on both paths: the optional C kernel
+    (schannel/_sspirecord.c: the records and the handshake steps) and the ctypes calls used
+    without it."""
     S._Lib.get()  # binds the kernel when it is built
     if request.param == "c":
         if S._sspirecord is None:
             pytest.skip("schannel._sspirecord is not built here (optional C extension)")
         assert S._seal is S._sspirecord.seal and S._open is S._sspirecord.open
+        assert S._step is S._sspirecord.step
     else:
         monkeypatch.setattr(S, "_seal", None)
         monkeypatch.setattr(S, "_open", None)
+        monkeypatch.setattr(S, "_step", None)
     return request.param
 
 
@@ -330,6 +333,7 @@ def _client_fails(pki, cert_ctx, target, code, cred=None):
     return caught
 
 
+@pytest.mark.usefixtures("record_path")
 def test_untrusted_root(pki):
     other = make_root("Untrusted Root")
     cert, key = issue(other, "localhost", dns=("localhost",))
@@ -753,7 +757,8 @@ def test_without_the_c_record_kernel_the_ctypes_path_is_used():
             "from schannel import secur32 as S\n"
             "assert S._sspirecord is None\n"
             "S._Lib.get()\n"
-            "assert S._seal is None and S._open is None and S._new_bio is None\n")
+            "assert S._seal is None and S._open is None and S._new_bio is None\n"
+            "assert S._step is None\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 0, done.stderr
