@@ -22,6 +22,8 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The prototypes of OpenSSL 3's ssl.h and bio.h, written out, and the constants used. */
@@ -507,6 +509,567 @@ sspirecord_step(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return Py_BuildValue("iiNN", ret, error, token, held);
 }
 
+/* ---------------------------------------------------------------------------------------
+ * The "winpki" OpenSSL provider's signature bookkeeping (schannel/osslprov.py).
+ *
+ * OpenSSL makes two signature contexts per handshake signature and calls their
+ * provider-signature(7) functions some fifteen times (new, init, parameters, the size
+ * query, free...), plus query_operation and the key management's query_operation_name:
+ * each a ctypes callback into Python when osslprov.py implements them. Here they are C,
+ * holding the context's state (digest, padding, salt length, MGF1 digest, the message of
+ * a streamed signature); Python is called twice per signature, for the key's maximum
+ * signature size and for the signature itself (the key lives in Python: a CSP, a KSP or
+ * a token). The operation names and rules stay osslprov.py's; these functions only hold
+ * the values and pass them on. They run on OpenSSL's threads without the GIL and take it
+ * only around the two calls into Python.
+ * ------------------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *key;
+    unsigned int data_type;
+    void *data;
+    size_t data_size;
+    size_t return_size;
+} ossl_param;
+
+#define P_INTEGER 1
+#define P_UNSIGNED_INTEGER 2
+#define P_UTF8_STRING 4
+#define P_UTF8_PTR 6
+#define P_UNMODIFIED ((size_t)-1)
+#define OP_KEYMGMT 10
+#define OP_SIGNATURE 12
+#define OP_ASYM_CIPHER 13
+#define PAD_PKCS1 1
+#define PAD_NONE 3
+#define PAD_X931 5
+#define PAD_PSS 6
+#define SALTLEN_DIGEST (-1)
+#define SALTLEN_AUTO (-2)
+#define SALTLEN_MAX (-3)
+#define SALTLEN_AUTO_DIGEST_MAX (-4)
+
+/* The provider's context: the algorithm tables (osslprov.py builds them) and the two
+ * Python callables. Made once per provider, never freed (the provider lives as long as
+ * the process's OpenSSL). */
+struct prov {
+    void *tables[3]; /* OSSL_ALGORITHM arrays of KEYMGMT, SIGNATURE, ASYM_CIPHER */
+    PyObject *sign;  /* sign(key, ecdsa, md, pad, saltlen, mgf1, data, prehashed) -> bytes | None */
+    PyObject *size;  /* size(key) -> the key's maximum signature size, 0 if it has none */
+};
+
+/* The digests a TLS server key signs with, by osslprov.py's names. */
+static const char *const md_names[] = {NULL, "md5_sha1", "sha1", "sha256", "sha384", "sha512"};
+#define MD_COUNT 6
+
+/* OpenSSL's names (SHA2-256, SHA256, SHA-256, MD5-SHA1...) -> an index of md_names, 0 for
+ * one a TLS key does not sign with. */
+static int
+md_index(const char *name)
+{
+    char n[32];
+    size_t j = 0;
+    if (name == NULL)
+        return 0;
+    for (size_t i = 0; name[i] && j < sizeof n - 1; i++) {
+        char c = name[i];
+        n[j++] = (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
+    }
+    n[j] = 0;
+    if (!strcmp(n, "MD5SHA1") || !strcmp(n, "MD5-SHA1"))
+        return 1;
+    const char *tail = n;
+    if (!strncmp(n, "SHA2-", 5) || !strncmp(n, "SHA-", 4))
+        tail = n + (n[3] == '2' ? 5 : 4);
+    else if (!strncmp(n, "SHA", 3))
+        tail = n + 3;
+    else
+        return 0;
+    if (!strcmp(tail, "1"))
+        return 2;
+    if (!strcmp(tail, "256"))
+        return 3;
+    if (!strcmp(tail, "384"))
+        return 4;
+    if (!strcmp(tail, "512"))
+        return 5;
+    return 0;
+}
+
+static const size_t md_sizes[] = {0, 36, 20, 32, 48, 64};
+
+struct sigctx {
+    struct prov *prov;
+    int ecdsa;
+    void *key;  /* the key management's handle (osslprov.py's integer) */
+    int md;     /* md_names index, 0: none yet */
+    int pad;
+    int saltlen;
+    int mgf1;   /* md_names index, 0: the signature's digest */
+    int streamed; /* digest_sign_update was called: buf holds the message so far */
+    unsigned char *buf;
+    size_t len, cap;
+};
+
+static void *
+sig_newctx(struct prov *prov, int ecdsa)
+{
+    struct sigctx *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    c->prov = prov;
+    c->ecdsa = ecdsa;
+    c->pad = PAD_PKCS1;
+    c->saltlen = SALTLEN_DIGEST;
+    return c;
+}
+
+static void *sig_newctx_rsa(void *provctx, const char *propq) { return sig_newctx(provctx, 0); }
+static void *sig_newctx_ecdsa(void *provctx, const char *propq) { return sig_newctx(provctx, 1); }
+
+static void
+sig_freectx(void *ctx)
+{
+    struct sigctx *c = ctx;
+    if (c != NULL) {
+        free(c->buf);
+        free(c);
+    }
+}
+
+static void *
+sig_dupctx(void *ctx)
+{
+    struct sigctx *c = ctx, *d = malloc(sizeof *d);
+    if (d == NULL)
+        return NULL;
+    *d = *c;
+    d->buf = NULL;
+    if (c->len) {
+        d->buf = malloc(c->len);
+        if (d->buf == NULL) {
+            free(d);
+            return NULL;
+        }
+        memcpy(d->buf, c->buf, c->len);
+    }
+    d->cap = c->len;
+    return d;
+}
+
+static int
+param_int(const ossl_param *p, int *out)
+{
+    if (p->data == NULL)
+        return 0;
+    if (p->data_type == P_INTEGER || p->data_type == P_UNSIGNED_INTEGER) {
+        if (p->data_size == sizeof(int32_t)) {
+            int32_t v;
+            memcpy(&v, p->data, sizeof v);
+            *out = (int)v;
+            return 1;
+        }
+        if (p->data_size == sizeof(int64_t)) {
+            int64_t v;
+            memcpy(&v, p->data, sizeof v);
+            if (v < INT_MIN || v > INT_MAX)
+                return 0;
+            *out = (int)v;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static const char *
+param_str(const ossl_param *p)
+{
+    if (p->data_type == P_UTF8_STRING)
+        return p->data;
+    if (p->data_type == P_UTF8_PTR && p->data != NULL)
+        return *(const char **)p->data;
+    return NULL;
+}
+
+struct named {
+    const char *name;
+    int value;
+};
+static const struct named pad_names[] = {
+    {"pkcs1", PAD_PKCS1}, {"none", PAD_NONE}, {"pss", PAD_PSS}, {NULL, 0}};
+static const struct named saltlen_names[] = {
+    {"digest", SALTLEN_DIGEST}, {"max", SALTLEN_MAX}, {"auto", SALTLEN_AUTO},
+    {"auto-digestmax", SALTLEN_AUTO_DIGEST_MAX}, {NULL, 0}};
+
+/* An integer parameter, or a string naming one in ``names`` (or, with ``digits``, written
+ * as a decimal number: a saltlen). */
+static int
+param_named(const ossl_param *p, const struct named *names, int digits, int *out)
+{
+    const char *name = param_str(p);
+    if (name == NULL)
+        return param_int(p, out);
+    for (; names->name != NULL; names++)
+        if (!strcmp(name, names->name)) {
+            *out = names->value;
+            return 1;
+        }
+    if (digits && *name) {
+        char *end;
+        long v = strtol(name, &end, 10);
+        if (*end == 0 && v >= INT_MIN && v <= INT_MAX) {
+            *out = (int)v;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int
+sig_set_params(void *ctx, const ossl_param *params)
+{
+    struct sigctx *c = ctx;
+    for (const ossl_param *p = params; p != NULL && p->key != NULL; p++) {
+        if (!strcmp(p->key, "digest")) {
+            int md = md_index(param_str(p));
+            if (!md)
+                return 0;
+            c->md = md;
+            c->len = 0; /* a new digest starts the message again */
+            c->streamed = 0;
+        } else if (!strcmp(p->key, "pad-mode")) {
+            if (!param_named(p, pad_names, 0, &c->pad))
+                return 0;
+        } else if (!strcmp(p->key, "saltlen")) {
+            if (!param_named(p, saltlen_names, 1, &c->saltlen))
+                return 0;
+        } else if (!strcmp(p->key, "mgf1-digest")) {
+            int md = md_index(param_str(p));
+            if (!md)
+                return 0;
+            c->mgf1 = md;
+        }
+    }
+    return 1;
+}
+
+static int
+set_utf8(ossl_param *p, const char *value)
+{
+    size_t n = strlen(value);
+    if (p->data_type != P_UTF8_STRING)
+        return 0;
+    p->return_size = n;
+    if (p->data == NULL)
+        return 1;
+    if (p->data_size < n + 1)
+        return 0;
+    memcpy(p->data, value, n + 1);
+    return 1;
+}
+
+static int
+set_int(ossl_param *p, int value)
+{
+    if (p->data_type != P_INTEGER && p->data_type != P_UNSIGNED_INTEGER)
+        return 0;
+    size_t size = p->data_size ? p->data_size : sizeof(int32_t);
+    p->return_size = size;
+    if (p->data == NULL)
+        return 1;
+    if (size == sizeof(int32_t)) {
+        int32_t v = value;
+        memcpy(p->data, &v, sizeof v);
+    } else if (size == sizeof(int64_t)) {
+        int64_t v = value;
+        memcpy(p->data, &v, sizeof v);
+    } else
+        return 0;
+    return 1;
+}
+
+static const char *const md_openssl_names[] = {NULL, "MD5-SHA1", "SHA1", "SHA256", "SHA384",
+                                               "SHA512"};
+
+static int
+sig_get_params(void *ctx, ossl_param *params)
+{
+    struct sigctx *c = ctx;
+    for (ossl_param *p = params; p != NULL && p->key != NULL; p++) {
+        if (!strcmp(p->key, "digest") && c->md)
+            set_utf8(p, md_openssl_names[c->md]);
+        else if (!strcmp(p->key, "pad-mode")) {
+            if (p->data_type == P_UTF8_STRING)
+                set_utf8(p, c->pad == PAD_PSS ? "pss" : "pkcs1");
+            else
+                set_int(p, c->pad);
+        } else if (!strcmp(p->key, "saltlen") && p->data_type != P_UTF8_STRING)
+            set_int(p, c->saltlen);
+    }
+    return 1;
+}
+
+static const ossl_param sig_settable[] = {
+    {"digest", P_UTF8_STRING, NULL, 0, P_UNMODIFIED},
+    {"properties", P_UTF8_STRING, NULL, 0, P_UNMODIFIED},
+    {"pad-mode", P_INTEGER, NULL, 0, P_UNMODIFIED},
+    {"saltlen", P_INTEGER, NULL, 0, P_UNMODIFIED},
+    {"mgf1-digest", P_UTF8_STRING, NULL, 0, P_UNMODIFIED},
+    {"mgf1-properties", P_UTF8_STRING, NULL, 0, P_UNMODIFIED},
+    {NULL, 0, NULL, 0, 0},
+};
+static const ossl_param sig_gettable[] = {
+    {"digest", P_UTF8_STRING, NULL, 0, P_UNMODIFIED},
+    {"pad-mode", P_INTEGER, NULL, 0, P_UNMODIFIED},
+    {"saltlen", P_INTEGER, NULL, 0, P_UNMODIFIED},
+    {NULL, 0, NULL, 0, 0},
+};
+
+static const ossl_param *sig_settable_params(void *ctx, void *provctx) { return sig_settable; }
+static const ossl_param *sig_gettable_params(void *ctx, void *provctx) { return sig_gettable; }
+
+static int
+sig_init(void *ctx, void *provkey, const ossl_param *params)
+{
+    struct sigctx *c = ctx;
+    if (provkey == NULL)
+        return 0;
+    c->key = provkey;
+    c->len = 0;
+    c->streamed = 0;
+    return sig_set_params(ctx, params);
+}
+
+static int
+sig_digest_init(void *ctx, const char *mdname, void *provkey, const ossl_param *params)
+{
+    struct sigctx *c = ctx;
+    if (mdname != NULL && *mdname) {
+        int md = md_index(mdname);
+        if (!md)
+            return 0;
+        c->md = md;
+    } else if (!c->md)
+        c->md = 3; /* sha256 */
+    return sig_init(ctx, provkey, params);
+}
+
+static int
+sig_update(void *ctx, const unsigned char *data, size_t len)
+{
+    struct sigctx *c = ctx;
+    if (len > c->cap - c->len) {
+        size_t cap = c->cap ? c->cap : 256;
+        while (cap - c->len < len) {
+            if (cap > ((size_t)INT_MAX) / 2)
+                return 0;
+            cap *= 2;
+        }
+        unsigned char *buf = realloc(c->buf, cap);
+        if (buf == NULL)
+            return 0;
+        c->buf = buf;
+        c->cap = cap;
+    }
+    if (len)
+        memcpy(c->buf + c->len, data, len);
+    c->len += len;
+    c->streamed = 1;
+    return 1;
+}
+
+/* The key's maximum signature size, from Python (0: no key or an error). */
+static size_t
+key_size(struct sigctx *c)
+{
+    PyGILState_STATE gil = PyGILState_Ensure();
+    size_t size = 0;
+    PyObject *r = PyObject_CallFunction(c->prov->size, "n", (Py_ssize_t)(intptr_t)c->key);
+    if (r != NULL) {
+        size = PyLong_AsSize_t(r);
+        Py_DECREF(r);
+    }
+    if (PyErr_Occurred()) {
+        PyErr_WriteUnraisable(c->prov->size);
+        size = 0;
+    }
+    PyGILState_Release(gil);
+    return size;
+}
+
+/* The signature of ``a`` followed by ``b`` (the message, or with ``prehashed`` the
+ * digest), by the key in Python; 1 with *siglen set, 0 on failure (Python reported it). */
+static int
+emit(struct sigctx *c, const unsigned char *a, size_t alen, const unsigned char *b,
+     size_t blen, int prehashed, unsigned char *sig, size_t *siglen, size_t sigsize)
+{
+    if (alen > PY_SSIZE_T_MAX - blen)
+        return 0;
+    PyGILState_STATE gil = PyGILState_Ensure();
+    int ok = 0;
+    PyObject *data = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(alen + blen));
+    if (data != NULL) {
+        if (alen)
+            memcpy(PyBytes_AS_STRING(data), a, alen);
+        if (blen)
+            memcpy(PyBytes_AS_STRING(data) + alen, b, blen);
+        PyObject *md = c->md ? PyUnicode_FromString(md_names[c->md]) : Py_NewRef(Py_None);
+        PyObject *mgf1 = c->mgf1 ? PyUnicode_FromString(md_names[c->mgf1]) : Py_NewRef(Py_None);
+        if (md != NULL && mgf1 != NULL) {
+            PyObject *r = PyObject_CallFunction(
+                c->prov->sign, "niOiiOOi", (Py_ssize_t)(intptr_t)c->key, c->ecdsa, md, c->pad,
+                c->saltlen, mgf1, data, prehashed);
+            if (r != NULL) {
+                if (PyBytes_Check(r) && (size_t)PyBytes_GET_SIZE(r) <= sigsize) {
+                    memcpy(sig, PyBytes_AS_STRING(r), (size_t)PyBytes_GET_SIZE(r));
+                    *siglen = (size_t)PyBytes_GET_SIZE(r);
+                    ok = 1;
+                }
+                Py_DECREF(r);
+            }
+        }
+        Py_XDECREF(md);
+        Py_XDECREF(mgf1);
+        Py_DECREF(data);
+    }
+    if (PyErr_Occurred())
+        PyErr_WriteUnraisable(c->prov->sign);
+    PyGILState_Release(gil);
+    return ok;
+}
+
+static int
+sig_digest_sign(void *ctx, unsigned char *sig, size_t *siglen, size_t sigsize,
+                const unsigned char *tbs, size_t tbslen)
+{
+    struct sigctx *c = ctx;
+    if (sig == NULL) /* the size query */
+        return (*siglen = key_size(c)) != 0;
+    /* After updates, the one-shot call finishes that message. */
+    return emit(c, c->buf, c->streamed ? c->len : 0, tbs, tbslen, 0, sig, siglen, sigsize);
+}
+
+static int
+sig_final(void *ctx, unsigned char *sig, size_t *siglen, size_t sigsize)
+{
+    struct sigctx *c = ctx;
+    if (sig == NULL) /* the size query */
+        return (*siglen = key_size(c)) != 0;
+    return emit(c, c->buf, c->len, NULL, 0, 0, sig, siglen, sigsize);
+}
+
+/* EVP_PKEY_sign: ``tbs`` is the digest already (its size names the hash if none was set). */
+static int
+sig_sign(void *ctx, unsigned char *sig, size_t *siglen, size_t sigsize,
+         const unsigned char *tbs, size_t tbslen)
+{
+    struct sigctx *c = ctx;
+    if (sig == NULL) /* the size query */
+        return (*siglen = key_size(c)) != 0;
+    if (!c->md)
+        for (int i = 1; i < MD_COUNT; i++)
+            if (md_sizes[i] == tbslen)
+                c->md = i;
+    return emit(c, NULL, 0, tbs, tbslen, 1, sig, siglen, sigsize);
+}
+
+static void *
+prov_query(void *provctx, int operation, int *no_store)
+{
+    struct prov *p = provctx;
+    if (no_store != NULL)
+        *no_store = 0;
+    switch (operation) {
+    case OP_KEYMGMT:
+        return p->tables[0];
+    case OP_SIGNATURE:
+        return p->tables[1];
+    case OP_ASYM_CIPHER:
+        return p->tables[2];
+    default:
+        return NULL; /* not an empty list: OpenSSL 3.0 asks again each time (osslprov.py) */
+    }
+}
+
+static const char *
+opname_rsa(int operation)
+{
+    return operation == OP_SIGNATURE ? "WINPKI-RSA-SIG"
+         : operation == OP_ASYM_CIPHER ? "WINPKI-RSA-DEC" : "RSA";
+}
+
+static const char *
+opname_ec(int operation)
+{
+    return operation == OP_SIGNATURE ? "WINPKI-ECDSA" : "EC";
+}
+
+/* provider(sign, size, keymgmt, signature, cipher) -> the address of a provider context
+ * (what the provider's init hands OpenSSL) holding the three algorithm tables' addresses
+ * and the two callables. */
+static PyObject *
+sspirecord_provider(PyObject *self, PyObject *args)
+{
+    PyObject *sign, *size, *t0, *t1, *t2;
+    if (!PyArg_ParseTuple(args, "OOOOO", &sign, &size, &t0, &t1, &t2))
+        return NULL;
+    if (!PyCallable_Check(sign) || !PyCallable_Check(size)) {
+        PyErr_SetString(PyExc_TypeError, "provider(): sign and size must be callable");
+        return NULL;
+    }
+    void *tables[3] = {address(t0), address(t1), address(t2)};
+    if (PyErr_Occurred())
+        return NULL;
+    struct prov *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return PyErr_NoMemory();
+    memcpy(p->tables, tables, sizeof tables);
+    p->sign = Py_NewRef(sign);
+    p->size = Py_NewRef(size);
+    return PyLong_FromVoidPtr(p);
+}
+
+/* provider_functions() -> {name: address} of the functions above, for the dispatch tables. */
+static PyObject *
+sspirecord_provider_functions(PyObject *self, PyObject *unused)
+{
+    struct {
+        const char *name;
+        void *fn;
+    } fns[] = {
+        {"query", (void *)prov_query},
+        {"opname_rsa", (void *)opname_rsa},
+        {"opname_ec", (void *)opname_ec},
+        {"newctx_rsa", (void *)sig_newctx_rsa},
+        {"newctx_ecdsa", (void *)sig_newctx_ecdsa},
+        {"freectx", (void *)sig_freectx},
+        {"dupctx", (void *)sig_dupctx},
+        {"sign_init", (void *)sig_init},
+        {"sign", (void *)sig_sign},
+        {"digest_sign_init", (void *)sig_digest_init},
+        {"digest_sign_update", (void *)sig_update},
+        {"digest_sign_final", (void *)sig_final},
+        {"digest_sign", (void *)sig_digest_sign},
+        {"get_ctx_params", (void *)sig_get_params},
+        {"gettable_ctx_params", (void *)sig_gettable_params},
+        {"set_ctx_params", (void *)sig_set_params},
+        {"settable_ctx_params", (void *)sig_settable_params},
+    };
+    PyObject *out = PyDict_New();
+    if (out == NULL)
+        return NULL;
+    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+        PyObject *v = PyLong_FromVoidPtr(fns[i].fn);
+        if (v == NULL || PyDict_SetItemString(out, fns[i].name, v) < 0) {
+            Py_XDECREF(v);
+            Py_DECREF(out);
+            return NULL;
+        }
+        Py_DECREF(v);
+    }
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"init", sspirecord_init, METH_O,
      "init({name: address}): the addresses of the OpenSSL functions used, in the "
@@ -517,6 +1080,10 @@ static PyMethodDef methods[] = {
      "seal(ssl, wbio, direct, header, data, trailer, h, n) -> trailer length, or R_*."},
     {"open", (PyCFunction)(void (*)(void))sspirecord_open, METH_FASTCALL,
      "open(ssl, rbio, direct, record, h, length) -> SSL_read's result, or R_*."},
+    {"provider", sspirecord_provider, METH_VARARGS,
+     "provider(sign, size, keymgmt, signature, cipher) -> a provider context's address."},
+    {"provider_functions", sspirecord_provider_functions, METH_NOARGS,
+     "provider_functions() -> {name: address} of the provider's C functions."},
     {"step", (PyCFunction)(void (*)(void))sspirecord_step, METH_FASTCALL,
      "step(ssl, rbio, wbio, data, n) -> (ret, error, token, held), or None if BIO_write "
      "failed."},

@@ -34,6 +34,14 @@ otherwise hand ours to libssl after a signature, see ``_OpenSSL._load_provider``
 an operation of another provider be handed one of our keys, ``export`` refuses the private
 half and the operation fails rather than run without it.
 
+With the optional C kernel (``schannel/_sspirecord.c``) built, ``query_operation``, the
+key management's ``query_operation_name`` and every signature-context function are C:
+they hold the context's digest, padding, salt length, MGF1 digest and streamed message, and
+call :meth:`WinpkiProvider._c_size` for the size query and :meth:`WinpkiProvider._c_sign`
+for the signature, which apply the same rules as the Python functions below (2 calls into
+Python per signature where there were 17 per handshake; tests/test_tls_provider.py runs
+on both).
+
 Callbacks: ``ctypes`` takes the GIL for each (libssl calls them from the endpoint's worker
 threads, which run OpenSSL without it); every object OpenSSL holds a pointer to — the
 callbacks, the dispatch and parameter tables — lives as long as the provider. Handles are
@@ -56,6 +64,17 @@ import os
 __all__ = ["WinpkiProvider"]
 
 log = logging.getLogger("schannel.osslprov")
+
+# The signature bookkeeping in C (schannel/_sspirecord.c), when the optional kernel is built:
+# query_operation, query_operation_name and the signature contexts' functions are C, and
+# Python is called for the size query and the signature only (2 calls where there were 17
+# per handshake). Without it (or with a build that predates it) every function is Python.
+try:
+    from schannel import _sspirecord as _kernel
+except ImportError:
+    _kernel = None
+if _kernel is not None and not hasattr(_kernel, "provider_functions"):
+    _kernel = None
 
 _vp = ctypes.c_void_p
 _int = ctypes.c_int
@@ -382,8 +401,11 @@ class WinpkiProvider:
     SignatureScheme given to ``ServerKey.sign``.
     """
 
-    def __init__(self, libctx, on_error, rsa_schemes: dict, ecdsa_schemes: dict):
+    def __init__(self, libctx, on_error, rsa_schemes: dict, ecdsa_schemes: dict, *,
+                 use_c: bool | None = None):
         self.libctx = libctx
+        # The C signature functions when the kernel has them (None: whenever it does).
+        self.c_signatures = _kernel is not None if use_c is None else use_c and _kernel is not None
         self._on_error = on_error
         self._rsa_schemes, self._ecdsa_schemes = rsa_schemes, ecdsa_schemes
         self._handles = itertools.count(1)
@@ -471,6 +493,7 @@ class WinpkiProvider:
 
         for name in ("RSA", "EC", *_OPERATION_NAMES.values()):
             self._cstr(name)
+        c_fns = _kernel.provider_functions() if self.c_signatures else None
 
         def keymgmt(kind: str, types: _ParamTable, gettable: _ParamTable):
             return self._dispatch([
@@ -483,12 +506,28 @@ class WinpkiProvider:
                 (KM_EXPORT_TYPES, self._cb("types", lambda _sel: types.address)),
                 (KM_GET_PARAMS, self._cb("params", self._km_get_params)),
                 (KM_GETTABLE_PARAMS, self._cb("table1", lambda _provctx: gettable.address)),
-                (KM_QUERY_OPERATION_NAME, self._cb("opname", lambda op: self._cstr(
-                    _OPERATION_NAMES.get((kind, op), kind)))),
+                (KM_QUERY_OPERATION_NAME, c_fns[f"opname_{kind.lower()}"] if c_fns else
+                 self._cb("opname", lambda op: self._cstr(_OPERATION_NAMES.get((kind, op), kind)))),
                 (KM_MATCH, self._cb("match", self._km_match)),
             ])
 
         def signature(algorithm: str):
+            if c_fns:
+                return self._dispatch([
+                    (SIG_NEWCTX, c_fns["newctx_rsa" if algorithm == "RSA" else "newctx_ecdsa"]),
+                    (SIG_FREECTX, c_fns["freectx"]),
+                    (SIG_DUPCTX, c_fns["dupctx"]),
+                    (SIG_SIGN_INIT, c_fns["sign_init"]),
+                    (SIG_SIGN, c_fns["sign"]),
+                    (SIG_DIGEST_SIGN_INIT, c_fns["digest_sign_init"]),
+                    (SIG_DIGEST_SIGN_UPDATE, c_fns["digest_sign_update"]),
+                    (SIG_DIGEST_SIGN_FINAL, c_fns["digest_sign_final"]),
+                    (SIG_DIGEST_SIGN, c_fns["digest_sign"]),
+                    (SIG_GET_CTX_PARAMS, c_fns["get_ctx_params"]),
+                    (SIG_GETTABLE_CTX_PARAMS, c_fns["gettable_ctx_params"]),
+                    (SIG_SET_CTX_PARAMS, c_fns["set_ctx_params"]),
+                    (SIG_SETTABLE_CTX_PARAMS, c_fns["settable_ctx_params"]),
+                ])
             return self._dispatch([
                 (SIG_NEWCTX, self._cb("newctx", lambda _p, _q: self._new_handle(_SigCtx(algorithm)))),
                 (SIG_FREECTX, self._cb("free", self._free_ctx)),
@@ -540,14 +579,21 @@ class WinpkiProvider:
                 no_store[0] = 0
             return self._algorithms.get(operation, 0)
 
+        # The provider context OpenSSL hands every function: with the C functions, theirs
+        # (the tables and the two callables); otherwise any non-NULL value (ours is self).
+        provctx_value = 1
+        if c_fns:
+            provctx_value = _kernel.provider(
+                self._c_sign, self._c_size, self._algorithms[OSSL_OP_KEYMGMT],
+                self._algorithms[OSSL_OP_SIGNATURE], self._algorithms[OSSL_OP_ASYM_CIPHER])
         provider_table = self._dispatch([
-            (OSSL_FUNC_PROVIDER_QUERY_OPERATION, self._cb("query", query)),
+            (OSSL_FUNC_PROVIDER_QUERY_OPERATION, c_fns["query"] if c_fns else self._cb("query", query)),
             (OSSL_FUNC_PROVIDER_TEARDOWN, self._cb("teardown", lambda _provctx: None)),
         ])
 
         def init(_handle, _in, out, provctx):
             out[0] = provider_table
-            provctx[0] = 1  # a non-NULL provider context; ours lives in this object
+            provctx[0] = provctx_value
             return 1
 
         self.init_fn = _INIT_FN(init)
@@ -735,24 +781,53 @@ class WinpkiProvider:
         return self._emit(ctx, ctypes.string_at(tbs, tbslen), sig, siglen, sigsize)
 
     def _emit(self, ctx: _SigCtx, digest: bytes, sig, siglen, sigsize) -> int:
-        if ctx.md is None or len(digest) != _DIGEST_SIZES[ctx.md]:
-            raise ValueError("the digest does not match the signature's hash")
-        if ctx.algorithm == "RSA":
-            pss = ctx.pad == RSA_PKCS1_PSS_PADDING
-            if ctx.pad not in (RSA_PKCS1_PADDING, RSA_PKCS1_PSS_PADDING):
-                raise ValueError(f"RSA padding {ctx.pad} is not one a TLS key signs with")
-            if pss and (ctx.saltlen not in (RSA_PSS_SALTLEN_DIGEST, "digest", len(digest))
-                        or (ctx.mgf1 is not None and ctx.mgf1 != ctx.md)):
-                raise ValueError("PSS parameters other than TLS's (salt = hash length, MGF1 = hash)")
-            scheme = self._rsa_schemes[pss, ctx.md]
-        else:
-            scheme = self._ecdsa_schemes[ctx.md]
-        signature = ctx.keydata.key.sign(digest, scheme)
+        signature = self._signature(ctx.keydata, ctx.algorithm, ctx.md, ctx.pad, ctx.saltlen,
+                                    ctx.mgf1, digest)
         if len(signature) > sigsize:
             raise ValueError("signature longer than the buffer OpenSSL provided")
         ctypes.memmove(sig, signature, len(signature))
         siglen[0] = len(signature)
         return 1
+
+    def _signature(self, kd: _KeyData, algorithm: str, md: str | None, pad: int,
+                   saltlen: int | str, mgf1: str | None, digest: bytes) -> bytes:
+        """The key's signature of ``digest`` with a context's parameters: PKCS#1 v1.5 or
+        PSS as TLS makes them (salt as long as the hash, MGF1 with the hash), or ECDSA."""
+        if md is None or len(digest) != _DIGEST_SIZES[md]:
+            raise ValueError("the digest does not match the signature's hash")
+        if algorithm == "RSA":
+            pss = pad == RSA_PKCS1_PSS_PADDING
+            if pad not in (RSA_PKCS1_PADDING, RSA_PKCS1_PSS_PADDING):
+                raise ValueError(f"RSA padding {pad} is not one a TLS key signs with")
+            if pss and (saltlen not in (RSA_PSS_SALTLEN_DIGEST, "digest", len(digest))
+                        or (mgf1 is not None and mgf1 != md)):
+                raise ValueError("PSS parameters other than TLS's (salt = hash length, MGF1 = hash)")
+            scheme = self._rsa_schemes[pss, md]
+        else:
+            scheme = self._ecdsa_schemes[md]
+        return kd.key.sign(digest, scheme)
+
+    # -- the C signature functions' two calls (schannel/_sspirecord.c) ----------------------
+
+    def _c_sign(self, handle: int, ecdsa: int, md: str | None, pad: int, saltlen: int,
+                mgf1: str | None, data: bytes, prehashed: int) -> bytes | None:
+        """The signature of ``data`` (a message, or with ``prehashed`` its digest) by the
+        key behind ``handle``; None when it cannot be made (on_error has the reason)."""
+        try:
+            kd = self._bound(handle)
+            if md is None:
+                raise ValueError("no digest for the signature")
+            digest = data if prehashed else _digest(md, data)
+            return self._signature(kd, "ECDSA" if ecdsa else "RSA", md, pad, saltlen, mgf1,
+                                   digest)
+        except BaseException as exc:  # noqa: BLE001 — nothing may escape into C
+            self._on_error(exc)
+            return None
+
+    def _c_size(self, handle: int) -> int:
+        """The bound key's maximum signature size; 0 for a key that cannot sign."""
+        kd = self._objects.get(handle)
+        return kd.max_size if isinstance(kd, _KeyData) and kd.key is not None else 0
 
     def _sig_set_params(self, handle, params) -> int:
         ctx = self._objects[handle]

@@ -388,7 +388,10 @@ class _OpenSSL:
                     raise TlsError(f"cannot use OpenSSL: {exc}") from exc
             return cls._instance
 
-    def __init__(self):
+    def __init__(self, *, c_signatures: bool | None = None):
+        # c_signatures: the provider's signature functions in C (schannel._sspirecord) or in
+        # Python; None: C when the kernel is built. The process's instance takes the default.
+        self._c_signatures = c_signatures
         c = self.crypto = _load("crypto")
         s = self.ssl = _load("ssl")
         i, sz, cp = ctypes.c_int, ctypes.c_size_t, ctypes.c_char_p
@@ -471,7 +474,8 @@ class _OpenSSL:
         if not libctx:
             raise TlsError("OSSL_LIB_CTX_new failed: " + self.errors())
         self.libctx = libctx
-        self.provider = WinpkiProvider(libctx, self._fail, _RSA_SCHEMES, _ECDSA_SCHEMES)
+        self.provider = WinpkiProvider(libctx, self._fail, _RSA_SCHEMES, _ECDSA_SCHEMES,
+                                       use_c=self._c_signatures)
         init = ctypes.cast(self.provider.init_fn, _vp)
         if self.OSSL_PROVIDER_add_builtin(libctx, PROVIDER_NAME.encode(), init) != 1:
             raise TlsError("OSSL_PROVIDER_add_builtin failed: " + self.errors())

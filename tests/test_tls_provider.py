@@ -28,9 +28,19 @@ _REMOVED = re.compile(r"EVP_PKEY_meth_|RSA_meth_|RSA_set_method|EC_KEY_METHOD|EC
                       r"|RSA_PKCS1_OpenSSL|EC_KEY_OpenSSL|\bENGINE_")
 
 
-@pytest.fixture(scope="module")
-def o():
-    return _OpenSSL.get()
+@pytest.fixture(scope="module", params=["c", "python"])
+def o(request):
+    """The process's OpenSSL (its provider's signature functions in C when the optional
+    kernel is built), and one whose provider does everything in Python, as it does without
+    the kernel."""
+    if request.param == "c":
+        lib = _OpenSSL.get()
+        if not lib.provider.c_signatures:
+            pytest.skip("schannel._sspirecord is not built here (optional C extension)")
+        return lib
+    lib = _OpenSSL(c_signatures=False)
+    assert not lib.provider.c_signatures
+    return lib
 
 
 @pytest.fixture(scope="module")
@@ -131,16 +141,21 @@ def test_bound_key_is_the_providers_and_the_certificate_matches(o, rsa_key):
         o.unbind_key(pkey)
 
 
+def _digest_sign_fns(o):
+    """(EVP_MD_CTX_new, _free, EVP_DigestSignInit_ex, EVP_DigestSign,
+    EVP_PKEY_CTX_set_rsa_padding, EVP_PKEY_CTX_set_rsa_pss_saltlen) of ``o``'s libcrypto."""
+    return (_fn(o.crypto, "EVP_MD_CTX_new", _vp), _fn(o.crypto, "EVP_MD_CTX_free", None, _vp),
+            _fn(o.crypto, "EVP_DigestSignInit_ex", ctypes.c_int, _vp, ctypes.POINTER(_vp),
+                ctypes.c_char_p, _vp, ctypes.c_char_p, _vp, _vp),
+            _fn(o.crypto, "EVP_DigestSign", ctypes.c_int, _vp, _vp,
+                ctypes.POINTER(ctypes.c_size_t), ctypes.c_char_p, ctypes.c_size_t),
+            _fn(o.crypto, "EVP_PKEY_CTX_set_rsa_padding", ctypes.c_int, _vp, ctypes.c_int),
+            _fn(o.crypto, "EVP_PKEY_CTX_set_rsa_pss_saltlen", ctypes.c_int, _vp, ctypes.c_int))
+
+
 def _sign(o, pkey, md: bytes, data: bytes, pss: bool = False) -> bytes:
     """EVP_DigestSign in our library context, as libssl signs a handshake."""
-    new, free = (_fn(o.crypto, "EVP_MD_CTX_new", _vp), _fn(o.crypto, "EVP_MD_CTX_free", None, _vp))
-    init = _fn(o.crypto, "EVP_DigestSignInit_ex", ctypes.c_int, _vp, ctypes.POINTER(_vp),
-               ctypes.c_char_p, _vp, ctypes.c_char_p, _vp, _vp)
-    sign = _fn(o.crypto, "EVP_DigestSign", ctypes.c_int, _vp, _vp, ctypes.POINTER(ctypes.c_size_t),
-               ctypes.c_char_p, ctypes.c_size_t)
-    set_padding = _fn(o.crypto, "EVP_PKEY_CTX_set_rsa_padding", ctypes.c_int, _vp, ctypes.c_int)
-    set_saltlen = _fn(o.crypto, "EVP_PKEY_CTX_set_rsa_pss_saltlen", ctypes.c_int, _vp,
-                      ctypes.c_int)
+    new, free, init, sign, set_padding, set_saltlen = _digest_sign_fns(o)
     mctx = new()
     try:
         pctx = _vp()
@@ -360,3 +375,70 @@ def test_sign_of_a_ready_digest(o, rsa_key):
     assert key.schemes == [SignatureScheme.rsa_pkcs1_sha384]
     rsa_key.public_key().verify(buf.raw[:size.value], b"to be signed", padding.PKCS1v15(),
                                 hashes.SHA384())
+
+
+def test_streamed_and_copied_signature(o, rsa_key):
+    """EVP_DigestSignUpdate then Final (the message in pieces, longer than the context's
+    first buffer), and a context copied half way (EVP_MD_CTX_copy_ex: the provider's
+    dupctx) finishing the same message: both signatures are the key's over the whole."""
+    new, free, init = _digest_sign_fns(o)[:3]
+    update = _fn(o.crypto, "EVP_DigestSignUpdate", ctypes.c_int, _vp, ctypes.c_char_p,
+                 ctypes.c_size_t)
+    final = _fn(o.crypto, "EVP_DigestSignFinal", ctypes.c_int, _vp, _vp,
+                ctypes.POINTER(ctypes.c_size_t))
+    copy = _fn(o.crypto, "EVP_MD_CTX_copy_ex", ctypes.c_int, _vp, _vp)
+    key = SoftwareServerKey(rsa_key)
+    pkey = o.bind_key(key)
+    first, second = b"a" * 300, b"b" * 1000
+    mctx, twin = new(), new()
+
+    def finish(ctx) -> bytes:
+        size = ctypes.c_size_t(0)
+        assert final(ctx, None, ctypes.byref(size)) == 1, o.errors()
+        buf = ctypes.create_string_buffer(size.value)
+        assert final(ctx, buf, ctypes.byref(size)) == 1, o.errors()
+        return buf.raw[:size.value]
+
+    try:
+        assert init(mctx, None, b"SHA256", o.libctx, None, pkey, None) == 1, o.errors()
+        assert update(mctx, first, len(first)) == 1
+        assert copy(twin, mctx) == 1, o.errors()
+        assert update(mctx, second, len(second)) == 1 and update(twin, second, len(second)) == 1
+        signatures = finish(mctx), finish(twin)
+    finally:
+        free(mctx)
+        free(twin)
+        o.unbind_key(pkey)
+    for signature in signatures:
+        rsa_key.public_key().verify(signature, first + second, padding.PKCS1v15(), hashes.SHA256())
+    assert signatures[0] == signatures[1]  # PKCS#1 v1.5 is deterministic
+    assert key.schemes == [SignatureScheme.rsa_pkcs1_sha256] * 2
+
+
+def test_parameters_tls_never_uses_are_refused_before_the_key(o, rsa_key):
+    """A PSS salt other than the hash's length (RSA_PSS_SALTLEN_MAX) fails the signature
+    and the key is never asked; a digest a TLS key does not sign with (SHA3-256) fails
+    at init. The provider keeps the reason for the connection's report."""
+    new, free, init, sign, set_padding, set_saltlen = _digest_sign_fns(o)
+    key = SoftwareServerKey(rsa_key)
+    pkey = o.bind_key(key)
+    mctx = new()
+    o.local.error = None
+    try:
+        assert init(mctx, None, b"SHA3-256", o.libctx, None, pkey, None) != 1
+        o.ERR_clear_error()
+        pctx = _vp()
+        assert init(mctx, ctypes.byref(pctx), b"SHA256", o.libctx, None, pkey, None) == 1
+        assert set_padding(pctx, osslprov.RSA_PKCS1_PSS_PADDING) == 1, o.errors()
+        assert set_saltlen(pctx, -3) == 1, o.errors()  # RSA_PSS_SALTLEN_MAX
+        size = ctypes.c_size_t(0)
+        assert sign(mctx, None, ctypes.byref(size), b"data", 4) == 1
+        buf = ctypes.create_string_buffer(size.value)
+        assert sign(mctx, buf, ctypes.byref(size), b"data", 4) != 1
+    finally:
+        o.ERR_clear_error()
+        free(mctx)
+        o.unbind_key(pkey)
+    error, o.local.error = o.local.error, None  # this thread's next connection starts clean
+    assert key.schemes == []
+    assert isinstance(error, ValueError) and "PSS parameters" in str(error)

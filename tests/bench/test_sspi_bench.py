@@ -45,12 +45,15 @@ from schannel import secur32 as S
 
 HANDSHAKE_GOAL = 0.9
 THROUGHPUT_GOAL = 0.8
-# What is asserted. Handshakes do NOT meet the goal (0.83-0.86 measured on a quiet 2-core
-# machine: 1045 of ~1150 us is inside SSL_do_handshake with the provider's signature), so
-# the floor guards that level. Messages meet it with the C record
-# kernel (0.86-0.87 measured); without it (the optional extension not built) the ctypes path
-# is held to its own level (0.63-0.67 measured, module docstring).
-HANDSHAKE_FLOOR = 0.8
+# What is asserted. Handshakes meet the goal with the C kernel (0.91-0.92 measured on a
+# 2-core machine: the provider's signature bookkeeping and each step's OpenSSL calls in C,
+# every context deleted; 0.82-0.85 while the contexts were left undeleted and the growing
+# heap cost a full collection every ~300 handshakes); without it (the optional extension not
+# built) the ctypes provider and steps are held to their own level (0.87 measured). Messages
+# meet theirs with the C record kernel (0.86-0.87 measured); without it the ctypes path is
+# held to its own level (0.63-0.67 measured, module docstring).
+HANDSHAKE_FLOOR = HANDSHAKE_GOAL
+CTYPES_HANDSHAKE_FLOOR = 0.8
 THROUGHPUT_FLOOR = 0.8
 CTYPES_THROUGHPUT_FLOOR = 0.6
 ROUNDS = 9
@@ -143,7 +146,8 @@ def test_bench_sspi_handshake_ratio(benchmark, setup):
         print(f"\nSSPI {ours:.0f} handshakes/s, ssl.MemoryBIO {theirs:.0f} handshakes/s, "
               f"ratio {ratio:.2f} (goal {HANDSHAKE_GOAL})")
         benchmark.pedantic(sspi_session, args=(setup,), rounds=1, iterations=1)
-    assert ratio >= HANDSHAKE_FLOOR
+    kernel = S._step is not None  # the C kernel (schannel._sspirecord) is built
+    assert ratio >= (HANDSHAKE_FLOOR if kernel else CTYPES_HANDSHAKE_FLOOR)
 
 
 def test_bench_sspi_message_throughput_ratio(benchmark, setup):
