@@ -1141,6 +1141,7 @@ class CtxtHandle:
                 return SEC_E_INCOMPLETE_MESSAGE, out
         else:
             complete = 0
+        o.local.error = None  # what a key operation reports is this step's, not an earlier one's
         if _step is not None:  # the C kernel: the same calls as below, in C
             done = _step(self.ssl, self.rbio, self.wbio, data, complete)
             if done is None:

@@ -850,3 +850,22 @@ def test_smart_card_client_certificate_and_card_removal(pki, softhsm_token):
         tokens.remove_token(machine, softhsm_token.label)
         with raises_hresult(SCARD_W_REMOVED_CARD):
             handshake(ccred, scred, asc_flags=MUTUAL)
+
+
+def test_an_earlier_key_failure_is_not_this_handshakes(pki):
+    """A key operation that failed on this thread before (its reason kept for that
+    connection's report) is not the reason a later handshake fails with: no common
+    protocol stays SEC_E_ALGORITHM_MISMATCH, not the earlier failure's internal error."""
+    from schannel.tls import _OpenSSL
+
+    only13 = S.SCH_CREDENTIALS(pTlsParameters=[S.TLS_PARAMETERS(
+        grbitDisabledProtocols=S.SP_PROT_TLS1_2)])
+    with server_cred(pki["ctx"], S.SCHANNEL_CRED) as scred, client_cred(only13) as ccred:
+        status, cctx, out, _ = S.InitializeSecurityContext(ccred, None, "localhost", ISC_FLAGS,
+                                                           0, 0, None)
+        _OpenSSL.get().local.error = ValueError("an earlier connection's key failure")
+        try:
+            with raises_hresult(SEC_E_ALGORITHM_MISMATCH):
+                S.AcceptSecurityContext(scred, None, token_in(out_token(out)), ASC_FLAGS, 0)
+        finally:
+            _OpenSSL.get().local.error = None
