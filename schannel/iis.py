@@ -283,6 +283,88 @@ def https_binding_endpoint(binding: Binding) -> str:
 
 
 # --------------------------------------------------------------------------------------
+# Routing: which site's https binding receives a request that came in on an http.sys
+# SSL endpoint
+# --------------------------------------------------------------------------------------
+#
+# The SSL binding (netsh http add sslcert) only lets the TLS handshake complete; the request
+# then goes to the URL registered for it. IIS registers one URL per site binding (WAS does
+# it for every started site): "*:443:" is a weak wildcard (https://*:443/), "*:443:name" an
+# explicit host (https://name:443/), "10.0.0.5:443:" an IP-bound weak wildcard
+# (https://10.0.0.5:443/). http.sys matches the request's Host header against them in that
+# order of precedence -- explicit, IP-bound weak wildcard, weak wildcard ("UrlPrefix
+# Strings", HTTP Server API: "Host-Specifier Categories"); in a binding "*" is all
+# unassigned IP addresses and an empty host name is every host name ("BindingElement
+# Class", IIS WMI provider; Get-IISSiteBinding: "all hostnames are indicated by leaving the
+# corresponding field blank"). When nothing matches, http.sys answers 404 itself, with
+# "Server: Microsoft-HTTPAPI/2.0" (schannel.iisweb.NO_SITE).
+#
+# The SNI flag of a binding (sslFlags 1) only chooses which SSL binding holds its
+# certificate; the routing is by Host header, as for any binding. The local address of a
+# request on 0.0.0.0:443 (or [::]:443, or a hostname:port endpoint) is not known to the
+# simulation: only "*" bindings receive it.
+
+_ROUTE_EXPLICIT, _ROUTE_IP_BOUND, _ROUTE_WEAK = 0, 1, 2
+
+
+def _endpoint_address(endpoint: str, kind: str) -> tuple[str | None, int]:
+    """(the local IP address a request on the endpoint arrived at, if it names one; port)."""
+    address, _, port = endpoint.rpartition(":")
+    if kind != "ipport":
+        return None, int(port)
+    import ipaddress
+
+    ip = ipaddress.ip_address(address.strip("[]"))
+    return (None if ip.is_unspecified else str(ip)), int(port)
+
+
+def _same_ip(binding_ip: str, local_ip: str | None) -> bool:
+    import ipaddress
+
+    if local_ip is None:
+        return False
+    try:
+        return str(ipaddress.ip_address(binding_ip.strip("[]"))) == local_ip
+    except ValueError:
+        return False
+
+
+def https_bindings_reaching(machine: Machine, endpoint: str, kind: str = "ipport"
+                            ) -> list[tuple[str, Binding]]:
+    """The https site bindings a request arriving on the http.sys SSL ``endpoint`` (of
+    ``kind`` "ipport" or "hostnameport") can be routed to: (site name, binding), the
+    configuration's order. Empty: every request on it gets http.sys's 404."""
+    local_ip, port = _endpoint_address(endpoint, kind)
+    rows = machine.db.execute(
+        "SELECT s.name, b.binding_info, b.cert_hash, b.cert_store, b.ssl_flags "
+        "FROM iis_bindings b JOIN iis_sites s ON s.id = b.site_id "
+        "WHERE b.protocol = 'https' ORDER BY s.id, b.rowid").fetchall()
+    found = []
+    for name, info, cert_hash, cert_store, flags in rows:
+        ip, bport, _host = info.rsplit(":", 2)
+        if int(bport) == port and (ip == "*" or _same_ip(ip, local_ip)):
+            found.append((name, Binding("https", info, cert_hash, cert_store, flags)))
+    return found
+
+
+def route_https_request(machine: Machine, endpoint: str, kind: str, host: str | None
+                        ) -> str | None:
+    """The name of the site http.sys gives a request for ``host`` (the Host header's name,
+    no port) arriving on the SSL ``endpoint``, or None (http.sys's own 404)."""
+    host = (host or "").lower()
+    best, rank = None, len((_ROUTE_EXPLICIT, _ROUTE_IP_BOUND, _ROUTE_WEAK))
+    for name, binding in https_bindings_reaching(machine, endpoint, kind):
+        ip, _port, bhost = binding.binding_info.rsplit(":", 2)
+        if bhost:
+            this = _ROUTE_EXPLICIT if bhost == host else None
+        else:
+            this = _ROUTE_WEAK if ip == "*" else _ROUTE_IP_BOUND
+        if this is not None and this < rank:  # the first of a category wins
+            best, rank = name, this
+    return best
+
+
+# --------------------------------------------------------------------------------------
 # Certificate import: IIS Manager vs the Certificates console
 # --------------------------------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 ``schannel.serve("0.0.0.0:443", listen=("127.0.0.1", 0))`` looks the binding up, acquires
 its Schannel credential as lsass does (SYSTEM, the key's ACL, KeySpec, the OS table — the
 same checks that make netsh fail with 1312), opens the private key once as SYSTEM, and
-serves IIS's default page on a loopback address. Every handshake's signature is made by
+serves, on a loopback address, the files of the IIS site whose https binding receives each
+request (http.sys's own 404 when no site has one). Every handshake's signature is made by
 the provider that holds the key: a software CSP container, the CNG KSP, or a PKCS#11
 token — never by a copy of the key.
 """
@@ -171,7 +172,9 @@ def serve(ipport: str, listen=("127.0.0.1", 0), *, machine: Machine | None = Non
         credential = httpsys.credential_for(machine, binding)
         key = ProviderServerKey(machine, credential)
         chain = _chain_der(credential.certificate)
-    page = handler or iisweb.static_handler(machine)  # the Default Web Site's files, IIS's 404
+    # Each request goes to the site whose https binding http.sys routes it to: its files,
+    # IIS's 404 for a missing one; none: http.sys's own 404 (schannel.iis routing).
+    page = handler or iisweb.static_handler(machine, binding)
     # The protocols and cipher suites the machine's Schannel allows (OS defaults, the
     # SCHANNEL\Protocols registry keys, the cipher-suite order policy), read when the
     # binding starts serving -- Windows reads them at boot. Explicit options win.

@@ -68,7 +68,43 @@ def test_site_files_with_content_types(make_machine):
         assert handle(_req(target)).status == 404, target
 
 
-def test_served_over_tls(make_machine):
+def _fetch(address, client, host, target="/", sni=None):
+    """One GET over TLS (SNI ``sni`` or the host name), the whole response."""
+    with socket.create_connection(address, timeout=10) as raw:
+        with client.wrap_socket(raw, server_hostname=sni or host) as tls:
+            tls.sendall(f"GET {target} HTTP/1.1\r\nHost: {host}\r\n"
+                        "Connection: close\r\n\r\n".encode())
+            data = b""
+            while chunk := tls.recv(65536):
+                data += chunk
+    return data
+
+
+# http.sys's own 404, when no site's binding takes the request: its page and server name.
+# A recorded http.sys 404 (Azure SDK for JS text-analytics test recordings): <TITLE>Not
+# Found</TITLE>, <h2>Not Found</h2>, "HTTP Error 404. The requested resource is not found.";
+# "IIS Websites handing 404 when website disabled" (n3bbq.org, 2020): the 404 for a host no
+# running site serves carries "Server: Microsoft-HTTPAPI/2.0", not IIS's.
+HTTPSYS_404_BODY = (b"<HTML><HEAD><TITLE>Not Found</TITLE>\r\n"
+                    b'<META HTTP-EQUIV="Content-Type" Content="text/html; charset=us-ascii"></HEAD>'
+                    b"\r\n<BODY><h2>Not Found</h2>\r\n<hr><p>HTTP Error 404. The requested "
+                    b"resource is not found.</p>\r\n</BODY></HTML>\r\n")
+
+
+def _is_httpsys_404(data: bytes) -> bool:
+    head, _, body = data.partition(b"\r\n\r\n")
+    return (head.startswith(b"HTTP/1.1 404 Not Found") and b"\r\nServer: Microsoft-HTTPAPI/2.0" in head
+            and b"Microsoft-IIS" not in head and b"X-Powered-By" not in head
+            and body.endswith(HTTPSYS_404_BODY))
+
+
+def test_sslcert_alone_gets_httpsys_404_then_the_site_binding_serves_the_site(make_machine):
+    """netsh http add sslcert alone: the handshake completes, but no site has a binding for
+    the request, so http.sys answers its own 404. The site's https binding added while
+    serving (appcmd set site /+bindings) applies to the next request: the site's files, and
+    IIS's 404 for a file that is not there."""
+    from winpki.cli import main
+
     m = make_machine(os_version="2008R2")
     with use_machine(m):
         protocols.set_server_protocol(m, "TLS 1.2", True)
@@ -77,19 +113,105 @@ def test_served_over_tls(make_machine):
                                                   IIS_APP_ID, "MY"))
         client = ssl.create_default_context(cadata=ctx.pbCertEncoded)
         with serve("0.0.0.0:443") as endpoint:
-            out = []
-            for target in ("/", "/missing"):
-                with socket.create_connection(endpoint.address, timeout=10) as raw:
-                    with client.wrap_socket(raw, server_hostname="localhost") as tls:
-                        tls.sendall(f"GET {target} HTTP/1.1\r\nHost: localhost\r\n"
-                                    "Connection: close\r\n\r\n".encode())
-                        data = b""
-                        while chunk := tls.recv(65536):
-                            data += chunk
-                        out.append(data)
+            before = _fetch(endpoint.address, client, "localhost")
+            before_file = _fetch(endpoint.address, client, "localhost", "/iisstart.htm")
+            assert endpoint.key.sign_calls >= 1  # the handshake did complete
+            rc = main(["appcmd", "set", "site", "/site.name:Default Web Site",
+                       "/+bindings.[protocol='https',bindingInformation='*:443:']"])
+            assert rc == 0
+            after = [_fetch(endpoint.address, client, "localhost", t) for t in ("/", "/missing")]
+    assert _is_httpsys_404(before) and _is_httpsys_404(before_file)
+    assert after[0].startswith(b"HTTP/1.1 200 OK") and b"<title>IIS7</title>" in after[0]
+    assert b"Server: Microsoft-IIS/7.5" in after[0]
+    assert after[1].startswith(b"HTTP/1.1 404 Not Found") and b"Server: Microsoft-IIS/7.5" in after[1]
+    assert b"404 - File or directory not found." in after[1]
+
+
+def test_served_over_tls(make_machine):
+    """IIS Manager's Add Site Binding (site binding and SSL binding): the site's files."""
+    from schannel import iis
+
+    m = make_machine(os_version="2008R2")
+    with use_machine(m):
+        protocols.set_server_protocol(m, "TLS 1.2", True)
+        ctx, _ = install_server_cert(cn="localhost", keyspec=AT_KEYEXCHANGE)
+        iis.add_https_binding(m, "Default Web Site", "*:443:", ctx.thumbprint, "MY")
+        client = ssl.create_default_context(cadata=ctx.pbCertEncoded)
+        with serve("0.0.0.0:443") as endpoint:
+            out = [_fetch(endpoint.address, client, "localhost", t) for t in ("/", "/missing")]
     assert out[0].startswith(b"HTTP/1.1 200 OK") and b"<title>IIS7</title>" in out[0]
     assert out[1].startswith(b"HTTP/1.1 404 Not Found") and b"Server: Microsoft-IIS/7.5" in out[1]
     assert b"404 - File or directory not found." in out[1]
+
+
+def _site_folder(m, folder, page):
+    root = m.host_path(folder)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "index.htm").write_bytes(page)
+
+
+def test_two_sites_by_host_name_on_one_port(make_machine):
+    """Two sites, each with an SNI binding for its own host name on port 443 (IIS Manager:
+    Add Site Binding, host name, Require Server Name Indication): each host gets its own
+    site's physical path; a host name no binding names, with no binding for all host names,
+    gets http.sys's 404."""
+    from schannel import iis
+
+    m = make_machine(os_version="2019")
+    with use_machine(m):
+        _site_folder(m, r"C:\inetpub\shop", b"<html>the shop</html>")
+        _site_folder(m, r"C:\inetpub\wwwroot", b"<html>the www site</html>")
+        iis.add_site(m, "Shop", r"C:\inetpub\shop", bindings=(("http", "*:80:shop.contoso.com"),))
+        www, _ = install_server_cert(cn="www.contoso.com")
+        shop, _ = install_server_cert(cn="shop.contoso.com")
+        iis.add_https_binding(m, "Default Web Site", "*:443:www.contoso.com", www.thumbprint,
+                              sni=True)
+        iis.add_https_binding(m, "Shop", "*:443:shop.contoso.com", shop.thumbprint, sni=True)
+        got = {}
+        for cert, name in ((www, "www.contoso.com"), (shop, "shop.contoso.com")):
+            client = ssl.create_default_context(cadata=cert.pbCertEncoded)
+            with serve(f"{name}:443") as endpoint:
+                got[name] = _fetch(endpoint.address, client, name)
+                got[name + " upper"] = _fetch(endpoint.address, client, name.upper() + ":443",
+                                              sni=name)
+                got[name + " other"] = _fetch(endpoint.address, client, "other.contoso.com",
+                                              sni=name)
+    for name, page in (("www.contoso.com", b"<html>the www site</html>"),
+                       ("shop.contoso.com", b"<html>the shop</html>")):
+        assert got[name].startswith(b"HTTP/1.1 200 OK") and got[name].endswith(page), name
+        # Host names match without regard to case, the port in Host: is not part of the name.
+        assert got[name + " upper"].endswith(page)
+        assert _is_httpsys_404(got[name + " other"]), name
+
+
+def _route(m, endpoint, kind, host):
+    handle = iisweb.static_handler(m, httpsys.SslBinding(endpoint, kind, "00" * 20, IIS_APP_ID, "MY"))
+    r = handle(HttpRequest("GET", "/", "1.1", {"host": host}, ("192.0.2.7", 50000), None))
+    return r.body if r.status == 200 else dict(r.headers)["Server"]
+
+
+def test_routing_precedence_explicit_ip_bound_weak_wildcard(make_machine):
+    """http.sys's order ("UrlPrefix Strings", HTTP Server API, Host-Specifier Categories):
+    a binding naming the host, then one naming the IP address the request came to (an
+    IP-bound weak wildcard), then "*" for all unassigned addresses (a weak wildcard)."""
+    from schannel import iis
+
+    m = make_machine(os_version="2019")
+    with use_machine(m):
+        for name in ("a", "b", "c"):
+            _site_folder(m, rf"C:\sites\{name}", name.encode())
+            iis.add_site(m, name, rf"C:\sites\{name}", bindings=())
+        iis.add_site_binding(m, "a", "https", "*:443:")
+        iis.add_site_binding(m, "b", "https", "10.0.0.5:443:")
+        iis.add_site_binding(m, "c", "https", "*:443:c.contoso.com")
+        iis.add_site_binding(m, "c", "https", "*:8443:")
+        assert _route(m, "10.0.0.5:443", "ipport", "c.contoso.com") == b"c"
+        assert _route(m, "10.0.0.5:443", "ipport", "x.contoso.com") == b"b"
+        assert _route(m, "10.0.0.6:443", "ipport", "x.contoso.com") == b"a"
+        assert _route(m, "0.0.0.0:443", "ipport", "x.contoso.com") == b"a"
+        assert _route(m, "0.0.0.0:8443", "ipport", "c.contoso.com") == b"c"
+        # No binding on the port: http.sys.
+        assert _route(m, "0.0.0.0:4443", "ipport", "c.contoso.com") == "Microsoft-HTTPAPI/2.0"
 
 
 # The verbs IIS's StaticFile handler takes. Sources: a POST to an IIS 8.5 site answered
