@@ -9,7 +9,7 @@ import pytest
 from helpers_keys import install_server_cert
 
 from capi import AT_KEYEXCHANGE, use_machine
-from schannel import httpsys, iisweb, protocols, serve
+from schannel import httpsys, iis, iisweb, protocols, serve
 from schannel.http11 import HttpRequest
 from schannel.iis import IIS_APP_ID
 
@@ -129,8 +129,6 @@ def test_sslcert_alone_gets_httpsys_404_then_the_site_binding_serves_the_site(ma
 
 def test_served_over_tls(make_machine):
     """IIS Manager's Add Site Binding (site binding and SSL binding): the site's files."""
-    from schannel import iis
-
     m = make_machine(os_version="2008R2")
     with use_machine(m):
         protocols.set_server_protocol(m, "TLS 1.2", True)
@@ -155,7 +153,6 @@ def test_two_sites_by_host_name_on_one_port(make_machine):
     Add Site Binding, host name, Require Server Name Indication): each host gets its own
     site's physical path; a host name no binding names, with no binding for all host names,
     gets http.sys's 404."""
-    from schannel import iis
 
     m = make_machine(os_version="2019")
     with use_machine(m):
@@ -194,7 +191,6 @@ def test_routing_precedence_explicit_ip_bound_weak_wildcard(make_machine):
     """http.sys's order ("UrlPrefix Strings", HTTP Server API, Host-Specifier Categories):
     a binding naming the host, then one naming the IP address the request came to (an
     IP-bound weak wildcard), then "*" for all unassigned addresses (a weak wildcard)."""
-    from schannel import iis
 
     m = make_machine(os_version="2019")
     with use_machine(m):
@@ -251,3 +247,41 @@ def test_options_answered_by_options_verb_handler(make_machine):
     # processes OPTIONS requests.
     handle = iisweb.static_handler(make_machine(os_version="2019"))
     assert handle(_req("/iisstart.htm", "OPTIONS")).status == 200
+
+
+def test_doctor_names_an_sslcert_binding_no_site_binding_takes(make_machine):
+    """winpki doctor T --ipport: an SSL binding (netsh http add sslcert) with no site's https
+    binding for it gets a warning whose fix, pasted, adds the site binding."""
+    import json
+    import shlex
+    from io import StringIO
+
+    from winpki.cli import main
+
+    def doctor():
+        out = StringIO()
+        rc = main(["doctor", thumb, "--ipport", "0.0.0.0:443", "--json"], out=out, err=out)
+        return rc, {f["cause"]: f for f in json.loads(out.getvalue())["findings"]}
+
+    m = make_machine(os_version="2019")
+    with use_machine(m):
+        ctx, _ = install_server_cert(cn="localhost")
+        thumb = ctx.thumbprint.lower()
+        httpsys.add_binding(m, httpsys.SslBinding("0.0.0.0:443", "ipport", thumb, IIS_APP_ID, "MY"))
+        rc, found = doctor()
+        assert rc == 0 and "binding-ok" in found  # the binding itself works: a warning only
+        finding = found["no-site-binding"]
+        assert finding["severity"] == "warning"
+        assert finding["title"] == ("No IIS site has an https binding for 0.0.0.0:443: "
+                                    "requests get http.sys's 404")
+        assert finding["commands"] == [
+            "winpki appcmd set site /site.name:\"Default Web Site\" "
+            "\"/+bindings.[protocol='https',bindingInformation='*:443:']\""]
+        # A binding for another port, or for one IP address, does not take these requests.
+        iis.add_site_binding(m, "Default Web Site", "https", "*:8443:")
+        iis.add_site_binding(m, "Default Web Site", "https", "10.0.0.5:443:")
+        assert "no-site-binding" in doctor()[1]
+        out = StringIO()
+        assert main(shlex.split(finding["commands"][0])[1:], out=out, err=out) == 0, out.getvalue()
+        rc, found = doctor()
+        assert rc == 0 and "no-site-binding" not in found and "binding-ok" in found

@@ -520,6 +520,38 @@ def renegotiation_findings(machine: Machine, binding, findings: list[Finding]) -
         '24H2 / Server 2025) with sslFlags="SslNegotiateCert"', hresult))
 
 
+def site_binding_findings(machine: Machine, binding, findings: list[Finding]) -> None:
+    """An http.sys SSL binding no IIS site has an https binding for: the TLS handshake
+    completes, then no registered URL takes the request and http.sys answers its own 404
+    (Server: Microsoft-HTTPAPI/2.0) -- what `netsh http add sslcert` alone leaves."""
+    if binding.kind != "ipport" or iis.https_bindings_reaching(machine, binding.endpoint,
+                                                                binding.kind):
+        return
+    address, _, port = binding.endpoint.rpartition(":")
+    ip = "*" if address in ("0.0.0.0", "[::]") else address
+    info = f"{ip}:{port}:"
+    sites = iis.list_sites(machine)
+    https = [f"{site.name}: https/{b.binding_info}" for site in sites for b in site.bindings
+             if b.protocol == "https"]
+    findings.append(Finding(
+        "no-site-binding",
+        f"No IIS site has an https binding for {binding.endpoint}: requests get http.sys's 404",
+        WARNING,
+        [f"netsh http show sslcert ipport={binding.endpoint}  -> Certificate Hash : "
+         f"{binding.cert_hash}",
+         "appcmd list site  -> https bindings: " + ("; ".join(https) if https else "none"),
+         "The TLS handshake completes; every request then gets HTTP/1.1 404 Not Found, "
+         "Server: Microsoft-HTTPAPI/2.0, \"HTTP Error 404. The requested resource is not "
+         "found.\" (no registered URL takes it)"],
+        ["Add the site's https binding (IIS Manager: Site Bindings > Add, type https, "
+         "which also keeps this SSL binding):",
+         f"winpki appcmd set site /site.name:\"Default Web Site\" "
+         f"\"/+bindings.[protocol='https',bindingInformation='{info}']\""],
+        '"UrlPrefix Strings" (HTTP Server API): IIS registers a URL per site binding and '
+        'http.sys routes by them; "IIS Websites handing 404 when website disabled": the 404 '
+        'no site answers carries Server: Microsoft-HTTPAPI/2.0'))
+
+
 def no_key_info_event_findings(machine: Machine, findings: list[Finding]) -> None:
     """36869 events written for an in-process caller (not http.sys's SYSTEM): an ephemeral
     key given to AcquireCredentialsHandle."""
@@ -618,6 +650,7 @@ def _diagnose(machine: Machine, thumbprint: str, ipport: str | None = None) -> D
                                     WARNING, [f"Certificate Hash : {binding.cert_hash}"], []))
         else:
             renegotiation_findings(machine, binding, findings)
+            site_binding_findings(machine, binding, findings)
         if binding is not None and binding.cert_hash == digest.hex() \
                 and not any(f.severity == ERROR for f in findings):
             findings.append(Finding("binding-ok", f"The http.sys binding {ipport} uses this "
