@@ -14,6 +14,8 @@ credential the whole operation fails with the texts users see:
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import re
 from dataclasses import dataclass
 
@@ -304,63 +306,69 @@ def https_binding_endpoint(binding: Binding) -> str:
 # request on 0.0.0.0:443 (or [::]:443, or a hostname:port endpoint) is not known to the
 # simulation: only "*" bindings receive it.
 
-_ROUTE_EXPLICIT, _ROUTE_IP_BOUND, _ROUTE_WEAK = 0, 1, 2
+_ROUTE_EXPLICIT, _ROUTE_IP_BOUND, _ROUTE_WEAK, _ROUTE_NONE = 0, 1, 2, 3
 
 
+@functools.lru_cache(maxsize=256)
 def _endpoint_address(endpoint: str, kind: str) -> tuple[str | None, int]:
     """(the local IP address a request on the endpoint arrived at, if it names one; port)."""
     address, _, port = endpoint.rpartition(":")
     if kind != "ipport":
         return None, int(port)
-    import ipaddress
-
     ip = ipaddress.ip_address(address.strip("[]"))
     return (None if ip.is_unspecified else str(ip)), int(port)
 
 
-def _same_ip(binding_ip: str, local_ip: str | None) -> bool:
-    import ipaddress
-
-    if local_ip is None:
-        return False
+@functools.lru_cache(maxsize=256)
+def _binding_ip(text: str) -> str | None:
+    """A binding's IP address field in canonical form (None: "*" or not an address)."""
     try:
-        return str(ipaddress.ip_address(binding_ip.strip("[]"))) == local_ip
+        return str(ipaddress.ip_address(text.strip("[]")))
     except ValueError:
-        return False
+        return None
+
+
+def _reaching(machine: Machine, endpoint: str, kind: str) -> list[tuple]:
+    """(site name, physical path, binding_info, cert_hash, cert_store, ssl_flags, binding
+    host name) of the https bindings a request on the endpoint can reach."""
+    local_ip, port = _endpoint_address(endpoint, kind)
+    rows = machine.db.execute(
+        "SELECT s.name, s.physical_path, b.binding_info, b.cert_hash, b.cert_store, b.ssl_flags "
+        "FROM iis_bindings b JOIN iis_sites s ON s.id = b.site_id "
+        "WHERE b.protocol = 'https' ORDER BY s.id, b.rowid").fetchall()
+    found = []
+    for row in rows:
+        ip, bport, host = row[2].rsplit(":", 2)
+        if int(bport) == port and (ip == "*" or (local_ip is not None
+                                                 and _binding_ip(ip) == local_ip)):
+            found.append((*row, host))
+    return found
 
 
 def https_bindings_reaching(machine: Machine, endpoint: str, kind: str = "ipport"
                             ) -> list[tuple[str, Binding]]:
     """The https site bindings a request arriving on the http.sys SSL ``endpoint`` (of
-    ``kind`` "ipport" or "hostnameport") can be routed to: (site name, binding), the
+    ``kind`` "ipport" or "hostnameport") can be routed to: (site name, binding), in the
     configuration's order. Empty: every request on it gets http.sys's 404."""
-    local_ip, port = _endpoint_address(endpoint, kind)
-    rows = machine.db.execute(
-        "SELECT s.name, b.binding_info, b.cert_hash, b.cert_store, b.ssl_flags "
-        "FROM iis_bindings b JOIN iis_sites s ON s.id = b.site_id "
-        "WHERE b.protocol = 'https' ORDER BY s.id, b.rowid").fetchall()
-    found = []
-    for name, info, cert_hash, cert_store, flags in rows:
-        ip, bport, _host = info.rsplit(":", 2)
-        if int(bport) == port and (ip == "*" or _same_ip(ip, local_ip)):
-            found.append((name, Binding("https", info, cert_hash, cert_store, flags)))
-    return found
+    return [(r[0], Binding("https", r[2], r[3], r[4], r[5]))
+            for r in _reaching(machine, endpoint, kind)]
 
 
 def route_https_request(machine: Machine, endpoint: str, kind: str, host: str | None
-                        ) -> str | None:
-    """The name of the site http.sys gives a request for ``host`` (the Host header's name,
-    no port) arriving on the SSL ``endpoint``, or None (http.sys's own 404)."""
+                        ) -> tuple[str, str] | None:
+    """(site name, physical path) of the site http.sys gives a request for ``host`` (the
+    Host header's name, without the port) arriving on the SSL ``endpoint``; None: no site
+    (http.sys's own 404). Read from the configuration at each call."""
     host = (host or "").lower()
-    best, rank = None, len((_ROUTE_EXPLICIT, _ROUTE_IP_BOUND, _ROUTE_WEAK))
-    for name, binding in https_bindings_reaching(machine, endpoint, kind):
-        ip, _port, bhost = binding.binding_info.rsplit(":", 2)
+    best, rank = None, _ROUTE_NONE
+    for row in _reaching(machine, endpoint, kind):
+        bhost = row[-1]
         if bhost:
-            this = _ROUTE_EXPLICIT if bhost == host else None
+            this = _ROUTE_EXPLICIT if bhost == host else _ROUTE_NONE
         else:
-            this = _ROUTE_WEAK if ip == "*" else _ROUTE_IP_BOUND
-        if this is not None and this < rank:  # the first of a category wins
-            best, rank = name, this
+            this = _ROUTE_WEAK if row[2].startswith("*:") else _ROUTE_IP_BOUND
+        if this < rank:  # the first binding of a category wins
+            best, rank = (row[0], row[1]), this
     return best
 
 

@@ -104,11 +104,11 @@ def server_header(machine: Machine) -> str:
     return f"Microsoft-IIS/{machine.os.iis_version}"
 
 
-def _site_root(machine: Machine, site: str = "Default Web Site") -> str:
-    """A site's physical path as IIS's configuration holds it (read per request: a change
-    made while serving applies to the next request, as IIS does)."""
+def _site_root(machine: Machine) -> str:
+    """The Default Web Site's physical path as IIS's configuration holds it (read per
+    request: a change made while serving applies to the next request, as IIS does)."""
     row = machine.db.execute("SELECT physical_path FROM iis_sites WHERE name = ?",
-                             (site,)).fetchone()
+                             ("Default Web Site",)).fetchone()
     return row[0] if row else r"%SystemDrive%\inetpub\wwwroot"
 
 
@@ -218,7 +218,7 @@ def static_handler(machine: Machine, binding=None):
             return _site_root(machine)
         site = iis.route_https_request(machine, binding.endpoint, binding.kind,
                                        _request_host(request))
-        return None if site is None else _site_root(machine, site)
+        return None if site is None else site[1]
 
     def handle(request: HttpRequest) -> HttpResponse:
         physical = site_root(request)
