@@ -124,7 +124,12 @@ NO_SITE = ("Not Found", "The requested resource is not found.")
 
 def _request_host(request: HttpRequest) -> str:
     """The Host header's name, without the port (an IPv6 literal without its brackets)."""
-    host = request.headers.get("host", "").strip()
+    return host_name(request.headers.get("host", ""))
+
+
+def host_name(header: str) -> str:
+    """A Host header's name, without the port (an IPv6 literal without its brackets)."""
+    host = header.strip()
     if host.startswith("["):
         return host[1:host.find("]")].lower() if "]" in host else host.lower()
     name, colon, port = host.rpartition(":")
@@ -278,4 +283,4 @@ def static_handler(machine: Machine, binding=None):
 
 __all__ = ["DEFAULT_DOCUMENTS", "FORBIDDEN_PAGE", "METHOD_NOT_ALLOWED_PAGE", "MIME_TYPES",
            "NOT_FOUND_PAGE", "NO_SITE", "STATIC_FILE_VERBS", "forbidden", "method_not_allowed",
-           "moved", "no_site", "not_found", "server_header", "static_handler"]
+           "host_name", "moved", "no_site", "not_found", "server_header", "static_handler"]

@@ -188,16 +188,30 @@ def serve(ipport: str, listen=("127.0.0.1", 0), *, machine: Machine | None = Non
         endpoint_options = {**settings.endpoint_options(), **endpoint_options}
     endpoint_options["on_error"] = _schannel_events(machine, settings,
                                                     endpoint_options.get("on_error"))
-    # Client certificates: the binding's clientcertnegotiation or the IIS site's sslFlags.
-    from schannel.clientcert import SSL_FLAGS, ClientCertEndpoint, ssl_flags_for_endpoint
+    # Client certificates: the binding's clientcertnegotiation or the IIS site's sslFlags --
+    # with the sites' pages, those of the site each request goes to (any site that asks
+    # makes the endpoint ready to); a caller's handler stands for the site bound to the
+    # endpoint.
+    from schannel.clientcert import (
+        SSL_FLAGS,
+        ClientCertEndpoint,
+        ssl_flags_by_host,
+        ssl_flags_for_endpoint,
+        ssl_flags_reaching,
+    )
 
-    ssl_flags = ssl_flags_for_endpoint(machine, binding.endpoint)
+    if handler is None:
+        ssl_flags, flags_for = ssl_flags_reaching(machine, binding), ssl_flags_by_host(machine,
+                                                                                      binding)
+    else:
+        ssl_flags, flags_for = ssl_flags_for_endpoint(machine, binding.endpoint), None
     if binding.client_cert_negotiation or ssl_flags & (SSL_FLAGS["SslNegotiateCert"]
                                                        | SSL_FLAGS["SslRequireCert"]):
         endpoint = ClientCertEndpoint(chain, key, listen, handler=page, on_handshake=on_handshake,
                                       machine=machine, ssl_flags=ssl_flags,
                                       negotiate_at_handshake=binding.client_cert_negotiation,
                                       ctl_store_name=binding.ctl_store_name,
+                                      ssl_flags_for=flags_for,
                                       server=iisweb.server_header(machine), **endpoint_options)
     else:
         endpoint = TlsEndpoint(chain, key, listen, handler=page, on_handshake=on_handshake,

@@ -285,3 +285,39 @@ def test_doctor_names_an_sslcert_binding_no_site_binding_takes(make_machine):
         assert main(shlex.split(finding["commands"][0])[1:], out=out, err=out) == 0, out.getvalue()
         rc, found = doctor()
         assert rc == 0 and "no-site-binding" not in found and "binding-ok" in found
+
+
+def test_ssl_flags_are_those_of_the_site_the_request_reaches(make_machine):
+    """Two sites on 0.0.0.0:443 by host name; only Shop's SSL settings require a client
+    certificate (appcmd set config "Shop" -section:system.webServer/security/access). IIS
+    applies the flags of the site the request reached: a request for Shop is asked for a
+    certificate (by renegotiation, the binding's clientcertnegotiation being off) and gets
+    403.7 without one; a request for the Default Web Site is answered with no question
+    ("The HTTP status code in IIS 7 and later versions": 403.7 Client certificate required;
+    TechNet "How it works on the wire: IIS HTTP Client certificate authentication")."""
+    from winpki.cli import main
+
+    m = make_machine(os_version="2019")
+    with use_machine(m):
+        _site_folder(m, r"C:\inetpub\shop", b"<html>the shop</html>")
+        iis.add_site(m, "Shop", r"C:\inetpub\shop", bindings=())
+        ctx, _ = install_server_cert(cn="localhost")
+        iis.add_https_binding(m, "Default Web Site", "*:443:", ctx.thumbprint)
+        iis.add_site_binding(m, "Shop", "https", "*:443:shop.contoso.com")
+        assert main(["appcmd", "set", "config", "Shop", "-section:system.webServer/security/access",
+                     "/sslFlags:Ssl, SslNegotiateCert, SslRequireCert", "/commit:apphost"]) == 0
+        client = ssl.create_default_context(cadata=ctx.pbCertEncoded)
+        client.maximum_version = ssl.TLSVersion.TLSv1_2  # IIS asks by renegotiation
+        with serve("0.0.0.0:443") as endpoint:
+            www = _fetch(endpoint.address, client, "www.contoso.com", sni="localhost")
+            shop = _fetch(endpoint.address, client, "shop.contoso.com", sni="localhost")
+            other = _fetch(endpoint.address, client, "localhost:443", sni="localhost")
+    assert www.startswith(b"HTTP/1.1 200 OK") and b"Server: Microsoft-IIS/10.0" in www
+    assert www.endswith(iisweb_page(m))
+    assert shop.startswith(b"HTTP/1.1 403 Forbidden")
+    assert b"<h1>HTTP Error 403.7 - Forbidden</h1><h2>Client certificate required.</h2>" in shop
+    assert other.startswith(b"HTTP/1.1 200 OK")  # the Default Web Site's *:443: binding
+
+
+def iisweb_page(m) -> bytes:
+    return (m.host_path(r"C:\inetpub\wwwroot") / "iisstart.htm").read_bytes()
