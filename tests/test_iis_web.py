@@ -321,3 +321,33 @@ def test_ssl_flags_are_those_of_the_site_the_request_reaches(make_machine):
 
 def iisweb_page(m) -> bytes:
     return (m.host_path(r"C:\inetpub\wwwroot") / "iisstart.htm").read_bytes()
+
+
+def test_winpki_serve_says_when_no_site_binding_takes_the_requests(make_machine):
+    """winpki serve on an SSL binding alone names the http.sys 404 its clients will get,
+    and the appcmd command that adds the site binding; with the site binding it says
+    nothing of it."""
+    from io import StringIO
+
+    from winpki.cli import main
+
+    def serve_banner():
+        out = StringIO()
+        rc = main(["serve", "0.0.0.0:443", "--listen", "127.0.0.1:0", "--seconds", "0"],
+                  out=out, err=out)
+        assert rc == 0, out.getvalue()
+        return out.getvalue().splitlines()
+
+    m = make_machine(os_version="2019")
+    with use_machine(m):
+        ctx, _ = install_server_cert(cn="localhost")
+        httpsys.add_binding(m, httpsys.SslBinding("0.0.0.0:443", "ipport", ctx.thumbprint.lower(),
+                                                  IIS_APP_ID, "MY"))
+        lines = serve_banner()
+        assert lines[2] == (
+            "No IIS site has an https binding for 0.0.0.0:443: every request gets http.sys's "
+            "404 (Server: Microsoft-HTTPAPI/2.0). Add one: winpki appcmd set site "
+            "/site.name:\"Default Web Site\" "
+            "\"/+bindings.[protocol='https',bindingInformation='*:443:']\"")
+        iis.add_site_binding(m, "Default Web Site", "https", "*:443:")
+        assert len(serve_banner()) == 2
