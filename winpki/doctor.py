@@ -483,9 +483,11 @@ def renegotiation_findings(machine: Machine, binding, findings: list[Finding]) -
     2022) or answered HTTP 500.0 with 0x80070032 (Windows Server 2025; the OS row's
     httpsys_tls13_late_client_cert)."""
     from schannel import protocols
-    from schannel.clientcert import SSL_FLAGS, format_ssl_flags, ssl_flags_for_endpoint
+    from schannel.clientcert import SSL_FLAGS, format_ssl_flags, ssl_flags_reaching
 
-    flags = ssl_flags_for_endpoint(machine, binding.endpoint)
+    # Any site whose https binding takes requests on the binding (serve applies each
+    # request's site's flags).
+    flags = ssl_flags_reaching(machine, binding)
     asks = SSL_FLAGS["SslNegotiateCert"] | SSL_FLAGS["SslRequireCert"]
     if binding.client_cert_negotiation or not flags & asks:
         return
@@ -505,7 +507,7 @@ def renegotiation_findings(machine: Machine, binding, findings: list[Finding]) -
         "client-cert-renegotiation",
         "IIS asks for client certificates after the handshake, which TLS 1.3 cannot do",
         WARNING,
-        [f"IIS sslFlags for the site on {binding.endpoint}: {format_ssl_flags(flags)}",
+        [f"IIS sslFlags of the sites on {binding.endpoint}: {format_ssl_flags(flags)}",
          f"netsh http show sslcert {binding.kind}={binding.endpoint}  -> Negotiate Client "
          "Certificate : Disabled",
          symptom],
