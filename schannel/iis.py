@@ -302,9 +302,13 @@ def https_binding_endpoint(binding: Binding) -> str:
 # "Server: Microsoft-HTTPAPI/2.0" (schannel.iisweb.NO_SITE).
 #
 # The SNI flag of a binding (sslFlags 1) only chooses which SSL binding holds its
-# certificate; the routing is by Host header, as for any binding. The local address of a
-# request on 0.0.0.0:443 (or [::]:443, or a hostname:port endpoint) is not known to the
-# simulation: only "*" bindings receive it.
+# certificate: the certificate is settled before http.sys hands the decrypted request on to
+# be routed (MSDN blog "HTTPS Host Name for IIS", 2010), and the routing is by Host header,
+# as for any binding. Whether http.sys refuses a Host that differs from the SNI name is not
+# documented in the sources found; it is not modelled. The local address of a request on
+# 0.0.0.0:443 (or [::]:443, or a hostname:port endpoint) is not known to the simulation:
+# only "*" bindings receive it. IIS 10's wildcard host names (*.contoso.com) are not
+# modelled: such a binding takes no request.
 
 _ROUTE_EXPLICIT, _ROUTE_IP_BOUND, _ROUTE_WEAK, _ROUTE_NONE = 0, 1, 2, 3
 
