@@ -199,12 +199,16 @@ def test_routing_precedence_explicit_ip_bound_weak_wildcard(make_machine):
             iis.add_site(m, name, rf"C:\sites\{name}", bindings=())
         iis.add_site_binding(m, "a", "https", "*:443:")
         iis.add_site_binding(m, "b", "https", "10.0.0.5:443:")
+        iis.add_site_binding(m, "b", "https", "[::1]:443:")
         iis.add_site_binding(m, "c", "https", "*:443:c.contoso.com")
         iis.add_site_binding(m, "c", "https", "*:8443:")
         assert _route(m, "10.0.0.5:443", "ipport", "c.contoso.com") == b"c"
         assert _route(m, "10.0.0.5:443", "ipport", "x.contoso.com") == b"b"
         assert _route(m, "10.0.0.6:443", "ipport", "x.contoso.com") == b"a"
         assert _route(m, "0.0.0.0:443", "ipport", "x.contoso.com") == b"a"
+        assert _route(m, "[::1]:443", "ipport", "[::1]:443") == b"b"
+        assert _route(m, "[::]:443", "ipport", "[::1]") == b"a"
+        assert _route(m, "x.contoso.com:443", "hostnameport", "X.Contoso.COM") == b"a"
         assert _route(m, "0.0.0.0:8443", "ipport", "c.contoso.com") == b"c"
         # No binding on the port: http.sys.
         assert _route(m, "0.0.0.0:4443", "ipport", "c.contoso.com") == "Microsoft-HTTPAPI/2.0"
