@@ -157,6 +157,11 @@ def serve(ipport: str, listen=("127.0.0.1", 0), *, machine: Machine | None = Non
     ``endpoint_options`` go to :class:`~schannel.tls.TlsEndpoint` (``timeouts`` — http.sys's
     timers —, ``max_connections``, ``workers``, ``io_timeout``...).
 
+    Without ``handler`` each request goes to the IIS site whose https binding takes it (its
+    files and its sslFlags), or gets http.sys's own 404 when none does. A ``handler``
+    answers every request itself, as the site bound to the endpoint (its sslFlags: those of
+    the site whose https binding names the endpoint).
+
     Raises ERROR_FILE_NOT_FOUND when there is no such binding and ERROR_NO_SUCH_LOGON_SESSION
     (0x80070520) when its credential cannot be acquired — as http.sys would.
     """
