@@ -4,7 +4,8 @@ IIS's ``system.webServer/security/access`` ``sslFlags``.
 - The server asks for a certificate in the handshake (CertificateRequest naming
   LocalMachine\\Root's subjects, the "trusted issuer list") when the http.sys binding has
   ``clientcertnegotiation=enable`` or the IIS site's sslFlags hold SslNegotiateCert or
-  SslRequireCert.
+  SslRequireCert. The sslFlags are those of the site the request is routed to
+  (schannel.iis.route_https_request; :func:`ssl_flags_by_host`).
 - Trust is decided by the machine's chain engine (``capi.crypt32.chain``, HCCE_LOCAL_MACHINE,
   Client Authentication usage), never OpenSSL's store: OpenSSL's verification is replaced by
   a callback that records the chain the client sent.
@@ -136,6 +137,45 @@ def ssl_flags_for_endpoint(machine: Machine, endpoint: str) -> int:
     return 0
 
 
+def ssl_flags_by_host(machine: Machine, binding):
+    """A function of a request's host name giving the sslFlags of the site http.sys routes
+    it to on the SSL ``binding`` (schannel.iis.route_https_request), None when no site
+    takes it (http.sys answers, IIS never sees the request). IIS applies the flags of the
+    site the request reached, read per request."""
+    from schannel import iis
+
+    def flags(host: str) -> int | None:
+        site = iis.route_https_request(machine, binding.endpoint, binding.kind, host)
+        return None if site is None else get_access_ssl_flags(machine, site[0])
+
+    return flags
+
+
+def ssl_flags_reaching(machine: Machine, binding) -> int:
+    """The sslFlags of every site a request on the SSL ``binding`` can reach, or-ed: what
+    the endpoint must be ready for (asking for a certificate when any site asks)."""
+    from schannel import iis
+
+    value = 0
+    for site, _ in iis.https_bindings_reaching(machine, binding.endpoint, binding.kind):
+        value |= get_access_ssl_flags(machine, site)
+    return value
+
+
+def _raw_host(head: bytes) -> str:
+    """The Host header's name in a request's raw header block ("" without one)."""
+    from schannel.iisweb import host_name
+
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"host":
+            return host_name(value.decode("latin-1"))
+    return ""
+
+
+_ASKS = SSL_FLAGS["SslNegotiateCert"] | SSL_FLAGS["SslRequireCert"]
+
+
 # --- the endpoint ----------------------------------------------------------------------
 
 
@@ -217,14 +257,18 @@ class ClientCertEndpoint(TlsEndpoint):
 
     def __init__(self, *args, machine: Machine, ssl_flags: int = 0,
                  server: str = "Microsoft-IIS/10.0", negotiate_at_handshake: bool = True,
-                 ctl_store_name: str | None = None, **kwargs):
+                 ctl_store_name: str | None = None, ssl_flags_for=None, **kwargs):
         """``negotiate_at_handshake``: the binding's clientcertnegotiation=enable (ask in
         the handshake); otherwise ask by renegotiation once a request has arrived.
-        ``ctl_store_name``: the binding's SslCtlStoreName (schannel.clientauth)."""
+        ``ctl_store_name``: the binding's SslCtlStoreName (schannel.clientauth).
+        ``ssl_flags_for``: the sslFlags of the site a request goes to, by its host name
+        (:func:`ssl_flags_by_host`; None: no site, the handler answers for http.sys);
+        without it every request has ``ssl_flags``."""
         super().__init__(*args, **kwargs)
         self.machine = machine
         self.ctl_store_name = ctl_store_name
         self.ssl_flags = ssl_flags
+        self.ssl_flags_for = ssl_flags_for
         self.server_header = server
         self.negotiate_at_handshake = negotiate_at_handshake
         self._lib = SslExtras.get()
@@ -296,6 +340,15 @@ class ClientCertEndpoint(TlsEndpoint):
             super()._feed(conn, buffered)
             if not data:
                 super()._feed(conn, b"")
+            return None
+        if self.ssl_flags_for is not None and not (
+                self.ssl_flags_for(_raw_host(reneg.buffered[:headers_end])) or 0) & _ASKS:
+            # The site this request goes to does not ask (or none takes it): IIS answers
+            # without a renegotiation.
+            reneg.state = "done"
+            self._certificate_session(conn)
+            buffered, reneg.buffered = reneg.buffered, b""
+            super()._feed(conn, buffered)
             return None
         self._ask_for_certificate(conn, reneg)
         return None
@@ -402,9 +455,16 @@ class ClientCertEndpoint(TlsEndpoint):
         return leaf, trust.error
 
     def _gate(self, info: ClientHandshakeInfo):
-        handler, flags, server = self.handler, self.ssl_flags, self.server_header
+        handler, server, flags_for = self.handler, self.server_header, self.ssl_flags_for
 
         def gate(request):
+            flags = self.ssl_flags
+            if flags_for is not None:
+                from schannel.iisweb import host_name
+
+                flags = flags_for(host_name(request.headers.get("host", "")))
+                if flags is None:  # no site: http.sys answers, IIS never sees the request
+                    return handler(request)
             if info.client_certificate is None:
                 if flags & SSL_FLAGS["SslRequireCert"]:
                     return iis_403(7, server)
@@ -418,4 +478,5 @@ class ClientCertEndpoint(TlsEndpoint):
 __all__ = ["ACCESS_SECTION", "SSL_FLAGS", "ClientCertEndpoint", "ClientHandshakeInfo",
            "format_ssl_flags", "get_access_ssl_flags", "iis_403", "iis_500_not_supported",
            "parse_ssl_flags",
-           "set_access_ssl_flags", "ssl_flags_for_endpoint", "substatus_for"]
+           "set_access_ssl_flags", "ssl_flags_by_host", "ssl_flags_for_endpoint",
+           "ssl_flags_reaching", "substatus_for"]

@@ -14,6 +14,8 @@ credential the whole operation fails with the texts users see:
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import re
 from dataclasses import dataclass
 
@@ -280,6 +282,98 @@ def add_https_binding(machine: Machine, site_name: str, binding_info: str, cert_
 def https_binding_endpoint(binding: Binding) -> str:
     """The http.sys endpoint that serves a site's HTTPS binding."""
     return _sslcert_endpoint(binding.binding_info, bool(binding.ssl_flags & 1))[0]
+
+
+# --------------------------------------------------------------------------------------
+# Routing: which site's https binding receives a request that came in on an http.sys
+# SSL endpoint
+# --------------------------------------------------------------------------------------
+#
+# The SSL binding (netsh http add sslcert) only lets the TLS handshake complete; the request
+# then goes to the URL registered for it. IIS registers one URL per site binding (WAS does
+# it for every started site): "*:443:" is a weak wildcard (https://*:443/), "*:443:name" an
+# explicit host (https://name:443/), "10.0.0.5:443:" an IP-bound weak wildcard
+# (https://10.0.0.5:443/). http.sys matches the request's Host header against them in that
+# order of precedence -- explicit, IP-bound weak wildcard, weak wildcard ("UrlPrefix
+# Strings", HTTP Server API: "Host-Specifier Categories"); in a binding "*" is all
+# unassigned IP addresses and an empty host name is every host name ("BindingElement
+# Class", IIS WMI provider; Get-IISSiteBinding: "all hostnames are indicated by leaving the
+# corresponding field blank"). When nothing matches, http.sys answers 404 itself, with
+# "Server: Microsoft-HTTPAPI/2.0" (schannel.iisweb.NO_SITE).
+#
+# The SNI flag of a binding (sslFlags 1) only chooses which SSL binding holds its
+# certificate: the certificate is settled before http.sys hands the decrypted request on to
+# be routed (MSDN blog "HTTPS Host Name for IIS", 2010), and the routing is by Host header,
+# as for any binding. Whether http.sys refuses a Host that differs from the SNI name is not
+# documented in the sources found; it is not modelled. The local address of a request on
+# 0.0.0.0:443 (or [::]:443, or a hostname:port endpoint) is not known to the simulation:
+# only "*" bindings receive it. IIS 10's wildcard host names (*.contoso.com) are not
+# modelled: such a binding takes no request.
+
+_ROUTE_EXPLICIT, _ROUTE_IP_BOUND, _ROUTE_WEAK, _ROUTE_NONE = 0, 1, 2, 3
+
+
+@functools.lru_cache(maxsize=256)
+def _endpoint_address(endpoint: str, kind: str) -> tuple[str | None, int]:
+    """(the local IP address a request on the endpoint arrived at, if it names one; port)."""
+    address, _, port = endpoint.rpartition(":")
+    if kind != "ipport":
+        return None, int(port)
+    ip = ipaddress.ip_address(address.strip("[]"))
+    return (None if ip.is_unspecified else str(ip)), int(port)
+
+
+@functools.lru_cache(maxsize=256)
+def _binding_ip(text: str) -> str | None:
+    """A binding's IP address field in canonical form (None: "*" or not an address)."""
+    try:
+        return str(ipaddress.ip_address(text.strip("[]")))
+    except ValueError:
+        return None
+
+
+def _reaching(machine: Machine, endpoint: str, kind: str) -> list[tuple]:
+    """(site name, physical path, binding_info, cert_hash, cert_store, ssl_flags, binding
+    host name) of the https bindings a request on the endpoint can reach."""
+    local_ip, port = _endpoint_address(endpoint, kind)
+    rows = machine.db.execute(
+        "SELECT s.name, s.physical_path, b.binding_info, b.cert_hash, b.cert_store, b.ssl_flags "
+        "FROM iis_bindings b JOIN iis_sites s ON s.id = b.site_id "
+        "WHERE b.protocol = 'https' ORDER BY s.id, b.rowid").fetchall()
+    found = []
+    for row in rows:
+        ip, bport, host = row[2].rsplit(":", 2)
+        if int(bport) == port and (ip == "*" or (local_ip is not None
+                                                 and _binding_ip(ip) == local_ip)):
+            found.append((*row, host))
+    return found
+
+
+def https_bindings_reaching(machine: Machine, endpoint: str, kind: str = "ipport"
+                            ) -> list[tuple[str, Binding]]:
+    """The https site bindings a request arriving on the http.sys SSL ``endpoint`` (of
+    ``kind`` "ipport" or "hostnameport") can be routed to: (site name, binding), in the
+    configuration's order. Empty: every request on it gets http.sys's 404."""
+    return [(r[0], Binding("https", r[2], r[3], r[4], r[5]))
+            for r in _reaching(machine, endpoint, kind)]
+
+
+def route_https_request(machine: Machine, endpoint: str, kind: str, host: str | None
+                        ) -> tuple[str, str] | None:
+    """(site name, physical path) of the site http.sys gives a request for ``host`` (the
+    Host header's name, without the port) arriving on the SSL ``endpoint``; None: no site
+    (http.sys's own 404). Read from the configuration at each call."""
+    host = (host or "").lower()
+    best, rank = None, _ROUTE_NONE
+    for row in _reaching(machine, endpoint, kind):
+        bhost = row[-1]
+        if bhost:
+            this = _ROUTE_EXPLICIT if bhost == host else _ROUTE_NONE
+        else:
+            this = _ROUTE_WEAK if row[2].startswith("*:") else _ROUTE_IP_BOUND
+        if this < rank:  # the first binding of a category wins
+            best, rank = (row[0], row[1]), this
+    return best
 
 
 # --------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from stat import S_ISREG
 from urllib.parse import unquote, urlsplit
 
 from capi.host.machine import Machine
-from schannel.http11 import HttpRequest, HttpResponse
+from schannel.http11 import HttpRequest, HttpResponse, httpsys_error
 
 # IIS's default MIME map (applicationHost.config <staticContent>), the common types.
 MIME_TYPES = {
@@ -107,12 +107,41 @@ def server_header(machine: Machine) -> str:
 def _site_root(machine: Machine) -> str:
     """The Default Web Site's physical path as IIS's configuration holds it (read per
     request: a change made while serving applies to the next request, as IIS does)."""
-    try:
-        row = machine.db.execute("SELECT physical_path FROM iis_sites WHERE name = ?",
-                                 ("Default Web Site",)).fetchone()
-    except Exception:  # noqa: BLE001 — no IIS configuration: IIS's default location
-        row = None
+    row = machine.db.execute("SELECT physical_path FROM iis_sites WHERE name = ?",
+                             ("Default Web Site",)).fetchone()
     return row[0] if row else r"%SystemDrive%\inetpub\wwwroot"
+
+
+# http.sys's own answer to a request no registered URL matches (no started site has an https
+# binding for the endpoint, or only bindings naming other host names): 404 with its page and
+# "Server: Microsoft-HTTPAPI/2.0" -- a recorded response: <TITLE>Not Found</TITLE>,
+# <h2>Not Found</h2>, "HTTP Error 404. The requested resource is not found." (Azure SDK for
+# JS text-analytics test recordings); seen from IIS for a host whose site is stopped ("IIS
+# Websites handing 404 when website disabled": "the Server header being sent wasn't IIS's
+# normal header. It was Microsoft-HTTPAPI/2.0").
+NO_SITE = ("Not Found", "The requested resource is not found.")
+
+
+def _request_host(request: HttpRequest) -> str:
+    """The Host header's name, without the port (an IPv6 literal without its brackets)."""
+    return host_name(request.headers.get("host", ""))
+
+
+def host_name(header: str) -> str:
+    """A Host header's name, without the port (an IPv6 literal without its brackets)."""
+    host = header.strip()
+    if host.startswith("["):
+        return host[1:host.find("]")].lower() if "]" in host else host.lower()
+    name, colon, port = host.rpartition(":")
+    return (name if colon and port.isdigit() else host).lower()
+
+
+def no_site() -> HttpResponse:
+    """http.sys's 404: no site's binding matches the request. (Its 400s close the
+    connection; nothing says this one does, so the connection stays open.)"""
+    response = httpsys_error(NO_SITE, 404, "Not Found")
+    response.headers = [h for h in response.headers if h[0] != "Connection"]
+    return response
 
 
 def _host_folder(machine: Machine, physical: str) -> str:
@@ -178,21 +207,37 @@ def _entries(folder: str) -> dict[str, os.DirEntry]:
         return {entry.name.lower(): entry for entry in it}
 
 
-def static_handler(machine: Machine):
-    """A handler for :class:`schannel.tls.TlsEndpoint` serving the Default Web Site."""
+def static_handler(machine: Machine, binding=None):
+    """A handler for :class:`schannel.tls.TlsEndpoint` serving a site's files.
+
+    With an http.sys SSL ``binding`` (:class:`schannel.httpsys.SslBinding`) each request goes
+    to the site whose https binding http.sys routes it to (schannel.iis.route_https_request,
+    read per request: a binding added while serving applies to the next request, as IIS
+    applies it); none: http.sys's own 404. Without one, the Default Web Site."""
+    from schannel import iis
+
     folders: dict[str, str] = {}
 
-    def handle(request: HttpRequest) -> HttpResponse:
-        return _verb_check(machine, request, serve_file(request))
+    def site_root(request: HttpRequest) -> str | None:
+        if binding is None:
+            return _site_root(machine)
+        site = iis.route_https_request(machine, binding.endpoint, binding.kind,
+                                       _request_host(request))
+        return None if site is None else site[1]
 
-    def serve_file(request: HttpRequest) -> HttpResponse:
+    def handle(request: HttpRequest) -> HttpResponse:
+        physical = site_root(request)
+        if physical is None:
+            return no_site()
+        return _verb_check(machine, request, serve_file(request, physical))
+
+    def serve_file(request: HttpRequest, physical: str) -> HttpResponse:
         path = unquote(urlsplit(request.target).path or "/")
         # http.sys canonicalizes the URL: "." and ".." segments never leave the site.
         norm = posixpath.normpath("/" + path.replace("\\", "/"))
         parts = [p for p in norm.split("/") if p]
         if any(":" in p or any(ord(c) < 32 for c in p) for p in parts):
             return not_found(machine)  # no drive, stream or device names through a URL
-        physical = _site_root(machine)
         try:
             host = folders.get(physical)
             if host is None:  # the mapping is fixed for a machine: computed once per path
@@ -237,5 +282,5 @@ def static_handler(machine: Machine):
 
 
 __all__ = ["DEFAULT_DOCUMENTS", "FORBIDDEN_PAGE", "METHOD_NOT_ALLOWED_PAGE", "MIME_TYPES",
-           "NOT_FOUND_PAGE", "STATIC_FILE_VERBS", "forbidden", "method_not_allowed", "moved",
-           "not_found", "server_header", "static_handler"]
+           "NOT_FOUND_PAGE", "NO_SITE", "STATIC_FILE_VERBS", "forbidden", "method_not_allowed",
+           "host_name", "moved", "no_site", "not_found", "server_header", "static_handler"]

@@ -3,7 +3,8 @@
 ``schannel.serve("0.0.0.0:443", listen=("127.0.0.1", 0))`` looks the binding up, acquires
 its Schannel credential as lsass does (SYSTEM, the key's ACL, KeySpec, the OS table — the
 same checks that make netsh fail with 1312), opens the private key once as SYSTEM, and
-serves IIS's default page on a loopback address. Every handshake's signature is made by
+serves, on a loopback address, the files of the IIS site whose https binding receives each
+request (http.sys's own 404 when no site has one). Every handshake's signature is made by
 the provider that holds the key: a software CSP container, the CNG KSP, or a PKCS#11
 token — never by a copy of the key.
 """
@@ -156,6 +157,11 @@ def serve(ipport: str, listen=("127.0.0.1", 0), *, machine: Machine | None = Non
     ``endpoint_options`` go to :class:`~schannel.tls.TlsEndpoint` (``timeouts`` — http.sys's
     timers —, ``max_connections``, ``workers``, ``io_timeout``...).
 
+    Without ``handler`` each request goes to the IIS site whose https binding takes it (its
+    files and its sslFlags), or gets http.sys's own 404 when none does. A ``handler``
+    answers every request itself, as the site bound to the endpoint (its sslFlags: those of
+    the site whose https binding names the endpoint).
+
     Raises ERROR_FILE_NOT_FOUND when there is no such binding and ERROR_NO_SUCH_LOGON_SESSION
     (0x80070520) when its credential cannot be acquired — as http.sys would.
     """
@@ -171,7 +177,9 @@ def serve(ipport: str, listen=("127.0.0.1", 0), *, machine: Machine | None = Non
         credential = httpsys.credential_for(machine, binding)
         key = ProviderServerKey(machine, credential)
         chain = _chain_der(credential.certificate)
-    page = handler or iisweb.static_handler(machine)  # the Default Web Site's files, IIS's 404
+    # Each request goes to the site whose https binding http.sys routes it to: its files,
+    # IIS's 404 for a missing one; none: http.sys's own 404 (schannel.iis routing).
+    page = handler or iisweb.static_handler(machine, binding)
     # The protocols and cipher suites the machine's Schannel allows (OS defaults, the
     # SCHANNEL\Protocols registry keys, the cipher-suite order policy), read when the
     # binding starts serving -- Windows reads them at boot. Explicit options win.
@@ -185,16 +193,30 @@ def serve(ipport: str, listen=("127.0.0.1", 0), *, machine: Machine | None = Non
         endpoint_options = {**settings.endpoint_options(), **endpoint_options}
     endpoint_options["on_error"] = _schannel_events(machine, settings,
                                                     endpoint_options.get("on_error"))
-    # Client certificates: the binding's clientcertnegotiation or the IIS site's sslFlags.
-    from schannel.clientcert import SSL_FLAGS, ClientCertEndpoint, ssl_flags_for_endpoint
+    # Client certificates: the binding's clientcertnegotiation or the IIS site's sslFlags --
+    # with the sites' pages, those of the site each request goes to (any site that asks
+    # makes the endpoint ready to); a caller's handler stands for the site bound to the
+    # endpoint.
+    from schannel.clientcert import (
+        SSL_FLAGS,
+        ClientCertEndpoint,
+        ssl_flags_by_host,
+        ssl_flags_for_endpoint,
+        ssl_flags_reaching,
+    )
 
-    ssl_flags = ssl_flags_for_endpoint(machine, binding.endpoint)
+    if handler is None:
+        ssl_flags, flags_for = ssl_flags_reaching(machine, binding), ssl_flags_by_host(machine,
+                                                                                      binding)
+    else:
+        ssl_flags, flags_for = ssl_flags_for_endpoint(machine, binding.endpoint), None
     if binding.client_cert_negotiation or ssl_flags & (SSL_FLAGS["SslNegotiateCert"]
                                                        | SSL_FLAGS["SslRequireCert"]):
         endpoint = ClientCertEndpoint(chain, key, listen, handler=page, on_handshake=on_handshake,
                                       machine=machine, ssl_flags=ssl_flags,
                                       negotiate_at_handshake=binding.client_cert_negotiation,
                                       ctl_store_name=binding.ctl_store_name,
+                                      ssl_flags_for=flags_for,
                                       server=iisweb.server_header(machine), **endpoint_options)
     else:
         endpoint = TlsEndpoint(chain, key, listen, handler=page, on_handshake=on_handshake,

@@ -63,11 +63,15 @@ def test_doctor_says_the_binding_is_ok_after_the_fix(w2019):
     ctx, _ = install_server_cert(cn="localhost")
     thumb = ctx.thumbprint.lower()
     httpsys.add_binding(w2019, httpsys.SslBinding("0.0.0.0:443", "ipport", thumb, IIS_APP_ID, "MY"))
+    # and the site's https binding, which takes the requests (else the doctor warns).
+    assert call("appcmd", "set", "site", "/site.name:Default Web Site",
+                "/+bindings.[protocol='https',bindingInformation='*:443:']")[0] == 0
     rc, out, _ = call("doctor", thumb, "--ipport", "0.0.0.0:443")
     assert rc == 0
     assert "[ OK ] The http.sys binding 0.0.0.0:443 uses this certificate" in out
     doc = json.loads(call("doctor", thumb, "--ipport", "0.0.0.0:443", "--json")[1])
     assert "binding-ok" in [f["cause"] for f in doc["findings"]]
+    assert "no-site-binding" not in [f["cause"] for f in doc["findings"]]
     assert all(f["hresult"] is None for f in doc["findings"] if f["severity"] == "ok")
 
 

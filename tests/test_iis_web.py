@@ -9,7 +9,7 @@ import pytest
 from helpers_keys import install_server_cert
 
 from capi import AT_KEYEXCHANGE, use_machine
-from schannel import httpsys, iisweb, protocols, serve
+from schannel import httpsys, iis, iisweb, protocols, serve
 from schannel.http11 import HttpRequest
 from schannel.iis import IIS_APP_ID
 
@@ -68,7 +68,43 @@ def test_site_files_with_content_types(make_machine):
         assert handle(_req(target)).status == 404, target
 
 
-def test_served_over_tls(make_machine):
+def _fetch(address, client, host, target="/", sni=None):
+    """One GET over TLS (SNI ``sni`` or the host name), the whole response."""
+    with socket.create_connection(address, timeout=10) as raw:
+        with client.wrap_socket(raw, server_hostname=sni or host) as tls:
+            tls.sendall(f"GET {target} HTTP/1.1\r\nHost: {host}\r\n"
+                        "Connection: close\r\n\r\n".encode())
+            data = b""
+            while chunk := tls.recv(65536):
+                data += chunk
+    return data
+
+
+# http.sys's own 404, when no site's binding takes the request: its page and server name.
+# A recorded http.sys 404 (Azure SDK for JS text-analytics test recordings): <TITLE>Not
+# Found</TITLE>, <h2>Not Found</h2>, "HTTP Error 404. The requested resource is not found.";
+# "IIS Websites handing 404 when website disabled" (n3bbq.org, 2020): the 404 for a host no
+# running site serves carries "Server: Microsoft-HTTPAPI/2.0", not IIS's.
+HTTPSYS_404_BODY = (b"<HTML><HEAD><TITLE>Not Found</TITLE>\r\n"
+                    b'<META HTTP-EQUIV="Content-Type" Content="text/html; charset=us-ascii"></HEAD>'
+                    b"\r\n<BODY><h2>Not Found</h2>\r\n<hr><p>HTTP Error 404. The requested "
+                    b"resource is not found.</p>\r\n</BODY></HTML>\r\n")
+
+
+def _is_httpsys_404(data: bytes) -> bool:
+    head, _, body = data.partition(b"\r\n\r\n")
+    return (head.startswith(b"HTTP/1.1 404 Not Found") and b"\r\nServer: Microsoft-HTTPAPI/2.0" in head
+            and b"Microsoft-IIS" not in head and b"X-Powered-By" not in head
+            and body.endswith(HTTPSYS_404_BODY))
+
+
+def test_sslcert_alone_gets_httpsys_404_then_the_site_binding_serves_the_site(make_machine):
+    """netsh http add sslcert alone: the handshake completes, but no site has a binding for
+    the request, so http.sys answers its own 404. The site's https binding added while
+    serving (appcmd set site /+bindings) applies to the next request: the site's files, and
+    IIS's 404 for a file that is not there."""
+    from winpki.cli import main
+
     m = make_machine(os_version="2008R2")
     with use_machine(m):
         protocols.set_server_protocol(m, "TLS 1.2", True)
@@ -77,19 +113,105 @@ def test_served_over_tls(make_machine):
                                                   IIS_APP_ID, "MY"))
         client = ssl.create_default_context(cadata=ctx.pbCertEncoded)
         with serve("0.0.0.0:443") as endpoint:
-            out = []
-            for target in ("/", "/missing"):
-                with socket.create_connection(endpoint.address, timeout=10) as raw:
-                    with client.wrap_socket(raw, server_hostname="localhost") as tls:
-                        tls.sendall(f"GET {target} HTTP/1.1\r\nHost: localhost\r\n"
-                                    "Connection: close\r\n\r\n".encode())
-                        data = b""
-                        while chunk := tls.recv(65536):
-                            data += chunk
-                        out.append(data)
+            before = _fetch(endpoint.address, client, "localhost")
+            before_file = _fetch(endpoint.address, client, "localhost", "/iisstart.htm")
+            assert endpoint.key.sign_calls >= 1  # the handshake did complete
+            rc = main(["appcmd", "set", "site", "/site.name:Default Web Site",
+                       "/+bindings.[protocol='https',bindingInformation='*:443:']"])
+            assert rc == 0
+            after = [_fetch(endpoint.address, client, "localhost", t) for t in ("/", "/missing")]
+    assert _is_httpsys_404(before) and _is_httpsys_404(before_file)
+    assert after[0].startswith(b"HTTP/1.1 200 OK") and b"<title>IIS7</title>" in after[0]
+    assert b"Server: Microsoft-IIS/7.5" in after[0]
+    assert after[1].startswith(b"HTTP/1.1 404 Not Found") and b"Server: Microsoft-IIS/7.5" in after[1]
+    assert b"404 - File or directory not found." in after[1]
+
+
+def test_served_over_tls(make_machine):
+    """IIS Manager's Add Site Binding (site binding and SSL binding): the site's files."""
+    m = make_machine(os_version="2008R2")
+    with use_machine(m):
+        protocols.set_server_protocol(m, "TLS 1.2", True)
+        ctx, _ = install_server_cert(cn="localhost", keyspec=AT_KEYEXCHANGE)
+        iis.add_https_binding(m, "Default Web Site", "*:443:", ctx.thumbprint, "MY")
+        client = ssl.create_default_context(cadata=ctx.pbCertEncoded)
+        with serve("0.0.0.0:443") as endpoint:
+            out = [_fetch(endpoint.address, client, "localhost", t) for t in ("/", "/missing")]
     assert out[0].startswith(b"HTTP/1.1 200 OK") and b"<title>IIS7</title>" in out[0]
     assert out[1].startswith(b"HTTP/1.1 404 Not Found") and b"Server: Microsoft-IIS/7.5" in out[1]
     assert b"404 - File or directory not found." in out[1]
+
+
+def _site_folder(m, folder, page):
+    root = m.host_path(folder)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "index.htm").write_bytes(page)
+
+
+def test_two_sites_by_host_name_on_one_port(make_machine):
+    """Two sites, each with an SNI binding for its own host name on port 443 (IIS Manager:
+    Add Site Binding, host name, Require Server Name Indication): each host gets its own
+    site's physical path; a host name no binding names, with no binding for all host names,
+    gets http.sys's 404."""
+
+    m = make_machine(os_version="2019")
+    with use_machine(m):
+        _site_folder(m, r"C:\inetpub\shop", b"<html>the shop</html>")
+        _site_folder(m, r"C:\inetpub\wwwroot", b"<html>the www site</html>")
+        iis.add_site(m, "Shop", r"C:\inetpub\shop", bindings=(("http", "*:80:shop.contoso.com"),))
+        www, _ = install_server_cert(cn="www.contoso.com")
+        shop, _ = install_server_cert(cn="shop.contoso.com")
+        iis.add_https_binding(m, "Default Web Site", "*:443:www.contoso.com", www.thumbprint,
+                              sni=True)
+        iis.add_https_binding(m, "Shop", "*:443:shop.contoso.com", shop.thumbprint, sni=True)
+        got = {}
+        for cert, name in ((www, "www.contoso.com"), (shop, "shop.contoso.com")):
+            client = ssl.create_default_context(cadata=cert.pbCertEncoded)
+            with serve(f"{name}:443") as endpoint:
+                got[name] = _fetch(endpoint.address, client, name)
+                got[name + " upper"] = _fetch(endpoint.address, client, name.upper() + ":443",
+                                              sni=name)
+                got[name + " other"] = _fetch(endpoint.address, client, "other.contoso.com",
+                                              sni=name)
+    for name, page in (("www.contoso.com", b"<html>the www site</html>"),
+                       ("shop.contoso.com", b"<html>the shop</html>")):
+        assert got[name].startswith(b"HTTP/1.1 200 OK") and got[name].endswith(page), name
+        # Host names match without regard to case, the port in Host: is not part of the name.
+        assert got[name + " upper"].endswith(page)
+        assert _is_httpsys_404(got[name + " other"]), name
+
+
+def _route(m, endpoint, kind, host):
+    handle = iisweb.static_handler(m, httpsys.SslBinding(endpoint, kind, "00" * 20, IIS_APP_ID, "MY"))
+    r = handle(HttpRequest("GET", "/", "1.1", {"host": host}, ("192.0.2.7", 50000), None))
+    return r.body if r.status == 200 else dict(r.headers)["Server"]
+
+
+def test_routing_precedence_explicit_ip_bound_weak_wildcard(make_machine):
+    """http.sys's order ("UrlPrefix Strings", HTTP Server API, Host-Specifier Categories):
+    a binding naming the host, then one naming the IP address the request came to (an
+    IP-bound weak wildcard), then "*" for all unassigned addresses (a weak wildcard)."""
+
+    m = make_machine(os_version="2019")
+    with use_machine(m):
+        for name in ("a", "b", "c"):
+            _site_folder(m, rf"C:\sites\{name}", name.encode())
+            iis.add_site(m, name, rf"C:\sites\{name}", bindings=())
+        iis.add_site_binding(m, "a", "https", "*:443:")
+        iis.add_site_binding(m, "b", "https", "10.0.0.5:443:")
+        iis.add_site_binding(m, "b", "https", "[::1]:443:")
+        iis.add_site_binding(m, "c", "https", "*:443:c.contoso.com")
+        iis.add_site_binding(m, "c", "https", "*:8443:")
+        assert _route(m, "10.0.0.5:443", "ipport", "c.contoso.com") == b"c"
+        assert _route(m, "10.0.0.5:443", "ipport", "x.contoso.com") == b"b"
+        assert _route(m, "10.0.0.6:443", "ipport", "x.contoso.com") == b"a"
+        assert _route(m, "0.0.0.0:443", "ipport", "x.contoso.com") == b"a"
+        assert _route(m, "[::1]:443", "ipport", "[::1]:443") == b"b"
+        assert _route(m, "[::]:443", "ipport", "[::1]") == b"a"
+        assert _route(m, "x.contoso.com:443", "hostnameport", "X.Contoso.COM") == b"a"
+        assert _route(m, "0.0.0.0:8443", "ipport", "c.contoso.com") == b"c"
+        # No binding on the port: http.sys.
+        assert _route(m, "0.0.0.0:4443", "ipport", "c.contoso.com") == "Microsoft-HTTPAPI/2.0"
 
 
 # The verbs IIS's StaticFile handler takes. Sources: a POST to an IIS 8.5 site answered
@@ -129,3 +251,107 @@ def test_options_answered_by_options_verb_handler(make_machine):
     # processes OPTIONS requests.
     handle = iisweb.static_handler(make_machine(os_version="2019"))
     assert handle(_req("/iisstart.htm", "OPTIONS")).status == 200
+
+
+def test_doctor_names_an_sslcert_binding_no_site_binding_takes(make_machine):
+    """winpki doctor T --ipport: an SSL binding (netsh http add sslcert) with no site's https
+    binding for it gets a warning whose fix, pasted, adds the site binding."""
+    import json
+    import shlex
+    from io import StringIO
+
+    from winpki.cli import main
+
+    def doctor():
+        out = StringIO()
+        rc = main(["doctor", thumb, "--ipport", "0.0.0.0:443", "--json"], out=out, err=out)
+        return rc, {f["cause"]: f for f in json.loads(out.getvalue())["findings"]}
+
+    m = make_machine(os_version="2019")
+    with use_machine(m):
+        ctx, _ = install_server_cert(cn="localhost")
+        thumb = ctx.thumbprint.lower()
+        httpsys.add_binding(m, httpsys.SslBinding("0.0.0.0:443", "ipport", thumb, IIS_APP_ID, "MY"))
+        rc, found = doctor()
+        assert rc == 0 and "binding-ok" in found  # the binding itself works: a warning only
+        finding = found["no-site-binding"]
+        assert finding["severity"] == "warning"
+        assert finding["title"] == ("No IIS site has an https binding for 0.0.0.0:443: "
+                                    "requests get http.sys's 404")
+        assert finding["commands"] == [
+            "winpki appcmd set site /site.name:\"Default Web Site\" "
+            "\"/+bindings.[protocol='https',bindingInformation='*:443:']\""]
+        # A binding for another port, or for one IP address, does not take these requests.
+        iis.add_site_binding(m, "Default Web Site", "https", "*:8443:")
+        iis.add_site_binding(m, "Default Web Site", "https", "10.0.0.5:443:")
+        assert "no-site-binding" in doctor()[1]
+        out = StringIO()
+        assert main(shlex.split(finding["commands"][0])[1:], out=out, err=out) == 0, out.getvalue()
+        rc, found = doctor()
+        assert rc == 0 and "no-site-binding" not in found and "binding-ok" in found
+
+
+def test_ssl_flags_are_those_of_the_site_the_request_reaches(make_machine):
+    """Two sites on 0.0.0.0:443 by host name; only Shop's SSL settings require a client
+    certificate (appcmd set config "Shop" -section:system.webServer/security/access). IIS
+    applies the flags of the site the request reached: a request for Shop is asked for a
+    certificate (by renegotiation, the binding's clientcertnegotiation being off) and gets
+    403.7 without one; a request for the Default Web Site is answered with no question
+    ("The HTTP status code in IIS 7 and later versions": 403.7 Client certificate required;
+    TechNet "How it works on the wire: IIS HTTP Client certificate authentication")."""
+    from winpki.cli import main
+
+    m = make_machine(os_version="2019")
+    with use_machine(m):
+        _site_folder(m, r"C:\inetpub\shop", b"<html>the shop</html>")
+        iis.add_site(m, "Shop", r"C:\inetpub\shop", bindings=())
+        ctx, _ = install_server_cert(cn="localhost")
+        iis.add_https_binding(m, "Default Web Site", "*:443:", ctx.thumbprint)
+        iis.add_site_binding(m, "Shop", "https", "*:443:shop.contoso.com")
+        assert main(["appcmd", "set", "config", "Shop", "-section:system.webServer/security/access",
+                     "/sslFlags:Ssl, SslNegotiateCert, SslRequireCert", "/commit:apphost"]) == 0
+        client = ssl.create_default_context(cadata=ctx.pbCertEncoded)
+        client.maximum_version = ssl.TLSVersion.TLSv1_2  # IIS asks by renegotiation
+        with serve("0.0.0.0:443") as endpoint:
+            www = _fetch(endpoint.address, client, "www.contoso.com", sni="localhost")
+            shop = _fetch(endpoint.address, client, "shop.contoso.com", sni="localhost")
+            other = _fetch(endpoint.address, client, "localhost:443", sni="localhost")
+    assert www.startswith(b"HTTP/1.1 200 OK") and b"Server: Microsoft-IIS/10.0" in www
+    assert www.endswith(iisweb_page(m))
+    assert shop.startswith(b"HTTP/1.1 403 Forbidden")
+    assert b"<h1>HTTP Error 403.7 - Forbidden</h1><h2>Client certificate required.</h2>" in shop
+    assert other.startswith(b"HTTP/1.1 200 OK")  # the Default Web Site's *:443: binding
+
+
+def iisweb_page(m) -> bytes:
+    return (m.host_path(r"C:\inetpub\wwwroot") / "iisstart.htm").read_bytes()
+
+
+def test_winpki_serve_says_when_no_site_binding_takes_the_requests(make_machine):
+    """winpki serve on an SSL binding alone names the http.sys 404 its clients will get,
+    and the appcmd command that adds the site binding; with the site binding it says
+    nothing of it."""
+    from io import StringIO
+
+    from winpki.cli import main
+
+    def serve_banner():
+        out = StringIO()
+        rc = main(["serve", "0.0.0.0:443", "--listen", "127.0.0.1:0", "--seconds", "0"],
+                  out=out, err=out)
+        assert rc == 0, out.getvalue()
+        return out.getvalue().splitlines()
+
+    m = make_machine(os_version="2019")
+    with use_machine(m):
+        ctx, _ = install_server_cert(cn="localhost")
+        httpsys.add_binding(m, httpsys.SslBinding("0.0.0.0:443", "ipport", ctx.thumbprint.lower(),
+                                                  IIS_APP_ID, "MY"))
+        lines = serve_banner()
+        assert lines[2] == (
+            "No IIS site has an https binding for 0.0.0.0:443: every request gets http.sys's "
+            "404 (Server: Microsoft-HTTPAPI/2.0). Add one: winpki appcmd set site "
+            "/site.name:\"Default Web Site\" "
+            "\"/+bindings.[protocol='https',bindingInformation='*:443:']\"")
+        iis.add_site_binding(m, "Default Web Site", "https", "*:443:")
+        assert len(serve_banner()) == 2

@@ -20,16 +20,15 @@ from capi.errors import SEC_E_ALGORITHM_MISMATCH
 from capi.host import eventlog
 from capi.host import registry as reg
 from capi.testing import raises_hresult
-from schannel import httpsys, protocols, serve
-from schannel.iis import IIS_APP_ID
+from schannel import iis, protocols, serve
 
 TLS12_SERVER = r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Server"
 
 
 def _bind(machine, **kw):
     ctx, _ = install_server_cert(cn="localhost", keyspec=AT_KEYEXCHANGE, **kw)
-    httpsys.add_binding(machine, httpsys.SslBinding("0.0.0.0:443", "ipport", ctx.thumbprint.lower(),
-                                                    IIS_APP_ID, "MY"))
+    # IIS Manager's Add Site Binding: the site's https binding and the http.sys SSL binding.
+    iis.add_https_binding(machine, "Default Web Site", "*:443:", ctx.thumbprint, "MY")
     return ctx
 
 

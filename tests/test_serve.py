@@ -15,15 +15,16 @@ from helpers_sspi import tls_exchange
 from capi import AT_KEYEXCHANGE, AT_SIGNATURE, use_machine
 from capi.errors import ERROR_FILE_NOT_FOUND, ERROR_NO_SUCH_LOGON_SESSION
 from capi.testing import raises_hresult
-from schannel import httpsys, protocols, serve
+from schannel import iis, protocols, serve
 from schannel.iis import IIS_APP_ID
 from winpki.cli import main
 
 
 def _bind(machine, **kw):
+    """IIS Manager's Add Site Binding (https, *:443): the site binding and the http.sys SSL
+    binding 0.0.0.0:443 -- a request reaches the Default Web Site's files."""
     ctx, _ = install_server_cert(cn="localhost", **kw)
-    httpsys.add_binding(machine, httpsys.SslBinding("0.0.0.0:443", "ipport", ctx.thumbprint.lower(),
-                                                    IIS_APP_ID, "MY"))
+    iis.add_https_binding(machine, "Default Web Site", "*:443:", ctx.thumbprint, "MY")
     return ctx
 
 
@@ -168,7 +169,17 @@ def _bind_on_token(m, softhsm_token, tmp_path, kind):
     rc = main(["netsh", "http", "add", "sslcert", "ipport=0.0.0.0:443", f"certhash={thumb}",
                f"appid={IIS_APP_ID}"], out=out, err=out)
     assert rc == 0, out.getvalue()
+    _site_binding("*:443:")
     return key, der
+
+
+def _site_binding(info):
+    """appcmd set site: the Default Web Site's https binding, which routes the requests of
+    a netsh-made SSL binding to the site (without it http.sys answers 404 itself)."""
+    out = io.StringIO()
+    rc = main(["appcmd", "set", "site", "/site.name:Default Web Site",
+               f"/+bindings.[protocol='https',bindingInformation='{info}']"], out=out, err=out)
+    assert rc == 0, out.getvalue()
 
 
 @pytest.mark.parametrize("os_version, version", [
@@ -234,8 +245,7 @@ def test_server_sends_the_intermediate(make_machine):
         with CertOpenStore(CERT_STORE_PROV_SYSTEM, 0, None, CERT_SYSTEM_STORE_LOCAL_MACHINE, "My") as s:
             ctx = CertAddEncodedCertificateToStore(s, X509_ASN_ENCODING, leaf, CERT_STORE_ADD_NEW)
             CertSetCertificateContextProperty(ctx, CERT_KEY_PROV_INFO_PROP_ID, 0, info)
-        httpsys.add_binding(m, httpsys.SslBinding("0.0.0.0:443", "ipport", ctx.thumbprint.lower(),
-                                                  IIS_APP_ID, "MY"))
+        iis.add_https_binding(m, "Default Web Site", "*:443:", ctx.thumbprint, "MY")
         with serve("0.0.0.0:443") as endpoint:
             version, data = _get(endpoint.address, root, ssl.TLSVersion.TLSv1_2)
     assert data.startswith(b"HTTP/1.1 200 OK")
@@ -254,6 +264,7 @@ def test_sni_hostnameport_binding(make_machine):
         out = io.StringIO()
         main(["netsh", "http", "show", "sslcert", "hostnameport=localhost:443"], out=out, err=out)
         assert "Hostname:port                : localhost:443" in out.getvalue()
+        _site_binding("*:443:localhost")  # the site's binding for that host name
         with serve("localhost:443") as endpoint:
             version, data = _get(endpoint.address, ctx.pbCertEncoded, ssl.TLSVersion.TLSv1_3)
     assert data.startswith(b"HTTP/1.1 200 OK")

@@ -27,7 +27,8 @@ What happened:
   2. netsh / IIS Manager asked http.sys to bind it; Schannel (lsass, as SYSTEM) refused the
      AT_SIGNATURE key: Error 1312 / 0x80070520, and System event 36870 (0x8009030d).
   3. winpki doctor found KeySpec = 2 and gave the fix; the PFX was imported again as
-     AT_KEYEXCHANGE and the binding succeeded.
+     AT_KEYEXCHANGE and IIS Manager's https binding succeeded (the http.sys binding and
+     the site's binding, which routes the requests to the Default Web Site).
   4. A default 2008 R2 serves TLS 1.0 only (TLS 1.1/1.2 are supported but disabled,
      "Protocols in TLS/SSL (Schannel SSP)"), which current clients refuse; TLS 1.2 was
      enabled with reg add, as 2008 R2 administrators do, and Python's ssl completed a

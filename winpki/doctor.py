@@ -483,9 +483,11 @@ def renegotiation_findings(machine: Machine, binding, findings: list[Finding]) -
     2022) or answered HTTP 500.0 with 0x80070032 (Windows Server 2025; the OS row's
     httpsys_tls13_late_client_cert)."""
     from schannel import protocols
-    from schannel.clientcert import SSL_FLAGS, format_ssl_flags, ssl_flags_for_endpoint
+    from schannel.clientcert import SSL_FLAGS, format_ssl_flags, ssl_flags_reaching
 
-    flags = ssl_flags_for_endpoint(machine, binding.endpoint)
+    # Any site whose https binding takes requests on the binding (serve applies each
+    # request's site's flags).
+    flags = ssl_flags_reaching(machine, binding)
     asks = SSL_FLAGS["SslNegotiateCert"] | SSL_FLAGS["SslRequireCert"]
     if binding.client_cert_negotiation or not flags & asks:
         return
@@ -505,7 +507,7 @@ def renegotiation_findings(machine: Machine, binding, findings: list[Finding]) -
         "client-cert-renegotiation",
         "IIS asks for client certificates after the handshake, which TLS 1.3 cannot do",
         WARNING,
-        [f"IIS sslFlags for the site on {binding.endpoint}: {format_ssl_flags(flags)}",
+        [f"IIS sslFlags of the sites on {binding.endpoint}: {format_ssl_flags(flags)}",
          f"netsh http show sslcert {binding.kind}={binding.endpoint}  -> Negotiate Client "
          "Certificate : Disabled",
          symptom],
@@ -518,6 +520,38 @@ def renegotiation_findings(machine: Machine, binding, findings: list[Finding]) -
         'IIS support blog, "Addressing TLS 1.3 Compatibility Issues in IIS Express on '
         'Windows 11": ERR_CONNECTION_RESET (Server 2022), HTTP 500.0 0x80070032 (Windows 11 '
         '24H2 / Server 2025) with sslFlags="SslNegotiateCert"', hresult))
+
+
+def site_binding_findings(machine: Machine, binding, findings: list[Finding]) -> None:
+    """An http.sys SSL binding no IIS site has an https binding for: the TLS handshake
+    completes, then no registered URL takes the request and http.sys answers its own 404
+    (Server: Microsoft-HTTPAPI/2.0) -- what `netsh http add sslcert` alone leaves."""
+    if binding.kind != "ipport" or iis.https_bindings_reaching(machine, binding.endpoint,
+                                                                binding.kind):
+        return
+    address, _, port = binding.endpoint.rpartition(":")
+    ip = "*" if address in ("0.0.0.0", "[::]") else address
+    info = f"{ip}:{port}:"
+    sites = iis.list_sites(machine)
+    https = [f"{site.name}: https/{b.binding_info}" for site in sites for b in site.bindings
+             if b.protocol == "https"]
+    findings.append(Finding(
+        "no-site-binding",
+        f"No IIS site has an https binding for {binding.endpoint}: requests get http.sys's 404",
+        WARNING,
+        [f"netsh http show sslcert ipport={binding.endpoint}  -> Certificate Hash : "
+         f"{binding.cert_hash}",
+         "appcmd list site  -> https bindings: " + ("; ".join(https) if https else "none"),
+         "The TLS handshake completes; every request then gets HTTP/1.1 404 Not Found, "
+         "Server: Microsoft-HTTPAPI/2.0, \"HTTP Error 404. The requested resource is not "
+         "found.\" (no registered URL takes it)"],
+        ["Add the site's https binding (IIS Manager: Site Bindings > Add, type https, "
+         "which also keeps this SSL binding):",
+         f"winpki appcmd set site /site.name:\"Default Web Site\" "
+         f"\"/+bindings.[protocol='https',bindingInformation='{info}']\""],
+        '"UrlPrefix Strings" (HTTP Server API): IIS registers a URL per site binding and '
+        'http.sys routes by them; "IIS Websites handing 404 when website disabled": the 404 '
+        'no site answers carries Server: Microsoft-HTTPAPI/2.0'))
 
 
 def no_key_info_event_findings(machine: Machine, findings: list[Finding]) -> None:
@@ -618,6 +652,7 @@ def _diagnose(machine: Machine, thumbprint: str, ipport: str | None = None) -> D
                                     WARNING, [f"Certificate Hash : {binding.cert_hash}"], []))
         else:
             renegotiation_findings(machine, binding, findings)
+            site_binding_findings(machine, binding, findings)
         if binding is not None and binding.cert_hash == digest.hex() \
                 and not any(f.severity == ERROR for f in findings):
             findings.append(Finding("binding-ok", f"The http.sys binding {ipport} uses this "

@@ -212,6 +212,21 @@ def _bind(run: Runner, thumb: str) -> Record:
                     f"appid={APPID}")
 
 
+def _iis_bind(run: Runner, thumb: str) -> None:
+    """IIS Manager's Add Site Binding (https, port 443, the certificate): the http.sys SSL
+    binding and the Default Web Site's https binding, which routes the requests to the site
+    (an SSL binding alone only completes the handshake: http.sys answers 404 itself)."""
+    rec = run.tool("iis", "add-binding", "--site", "Default Web Site", "--thumbprint", thumb)
+    run.expect(rec.rc == 0, "IIS Manager adds the https binding (site binding and http.sys binding)")
+
+
+def _site_binding(run: Runner) -> None:
+    """appcmd: the Default Web Site's https binding next to a binding netsh made."""
+    rec = run.tool("appcmd", "set", "site", "/site.name:Default Web Site",
+                   "/+bindings.[protocol='https',bindingInformation='*:443:']")
+    run.expect(rec.rc == 0, "the Default Web Site has an https binding on *:443")
+
+
 NETSH_1312 = "SSL Certificate add failed, Error: 1312"
 
 
@@ -251,8 +266,10 @@ def scenario_keyspec(run: Runner) -> None:
     run.tool("certutil", "-delstore", "My", thumb)
     rec = run.tool("certutil", "-p", "P@ssw0rd", "-importPFX", "My", pfx, "AT_KEYEXCHANGE")
     run.expect(rec.rc == 0, "re-import with AT_KEYEXCHANGE succeeds")
-    rec = _bind(run, thumb)
-    run.expect("SSL Certificate successfully added" in rec.text, "the binding succeeds")
+    run.step("Add the https binding in IIS Manager again",
+             "http.sys now accepts the certificate; the site's binding routes the requests to "
+             "the Default Web Site.")
+    _iis_bind(run, thumb)
     _handshake(run, cn)
 
 
@@ -305,6 +322,7 @@ def scenario_machinekeys_acl(run: Runner) -> None:
     run.tool("icacls", key_file, "/grant", "NT AUTHORITY\\SYSTEM:F", "/grant", "BUILTIN\\Administrators:F")
     rec = _bind(run, thumb)
     run.expect("SSL Certificate successfully added" in rec.text, "the binding succeeds")
+    _site_binding(run)
     _handshake(run, cn)
 
 
@@ -390,6 +408,7 @@ def scenario_user_store(run: Runner) -> None:
     run.expect(rec.rc == 0, "import into the computer store")
     rec = _bind(run, thumb)
     run.expect("SSL Certificate successfully added" in rec.text, "the binding succeeds")
+    _site_binding(run)
     _handshake(run, cn)
 
 
@@ -403,8 +422,7 @@ def scenario_tls12_2008r2(run: Runner) -> None:
     pfx, thumb = make_pfx(run, cn, "P@ssw0rd")
     rec = run.tool("certutil", "-p", "P@ssw0rd", "-importPFX", "My", pfx, "AT_KEYEXCHANGE")
     run.expect(rec.rc == 0, "certutil -importPFX succeeds")
-    rec = _bind(run, thumb)
-    run.expect("SSL Certificate successfully added" in rec.text, "the binding succeeds")
+    _iis_bind(run, thumb)
     run.step("A TLS 1.2 client connects", "Python's ssl limited to TLS 1.2 (its defaults: no "
              "SHA-1 cipher suites). The server picks TLS 1.0, its highest enabled protocol, "
              "and finds no cipher suite of the client's that TLS 1.0 can use.")
@@ -491,6 +509,7 @@ def scenario_client_cert(run: Runner) -> None:
     rec = run.tool("netsh", "http", "add", "sslcert", "ipport=0.0.0.0:443", f"certhash={thumb}",
                    f"appid={APPID}", "clientcertnegotiation=enable")
     run.expect("SSL Certificate successfully added" in rec.text, "the binding succeeds")
+    _site_binding(run)
     run.step("Log Schannel's warnings too (KB 260729: EventLogging 0x1 = errors, the default; "
              "0x2 = warnings); a refused client certificate is a warning")
     rec = run.tool("reg", "add", SCHANNEL_KEY, "/v", "EventLogging", "/t", "REG_DWORD", "/d", "3",

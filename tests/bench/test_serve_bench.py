@@ -62,6 +62,9 @@ def bound(request, make_machine, tmp_path):
         raw_sign = _raw_pkcs11_sign(request, key) if csp_args else None
         _run("netsh", "http", "add", "sslcert", "ipport=0.0.0.0:443",
              f"certhash={hashlib.sha1(der).hexdigest()}", "appid={4dc3e181-e14b-4a21-b022-59fc669b0914}")
+        # The site's https binding: http.sys routes the requests to the Default Web Site.
+        _run("appcmd", "set", "site", "/site.name:Default Web Site",
+             "/+bindings.[protocol='https',bindingInformation='*:443:']")
         yield request.param, machine, tmp_path, der, raw_sign
 
 

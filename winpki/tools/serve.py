@@ -26,6 +26,23 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _no_site_line(machine, ipport: str, out: TextIO) -> None:
+    """Say so when no IIS site has an https binding for the served endpoint: every request
+    will get http.sys's own 404 (the site binding is what routes requests to a site)."""
+    from schannel import httpsys, iis
+
+    ipport_kind = "[" in ipport or ipport[:1].isdigit()
+    endpoint = httpsys.parse_ipport(ipport) if ipport_kind else httpsys.parse_hostnameport(ipport)
+    kind = "ipport" if ipport_kind else "hostnameport"
+    if iis.https_bindings_reaching(machine, endpoint, kind):
+        return
+    port = endpoint.rpartition(":")[2]
+    out.write(f"No IIS site has an https binding for {endpoint}: every request gets http.sys's "
+              f"404 (Server: Microsoft-HTTPAPI/2.0). Add one: winpki appcmd set site "
+              f"/site.name:\"Default Web Site\" \"/+bindings.[protocol='https',"
+              f"bindingInformation='*:{port}:']\"\n")
+
+
 def run(args: list[str], out: TextIO, err: TextIO) -> int:
     try:
         ns = _parser().parse_args(args)
@@ -48,6 +65,7 @@ def run(args: list[str], out: TextIO, err: TextIO) -> int:
                     if unserved else "")
             out.write(f"Schannel on {machine.os.product}: {', '.join(settings.served_protocols)}"
                       f"{also}; {len(suites)} cipher suites, first {suites[0] if suites else '-'}\n")
+            _no_site_line(machine, ns.ipport, out)
             out.flush()
             deadline = None if ns.seconds is None else time.monotonic() + ns.seconds
             while True:
