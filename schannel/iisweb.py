@@ -23,6 +23,7 @@ from __future__ import annotations
 import email.utils
 import os
 import posixpath
+import time
 from pathlib import PureWindowsPath
 from stat import S_ISREG
 from urllib.parse import unquote, urlsplit
@@ -201,6 +202,27 @@ def _etag(mtime_ns: int) -> str:
     return f'"{filetime:x}:0"'
 
 
+_CACHED_RESPONSES = 256  # static responses a handler keeps (all dropped when full)
+# IIS's output cache keeps responses up to <caching maxResponseSize>, 262144 bytes by default
+# (Microsoft, "caching Element [IIS Settings Schema]"): larger files are read every time.
+_CACHED_BODY_MAX = 262144
+_SETTLED_NS = 1_000_000_000  # what changed less than this ago is read again next time
+
+
+def _mark(st: os.stat_result) -> tuple[int, int, int, int]:
+    """What tells a file or folder's content changed: identity, size, modification and
+    change times (a folder's move when an entry is added, removed or renamed)."""
+    return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def _still(marks: tuple) -> bool:
+    """Whether every (path, mark) of a cached response still holds."""
+    try:
+        return all(_mark(os.stat(path)) == mark for path, mark in marks)
+    except OSError:
+        return False
+
+
 def _entries(folder: str) -> dict[str, os.DirEntry]:
     """A folder's entries by lower-cased name (NTFS looks names up case-insensitively)."""
     with os.scandir(folder) as it:
@@ -211,12 +233,18 @@ def static_handler(machine: Machine, binding=None):
     """A handler for :class:`schannel.tls.TlsEndpoint` serving a site's files.
 
     With an http.sys SSL ``binding`` (:class:`schannel.httpsys.SslBinding`) each request goes
-    to the site whose https binding http.sys routes it to (schannel.iis.route_https_request,
-    read per request: a binding added while serving applies to the next request, as IIS
-    applies it); none: http.sys's own 404. Without one, the Default Web Site."""
+    to the site whose https binding http.sys routes it to (schannel.iis.route_https_request:
+    a binding this process adds while serving applies at the next request, another
+    process's within a second); none: http.sys's own 404. Without one, the Default Web
+    Site."""
     from schannel import iis
 
     folders: dict[str, str] = {}
+    # Static responses by (site folder, canonical URL path): what IIS's output cache does for
+    # a static file (http.sys keeps the response; a change to the file drops it). Each hit
+    # is checked against the file and every folder on the way having the same identity and
+    # modification time, so a changed, replaced or newly shadowing file is read again.
+    cached: dict[tuple[str, str], tuple[tuple, HttpResponse]] = {}
 
     def site_root(request: HttpRequest) -> str | None:
         if binding is None:
@@ -235,6 +263,10 @@ def static_handler(machine: Machine, binding=None):
         path = unquote(urlsplit(request.target).path or "/")
         # http.sys canonicalizes the URL: "." and ".." segments never leave the site.
         norm = posixpath.normpath("/" + path.replace("\\", "/"))
+        key = (physical, norm + "/" if path.endswith("/") and norm != "/" else norm)
+        hit = cached.get(key)
+        if hit is not None and _still(hit[0]):
+            return hit[1]
         parts = [p for p in norm.split("/") if p]
         if any(":" in p or any(ord(c) < 32 for c in p) for p in parts):
             return not_found(machine)  # no drive, stream or device names through a URL
@@ -242,12 +274,14 @@ def static_handler(machine: Machine, binding=None):
             host = folders.get(physical)
             if host is None:  # the mapping is fixed for a machine: computed once per path
                 host = folders[physical] = _host_folder(machine, physical)
+            visited = [host]  # the folders the lookup read
             for part in parts:  # NTFS names match case-insensitively
                 exact = os.path.join(host, part)
                 if not os.path.exists(exact) and os.path.isdir(host):
                     entry = _entries(host).get(part.lower())
                     exact = entry.path if entry is not None else exact
                 host = exact
+                visited.append(host)
             if os.path.isdir(host):
                 if parts and not path.endswith("/"):
                     return moved(machine, request, "/" + "/".join(parts))
@@ -259,6 +293,9 @@ def static_handler(machine: Machine, binding=None):
                         break
                 else:
                     return forbidden(machine)
+            else:
+                visited.pop()
+            folder_marks = tuple((folder, _mark(os.stat(folder))) for folder in visited)
             stat = os.stat(host)  # never open a FIFO or a device: only a regular file
             if not S_ISREG(stat.st_mode):
                 return not_found(machine)
@@ -267,8 +304,24 @@ def static_handler(machine: Machine, binding=None):
                 return not_found(machine)  # 404.3: no MIME map entry; remote clients see 404
             with open(host, "rb") as fh:
                 body = fh.read()
+                if _mark(os.fstat(fh.fileno())) != _mark(stat):
+                    raise OSError("the file changed while it was read")
         except (ValueError, OSError):
             return not_found(machine)
+        response = _file_response(content_type, stat, body)
+        newest = max(stat.st_mtime_ns, stat.st_ctime_ns,
+                     *(max(mark[2], mark[3]) for _, mark in folder_marks))
+        # Kept when small enough (IIS's <caching maxResponseSize>, 256 KB by default) and
+        # when nothing it depends on changed in the last second: a file system's times move
+        # in ticks, so a second write within the tick of the one seen could leave the same
+        # marks (git's "racy clean" entries, the same answer).
+        if len(body) <= _CACHED_BODY_MAX and time.time_ns() - newest > _SETTLED_NS:
+            if len(cached) >= _CACHED_RESPONSES:
+                cached.clear()
+            cached[key] = ((*folder_marks, (host, _mark(stat))), response)
+        return response
+
+    def _file_response(content_type: str, stat: os.stat_result, body: bytes) -> HttpResponse:
         return HttpResponse(headers=[
             ("Content-Type", content_type),
             ("Last-Modified", email.utils.formatdate(stat.st_mtime, usegmt=True)),

@@ -68,6 +68,56 @@ def test_site_files_with_content_types(make_machine):
         assert handle(_req(target)).status == 404, target
 
 
+def _settle(*paths, age: float = 30.0) -> None:
+    """Give ``paths`` modification times ``age`` seconds old, as files written a while ago."""
+    import os
+    import time
+
+    when = time.time() - age
+    for path in paths:
+        os.utime(path, (when, when))
+
+
+def test_static_responses_are_kept_until_what_they_depend_on_changes(make_machine, monkeypatch):
+    """IIS keeps a static file's response (its output cache) and drops it when the file
+    changes: a kept response is served without reading the file, and a rewritten file, a
+    default document added in front of it, or one removed is seen at the next request. A
+    file changed within the last second is read every time (its time could still be the
+    tick of a further write)."""
+    m = make_machine(os_version="2019")
+    root = m.host_path(r"C:\inetpub\wwwroot")
+    start = root / "iisstart.htm"
+    start.write_bytes(b"<p>first</p>")
+    _settle(start, root, age=60)
+    handle = iisweb.static_handler(m)
+
+    def no_reading(*args, **kwargs):
+        raise OSError("read from disk")
+
+    # Every change below gets its own modification time (_settle): a file system's times
+    # move in ticks, which is why what changed in the last second is not kept at all.
+    monkeypatch.setattr(iisweb, "_SETTLED_NS", 0)
+    assert handle(_req("/")).body == b"<p>first</p>"
+    with monkeypatch.context() as patch:
+        patch.setattr(iisweb, "open", no_reading, raising=False)
+        assert handle(_req("/")).body == b"<p>first</p>"  # kept: the file is not read
+    start.write_bytes(b"<p>again</p>")  # rewritten in place, same length
+    _settle(start, age=30)
+    assert handle(_req("/")).body == b"<p>again</p>"
+    (root / "Default.htm").write_bytes(b"<p>default</p>")  # first in the default documents
+    _settle(root, age=20)
+    assert handle(_req("/")).body == b"<p>default</p>"
+    (root / "Default.htm").unlink()
+    _settle(root, age=10)
+    assert handle(_req("/")).body == b"<p>again</p>"
+    # With the real rule: a file just written is read again at each request, never kept.
+    monkeypatch.setattr(iisweb, "_SETTLED_NS", 1_000_000_000)
+    start.write_bytes(b"<p>fresh</p>")
+    assert handle(_req("/iisstart.htm")).body == b"<p>fresh</p>"
+    monkeypatch.setattr(iisweb, "open", no_reading, raising=False)
+    assert handle(_req("/iisstart.htm")).status == 404
+
+
 def _fetch(address, client, host, target="/", sni=None):
     """One GET over TLS (SNI ``sni`` or the host name), the whole response."""
     with socket.create_connection(address, timeout=10) as raw:
@@ -212,6 +262,38 @@ def test_routing_precedence_explicit_ip_bound_weak_wildcard(make_machine):
         assert _route(m, "0.0.0.0:8443", "ipport", "c.contoso.com") == b"c"
         # No binding on the port: http.sys.
         assert _route(m, "0.0.0.0:4443", "ipport", "c.contoso.com") == "Microsoft-HTTPAPI/2.0"
+
+
+def test_a_binding_another_process_adds_routes_within_the_reread_time(make_machine, monkeypatch):
+    """Routing reads the https bindings again when this process wrote to the machine, and
+    otherwise after ROUTES_REREAD_SECONDS: a binding added by another process (another
+    Machine on the same files) reaches a serving process within that time, as WAS passes
+    IIS a configuration change through its change notification."""
+    from capi import Machine
+
+    m = make_machine(os_version="2019")
+    with use_machine(m):
+        _site_folder(m, r"C:\sites\a", b"a")
+        iis.add_site(m, "a", r"C:\sites\a", bindings=())
+        assert _route(m, "0.0.0.0:443", "ipport", "a") == "Microsoft-HTTPAPI/2.0"
+    other = Machine.open(m.path)
+    try:
+        with use_machine(other):
+            iis.add_site_binding(other, "a", "https", "*:443:")
+        with use_machine(m):
+            # Read a moment ago, and nothing written by this Machine since: still http.sys.
+            assert _route(m, "0.0.0.0:443", "ipport", "a") == "Microsoft-HTTPAPI/2.0"
+            monkeypatch.setattr(iis, "ROUTES_REREAD_SECONDS", 0.0)
+            assert _route(m, "0.0.0.0:443", "ipport", "a") == b"a"
+            monkeypatch.setattr(iis, "ROUTES_REREAD_SECONDS", 60.0)
+            _site_folder(m, r"C:\sites\b", b"b")
+            with use_machine(other):
+                iis.add_site(other, "b", r"C:\sites\b", bindings=(("https", "*:443:b"),))
+            assert _route(m, "0.0.0.0:443", "ipport", "b") == b"a"  # not seen yet
+            iis.add_site_binding(m, "a", "http", "*:8080:")  # this process writes: read again
+            assert _route(m, "0.0.0.0:443", "ipport", "b") == b"b"
+    finally:
+        other.close()
 
 
 # The verbs IIS's StaticFile handler takes. Sources: a POST to an IIS 8.5 site answered

@@ -162,6 +162,10 @@ class Machine:
         self._local = threading.local()
         self._schema_done: set[str] = set()
         self._schema_lock = threading.Lock()
+        # Bumped by every write transaction this object commits: a reader in this process
+        # that caches configuration sees its own process's changes at once (another
+        # process's through the database itself).
+        self.generation = 0
 
     # -- construction -----------------------------------------------------------------
 
@@ -299,6 +303,7 @@ class Machine:
             self._run_after()
             raise
         self._local.depth = 0
+        self.generation += 1
         crashpoints.crash_point("db.committed")
         self._run_after()
 
