@@ -53,8 +53,20 @@ def _schema(machine) -> None:
 # ---------------------------------------------------------------------------------------
 
 
+# How long a token's presence, read for every operation on it, is kept before it is read
+# again when nothing in this process has written to the machine since: a card pulled by
+# another process (winpki token remove in another shell) is noticed within this time, one
+# pulled through the same Machine at once.
+TOKEN_STATE_REREAD_SECONDS = 0.1
+
+
 def token_state(machine, label: str) -> tuple[bool, int]:
     """(present, insertion number) of the token named ``label`` on ``machine``."""
+    return machine.cached(("pkcs11-token-state", label), TOKEN_STATE_REREAD_SECONDS,
+                          lambda: _read_token_state(machine, label))
+
+
+def _read_token_state(machine, label: str) -> tuple[bool, int]:
     _schema(machine)
     row = machine.db.execute("SELECT present, insertion FROM pkcs11_tokens WHERE label = ?",
                              (label,)).fetchone()

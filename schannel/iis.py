@@ -17,9 +17,6 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-import threading
-import time
-import weakref
 from dataclasses import dataclass
 
 from capi.errors import ERROR_ALREADY_EXISTS, ERROR_INVALID_PARAMETER, ERROR_NOT_FOUND, WinError
@@ -358,36 +355,13 @@ def _reaching(machine: Machine, endpoint: str, kind: str) -> list[tuple]:
 # OnSectionChanges": listeners are told when a section of the configuration files
 # changed), not by reading applicationHost.config at each request.
 ROUTES_REREAD_SECONDS = 1.0
-# id(machine) -> (a weak reference to it, {(endpoint, kind): (generation, read at, rows)}).
-# By identity: a Machine hashes by its resolved path, a file-system walk per lookup.
-_routes: dict[int, tuple[weakref.ref, dict]] = {}
-_routes_lock = threading.Lock()
-
-
-def _routes_of(machine: Machine) -> dict:
-    entry = _routes.get(id(machine))
-    if entry is None or entry[0]() is not machine:
-        for key in [k for k, (ref, _) in _routes.items() if ref() is None]:
-            del _routes[key]
-        entry = _routes[id(machine)] = (weakref.ref(machine), {})
-    return entry[1]
 
 
 def _reaching_now(machine: Machine, endpoint: str, kind: str) -> list[tuple]:
-    """``_reaching``, read again only when this process changed the machine (its write
-    transactions move ``machine.generation``) or ROUTES_REREAD_SECONDS have passed (a
-    change made by another process)."""
-    now = time.monotonic()
-    with _routes_lock:
-        per_machine = _routes_of(machine)
-        hit = per_machine.get((endpoint, kind))
-    if hit is not None and hit[0] == machine.generation and now - hit[1] < ROUTES_REREAD_SECONDS:
-        return hit[2]
-    generation = machine.generation  # before the read: a change during it forces the next
-    rows = _reaching(machine, endpoint, kind)
-    with _routes_lock:
-        per_machine[(endpoint, kind)] = (generation, now, rows)
-    return rows
+    """``_reaching``, read again only when this process changed the machine or
+    ROUTES_REREAD_SECONDS have passed (a change made by another process)."""
+    return machine.cached(("iis-routes", endpoint, kind), ROUTES_REREAD_SECONDS,
+                          lambda: _reaching(machine, endpoint, kind))
 
 
 def https_bindings_reaching(machine: Machine, endpoint: str, kind: str = "ipport"

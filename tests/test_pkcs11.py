@@ -372,6 +372,29 @@ def test_remove_and_reinsert_token(machine, hsm):
         CryptGetUserKey(h, AT_KEYEXCHANGE)
 
 
+def test_card_pulled_by_another_process_is_noticed_within_the_reread_time(machine, hsm,
+                                                                           monkeypatch):
+    """Presence is read for every operation on the card, from a copy this process keeps
+    for tokens.TOKEN_STATE_REREAD_SECONDS unless it writes to the machine itself: a card
+    pulled through another Machine on the same files (another process) fails the next
+    operation once that time has passed."""
+    from capi import Machine
+
+    h = CryptAcquireContext("card", HSM_CSP, PROV_RSA_FULL, CRYPT_NEWKEYSET)
+    CryptGenKey(h, AT_KEYEXCHANGE, 1024 << 16)
+    CryptGetUserKey(h, AT_KEYEXCHANGE)  # present, and now kept
+    monkeypatch.setattr(tokens, "TOKEN_STATE_REREAD_SECONDS", 60.0)
+    other = Machine.open(machine.path)
+    try:
+        tokens.remove_token(other, hsm.label)
+    finally:
+        other.close()
+    CryptGetUserKey(h, AT_KEYEXCHANGE)  # not noticed yet: kept a moment ago
+    monkeypatch.setattr(tokens, "TOKEN_STATE_REREAD_SECONDS", 0.0)
+    with raises_hresult(SCARD_W_REMOVED_CARD):
+        CryptGetUserKey(h, AT_KEYEXCHANGE)
+
+
 # ---------------------------------------------------------------------------------------
 # Certificates on the card and their propagation
 # ---------------------------------------------------------------------------------------

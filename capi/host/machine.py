@@ -21,6 +21,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path, PureWindowsPath
 
@@ -164,8 +165,9 @@ class Machine:
         self._schema_lock = threading.Lock()
         # Bumped by every write transaction this object commits: a reader in this process
         # that caches configuration sees its own process's changes at once (another
-        # process's through the database itself).
+        # process's through the database itself). See cached().
         self.generation = 0
+        self._cached: dict = {}
 
     # -- construction -----------------------------------------------------------------
 
@@ -272,6 +274,20 @@ class Machine:
         rewritten in any store, by any connection (the certs_version trigger counter)."""
         row = self.db.execute("SELECT version FROM certs_version").fetchone()
         return row[0] if row is not None else 0
+
+    def cached(self, key, max_age: float, read):
+        """``read()``'s value, read again when this object has committed a write since
+        (``generation``) or ``max_age`` seconds have passed (a change another process or
+        another Machine on the same files made). For state read on a hot path (a request,
+        a signature) whose changes from elsewhere may take that long to be seen."""
+        now = time.monotonic()
+        hit = self._cached.get(key)
+        if hit is not None and hit[0] == self.generation and now - hit[1] < max_age:
+            return hit[2]
+        generation = self.generation  # before the read: a write during it forces the next
+        value = read()
+        self._cached[key] = (generation, now, value)
+        return value
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
