@@ -141,12 +141,17 @@ def ssl_flags_by_host(machine: Machine, binding):
     """A function of a request's host name giving the sslFlags of the site http.sys routes
     it to on the SSL ``binding`` (schannel.iis.route_https_request), None when no site
     takes it (http.sys answers, IIS never sees the request). IIS applies the flags of the
-    site the request reached, read per request."""
+    site the request reached."""
     from schannel import iis
 
     def flags(host: str) -> int | None:
         site = iis.route_https_request(machine, binding.endpoint, binding.kind, host)
-        return None if site is None else get_access_ssl_flags(machine, site[0])
+        if site is None:
+            return None
+        # Configuration, as the routes are: this process's change at once, another's
+        # within iis.ROUTES_REREAD_SECONDS.
+        return machine.cached(("iis-ssl-flags", site[0]), iis.ROUTES_REREAD_SECONDS,
+                              lambda: get_access_ssl_flags(machine, site[0]))
 
     return flags
 
