@@ -726,9 +726,13 @@ class TokenHandle:
         return obj
 
     def run(self, fn):
-        """Run ``fn()`` on the link's session under its lock, translating errors."""
-        with self.link.lock, map_pkcs11_errors():
-            return fn()
+        """Run ``fn()`` on the link's session under its lock, translating errors (as
+        map_pkcs11_errors does, without a generator: this runs for every signature)."""
+        with self.link.lock:
+            try:
+                return fn()
+            except p11e.PKCS11Error as exc:
+                raise _translate(exc, NTE_FAIL) from exc
 
     # -- writing the token ----------------------------------------------------------------
 
