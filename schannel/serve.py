@@ -28,6 +28,26 @@ if TYPE_CHECKING:
     from schannel.tls import SignatureScheme, TlsEndpoint
 
 
+def _cng_plan(scheme: SignatureScheme) -> tuple:
+    """(ECDSA?, padding info, NCryptSignHash flags) of a TLS SignatureScheme: PKCS#1 v1.5
+    with the hash's DigestInfo, PSS with a salt as long as the hash, the 36 raw bytes of
+    TLS 1.0/1.1 (PKCS#1 v1.5 without a DigestInfo), or ECDSA."""
+    from capi.ncrypt import keystorage as ncrypt
+
+    if scheme.is_ecdsa:
+        return True, None, 0
+    if scheme.hash_algorithm is None:  # TLS 1.0/1.1: MD5+SHA-1, no DigestInfo
+        return False, ncrypt.BCRYPT_PKCS1_PADDING_INFO(None), C.BCRYPT_PAD_PKCS1
+    alg = scheme.hash_name.upper()
+    if scheme.is_pss:
+        return (False, ncrypt.BCRYPT_PSS_PADDING_INFO(alg, scheme.hash_algorithm.digest_size),
+                C.BCRYPT_PAD_PSS)
+    return False, ncrypt.BCRYPT_PKCS1_PADDING_INFO(alg), C.BCRYPT_PAD_PKCS1
+
+
+_CNG_PLANS: dict = {}  # SignatureScheme -> _cng_plan(scheme): made once per scheme
+
+
 class ProviderServerKey:
     """A TLS server key whose operations go through the provider holding it: a
     ``schannel.tls.ServerKey``, registered as one when the first is made (the TLS
@@ -66,26 +86,22 @@ class ProviderServerKey:
 
     def sign(self, digest: bytes, scheme: SignatureScheme) -> bytes:
         self.sign_calls += 1
-        hash_cls = type(scheme.hash_algorithm) if scheme.hash_algorithm is not None else None
         if self._cng:
             from capi.ncrypt import keystorage as ncrypt
 
-            if scheme.is_ecdsa:
+            plan = _CNG_PLANS.get(scheme)
+            if plan is None:
+                plan = _CNG_PLANS[scheme] = _cng_plan(scheme)
+            ecdsa, pad, flags = plan
+            signature = ncrypt.NCryptSignHash(self._key, pad, digest, flags)
+            if ecdsa:
                 from schannel.tls import ecdsa_raw_to_der
 
-                raw = ncrypt.NCryptSignHash(self._key, None, digest, 0)
-                return ecdsa_raw_to_der(raw)
-            if scheme.hash_algorithm is None:  # TLS 1.0/1.1: MD5+SHA-1, no DigestInfo
-                return ncrypt.NCryptSignHash(self._key, ncrypt.BCRYPT_PKCS1_PADDING_INFO(None),
-                                             digest, C.BCRYPT_PAD_PKCS1)
-            alg = scheme.hash_name.upper()
-            if scheme.is_pss:
-                pad = ncrypt.BCRYPT_PSS_PADDING_INFO(alg, len(digest))
-                return ncrypt.NCryptSignHash(self._key, pad, digest, C.BCRYPT_PAD_PSS)
-            return ncrypt.NCryptSignHash(self._key, ncrypt.BCRYPT_PKCS1_PADDING_INFO(alg), digest,
-                                         C.BCRYPT_PAD_PKCS1)
+                return ecdsa_raw_to_der(signature)
+            return signature
         # CryptoAPI keys: Windows reaches them through CNG's key router for PSS; the
         # container object does both paddings.
+        hash_cls = type(scheme.hash_algorithm) if scheme.hash_algorithm is not None else None
         container, pair = self._key.prov.container, self._key.pair
         if scheme.is_pss:
             return container.sign_pss(pair, digest, hash_cls, len(digest))
