@@ -50,9 +50,11 @@ NOW = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=1)
 
 def install_server_cert(*, keyspec: int = AT_KEYEXCHANGE, provider: str = MS_STRONG_PROV,
                         prov_type: int = PROV_RSA_FULL, exportable: bool = True,
-                        cng: bool = False, cn: str = "www.contoso.com", bits: int = 2048):
-    """(certificate context in LocalMachine\\My, container name) for a fresh machine key."""
-    key = rsa_key(bits)
+                        cng: bool = False, cn: str = "www.contoso.com", bits: int = 2048,
+                        key=None):
+    """(certificate context in LocalMachine\\My, container name) for a fresh machine key
+    (``key``: that private key instead of a new RSA one; an EC key needs ``cng``)."""
+    key = key if key is not None else rsa_key(bits)
     der = make_cert(cn, key=key, dns=(cn,), not_before=NOW)
     container = "{" + str(uuid.uuid4()).upper() + "}"
     if cng:

@@ -42,6 +42,24 @@ def _get(address, cert_der, version, ciphers=None, cipher_out=None):
     return got_version, data
 
 
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
+def test_ecdsa_key_in_the_ksp_signs_the_handshake(make_machine, version):
+    """An ECDSA P-256 certificate whose key is in the Microsoft Software KSP: the handshake's
+    signature is NCryptSignHash's (r||s, IEEE P1363, as CNG returns it) turned into the DER
+    TLS carries, over TLS 1.2 and 1.3."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    m = make_machine(os_version="2022")
+    with use_machine(m):
+        ctx = _bind(m, cng=True, exportable=False, key=ec.generate_private_key(ec.SECP256R1()))
+        with serve("0.0.0.0:443") as endpoint:
+            got_version, data = _get(endpoint.address, ctx.pbCertEncoded, version)
+            assert endpoint.key.sign_calls >= 1
+            assert endpoint.key.algorithm == "ECDSA"
+    assert got_version == {ssl.TLSVersion.TLSv1_2: "TLSv1.2", ssl.TLSVersion.TLSv1_3: "TLSv1.3"}[version]
+    assert data.startswith(b"HTTP/1.1 200 OK")
+
+
 @pytest.mark.parametrize("os_version, version, iis", [
     ("2008R2", ssl.TLSVersion.TLSv1_2, "7.5"),  # TLS 1.2 enabled in the registry first
     ("2022", ssl.TLSVersion.TLSv1_3, "10.0"),  # the first server version with TLS 1.3
