@@ -681,14 +681,27 @@ param_int(const ossl_param *p, int *out)
     return 0;
 }
 
+/* A string parameter's text, copied into ``buf`` (NUL-terminated, at most size - 1 bytes:
+ * no name used here is longer), NULL when it is not a string or does not fit. A UTF8
+ * string's data_size is its length; its terminating NUL is not promised (OSSL_PARAM(3)). */
 static const char *
-param_str(const ossl_param *p)
+param_text(const ossl_param *p, char *buf, size_t size)
 {
-    if (p->data_type == P_UTF8_STRING)
-        return p->data;
-    if (p->data_type == P_UTF8_PTR && p->data != NULL)
-        return *(const char **)p->data;
-    return NULL;
+    const char *text;
+    size_t n;
+    if (p->data_type == P_UTF8_STRING && p->data != NULL) {
+        text = p->data;
+        n = strnlen(text, p->data_size);
+    } else if (p->data_type == P_UTF8_PTR && p->data != NULL && *(const char **)p->data != NULL) {
+        text = *(const char **)p->data;
+        n = strnlen(text, size);
+    } else
+        return NULL;
+    if (n >= size)
+        return NULL;
+    memcpy(buf, text, n);
+    buf[n] = 0;
+    return buf;
 }
 
 struct named {
@@ -706,9 +719,11 @@ static const struct named saltlen_names[] = {
 static int
 param_named(const ossl_param *p, const struct named *names, int digits, int *out)
 {
-    const char *name = param_str(p);
+    char text[64];
+    const char *name = param_text(p, text, sizeof text);
     if (name == NULL)
-        return param_int(p, out);
+        return p->data_type == P_UTF8_STRING || p->data_type == P_UTF8_PTR ? 0
+                                                                            : param_int(p, out);
     for (; names->name != NULL; names++)
         if (!strcmp(name, names->name)) {
             *out = names->value;
@@ -731,7 +746,8 @@ sig_set_params(void *ctx, const ossl_param *params)
     struct sigctx *c = ctx;
     for (const ossl_param *p = params; p != NULL && p->key != NULL; p++) {
         if (!strcmp(p->key, "digest")) {
-            int md = md_index(param_str(p));
+            char text[64];
+            int md = md_index(param_text(p, text, sizeof text));
             if (!md)
                 return 0;
             c->md = md;
@@ -744,7 +760,8 @@ sig_set_params(void *ctx, const ossl_param *params)
             if (!param_named(p, saltlen_names, 1, &c->saltlen))
                 return 0;
         } else if (!strcmp(p->key, "mgf1-digest")) {
-            int md = md_index(param_str(p));
+            char text[64];
+            int md = md_index(param_text(p, text, sizeof text));
             if (!md)
                 return 0;
             c->mgf1 = md;
@@ -903,7 +920,7 @@ static int
 emit(struct sigctx *c, const unsigned char *a, size_t alen, const unsigned char *b,
      size_t blen, int prehashed, unsigned char *sig, size_t *siglen, size_t sigsize)
 {
-    if (alen > PY_SSIZE_T_MAX - blen)
+    if (blen > (size_t)PY_SSIZE_T_MAX || alen > (size_t)PY_SSIZE_T_MAX - blen)
         return 0;
     PyGILState_STATE gil = PyGILState_Ensure();
     int ok = 0;
