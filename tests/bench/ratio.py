@@ -41,7 +41,7 @@ def rates(*fns, rounds: int, passes: int = 5, slice_seconds: float | None = SLIC
             started = time.perf_counter()
             fn()
             slowest = max(slowest, time.perf_counter() - started)
-        size = max(1, min(rounds, int(slice_seconds / slowest)))
+        size = max(1, min(rounds, int(slice_seconds / max(slowest, 1e-9))))
     best = [0.0] * len(fns)
     for _ in range(max(passes, rounds * passes // size)):
         for i, fn in enumerate(fns):
