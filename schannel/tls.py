@@ -457,11 +457,16 @@ class _OpenSSL:
     # -- errors ---------------------------------------------------------------------
 
     def errors(self) -> str:
+        """The thread's queued OpenSSL errors as text, the queue emptied."""
+        code = self.ERR_get_error()
+        if not code:
+            return ""
         out = []
         buf = ctypes.create_string_buffer(256)
-        while code := self.ERR_get_error():
+        while code:
             self.ERR_error_string_n(code, buf, len(buf))
             out.append(buf.value.decode("ascii", "replace"))
+            code = self.ERR_get_error()
         return "; ".join(out)
 
     # -- the provider and its library context ----------------------------------------
@@ -1166,7 +1171,7 @@ class TlsEndpoint:
                 if ret != 1:
                     code = o.SSL_get_error(conn.ssl, ret)
                     if code in (SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE) and not o.local.error:
-                        o.errors()
+                        o.ERR_clear_error()  # what a retry left queued
                         return _WANT_READ if code == SSL_ERROR_WANT_READ else _WANT_WRITE
                     raise self._io_error(conn.ssl, ret, "handshake")
                 self._handshake_done(conn)
@@ -1189,15 +1194,15 @@ class TlsEndpoint:
                     continue
                 code = o.SSL_get_error(conn.ssl, n)
                 if code == SSL_ERROR_WANT_READ:
-                    o.errors()
+                    o.ERR_clear_error()
                     if self._read_blocked(conn):
                         continue
                     return _WANT_READ
                 if code == SSL_ERROR_WANT_WRITE:
-                    o.errors()
+                    o.ERR_clear_error()
                     return _WANT_WRITE
                 if code in (SSL_ERROR_ZERO_RETURN, SSL_ERROR_SYSCALL):
-                    o.errors()  # end of stream (or a reset): the session decides
+                    o.ERR_clear_error()  # end of stream (or a reset): the session decides
                     self._feed(conn, b"")
                     if conn.state == _WRITE:
                         continue
@@ -1264,7 +1269,7 @@ class TlsEndpoint:
             if n <= 0:
                 code = o.SSL_get_error(conn.ssl, n)
                 if code in (SSL_ERROR_WANT_WRITE, SSL_ERROR_WANT_READ):
-                    o.errors()
+                    o.ERR_clear_error()
                     return _WANT_WRITE if code == SSL_ERROR_WANT_WRITE else _WANT_READ
                 raise self._io_error(conn.ssl, n, "write")
             conn.sent += n
@@ -1293,7 +1298,7 @@ class TlsEndpoint:
         o = self._ossl
         o.ERR_clear_error()
         o.SSL_shutdown(conn.ssl)
-        o.errors()
+        o.ERR_clear_error()
         if not conn.session.drain:
             return _CLOSE
         try:

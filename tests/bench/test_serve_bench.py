@@ -27,15 +27,16 @@ from capi.formats.pkcs12 import PfxCert, PfxKey, build_pfx
 from winpki.cli import main
 
 GOAL = 0.9
-# What is asserted. Measured on a shared 2-core machine: software key 0.89-0.94 (the goal is
-# met when the host is quiet: the provider's signature bookkeeping in C, the IIS handler's
-# routing and static responses kept as IIS's output cache keeps them, 76 -> 8 us a
-# request); SoftHSM 0.87-0.91, at the goal but not reliably over it: inside a handshake the
-# token's C_Sign takes ~710 us against ~590 us in a loop (caches holding the handshake's
-# work), and the KSP's Python around it ~80 us against ~20 us (its presence check kept, no
-# read per signature since). The floor guards the level reached (0.74 / 0.60 before the
-# worker linger).
-FLOOR = 0.8
+# What is asserted: 0.85, under the goal. Measured on a shared 2-core machine: software key
+# 0.88-0.97 (median 0.93, the goal met), SoftHSM 0.79-0.96 (median 0.90, at the goal but not
+# over it), after the provider's signature bookkeeping went to C, the IIS handler's routing
+# and static responses were kept as IIS's output cache keeps them (76 -> 8 us a request),
+# the token's presence stopped being read for every signature and a retry's OpenSSL error
+# queue is cleared without being read. The host's load moves plain ssl between 440 and 700
+# handshakes/s within minutes, and these ratios with it. Inside a handshake the token's
+# C_Sign takes ~710 us against ~590 us in a loop (caches holding the handshake's work):
+# what SoftHSM's margin is lost to. 0.74 / 0.60 before the worker linger.
+FLOOR = 0.85
 ROUNDS, BATCH = 5, 30
 SIGNS = 100
 
