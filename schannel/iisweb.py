@@ -113,8 +113,16 @@ def server_header(machine: Machine) -> str:
 
 
 def _site_root(machine: Machine) -> str:
-    """The Default Web Site's physical path as IIS's configuration holds it (read per
-    request: a change made while serving applies to the next request, as IIS does)."""
+    """The Default Web Site's physical path as IIS's configuration holds it, kept as the
+    site bindings are (schannel.iis.ROUTES_REREAD_SECONDS): a change this process makes
+    applies at the next request, another process's within that time."""
+    from schannel import iis
+
+    return machine.cached(("iis-default-site-root",), iis.ROUTES_REREAD_SECONDS,
+                          lambda: _read_site_root(machine))
+
+
+def _read_site_root(machine: Machine) -> str:
     row = machine.db.execute("SELECT physical_path FROM iis_sites WHERE name = ?",
                              ("Default Web Site",)).fetchone()
     return row[0] if row else r"%SystemDrive%\inetpub\wwwroot"
