@@ -14,6 +14,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ __all__ = [
     "HttpResponse",
     "HttpSession",
     "HttpTimeouts",
+    "StaticResponse",
     "httpsys_error",
 ]
 
@@ -93,18 +95,37 @@ class HttpResponse:
     body: bytes = b""
 
     def encode(self, *, head: bool = False, keep_alive: bool = True) -> bytes:
+        return self._encode(head, keep_alive, None)
+
+    def _encode(self, head: bool, keep_alive: bool, second: int | None) -> bytes:
         names = {name.lower() for name, _ in self.headers}
         headers = list(self.headers)
         if "content-length" not in names:
             headers.append(("Content-Length", str(len(self.body))))
         if "date" not in names:
-            headers.append(("Date", email.utils.formatdate(usegmt=True)))
+            headers.append(("Date", email.utils.formatdate(second, usegmt=True)))
         if not keep_alive and "connection" not in names:
             headers.append(("Connection", "close"))
         lines = [f"HTTP/1.1 {self.status} {self.reason}"]
         lines += [f"{name}: {value}" for name, value in headers]
         head_bytes = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         return head_bytes if head else head_bytes + self.body
+
+
+@dataclass
+class StaticResponse(HttpResponse):
+    """A response the same for every request that gets it (a static file's, kept in an
+    output cache): its bytes are made once a second -- the Date header's resolution -- for
+    each way it is sent. Not to be changed once sent."""
+
+    _sent: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def encode(self, *, head: bool = False, keep_alive: bool = True) -> bytes:
+        second = int(time.time())
+        made = self._sent.get((head, keep_alive))
+        if made is None or made[0] != second:
+            made = self._sent[head, keep_alive] = (second, self._encode(head, keep_alive, second))
+        return made[1]
 
 
 # ---------------------------------------------------------------------------------------
@@ -172,6 +193,15 @@ def _error_page(exc: Exception) -> tuple[str, str]:
 # The session
 # ---------------------------------------------------------------------------------------
 
+# Parsed requests by their bytes. A request that arrives whole in one read, on a connection
+# waiting for its next request, is parsed by a fresh h11 connection (one per request, see
+# _new_cycle) with the session's limits: the same bytes give the same request every time,
+# so a parse seen before is reused (clients repeat their requests byte for byte). Only what
+# h11 took whole, with no body and nothing after it; bounded, all dropped when full.
+_PARSED_MAX = 256
+_PARSED_BYTES_MAX = 8192
+_parsed: dict[tuple, tuple] = {}  # (bytes, limits) -> (method, target, version, headers, keep_alive)
+
 IDLE = "idle"  # no byte of the next request yet
 HEADERS = "headers"  # request line and headers arriving
 BODY = "body"  # headers parsed, body arriving
@@ -203,13 +233,18 @@ class HttpSession:
         self.drain = False
         self.requests = 0
         self._eof = False
+        self._limits = (max_header_bytes, max_body_bytes)
+        self._fed = True
         self._new_cycle(b"")
 
     def _new_cycle(self, leftover: bytes) -> None:
         # A fresh h11 connection per request: our responses are encoded by HttpResponse (the
         # byte layout IIS sends), so h11 only ever reads. Leftover bytes are the next
-        # pipelined request.
-        self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=self.max_header_bytes)
+        # pipelined request. One that was never fed (the request came from _parsed) serves on.
+        if self._fed:
+            self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=self.max_header_bytes)
+            self._fed = bool(leftover)
+        self._whole: bytes | None = None  # this request's bytes, while they may go to _parsed
         self._request: HttpRequest | None = None
         self._head_bytes = 0
         self._body_bytes = 0
@@ -228,12 +263,24 @@ class HttpSession:
         out: list[bytes] = []
         if not data:
             self._eof = True
+        elif self.phase == IDLE and not self._fed and data.endswith(b"\r\n\r\n") \
+                and len(data) <= _PARSED_BYTES_MAX:
+            data = bytes(data)
+            parsed = _parsed.get((data, self._limits))
+            if parsed is not None:
+                method, target, version, headers, self._keep_alive = parsed
+                self._request = HttpRequest(method, target, version, dict(headers),
+                                            self.client_address, self.handshake)
+                self._respond(out)
+                return b"".join(out)
+            self._whole = data
         try:
             if data:
                 if self.phase == IDLE:
                     self.phase = HEADERS
                 if self._request is None:
                     self._head_bytes += len(data)
+                self._fed = True
             self._h11.receive_data(data)
             self._process(out)
         except h11.RemoteProtocolError as exc:
@@ -241,6 +288,9 @@ class HttpSession:
         except Exception:  # noqa: BLE001 — a parser surprise is the client's 400, never a crash
             log.exception("HTTP parsing failed for %s", self.client_address)
             self._fail(out, httpsys_error(BAD_REQUEST))
+        # Only a request answered within this call was these bytes whole (one whose body, or
+        # chunked end, comes in a later read was not).
+        self._whole = None
         return b"".join(out)
 
     def _fail(self, out: list[bytes], response: HttpResponse) -> None:
@@ -318,6 +368,14 @@ class HttpSession:
     def _respond(self, out: list[bytes]) -> None:
         request = self._request
         keep_alive = self._keep_alive
+        if self._whole is not None and not self._body_bytes and not self._continue_sent \
+                and not self._h11.trailing_data[0]:
+            # The request was these bytes, whole: the next time they come they parse the same.
+            if len(_parsed) >= _PARSED_MAX:
+                _parsed.clear()
+            _parsed[self._whole, self._limits] = (request.method, request.target,
+                                                  request.version, dict(request.headers),
+                                                  keep_alive)
         try:
             response = self.handler(request)
             data = response.encode(head=request.method == "HEAD", keep_alive=keep_alive)

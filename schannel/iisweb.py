@@ -29,7 +29,7 @@ from stat import S_ISREG
 from urllib.parse import unquote, urlsplit
 
 from capi.host.machine import Machine
-from schannel.http11 import HttpRequest, HttpResponse, httpsys_error
+from schannel.http11 import HttpRequest, HttpResponse, StaticResponse, httpsys_error
 
 # IIS's default MIME map (applicationHost.config <staticContent>), the common types.
 MIME_TYPES = {
@@ -345,7 +345,7 @@ def static_handler(machine: Machine, binding=None):
         return response
 
     def _file_response(content_type: str, stat: os.stat_result, body: bytes) -> HttpResponse:
-        return HttpResponse(headers=[
+        return StaticResponse(headers=[
             ("Content-Type", content_type),
             ("Last-Modified", email.utils.formatdate(stat.st_mtime, usegmt=True)),
             ("Accept-Ranges", "bytes"),

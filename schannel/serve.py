@@ -64,6 +64,7 @@ class ProviderServerKey:
         ServerKey.register(ProviderServerKey)
         cert = credential.certificate
         self._public = cert.x509.public_key()
+        self._algorithm = "RSA" if isinstance(self._public, rsa.RSAPublicKey) else "ECDSA"
         with use_machine(machine), run_as(identity):
             self._handle, self._spec, self._free = CryptAcquireCertificatePrivateKey(
                 cert, ACQUIRE_FLAGS)
@@ -74,7 +75,7 @@ class ProviderServerKey:
 
     @property
     def algorithm(self) -> str:
-        return "RSA" if isinstance(self._public, rsa.RSAPublicKey) else "ECDSA"
+        return self._algorithm
 
     @property
     def key_size(self) -> int:
