@@ -691,7 +691,7 @@ class _Connection:
     by exactly one worker while a step runs (``busy``)."""
 
     __slots__ = ("sock", "fd", "addr", "ssl", "state", "session", "out", "sent", "busy",
-                 "last_progress", "deadline", "timer", "silence")
+                 "last_progress", "deadline", "timer", "silence", "fresh")
 
     def __init__(self, sock, addr, ssl, now: float, header_wait: float, io_timeout: float):
         self.sock = sock
@@ -703,6 +703,7 @@ class _Connection:
         self.out = b""
         self.sent = 0
         self.busy = False
+        self.fresh = True
         self.last_progress = now
         self.set_timer("HeaderWait", now + header_wait, io_timeout)
 
@@ -1061,7 +1062,16 @@ class TlsEndpoint:
                            self._io_timeout)
         self._conns[conn.fd] = conn
         self.peak_connections = max(self.peak_connections, len(self._conns))
-        sel.register(sock, selectors.EVENT_READ, conn)
+        if self._work.empty() and len(self._conns) * 2 <= self._max_connections:
+            # Straight to a worker: the ClientHello is usually on its way (a client sends it
+            # as soon as it is connected), and a free worker waits for it there (_worker)
+            # rather than the loop registering the socket, waking for it and handing it
+            # over. Not under a flood: there a connection in a worker cannot be evicted.
+            conn.busy = True
+            self._work.put(conn)
+        else:
+            conn.fresh = False
+            sel.register(sock, selectors.EVENT_READ, conn)
 
     def _collect(self, sel) -> None:
         """Take back the connections whose step ended: wait for what they asked for."""
@@ -1124,13 +1134,17 @@ class TlsEndpoint:
             conn = self._work.get()
             if conn is None:
                 return
+            fresh, conn.fresh = conn.fresh, False
             want = self._step(conn, buf)
             lingers = _LINGER_STEPS
-            while want == _WANT_READ and lingers and self._heard(conn) and self._may_linger():
+            while want == _WANT_READ and lingers and (fresh or self._heard(conn)) \
+                    and self._may_linger():
                 # The peer of a handshake (or of a request just answered) sends its next
-                # flight within a round trip: wait for it here, briefly, rather than hand the
-                # connection to the event loop and back (four thread switches). Only while
-                # no other connection waits for a worker and another worker stays free.
+                # flight within a round trip, a client just connected its ClientHello: wait
+                # for it here, briefly, rather than hand the connection to the event loop and
+                # back (four thread switches). Only while no other connection waits for a
+                # worker and another worker stays free; a new connection once.
+                fresh = False
                 lingers -= 1
                 poller.register(conn.fd, select.POLLIN)
                 try:
@@ -1147,7 +1161,8 @@ class TlsEndpoint:
 
     def _heard(self, conn: _Connection) -> bool:
         """Whether the peer has spoken: a connection that has not sent its ClientHello is
-        not waited for (it stays evictable as a silent one, see _admit)."""
+        waited for only once, when it is new (it stays evictable as a silent one, see
+        _admit)."""
         return conn.state != _HANDSHAKE or not self._ossl.SSL_in_before(conn.ssl)
 
     def _may_linger(self) -> bool:

@@ -26,9 +26,10 @@ from schannel.tls import SoftwareServerKey, TlsEndpoint, iis_default_page
 REQUEST = b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
 RESPONSE = iis_default_page().encode(keep_alive=False)
 RATIO_GOAL = 0.9  # issue 13 (issue 6 asked 0.5): the handshake rate of a plain ssl server, nearly
-# Asserted: 0.88-0.94 measured on a quiet 2-core machine (goal met in most runs), so the floor
-# leaves room for noise.
-RATIO_FLOOR = 0.85
+# Asserted: the goal. Measured 0.95-1.01 on a shared 2-core machine (0.88-0.94 before a new
+# connection went straight to a worker waiting for its ClientHello, and a request's bytes
+# seen before stopped being parsed again).
+RATIO_FLOOR = RATIO_GOAL
 RATIO_ROUNDS = 5
 RATIO_BATCH = 40
 NOW = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
