@@ -8,7 +8,7 @@ import email.utils
 
 import h11
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from test_tls_hardening import _requests
 
@@ -159,6 +159,42 @@ def test_a_kept_parse_answers_as_h11_does(requests):
         if not http11._parsed:
             break  # nothing kept: the second pass would be the first again
     assert runs[0] == runs[-1]
+    http11._parsed.clear()
+
+
+# Whole requests, two at once, a request's head whose body or last chunk comes in the next
+# read, that body, and the end of the stream.
+_READS = [GET, GET + GET, b"",
+          b"POST /x HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n",
+          b"0\r\n\r\n",
+          b"POST /y HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\n\r\n", b"abc"]
+
+
+@settings(max_examples=150, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+@given(reads=st.lists(st.one_of(_requests(), st.sampled_from(_READS)), min_size=1, max_size=6))
+@example(reads=[_READS[3], _READS[4], GET])
+def test_one_connection_answers_the_same_with_or_without_kept_parses(reads):
+    """Reads on one keep-alive connection (a request each, two at once, the end of the
+    stream): h11 alone (nothing kept between reads), then twice with the parses kept (the
+    first pass keeps them, the second finds them). The same answers and the same state."""
+
+    def run(keep: bool):
+        handler = Recorder()
+        session = HttpSession(handler, ("127.0.0.1", 1))
+        trace = []
+        for data in reads:
+            if not keep:
+                http11._parsed.clear()
+            trace.append((session.receive(data), session.phase, session.closing,
+                          session.drain, session.requests))
+            if session.closing:
+                break
+        return trace, handler.seen
+
+    http11._parsed.clear()
+    alone = run(keep=False)
+    run(keep=True)
+    assert run(keep=True) == alone
     http11._parsed.clear()
 
 
