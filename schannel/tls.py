@@ -727,7 +727,9 @@ class TlsEndpoint:
     handshake included); a fixed pool of ``workers`` threads runs the steps that have
     something to do (SSL_accept, SSL_read + HTTP parsing + the handler, SSL_write). A
     client that sends slowly or not at all therefore holds a descriptor and an SSL object,
-    never a thread. Timers (``timeouts``, http.sys's, see :class:`HttpTimeouts`;
+    never a thread (a worker with nothing else to do waits a few milliseconds for a new
+    connection's ClientHello, or a handshake's next flight, before handing it back to the
+    loop). Timers (``timeouts``, http.sys's, see :class:`HttpTimeouts`;
     ``request_timeout`` overrides its HeaderWait) bound each phase, ``io_timeout`` bounds
     the silence while the client owes bytes, and at ``max_connections`` a new connection
     evicts the one that has been silent longest instead of being refused.

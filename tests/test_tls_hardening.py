@@ -144,6 +144,27 @@ def test_idle_keep_alive_connection_is_closed_quietly(pki):
 # ---------------------------------------------------------------------------------------
 
 
+def test_a_new_connection_that_never_speaks_holds_no_worker(pki):
+    """A new connection goes straight to a worker, which waits once, briefly, for its
+    ClientHello; one that never sends it is back with the event loop (evictable, timed)
+    within milliseconds, and the workers serve a good client meanwhile."""
+    with endpoint(pki, workers=2) as ep:
+        silent = [socket.create_connection(ep.address, timeout=5) for _ in range(3)]
+        try:
+            deadline = time.monotonic() + 2
+            while time.monotonic() < deadline and (
+                    len(ep._conns) < 3 or any(c.busy for c in list(ep._conns.values()))):
+                time.sleep(0.01)
+            assert len(ep._conns) == 3 and not any(c.busy for c in ep._conns.values())
+            started = time.monotonic()
+            assert exchange(ep.address, pki, b"GET / HTTP/1.1\r\nHost: localhost\r\n"
+                            + CLOSE + b"\r\n").startswith(b"HTTP/1.1 200 OK")
+            assert time.monotonic() - started < 1.0
+        finally:
+            for s in silent:
+                s.close()
+
+
 def test_at_the_cap_the_longest_silent_connection_makes_room(pki):
     with endpoint(pki, max_connections=16) as ep:
         silent = [socket.create_connection(ep.address, timeout=5) for _ in range(40)]
