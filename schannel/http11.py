@@ -200,7 +200,8 @@ def _error_page(exc: Exception) -> tuple[str, str]:
 # h11 took whole, with no body and nothing after it; bounded, all dropped when full.
 _PARSED_MAX = 256
 _PARSED_BYTES_MAX = 8192
-_parsed: dict[tuple, tuple] = {}  # (bytes, limits) -> (method, target, version, headers, keep_alive)
+# (bytes, max_header_bytes, max_body_bytes) -> (method, target, version, headers, keep_alive)
+_parsed: dict[tuple, tuple] = {}
 
 IDLE = "idle"  # no byte of the next request yet
 HEADERS = "headers"  # request line and headers arriving
@@ -233,7 +234,6 @@ class HttpSession:
         self.drain = False
         self.requests = 0
         self._eof = False
-        self._limits = (max_header_bytes, max_body_bytes)
         self._fed = True
         self._new_cycle(b"")
 
@@ -266,7 +266,7 @@ class HttpSession:
         elif self.phase == IDLE and not self._fed and data.endswith(b"\r\n\r\n") \
                 and len(data) <= _PARSED_BYTES_MAX:
             data = bytes(data)
-            parsed = _parsed.get((data, self._limits))
+            parsed = _parsed.get((data, self.max_header_bytes, self.max_body_bytes))
             if parsed is not None:
                 method, target, version, headers, self._keep_alive = parsed
                 self._request = HttpRequest(method, target, version, dict(headers),
@@ -373,9 +373,9 @@ class HttpSession:
             # The request was these bytes, whole: the next time they come they parse the same.
             if len(_parsed) >= _PARSED_MAX:
                 _parsed.clear()
-            _parsed[self._whole, self._limits] = (request.method, request.target,
-                                                  request.version, dict(request.headers),
-                                                  keep_alive)
+            key = (self._whole, self.max_header_bytes, self.max_body_bytes)
+            _parsed[key] = (request.method, request.target, request.version,
+                            dict(request.headers), keep_alive)
         try:
             response = self.handler(request)
             data = response.encode(head=request.method == "HEAD", keep_alive=keep_alive)
